@@ -1,0 +1,35 @@
+/* cli.h - what the quant subcommands share: exit codes, the dispatch table, messages. */
+#ifndef LQ_CLI_H
+#define LQ_CLI_H
+
+#include <stdio.h>
+
+#include "lq/core.h"
+
+/* Exit codes of every subcommand (documented in README.md). */
+enum {
+    LQ_EXIT_OK = 0,       /* success (for `quant check`: every tolerance held) */
+    LQ_EXIT_FAIL = 1,     /* runtime failure (for `quant check`: a regression) */
+    LQ_EXIT_USAGE = 2,    /* bad command line (for `quant check`: bad baseline) */
+    LQ_EXIT_BADINPUT = 3, /* an input file is malformed or unsupported */
+};
+
+struct cli_command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+};
+
+/* Prints "quant <cmd>: <message>" for a library error and maps it to an exit code. */
+int cli_fail(const char *cmd, const struct lq_error *err);
+
+/* Maps a status to an exit code (format/unsupported/range -> 3, others -> 1). */
+int cli_exit_code(lq_status s);
+
+/* Prints "quant <cmd>: <formatted>" to stderr and returns LQ_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The subcommands (tools/cmd_<name>.c). */
+int cmd_inspect(int argc, char **argv);
+
+#endif
