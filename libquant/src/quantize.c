@@ -124,7 +124,7 @@ static struct row_failures quantize_all_rows(const struct lq_type_traits *t, con
             continue;
         }
         quantize_row(t, x, y, n_per_row, p->imatrix, c < 0);
-        if (c < 0 && t->validate && !t->validate(y, row_size)) {
+        if (!p->allow_nonfinite && t->validate && !t->validate(y, row_size)) {
             invalid = r < invalid ? r : invalid;
         }
     }

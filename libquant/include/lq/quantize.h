@@ -25,7 +25,9 @@ struct lq_quantize_params {
     const char *tensor_name; /* named in error messages; NULL for none. Borrowed. */
     int nthreads;            /* OpenMP threads over rows; <= 0 means 1 */
     const float *imatrix;    /* n_per_row importance weights (finite, >= 0) or NULL. Borrowed. */
-    bool allow_nonfinite;    /* quantize NaN/Inf inputs as llama.cpp would instead of refusing */
+    bool allow_nonfinite;    /* accept NaN/Inf inputs and NaN/Inf (overflowed) output scales,
+                                writing the bytes llama.cpp's quantizers write, instead of
+                                refusing them */
 };
 
 /* Defaults: no name, 1 thread, no imatrix, non-finite input refused. */
@@ -38,8 +40,8 @@ LQ_API struct lq_quantize_params lq_quantize_params_default(void);
  * dst too small), LQ_E_UNSUPPORTED (type without a quantizer), LQ_E_RANGE (a NaN/Inf input
  * at row r, column c; a bad imatrix value; or, as llama-quantize refuses it too, output whose
  * fp16 scales overflowed because the values are too large for the type). On error the dst
- * contents are unspecified. With allow_nonfinite, rows holding NaN/Inf are written without
- * that output check, byte for byte as llama.cpp's reference quantizers write them.
+ * contents are unspecified. With allow_nonfinite neither input nor output is checked, and
+ * rows holding NaN/Inf are written byte for byte as llama.cpp's reference quantizers do.
  * Thread-safe for distinct dst buffers. */
 LQ_API lq_status lq_quantize_rows(int type, const float *src, int64_t nrow, int64_t n_per_row,
                                   void *dst, size_t dst_size,
