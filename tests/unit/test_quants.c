@@ -39,13 +39,17 @@ static double rng_normal(void)
     return sqrt(-2.0 * log(rng_uniform())) * cos(6.283185307179586 * rng_uniform());
 }
 
-/* Rows of several shapes: normal, heavy-tailed, uniform, one-sided, sparse outliers. */
+/* Rows of several shapes: normal, heavy-tailed, uniform, one-sided, sparse outliers, and
+ * halves with a 127 heading every 32 values (exact rounding ties for the 8-bit types). */
 static void fill_random(float *x, int64_t n, int kind, uint64_t seed)
 {
     rng_state = seed * 0x9E3779B97F4A7C15ull + 1;
     for (int64_t i = 0; i < n; i++) {
         double v = rng_normal();
-        switch (kind % 5) {
+        switch (kind % 6) {
+        case 5:
+            v = i % 32 == 0 ? 127.0 : round(v * 40) / 2;
+            break;
         case 1:
             v = v / sqrt(fabs(rng_normal()) + 1e-3) / 3; /* heavy tails */
             break;
@@ -204,7 +208,7 @@ static void test_quants_fast_path_matches_ref(void **state)
         if (!t || !t->from_float) {
             continue;
         }
-        for (int kind = 0; kind < 5; kind++) {
+        for (int kind = 0; kind < 6; kind++) {
             fill_random(x, n, kind, 100 + (uint64_t)kind);
             t->from_float_ref(x, a, n);
             for (int l = 0; l < nlev; l++) {
