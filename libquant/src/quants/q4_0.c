@@ -130,16 +130,11 @@ static LQI_AVX2 void quantize_q4_0_avx2(const float *restrict x, block_q4_0 *res
 {
     for (int64_t i = 0; i < k / QK4_0; i++, x += QK4_0) {
         const float amax = lqi_absmax32(x);
-        float max = 0.0f;
-        for (int j = 0; amax > 0 && j < QK4_0; j++) {
-            if (fabsf(x[j]) == amax) {
-                max = x[j];
-                break;
-            }
-        }
+        const uint32_t at = lqi_first_abs_equal32(x, amax);
+        const float max = amax > 0 ? x[at] : 0.0f;
         const float d = max / -8;
         const float id = d ? 1.0f / d : 0.0f;
-        y[i].d = lq_fp32_to_fp16(d);
+        y[i].d = lqi_f2h(d);
         const __m256 vid = _mm256_set1_ps(id);
         __m256i q[4];
         for (int p = 0; p < 4; p++) {

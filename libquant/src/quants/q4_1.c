@@ -153,8 +153,8 @@ static LQI_AVX2 void quantize_q4_1_avx2(const float *restrict x, block_q4_1 *res
         max = first_equal(x, max);
         const float d = (max - min) / ((1 << 4) - 1);
         const float id = d ? 1.0f / d : 0.0f;
-        y[i].d = lq_fp32_to_fp16(d);
-        y[i].m = lq_fp32_to_fp16(min);
+        y[i].d = lqi_f2h(d);
+        y[i].m = lqi_f2h(min);
         __m256i q[4];
         for (int p = 0; p < 4; p++) {
             __m256 v = _mm256_sub_ps(_mm256_loadu_ps(x + 8 * p), _mm256_set1_ps(min));

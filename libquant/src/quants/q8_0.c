@@ -82,7 +82,7 @@ static LQI_AVX2 void quantize_q8_0_avx2(const float *restrict x, block_q8_0 *res
     for (int64_t i = 0; i < k / QK8_0; i++, x += QK8_0) {
         const float d = lqi_absmax32(x) / ((1 << 7) - 1);
         const float id = d ? 1.0f / d : 0.0f;
-        y[i].d = lq_fp32_to_fp16(d);
+        y[i].d = lqi_f2h(d);
         const __m256 vid = _mm256_set1_ps(id);
         __m256i q[4];
         for (int p = 0; p < 4; p++) {

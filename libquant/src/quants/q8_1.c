@@ -70,14 +70,14 @@ static LQI_AVX2 void quantize_q8_1_avx2(const float *restrict x, block_q8_1 *res
     for (int64_t i = 0; i < k / QK8_1; i++, x += QK8_1) {
         const float d = lqi_absmax32(x) / ((1 << 7) - 1);
         const float id = d ? 1.0f / d : 0.0f;
-        y[i].d = lq_fp32_to_fp16(d);
+        y[i].d = lqi_f2h(d);
         const __m256 vid = _mm256_set1_ps(id);
         __m256i q[4];
         for (int p = 0; p < 4; p++) {
             q[p] = lqi_roundf_i32(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * p), vid));
         }
         __m256i sum = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
-        y[i].s = lq_fp32_to_fp16(lqi_hsum_i32x8(sum) * d);
+        y[i].s = lqi_f2h(lqi_hsum_i32x8(sum) * d);
         _mm256_storeu_si256((__m256i *)y[i].qs, lqi_pack_i32_to_i8(q[0], q[1], q[2], q[3]));
     }
 }

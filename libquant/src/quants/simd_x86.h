@@ -87,6 +87,26 @@ static inline LQI_AVX2 float lqi_absmax32(const float *x)
     return _mm_cvtss_f32(s);
 }
 
+/* Index of the first of 32 floats whose magnitude equals v (32 when none). */
+static inline LQI_AVX2 uint32_t lqi_first_abs_equal32(const float *x, float v)
+{
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m256 vv = _mm256_set1_ps(v);
+    uint32_t mask = 0;
+    for (int p = 0; p < 4; p++) {
+        __m256 a = _mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * p));
+        mask |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(a, vv, _CMP_EQ_OQ)) << (8 * p);
+    }
+    return mask ? (uint32_t)__builtin_ctz(mask) : 32;
+}
+
+/* float -> fp16 bits, round to nearest even: the same result as lq_fp32_to_fp16 for every
+ * non-NaN input (NaN payloads may differ), in one instruction. */
+static inline LQI_AVX2 uint16_t lqi_f2h(float f)
+{
+    return (uint16_t)_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
 /* roundf() on 8 lanes (halves away from zero; the hardware's nearest-even differs on exact
  * halves): truncate, then step away from zero where the exact remainder is >= 0.5. */
 static inline LQI_AVX2 __m256i lqi_roundf_i32(__m256 v)
