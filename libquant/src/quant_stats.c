@@ -58,9 +58,8 @@ static void stats_add(struct lq_quant_stats *s, const float *x, const float *xq,
     }
 }
 
-lq_status lq_quant_error_accumulate(int type, const float *src, int64_t n,
-                                    const float *imatrix, struct lq_quant_stats *acc,
-                                    struct lq_error *err)
+lq_status lq_quant_error_accumulate(int type, const float *src, int64_t n, const float *imatrix,
+                                    struct lq_quant_stats *acc, struct lq_error *err)
 {
     LQ_FAIL_IF(!acc || (!src && n > 0), err, LQ_E_INVALID_ARG, "quant stats: NULL argument");
     size_t bytes = lq_row_size(type, n);

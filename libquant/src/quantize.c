@@ -24,7 +24,8 @@ static lq_status check_row_length(const struct lq_type_traits *t, int64_t n, con
 {
     LQ_FAIL_IF(n <= 0 || n % t->blck_size != 0, err, LQ_E_INVALID_ARG,
                "quantize '%s': row length %lld is not a positive multiple of %s's block size "
-               "%lld", name, (long long)n, t->name, (long long)t->blck_size);
+               "%lld",
+               name, (long long)n, t->name, (long long)t->blck_size);
     return LQ_OK;
 }
 
@@ -33,8 +34,8 @@ static lq_status check_imatrix(const float *imatrix, int64_t n, const char *name
 {
     for (int64_t i = 0; imatrix && i < n; i++) {
         LQ_FAIL_IF(!isfinite(imatrix[i]) || imatrix[i] < 0, err, LQ_E_RANGE,
-                   "quantize '%s': importance weight %lld is %g (must be finite and >= 0)",
-                   name, (long long)i, (double)imatrix[i]);
+                   "quantize '%s': importance weight %lld is %g (must be finite and >= 0)", name,
+                   (long long)i, (double)imatrix[i]);
     }
     return LQ_OK;
 }
@@ -74,15 +75,14 @@ static void quantize_row(const struct lq_type_traits *t, const float *x, void *y
 
 struct lq_quantize_params lq_quantize_params_default(void)
 {
-    struct lq_quantize_params p = {.tensor_name = NULL, .nthreads = 1, .imatrix = NULL,
-                                   .allow_nonfinite = false};
+    struct lq_quantize_params p = {
+        .tensor_name = NULL, .nthreads = 1, .imatrix = NULL, .allow_nonfinite = false};
     return p;
 }
 
 /* Bytes of nrow rows, overflow-checked against dst_size. */
 static lq_status output_size(const struct lq_type_traits *t, int64_t nrow, int64_t n_per_row,
-                             size_t dst_size, const char *name, size_t *out,
-                             struct lq_error *err)
+                             size_t dst_size, const char *name, size_t *out, struct lq_error *err)
 {
     uint64_t row = (uint64_t)(n_per_row / t->blck_size) * t->type_size;
     uint64_t total;
@@ -113,8 +113,9 @@ static struct row_failures quantize_all_rows(const struct lq_type_traits *t, con
     const size_t row_size = (size_t)(n_per_row / t->blck_size) * t->type_size;
     int64_t bad = INT64_MAX;
     int64_t invalid = INT64_MAX;
-#pragma omp parallel for num_threads(p->nthreads > 0 ? p->nthreads : 1) schedule(static)      \
-    reduction(min : bad, invalid)
+#pragma omp parallel for num_threads(p->nthreads > 0 ? p->nthreads : 1) schedule(static)           \
+    reduction(min                                                                                  \
+              : bad, invalid)
     for (int64_t r = 0; r < nrow; r++) {
         const float *x = src + r * n_per_row;
         char *y = dst + (size_t)r * row_size;
@@ -142,8 +143,8 @@ static double row_absmax(const float *x, int64_t n)
     return m;
 }
 
-lq_status lq_quantize_rows(int type, const float *src, int64_t nrow, int64_t n_per_row,
-                           void *dst, size_t dst_size, const struct lq_quantize_params *params,
+lq_status lq_quantize_rows(int type, const float *src, int64_t nrow, int64_t n_per_row, void *dst,
+                           size_t dst_size, const struct lq_quantize_params *params,
                            size_t *written, struct lq_error *err)
 {
     struct lq_quantize_params p = params ? *params : lq_quantize_params_default();
@@ -153,22 +154,20 @@ lq_status lq_quantize_rows(int type, const float *src, int64_t nrow, int64_t n_p
     LQ_TRY(traits_for(type, "quantize", &t, err));
     LQ_FAIL_IF(!t->from_float && !t->from_float_ref && !t->quantize, err, LQ_E_UNSUPPORTED,
                "quantize '%s': libquant cannot quantize to %s", name, t->name);
-    LQ_FAIL_IF((!src || !dst) && nrow > 0, err, LQ_E_INVALID_ARG,
-               "quantize '%s': NULL buffer", name);
-    LQ_FAIL_IF(nrow < 0, err, LQ_E_INVALID_ARG, "quantize '%s': %lld rows", name,
-               (long long)nrow);
+    LQ_FAIL_IF((!src || !dst) && nrow > 0, err, LQ_E_INVALID_ARG, "quantize '%s': NULL buffer",
+               name);
+    LQ_FAIL_IF(nrow < 0, err, LQ_E_INVALID_ARG, "quantize '%s': %lld rows", name, (long long)nrow);
     LQ_TRY(check_row_length(t, n_per_row, name, err));
     LQ_TRY(output_size(t, nrow, n_per_row, dst_size, name, &total, err));
     LQ_TRY(check_imatrix(p.imatrix, n_per_row, name, err));
     struct row_failures f = quantize_all_rows(t, src, dst, nrow, n_per_row, &p);
     int64_t bad = f.nonfinite_at;
     LQ_FAIL_IF(bad != INT64_MAX, err, LQ_E_RANGE,
-               "quantize '%s' to %s: non-finite value %g at row %lld, column %lld", name,
-               t->name, (double)src[bad], (long long)(bad / n_per_row),
-               (long long)(bad % n_per_row));
+               "quantize '%s' to %s: non-finite value %g at row %lld, column %lld", name, t->name,
+               (double)src[bad], (long long)(bad / n_per_row), (long long)(bad % n_per_row));
     LQ_FAIL_IF(f.invalid_row != INT64_MAX, err, LQ_E_RANGE,
-               "quantize '%s' to %s: row %lld (max |x| %g) overflows the type's fp16 scales",
-               name, t->name, (long long)f.invalid_row,
+               "quantize '%s' to %s: row %lld (max |x| %g) overflows the type's fp16 scales", name,
+               t->name, (long long)f.invalid_row,
                row_absmax(src + f.invalid_row * n_per_row, n_per_row));
     if (written) {
         *written = total;
@@ -178,8 +177,7 @@ lq_status lq_quantize_rows(int type, const float *src, int64_t nrow, int64_t n_p
 
 // ---- dequantize and validate ------------------------------------------------------------
 
-lq_status lq_dequantize_rows(int type, const void *src, float *dst, int64_t n,
-                             struct lq_error *err)
+lq_status lq_dequantize_rows(int type, const void *src, float *dst, int64_t n, struct lq_error *err)
 {
     const struct lq_type_traits *t = NULL;
     LQ_TRY(traits_for(type, "dequantize", &t, err));

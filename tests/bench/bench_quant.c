@@ -32,8 +32,8 @@ struct shape {
 
 /* tiny-llama-6L: per layer q, k, v, o, gate, up, down; plus embeddings and output head. */
 static const struct shape tiny_shapes[] = {
-    {"attn_q/o", 256, 256, 12},  {"attn_k/v", 128, 256, 12}, {"ffn_gate/up", 768, 256, 12},
-    {"ffn_down", 256, 768, 6},   {"token_embd/output", 4096, 256, 2},
+    {"attn_q/o", 256, 256, 12}, {"attn_k/v", 128, 256, 12},          {"ffn_gate/up", 768, 256, 12},
+    {"ffn_down", 256, 768, 6},  {"token_embd/output", 4096, 256, 2},
 };
 
 struct tensor_set {
@@ -97,8 +97,8 @@ static void free_set(struct tensor_set *s)
 
 /* One tensor's work: quantize into buf, dequantize into back (both touched beforehand so
  * page faults stay out of the timings). Returns the two durations. */
-static void time_tensor(int type, const float *x, int64_t nr, int64_t nc, void *buf,
-                        float *back, int nthreads, double *tq, double *tdq)
+static void time_tensor(int type, const float *x, int64_t nr, int64_t nc, void *buf, float *back,
+                        int nthreads, double *tq, double *tdq)
 {
     const size_t row = lq_row_size(type, nc);
     struct lq_quantize_params p = lq_quantize_params_default();
@@ -171,9 +171,12 @@ static void bench_set(const struct tensor_set *s, const char *types, int reps)
     enum lq_simd_level best = lq_simd_level_supported();
     double mb = (double)s->total * 4 / 1e6;
     printf("\n%s: %lld weights (%.1f MB of F32), best of %d; MB/s of F32, Mw/s = 1e6 "
-           "weights/s\n", s->label, (long long)s->total, mb, reps);
+           "weights/s\n",
+           s->label, (long long)s->total, mb, reps);
     printf("%-6s %3s | %9s %9s %7s %6s | %9s %9s %7s %6s\n", "type", "thr", "quant-ref",
-           "quant-" "simd", "Mw/s", "ratio", "deq-ref", "deq-simd", "Mw/s", "ratio");
+           "quant-"
+           "simd",
+           "Mw/s", "ratio", "deq-ref", "deq-simd", "Mw/s", "ratio");
     for (int type = 0; type < LQ_TYPE_COUNT; type++) {
         const struct lq_type_traits *t = lq_type_traits_get(type);
         if (!t || !t->is_quantized || !t->from_float_ref || !t->to_float ||
@@ -186,9 +189,9 @@ static void bench_set(const struct tensor_set *s, const char *types, int reps)
             time_set(type, s, nth, reps, &q0, &d0);
             lq_simd_level_set(best, NULL);
             time_set(type, s, nth, reps, &q1, &d1);
-            printf("%-6s %3d | %9.0f %9.0f %7.1f %5.2fx | %9.0f %9.0f %7.1f %5.2fx\n", t->name,
-                   nth, mb / q0, mb / q1, (double)s->total / q1 / 1e6, q0 / q1, mb / d0,
-                   mb / d1, (double)s->total / d1 / 1e6, d0 / d1);
+            printf("%-6s %3d | %9.0f %9.0f %7.1f %5.2fx | %9.0f %9.0f %7.1f %5.2fx\n", t->name, nth,
+                   mb / q0, mb / q1, (double)s->total / q1 / 1e6, q0 / q1, mb / d0, mb / d1,
+                   (double)s->total / d1 / 1e6, d0 / d1);
             fflush(stdout);
         }
     }
@@ -211,9 +214,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    printf("bench_quant: libquant %s, SIMD level %s, %d OpenMP processors\n",
-           lq_version_string(), lq_simd_level_name(lq_simd_level_supported()),
-           omp_get_num_procs());
+    printf("bench_quant: libquant %s, SIMD level %s, %d OpenMP processors\n", lq_version_string(),
+           lq_simd_level_name(lq_simd_level_supported()), omp_get_num_procs());
     struct tensor_set big = {.label = quick ? "random 1024x4096" : "random 4096x4096"};
     add_tensor(&big, quick ? 1024 : 4096, 4096);
     struct tensor_set tiny = {.label = "tiny-llama-6L shapes (random normal x 0.02)"};

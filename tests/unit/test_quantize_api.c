@@ -34,12 +34,11 @@ static void test_quantize_rejects_bad_shapes(void **state)
     assert_non_null(strstr(err.msg, "54 bytes"));
     assert_int_equal(lq_quantize_rows(4, x, 1, 32, q, sizeof q, NULL, NULL, &err),
                      LQ_E_INVALID_ARG); /* a retired id */
-    assert_int_equal(lq_quantize_rows(LQ_TYPE_IQ2_XXS, x, 1, 256, q, sizeof q, NULL, NULL,
-                                      &err), LQ_E_UNSUPPORTED);
+    assert_int_equal(lq_quantize_rows(LQ_TYPE_IQ2_XXS, x, 1, 256, q, sizeof q, NULL, NULL, &err),
+                     LQ_E_UNSUPPORTED);
     assert_non_null(strstr(err.msg, "iq2_xxs"));
     size_t written = 99;
-    assert_int_equal(lq_quantize_rows(LQ_TYPE_Q8_0, x, 0, 32, q, 0, NULL, &written, &err),
-                     LQ_OK);
+    assert_int_equal(lq_quantize_rows(LQ_TYPE_Q8_0, x, 0, 32, q, 0, NULL, &written, &err), LQ_OK);
     assert_int_equal(written, 0);
 }
 
@@ -76,15 +75,14 @@ static void test_quantize_allow_nonfinite_matches_reference(void **state)
     unsigned char q[256], want[256];
     fill_ramp(x, 2 * 64);
     x[64 + 40] = NAN;
-    const int types[] = {LQ_TYPE_Q4_0, LQ_TYPE_Q4_1, LQ_TYPE_Q5_0, LQ_TYPE_Q5_1, LQ_TYPE_Q8_0,
-                         LQ_TYPE_Q8_1};
+    const int types[] = {LQ_TYPE_Q4_0, LQ_TYPE_Q4_1, LQ_TYPE_Q5_0,
+                         LQ_TYPE_Q5_1, LQ_TYPE_Q8_0, LQ_TYPE_Q8_1};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         const struct lq_type_traits *t = lq_type_traits_get(types[i]);
         size_t row = lq_row_size(types[i], 64);
         struct lq_quantize_params p = lq_quantize_params_default();
         p.allow_nonfinite = true;
-        assert_int_equal(lq_quantize_rows(types[i], x, 2, 64, q, sizeof q, &p, NULL, NULL),
-                         LQ_OK);
+        assert_int_equal(lq_quantize_rows(types[i], x, 2, 64, q, sizeof q, &p, NULL, NULL), LQ_OK);
         t->from_float_ref(x, want, 2 * 64);
         assert_memory_equal(q, want, 2 * row);
         /* most reference quantizers skip a NaN when scanning for the range (comparisons
@@ -121,8 +119,7 @@ static void test_quantize_float_types_convert(void **state)
     float x[8] = {1.0f, -2.5f, 65504.0f, 0.0f, 1e-8f, 3.0f, -0.0f, 0.25f};
     uint16_t h[8];
     float back[8];
-    assert_int_equal(lq_quantize_rows(LQ_TYPE_F16, x, 1, 8, h, sizeof h, NULL, NULL, NULL),
-                     LQ_OK);
+    assert_int_equal(lq_quantize_rows(LQ_TYPE_F16, x, 1, 8, h, sizeof h, NULL, NULL, NULL), LQ_OK);
     assert_int_equal(h[0], 0x3C00);
     assert_int_equal(h[1], 0xC100);
     assert_int_equal(lq_dequantize_rows(LQ_TYPE_F16, h, back, 8, NULL), LQ_OK);
@@ -173,14 +170,13 @@ static void test_stats_accumulate_and_merge(void **state)
     struct lq_quant_stats acc, a, b, merged;
     lq_quant_stats_init(&acc);
     for (int r = 0; r < 3; r++) {
-        assert_int_equal(lq_quant_error_accumulate(LQ_TYPE_Q5_0, x + 64 * r, 64, NULL, &acc,
-                                                   NULL), LQ_OK);
+        assert_int_equal(lq_quant_error_accumulate(LQ_TYPE_Q5_0, x + 64 * r, 64, NULL, &acc, NULL),
+                         LQ_OK);
     }
     assert_int_equal(lq_quant_error_stats(LQ_TYPE_Q5_0, x, 64, NULL, &a, NULL), LQ_OK);
     lq_quant_stats_init(&b);
     assert_int_equal(lq_quant_error_accumulate(LQ_TYPE_Q5_0, x + 64, 64, NULL, &b, NULL), LQ_OK);
-    assert_int_equal(lq_quant_error_accumulate(LQ_TYPE_Q5_0, x + 128, 64, NULL, &b, NULL),
-                     LQ_OK);
+    assert_int_equal(lq_quant_error_accumulate(LQ_TYPE_Q5_0, x + 128, 64, NULL, &b, NULL), LQ_OK);
     merged = a;
     lq_quant_stats_merge(&merged, &b);
     assert_int_equal(acc.n_nonfinite, 1);
@@ -192,8 +188,8 @@ static void test_stats_accumulate_and_merge(void **state)
     x[64 + 3] = 0.5f;
     lq_quant_stats_init(&acc);
     for (int r = 0; r < 3; r++) {
-        assert_int_equal(lq_quant_error_accumulate(LQ_TYPE_Q5_0, x + 64 * r, 64, NULL, &acc,
-                                                   NULL), LQ_OK);
+        assert_int_equal(lq_quant_error_accumulate(LQ_TYPE_Q5_0, x + 64 * r, 64, NULL, &acc, NULL),
+                         LQ_OK);
     }
     assert_int_equal(lq_quant_error_stats(LQ_TYPE_Q5_0, x + 64, 128, NULL, &b, NULL), LQ_OK);
     merged = a;
@@ -212,8 +208,7 @@ static void test_stats_zero_input(void **state)
     assert_int_equal(lq_quant_error_stats(LQ_TYPE_Q4_0, x, 32, NULL, &st, NULL), LQ_OK);
     assert_true(st.rmse == 0 && st.rel_rmse == 0 && isinf(st.snr_db) && st.snr_db > 0);
     struct lq_error err;
-    assert_int_equal(lq_quant_error_stats(LQ_TYPE_Q4_0, x, 31, NULL, &st, &err),
-                     LQ_E_INVALID_ARG);
+    assert_int_equal(lq_quant_error_stats(LQ_TYPE_Q4_0, x, 31, NULL, &st, &err), LQ_E_INVALID_ARG);
 }
 
 // ---- dot products and SIMD level --------------------------------------------------------

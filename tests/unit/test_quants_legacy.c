@@ -34,8 +34,8 @@ static void test_q4_0_hand_ramp(void **state)
     for (int j = 0; j < QK; j++) {
         x[j] = (float)(j - 16);
     }
-    const unsigned char want[18] = {0x00, 0x40, 0x80, 0x91, 0x91, 0xA2, 0xA2, 0xB3,
-                                    0xB3, 0xC4, 0xC4, 0xD5, 0xD5, 0xE6, 0xE6, 0xF7, 0xF7, 0xF8};
+    const unsigned char want[18] = {0x00, 0x40, 0x80, 0x91, 0x91, 0xA2, 0xA2, 0xB3, 0xB3,
+                                    0xC4, 0xC4, 0xD5, 0xD5, 0xE6, 0xE6, 0xF7, 0xF7, 0xF8};
     unsigned char got[18];
     quantize_block(LQ_TYPE_Q4_0, x, got);
     assert_memory_equal(got, want, sizeof want);
@@ -62,8 +62,8 @@ static void test_q4_0_hand_sign_and_zero(void **state)
     want[2 + 3] = 0x80, want[2 + 10] = 0x8F;
     want[18] = 0x00, want[19] = 0x80;
     unsigned char got[36];
-    assert_int_equal(lq_quantize_rows(LQ_TYPE_Q4_0, x, 1, 2 * QK, got, sizeof got, NULL, NULL,
-                                      NULL), LQ_OK);
+    assert_int_equal(
+        lq_quantize_rows(LQ_TYPE_Q4_0, x, 1, 2 * QK, got, sizeof got, NULL, NULL, NULL), LQ_OK);
     assert_memory_equal(got, want, sizeof want);
 }
 
@@ -188,8 +188,8 @@ struct legacy_format {
 };
 
 static const struct legacy_format formats[] = {
-    {LQ_TYPE_Q4_0, false, 15, 8},   {LQ_TYPE_Q4_1, true, -1, 15}, {LQ_TYPE_Q5_0, false, 31, 16},
-    {LQ_TYPE_Q5_1, true, -1, 31},   {LQ_TYPE_Q8_0, false, -1, 127}, {LQ_TYPE_Q8_1, false, -1, 127},
+    {LQ_TYPE_Q4_0, false, 15, 8}, {LQ_TYPE_Q4_1, true, -1, 15},   {LQ_TYPE_Q5_0, false, 31, 16},
+    {LQ_TYPE_Q5_1, true, -1, 31}, {LQ_TYPE_Q8_0, false, -1, 127}, {LQ_TYPE_Q8_1, false, -1, 127},
 };
 
 static float rd_f16(const unsigned char *p)
@@ -229,8 +229,8 @@ static void check_bounds(const struct legacy_format *f, const float *x, int64_t 
     unsigned char *q = malloc(lq_row_size(f->type, n));
     float *back = malloc(sizeof(float) * n);
     struct lq_error qerr = {0};
-    lq_status rc = lq_quantize_rows(f->type, x, 1, n, q, lq_row_size(f->type, n), NULL, NULL,
-                                    &qerr);
+    lq_status rc =
+        lq_quantize_rows(f->type, x, 1, n, q, lq_row_size(f->type, n), NULL, NULL, &qerr);
     if (rc != LQ_OK) {
         fail_msg("%s", qerr.msg);
     }
@@ -325,8 +325,8 @@ static void test_legacy_exact_rows(void **state)
                              LQ_OK);
             assert_int_equal(lq_dequantize_rows(type, q, back, 64, NULL), LQ_OK);
             /* 0.5 and -3.25 sit on every grid: -8 d, 0 * d + m, or 127 * (x/127) rounded */
-            bool exact = kind == 2 || formats[f].affine || type == LQ_TYPE_Q4_0 ||
-                         type == LQ_TYPE_Q5_0;
+            bool exact =
+                kind == 2 || formats[f].affine || type == LQ_TYPE_Q4_0 || type == LQ_TYPE_Q5_0;
             for (int j = 0; exact && j < 64; j++) {
                 assert_true(back[j] == x[j]);
             }
@@ -351,7 +351,7 @@ static void test_q8_1_sum_overflow_refused(void **state)
     p.allow_nonfinite = true;
     assert_int_equal(lq_quantize_rows(LQ_TYPE_Q8_1, x, 1, QK, q, sizeof q, &p, NULL, NULL), LQ_OK);
     assert_true(rd_f16(q) == lq_fp16_to_fp32(lq_fp32_to_fp16(1e4f / 127))); /* d fits */
-    assert_true(isinf(rd_f16(q + 2)));                                       /* s does not */
+    assert_true(isinf(rd_f16(q + 2)));                                      /* s does not */
 }
 
 /* 1e30 overflows every fp16 scale: refused like llama-quantize's validation refuses it,

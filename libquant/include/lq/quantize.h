@@ -89,9 +89,8 @@ LQ_API lq_status lq_quant_error_accumulate(int type, const float *src, int64_t n
                                            struct lq_error *err);
 
 /* lq_quant_stats_init + lq_quant_error_accumulate for one row. */
-LQ_API lq_status lq_quant_error_stats(int type, const float *src, int64_t n,
-                                      const float *imatrix, struct lq_quant_stats *stats,
-                                      struct lq_error *err);
+LQ_API lq_status lq_quant_error_stats(int type, const float *src, int64_t n, const float *imatrix,
+                                      struct lq_quant_stats *stats, struct lq_error *err);
 
 // ---- dot products -----------------------------------------------------------------------
 

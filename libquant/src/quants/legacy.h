@@ -20,12 +20,12 @@
 
 #include "quants/blocks.h"
 
-#define LQI_DECLARE_LEGACY(t)                                                              \
-    void lqi_quantize_row_##t##_ref(const float *restrict x, void *restrict y, int64_t k);    \
-    void lqi_quantize_row_##t(const float *restrict x, void *restrict y, int64_t k);          \
-    void lqi_dequantize_row_##t(const void *restrict x, float *restrict y, int64_t k);        \
-    size_t lqi_quantize_##t(const float *restrict src, void *restrict dst, int64_t nrow,     \
-                            int64_t n_per_row, const float *imatrix);                        \
+#define LQI_DECLARE_LEGACY(t)                                                                      \
+    void lqi_quantize_row_##t##_ref(const float *restrict x, void *restrict y, int64_t k);         \
+    void lqi_quantize_row_##t(const float *restrict x, void *restrict y, int64_t k);               \
+    void lqi_dequantize_row_##t(const void *restrict x, float *restrict y, int64_t k);             \
+    size_t lqi_quantize_##t(const float *restrict src, void *restrict dst, int64_t nrow,           \
+                            int64_t n_per_row, const float *imatrix);                              \
     bool lqi_validate_##t(const void *data, size_t nbytes);
 
 LQI_DECLARE_LEGACY(q4_0)

@@ -125,8 +125,7 @@ static float dot_q4_0_q8_0_scalar(int64_t n, const block_q4_0 *restrict x,
 /* Same bytes as the reference: the scale comes from the same signed maximum (the vector
  * max finds the magnitude, a scan finds its first holder), and x*id + 8.5 is computed in the
  * same two roundings before truncation. */
-static LQI_AVX2 void quantize_q4_0_avx2(const float *restrict x, block_q4_0 *restrict y,
-                                        int64_t k)
+static LQI_AVX2 void quantize_q4_0_avx2(const float *restrict x, block_q4_0 *restrict y, int64_t k)
 {
     for (int64_t i = 0; i < k / QK4_0; i++, x += QK4_0) {
         const float amax = lqi_absmax32(x);
@@ -138,8 +137,8 @@ static LQI_AVX2 void quantize_q4_0_avx2(const float *restrict x, block_q4_0 *res
         const __m256 vid = _mm256_set1_ps(id);
         __m256i q[4];
         for (int p = 0; p < 4; p++) {
-            __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * p), vid),
-                                     _mm256_set1_ps(8.5f));
+            __m256 v =
+                _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * p), vid), _mm256_set1_ps(8.5f));
             q[p] = _mm256_min_epi32(_mm256_cvttps_epi32(v), _mm256_set1_epi32(15));
             q[p] = _mm256_max_epi32(q[p], _mm256_setzero_si256());
         }

@@ -62,8 +62,8 @@ static void q4_1_row_impl(const float *restrict x, void *restrict vy, int64_t n_
         const float *xb = x + QK4_1 * ib;
         lqi_block_weights(xb, qw + QK4_1 * ib, sigma2, QK4_1, weight);
         float min;
-        float d = lqi_make_qkx3_quants(QK4_1, 15, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36,
-                                       false);
+        float d =
+            lqi_make_qkx3_quants(QK4_1, 15, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36, false);
         y[ib].d = lq_fp32_to_fp16(d);
         y[ib].m = lq_fp32_to_fp16(-min);
         for (int j = 0; j < 16; ++j) {
@@ -131,8 +131,7 @@ static float first_equal(const float *x, float v)
     return v;
 }
 
-static LQI_AVX2 void quantize_q4_1_avx2(const float *restrict x, block_q4_1 *restrict y,
-                                        int64_t k)
+static LQI_AVX2 void quantize_q4_1_avx2(const float *restrict x, block_q4_1 *restrict y, int64_t k)
 {
     for (int64_t i = 0; i < k / QK4_1; i++, x += QK4_1) {
         __m256 mn = _mm256_loadu_ps(x);

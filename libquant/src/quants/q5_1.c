@@ -58,8 +58,8 @@ static void q5_1_row_impl(const float *restrict x, void *restrict vy, int64_t n_
         const float *xb = x + QK5_1 * ib;
         lqi_block_weights(xb, qw + QK5_1 * ib, sigma2, QK5_1, weight);
         float min;
-        float d = lqi_make_qkx3_quants(QK5_1, 31, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36,
-                                       false);
+        float d =
+            lqi_make_qkx3_quants(QK5_1, 31, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36, false);
         y[ib].d = lq_fp32_to_fp16(d);
         y[ib].m = lq_fp32_to_fp16(-min);
         lqi_q5_pack(L, y[ib].qs, y[ib].qh);

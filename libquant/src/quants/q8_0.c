@@ -76,8 +76,7 @@ static float dot_q8_0_q8_0_scalar(int64_t n, const block_q8_0 *restrict x,
 #if LQI_X86
 /* Same bytes as the reference: max|x| is exact in any order, x*id is the same product, and
  * lqi_roundf_i32 rounds halves away from zero like roundf. */
-static LQI_AVX2 void quantize_q8_0_avx2(const float *restrict x, block_q8_0 *restrict y,
-                                        int64_t k)
+static LQI_AVX2 void quantize_q8_0_avx2(const float *restrict x, block_q8_0 *restrict y, int64_t k)
 {
     for (int64_t i = 0; i < k / QK8_0; i++, x += QK8_0) {
         const float d = lqi_absmax32(x) / ((1 << 7) - 1);

@@ -64,8 +64,7 @@ static void dequantize_q8_1_scalar(const block_q8_1 *restrict x, float *restrict
 
 #if LQI_X86
 /* As quantize_q8_0_avx2 (same bytes as the reference), plus the exact integer block sum. */
-static LQI_AVX2 void quantize_q8_1_avx2(const float *restrict x, block_q8_1 *restrict y,
-                                        int64_t k)
+static LQI_AVX2 void quantize_q8_1_avx2(const float *restrict x, block_q8_1 *restrict y, int64_t k)
 {
     for (int64_t i = 0; i < k / QK8_1; i++, x += QK8_1) {
         const float d = lqi_absmax32(x) / ((1 << 7) - 1);

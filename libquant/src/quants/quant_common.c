@@ -26,9 +26,8 @@ static inline float qx_weight(const float *restrict x, const float *restrict qw,
 
 /* Quantizes with iscale, accumulating the weighted sums sum(w x l) and sum(w l^2) in ggml's
  * order; stores l + nmax into L when L is not NULL. */
-static void qx_fit(int n, int nmax, const float *restrict x, float iscale,
-                   const float *restrict qw, int rmse_type, int8_t *restrict L, float *sumlx,
-                   float *suml2)
+static void qx_fit(int n, int nmax, const float *restrict x, float iscale, const float *restrict qw,
+                   int rmse_type, int8_t *restrict L, float *sumlx, float *suml2)
 {
     float slx = 0;
     float sl2 = 0;
@@ -274,19 +273,17 @@ static float qkx_search_run(const struct qkx_search *p, uint8_t *restrict L,
     return scale;
 }
 
-float lqi_make_qkx2_quants(int n, int nmax, const float *restrict x,
-                           const float *restrict weights, uint8_t *restrict L,
-                           float *restrict the_min, uint8_t *restrict Laux, float rmin,
-                           float rdelta, int nstep, bool use_mad)
+float lqi_make_qkx2_quants(int n, int nmax, const float *restrict x, const float *restrict weights,
+                           uint8_t *restrict L, float *restrict the_min, uint8_t *restrict Laux,
+                           float rmin, float rdelta, int nstep, bool use_mad)
 {
     struct qkx_search p = {n, nmax, x, weights, rmin, rdelta, nstep, use_mad, false};
     return qkx_search_run(&p, L, the_min, Laux);
 }
 
-float lqi_make_qkx3_quants(int n, int nmax, const float *restrict x,
-                           const float *restrict weights, uint8_t *restrict L,
-                           float *restrict the_min, uint8_t *restrict Laux, float rmin,
-                           float rdelta, int nstep, bool use_mad)
+float lqi_make_qkx3_quants(int n, int nmax, const float *restrict x, const float *restrict weights,
+                           uint8_t *restrict L, float *restrict the_min, uint8_t *restrict Laux,
+                           float rmin, float rdelta, int nstep, bool use_mad)
 {
     struct qkx_search p = {n, nmax, x, weights, rmin, rdelta, nstep, use_mad, true};
     return qkx_search_run(&p, L, the_min, Laux);

@@ -51,17 +51,15 @@ float lqi_make_qx_quants(int n, int nmax, const float *restrict x, int8_t *restr
 /* Affine quantization (scale and non-positive min) of n values to L[i] in 0..nmax with a
  * weighted search over nstep+1 trial scales; *the_min receives -min. Laux is n bytes of
  * scratch. ggml's make_qkx2_quants (weights required). */
-float lqi_make_qkx2_quants(int n, int nmax, const float *restrict x,
-                           const float *restrict weights, uint8_t *restrict L,
-                           float *restrict the_min, uint8_t *restrict Laux, float rmin,
-                           float rdelta, int nstep, bool use_mad);
+float lqi_make_qkx2_quants(int n, int nmax, const float *restrict x, const float *restrict weights,
+                           uint8_t *restrict L, float *restrict the_min, uint8_t *restrict Laux,
+                           float rmin, float rdelta, int nstep, bool use_mad);
 
 /* As lqi_make_qkx2_quants, with weights x^2 when weights is NULL and guards against a fitted
  * min at or past max. ggml's make_qkx3_quants. */
-float lqi_make_qkx3_quants(int n, int nmax, const float *restrict x,
-                           const float *restrict weights, uint8_t *restrict L,
-                           float *restrict the_min, uint8_t *restrict Laux, float rmin,
-                           float rdelta, int nstep, bool use_mad);
+float lqi_make_qkx3_quants(int n, int nmax, const float *restrict x, const float *restrict weights,
+                           uint8_t *restrict L, float *restrict the_min, uint8_t *restrict Laux,
+                           float rmin, float rdelta, int nstep, bool use_mad);
 
 /* sigma2 of llama.cpp's importance-weighted legacy quantizers: mean of x^2 over the row,
  * accumulated in float in index order. */
