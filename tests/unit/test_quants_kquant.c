@@ -608,6 +608,36 @@ static void test_kquant_vec_dot_agrees(void **state)
     free(x);
 }
 
+/* Rows llama.cpp would never be asked to quantize (NaN, infinities, values past fp16,
+ * denormals; zero and negative importance weights) must not trip undefined behaviour or
+ * out-of-range stores: under the sanitizer build this is checked, the bytes are not. */
+static void test_kquant_hostile_input_is_safe(void **state)
+{
+    (void)state;
+    const int64_t n = 4 * QK_K;
+    float *x = malloc(n * sizeof(float)), *y = malloc(n * sizeof(float));
+    float *w = malloc(n * sizeof(float));
+    static const float specials[] = {NAN, INFINITY, -INFINITY, 1e30f, -1e30f, 1e-40f, -0.0f};
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = i < QK_K ? specials[i % 7] : rng_normal() * (i < 2 * QK_K ? 1e30f : 1e-40f);
+        w[i] = (float)(i % 3) - 1.f; /* -1, 0, 1 */
+    }
+    uint8_t *q = malloc(lq_row_size(LQ_TYPE_Q8_K, n));
+    for (int type = LQ_TYPE_Q2_K; type <= LQ_TYPE_Q8_K; type++) {
+        const struct lq_type_traits *t = traits(type);
+        for (int im = 0; im < 2; im++) {
+            assert_int_equal(t->quantize(x, q, 1, n, im ? w : NULL), lq_row_size(type, n));
+            (void)t->validate(q, lq_row_size(type, n));
+            t->to_float(q, y, n);
+        }
+        t->from_float(x, q, n);
+    }
+    free(q);
+    free(w);
+    free(y);
+    free(x);
+}
+
 // ---- validation and table -----------------------------------------------------------------
 
 static void put_f16(uint8_t *p, uint16_t h)
@@ -702,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_kquant_imatrix_lowers_weighted_error),
         cmocka_unit_test(test_kquant_round_trip_bounds),
         cmocka_unit_test(test_kquant_vec_dot_agrees),
+        cmocka_unit_test(test_kquant_hostile_input_is_safe),
         cmocka_unit_test(test_kquant_validate),
         cmocka_unit_test(test_kquant_table_rows),
     };
