@@ -228,13 +228,13 @@ static void test_quants_fast_path_matches_ref(void **state)
 
 // ---- round-trip error -------------------------------------------------------------------
 
-/* Relative RMSE allowed on unit-normal data: each bit per weight halves the error, and the
- * constant puts the bound about 2x above every type measured (q4_0 0.085 vs 0.177, q5_1
- * 0.038 vs 0.063, q8_0 0.0053 vs 0.011, q8_1 0.0053 vs 0.0078); a broken quantizer is
- * near 1. */
+/* Relative RMSE allowed on unit-normal data: each bit per weight halves the error; the
+ * constant leaves at least 1.5x headroom over every type measured (q4_0 0.085 vs 0.27,
+ * q8_0 0.0053 vs 0.017, q8_K 0.0067 vs 0.011, whose bpw counts its block sums), while a
+ * broken quantizer lands near 1. */
 static double rel_rmse_bound(int type)
 {
-    return 2.0 * pow(2.0, -(lq_type_bpw(type) - 1.0));
+    return 3.0 * pow(2.0, -(lq_type_bpw(type) - 1.0));
 }
 
 static void test_quants_round_trip_error(void **state)

@@ -76,7 +76,7 @@ size_t lqi_quantize_q5_1(const float *restrict src, void *restrict dst, int64_t 
 
 bool lqi_validate_q5_1(const void *data, size_t nbytes)
 {
-    return lqi_validate_f16_fields(data, nbytes, sizeof(block_q5_1), 2);
+    return lqi_validate_f16_scales(data, nbytes, sizeof(block_q5_1), 0, 2);
 }
 
 /* No vectorised quantizer: the reference is the fast path. */

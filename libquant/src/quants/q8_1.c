@@ -47,7 +47,7 @@ size_t lqi_quantize_q8_1(const float *restrict src, void *restrict dst, int64_t 
 /* ggml has no Q8_1 case; both fp16 fields are checked, as for the other _1 types. */
 bool lqi_validate_q8_1(const void *data, size_t nbytes)
 {
-    return lqi_validate_f16_fields(data, nbytes, sizeof(block_q8_1), 2);
+    return lqi_validate_f16_scales(data, nbytes, sizeof(block_q8_1), 0, 2);
 }
 
 static void dequantize_q8_1_scalar(const block_q8_1 *restrict x, float *restrict y, int64_t k)

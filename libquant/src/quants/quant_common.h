@@ -1,7 +1,8 @@
 /*
- * quant_common.h - numeric helpers shared by the quantizers, exact copies (in behaviour, down
- * to float evaluation order) of ggml-quants.c's helpers, because llama.cpp's bytes depend on
- * every rounding step. Compile with -ffp-contract=off: a fused multiply-add would change them.
+ * quant_common.h - helpers of the 32-element block quantizers, on top of the scale searches
+ * shared with the k-quants (kquant_common.h: lqi_nearest_int, lqi_make_qx_quants,
+ * lqi_make_qkx2/3_quants, lqi_validate_f16_scales). Like those, they keep ggml-quants.c's
+ * float evaluation order, because llama.cpp's bytes depend on every rounding step.
  */
 #ifndef LQ_QUANTS_QUANT_COMMON_H
 #define LQ_QUANTS_QUANT_COMMON_H
@@ -10,23 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* ggml's threshold below which a group counts as all zeros. */
-#define LQI_GROUP_MAX_EPS 1e-15f
-
-#define LQI_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define LQI_MAX(a, b) ((a) > (b) ? (a) : (b))
-
-/* Round to nearest, ties to even, for |fval| <= 4194303: adding 1.5 * 2^23 pushes the value
- * into the binade where the float's ulp is 1, so the FPU's own rounding does the work and the
- * integer sits in the low mantissa bits. Out-of-range or NaN input gives a meaningless (but
- * defined) result, which only non-finite rows can reach. */
-static inline int lqi_nearest_int(float fval)
-{
-    float val = fval + 12582912.f;
-    int32_t i;
-    memcpy(&i, &val, sizeof i);
-    return (i & 0x007fffff) - 0x00400000;
-}
+#include "quants/kquant_common.h"
 
 /* Float -> int8_t / uint8_t as C's cast truncates, with the value x86-64 code gives for
  * NaN or out-of-range input (0, the low byte of cvttss2si's 0x80000000) instead of undefined
@@ -40,26 +25,6 @@ static inline uint8_t lqi_f2u8(float v)
 {
     return (v > -1.0f && v < 256.0f) ? (uint8_t)v : (uint8_t)0;
 }
-
-/* Symmetric quantization of n values to L[i] in 0..2*nmax-1 (stored value l + nmax), scale
- * returned. rmse_type 0: plain max-based scale; otherwise a weighted least-squares refit over
- * 18 trial scales, weights qw if given, else x^2 (1), 1 (2), |x| (3) or sqrt|x| (4);
- * a negative rmse_type returns after the first refit. ggml's make_qx_quants. */
-float lqi_make_qx_quants(int n, int nmax, const float *restrict x, int8_t *restrict L,
-                         int rmse_type, const float *restrict qw);
-
-/* Affine quantization (scale and non-positive min) of n values to L[i] in 0..nmax with a
- * weighted search over nstep+1 trial scales; *the_min receives -min. Laux is n bytes of
- * scratch. ggml's make_qkx2_quants (weights required). */
-float lqi_make_qkx2_quants(int n, int nmax, const float *restrict x, const float *restrict weights,
-                           uint8_t *restrict L, float *restrict the_min, uint8_t *restrict Laux,
-                           float rmin, float rdelta, int nstep, bool use_mad);
-
-/* As lqi_make_qkx2_quants, with weights x^2 when weights is NULL and guards against a fitted
- * min at or past max. ggml's make_qkx3_quants. */
-float lqi_make_qkx3_quants(int n, int nmax, const float *restrict x, const float *restrict weights,
-                           uint8_t *restrict L, float *restrict the_min, uint8_t *restrict Laux,
-                           float rmin, float rdelta, int nstep, bool use_mad);
 
 /* sigma2 of llama.cpp's importance-weighted legacy quantizers: mean of x^2 over the row,
  * accumulated in float in index order. */
@@ -90,10 +55,6 @@ static inline uint32_t lqi_q5_high_bits(const uint8_t qh[4])
     return (uint32_t)qh[0] | ((uint32_t)qh[1] << 8) | ((uint32_t)qh[2] << 16) |
            ((uint32_t)qh[3] << 24);
 }
-
-/* True when none of the first nf16 fp16 fields of any block (stride type_size) is NaN/Inf
- * and nbytes is a whole number of blocks: ggml_validate_row_data for the block types. */
-bool lqi_validate_f16_fields(const void *data, size_t nbytes, size_t type_size, int nf16);
 
 /* Row quantizer with importance weights qw (n_per_row of them). */
 typedef void (*lqi_row_impl_fn)(const float *restrict x, void *restrict y, int64_t n_per_row,
