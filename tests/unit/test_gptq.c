@@ -462,6 +462,84 @@ static void test_gptq_matches_reference(void **state)
     compare_with_reference(14, &p);
 }
 
+// ---- GGUF block targets -----------------------------------------------------------------------
+
+/* Output error of the type's plain reference quantization of w. */
+static double plain_type_error(const float *w, int64_t nrows, int64_t n, enum lq_type type,
+                               const float *x, int64_t ns)
+{
+    const struct lq_type_traits *tt = lq_type_traits_get(type);
+    size_t rs = lq_row_size(type, n);
+    uint8_t *blk = malloc(rs);
+    float *q = malloc((size_t)(nrows * n) * sizeof(float));
+    for (int64_t r = 0; r < nrows; r++) {
+        tt->from_float_ref(w + r * n, blk, n);
+        tt->to_float(blk, q + r * n, n);
+    }
+    double e = output_error(w, q, nrows, n, x, ns);
+    free(blk);
+    free(q);
+    return e;
+}
+
+/* GPTQ into blocks of type: the bytes are valid blocks that decode, through the type
+ * table's own to_float, to exactly the weights GPTQ chose; and they beat the type's plain
+ * quantization of the same weights on correlated inputs. */
+static void check_gguf_type(enum lq_type type, bool act_order)
+{
+    rng_state = 100 + (uint64_t)type;
+    const int64_t nrows = 16, n = 512, ns = 384;
+    float *x = correlated_inputs(ns, n), *w = random_weights(nrows, n);
+    lq_hessian *h = hessian_of(x, ns, n);
+    const struct lq_type_traits *tt = lq_type_traits_get(type);
+    size_t rs = lq_row_size(type, n);
+    uint8_t *blocks = malloc(rs * (size_t)nrows);
+    float *deq = malloc((size_t)(nrows * n) * sizeof(float));
+    float *back = malloc((size_t)(nrows * n) * sizeof(float));
+    struct lq_gptq_params p = lq_gptq_params_default();
+    p.act_order = act_order;
+    p.static_groups = act_order;
+    struct lq_gptq_gguf_out out = { type, blocks, rs * (size_t)nrows, deq, 0.0 };
+    struct lq_error err = { 0 };
+    if (lq_gptq_quantize_gguf(w, nrows, h, &p, &out, &err) != LQ_OK) {
+        fail_msg("%s: %s", tt->name, err.msg);
+    }
+    if (tt->validate) {
+        assert_true(tt->validate(blocks, rs * (size_t)nrows));
+    }
+    for (int64_t r = 0; r < nrows; r++) {
+        tt->to_float(blocks + (size_t)r * rs, back + r * n, n);
+    }
+    for (int64_t i = 0; i < nrows * n; i++) {
+        if (back[i] != deq[i]) {
+            fail_msg("%s: weight %lld decodes to %.9g, GPTQ chose %.9g", tt->name, (long long)i,
+                     (double)back[i], (double)deq[i]);
+        }
+    }
+    double e_gptq = output_error(w, deq, nrows, n, x, ns);
+    double e_plain = plain_type_error(w, nrows, n, type, x, ns);
+    print_message("%-5s%s: plain %.4g gptq %.4g (%.2fx)\n", tt->name,
+                  act_order ? " act-order" : "", e_plain, e_gptq, e_gptq / e_plain);
+    assert_true(e_gptq < 0.8 * e_plain);
+    free(blocks);
+    free(deq);
+    free(back);
+    lq_hessian_free(h);
+    free(x);
+    free(w);
+}
+
+static void test_gptq_gguf_kquants(void **state)
+{
+    (void)state;
+    const enum lq_type types[] = { LQ_TYPE_Q4_K, LQ_TYPE_Q5_K, LQ_TYPE_Q6_K };
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        assert_true(lq_gptq_gguf_supported(types[i]));
+        check_gguf_type(types[i], false);
+    }
+    check_gguf_type(LQ_TYPE_Q4_K, true);
+}
+
 // ---- Hessian and importance -------------------------------------------------------------------
 
 static void test_hessian_running_mean(void **state)
@@ -567,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_gptq_beats_rtn),
         cmocka_unit_test(test_gptq_loss_matches_measured),
         cmocka_unit_test(test_gptq_matches_reference),
+        cmocka_unit_test(test_gptq_gguf_kquants),
         cmocka_unit_test(test_gptq_rejects_bad_input),
         cmocka_unit_test(test_gptq_dead_columns),
     };
