@@ -158,6 +158,7 @@ static void row_block(const struct gq_run *g, int64_t r, int64_t i1, int64_t i2)
         g->q[r * g->n + i] = (uint8_t)q;
         wr[i] = deq;
         er[i - i1] = e1;
+#pragma omp simd
         for (int64_t k = i + 1; k < i2; k++) {
             wr[k] -= e1 * ui[k];
         }
