@@ -1,7 +1,7 @@
 /* test_llama2c.c - llama2.c checkpoints and tokenizers.
  *
  * Independent expectations: the header values documented for stories260K, and FNV-1a hashes
- * computed by scripts/gguf_hash.py from stories260K-v1.gguf (the same model converted by
+ * computed by scripts/ref_hash.py from stories260K-v1.gguf (the same model converted by
  * another tool): `tensors --skip output.weight` (the classifier is shared, so llama2.c has no
  * separate one) and `vocab`. Corrupted files are made here from the real ones. */
 #include <stdio.h>

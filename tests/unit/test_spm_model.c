@@ -1,8 +1,9 @@
 /* test_spm_model.c - SentencePiece tokenizer.model parsing.
  *
  * Whole-vocabulary expectations are FNV-1a hashes of (piece, score bits, type) computed by
- * `scripts/gguf_hash.py vocab` from GGUF files llama.cpp wrote:
- * gguf/vocab/ggml-vocab-llama-spm.gguf for the Llama 2 tokenizer and reference/llama.cpp/tiny-llama-6L/f16.gguf for tiny-llama.
+ * `scripts/ref_hash.py vocab` from GGUF files llama.cpp wrote:
+ * gguf/vocab/ggml-vocab-llama-spm.gguf for the Llama 2 tokenizer and
+ * reference/llama.cpp/tiny-llama-6L/f16.gguf for tiny-llama.
  * Malformed inputs are protobuf bytes assembled here by hand. */
 #include <math.h>
 #include <stdlib.h>

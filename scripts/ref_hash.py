@@ -1,16 +1,22 @@
 #!/usr/bin/env python3
-"""gguf_hash.py - FNV-1a 64 hashes of a GGUF file's vocabulary or tensors: the expected values
-of tests/unit/test_spm_model.c and test_llama2c.c, which hash what libquant's readers return
-the same way. Pure Python (standard library only), independent of libquant; GGUF v1-v3.
+"""ref_hash.py - FNV-1a 64 hashes of reference files' vocabularies or tensors: the expected
+values of tests/unit/test_spm_model.c, test_llama2c.c and test_pytorch.c, which hash what
+libquant's readers return the same way. Pure Python (standard library only), independent of
+libquant. GGUF v1-v3 and safetensors.
 
-  vocab:   per token, in id order: length (uint64 LE), the token bytes, score (float32 LE
-           bits), type (int32 LE), from tokenizer.ggml.tokens / scores / token_type.
-  tensors: per tensor, sorted by name (bytewise), skipping names given with --skip: the name
-           bytes, a NUL, ne[0..n_dims-1] (int64 LE), the data bytes.
+  vocab:       (GGUF) per token, in id order: length (uint64 LE), the token bytes, score
+               (float32 LE bits), type (int32 LE), from tokenizer.ggml.tokens / scores /
+               token_type.
+  tensors:     (GGUF, F32 only) per tensor, sorted by name (bytewise), skipping names given
+               with --skip: the name bytes, a NUL, ne[0..n_dims-1] (int64 LE), the data bytes.
+  safetensors: per tensor, sorted by name: the name bytes, a NUL, shape[0..n-1] (int64 LE,
+               file order), the data bytes.
 
-usage: scripts/gguf_hash.py vocab FILE.gguf
-       scripts/gguf_hash.py tensors FILE.gguf [--skip NAME]...
+usage: scripts/ref_hash.py vocab FILE.gguf
+       scripts/ref_hash.py tensors FILE.gguf [--skip NAME]...
+       scripts/ref_hash.py safetensors FILE.safetensors
 """
+import json
 import struct
 import sys
 
@@ -95,8 +101,25 @@ def tensor_hash(b, infos, data, skip):
     return n, h
 
 
+def safetensors_hash(path):
+    b = open(path, 'rb').read()
+    n = struct.unpack_from('<Q', b, 0)[0]
+    header = json.loads(b[8:8 + n])
+    header.pop('__metadata__', None)
+    h = 0xcbf29ce484222325
+    for name in sorted(header, key=lambda k: k.encode()):
+        t = header[name]
+        begin, end = t['data_offsets']
+        h = fnv1a(h, name.encode() + b'\0' + b''.join(struct.pack('<q', x) for x in t['shape']))
+        h = fnv1a(h, b[8 + n + begin:8 + n + end])
+    return len(header), h
+
+
 def main():
     mode, path = sys.argv[1], sys.argv[2]
+    if mode == 'safetensors':
+        print('%d tensors, hash 0x%016x' % safetensors_hash(path))
+        return
     b, kv, infos, data = read(path)
     if mode == 'vocab':
         n, h = vocab_hash(kv)
