@@ -414,6 +414,11 @@ uint64_t lq_gguf_writer_data_offset(const lq_gguf_writer *w)
     return w && w->state != W_META ? w->data_offset : 0;
 }
 
+uint64_t lq_gguf_writer_tensor_offset(const lq_gguf_writer *w, int64_t id)
+{
+    return w && w->state != W_META && id >= 0 && id < w->n_t ? w->t[id].offset : 0;
+}
+
 // ---- tensor data ----
 
 lq_status lq_gguf_writer_write_tensor(lq_gguf_writer *w, int64_t id, const void *data, size_t n,

@@ -2,10 +2,15 @@
  * buffer assembled here by hand from the GGUF v3 spec (little-endian fields appended one by
  * one), compared byte for byte with the writer's output; failure paths must leave no file. */
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "lq/gguf_writer.h"
 #include "lqt_util.h"
@@ -484,6 +489,96 @@ static void test_gguf_writer_rejects_misuse(void **state)
     free(dir);
 }
 
+/* Offsets past 4 GiB: two 2 GiB tensors put the third at exactly 4 GiB. Only a few
+ * bytes are written (a sparse temporary), read back at the 64-bit position. */
+static void test_gguf_writer_offsets_past_4gib(void **state)
+{
+    (void)state;
+    char *dir = lqt_tmpdir();
+    lq_gguf_writer *w = NULL;
+    struct lq_error err = { 0 };
+    OK(lq_gguf_writer_open(out_path(dir, "big.gguf"), &w, &err));
+    int64_t ne[2] = { 1 << 20, 512 }; /* 2 GiB of F32 each */
+    OK(lq_gguf_writer_add_tensor(w, "a", LQ_TYPE_F32, 2, ne, NULL, &err));
+    OK(lq_gguf_writer_add_tensor(w, "b", LQ_TYPE_F32, 2, ne, NULL, &err));
+    ne[0] = 3;
+    OK(lq_gguf_writer_add_tensor(w, "c", LQ_TYPE_F32, 2, ne, NULL, &err));
+    OK(lq_gguf_writer_write_header(w, &err));
+    uint64_t off = lq_gguf_writer_tensor_offset(w, 2);
+    assert_true(off == 1ULL << 32);
+    const char msg[16] = "far past 4 GiB!";
+    OK(lq_gguf_writer_write_tensor(w, 2, msg, sizeof msg, &err));
+
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char tmp[600] = "";
+    while ((de = readdir(d)) != NULL) {
+        if (strstr(de->d_name, "big.gguf.tmp.")) {
+            snprintf(tmp, sizeof tmp, "%s/%s", dir, de->d_name);
+        }
+    }
+    closedir(d);
+    int fd = open(tmp, O_RDONLY);
+    assert_true(fd >= 0);
+    char got[16];
+    off_t pos = (off_t)(lq_gguf_writer_data_offset(w) + off);
+    assert_int_equal(pread(fd, got, sizeof got, pos), sizeof got);
+    assert_memory_equal(got, msg, sizeof msg);
+    close(fd);
+    assert_int_equal(lq_gguf_writer_finish(w, &err), LQ_E_FORMAT); /* a and b are empty */
+    lq_gguf_writer_free(w);
+    assert_int_equal(count_entries(dir), 0);
+    lqt_rmtree(dir);
+    free(dir);
+}
+
+/* A write that fails (file size limit, as on a full disk) makes finish fail and leaves no file.
+ * Run in a child process so the limit does not outlive the test. */
+static int child_write_past_limit(const char *path)
+{
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = { 4096, 4096 };
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0) {
+        return 10;
+    }
+    lq_gguf_writer *w = NULL;
+    struct lq_error err = { 0 };
+    int64_t ne[1] = { 4096 };
+    static float x[4096];
+    if (lq_gguf_writer_open(path, &w, &err) != LQ_OK ||
+        lq_gguf_writer_add_tensor(w, "t", LQ_TYPE_F32, 1, ne, NULL, &err) != LQ_OK) {
+        return 11;
+    }
+    if (lq_gguf_writer_write_tensor(w, 0, x, sizeof x, &err) != LQ_E_IO ||
+        !strstr(err.msg, ".tmp.")) {
+        return 12;
+    }
+    if (lq_gguf_writer_finish(w, &err) != LQ_E_IO || !strstr(err.msg, "earlier write failed")) {
+        return 13;
+    }
+    lq_gguf_writer_free(w);
+    return 0;
+}
+
+static void test_gguf_writer_io_error_leaves_no_file(void **state)
+{
+    (void)state;
+    char *dir = lqt_tmpdir();
+    const char *path = out_path(dir, "full.gguf");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        _exit(child_write_past_limit(path));
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(count_entries(dir), 0);
+    lqt_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -494,6 +589,8 @@ int main(void)
         cmocka_unit_test(test_gguf_writer_free_keeps_old_output),
         cmocka_unit_test(test_gguf_writer_unwritable_dir),
         cmocka_unit_test(test_gguf_writer_rejects_misuse),
+        cmocka_unit_test(test_gguf_writer_offsets_past_4gib),
+        cmocka_unit_test(test_gguf_writer_io_error_leaves_no_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -125,6 +125,9 @@ LQ_API lq_status lq_gguf_writer_write_header(lq_gguf_writer *w, struct lq_error 
 
 /* Start of the data section in the file (valid once the header is written, else 0). */
 LQ_API uint64_t lq_gguf_writer_data_offset(const lq_gguf_writer *w);
+/* Tensor id's offset relative to the data section (valid once the header is written, else 0;
+ * 0 for an unknown id). */
+LQ_API uint64_t lq_gguf_writer_tensor_offset(const lq_gguf_writer *w, int64_t id);
 
 /* ---- tensor data ---- */
 
