@@ -13,6 +13,7 @@
 struct lqt_zip {
     unsigned char *b;
     size_t n, cap;
+    int zip64; /* finish writes zip64 records (as writers do past 4 GiB) */
     int nm;
     struct {
         char name[128];
@@ -80,34 +81,72 @@ static inline void lqt_zip_add(struct lqt_zip *z, const char *name, const void *
     z->nm++;
 }
 
-/* Appends the central directory and the end record. */
+static inline void lqt_zip_le64(struct lqt_zip *z, uint64_t v)
+{
+    lqt_zip_le(z, (uint32_t)v, 4);
+    lqt_zip_le(z, (uint32_t)(v >> 32), 4);
+}
+
+/* One central directory entry; in zip64 form sizes and offset move to the extra field. */
+static inline void lqt_zip_central(struct lqt_zip *z, int i)
+{
+    uint32_t big = 0xffffffffu;
+    lqt_zip_le(z, 0x02014b50u, 4);
+    lqt_zip_le(z, 45, 2);
+    lqt_zip_le(z, 45, 2);
+    lqt_zip_le(z, 0, 2);
+    lqt_zip_le(z, 0, 2);
+    lqt_zip_le(z, 0, 4);
+    lqt_zip_le(z, z->m[i].crc, 4);
+    lqt_zip_le(z, z->zip64 ? big : z->m[i].size, 4);
+    lqt_zip_le(z, z->zip64 ? big : z->m[i].size, 4);
+    lqt_zip_le(z, (uint32_t)strlen(z->m[i].name), 2);
+    lqt_zip_le(z, z->zip64 ? 28 : 0, 2); /* extra length */
+    lqt_zip_le(z, 0, 2);                 /* comment length */
+    lqt_zip_le(z, 0, 4);                 /* disk, internal attributes */
+    lqt_zip_le(z, 0, 4);                 /* external attributes */
+    lqt_zip_le(z, z->zip64 ? big : z->m[i].off, 4);
+    lqt_zip_put(z, z->m[i].name, strlen(z->m[i].name));
+    if (z->zip64) {
+        lqt_zip_le(z, 0x0001, 2);
+        lqt_zip_le(z, 24, 2);
+        lqt_zip_le64(z, z->m[i].size);
+        lqt_zip_le64(z, z->m[i].size);
+        lqt_zip_le64(z, z->m[i].off);
+    }
+}
+
+/* Appends the central directory and the end record(s). */
 static inline void lqt_zip_finish(struct lqt_zip *z)
 {
     uint32_t cd = (uint32_t)z->n;
     for (int i = 0; i < z->nm; i++) {
-        lqt_zip_le(z, 0x02014b50u, 4);
-        lqt_zip_le(z, 20, 2);
-        lqt_zip_le(z, 20, 2);
-        lqt_zip_le(z, 0, 2);
-        lqt_zip_le(z, 0, 2);
-        lqt_zip_le(z, 0, 4);
-        lqt_zip_le(z, z->m[i].crc, 4);
-        lqt_zip_le(z, z->m[i].size, 4);
-        lqt_zip_le(z, z->m[i].size, 4);
-        lqt_zip_le(z, (uint32_t)strlen(z->m[i].name), 2);
-        lqt_zip_le(z, 0, 4); /* extra, comment lengths */
-        lqt_zip_le(z, 0, 4); /* disk, internal attributes */
-        lqt_zip_le(z, 0, 4); /* external attributes */
-        lqt_zip_le(z, z->m[i].off, 4);
-        lqt_zip_put(z, z->m[i].name, strlen(z->m[i].name));
+        lqt_zip_central(z, i);
     }
     uint32_t cd_size = (uint32_t)z->n - cd;
+    if (z->zip64) {
+        uint64_t rec = z->n;
+        lqt_zip_le(z, 0x06064b50u, 4);
+        lqt_zip_le64(z, 44);
+        lqt_zip_le(z, 45, 2);
+        lqt_zip_le(z, 45, 2);
+        lqt_zip_le(z, 0, 4);
+        lqt_zip_le(z, 0, 4);
+        lqt_zip_le64(z, (uint64_t)z->nm);
+        lqt_zip_le64(z, (uint64_t)z->nm);
+        lqt_zip_le64(z, cd_size);
+        lqt_zip_le64(z, cd);
+        lqt_zip_le(z, 0x07064b50u, 4);
+        lqt_zip_le(z, 0, 4);
+        lqt_zip_le64(z, rec);
+        lqt_zip_le(z, 1, 4);
+    }
     lqt_zip_le(z, 0x06054b50u, 4);
     lqt_zip_le(z, 0, 4);
-    lqt_zip_le(z, (uint32_t)z->nm, 2);
-    lqt_zip_le(z, (uint32_t)z->nm, 2);
-    lqt_zip_le(z, cd_size, 4);
-    lqt_zip_le(z, cd, 4);
+    lqt_zip_le(z, z->zip64 ? 0xffff : (uint32_t)z->nm, 2);
+    lqt_zip_le(z, z->zip64 ? 0xffff : (uint32_t)z->nm, 2);
+    lqt_zip_le(z, z->zip64 ? 0xffffffffu : cd_size, 4);
+    lqt_zip_le(z, z->zip64 ? 0xffffffffu : cd, 4);
     lqt_zip_le(z, 0, 2);
 }
 

@@ -115,7 +115,9 @@ static size_t edit(char *out, const char *from, size_t n, const char *to, size_t
 static lq_status open_zip(const char *pkl, size_t n, bool with_storage, lq_pt **pt,
                           struct lq_error *err, struct lqt_zip *z)
 {
+    int zip64 = z->zip64;
     memset(z, 0, sizeof *z);
+    z->zip64 = zip64;
     lqt_zip_add(z, "archive/data.pkl", pkl, n);
     if (with_storage) {
         lqt_zip_add(z, "archive/data/0", k_storage, sizeof k_storage);
@@ -125,13 +127,8 @@ static lq_status open_zip(const char *pkl, size_t n, bool with_storage, lq_pt **
     return lq_pt_open_memory(z->b, z->n, "mem.bin", pt, err);
 }
 
-static void test_pytorch_hand_made_checkpoint(void **state)
+static void check_two_tensors(const lq_pt *pt)
 {
-    (void)state;
-    struct lqt_zip z;
-    lq_pt *pt = NULL;
-    struct lq_error err = { 0 };
-    assert_int_equal(open_zip(k_pickle, sizeof k_pickle - 1, true, &pt, &err, &z), LQ_OK);
     assert_int_equal(lq_pt_n_tensors(pt), 2);
     const struct lq_pt_tensor_info *w = lq_pt_tensor(pt, 0), *b = lq_pt_tensor(pt, 1);
     assert_string_equal(w->name, "w");
@@ -142,9 +139,27 @@ static void test_pytorch_hand_made_checkpoint(void **state)
     assert_int_equal(b->n_dims, 1);
     assert_int_equal(b->storage_offset, 2);
     assert_memory_equal(b->data, k_storage + 2, 8); /* shares w's storage */
-    lq_pt_free(pt);
-    free(z.b);
 }
+
+/* Runs with the archive in plain and in zip64 form (sizes and offsets in extra fields, the
+ * zip64 end record and locator), as torch writes files past 4 GiB. */
+static void test_pytorch_hand_made_checkpoint(void **state)
+{
+    (void)state;
+    for (int zip64 = 0; zip64 < 2; zip64++) {
+        struct lqt_zip z = { .zip64 = zip64 };
+        lq_pt *pt = NULL;
+        struct lq_error err = { 0 };
+        lq_status rc = open_zip(k_pickle, sizeof k_pickle - 1, true, &pt, &err, &z);
+        if (rc != LQ_OK) {
+            fail_msg("zip64 %d: %s", zip64, err.msg);
+        }
+        check_two_tensors(pt);
+        lq_pt_free(pt);
+        free(z.b);
+    }
+}
+
 
 /* The same kind of dict as protocol 4 writes it (FRAME, SHORT_BINUNICODE, MEMOIZE,
  * STACK_GLOBAL), as an OrderedDict whose _metadata attribute is set by BUILD. */
@@ -160,7 +175,7 @@ static const char k_pickle4[] =
 static void test_pytorch_protocol4_ordered_dict(void **state)
 {
     (void)state;
-    struct lqt_zip z;
+    struct lqt_zip z = { 0 };
     lq_pt *pt = NULL;
     struct lq_error err = { 0 };
     lq_status rc = open_zip(k_pickle4, sizeof k_pickle4 - 1, true, &pt, &err, &z);
@@ -184,7 +199,7 @@ static const char k_pickle_param[] =
 static void test_pytorch_parameter_bf16(void **state)
 {
     (void)state;
-    struct lqt_zip z;
+    struct lqt_zip z = { 0 };
     lq_pt *pt = NULL;
     struct lq_error err = { 0 };
     lq_status rc = open_zip(k_pickle_param, sizeof k_pickle_param - 1, true, &pt, &err, &z);
@@ -244,7 +259,7 @@ static void test_pytorch_rejects_malformed_pickles(void **state)
     for (size_t i = 0; i < sizeof k_bad / sizeof *k_bad; i++) {
         char pkl[512];
         size_t n = edit(pkl, k_bad[i].from, k_bad[i].from_n, k_bad[i].to, k_bad[i].to_n);
-        struct lqt_zip z;
+        struct lqt_zip z = { 0 };
         lq_pt *pt = (lq_pt *)1;
         struct lq_error err = { 0 };
         lq_status rc = open_zip(pkl, n, true, &pt, &err, &z);
@@ -271,7 +286,7 @@ static void expect_fail(const void *data, size_t n, lq_status code, const char *
 static void test_pytorch_rejects_bad_archives(void **state)
 {
     (void)state;
-    struct lqt_zip z;
+    struct lqt_zip z = { 0 };
     lq_pt *pt = NULL;
     struct lq_error err = { 0 };
     assert_int_equal(open_zip(k_pickle, sizeof k_pickle - 1, false, &pt, &err, &z),
