@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lq/gguf.h"
 #include "lq/gguf_writer.h"
 #include "lqt_util.h"
 
@@ -342,6 +343,122 @@ static void test_gguf_writer_every_type_bytes(void **state)
     free(dir);
 }
 
+static const struct lq_gguf_value *kv(const lq_gguf *g, const char *key, enum lq_gguf_type t)
+{
+    int64_t id = lq_gguf_find_key(g, key);
+    if (id < 0) {
+        fail_msg("key '%s' missing", key);
+    }
+    const struct lq_gguf_value *v = lq_gguf_value(g, id);
+    assert_int_equal(v->type, t);
+    return v;
+}
+
+static void check_scalars_read_back(const lq_gguf *g)
+{
+    assert_int_equal(kv(g, "u8", LQ_GGUF_UINT8)->v.u8, 0xfe);
+    assert_int_equal(kv(g, "i8", LQ_GGUF_INT8)->v.i8, -2);
+    assert_int_equal(kv(g, "u16", LQ_GGUF_UINT16)->v.u16, 0xbeef);
+    assert_int_equal(kv(g, "i16", LQ_GGUF_INT16)->v.i16, -300);
+    assert_int_equal(kv(g, "u32", LQ_GGUF_UINT32)->v.u32, 0xdeadbeef);
+    assert_int_equal(kv(g, "i32", LQ_GGUF_INT32)->v.i32, -70000);
+    assert_true(kv(g, "f32", LQ_GGUF_FLOAT32)->v.f32 == 0.15625f);
+    assert_true(kv(g, "bool", LQ_GGUF_BOOL)->v.b);
+    assert_true(kv(g, "u64", LQ_GGUF_UINT64)->v.u64 == 0x0123456789abcdefULL);
+    assert_true(kv(g, "i64", LQ_GGUF_INT64)->v.i64 == -5000000000LL);
+    assert_true(kv(g, "f64", LQ_GGUF_FLOAT64)->v.f64 == -2.5e-300);
+    const struct lq_gguf_value *nul = kv(g, "nul", LQ_GGUF_STRING);
+    assert_int_equal(nul->v.str.len, 3);
+    assert_memory_equal(nul->v.str.s, "a\0b", 3);
+}
+
+static void check_arrays_read_back(const lq_gguf *g)
+{
+    const struct lq_gguf_value *a = kv(g, "a.i16", LQ_GGUF_ARRAY);
+    assert_int_equal(a->v.arr.type, LQ_GGUF_INT16);
+    assert_memory_equal(a->v.arr.data, k_i16, sizeof k_i16);
+    a = kv(g, "a.f32", LQ_GGUF_ARRAY);
+    assert_memory_equal(a->v.arr.data, k_f32, sizeof k_f32);
+    a = kv(g, "a.f64", LQ_GGUF_ARRAY);
+    assert_memory_equal(a->v.arr.data, k_f64, sizeof k_f64);
+    a = kv(g, "a.bool", LQ_GGUF_ARRAY);
+    assert_int_equal(a->v.arr.n, 3);
+    assert_memory_equal(a->v.arr.data, k_bool, sizeof k_bool);
+    assert_int_equal(kv(g, "a.empty", LQ_GGUF_ARRAY)->v.arr.n, 0);
+    a = kv(g, "a.str", LQ_GGUF_ARRAY);
+    assert_int_equal(a->v.arr.type, LQ_GGUF_STRING);
+    const struct lq_gguf_str *s = a->v.arr.data;
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(s[i].s, k_strs[i]);
+    }
+    a = kv(g, "a.nested", LQ_GGUF_ARRAY);
+    assert_int_equal(a->v.arr.type, LQ_GGUF_ARRAY);
+    assert_int_equal(a->v.arr.n, 2);
+    const struct lq_gguf_value *in = a->v.arr.data;
+    assert_int_equal(in[0].v.arr.n, 2);
+    assert_memory_equal(in[0].v.arr.data, k_u8a, 2);
+    assert_int_equal(in[1].v.arr.n, 1);
+    assert_memory_equal(in[1].v.arr.data, k_u8b, 1);
+}
+
+/* The same file read back with libquant's GGUF reader: every value, in order, and the tensors
+ * at aligned offsets with their bytes. */
+static void test_gguf_writer_read_back(void **state)
+{
+    (void)state;
+    char *dir = lqt_tmpdir();
+    const char *path = out_path(dir, "rt.gguf");
+    lq_gguf_writer *w = NULL;
+    struct lq_error err = { 0 };
+    OK(lq_gguf_writer_open(path, &w, &err));
+    OK(lq_gguf_writer_set_u32(w, "general.alignment", 64, &err));
+    set_all_scalars(w, &err);
+    set_all_arrays(w, &err);
+    int64_t ne_a[3] = { 4, 3, 2 }, ne_b[1] = { 64 };
+    OK(lq_gguf_writer_add_tensor(w, "a", LQ_TYPE_F32, 3, ne_a, NULL, &err));
+    OK(lq_gguf_writer_add_tensor(w, "b", LQ_TYPE_Q8_0, 1, ne_b, NULL, &err));
+    float a[24];
+    unsigned char b[68];
+    for (int i = 0; i < 68; i++) {
+        b[i] = (unsigned char)(i * 7);
+        if (i < 24) {
+            a[i] = (float)i - 11.5f;
+        }
+    }
+    b[1] = 0x3c; /* a finite half scale (1.0), so a strict reader accepts the block */
+    b[0] = 0x00;
+    b[35] = 0x3c;
+    b[34] = 0x00;
+    OK(lq_gguf_writer_write_tensor(w, 1, b, sizeof b, &err));
+    OK(lq_gguf_writer_write_tensor(w, 0, a, sizeof a, &err));
+    OK(lq_gguf_writer_finish(w, &err));
+    lq_gguf_writer_free(w);
+
+    lq_gguf *g = NULL;
+    if (lq_gguf_open(path, &g, &err) != LQ_OK) {
+        fail_msg("%s", err.msg);
+    }
+    assert_int_equal(lq_gguf_version(g), 3);
+    assert_int_equal(lq_gguf_alignment(g), 64);
+    assert_int_equal(lq_gguf_n_kv(g), 20);
+    assert_string_equal(lq_gguf_key(g, 0), "general.alignment");
+    assert_string_equal(lq_gguf_key(g, 19), "a.nested");
+    check_scalars_read_back(g);
+    check_arrays_read_back(g);
+    assert_int_equal(lq_gguf_n_tensors(g), 2);
+    const struct lq_gguf_tensor_info *ta = lq_gguf_tensor(g, 0), *tb = lq_gguf_tensor(g, 1);
+    assert_int_equal(ta->n_dims, 3);
+    assert_int_equal(ta->ne[2], 2);
+    assert_memory_equal(ta->data, a, sizeof a);
+    assert_int_equal(tb->type, LQ_TYPE_Q8_0);
+    assert_int_equal(tb->offset, 128); /* 96 bytes of a, padded to 64 */
+    assert_memory_equal(tb->data, b, sizeof b);
+    assert_int_equal(lq_gguf_file_size(g) % 64, 0);
+    lq_gguf_free(g);
+    lqt_rmtree(dir);
+    free(dir);
+}
+
 /* Setting an existing key moves it to the end, as llama.cpp's gguf_set_* do. */
 static void test_gguf_writer_reset_key_moves_to_end(void **state)
 {
@@ -584,6 +701,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gguf_writer_tiny_bytes),
         cmocka_unit_test(test_gguf_writer_every_type_bytes),
+        cmocka_unit_test(test_gguf_writer_read_back),
         cmocka_unit_test(test_gguf_writer_reset_key_moves_to_end),
         cmocka_unit_test(test_gguf_writer_short_data_leaves_no_file),
         cmocka_unit_test(test_gguf_writer_free_keeps_old_output),

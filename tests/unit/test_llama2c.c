@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lq/gguf.h"
 #include "lq/llama2c.h"
 #include "lqt_util.h"
 
@@ -105,6 +106,42 @@ static void test_llama2c_tensors_match_gguf(void **state)
         lq_llama2c_tensor(m, lq_llama2c_find_tensor(m, "output_norm.weight"));
     assert_int_equal(n->n_dims, 1);
     assert_int_equal(n->file_offset, 28 + 4 * 259968);
+    lq_llama2c_free(m);
+}
+
+/* Tensor by tensor against stories260K-v1.gguf read with lq_gguf: same shape, same floats
+ * (bit for bit: no permutation of q/k is needed for llama2.c weights). */
+static void test_llama2c_tensors_equal_gguf_v1(void **state)
+{
+    (void)state;
+    lq_llama2c *m = NULL;
+    lq_gguf *g = NULL;
+    struct lq_error err = { 0 };
+    assert_int_equal(lq_llama2c_open(lqt_data_path(STORIES), &m, &err), LQ_OK);
+    if (lq_gguf_open(lqt_data_path("models/stories260K/stories260K-v1.gguf"), &g, &err)) {
+        fail_msg("%s", err.msg);
+    }
+    assert_int_equal(lq_gguf_n_tensors(g), lq_llama2c_n_tensors(m) + 1); /* + output.weight */
+    for (int64_t i = 0; i < lq_llama2c_n_tensors(m); i++) {
+        const struct lq_llama2c_tensor *t = lq_llama2c_tensor(m, i);
+        int64_t id = lq_gguf_find_tensor(g, t->name);
+        if (id < 0) {
+            fail_msg("'%s' missing from the GGUF", t->name);
+        }
+        const struct lq_gguf_tensor_info *r = lq_gguf_tensor(g, id);
+        assert_int_equal(r->type, LQ_TYPE_F32);
+        assert_int_equal(r->n_dims, t->n_dims);
+        assert_memory_equal(r->ne, t->ne, sizeof t->ne);
+        assert_int_equal(r->nbytes, t->nbytes);
+        if (memcmp(r->data, t->data, t->nbytes) != 0) {
+            fail_msg("'%s': data differs", t->name);
+        }
+    }
+    /* the GGUF stores the shared classifier explicitly: it is the embedding */
+    const struct lq_gguf_tensor_info *out =
+        lq_gguf_tensor(g, lq_gguf_find_tensor(g, "output.weight"));
+    assert_memory_equal(out->data, lq_llama2c_tensor(m, 0)->data, out->nbytes);
+    lq_gguf_free(g);
     lq_llama2c_free(m);
 }
 
@@ -223,6 +260,36 @@ static void test_llama2c_vocab_tok512(void **state)
     lq_llama2c_vocab_free(v);
 }
 
+/* Token by token against the vocabulary of stories260K-v1.gguf, read with lq_gguf. */
+static void test_llama2c_vocab_equals_gguf_v1(void **state)
+{
+    (void)state;
+    lq_llama2c_vocab *v = NULL;
+    lq_gguf *g = NULL;
+    struct lq_error err = { 0 };
+    assert_int_equal(lq_llama2c_vocab_open(lqt_data_path(TOK512), 512, &v, &err), LQ_OK);
+    assert_int_equal(lq_gguf_open(lqt_data_path("models/stories260K/stories260K-v1.gguf"), &g,
+                                  &err), LQ_OK);
+    const struct lq_gguf_value *tok, *sc, *ty;
+    assert_int_equal(lq_gguf_get_arr(g, "tokenizer.ggml.tokens", LQ_GGUF_STRING, &tok, &err),
+                     LQ_OK);
+    assert_int_equal(lq_gguf_get_arr(g, "tokenizer.ggml.scores", LQ_GGUF_FLOAT32, &sc, &err),
+                     LQ_OK);
+    assert_int_equal(lq_gguf_get_arr(g, "tokenizer.ggml.token_type", LQ_GGUF_INT32, &ty, &err),
+                     LQ_OK);
+    assert_int_equal(tok->v.arr.n, 512);
+    const struct lq_gguf_str *t = tok->v.arr.data;
+    for (int64_t i = 0; i < 512; i++) {
+        if (strcmp(t[i].s, lq_llama2c_vocab_texts(v)[i]) != 0 ||
+            ((const int32_t *)ty->v.arr.data)[i] != lq_llama2c_vocab_types(v)[i] ||
+            memcmp(&((const float *)sc->v.arr.data)[i], &lq_llama2c_vocab_scores(v)[i], 4)) {
+            fail_msg("token %lld differs", (long long)i);
+        }
+    }
+    lq_gguf_free(g);
+    lq_llama2c_vocab_free(v);
+}
+
 static void expect_vocab_fails(const char *path, int32_t n, const char *needle)
 {
     lq_llama2c_vocab *v = (lq_llama2c_vocab *)1;
@@ -264,8 +331,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_llama2c_stories260k_header),
         cmocka_unit_test(test_llama2c_tensors_match_gguf),
+        cmocka_unit_test(test_llama2c_tensors_equal_gguf_v1),
         cmocka_unit_test(test_llama2c_rejects_bad_files),
         cmocka_unit_test(test_llama2c_vocab_tok512),
+        cmocka_unit_test(test_llama2c_vocab_equals_gguf_v1),
         cmocka_unit_test(test_llama2c_vocab_rejects_bad_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lq/pytorch.h"
+#include "lq/safetensors.h"
 #include "lqt_util.h"
 #include "lqt_zip.h"
 
@@ -77,6 +78,41 @@ static void test_pytorch_tiny_llama_matches_safetensors(void **state)
     assert_true(k >= 0);
     assert_int_equal(lq_pt_tensor(pt, k)->shape[0], 128);
     assert_int_equal(lq_pt_find_tensor(pt, "nope"), -1);
+    lq_pt_free(pt);
+}
+
+/* Tensor by tensor against model.safetensors read with lq_st: names, dtypes, shapes, bytes. */
+static void test_pytorch_equals_safetensors(void **state)
+{
+    (void)state;
+    lq_pt *pt = NULL;
+    lq_st *st = NULL;
+    struct lq_error err = { 0 };
+    assert_int_equal(
+        lq_pt_open(lqt_data_path("models/tiny-llama-6L-pytorch/pytorch_model.bin"), &pt, &err),
+        LQ_OK);
+    if (lq_st_open(lqt_data_path("models/tiny-llama-6L/model.safetensors"), &st, &err)) {
+        fail_msg("%s", err.msg);
+    }
+    assert_int_equal(lq_pt_n_tensors(pt), lq_st_n_tensors(st));
+    for (int64_t i = 0; i < lq_pt_n_tensors(pt); i++) {
+        const struct lq_pt_tensor_info *t = lq_pt_tensor(pt, i);
+        int64_t id = lq_st_find_tensor(st, t->name);
+        if (id < 0) {
+            fail_msg("'%s' missing from the safetensors file", t->name);
+        }
+        const struct lq_st_tensor_info *r = lq_st_tensor(st, id);
+        assert_int_equal(r->lq_type, t->lq_type);
+        assert_int_equal(r->n_dims, t->n_dims);
+        for (uint32_t d = 0; d < t->n_dims; d++) {
+            assert_int_equal(r->shape[d], t->shape[d]);
+        }
+        assert_int_equal(r->nbytes, t->nbytes);
+        if (memcmp(r->data, t->data, t->nbytes) != 0) {
+            fail_msg("'%s': data differs", t->name);
+        }
+    }
+    lq_st_free(st);
     lq_pt_free(pt);
 }
 
@@ -323,6 +359,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pytorch_tiny_llama_matches_safetensors),
+        cmocka_unit_test(test_pytorch_equals_safetensors),
         cmocka_unit_test(test_pytorch_hand_made_checkpoint),
         cmocka_unit_test(test_pytorch_protocol4_ordered_dict),
         cmocka_unit_test(test_pytorch_parameter_bf16),

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lq/gguf.h"
 #include "lq/spm_model.h"
 #include "lqt_util.h"
 
@@ -76,6 +77,45 @@ static void test_spm_llama2_matches_gguf_vocab(void **state)
     assert_true(in->escape_whitespaces); /* absent: proto default */
     assert_string_equal(in->normalizer_name, "identity");
     lq_spm_free(sp);
+}
+
+/* Piece by piece against the vocabulary llama.cpp's converter wrote, read with lq_gguf. */
+static void compare_with_gguf(const char *model, const char *gguf)
+{
+    lq_spm *sp = open_ok(model);
+    lq_gguf *g = NULL;
+    struct lq_error err = { 0 };
+    if (lq_gguf_open(lqt_data_path(gguf), &g, &err) != LQ_OK) {
+        fail_msg("%s", err.msg);
+    }
+    const struct lq_gguf_value *tok, *sc, *ty;
+    assert_int_equal(lq_gguf_get_arr(g, "tokenizer.ggml.tokens", LQ_GGUF_STRING, &tok, &err),
+                     LQ_OK);
+    assert_int_equal(lq_gguf_get_arr(g, "tokenizer.ggml.scores", LQ_GGUF_FLOAT32, &sc, &err),
+                     LQ_OK);
+    assert_int_equal(lq_gguf_get_arr(g, "tokenizer.ggml.token_type", LQ_GGUF_INT32, &ty, &err),
+                     LQ_OK);
+    int64_t n = lq_spm_n_pieces(sp);
+    assert_true(tok->v.arr.n == (uint64_t)n && sc->v.arr.n == (uint64_t)n);
+    const struct lq_gguf_str *t = tok->v.arr.data;
+    const float *scores = sc->v.arr.data;
+    const int32_t *types = ty->v.arr.data;
+    for (int64_t i = 0; i < n; i++) {
+        if (strcmp(t[i].s, lq_spm_pieces(sp)[i]) != 0 || types[i] != lq_spm_types(sp)[i] ||
+            memcmp(&scores[i], &lq_spm_scores(sp)[i], 4) != 0) {
+            fail_msg("%s: piece %lld differs from %s", model, (long long)i, gguf);
+        }
+    }
+    lq_gguf_free(g);
+    lq_spm_free(sp);
+}
+
+static void test_spm_equals_gguf_vocabularies(void **state)
+{
+    (void)state;
+    compare_with_gguf("tokenizers/llama2/tokenizer.model", "gguf/vocab/ggml-vocab-llama-spm.gguf");
+    compare_with_gguf("models/tiny-llama-6L/tokenizer.model",
+                      "reference/llama.cpp/tiny-llama-6L/f16.gguf");
 }
 
 static void test_spm_tiny_llama_matches_converted_vocab(void **state)
@@ -277,6 +317,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spm_llama2_matches_gguf_vocab),
         cmocka_unit_test(test_spm_tiny_llama_matches_converted_vocab),
+        cmocka_unit_test(test_spm_equals_gguf_vocabularies),
         cmocka_unit_test(test_spm_skips_unknown_fields_of_every_wire_type),
         cmocka_unit_test(test_spm_rejects_malformed),
         cmocka_unit_test(test_spm_truncated_real_model),
