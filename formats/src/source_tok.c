@@ -33,7 +33,8 @@ static lq_status write_spm(const struct lq_source *s, lq_gguf_writer *w, struct 
         if (i < n) {
             tokens[i] = lq_spm_pieces(sp)[i];
             scores[i] = lq_spm_scores(sp)[i];
-            types[i] = lq_spm_types(sp)[i];
+            /* llama.cpp's converter keeps only unknown/control/unused/byte; the rest NORMAL */
+            types[i] = lq_spm_types(sp)[i] == LQ_SPM_USER_DEFINED ? LQ_SPM_NORMAL : lq_spm_types(sp)[i];
         } else {
             snprintf(pads[i - n], sizeof pads[0], "[PAD%lld]", (long long)i);
             tokens[i] = pads[i - n];
