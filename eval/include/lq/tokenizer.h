@@ -97,8 +97,9 @@ LQ_API lq_status lq_tokenizer_token_to_piece(const lq_tokenizer *tok, int32_t id
                                              size_t *n_out, struct lq_error *err);
 
 /* Detokenizes n ids into buf like llama.cpp's llama_detokenize: SPM drops the leading
- * space the encoder added, BPE vocabularies with clean-up enabled remove the spaces
- * before ? ! . , and some contractions. Same buffer convention as token_to_piece. */
+ * space the encoder added (but, as llama.cpp, keeps it when REMOVE_SPECIAL removed a
+ * leading BOS), BPE vocabularies with clean-up enabled remove the spaces before ? ! . ,
+ * and some contractions. Same buffer convention as token_to_piece. */
 LQ_API lq_status lq_tokenizer_decode(const lq_tokenizer *tok, const int32_t *ids, size_t n,
                                      unsigned flags, char *buf, size_t cap, size_t *n_out,
                                      struct lq_error *err);
