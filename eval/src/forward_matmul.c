@@ -1,0 +1,162 @@
+/* forward_matmul.c - matrix products on weights in their stored type.
+ *
+ * As llama.cpp's CPU backend (ggml_compute_forward_mul_mat): each activation row is
+ * converted once to the weight type's vec_dot_type (Q8_0 / Q8_1 / Q8_K for quantized
+ * weights) and every output element is one vec_dot of a weight row with that row. F16 and
+ * BF16 weights take activations rounded to F16 / BF16 and multiply in F32 (exact products,
+ * F32 sums), which is what ggml's F16/BF16 dot kernels compute. */
+#include "forward_impl.h"
+
+#include <omp.h>
+#include <string.h>
+
+#include "lq/fp16.h"
+
+// ---- kernel selection ---------------------------------------------------------------------
+
+bool lqi_weight_setup(struct lqi_weight *w)
+{
+    const struct lq_type_traits *t = lq_type_traits_get(w->type);
+    if (!t || w->n_in % t->blck_size != 0) {
+        return false;
+    }
+    w->row_size = lq_row_size(w->type, w->n_in);
+    w->to_float = t->to_float;
+    const struct lq_type_traits *at = t->vec_dot ? lq_type_traits_get(t->vec_dot_type) : NULL;
+    if (at && (at->from_float || at->from_float_ref) && w->n_in % at->blck_size == 0) {
+        w->kind = LQI_DOT_TABLE;
+        w->act_type = t->vec_dot_type;
+        w->vec_dot = t->vec_dot;
+        return true;
+    }
+    w->act_type = LQ_TYPE_F32;
+    switch (w->type) {
+    case LQ_TYPE_F32:
+        w->kind = LQI_DOT_F32;
+        return true;
+    case LQ_TYPE_F16:
+        w->kind = LQI_DOT_F16;
+        return true;
+    case LQ_TYPE_BF16:
+        w->kind = LQI_DOT_BF16;
+        return true;
+    default:
+        w->kind = LQI_DOT_DEQUANT;
+        return w->to_float != NULL;
+    }
+}
+
+size_t lqi_acts_row_size(const struct lqi_weight *w, int64_t n_in)
+{
+    if (w->kind == LQI_DOT_TABLE) {
+        return lq_row_size(w->act_type, n_in);
+    }
+    return (size_t)n_in * sizeof(float);
+}
+
+void lqi_weight_row(const struct lqi_weight *w, int64_t row, float *y)
+{
+    const unsigned char *src = w->data + (size_t)row * w->row_size;
+    if (w->type == LQ_TYPE_F32) {
+        memcpy(y, src, (size_t)w->n_in * sizeof(float));
+    } else {
+        w->to_float(src, y, w->n_in);
+    }
+}
+
+// ---- activations --------------------------------------------------------------------------
+
+void lqi_acts_invalidate(struct lqi_acts *a)
+{
+    a->src = NULL;
+}
+
+/* Rounds one row to F16 or BF16 and back: the values ggml's F16/BF16 dot would see. */
+static void round_row(float *y, const float *x, int64_t n, enum lqi_dot_kind kind)
+{
+    for (int64_t i = 0; i < n; i++) {
+        y[i] = kind == LQI_DOT_F16 ? lq_fp16_to_fp32(lq_fp32_to_fp16(x[i]))
+                                   : lq_bf16_to_fp32(lq_fp32_to_bf16(x[i]));
+    }
+}
+
+void lqi_acts_prepare(struct lqi_acts *a, const struct lqi_weight *w, const float *x,
+                      int64_t n_rows, int n_threads)
+{
+    const enum lqi_dot_kind kind = w->kind == LQI_DOT_DEQUANT ? LQI_DOT_F32 : w->kind;
+    if (a->src == x && a->kind == kind && a->type == w->act_type && a->n_rows == n_rows &&
+        a->n_in == w->n_in) {
+        return;
+    }
+    a->src = x;
+    a->kind = kind;
+    a->type = w->act_type;
+    a->n_rows = n_rows;
+    a->n_in = w->n_in;
+    a->row_size = lqi_acts_row_size(w, w->n_in);
+    if (kind == LQI_DOT_F32) {
+        a->data = (const unsigned char *)x;
+        return;
+    }
+    const struct lq_type_traits *at = lq_type_traits_get(w->act_type);
+    const int64_t n_in = w->n_in;
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (n_rows > 1)
+    for (int64_t r = 0; r < n_rows; r++) {
+        void *dst = a->buf + (size_t)r * a->row_size;
+        if (kind == LQI_DOT_TABLE) {
+            (at->from_float ? at->from_float : at->from_float_ref)(x + r * n_in, dst, n_in);
+        } else {
+            round_row(dst, x + r * n_in, n_in, kind);
+        }
+    }
+    a->data = a->buf;
+}
+
+// ---- products -----------------------------------------------------------------------------
+
+/* One weight row against every activation row, through the type table's dot kernel. */
+static void row_table(float *y, const struct lqi_weight *w, const struct lqi_acts *a, int64_t r)
+{
+    const void *wr = w->data + (size_t)r * w->row_size;
+    for (int64_t t = 0; t < a->n_rows; t++) {
+        float s;
+        w->vec_dot(w->n_in, &s, wr, a->data + (size_t)t * a->row_size);
+        y[t * w->n_out + r] = s;
+    }
+}
+
+/* One weight row, converted to F32 once, against every (F32 or pre-rounded) activation row. */
+static void row_float(float *y, const struct lqi_weight *w, const struct lqi_acts *a, int64_t r,
+                      float *wrow)
+{
+    const float *wr = wrow;
+    if (w->type == LQ_TYPE_F32) {
+        wr = (const float *)(w->data + (size_t)r * w->row_size);
+    } else if (w->type == LQ_TYPE_F16) {
+        lq_fp16_to_fp32_row((const uint16_t *)(w->data + (size_t)r * w->row_size), wrow, w->n_in);
+    } else {
+        lqi_weight_row(w, r, wrow);
+    }
+    for (int64_t t = 0; t < a->n_rows; t++) {
+        const float *x = (const float *)(a->data + (size_t)t * a->row_size);
+        y[t * w->n_out + r] = lqi_dot_f32(wr, x, w->n_in);
+    }
+}
+
+void lqi_matmul(float *y, const struct lqi_weight *w, const struct lqi_acts *a, float *wrow,
+                int n_threads)
+{
+    const int64_t n_out = w->n_out;
+#pragma omp parallel num_threads(n_threads)
+    {
+        float *mine = wrow + (size_t)omp_get_thread_num() * (size_t)w->n_in;
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < n_out; r++) {
+            if (w->kind == LQI_DOT_TABLE) {
+                row_table(y, w, a, r);
+            } else {
+                row_float(y, w, a, r, mine);
+            }
+        }
+    }
+}
