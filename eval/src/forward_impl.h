@@ -26,8 +26,12 @@ void lqi_softmax(float *x, int64_t n);
 /* g[i] = silu(g[i]) * u[i]. */
 void lqi_swiglu(float *restrict g, const float *restrict u, int64_t n);
 
-/* Dot product and y += a * x of F32 vectors (blocked so the compiler vectorizes). */
+/* Dot product and y += a * x of F32 vectors (4-wide vectors). */
 float lqi_dot_f32(const float *restrict a, const float *restrict b, int64_t n);
+/* out[r][t] = dot(w_r, x[t]) for 2 weight rows and 4 activation rows, each summed in exactly
+ * lqi_dot_f32's order, so blocking never changes a result. */
+void lqi_dot_f32_2x4(const float *restrict w0, const float *restrict w1,
+                     const float *const *restrict x, int64_t n, float out[2][4]);
 void lqi_axpy_f32(float *restrict y, float a, const float *restrict x, int64_t n);
 
 // ---- matrix products (forward_matmul.c) ----------------------------------------------------
@@ -45,8 +49,12 @@ void lqi_acts_prepare(struct lqi_acts *a, const struct lqi_weight *w, const floa
 /* Marks a's conversion stale (its source buffer changed). */
 void lqi_acts_invalidate(struct lqi_acts *a);
 
+/* Weight rows a thread converts to F32 at once (the wrow scratch holds LQI_ROW_BLOCK * n_in
+ * floats per thread). */
+#define LQI_ROW_BLOCK 2
+
 /* y (n_rows, w->n_out) = x * w^T with the prepared activations a; wrow is per-thread scratch
- * of w->n_in floats per thread. */
+ * (LQI_ROW_BLOCK * w->n_in floats per thread). */
 void lqi_matmul(float *y, const struct lqi_weight *w, const struct lqi_acts *a, float *wrow,
                 int n_threads);
 

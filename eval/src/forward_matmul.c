@@ -125,21 +125,49 @@ static void row_table(float *y, const struct lqi_weight *w, const struct lqi_act
     }
 }
 
-/* One weight row, converted to F32 once, against every (F32 or pre-rounded) activation row. */
-static void row_float(float *y, const struct lqi_weight *w, const struct lqi_acts *a, int64_t r,
-                      float *wrow)
+/* Weight row r as F32: the stored row itself for F32, else converted into buf. */
+static const float *float_row(const struct lqi_weight *w, int64_t r, float *buf)
 {
-    const float *wr = wrow;
     if (w->type == LQ_TYPE_F32) {
-        wr = (const float *)(w->data + (size_t)r * w->row_size);
-    } else if (w->type == LQ_TYPE_F16) {
-        lq_fp16_to_fp32_row((const uint16_t *)(w->data + (size_t)r * w->row_size), wrow, w->n_in);
-    } else {
-        lqi_weight_row(w, r, wrow);
+        return (const float *)(w->data + (size_t)r * w->row_size);
     }
-    for (int64_t t = 0; t < a->n_rows; t++) {
+    if (w->type == LQ_TYPE_F16) {
+        lq_fp16_to_fp32_row((const uint16_t *)(w->data + (size_t)r * w->row_size), buf, w->n_in);
+    } else {
+        lqi_weight_row(w, r, buf);
+    }
+    return buf;
+}
+
+/* Weight rows r0, r0 + 1 (converted to F32 once) against every activation row, four
+ * activation rows at a time; the last row and tokens fall back to single dots, which sum in
+ * the same order. */
+static void rows_float(float *y, const struct lqi_weight *w, const struct lqi_acts *a, int64_t r0,
+                       int64_t nr, float *buf)
+{
+    const float *wr[LQI_ROW_BLOCK];
+    for (int64_t i = 0; i < nr; i++) {
+        wr[i] = float_row(w, r0 + i, buf + i * w->n_in);
+    }
+    const int64_t n = w->n_in, no = w->n_out;
+    int64_t t = 0;
+    for (; nr == 2 && t + 4 <= a->n_rows; t += 4) {
+        const float *x[4];
+        for (int k = 0; k < 4; k++) {
+            x[k] = (const float *)(a->data + (size_t)(t + k) * a->row_size);
+        }
+        float out[2][4];
+        lqi_dot_f32_2x4(wr[0], wr[1], x, n, out);
+        for (int k = 0; k < 4; k++) {
+            y[(t + k) * no + r0] = out[0][k];
+            y[(t + k) * no + r0 + 1] = out[1][k];
+        }
+    }
+    for (; t < a->n_rows; t++) {
         const float *x = (const float *)(a->data + (size_t)t * a->row_size);
-        y[t * w->n_out + r] = lqi_dot_f32(wr, x, w->n_in);
+        for (int64_t i = 0; i < nr; i++) {
+            y[t * no + r0 + i] = lqi_dot_f32(wr[i], x, n);
+        }
     }
 }
 
@@ -147,15 +175,20 @@ void lqi_matmul(float *y, const struct lqi_weight *w, const struct lqi_acts *a, 
                 int n_threads)
 {
     const int64_t n_out = w->n_out;
+    const int64_t n_blk = (n_out + LQI_ROW_BLOCK - 1) / LQI_ROW_BLOCK;
 #pragma omp parallel num_threads(n_threads)
     {
-        float *mine = wrow + (size_t)omp_get_thread_num() * (size_t)w->n_in;
+        float *mine = wrow + (size_t)omp_get_thread_num() * LQI_ROW_BLOCK * (size_t)w->n_in;
 #pragma omp for schedule(static)
-        for (int64_t r = 0; r < n_out; r++) {
+        for (int64_t b = 0; b < n_blk; b++) {
+            const int64_t r0 = b * LQI_ROW_BLOCK;
+            const int64_t nr = n_out - r0 < LQI_ROW_BLOCK ? n_out - r0 : LQI_ROW_BLOCK;
             if (w->kind == LQI_DOT_TABLE) {
-                row_table(y, w, a, r);
+                for (int64_t r = r0; r < r0 + nr; r++) {
+                    row_table(y, w, a, r);
+                }
             } else {
-                row_float(y, w, a, r, mine);
+                rows_float(y, w, a, r0, nr, mine);
             }
         }
     }

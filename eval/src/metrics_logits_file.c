@@ -136,13 +136,13 @@ lq_status lq_logits_create(const char *path, int64_t n_ctx, int64_t n_vocab, int
     return rc;
 }
 
-/* Serialises rows as little-endian uint16 into the compression input (in place). */
-static void rows_to_le(uint16_t *rows, size_t n)
+/* Splits rows into two byte planes (all low bytes, then all high bytes): zlib finds the
+ * structure of the high bytes only when they sit together. */
+static void rows_to_planes(const uint16_t *rows, unsigned char *b, size_t n)
 {
-    unsigned char *b = (unsigned char *)rows;
     for (size_t i = 0; i < n; i++) {
-        const uint16_t v = rows[i];
-        lqi_wr_u16(b + 2 * i, v);
+        b[i] = (unsigned char)(rows[i] & 0xff);
+        b[n + i] = (unsigned char)(rows[i] >> 8);
     }
 }
 
@@ -151,13 +151,12 @@ lq_status lq_logits_write_chunk(lq_logits_file *f, const uint16_t *rows, struct 
     LQ_FAIL_IF(!f || !f->writing || !rows, err, LQ_E_INVALID_ARG, "logits file: bad arguments");
     LQ_FAIL_IF(f->chunk >= f->info.n_chunk, err, LQ_E_INVALID_ARG,
                "%s: all %lld chunks already written", f->path, (long long)f->info.n_chunk);
-    uint16_t *le = lqi_malloc(f->row_bytes);
-    LQ_FAIL_IF(!le, err, LQ_E_NOMEM, "%s: out of memory", f->path);
-    memcpy(le, rows, f->row_bytes);
-    rows_to_le(le, f->row_bytes / 2);
+    unsigned char *planes = lqi_malloc(f->row_bytes);
+    LQ_FAIL_IF(!planes, err, LQ_E_NOMEM, "%s: out of memory", f->path);
+    rows_to_planes(rows, planes, f->row_bytes / 2);
     uLongf zlen = (uLongf)f->zcap;
-    const int zrc = compress2(f->zbuf, &zlen, (const Bytef *)le, (uLong)f->row_bytes, 1);
-    lqi_free(le);
+    const int zrc = compress2(f->zbuf, &zlen, planes, (uLong)f->row_bytes, 1);
+    lqi_free(planes);
     LQ_FAIL_IF(zrc != Z_OK, err, LQ_E_IO, "%s: zlib compression failed (%d)", f->path, zrc);
     unsigned char b[8];
     lqi_wr_u64(b, (uint64_t)zlen);
@@ -278,6 +277,13 @@ static void rows_from_le(uint16_t *rows, size_t n)
     }
 }
 
+static void rows_from_planes(const unsigned char *b, uint16_t *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        rows[i] = (uint16_t)(b[i] | (b[n + i] << 8));
+    }
+}
+
 /* One zlib-compressed chunk: its size (checked against the file), then the stream. */
 static lq_status read_compressed(lq_logits_file *f, uint16_t *rows, struct lq_error *err)
 {
@@ -295,8 +301,14 @@ static lq_status read_compressed(lq_logits_file *f, uint16_t *rows, struct lq_er
         f->zcap = (size_t)zlen;
     }
     LQ_TRY(read_bytes(f, f->zbuf, (size_t)zlen, "a chunk", err));
+    unsigned char *planes = lqi_malloc(f->row_bytes);
+    LQ_FAIL_IF(!planes, err, LQ_E_NOMEM, "%s: out of memory", f->path);
     uLongf len = (uLongf)f->row_bytes;
-    const int zrc = uncompress((Bytef *)rows, &len, f->zbuf, (uLong)zlen);
+    const int zrc = uncompress(planes, &len, f->zbuf, (uLong)zlen);
+    if (zrc == Z_OK && len == f->row_bytes) {
+        rows_from_planes(planes, rows, f->row_bytes / 2);
+    }
+    lqi_free(planes);
     LQ_FAIL_IF(zrc != Z_OK || len != f->row_bytes, err, LQ_E_FORMAT,
                "%s: chunk %lld at offset %ld does not decompress to %zu bytes (zlib %d)",
                f->path, (long long)f->chunk, off, f->row_bytes, zrc);
@@ -310,10 +322,10 @@ lq_status lq_logits_read_chunk(lq_logits_file *f, uint16_t *rows, struct lq_erro
                f->path, (long long)f->info.n_chunk);
     if (f->info.llama_cpp) {
         LQ_TRY(read_bytes(f, rows, f->row_bytes, "a chunk", err));
+        rows_from_le(rows, f->row_bytes / 2);
     } else {
         LQ_TRY(read_compressed(f, rows, err));
     }
-    rows_from_le(rows, f->row_bytes / 2);
     f->chunk++;
     return LQ_OK;
 }

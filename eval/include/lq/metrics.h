@@ -11,13 +11,18 @@
  * [max - 16 nats, max] (a row of lq_logprob_row_len() uint16: two floats, scale and minimum,
  * then one code per vocabulary entry; below the window codes are 0). Storing exactly that
  * representation means KLD, same-top and Δp are computed by llama.cpp's formulas on the same
- * data it would use. The log-prob file compresses each chunk of rows with zlib.
+ * data it would use. The log-prob file compresses each chunk of rows with zlib, as two byte
+ * planes. (Measured on a 4,096-token vocabulary: only ~8 % smaller, since 16-bit log-probs
+ * of broad distributions are nearly incompressible; top-k + tail mass was rejected because
+ * such a model needs ~3,100 of 4,096 tokens to hold 99.9 % of the mass, and dropping
+ * precision would change the statistics llama.cpp reports.)
  *
  * Log-prob file (all integers little-endian):
  *   "LQLOGITS" (8 bytes), version u32 = 1, n_ctx u32, n_vocab u32, n_chunk u32,
  *   n_scored u32 (= n_ctx - 1 - n_ctx/2), reserved u32 = 0,
  *   tokens i32[n_chunk * n_ctx] (the evaluated tokens, before BOS substitution),
- *   then per chunk: compressed size u64 + zlib stream of n_scored rows (uint16 LE).
+ *   then per chunk: compressed size u64 + zlib stream of the chunk's n_scored rows as two
+ *   byte planes: the low bytes of all its uint16 values, then the high bytes.
  * llama.cpp's own uncompressed files ("_logits_", from llama-perplexity --kl-divergence-base)
  * are read as well.
  */
