@@ -367,35 +367,73 @@ static float *run(lq_model *m, const int32_t *tokens, int64_t n, int64_t pos, in
     return logits;
 }
 
-/* Largest |a - b| over n values, relative to the largest |b| (at least 1). */
-static double max_diff(const float *a, const double *b, int64_t n)
+static int cmp_double(const void *a, const void *b)
 {
-    double d = 0, mx = 1;
-    for (int64_t i = 0; i < n; i++) {
-        d = fmax(d, fabs((double)a[i] - b[i]));
-        mx = fmax(mx, fabs(b[i]));
-    }
-    return d / mx;
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
 }
 
+/* |a - b| over n values relative to the largest |b| (at least 1): the maximum and the
+ * median. */
+static void diffs(const float *a, const double *b, int64_t n, double *max, double *median)
+{
+    double *d = malloc((size_t)n * sizeof(double)), mx = 1;
+    for (int64_t i = 0; i < n; i++) {
+        d[i] = fabs((double)a[i] - b[i]);
+        mx = fmax(mx, fabs(b[i]));
+    }
+    qsort(d, (size_t)n, sizeof *d, cmp_double);
+    *max = d[n - 1] / mx;
+    *median = d[n / 2] / mx;
+    free(d);
+}
+
+/* Float models must match the reference at every logit. */
 static void check_against_reference(struct tmodel *tm, double tol)
 {
     const int32_t tokens[] = { 1, 5, 9, 2, 14, 7, 3, 3, 11 };
     const int64_t n = sizeof tokens / sizeof tokens[0];
-    for (int64_t i = 0; i < n; i++) {
-        assert_true(tokens[i] < tm->hp.n_vocab);
-    }
     lq_model *m = open_tm(tm, 32);
     float *got = run(m, tokens, n, 0, n);
     double *want = ref_forward(tm, tokens, n);
-    const double d = max_diff(got, want, n * tm->hp.n_vocab);
-    printf("  %s weights (embd %lld): max relative logit difference %.3g\n",
-           lq_type_name(tm->wtype), (long long)tm->hp.n_embd, d);
-    assert_true(d < tol);
+    double dmax, dmed;
+    diffs(got, want, n * tm->hp.n_vocab, &dmax, &dmed);
+    printf("  %s weights (embd %lld): relative logit difference max %.3g, median %.3g\n",
+           lq_type_name(tm->wtype), (long long)tm->hp.n_embd, dmax, dmed);
+    assert_true(dmax < tol);
     free(got);
     free(want);
     lq_model_free(m);
     assert_int_equal(tm->closed, 1);
+}
+
+/* With 8-bit activations a rounding boundary can fall between the float forward pass and
+ * the double reference; that one element then moves by a whole quantization step and, via
+ * the KV cache, every later position with it. So quantized models are checked one token at
+ * a time from position 0: most tokens must match closely (no boundary hit), all loosely.
+ * Leaving the activations unquantized, or quantizing them to the wrong type, moves every
+ * token by far more than 1e-4. */
+static void check_tokens_against_reference(struct tmodel *tm)
+{
+    const int n = 16;
+    lq_model *m = open_tm(tm, 4);
+    int close = 0;
+    double worst = 0;
+    for (int32_t t = 0; t < n; t++) {
+        float *got = run(m, &t, 1, 0, 1);
+        double *want = ref_forward(tm, &t, 1);
+        double dmax, dmed;
+        diffs(got, want, tm->hp.n_vocab, &dmax, &dmed);
+        close += dmax < 1e-4;
+        worst = fmax(worst, dmax);
+        free(got);
+        free(want);
+    }
+    printf("  %s weights (embd %lld): %d of %d tokens within 1e-4, worst %.3g\n",
+           lq_type_name(tm->wtype), (long long)tm->hp.n_embd, close, n, worst);
+    assert_true(close >= 3 * n / 4);
+    assert_true(worst < 5e-2);
+    lq_model_free(m);
 }
 
 // ---- tests: whole forward pass ------------------------------------------------------------
@@ -444,7 +482,7 @@ static void test_forward_reference_quantized(void **state)
         }
         struct tmodel tm;
         tmodel_build(&tm, &hp, (enum lq_type)ty, false, false, 1000 + ty);
-        check_against_reference(&tm, 2e-3);
+        check_tokens_against_reference(&tm);
         tmodel_free(&tm);
         n_types++;
     }
