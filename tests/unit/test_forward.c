@@ -165,14 +165,18 @@ static struct lq_model_hparams small_hparams(void)
 
 // ---- the double-precision reference -------------------------------------------------------
 
-/* Rounds a matrix input as the weight type's dot kernel sees it. */
-static void round_input(double *x, int64_t n, enum lq_type wtype)
+static const struct tmodel *cur_tm; /* the model ref_forward() is computing */
+
+/* Rounds a matrix input as the weight type's dot kernel sees it; for Q8_x activations the
+ * quantized row is left in *act (caller frees), else *act is NULL. */
+static void round_input(double *x, int64_t n, enum lq_type wtype, unsigned char **act)
 {
     const struct lq_type_traits *tr = lq_type_traits_get(wtype);
     float *f = malloc((size_t)n * sizeof(float));
     for (int64_t i = 0; i < n; i++) {
         f[i] = (float)x[i];
     }
+    *act = NULL;
     if (wtype == LQ_TYPE_F16 || wtype == LQ_TYPE_BF16) {
         for (int64_t i = 0; i < n; i++) {
             f[i] = wtype == LQ_TYPE_F16 ? lq_fp16_to_fp32(lq_fp32_to_fp16(f[i]))
@@ -180,15 +184,44 @@ static void round_input(double *x, int64_t n, enum lq_type wtype)
         }
     } else if (tr->vec_dot) {
         const struct lq_type_traits *at = lq_type_traits_get(tr->vec_dot_type);
-        void *q = malloc(lq_row_size(tr->vec_dot_type, n));
-        at->from_float_ref(f, q, n);
-        at->to_float(q, f, n);
-        free(q);
+        *act = malloc(lq_row_size(tr->vec_dot_type, n));
+        at->from_float_ref(f, *act, n);
+        at->to_float(*act, f, n);
     }
     for (int64_t i = 0; i < n; i++) {
         x[i] = f[i];
     }
     free(f);
+}
+
+static float half_at(const unsigned char *p)
+{
+    return lq_fp16_to_fp32((uint16_t)(p[0] | p[1] << 8));
+}
+
+/* The Q4_1/Q5_1 x Q8_1 product is sum(d q * d8 q8) + m * s8 per 32-block, where s8 is the
+ * activation block's stored F16 value of d8 * sum(q8), not the exact sum of its values:
+ * this returns that difference, m * (s8 - sum(y)), summed over row r's blocks. */
+static double q8_1_correction(const float *w, int64_t r, int64_t n_in, enum lq_type wtype,
+                              const unsigned char *act, const double *y)
+{
+    const unsigned char *raw = NULL;
+    for (int i = 0; i < cur_tm->n; i++) {
+        raw = cur_tm->f32[i] == w ? cur_tm->data[i] : raw;
+    }
+    assert_non_null(raw);
+    const size_t ts = lq_type_traits_get(wtype)->type_size;
+    const unsigned char *row = raw + (size_t)r * lq_row_size(wtype, n_in);
+    double c = 0;
+    for (int64_t b = 0; b < n_in / 32; b++) {
+        double sum = 0;
+        for (int64_t j = 0; j < 32; j++) {
+            sum += y[32 * b + j];
+        }
+        /* q4_1 / q5_1 blocks: d, m (F16) first; q8_1 blocks (36 bytes): d, s (F16) first */
+        c += (double)half_at(row + b * ts + 2) * ((double)half_at(act + b * 36 + 2) - sum);
+    }
+    return c;
 }
 
 /* y (n_out) = W (n_out rows of n_in) x, with x rounded for the weight type first. */
@@ -197,14 +230,17 @@ static void ref_matvec(double *y, const float *w, const double *x_in, int64_t n_
 {
     double *x = malloc((size_t)n_in * sizeof(double));
     memcpy(x, x_in, (size_t)n_in * sizeof(double));
-    round_input(x, n_in, wtype);
+    unsigned char *act;
+    round_input(x, n_in, wtype, &act);
+    const bool q8_1 = act && lq_type_traits_get(wtype)->vec_dot_type == LQ_TYPE_Q8_1;
     for (int64_t r = 0; r < n_out; r++) {
         double s = 0;
         for (int64_t k = 0; k < n_in; k++) {
             s += (double)w[r * n_in + k] * x[k];
         }
-        y[r] = s;
+        y[r] = s + (q8_1 ? q8_1_correction(w, r, n_in, wtype, act, x) : 0.0);
     }
+    free(act);
     free(x);
 }
 
@@ -332,6 +368,7 @@ static double *ref_forward(const struct tmodel *tm, const int32_t *tokens, int64
     ws.kc = calloc((size_t)(hp->n_layer * 64 * kvd), sizeof(double));
     ws.vc = calloc((size_t)(hp->n_layer * 64 * kvd), sizeof(double));
     double *logits = calloc((size_t)(n * hp->n_vocab), sizeof(double));
+    cur_tm = tm;
     const float *emb = tvals(tm, "token_embd.weight");
     const float *out = tm->tied ? emb : tvals(tm, "output.weight");
     for (int64_t t = 0; t < n; t++) {
