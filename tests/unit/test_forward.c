@@ -708,6 +708,79 @@ static void test_forward_batch_errors(void **state)
     tmodel_free(&tm);
 }
 
+// ---- tests: GGUF files ---------------------------------------------------------------------
+
+static lq_model *open_gguf(const char *rel, int64_t n_ctx, lq_status want, const char *needle)
+{
+    struct lq_model_params p = lq_model_params_default();
+    p.n_ctx = n_ctx;
+    lq_model *m = NULL;
+    struct lq_error err = { 0 };
+    const lq_status rc = lq_model_open(lqt_data_path(rel), &p, &m, &err);
+    if (rc != want) {
+        fail_msg("%s: status %d, wanted %d (%s)", rel, (int)rc, (int)want, err.msg);
+    }
+    if (needle) {
+        assert_non_null(strstr(err.msg, needle));
+    }
+    return m;
+}
+
+/* tiny-llama-6L as llama.cpp converted it: the hyperparameters of its config.json. */
+static void test_model_gguf_tiny_llama(void **state)
+{
+    (void)state;
+    lq_model *m = open_gguf("reference/llama.cpp/tiny-llama-6L/q4_k_m.gguf", 16, LQ_OK, NULL);
+    const struct lq_model_hparams *hp = lq_model_get_hparams(m);
+    assert_int_equal(hp->n_vocab, 4096);
+    assert_int_equal(hp->n_embd, 256);
+    assert_int_equal(hp->n_layer, 6);
+    assert_int_equal(hp->n_ff, 768);
+    assert_int_equal(hp->n_head, 4);
+    assert_int_equal(hp->n_head_kv, 2);
+    assert_int_equal(hp->n_embd_head, 64);
+    assert_int_equal(hp->n_rot, 64);
+    assert_int_equal(hp->rope_type, LQ_ROPE_NORMAL);
+    assert_int_equal(hp->bos_token_id, 1);
+    assert_true(hp->add_bos);
+    assert_int_equal(lq_model_n_ctx(m), 16);
+    const int32_t tokens[] = { 1, 450, 1000 };
+    float *logits = run(m, tokens, 3, 0, 1);
+    for (int64_t i = 0; i < hp->n_vocab; i++) {
+        assert_true(isfinite(logits[i]));
+    }
+    free(logits);
+    lq_model_free(m);
+}
+
+/* A llama file of random F32 weights written by another tool (a format test). */
+static void test_model_gguf_random_f32(void **state)
+{
+    (void)state;
+    lq_model *m = open_gguf("gguf/random/llama-2L-random-v3.gguf", 8, LQ_OK, NULL);
+    const int32_t tokens[] = { 1, 2, 3, 4 };
+    float *logits = run(m, tokens, 4, 0, 4);
+    for (int64_t i = 0; i < 4 * lq_model_get_hparams(m)->n_vocab; i++) {
+        assert_true(isfinite(logits[i]));
+    }
+    free(logits);
+    lq_model_free(m);
+}
+
+static void test_model_gguf_errors(void **state)
+{
+    (void)state;
+    /* a vocabulary-only llama file: metadata, no tensors */
+    assert_null(open_gguf("gguf/vocab/ggml-vocab-llama-spm.gguf", 8, LQ_E_FORMAT,
+                          "ggml-vocab-llama-spm.gguf"));
+    assert_null(open_gguf("gguf/vocab/ggml-vocab-gpt-2.gguf", 8, LQ_E_UNSUPPORTED, "gpt2"));
+    lq_model *m = NULL;
+    struct lq_error err = { 0 };
+    const lq_status rc = lq_model_open("/nonexistent/model.gguf", NULL, &m, &err);
+    assert_true(rc == LQ_E_NOT_FOUND || rc == LQ_E_IO);
+    assert_null(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -720,6 +793,9 @@ int main(void)
         cmocka_unit_test(test_forward_causal_mask),
         cmocka_unit_test(test_forward_open_errors),
         cmocka_unit_test(test_forward_batch_errors),
+        cmocka_unit_test(test_model_gguf_tiny_llama),
+        cmocka_unit_test(test_model_gguf_random_f32),
+        cmocka_unit_test(test_model_gguf_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
