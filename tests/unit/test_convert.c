@@ -12,6 +12,7 @@
 #include "lq/convert.h"
 #include "lq/gguf.h"
 #include "lq/source.h"
+#include "lq/tokenizer.h"
 #include "lqt_util.h"
 
 #define REF "reference/llama.cpp/tiny-llama-6L/"
@@ -381,6 +382,99 @@ static void test_missing_shard(void **state)
     free(dir);
 }
 
+/* Llama 3.1 rope scaling becomes rope_freqs.weight: factors 1 for short wavelengths, `factor`
+ * for long ones, smoothed between (values worked out from llama.cpp's formula). */
+static void test_llama3_rope_scaling(void **state)
+{
+    (void)state;
+    char cfg[2048];
+    snprintf(cfg, sizeof cfg, "%.*s, \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0, "
+             "\"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0, "
+             "\"original_max_position_embeddings\": 64}}",
+             (int)strlen(good_config) - 1, good_config);
+    char *dir = make_model_copy("llama3", cfg);
+    const char *out = tmp_path("llama3.gguf");
+    convert(dir, out, "F16", NULL);
+    lq_gguf *g = NULL;
+    assert_int_equal(lq_gguf_open(out, &g, NULL), LQ_OK);
+    int64_t id = lq_gguf_find_tensor(g, "rope_freqs.weight");
+    assert_true(id >= 0);
+    const struct lq_gguf_tensor_info *t = lq_gguf_tensor(g, id);
+    assert_int_equal(t->type, LQ_TYPE_F32);
+    assert_int_equal(t->ne[0], 32);
+    float f[32];
+    memcpy(f, t->data, sizeof f);
+    /* head_dim 64, base 1e4: wavelength of pair i is 2*pi*1e4^(2i/64). Wavelengths below
+     * 64/4 = 16 keep factor 1 (i = 3: 14.9), those above 64/1 = 64 get 8 (i = 31). */
+    assert_true(fabsf(f[0] - 1.0f) < 1e-6f);
+    assert_true(fabsf(f[3] - 1.0f) < 1e-6f);
+    assert_true(fabsf(f[31] - 8.0f) < 1e-6f);
+    /* i = 4: wavelength 2*pi*10^(4*8/64) = 19.87; smooth = (64/19.87 - 1) / 3 = 0.740;
+     * factor = 1 / ((1 - 0.740) / 8 + 0.740) = 1.294 */
+    assert_true(fabsf(f[4] - 1.2940f) < 2e-3f);
+    lq_gguf_free(g);
+    free(dir);
+}
+
+/* A byte-level BPE tokenizer.json becomes tokenizer.ggml.model = "gpt2" with tokens, types,
+ * merges and the special ids, and the evaluation tokenizer loads it. */
+static void test_bpe_tokenizer_json(void **state)
+{
+    (void)state;
+    char *dir = make_model_copy("bpe", good_config);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tokenizer.model", dir);
+    remove(path);
+    /* vocab: 0 <unk>, 1 <s>, 2 </s>, then "h","e","l","o","he","ll","hell","hello" */
+    const char *json =
+        "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"<unk>\": 0, \"<s>\": 1, \"</s>\": 2, "
+        "\"h\": 3, \"e\": 4, \"l\": 5, \"o\": 6, \"he\": 7, \"ll\": 8, \"hell\": 9, "
+        "\"hello\": 10}, \"merges\": [\"h e\", \"l l\", \"he ll\", [\"hell\", \"o\"]]}, "
+        "\"added_tokens\": [{\"id\": 1, \"content\": \"<s>\", \"special\": true}, "
+        "{\"id\": 2, \"content\": \"</s>\", \"special\": true}], "
+        "\"pre_tokenizer\": {\"type\": \"ByteLevel\"}}";
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    lqt_write_file(path, json, strlen(json));
+    const char *out = tmp_path("bpe.gguf");
+    convert(dir, out, "F16", NULL);
+    lq_gguf *g = NULL;
+    assert_int_equal(lq_gguf_open(out, &g, NULL), LQ_OK);
+    const char *model = NULL;
+    assert_int_equal(lq_gguf_get_str(g, "tokenizer.ggml.model", &model, NULL), LQ_OK);
+    assert_string_equal(model, "gpt2");
+    const struct lq_gguf_value *toks, *types, *merges;
+    assert_int_equal(lq_gguf_get_arr(g, "tokenizer.ggml.tokens", LQ_GGUF_STRING, &toks, NULL), LQ_OK);
+    assert_int_equal(toks->v.arr.n, 4096); /* padded to config.json's vocab_size */
+    assert_string_equal(((const struct lq_gguf_str *)toks->v.arr.data)[10].s, "hello");
+    assert_string_equal(((const struct lq_gguf_str *)toks->v.arr.data)[11].s, "[PAD11]");
+    assert_int_equal(lq_gguf_get_arr(g, "tokenizer.ggml.token_type", LQ_GGUF_INT32, &types, NULL),
+                     LQ_OK);
+    assert_int_equal(((const int32_t *)types->v.arr.data)[1], 3);  /* special: CONTROL */
+    assert_int_equal(((const int32_t *)types->v.arr.data)[10], 1); /* NORMAL */
+    assert_int_equal(((const int32_t *)types->v.arr.data)[11], 5); /* padding: UNUSED */
+    assert_int_equal(lq_gguf_get_arr(g, "tokenizer.ggml.merges", LQ_GGUF_STRING, &merges, NULL),
+                     LQ_OK);
+    assert_int_equal(merges->v.arr.n, 4);
+    assert_string_equal(((const struct lq_gguf_str *)merges->v.arr.data)[3].s, "hell o");
+    uint64_t bos = 0;
+    assert_int_equal(lq_gguf_get_u64(g, "tokenizer.ggml.bos_token_id", &bos, NULL), LQ_OK);
+    assert_int_equal(bos, 1);
+    lq_tokenizer *tok = NULL;
+    struct lq_error err;
+    if (lq_tokenizer_from_gguf(g, &tok, &err) != LQ_OK) {
+        fail_msg("tokenizer: %s", err.msg);
+    }
+    int32_t *ids = NULL;
+    size_t n = 0;
+    assert_int_equal(lq_tokenizer_encode(tok, "hello", 5, 0, &ids, &n, &err), LQ_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ids[0], 10);
+    lq_tokenizer_ids_free(ids);
+    lq_tokenizer_free(tok);
+    lq_gguf_free(g);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +486,8 @@ int main(void)
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_nonfinite_weights_refused),
         cmocka_unit_test(test_missing_shard),
+        cmocka_unit_test(test_llama3_rope_scaling),
+        cmocka_unit_test(test_bpe_tokenizer_json),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
