@@ -15,6 +15,11 @@
 static int cmd_version(int argc, char **argv);
 
 static const struct cli_command commands[] = {
+    { "inspect", cmd_inspect, "show a GGUF file, a safetensors file or a model folder" },
+    { "convert", cmd_convert, "convert a downloaded checkpoint to GGUF (F16 or quantized)" },
+    { "quantize", cmd_quantize, "quantize a model with llama.cpp's file types and recipes" },
+    { "eval", cmd_eval, "perplexity, KL divergence and top-1 agreement on a text" },
+    { "generate", cmd_generate, "greedy generation from a prompt (a smoke test)" },
     { "version", cmd_version, "print the versions of libquant and its libraries" },
 };
 

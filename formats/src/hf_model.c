@@ -210,7 +210,7 @@ static lq_status open_weights(lq_hf *hf, struct lq_error *err)
     return rc;
 }
 
-static lq_status open_folder(lq_hf *hf, struct lq_error *err)
+static lq_status open_folder(lq_hf *hf, bool weights, struct lq_error *err)
 {
     struct stat sb;
     LQ_FAIL_IF(stat(hf->dir, &sb) != 0, err, errno == ENOENT ? LQ_E_NOT_FOUND : LQ_E_IO,
@@ -221,24 +221,34 @@ static lq_status open_folder(lq_hf *hf, struct lq_error *err)
     lq_status rc = lqi_hf_load_json(config, &hf->config, err);
     lqi_free(config);
     LQ_TRY(rc);
-    return open_weights(hf, err);
+    return weights ? open_weights(hf, err) : LQ_OK;
 }
 
-lq_status lq_hf_open(const char *dir, lq_hf **out, struct lq_error *err)
+static lq_status open_hf(const char *dir, bool weights, lq_hf **out, struct lq_error *err)
 {
     LQ_FAIL_IF(!dir || !out, err, LQ_E_INVALID_ARG, "lq_hf_open: bad arguments");
     *out = NULL;
     lq_hf *hf = lqi_calloc(1, sizeof *hf);
     LQ_FAIL_IF(!hf, err, LQ_E_NOMEM, "%s: out of memory", dir);
     hf->dir = lqi_strdup(dir);
-    lq_status rc =
-        hf->dir ? open_folder(hf, err) : lqi_set_error(err, LQ_E_NOMEM, "%s: out of memory", dir);
+    lq_status rc = hf->dir ? open_folder(hf, weights, err)
+                           : lqi_set_error(err, LQ_E_NOMEM, "%s: out of memory", dir);
     if (rc != LQ_OK) {
         lq_hf_free(hf);
         return rc;
     }
     *out = hf;
     return LQ_OK;
+}
+
+lq_status lq_hf_open(const char *dir, lq_hf **out, struct lq_error *err)
+{
+    return open_hf(dir, true, out, err);
+}
+
+lq_status lq_hf_open_config(const char *dir, lq_hf **out, struct lq_error *err)
+{
+    return open_hf(dir, false, out, err);
 }
 
 void lq_hf_free(lq_hf *hf)

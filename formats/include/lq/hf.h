@@ -47,6 +47,10 @@ typedef struct lq_hf lq_hf;
  * (LQ_E_NOT_FOUND when config.json or the weights are missing). */
 LQ_API lq_status lq_hf_open(const char *dir, lq_hf **out, struct lq_error *err);
 
+/* Opens config.json (and, on demand, the other JSON files) of a folder whose weights are
+ * read by another reader (pytorch_model.bin): no safetensors file is looked for. */
+LQ_API lq_status lq_hf_open_config(const char *dir, lq_hf **out, struct lq_error *err);
+
 /* Unmaps and frees everything; accepts NULL. */
 LQ_API void lq_hf_free(lq_hf *hf);
 

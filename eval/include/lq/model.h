@@ -1,0 +1,127 @@
+/*
+ * lq/model.h - a Llama model and its forward pass, with llama.cpp's CPU semantics.
+ *
+ * Lifecycle: lq_model_open() (a GGUF file) or lq_model_open_source() (tensors from any
+ * source) -> lq_model_forward() as often as needed -> lq_model_free().
+ *
+ * Weights stay in their stored type (memory-mapped for files). Matrix products use the dot
+ * kernel of the weight's type from the type table (lq/types.h), with the activations
+ * converted once per token row to that kernel's activation type (Q8_0, Q8_1, Q8_K; F16 for
+ * F16 weights, BF16 for BF16, F32 for F32), as llama.cpp's CPU backend does. The KV cache
+ * holds F16 values, like llama.cpp's default cache type; attention itself runs in F32.
+ *
+ * A model handle is not thread-safe (it owns the KV cache and scratch buffers); the forward
+ * pass itself runs on params.n_threads OpenMP threads.
+ */
+#ifndef LQ_MODEL_H
+#define LQ_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lq/core.h"
+#include "lq/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How RoPE pairs dimensions: GGUF (llama.cpp's converter permutes Q/K) rotates adjacent
+ * pairs (x[2i], x[2i+1]); Hugging Face checkpoints rotate (x[i], x[i + n_rot/2]). */
+enum lq_rope_type {
+    LQ_ROPE_NORMAL = 0,
+    LQ_ROPE_NEOX = 2,
+};
+
+/* Hyperparameters of a Llama model. */
+struct lq_model_hparams {
+    int64_t n_vocab;
+    int64_t n_embd;      /* hidden size */
+    int64_t n_layer;
+    int64_t n_ff;        /* feed-forward size */
+    int64_t n_head;
+    int64_t n_head_kv;   /* < n_head: grouped-query attention */
+    int64_t n_embd_head; /* per-head size */
+    int64_t n_rot;       /* rotated dimensions per head (<= n_embd_head, even) */
+    int64_t n_ctx_train; /* context length the model was trained for */
+    float norm_eps;      /* RMSNorm epsilon */
+    float rope_freq_base;
+    float rope_freq_scale; /* 1 / linear scaling factor; 1 when not scaled */
+    enum lq_rope_type rope_type;
+    int32_t bos_token_id; /* -1 when the source names none */
+    bool add_bos;         /* whether text should start with BOS */
+};
+
+struct lq_model_params {
+    int n_threads;   /* OpenMP threads; 0: OpenMP's default */
+    int64_t n_ctx;   /* KV-cache capacity in tokens; 0: the model's n_ctx_train */
+    int64_t n_batch; /* most tokens one lq_model_forward() call takes; 0: n_ctx */
+};
+
+/* Defaults: all zero (OpenMP's thread count, training context, batch = context). */
+LQ_API struct lq_model_params lq_model_params_default(void);
+
+typedef struct lq_model lq_model;
+
+/* Opens a llama GGUF file (general.architecture = "llama"): hyperparameters from the
+ * llama.* metadata keys, weights token_embd / blk.N.* / output_norm / output (absent: tied
+ * to token_embd) and the optional rope_freqs (Llama 3.1 frequency factors). params may be
+ * NULL (defaults). On failure *out is NULL and err names the file, key or tensor. */
+LQ_API lq_status lq_model_open(const char *path, const struct lq_model_params *params,
+                               lq_model **out, struct lq_error *err);
+
+/* A borrowed view of one weight tensor. */
+struct lq_model_tensor {
+    enum lq_type type;
+    int64_t ne[4];    /* ne[0]: row length (innermost); unused dims 1 */
+    const void *data; /* must stay valid until the model is freed */
+    size_t nbytes;
+};
+
+/* Where weights come from: a lookup by llama.cpp's GGUF tensor names. */
+struct lq_model_source {
+    const char *name; /* used in messages (a path); copied */
+    void *user;
+    /* Fills *out and returns true when the tensor exists; false when absent. */
+    bool (*find_tensor)(void *user, const char *name, struct lq_model_tensor *out);
+    /* Releases user; may be NULL. */
+    void (*close)(void *user);
+};
+
+/* Builds a model over a tensor source. The tensors are checked against hp (shapes, types,
+ * sizes). src->close(src->user) is called exactly once: when the model is freed, or before
+ * returning when opening fails. */
+LQ_API lq_status lq_model_open_source(const struct lq_model_hparams *hp,
+                                      const struct lq_model_source *src,
+                                      const struct lq_model_params *params, lq_model **out,
+                                      struct lq_error *err);
+
+/* Frees the model, its caches and its source; accepts NULL. */
+LQ_API void lq_model_free(lq_model *m);
+
+/* Borrowed; valid until lq_model_free(). */
+LQ_API const struct lq_model_hparams *lq_model_get_hparams(const lq_model *m);
+LQ_API int64_t lq_model_n_ctx(const lq_model *m);   /* KV-cache capacity */
+LQ_API int64_t lq_model_n_batch(const lq_model *m); /* most tokens per forward call */
+
+/* One forward call: n_tokens tokens at positions pos .. pos + n_tokens - 1. */
+struct lq_batch {
+    const int32_t *tokens;
+    int64_t n_tokens;
+    int64_t pos;   /* position of tokens[0]; earlier positions come from the KV cache */
+    int64_t n_out; /* logits wanted for the last n_out tokens (0 .. n_tokens) */
+    float *logits; /* n_out * n_vocab floats, row by row; may be NULL when n_out is 0 */
+};
+
+/* Runs the batch through the model: writes the K/V of its positions into the cache
+ * (entries at pos and later are overwritten, so pos = 0 starts a new sequence), attends
+ * causally to positions 0 .. p for the token at p, and writes the requested logits.
+ * Needs 1 <= n_tokens <= n_batch, pos + n_tokens <= n_ctx, token ids < n_vocab, and
+ * positions before pos filled by earlier calls. */
+LQ_API lq_status lq_model_forward(lq_model *m, const struct lq_batch *b, struct lq_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LQ_MODEL_H */

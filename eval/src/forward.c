@@ -1,0 +1,138 @@
+/* forward.c - the Llama forward pass over a batch of tokens (llama.cpp's llm_build_llama):
+ *
+ *   x = token_embd[tokens]
+ *   per layer:  x += wo · attention(rope(wq · n), rope(wk · n), wv · n),  n = rmsnorm(x) * attn_norm
+ *               x += w_down · (silu(w_gate · n) * (w_up · n)),            n = rmsnorm(x) * ffn_norm
+ *   logits = output · (rmsnorm(x) * output_norm)
+ */
+#include "forward_impl.h"
+
+#include "lqi.h"
+
+// ---- pieces of a block --------------------------------------------------------------------
+
+/* st->xb = rmsnorm(rows of x) * w, for n rows. */
+static void norm_rows(lq_model *m, float *y, const float *x, const float *w, int64_t n)
+{
+    const int64_t e = m->hp.n_embd;
+#pragma omp parallel for num_threads(m->n_threads) schedule(static) if (n > 1)
+    for (int64_t t = 0; t < n; t++) {
+        lqi_rmsnorm(y + t * e, x + t * e, w, e, m->hp.norm_eps);
+    }
+}
+
+/* y = x · w^T for n rows; x's conversion for w's kernel is reused when it matches. */
+static void project(lq_model *m, float *y, const struct lqi_weight *w, const float *x, int64_t n)
+{
+    lqi_acts_prepare(&m->st.acts, w, x, n, m->n_threads);
+    lqi_matmul(y, w, &m->st.acts, m->st.wrow, m->n_threads);
+}
+
+static void add_rows(float *x, const float *d, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        x[i] += d[i];
+    }
+}
+
+/* Rotates every Q and K head of the batch by its token's position. */
+static void rope_batch(lq_model *m, int64_t n, int64_t pos)
+{
+    const struct lq_model_hparams *hp = &m->hp;
+    const int64_t hd = hp->n_embd_head;
+    struct lqi_state *st = &m->st;
+#pragma omp parallel for num_threads(m->n_threads) schedule(static) if (n > 1)
+    for (int64_t t = 0; t < n; t++) {
+        float *cs = st->rope + t * hp->n_rot;
+        lqi_rope_cache(cs, pos + t, hp->n_rot, hp->rope_freq_base, hp->rope_freq_scale,
+                       m->rope_freqs);
+        for (int64_t h = 0; h < hp->n_head; h++) {
+            lqi_rope_apply(st->q + (t * hp->n_head + h) * hd, cs, hp->n_rot, hp->rope_type);
+        }
+        for (int64_t h = 0; h < hp->n_head_kv; h++) {
+            lqi_rope_apply(st->k + (t * hp->n_head_kv + h) * hd, cs, hp->n_rot, hp->rope_type);
+        }
+    }
+}
+
+static void attn_block(lq_model *m, int64_t il, int64_t n, int64_t pos)
+{
+    const struct lqi_layer *L = &m->layers[il];
+    struct lqi_state *st = &m->st;
+    norm_rows(m, st->xb, st->x, L->attn_norm, n);
+    lqi_acts_invalidate(&st->acts);
+    project(m, st->q, &L->wq, st->xb, n);
+    project(m, st->k, &L->wk, st->xb, n);
+    project(m, st->v, &L->wv, st->xb, n);
+    rope_batch(m, n, pos);
+    lqi_attention(m, il, n, pos);
+    project(m, st->proj, &L->wo, st->att, n);
+    add_rows(st->x, st->proj, n * m->hp.n_embd);
+}
+
+static void ffn_block(lq_model *m, int64_t il, int64_t n)
+{
+    const struct lqi_layer *L = &m->layers[il];
+    struct lqi_state *st = &m->st;
+    const int64_t n_ff = m->hp.n_ff;
+    norm_rows(m, st->xb, st->x, L->ffn_norm, n);
+    lqi_acts_invalidate(&st->acts);
+    project(m, st->gate, &L->w_gate, st->xb, n);
+    project(m, st->up, &L->w_up, st->xb, n);
+#pragma omp parallel for num_threads(m->n_threads) schedule(static) if (n > 1)
+    for (int64_t t = 0; t < n; t++) {
+        lqi_swiglu(st->gate + t * n_ff, st->up + t * n_ff, n_ff);
+    }
+    lqi_acts_invalidate(&st->acts);
+    project(m, st->proj, &L->w_down, st->gate, n);
+    add_rows(st->x, st->proj, n * m->hp.n_embd);
+}
+
+// ---- the whole pass -----------------------------------------------------------------------
+
+static lq_status check_batch(const lq_model *m, const struct lq_batch *b, struct lq_error *err)
+{
+    LQ_FAIL_IF(!b || !b->tokens, err, LQ_E_INVALID_ARG, "forward: NULL batch or tokens");
+    LQ_FAIL_IF(b->n_tokens < 1 || b->n_tokens > m->n_batch, err, LQ_E_INVALID_ARG,
+               "forward: %lld tokens, batch holds 1 .. %lld", (long long)b->n_tokens,
+               (long long)m->n_batch);
+    LQ_FAIL_IF(b->pos < 0 || b->pos > m->n_past || b->pos > m->n_ctx - b->n_tokens, err,
+               LQ_E_INVALID_ARG,
+               "forward: positions %lld .. %lld outside the context (%lld filled of %lld)",
+               (long long)b->pos, (long long)(b->pos + b->n_tokens - 1), (long long)m->n_past,
+               (long long)m->n_ctx);
+    LQ_FAIL_IF(b->n_out < 0 || b->n_out > b->n_tokens || (b->n_out > 0 && !b->logits), err,
+               LQ_E_INVALID_ARG, "forward: n_out %lld of %lld tokens (logits %s)",
+               (long long)b->n_out, (long long)b->n_tokens, b->logits ? "given" : "NULL");
+    for (int64_t t = 0; t < b->n_tokens; t++) {
+        LQ_FAIL_IF(b->tokens[t] < 0 || b->tokens[t] >= m->hp.n_vocab, err, LQ_E_INVALID_ARG,
+                   "forward: token %lld is %d, vocabulary has %lld", (long long)t,
+                   (int)b->tokens[t], (long long)m->hp.n_vocab);
+    }
+    return LQ_OK;
+}
+
+lq_status lq_model_forward(lq_model *m, const struct lq_batch *b, struct lq_error *err)
+{
+    LQ_FAIL_IF(!m, err, LQ_E_INVALID_ARG, "forward: NULL model");
+    LQ_TRY(check_batch(m, b, err));
+    struct lqi_state *st = &m->st;
+    const int64_t n = b->n_tokens, e = m->hp.n_embd;
+    for (int64_t t = 0; t < n; t++) {
+        lqi_weight_row(&m->tok_embd, b->tokens[t], st->x + t * e);
+    }
+    /* Rows past pos are about to be rewritten: a failure below must not leave them valid. */
+    m->n_past = b->pos;
+    for (int64_t il = 0; il < m->hp.n_layer; il++) {
+        attn_block(m, il, n, b->pos);
+        ffn_block(m, il, n);
+    }
+    m->n_past = b->pos + n;
+    if (b->n_out > 0) {
+        const float *last = st->x + (n - b->n_out) * e;
+        norm_rows(m, st->xb, last, m->output_norm, b->n_out);
+        lqi_acts_invalidate(&st->acts);
+        project(m, b->logits, &m->output, st->xb, b->n_out);
+    }
+    return LQ_OK;
+}

@@ -1,0 +1,70 @@
+/* forward_attn.c - the KV cache and causal grouped-query attention.
+ *
+ * K and V are rounded to F16 when stored (llama.cpp's default cache type f16); scores,
+ * softmax and the weighted sum of V run in F32 on those rounded values, with the softmax
+ * scale 1/sqrt(n_embd_head) applied to each dot product. */
+#include "forward_impl.h"
+
+#include <math.h>
+#include <omp.h>
+
+#include "lq/fp16.h"
+
+/* Writes this batch's K and V rows into layer il's cache at pos (rounding to F16), then
+ * expands the cache rows 0 .. n_kv - 1 to F32 for the attention loops. */
+static void cache_update(lq_model *m, int64_t il, int64_t n_tok, int64_t pos)
+{
+    struct lqi_state *st = &m->st;
+    const int64_t kv_dim = m->hp.n_head_kv * m->hp.n_embd_head;
+    uint16_t *kc = st->kcache + (size_t)il * (size_t)m->n_ctx * (size_t)kv_dim;
+    uint16_t *vc = st->vcache + (size_t)il * (size_t)m->n_ctx * (size_t)kv_dim;
+    lq_fp32_to_fp16_row(st->k, kc + (size_t)pos * kv_dim, n_tok * kv_dim);
+    lq_fp32_to_fp16_row(st->v, vc + (size_t)pos * kv_dim, n_tok * kv_dim);
+    const int64_t n_kv = pos + n_tok;
+#pragma omp parallel for num_threads(m->n_threads) schedule(static) if (n_kv > 64)
+    for (int64_t j = 0; j < n_kv; j++) {
+        lq_fp16_to_fp32_row(kc + j * kv_dim, st->kf + j * kv_dim, kv_dim);
+        lq_fp16_to_fp32_row(vc + j * kv_dim, st->vf + j * kv_dim, kv_dim);
+    }
+}
+
+/* One query head of one token at position p against cache rows 0 .. p. */
+static void attend_one(const lq_model *m, const float *q, float *out, int64_t p, int64_t kvh,
+                       float *sc)
+{
+    const int64_t hd = m->hp.n_embd_head;
+    const int64_t kv_dim = m->hp.n_head_kv * hd;
+    const float scale = 1.0f / sqrtf((float)hd);
+    const float *kf = m->st.kf + kvh * hd;
+    const float *vf = m->st.vf + kvh * hd;
+    for (int64_t j = 0; j <= p; j++) {
+        sc[j] = lqi_dot_f32(q, kf + j * kv_dim, hd) * scale;
+    }
+    lqi_softmax(sc, p + 1);
+    for (int64_t d = 0; d < hd; d++) {
+        out[d] = 0.0f;
+    }
+    for (int64_t j = 0; j <= p; j++) {
+        lqi_axpy_f32(out, sc[j], vf + j * kv_dim, hd);
+    }
+}
+
+void lqi_attention(lq_model *m, int64_t il, int64_t n_tok, int64_t pos)
+{
+    cache_update(m, il, n_tok, pos);
+    const struct lq_model_hparams *hp = &m->hp;
+    const int64_t q_dim = hp->n_head * hp->n_embd_head;
+    const int64_t group = hp->n_head / hp->n_head_kv;
+    const int64_t n_pairs = n_tok * hp->n_head;
+    struct lqi_state *st = &m->st;
+#pragma omp parallel num_threads(m->n_threads)
+    {
+        float *sc = st->scores + (size_t)omp_get_thread_num() * (size_t)m->n_ctx;
+#pragma omp for schedule(dynamic, 4)
+        for (int64_t i = 0; i < n_pairs; i++) {
+            const int64_t t = i / hp->n_head, h = i % hp->n_head;
+            const int64_t off = t * q_dim + h * hp->n_embd_head;
+            attend_one(m, st->q + off, st->att + off, pos + t, h / group, sc);
+        }
+    }
+}

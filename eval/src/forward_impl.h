@@ -1,0 +1,70 @@
+/* forward_impl.h - the kernels of the forward pass (eval/src/forward*.c). */
+#ifndef LQ_FORWARD_IMPL_H
+#define LQ_FORWARD_IMPL_H
+
+#include <stdint.h>
+
+#include "model_impl.h"
+
+// ---- element-wise ops (forward_ops.c), llama.cpp's ggml-cpu numerics ---------------------
+
+/* y = x / sqrt(mean(x^2) + eps) * w over n elements (sum of squares in double). */
+void lqi_rmsnorm(float *restrict y, const float *restrict x, const float *restrict w, int64_t n,
+                 float eps);
+
+/* cs[2i], cs[2i+1] = cos, sin of pos * base^(-2i/n_rot) * freq_scale / freq_factors[i]
+ * for i < n_rot/2, the angle advanced by repeated multiplication as ggml does. */
+void lqi_rope_cache(float *cs, int64_t pos, int64_t n_rot, float freq_base, float freq_scale,
+                    const float *freq_factors);
+
+/* Rotates the first n_rot dimensions of one head vector x (n_embd_head) in place. */
+void lqi_rope_apply(float *x, const float *cs, int64_t n_rot, enum lq_rope_type type);
+
+/* x[i] = exp(x[i] - max) / sum over n values (the sum in double); returns nothing. */
+void lqi_softmax(float *x, int64_t n);
+
+/* g[i] = silu(g[i]) * u[i]. */
+void lqi_swiglu(float *restrict g, const float *restrict u, int64_t n);
+
+/* Dot product and y += a * x of F32 vectors (4-wide vectors). */
+float lqi_dot_f32(const float *restrict a, const float *restrict b, int64_t n);
+/* out[r][t] = dot(w_r, x[t]) for 2 weight rows and 4 activation rows, each summed in exactly
+ * lqi_dot_f32's order, so blocking never changes a result. */
+void lqi_dot_f32_2x4(const float *restrict w0, const float *restrict w1,
+                     const float *const *restrict x, int64_t n, float out[2][4]);
+void lqi_axpy_f32(float *restrict y, float a, const float *restrict x, int64_t n);
+
+// ---- matrix products (forward_matmul.c) ----------------------------------------------------
+
+/* Picks the dot kernel of a weight from the type table; false when its type can't be used. */
+bool lqi_weight_setup(struct lqi_weight *w);
+
+/* Bytes of one activation row of n_in elements for w's kernel. */
+size_t lqi_acts_row_size(const struct lqi_weight *w, int64_t n_in);
+
+/* Converts x (n_rows, w->n_in) for w's kernel into a (reused when already converted). */
+void lqi_acts_prepare(struct lqi_acts *a, const struct lqi_weight *w, const float *x,
+                      int64_t n_rows, int n_threads);
+
+/* Marks a's conversion stale (its source buffer changed). */
+void lqi_acts_invalidate(struct lqi_acts *a);
+
+/* Weight rows a thread converts to F32 at once (the wrow scratch holds LQI_ROW_BLOCK * n_in
+ * floats per thread). */
+#define LQI_ROW_BLOCK 2
+
+/* y (n_rows, w->n_out) = x * w^T with the prepared activations a; wrow is per-thread scratch
+ * (LQI_ROW_BLOCK * w->n_in floats per thread). */
+void lqi_matmul(float *y, const struct lqi_weight *w, const struct lqi_acts *a, float *wrow,
+                int n_threads);
+
+/* Dequantizes row `row` of w into y (n_in floats). */
+void lqi_weight_row(const struct lqi_weight *w, int64_t row, float *y);
+
+// ---- attention (forward_attn.c) -----------------------------------------------------------
+
+/* Stores this batch's K and V (rounded to F16) into the cache of layer il at pos, then
+ * computes causal grouped-query attention for n_tok queries into st->att. */
+void lqi_attention(lq_model *m, int64_t il, int64_t n_tok, int64_t pos);
+
+#endif

@@ -1,0 +1,195 @@
+/* forward_matmul.c - matrix products on weights in their stored type.
+ *
+ * As llama.cpp's CPU backend (ggml_compute_forward_mul_mat): each activation row is
+ * converted once to the weight type's vec_dot_type (Q8_0 / Q8_1 / Q8_K for quantized
+ * weights) and every output element is one vec_dot of a weight row with that row. F16 and
+ * BF16 weights take activations rounded to F16 / BF16 and multiply in F32 (exact products,
+ * F32 sums), which is what ggml's F16/BF16 dot kernels compute. */
+#include "forward_impl.h"
+
+#include <omp.h>
+#include <string.h>
+
+#include "lq/fp16.h"
+
+// ---- kernel selection ---------------------------------------------------------------------
+
+bool lqi_weight_setup(struct lqi_weight *w)
+{
+    const struct lq_type_traits *t = lq_type_traits_get(w->type);
+    if (!t || w->n_in % t->blck_size != 0) {
+        return false;
+    }
+    w->row_size = lq_row_size(w->type, w->n_in);
+    w->to_float = t->to_float;
+    const struct lq_type_traits *at = t->vec_dot ? lq_type_traits_get(t->vec_dot_type) : NULL;
+    if (at && (at->from_float || at->from_float_ref) && w->n_in % at->blck_size == 0) {
+        w->kind = LQI_DOT_TABLE;
+        w->act_type = t->vec_dot_type;
+        w->vec_dot = t->vec_dot;
+        return true;
+    }
+    w->act_type = LQ_TYPE_F32;
+    switch (w->type) {
+    case LQ_TYPE_F32:
+        w->kind = LQI_DOT_F32;
+        return true;
+    case LQ_TYPE_F16:
+        w->kind = LQI_DOT_F16;
+        return true;
+    case LQ_TYPE_BF16:
+        w->kind = LQI_DOT_BF16;
+        return true;
+    default:
+        w->kind = LQI_DOT_DEQUANT;
+        return w->to_float != NULL;
+    }
+}
+
+size_t lqi_acts_row_size(const struct lqi_weight *w, int64_t n_in)
+{
+    if (w->kind == LQI_DOT_TABLE) {
+        return lq_row_size(w->act_type, n_in);
+    }
+    return (size_t)n_in * sizeof(float);
+}
+
+void lqi_weight_row(const struct lqi_weight *w, int64_t row, float *y)
+{
+    const unsigned char *src = w->data + (size_t)row * w->row_size;
+    if (w->type == LQ_TYPE_F32) {
+        memcpy(y, src, (size_t)w->n_in * sizeof(float));
+    } else {
+        w->to_float(src, y, w->n_in);
+    }
+}
+
+// ---- activations --------------------------------------------------------------------------
+
+void lqi_acts_invalidate(struct lqi_acts *a)
+{
+    a->src = NULL;
+}
+
+/* Rounds one row to F16 or BF16 and back: the values ggml's F16/BF16 dot would see. */
+static void round_row(float *y, const float *x, int64_t n, enum lqi_dot_kind kind)
+{
+    for (int64_t i = 0; i < n; i++) {
+        y[i] = kind == LQI_DOT_F16 ? lq_fp16_to_fp32(lq_fp32_to_fp16(x[i]))
+                                   : lq_bf16_to_fp32(lq_fp32_to_bf16(x[i]));
+    }
+}
+
+void lqi_acts_prepare(struct lqi_acts *a, const struct lqi_weight *w, const float *x,
+                      int64_t n_rows, int n_threads)
+{
+    const enum lqi_dot_kind kind = w->kind == LQI_DOT_DEQUANT ? LQI_DOT_F32 : w->kind;
+    if (a->src == x && a->kind == kind && a->type == w->act_type && a->n_rows == n_rows &&
+        a->n_in == w->n_in) {
+        return;
+    }
+    a->src = x;
+    a->kind = kind;
+    a->type = w->act_type;
+    a->n_rows = n_rows;
+    a->n_in = w->n_in;
+    a->row_size = lqi_acts_row_size(w, w->n_in);
+    if (kind == LQI_DOT_F32) {
+        a->data = (const unsigned char *)x;
+        return;
+    }
+    const struct lq_type_traits *at = lq_type_traits_get(w->act_type);
+    const int64_t n_in = w->n_in;
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (n_rows > 1)
+    for (int64_t r = 0; r < n_rows; r++) {
+        void *dst = a->buf + (size_t)r * a->row_size;
+        if (kind == LQI_DOT_TABLE) {
+            (at->from_float ? at->from_float : at->from_float_ref)(x + r * n_in, dst, n_in);
+        } else {
+            round_row(dst, x + r * n_in, n_in, kind);
+        }
+    }
+    a->data = a->buf;
+}
+
+// ---- products -----------------------------------------------------------------------------
+
+/* One weight row against every activation row, through the type table's dot kernel. */
+static void row_table(float *y, const struct lqi_weight *w, const struct lqi_acts *a, int64_t r)
+{
+    const void *wr = w->data + (size_t)r * w->row_size;
+    for (int64_t t = 0; t < a->n_rows; t++) {
+        float s;
+        w->vec_dot(w->n_in, &s, wr, a->data + (size_t)t * a->row_size);
+        y[t * w->n_out + r] = s;
+    }
+}
+
+/* Weight row r as F32: the stored row itself for F32, else converted into buf. */
+static const float *float_row(const struct lqi_weight *w, int64_t r, float *buf)
+{
+    if (w->type == LQ_TYPE_F32) {
+        return (const float *)(w->data + (size_t)r * w->row_size);
+    }
+    if (w->type == LQ_TYPE_F16) {
+        lq_fp16_to_fp32_row((const uint16_t *)(w->data + (size_t)r * w->row_size), buf, w->n_in);
+    } else {
+        lqi_weight_row(w, r, buf);
+    }
+    return buf;
+}
+
+/* Weight rows r0, r0 + 1 (converted to F32 once) against every activation row, four
+ * activation rows at a time; the last row and tokens fall back to single dots, which sum in
+ * the same order. */
+static void rows_float(float *y, const struct lqi_weight *w, const struct lqi_acts *a, int64_t r0,
+                       int64_t nr, float *buf)
+{
+    const float *wr[LQI_ROW_BLOCK];
+    for (int64_t i = 0; i < nr; i++) {
+        wr[i] = float_row(w, r0 + i, buf + i * w->n_in);
+    }
+    const int64_t n = w->n_in, no = w->n_out;
+    int64_t t = 0;
+    for (; nr == 2 && t + 4 <= a->n_rows; t += 4) {
+        const float *x[4];
+        for (int k = 0; k < 4; k++) {
+            x[k] = (const float *)(a->data + (size_t)(t + k) * a->row_size);
+        }
+        float out[2][4];
+        lqi_dot_f32_2x4(wr[0], wr[1], x, n, out);
+        for (int k = 0; k < 4; k++) {
+            y[(t + k) * no + r0] = out[0][k];
+            y[(t + k) * no + r0 + 1] = out[1][k];
+        }
+    }
+    for (; t < a->n_rows; t++) {
+        const float *x = (const float *)(a->data + (size_t)t * a->row_size);
+        for (int64_t i = 0; i < nr; i++) {
+            y[t * no + r0 + i] = lqi_dot_f32(wr[i], x, n);
+        }
+    }
+}
+
+void lqi_matmul(float *y, const struct lqi_weight *w, const struct lqi_acts *a, float *wrow,
+                int n_threads)
+{
+    const int64_t n_out = w->n_out;
+    const int64_t n_blk = (n_out + LQI_ROW_BLOCK - 1) / LQI_ROW_BLOCK;
+#pragma omp parallel num_threads(n_threads)
+    {
+        float *mine = wrow + (size_t)omp_get_thread_num() * LQI_ROW_BLOCK * (size_t)w->n_in;
+#pragma omp for schedule(static)
+        for (int64_t b = 0; b < n_blk; b++) {
+            const int64_t r0 = b * LQI_ROW_BLOCK;
+            const int64_t nr = n_out - r0 < LQI_ROW_BLOCK ? n_out - r0 : LQI_ROW_BLOCK;
+            if (w->kind == LQI_DOT_TABLE) {
+                for (int64_t r = r0; r < r0 + nr; r++) {
+                    row_table(y, w, a, r);
+                }
+            } else {
+                rows_float(y, w, a, r0, nr, mine);
+            }
+        }
+    }
+}

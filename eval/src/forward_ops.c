@@ -1,0 +1,166 @@
+/* forward_ops.c - element-wise kernels of the forward pass, numerically as ggml-cpu's
+ * rms_norm, rope (modes 0 and 2), soft_max and swiglu. */
+#include "forward_impl.h"
+
+#include <math.h>
+#include <string.h>
+
+// ---- RMSNorm ------------------------------------------------------------------------------
+
+void lqi_rmsnorm(float *restrict y, const float *restrict x, const float *restrict w, int64_t n,
+                 float eps)
+{
+    /* ggml sums the float squares in double, divides in double, then works in float. */
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        sum += (double)(x[i] * x[i]);
+    }
+    const float mean = (float)(sum / (double)n);
+    const float scale = 1.0f / sqrtf(mean + eps);
+    for (int64_t i = 0; i < n; i++) {
+        y[i] = (x[i] * scale) * w[i];
+    }
+}
+
+// ---- RoPE ---------------------------------------------------------------------------------
+
+void lqi_rope_cache(float *cs, int64_t pos, int64_t n_rot, float freq_base, float freq_scale,
+                    const float *freq_factors)
+{
+    /* ggml advances the angle by multiplying with theta_scale each pair, in float; doing
+     * the same (not powf per pair) keeps the rounding identical. */
+    const float theta_scale = powf(freq_base, -2.0f / (float)n_rot);
+    float theta = (float)pos;
+    for (int64_t i = 0; i < n_rot / 2; i++) {
+        const float ff = freq_factors ? freq_factors[i] : 1.0f;
+        const float t = freq_scale * (theta / ff);
+        cs[2 * i] = cosf(t);
+        cs[2 * i + 1] = sinf(t);
+        theta *= theta_scale;
+    }
+}
+
+void lqi_rope_apply(float *x, const float *cs, int64_t n_rot, enum lq_rope_type type)
+{
+    /* Mode 0 rotates adjacent pairs; NEOX rotates dimension i with i + n_rot/2. */
+    const int64_t half = n_rot / 2;
+    for (int64_t i = 0; i < half; i++) {
+        const int64_t a = type == LQ_ROPE_NEOX ? i : 2 * i;
+        const int64_t b = type == LQ_ROPE_NEOX ? i + half : 2 * i + 1;
+        const float c = cs[2 * i], s = cs[2 * i + 1];
+        const float x0 = x[a], x1 = x[b];
+        x[a] = x0 * c - x1 * s;
+        x[b] = x0 * s + x1 * c;
+    }
+}
+
+// ---- softmax and SwiGLU -------------------------------------------------------------------
+
+void lqi_softmax(float *x, int64_t n)
+{
+    float max = -INFINITY;
+    for (int64_t i = 0; i < n; i++) {
+        max = x[i] > max ? x[i] : max;
+    }
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += (double)x[i];
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++) {
+        x[i] *= inv;
+    }
+}
+
+void lqi_swiglu(float *restrict g, const float *restrict u, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const float s = g[i] / (1.0f + expf(-g[i]));
+        g[i] = s * u[i];
+    }
+}
+
+// ---- F32 vector kernels -------------------------------------------------------------------
+
+/* 4-wide vectors (GCC/Clang vector extension: SSE on any x86-64, NEON on arm64), so the hot
+ * loops vectorize without -ffast-math. */
+typedef float lqi_v4f __attribute__((vector_size(16)));
+
+static inline lqi_v4f load4(const float *p)
+{
+    lqi_v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* The one summation order every F32 dot uses (here and in the blocked matmul kernel):
+ * a 4-lane running sum over k, folded as (s0 + s1) + (s2 + s3), then the scalar tail. */
+float lqi_dot_f32(const float *restrict a, const float *restrict b, int64_t n)
+{
+    lqi_v4f s = { 0 };
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s += load4(a + i) * load4(b + i);
+    }
+    float sum = (s[0] + s[1]) + (s[2] + s[3]);
+    for (; i < n; i++) {
+        sum += a[i] * b[i];
+    }
+    return sum;
+}
+
+static float fold(lqi_v4f s, const float *w, const float *x, int64_t i, int64_t n)
+{
+    float sum = (s[0] + s[1]) + (s[2] + s[3]);
+    for (; i < n; i++) {
+        sum += w[i] * x[i];
+    }
+    return sum;
+}
+
+/* Eight named accumulators so they stay in registers at -O2. */
+void lqi_dot_f32_2x4(const float *restrict w0, const float *restrict w1,
+                     const float *const *restrict x, int64_t n, float out[2][4])
+{
+    const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
+    lqi_v4f s00 = { 0 }, s01 = { 0 }, s02 = { 0 }, s03 = { 0 };
+    lqi_v4f s10 = { 0 }, s11 = { 0 }, s12 = { 0 }, s13 = { 0 };
+    const int64_t n4 = n & ~(int64_t)3;
+    for (int64_t i = 0; i < n4; i += 4) {
+        const lqi_v4f a0 = load4(w0 + i), a1 = load4(w1 + i);
+        lqi_v4f b = load4(x0 + i);
+        s00 += a0 * b;
+        s10 += a1 * b;
+        b = load4(x1 + i);
+        s01 += a0 * b;
+        s11 += a1 * b;
+        b = load4(x2 + i);
+        s02 += a0 * b;
+        s12 += a1 * b;
+        b = load4(x3 + i);
+        s03 += a0 * b;
+        s13 += a1 * b;
+    }
+    out[0][0] = fold(s00, w0, x0, n4, n);
+    out[0][1] = fold(s01, w0, x1, n4, n);
+    out[0][2] = fold(s02, w0, x2, n4, n);
+    out[0][3] = fold(s03, w0, x3, n4, n);
+    out[1][0] = fold(s10, w1, x0, n4, n);
+    out[1][1] = fold(s11, w1, x1, n4, n);
+    out[1][2] = fold(s12, w1, x2, n4, n);
+    out[1][3] = fold(s13, w1, x3, n4, n);
+}
+
+void lqi_axpy_f32(float *restrict y, float a, const float *restrict x, int64_t n)
+{
+    int64_t i = 0;
+    const lqi_v4f va = { a, a, a, a };
+    for (; i + 4 <= n; i += 4) {
+        lqi_v4f vy = load4(y + i) + va * load4(x + i);
+        memcpy(y + i, &vy, sizeof vy);
+    }
+    for (; i < n; i++) {
+        y[i] += a * x[i];
+    }
+}

@@ -1,0 +1,94 @@
+/* model_impl.h - the Llama model's internals shared by eval/src/model_*.c and forward*.c. */
+#ifndef LQ_MODEL_IMPL_H
+#define LQ_MODEL_IMPL_H
+
+#include <stdint.h>
+
+#include "lq/model.h"
+#include "lq/types.h"
+
+/* How a weight's matrix product is computed. */
+enum lqi_dot_kind {
+    LQI_DOT_TABLE,   /* the type table's vec_dot with activations in vec_dot_type */
+    LQI_DOT_F32,     /* F32 weights, F32 activations */
+    LQI_DOT_F16,     /* F16 weights, activations rounded to F16 (as ggml's vec_dot_f16) */
+    LQI_DOT_BF16,    /* BF16 weights, activations rounded to BF16 */
+    LQI_DOT_DEQUANT, /* no dot kernel: weight rows dequantized, F32 activations */
+};
+
+/* A weight matrix: n_out rows of n_in elements in its stored type (borrowed data). */
+struct lqi_weight {
+    enum lq_type type;
+    int64_t n_in, n_out;
+    size_t row_size;         /* bytes of one row */
+    const unsigned char *data;
+    enum lqi_dot_kind kind;
+    enum lq_type act_type;   /* activation type the kernel takes (for LQI_DOT_TABLE) */
+    lq_vec_dot_fn vec_dot;
+    lq_to_float_fn to_float; /* for LQI_DOT_DEQUANT and token embeddings */
+};
+
+struct lqi_layer {
+    const float *attn_norm;           /* (n_embd) */
+    struct lqi_weight wq;             /* (n_embd -> n_head * n_embd_head) */
+    struct lqi_weight wk, wv;         /* (n_embd -> n_head_kv * n_embd_head) */
+    struct lqi_weight wo;             /* (n_head * n_embd_head -> n_embd) */
+    const float *ffn_norm;            /* (n_embd) */
+    struct lqi_weight w_gate, w_up;   /* (n_embd -> n_ff) */
+    struct lqi_weight w_down;         /* (n_ff -> n_embd) */
+};
+
+/* Activations converted for a dot kernel: n_rows rows of row_size bytes. The conversion
+ * is remembered (source pointer and type) so q/k/v or gate/up share one. */
+struct lqi_acts {
+    const float *src;
+    enum lqi_dot_kind kind;
+    enum lq_type type;
+    int64_t n_rows, n_in;
+    size_t row_size;
+    const unsigned char *data; /* the converted rows (or src itself for F32) */
+    unsigned char *buf;        /* the state's conversion buffer */
+};
+
+/* Scratch of one forward call, carved from one allocation (sizes for n_batch tokens). */
+struct lqi_state {
+    float *x;       /* (n_batch, n_embd) residual stream */
+    float *xb;      /* (n_batch, n_embd) normed input of a block */
+    float *q;       /* (n_batch, n_head * n_embd_head) */
+    float *k, *v;   /* (n_batch, n_head_kv * n_embd_head) */
+    float *att;     /* (n_batch, n_head * n_embd_head) attention output */
+    float *proj;    /* (n_batch, n_embd) output of wo / w_down */
+    float *gate;    /* (n_batch, n_ff) */
+    float *up;      /* (n_batch, n_ff) */
+    float *kf, *vf; /* (n_ctx, n_head_kv * n_embd_head) the layer's cache as F32 */
+    float *scores;  /* (n_threads, n_ctx) attention rows */
+    float *wrow;    /* (n_threads, max n_in) weight rows converted to F32 */
+    float *rope;    /* (n_batch, n_rot) cos/sin pairs per token */
+    struct lqi_acts acts;
+    uint16_t *kcache, *vcache; /* (n_layer, n_ctx, n_head_kv * n_embd_head) F16 */
+};
+
+struct lq_model {
+    struct lq_model_hparams hp;
+    struct lq_model_source src;
+    char *src_name;
+    int n_threads;
+    int64_t n_ctx, n_batch;
+    int64_t n_past;             /* cache rows 0 .. n_past - 1 hold valid K/V */
+    struct lqi_weight tok_embd; /* (n_embd -> n_vocab): rows are token embeddings */
+    struct lqi_layer *layers;
+    const float *output_norm;   /* (n_embd) */
+    struct lqi_weight output;   /* (n_embd -> n_vocab) */
+    const float *rope_freqs;    /* (n_rot / 2) frequency divisors, or NULL */
+    float *vectors;             /* one allocation: norms and rope_freqs as F32 */
+    void *state_mem;
+    struct lqi_state st;
+};
+
+/* Binds and checks every tensor of hp against m->src (model_bind.c). */
+lq_status lqi_model_bind(lq_model *m, struct lq_error *err);
+
+/* Allocates the KV cache and scratch for m->n_ctx, m->n_batch (model_state.c). */
+lq_status lqi_model_alloc_state(lq_model *m, struct lq_error *err);
+
+#endif

@@ -1,0 +1,97 @@
+/* model_state.c - the KV cache and scratch buffers of the forward pass, carved from one
+ * allocation (llm.c style): one layout function runs twice, first to size, then to carve. */
+#include "forward_impl.h"
+
+#include "lqi.h"
+
+struct plan {
+    unsigned char *base; /* NULL while sizing */
+    uint64_t total;
+    bool overflow;
+};
+
+/* Reserves a * b elements of elem bytes, 64-byte aligned; returns the carved pointer. */
+static void *carve(struct plan *p, int64_t a, int64_t b, uint64_t elem)
+{
+    uint64_t n, end;
+    if (lqi_mul_overflow_u64((uint64_t)a, (uint64_t)b, &n) ||
+        lqi_mul_overflow_u64(n, elem, &n) || lqi_add_overflow_u64(n, 63, &n)) {
+        p->overflow = true;
+        return NULL;
+    }
+    n &= ~(uint64_t)63;
+    const uint64_t off = p->total;
+    if (lqi_add_overflow_u64(off, n, &end)) {
+        p->overflow = true;
+        return NULL;
+    }
+    p->total = end;
+    return p->base ? p->base + off : NULL;
+}
+
+static int64_t max3(int64_t a, int64_t b, int64_t c)
+{
+    const int64_t ab = a > b ? a : b;
+    return ab > c ? ab : c;
+}
+
+/* Bytes of the widest converted activation row any weight needs. */
+static uint64_t acts_row_max(const lq_model *m)
+{
+    size_t mx = lqi_acts_row_size(&m->output, m->output.n_in);
+    for (int64_t il = 0; il < m->hp.n_layer; il++) {
+        const struct lqi_layer *L = &m->layers[il];
+        const struct lqi_weight *ws[] = { &L->wq, &L->wk, &L->wv, &L->wo,
+                                          &L->w_gate, &L->w_up, &L->w_down };
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
+            const size_t r = lqi_acts_row_size(ws[i], ws[i]->n_in);
+            mx = r > mx ? r : mx;
+        }
+    }
+    return mx;
+}
+
+static void layout(lq_model *m, struct plan *p)
+{
+    const struct lq_model_hparams *hp = &m->hp;
+    struct lqi_state *st = &m->st;
+    const int64_t nb = m->n_batch, q_dim = hp->n_head * hp->n_embd_head;
+    const int64_t kv_dim = hp->n_head_kv * hp->n_embd_head;
+    const int64_t max_in = max3(hp->n_embd, hp->n_ff, q_dim);
+    st->x = carve(p, nb, hp->n_embd, sizeof(float));
+    st->xb = carve(p, nb, hp->n_embd, sizeof(float));
+    st->proj = carve(p, nb, hp->n_embd, sizeof(float));
+    st->q = carve(p, nb, q_dim, sizeof(float));
+    st->att = carve(p, nb, q_dim, sizeof(float));
+    st->k = carve(p, nb, kv_dim, sizeof(float));
+    st->v = carve(p, nb, kv_dim, sizeof(float));
+    st->gate = carve(p, nb, hp->n_ff, sizeof(float));
+    st->up = carve(p, nb, hp->n_ff, sizeof(float));
+    st->kf = carve(p, m->n_ctx, kv_dim, sizeof(float));
+    st->vf = carve(p, m->n_ctx, kv_dim, sizeof(float));
+    st->scores = carve(p, m->n_threads, m->n_ctx, sizeof(float));
+    st->wrow = carve(p, (int64_t)m->n_threads * LQI_ROW_BLOCK, max_in, sizeof(float));
+    st->rope = carve(p, nb, hp->n_rot, sizeof(float));
+    st->acts.buf = carve(p, nb, (int64_t)acts_row_max(m), 1);
+    st->kcache = carve(p, hp->n_layer * m->n_ctx, kv_dim, sizeof(uint16_t));
+    st->vcache = carve(p, hp->n_layer * m->n_ctx, kv_dim, sizeof(uint16_t));
+}
+
+lq_status lqi_model_alloc_state(lq_model *m, struct lq_error *err)
+{
+    struct plan p = { 0 };
+    layout(m, &p);
+    LQ_FAIL_IF(p.overflow || p.total > SIZE_MAX / 2, err, LQ_E_RANGE,
+               "%s: run state for context %lld and batch %lld is too large", m->src_name,
+               (long long)m->n_ctx, (long long)m->n_batch);
+    m->state_mem = lqi_calloc(1, (size_t)p.total);
+    LQ_FAIL_IF(!m->state_mem, err, LQ_E_NOMEM,
+               "%s: out of memory for the KV cache and scratch (%llu bytes)", m->src_name,
+               (unsigned long long)p.total);
+    p.base = m->state_mem;
+    p.total = 0;
+    layout(m, &p);
+    lqi_acts_invalidate(&m->st.acts);
+    m->n_past = 0;
+    return LQ_OK;
+}

@@ -1,0 +1,85 @@
+/*
+ * lq/convert.h - the one streaming pass behind `quant convert` and `quant quantize`: read a
+ * source checkpoint tensor by tensor, pick each tensor's type with llama.cpp's recipe,
+ * convert or quantize it, and append it to a GGUF file.
+ *
+ * Peak memory is one tensor's working set (its float32 copy plus the output bytes), however
+ * large the model: inputs are memory-mapped and each tensor's pages are released after use.
+ * The output is written to a temporary name and renamed only when complete; on any failure
+ * no output file is left behind.
+ */
+#ifndef LQ_CONVERT_H
+#define LQ_CONVERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lq/core.h"
+#include "lq/imatrix.h"
+#include "lq/quantize.h"
+#include "lq/recipe.h"
+#include "lq/source.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What happened to one tensor (passed to the per-tensor callback). */
+struct lq_convert_tensor_report {
+    int64_t index, n_tensors;
+    const char *name;
+    int n_dims;
+    int64_t ne[4];
+    enum lq_type from, to;
+    size_t bytes_in, bytes_out;
+    bool quantized;            /* converted through float32 (else copied as stored) */
+    bool used_imatrix;
+    bool have_stats;
+    struct lq_quant_stats stats; /* error of the output against the source floats */
+    double seconds;
+};
+
+struct lq_convert_params {
+    enum lq_ftype ftype;
+    int output_tensor_type;       /* -1: recipe's choice */
+    int token_embedding_type;     /* -1: recipe's choice */
+    bool pure;
+    bool allow_requantize;        /* quantized sources may be re-quantized */
+    bool allow_nonfinite;         /* otherwise NaN/Inf weights are an error naming the tensor */
+    bool stats;                   /* fill report.stats for every converted tensor */
+    int nthreads;
+    const lq_imatrix *imatrix;    /* optional importance data; borrowed */
+    const char *imatrix_path;     /* recorded as quantize.imatrix.file */
+    /* --tensor-type: returns a type for this tensor name, or -1 */
+    int (*type_override)(const char *name, void *user);
+    void *type_override_user;
+    /* called after each tensor (may be NULL) */
+    void (*on_tensor)(const struct lq_convert_tensor_report *r, void *user);
+    void *on_tensor_user;
+};
+
+LQ_API struct lq_convert_params lq_convert_params_default(void);
+
+struct lq_convert_summary {
+    int64_t n_tensors;
+    int64_t n_params;
+    uint64_t bytes_in, bytes_out;
+    int n_fallback;
+    double seconds;
+};
+
+/* Plans the output type of every source tensor (no data is read). out_types has
+ * lq_source_n_tensors entries. */
+LQ_API lq_status lq_convert_plan(const lq_source *src, const struct lq_convert_params *p,
+                                 enum lq_type *out_types, int *n_fallback, struct lq_error *err);
+
+/* Writes OUT as GGUF. summary may be NULL. */
+LQ_API lq_status lq_convert_run(const lq_source *src, const char *out_path,
+                                const struct lq_convert_params *p,
+                                struct lq_convert_summary *summary, struct lq_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LQ_CONVERT_H */

@@ -1,0 +1,98 @@
+/*
+ * lq/source.h - a model checkpoint of any supported kind, seen in GGUF terms.
+ *
+ * One handle over: a GGUF file; a Hugging Face folder (config.json plus model.safetensors,
+ * sharded safetensors with their index, or pytorch_model.bin); a llama2.c checkpoint
+ * (stories260K.bin with tok512.bin beside it). Tensors carry their GGUF names and shapes
+ * (ne[0] = row length) and are listed in llama.cpp's order (outside blocks first, then by
+ * block number, then by name), so that recipes and outputs match llama.cpp's. Tensor data
+ * stays memory-mapped; reading converts one tensor at a time into a caller's buffer, applying
+ * the q/k rotary permutation that Hugging Face checkpoints need.
+ *
+ * The metadata a GGUF file of this model should carry (architecture keys, tokenizer, special
+ * tokens, chat template) is built once at open time and written by lq_source_write_metadata.
+ */
+#ifndef LQ_SOURCE_H
+#define LQ_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lq/core.h"
+#include "lq/gguf_writer.h"
+#include "lq/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum lq_source_kind {
+    LQ_SOURCE_GGUF = 0,
+    LQ_SOURCE_HF_SAFETENSORS = 1,
+    LQ_SOURCE_HF_PYTORCH = 2,
+    LQ_SOURCE_LLAMA2C = 3,
+};
+
+struct lq_source_tensor {
+    const char *name;      /* GGUF name */
+    const char *src_name;  /* name in the source file, for messages */
+    const char *file;      /* file that holds it */
+    int n_dims;
+    int64_t ne[4];
+    enum lq_type type;     /* stored type (F32/F16/BF16, or any GGUF type) */
+    size_t nbytes;
+    const void *data;      /* stored bytes, source row order; NULL for generated tensors */
+    int permute_heads;     /* >0: q/k rows are permuted by this head count when read */
+};
+
+/* Llama hyper-parameters, from config.json, GGUF metadata or the llama2.c header. */
+struct lq_llama_hparams {
+    int64_t n_vocab, n_embd, n_layer, n_ff, n_head, n_head_kv, head_dim, n_rot, n_ctx_train;
+    float rope_freq_base;
+    float norm_eps;
+    bool tied_embeddings;
+    int n_expert;
+};
+
+typedef struct lq_source lq_source;
+
+/* Opens PATH, detecting its kind. Errors name the file and what is wrong or missing
+ * (unknown architecture, missing config keys, shape mismatches with config.json, ...). */
+LQ_API lq_status lq_source_open(const char *path, lq_source **out, struct lq_error *err);
+LQ_API void lq_source_free(lq_source *src);
+
+LQ_API enum lq_source_kind lq_source_get_kind(const lq_source *src);
+LQ_API const char *lq_source_path(const lq_source *src);
+/* Human description ("Hugging Face folder, 2 safetensors shards, BF16"). Borrowed. */
+LQ_API const char *lq_source_describe(const lq_source *src);
+
+LQ_API int64_t lq_source_n_tensors(const lq_source *src);
+LQ_API const struct lq_source_tensor *lq_source_tensor(const lq_source *src, int64_t i);
+LQ_API int64_t lq_source_find_tensor(const lq_source *src, const char *gguf_name);
+
+LQ_API const struct lq_llama_hparams *lq_source_hparams(const lq_source *src);
+
+/* Converts tensor i to float32 (ne[0] * ... elements) in dst, permuted into GGUF row order.
+ * Fails on types that cannot be decoded; with check_finite, on NaN/Inf (naming the tensor,
+ * the row and the column). */
+LQ_API lq_status lq_source_read_f32(const lq_source *src, int64_t i, float *dst,
+                                    bool check_finite, struct lq_error *err);
+
+/* Copies tensor i's stored bytes (nbytes) into dst in GGUF row order. */
+LQ_API lq_status lq_source_read_raw(const lq_source *src, int64_t i, void *dst,
+                                    struct lq_error *err);
+
+/* Tells the OS that tensor i's mapped pages are no longer needed, so a streaming pass over a
+ * large model keeps its resident memory near one tensor (a hint; data stays readable). */
+LQ_API void lq_source_release(const lq_source *src, int64_t i);
+
+/* Adds the model's metadata (everything but general.file_type and
+ * general.quantization_version, which depend on the output) to a GGUF writer. */
+LQ_API lq_status lq_source_write_metadata(const lq_source *src, lq_gguf_writer *w,
+                                          struct lq_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LQ_SOURCE_H */

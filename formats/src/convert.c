@@ -1,0 +1,323 @@
+/* convert.c - the streaming convert/quantize pass: source tensors -> recipe types -> GGUF. */
+#include "lq/convert.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lq/gguf_writer.h"
+#include "lqi.h"
+
+struct lq_convert_params lq_convert_params_default(void)
+{
+    struct lq_convert_params p = {
+        .ftype = LQ_FTYPE_MOSTLY_F16,
+        .output_tensor_type = -1,
+        .token_embedding_type = -1,
+        .nthreads = 1,
+    };
+    return p;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int64_t n_elements(const struct lq_source_tensor *t)
+{
+    return t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+}
+
+static struct lq_recipe_params recipe_params(const lq_source *src, const struct lq_convert_params *p)
+{
+    const struct lq_llama_hparams *hp = lq_source_hparams(src);
+    struct lq_recipe_params rp = lq_recipe_params_default();
+    rp.ftype = p->ftype;
+    rp.output_tensor_type = p->output_tensor_type;
+    rp.token_embedding_type = p->token_embedding_type;
+    rp.pure = p->pure;
+    rp.has_imatrix = p->imatrix != NULL;
+    rp.n_layer = (int)hp->n_layer;
+    rp.n_head = (int)hp->n_head;
+    rp.n_head_kv = (int)hp->n_head_kv;
+    rp.n_expert = hp->n_expert;
+    rp.is_70b = hp->n_layer == 80 && hp->n_head != hp->n_head_kv;
+    return rp;
+}
+
+lq_status lq_convert_plan(const lq_source *src, const struct lq_convert_params *p,
+                          enum lq_type *out_types, int *n_fallback, struct lq_error *err)
+{
+    int64_t n = lq_source_n_tensors(src);
+    struct lq_recipe_tensor *ts = lqi_calloc((size_t)(n ? n : 1), sizeof *ts);
+    LQ_FAIL_IF(!ts, err, LQ_E_NOMEM, "out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        const struct lq_source_tensor *t = lq_source_tensor(src, i);
+        ts[i].name = t->name;
+        ts[i].n_dims = t->n_dims;
+        memcpy(ts[i].ne, t->ne, sizeof ts[i].ne);
+        ts[i].type = t->type;
+        ts[i].override_type = p->type_override ? p->type_override(t->name, p->type_override_user)
+                                               : -1;
+    }
+    struct lq_recipe_params rp = recipe_params(src, p);
+    lq_status rc = lq_recipe_plan(&rp, ts, (size_t)n, out_types, n_fallback, err);
+    bool converted = lq_source_get_kind(src) != LQ_SOURCE_GGUF;
+    for (int64_t i = 0; rc == LQ_OK && i < n; i++) {
+        /* tensors a recipe leaves alone are stored as F32 when converting from a checkpoint,
+         * as llama.cpp's converter does for norms and other 1-D tensors */
+        if (converted && !lq_recipe_allows_quantization(&rp, &ts[i])) {
+            out_types[i] = LQ_TYPE_F32;
+        }
+        const struct lq_type_traits *tr = lq_type_traits_get(out_types[i]);
+        if (!tr || (out_types[i] != ts[i].type && !tr->from_float_ref && !tr->quantize)) {
+            rc = lqi_set_error(err, LQ_E_UNSUPPORTED, "tensor '%s': cannot write type %s",
+                               ts[i].name, lq_type_name(out_types[i]));
+        }
+    }
+    lqi_free(ts);
+    return rc;
+}
+
+static lq_status write_header(const lq_source *src, lq_gguf_writer *w,
+                              const struct lq_convert_params *p, const enum lq_type *types,
+                              struct lq_error *err)
+{
+    LQ_TRY(lq_source_write_metadata(src, w, err));
+    LQ_TRY(lq_gguf_writer_set_u32(w, "general.quantization_version", 2, err));
+    LQ_TRY(lq_gguf_writer_set_u32(w, "general.file_type", (uint32_t)p->ftype, err));
+    if (p->imatrix) {
+        const lq_imatrix *im = p->imatrix;
+        if (p->imatrix_path) {
+            LQ_TRY(lq_gguf_writer_set_str(w, "quantize.imatrix.file", p->imatrix_path, err));
+        }
+        if (lq_imatrix_dataset(im)) {
+            LQ_TRY(lq_gguf_writer_set_str(w, "quantize.imatrix.dataset", lq_imatrix_dataset(im),
+                                          err));
+        }
+        LQ_TRY(lq_gguf_writer_set_i32(w, "quantize.imatrix.entries_count",
+                                      (int32_t)lq_imatrix_n_entries(im), err));
+        LQ_TRY(lq_gguf_writer_set_i32(w, "quantize.imatrix.chunks_count",
+                                      (int32_t)lq_imatrix_chunk_count(im), err));
+    }
+    for (int64_t i = 0; i < lq_source_n_tensors(src); i++) {
+        const struct lq_source_tensor *t = lq_source_tensor(src, i);
+        LQ_TRY(lq_gguf_writer_add_tensor(w, t->name, types[i], (uint32_t)t->n_dims, t->ne, NULL,
+                                         err));
+    }
+    return lq_gguf_writer_write_header(w, err);
+}
+
+/* Buffers reused across tensors, grown to the largest one. */
+struct work {
+    float *f32;
+    size_t f32_cap;
+    void *out;
+    size_t out_cap;
+    float *deq;
+    size_t deq_cap;
+    float *imat;
+    size_t imat_cap;
+};
+
+static void *grow(void **buf, size_t *cap, size_t need)
+{
+    if (need > *cap) {
+        void *p = lqi_realloc(*buf, need);
+        if (!p) {
+            return NULL;
+        }
+        *buf = p;
+        *cap = need;
+    }
+    return *buf;
+}
+
+static void work_free(struct work *wk)
+{
+    lqi_free(wk->f32);
+    lqi_free(wk->out);
+    lqi_free(wk->deq);
+    lqi_free(wk->imat);
+}
+
+/* Error of the written bytes against the source floats. */
+static lq_status measure(struct work *wk, enum lq_type type, int64_t n,
+                         struct lq_convert_tensor_report *r, struct lq_error *err)
+{
+    if (!grow((void **)&wk->deq, &wk->deq_cap, (size_t)n * sizeof(float))) {
+        return lqi_set_error(err, LQ_E_NOMEM, "out of memory");
+    }
+    LQ_TRY(lq_dequantize_rows(type, wk->out, wk->deq, n, err));
+    struct lq_quant_stats *s = &r->stats;
+    lq_quant_stats_init(s);
+    struct lq_quant_stats part;
+    lq_quant_stats_init(&part);
+    for (int64_t i = 0; i < n; i++) {
+        double x = wk->f32[i], e = x - wk->deq[i];
+        part.sum_x2 += x * x;
+        part.sum_err2 += e * e;
+        part.max_abs_err = fabs(e) > part.max_abs_err ? fabs(e) : part.max_abs_err;
+    }
+    part.n = n;
+    lq_quant_stats_merge(s, &part);
+    r->have_stats = true;
+    return LQ_OK;
+}
+
+/* Importance weights for tensor t, or NULL when none apply (llama.cpp skips a weight whose
+ * imatrix entry is missing; a size mismatch is an error except for the token embedding). */
+static lq_status imatrix_for(const struct lq_convert_params *p, const struct lq_source_tensor *t,
+                             struct work *wk, const float **out, struct lq_error *err)
+{
+    *out = NULL;
+    const struct lq_imatrix_entry *e = p->imatrix ? lq_imatrix_find(p->imatrix, t->name) : NULL;
+    if (!e) {
+        return LQ_OK;
+    }
+    int64_t need = t->ne[0] * t->ne[2];
+    if (e->n_per_row * e->n_mat != need) {
+        LQ_FAIL_IF(strcmp(t->name, "token_embd.weight") != 0, err, LQ_E_FORMAT,
+                   "imatrix entry '%s' has %lld values, the tensor needs %lld", t->name,
+                   (long long)(e->n_per_row * e->n_mat), (long long)need);
+        return LQ_OK;
+    }
+    if (!grow((void **)&wk->imat, &wk->imat_cap, (size_t)need * sizeof(float))) {
+        return lqi_set_error(err, LQ_E_NOMEM, "out of memory");
+    }
+    LQ_TRY(lq_imatrix_weights(p->imatrix, t->name, wk->imat, need, err));
+    *out = wk->imat;
+    return LQ_OK;
+}
+
+static lq_status convert_tensor(const lq_source *src, int64_t i, enum lq_type to,
+                                const struct lq_convert_params *p, struct work *wk,
+                                struct lq_convert_tensor_report *r, struct lq_error *err)
+{
+    const struct lq_source_tensor *t = lq_source_tensor(src, i);
+    int64_t n = n_elements(t), n_per_row = t->ne[0], nrows = n / n_per_row;
+    size_t out_bytes = lq_row_size(to, n_per_row) * (size_t)nrows;
+    LQ_FAIL_IF(lq_type_traits_get(t->type)->is_quantized && !p->allow_requantize, err,
+               LQ_E_UNSUPPORTED,
+               "tensor '%s' is already %s: re-quantizing loses accuracy; pass "
+               "--allow-requantize to do it anyway", t->name, lq_type_name(t->type));
+    if (!grow((void **)&wk->f32, &wk->f32_cap, (size_t)n * sizeof(float)) ||
+        !grow(&wk->out, &wk->out_cap, out_bytes ? out_bytes : 1)) {
+        return lqi_set_error(err, LQ_E_NOMEM, "tensor '%s': out of memory", t->name);
+    }
+    LQ_TRY(lq_source_read_f32(src, i, wk->f32, !p->allow_nonfinite, err));
+    const float *imat = NULL;
+    LQ_TRY(imatrix_for(p, t, wk, &imat, err));
+    struct lq_quantize_params qp = lq_quantize_params_default();
+    qp.tensor_name = t->name;
+    qp.nthreads = p->nthreads;
+    qp.allow_nonfinite = p->allow_nonfinite;
+    size_t written = 0;
+    /* experts (ne[2] > 1) each use their own slice of the importance weights */
+    for (int64_t e = 0; e < t->ne[2] * t->ne[3]; e++) {
+        int64_t rows = nrows / (t->ne[2] * t->ne[3]);
+        qp.imatrix = imat ? imat + (e % t->ne[2]) * n_per_row : NULL;
+        size_t part = 0;
+        LQ_TRY(lq_quantize_rows(to, wk->f32 + e * rows * n_per_row, rows, n_per_row,
+                                (char *)wk->out + written, out_bytes - written, &qp, &part, err));
+        written += part;
+    }
+    r->quantized = true;
+    r->used_imatrix = imat != NULL;
+    return p->stats ? measure(wk, to, n, r, err) : LQ_OK;
+}
+
+static lq_status write_tensor(const lq_source *src, lq_gguf_writer *w, int64_t i,
+                              enum lq_type to, const struct lq_convert_params *p,
+                              struct work *wk, struct lq_convert_tensor_report *r,
+                              struct lq_error *err)
+{
+    const struct lq_source_tensor *t = lq_source_tensor(src, i);
+    const void *bytes;
+    size_t nbytes;
+    if (to == t->type) {
+        /* stored as is: copy the bytes (in GGUF row order) */
+        if (!grow(&wk->out, &wk->out_cap, t->nbytes ? t->nbytes : 1)) {
+            return lqi_set_error(err, LQ_E_NOMEM, "tensor '%s': out of memory", t->name);
+        }
+        LQ_TRY(lq_source_read_raw(src, i, wk->out, err));
+        bytes = wk->out;
+        nbytes = t->nbytes;
+    } else {
+        LQ_TRY(convert_tensor(src, i, to, p, wk, r, err));
+        bytes = wk->out;
+        nbytes = lq_row_size(to, t->ne[0]) * (size_t)(n_elements(t) / t->ne[0]);
+    }
+    r->bytes_out = nbytes;
+    LQ_TRY(lq_gguf_writer_write_tensor(w, i, bytes, nbytes, err));
+    lq_source_release(src, i);
+    return LQ_OK;
+}
+
+static lq_status run_tensors(const lq_source *src, lq_gguf_writer *w, const enum lq_type *types,
+                             const struct lq_convert_params *p, struct lq_convert_summary *sum,
+                             struct lq_error *err)
+{
+    struct work wk = { 0 };
+    lq_status rc = LQ_OK;
+    int64_t n = lq_source_n_tensors(src);
+    for (int64_t i = 0; i < n && rc == LQ_OK; i++) {
+        const struct lq_source_tensor *t = lq_source_tensor(src, i);
+        struct lq_convert_tensor_report r = {
+            .index = i, .n_tensors = n, .name = t->name, .n_dims = t->n_dims,
+            .from = t->type, .to = types[i], .bytes_in = t->nbytes,
+        };
+        memcpy(r.ne, t->ne, sizeof r.ne);
+        double t0 = now_seconds();
+        rc = write_tensor(src, w, i, types[i], p, &wk, &r, err);
+        r.seconds = now_seconds() - t0;
+        if (rc == LQ_OK) {
+            sum->bytes_in += r.bytes_in;
+            sum->bytes_out += r.bytes_out;
+            sum->n_params += n_elements(t);
+            if (p->on_tensor) {
+                p->on_tensor(&r, p->on_tensor_user);
+            }
+        }
+    }
+    work_free(&wk);
+    return rc;
+}
+
+lq_status lq_convert_run(const lq_source *src, const char *out_path,
+                         const struct lq_convert_params *p, struct lq_convert_summary *summary,
+                         struct lq_error *err)
+{
+    LQ_FAIL_IF(!src || !out_path || !p, err, LQ_E_INVALID_ARG, "convert: NULL argument");
+    double t0 = now_seconds();
+    int64_t n = lq_source_n_tensors(src);
+    struct lq_convert_summary sum = { .n_tensors = n };
+    enum lq_type *types = lqi_calloc((size_t)(n ? n : 1), sizeof *types);
+    LQ_FAIL_IF(!types, err, LQ_E_NOMEM, "out of memory");
+    lq_gguf_writer *w = NULL;
+    lq_status rc = lq_convert_plan(src, p, types, &sum.n_fallback, err);
+    if (rc == LQ_OK) {
+        rc = lq_gguf_writer_open(out_path, &w, err);
+    }
+    if (rc == LQ_OK) {
+        rc = write_header(src, w, p, types, err);
+    }
+    if (rc == LQ_OK) {
+        rc = run_tensors(src, w, types, p, &sum, err);
+    }
+    if (rc == LQ_OK) {
+        rc = lq_gguf_writer_finish(w, err);
+    }
+    lq_gguf_writer_free(w); /* removes the temporary file unless finished */
+    lqi_free(types);
+    sum.seconds = now_seconds() - t0;
+    if (summary) {
+        *summary = sum;
+    }
+    return rc;
+}

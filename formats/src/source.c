@@ -1,0 +1,233 @@
+/* source.c - opening any supported checkpoint as an lq_source; reading tensors as float32. */
+#include "source_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "lq/fp16.h"
+#include "lq/llama_map.h"
+#include "lq/recipe.h"
+#include "lq/sniff.h"
+#include "lqi.h"
+
+lq_status lq_source_open(const char *path, lq_source **out, struct lq_error *err)
+{
+    LQ_FAIL_IF(!path || !out, err, LQ_E_INVALID_ARG, "source: NULL argument");
+    *out = NULL;
+    enum lq_file_kind kind;
+    LQ_TRY(lq_sniff_path(path, &kind, err));
+    struct lq_source *s = lqi_calloc(1, sizeof *s);
+    LQ_FAIL_IF(!s, err, LQ_E_NOMEM, "out of memory");
+    s->path = lqi_strdup(path);
+    lq_status rc = s->path ? LQ_OK : LQ_E_NOMEM;
+    if (rc == LQ_OK) {
+        switch (kind) {
+        case LQ_FILE_GGUF: rc = lqi_source_open_gguf(s, err); break;
+        case LQ_FILE_HF_DIR: rc = lqi_source_open_hf(s, false, err); break;
+        case LQ_FILE_HF_DIR_PYTORCH: rc = lqi_source_open_hf(s, true, err); break;
+        case LQ_FILE_LLAMA2C: rc = lqi_source_open_llama2c(s, err); break;
+        default:
+            rc = lqi_set_error(err, LQ_E_UNSUPPORTED,
+                               "%s: not a model this tool reads (expected a GGUF file, a Hugging "
+                               "Face folder with config.json, or a llama2.c .bin checkpoint)",
+                               path);
+        }
+    }
+    if (rc != LQ_OK) {
+        lq_source_free(s);
+        return rc;
+    }
+    lqi_source_sort(s);
+    *out = s;
+    return LQ_OK;
+}
+
+void lq_source_free(lq_source *s)
+{
+    if (!s) {
+        return;
+    }
+    if (s->names) {
+        for (int64_t i = 0; i < s->n_tensors; i++) {
+            lqi_free(s->names[i]);
+        }
+    }
+    lqi_free(s->names);
+    lqi_free(s->tensors);
+    lqi_free(s->rope_freqs);
+    lq_gguf_free(s->gguf);
+    lq_hf_free(s->hf);
+    lq_llama2c_free(s->l2c);
+    for (int64_t i = 0; i < s->n_pts; i++) {
+        lq_pt_free(s->pts[i]);
+        lqi_free(s->pt_paths[i]);
+    }
+    lqi_free(s->pts);
+    lqi_free(s->pt_paths);
+    lqi_free(s->path);
+    lqi_free(s);
+}
+
+lq_status lqi_source_alloc(struct lq_source *s, int64_t n, struct lq_error *err)
+{
+    s->tensors = lqi_calloc((size_t)(n ? n : 1), sizeof *s->tensors);
+    s->names = lqi_calloc((size_t)(n ? n : 1), sizeof *s->names);
+    LQ_FAIL_IF(!s->tensors || !s->names, err, LQ_E_NOMEM, "out of memory");
+    return LQ_OK;
+}
+
+static int cmp_tensors(const void *a, const void *b)
+{
+    const struct lq_source_tensor *x = a, *y = b;
+    return lq_recipe_compare_names(x->name, y->name);
+}
+
+void lqi_source_sort(struct lq_source *s)
+{
+    qsort(s->tensors, (size_t)s->n_tensors, sizeof *s->tensors, cmp_tensors);
+}
+
+enum lq_source_kind lq_source_get_kind(const lq_source *s)
+{
+    return s->kind;
+}
+
+const char *lq_source_path(const lq_source *s)
+{
+    return s->path;
+}
+
+const char *lq_source_describe(const lq_source *s)
+{
+    return s->describe;
+}
+
+int64_t lq_source_n_tensors(const lq_source *s)
+{
+    return s->n_tensors;
+}
+
+const struct lq_source_tensor *lq_source_tensor(const lq_source *s, int64_t i)
+{
+    return i >= 0 && i < s->n_tensors ? &s->tensors[i] : NULL;
+}
+
+int64_t lq_source_find_tensor(const lq_source *s, const char *name)
+{
+    for (int64_t i = 0; i < s->n_tensors; i++) {
+        if (strcmp(s->tensors[i].name, name) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+const struct lq_llama_hparams *lq_source_hparams(const lq_source *s)
+{
+    return &s->hp;
+}
+
+static int64_t n_elements(const struct lq_source_tensor *t)
+{
+    int64_t n = 1;
+    for (int d = 0; d < t->n_dims; d++) {
+        n *= t->ne[d];
+    }
+    return n;
+}
+
+/* Decodes `n` stored elements of type `type` at `src` into floats. */
+static lq_status decode_row(const struct lq_source_tensor *t, const void *src, float *dst,
+                            int64_t n, struct lq_error *err)
+{
+    const struct lq_type_traits *tr = lq_type_traits_get(t->type);
+    LQ_FAIL_IF(!tr || !tr->to_float, err, LQ_E_UNSUPPORTED,
+               "tensor '%s' (%s): type %s cannot be converted to float", t->name, t->file,
+               lq_type_name(t->type));
+    tr->to_float(src, dst, n);
+    return LQ_OK;
+}
+
+static lq_status check_finite(const struct lq_source_tensor *t, const float *x, int64_t nrows,
+                              int64_t ncols, struct lq_error *err)
+{
+    for (int64_t r = 0; r < nrows; r++) {
+        for (int64_t c = 0; c < ncols; c++) {
+            if (!isfinite(x[r * ncols + c])) {
+                return lqi_set_error(err, LQ_E_RANGE,
+                                     "tensor '%s' (%s): %s at row %lld, column %lld", t->name,
+                                     t->file, isnan(x[r * ncols + c]) ? "NaN" : "Inf",
+                                     (long long)r, (long long)c);
+            }
+        }
+    }
+    return LQ_OK;
+}
+
+lq_status lq_source_read_f32(const lq_source *s, int64_t i, float *dst, bool finite,
+                             struct lq_error *err)
+{
+    const struct lq_source_tensor *t = lq_source_tensor(s, i);
+    LQ_FAIL_IF(!t || !dst, err, LQ_E_INVALID_ARG, "source: bad tensor id %lld", (long long)i);
+    int64_t ncols = t->ne[0];
+    int64_t nrows = n_elements(t) / (ncols ? ncols : 1);
+    if (!t->data) { /* generated (rope factors) */
+        memcpy(dst, s->rope_freqs, (size_t)n_elements(t) * sizeof(float));
+    } else if (t->permute_heads <= 0) {
+        LQ_TRY(decode_row(t, t->data, dst, n_elements(t), err));
+    } else {
+        /* q/k rows (or bias elements) move to their GGUF position one at a time */
+        bool bias = t->n_dims == 1;
+        int64_t rows = bias ? ncols : nrows, cols = bias ? 1 : ncols;
+        size_t row_bytes = lq_row_size(t->type, cols);
+        const unsigned char *p = t->data;
+        for (int64_t r = 0; r < rows; r++) {
+            int64_t to = lq_llama_permuted_row(r, rows, t->permute_heads);
+            LQ_TRY(decode_row(t, p + (size_t)r * row_bytes, dst + to * cols, cols, err));
+        }
+    }
+    return finite ? check_finite(t, dst, nrows, ncols, err) : LQ_OK;
+}
+
+lq_status lq_source_read_raw(const lq_source *s, int64_t i, void *dst, struct lq_error *err)
+{
+    const struct lq_source_tensor *t = lq_source_tensor(s, i);
+    LQ_FAIL_IF(!t || !dst, err, LQ_E_INVALID_ARG, "source: bad tensor id %lld", (long long)i);
+    if (!t->data) {
+        memcpy(dst, s->rope_freqs, t->nbytes);
+    } else if (t->permute_heads <= 0) {
+        memcpy(dst, t->data, t->nbytes);
+    } else {
+        bool bias = t->n_dims == 1;
+        int64_t rows = bias ? t->ne[0] : n_elements(t) / t->ne[0];
+        lq_llama_permute_rows(t->data, dst, rows, t->nbytes / (size_t)rows, t->permute_heads);
+    }
+    return LQ_OK;
+}
+
+void lq_source_release(const lq_source *s, int64_t i)
+{
+    const struct lq_source_tensor *t = lq_source_tensor(s, i);
+    if (!t || !t->data || t->nbytes == 0) {
+        return;
+    }
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = ((uintptr_t)t->data + page - 1) & ~(page - 1);
+    uintptr_t end = ((uintptr_t)t->data + t->nbytes) & ~(page - 1);
+    if (end > start) {
+        madvise((void *)start, end - start, MADV_DONTNEED);
+    }
+}
+
+lq_status lq_source_write_metadata(const lq_source *s, lq_gguf_writer *w, struct lq_error *err)
+{
+    switch (s->kind) {
+    case LQ_SOURCE_GGUF: return lqi_source_meta_gguf(s, w, err);
+    case LQ_SOURCE_LLAMA2C: return lqi_source_meta_llama2c(s, w, err);
+    default: return lqi_source_meta_hf(s, w, err);
+    }
+}

@@ -1,0 +1,86 @@
+/* source_gguf.c - a GGUF file as a source: its tensors, hyper-parameters and metadata. */
+#include <stdio.h>
+#include <string.h>
+
+#include "lqi.h"
+#include "source_impl.h"
+
+/* "<arch>.<suffix>" as an integer, or `def` when absent. */
+static int64_t arch_i64(const lq_gguf *g, const char *arch, const char *suffix, int64_t def)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    int64_t v;
+    return lq_gguf_get_i64(g, key, &v, NULL) == LQ_OK ? v : def;
+}
+
+static float arch_f32(const lq_gguf *g, const char *arch, const char *suffix, float def)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    double v;
+    return lq_gguf_get_f64(g, key, &v, NULL) == LQ_OK ? (float)v : def;
+}
+
+static void read_hparams(struct lq_source *s)
+{
+    const lq_gguf *g = s->gguf;
+    const char *arch = "llama";
+    lq_gguf_get_str(g, "general.architecture", &arch, NULL);
+    struct lq_llama_hparams *hp = &s->hp;
+    hp->n_embd = arch_i64(g, arch, "embedding_length", 0);
+    hp->n_layer = arch_i64(g, arch, "block_count", 0);
+    hp->n_ff = arch_i64(g, arch, "feed_forward_length", 0);
+    hp->n_head = arch_i64(g, arch, "attention.head_count", 0);
+    hp->n_head_kv = arch_i64(g, arch, "attention.head_count_kv", hp->n_head);
+    hp->head_dim = hp->n_head ? arch_i64(g, arch, "attention.key_length", hp->n_embd / hp->n_head)
+                              : 0;
+    hp->n_rot = arch_i64(g, arch, "rope.dimension_count", hp->head_dim);
+    hp->n_ctx_train = arch_i64(g, arch, "context_length", 0);
+    hp->n_expert = (int)arch_i64(g, arch, "expert_count", 0);
+    hp->rope_freq_base = arch_f32(g, arch, "rope.freq_base", 10000.0f);
+    hp->norm_eps = arch_f32(g, arch, "attention.layer_norm_rms_epsilon", 1e-5f);
+    hp->tied_embeddings = lq_gguf_find_tensor(g, "output.weight") < 0;
+    int64_t tok = lq_gguf_find_key(g, "tokenizer.ggml.tokens");
+    hp->n_vocab = arch_i64(g, arch, "vocab_size",
+                           tok >= 0 ? (int64_t)lq_gguf_value(g, tok)->v.arr.n : 0);
+}
+
+lq_status lqi_source_open_gguf(struct lq_source *s, struct lq_error *err)
+{
+    s->kind = LQ_SOURCE_GGUF;
+    LQ_TRY(lq_gguf_open(s->path, &s->gguf, err));
+    int64_t n = lq_gguf_n_tensors(s->gguf);
+    LQ_TRY(lqi_source_alloc(s, n, err));
+    for (int64_t i = 0; i < n; i++) {
+        const struct lq_gguf_tensor_info *ti = lq_gguf_tensor(s->gguf, i);
+        struct lq_source_tensor *t = &s->tensors[i];
+        t->name = ti->name;
+        t->src_name = ti->name;
+        t->file = s->path;
+        t->n_dims = (int)ti->n_dims;
+        memcpy(t->ne, ti->ne, sizeof t->ne);
+        t->type = ti->type;
+        t->nbytes = ti->nbytes;
+        t->data = ti->data;
+    }
+    s->n_tensors = n;
+    read_hparams(s);
+    snprintf(s->describe, sizeof s->describe, "GGUF v%u, %lld tensors", lq_gguf_version(s->gguf),
+             (long long)n);
+    return LQ_OK;
+}
+
+lq_status lqi_source_meta_gguf(const struct lq_source *s, lq_gguf_writer *w, struct lq_error *err)
+{
+    const lq_gguf *g = s->gguf;
+    for (int64_t i = 0; i < lq_gguf_n_kv(g); i++) {
+        const char *key = lq_gguf_key(g, i);
+        if (strcmp(key, "general.file_type") == 0 ||
+            strcmp(key, "general.quantization_version") == 0 || strncmp(key, "split.", 6) == 0) {
+            continue;
+        }
+        LQ_TRY(lq_gguf_writer_set_value(w, key, lq_gguf_value(g, i), err));
+    }
+    return LQ_OK;
+}

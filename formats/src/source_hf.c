@@ -1,0 +1,222 @@
+/* source_hf.c - a Hugging Face Llama folder (safetensors or pytorch_model.bin) as a source:
+ * config.json -> hyper-parameters and llama.* keys, tensors renamed to GGUF with their q/k
+ * rows permuted, tensor shapes checked against the config. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lq/llama_map.h"
+#include "lqi.h"
+#include "source_impl.h"
+
+static lq_status config_i64(const struct lq_source *s, const char *key, int64_t *out,
+                            struct lq_error *err)
+{
+    lq_status rc = lq_hf_config_i64(s->hf, key, out, err);
+    if (rc == LQ_E_NOT_FOUND) {
+        return lqi_set_error(err, LQ_E_FORMAT, "%s/config.json: required key '%s' is missing",
+                             s->path, key);
+    }
+    return rc;
+}
+
+static bool is_llama_config(const struct lq_source *s)
+{
+    const char *arch = NULL;
+    if (lq_hf_config_str(s->hf, "architectures.0", &arch, NULL) == LQ_OK) {
+        return strcmp(arch, "LlamaForCausalLM") == 0 || strcmp(arch, "MistralForCausalLM") == 0;
+    }
+    const char *mt = NULL;
+    return lq_hf_config_str(s->hf, "model_type", &mt, NULL) == LQ_OK &&
+           (strcmp(mt, "llama") == 0 || strcmp(mt, "mistral") == 0);
+}
+
+static lq_status read_hparams(struct lq_source *s, struct lq_error *err)
+{
+    struct lq_llama_hparams *hp = &s->hp;
+    const char *arch = "(none)";
+    lq_hf_config_str(s->hf, "architectures.0", &arch, NULL);
+    LQ_FAIL_IF(!is_llama_config(s), err, LQ_E_UNSUPPORTED,
+               "%s/config.json: architecture '%s' is not supported (LlamaForCausalLM and "
+               "Mistral-style configs are)", s->path, arch);
+    LQ_TRY(config_i64(s, "hidden_size", &hp->n_embd, err));
+    LQ_TRY(config_i64(s, "num_hidden_layers", &hp->n_layer, err));
+    LQ_TRY(config_i64(s, "intermediate_size", &hp->n_ff, err));
+    LQ_TRY(config_i64(s, "num_attention_heads", &hp->n_head, err));
+    LQ_TRY(config_i64(s, "vocab_size", &hp->n_vocab, err));
+    LQ_FAIL_IF(hp->n_embd <= 0 || hp->n_layer <= 0 || hp->n_ff <= 0 || hp->n_head <= 0 ||
+                   hp->n_vocab <= 0 || hp->n_layer > 4096,
+               err, LQ_E_FORMAT, "%s/config.json: sizes must be positive", s->path);
+    hp->n_head_kv = hp->n_head;
+    lq_hf_config_i64(s->hf, "num_key_value_heads", &hp->n_head_kv, NULL);
+    hp->head_dim = hp->n_embd / hp->n_head;
+    lq_hf_config_i64(s->hf, "head_dim", &hp->head_dim, NULL);
+    LQ_FAIL_IF(hp->n_head_kv <= 0 || hp->n_head % hp->n_head_kv != 0 || hp->head_dim <= 0 ||
+                   hp->head_dim % 2 != 0,
+               err, LQ_E_FORMAT,
+               "%s/config.json: num_attention_heads %lld, num_key_value_heads %lld, head_dim "
+               "%lld do not fit together", s->path, (long long)hp->n_head,
+               (long long)hp->n_head_kv, (long long)hp->head_dim);
+    hp->n_rot = hp->head_dim;
+    hp->n_ctx_train = 2048;
+    lq_hf_config_i64(s->hf, "max_position_embeddings", &hp->n_ctx_train, NULL);
+    double v = 10000.0;
+    lq_hf_config_f64(s->hf, "rope_theta", &v, NULL);
+    hp->rope_freq_base = (float)v;
+    v = 1e-6;
+    lq_hf_config_f64(s->hf, "rms_norm_eps", &v, NULL);
+    hp->norm_eps = (float)v;
+    bool tied = false;
+    lq_hf_config_bool(s->hf, "tie_word_embeddings", &tied, NULL);
+    hp->tied_embeddings = tied;
+    return LQ_OK;
+}
+
+/* Expected GGUF shape (ne[0] first) of a Llama tensor; false when no rule applies. */
+static bool expected_shape(const struct lq_llama_hparams *hp, const char *name, int64_t ne[2])
+{
+    const char *p = strncmp(name, "blk.", 4) == 0 ? strchr(name + 4, '.') + 1 : name;
+    int64_t q = hp->n_head * hp->head_dim, kv = hp->n_head_kv * hp->head_dim;
+    static const char *const names[] = { "token_embd.weight", "output.weight", "attn_q.weight",
+                                         "attn_k.weight", "attn_v.weight", "attn_output.weight",
+                                         "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight" };
+    int64_t shapes[][2] = { { hp->n_embd, hp->n_vocab }, { hp->n_embd, hp->n_vocab },
+                            { hp->n_embd, q },           { hp->n_embd, kv },
+                            { hp->n_embd, kv },          { q, hp->n_embd },
+                            { hp->n_embd, hp->n_ff },    { hp->n_embd, hp->n_ff },
+                            { hp->n_ff, hp->n_embd } };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(p, names[i]) == 0) {
+            ne[0] = shapes[i][0];
+            ne[1] = shapes[i][1];
+            return true;
+        }
+    }
+    return false;
+}
+
+/* One source tensor from a safetensors-style info (shape in file order, outermost first). */
+lq_status lqi_source_add_hf_tensor(struct lq_source *s, const char *src_name, const char *file,
+                            int lq_type, const char *dtype, uint32_t n_dims,
+                            const int64_t *shape, const void *data, size_t nbytes,
+                            struct lq_error *err)
+{
+    struct lq_llama_tensor_map m;
+    LQ_TRY(lq_llama_map_hf_name(src_name, (int)s->hp.n_head, (int)s->hp.n_head_kv, &m, err));
+    if (m.skip) {
+        return LQ_OK;
+    }
+    LQ_FAIL_IF(lq_type != LQ_TYPE_F32 && lq_type != LQ_TYPE_F16 && lq_type != LQ_TYPE_BF16, err,
+               LQ_E_UNSUPPORTED, "%s: tensor '%s': dtype %s is not a float type (F32/F16/BF16)",
+               file, src_name, dtype);
+    LQ_FAIL_IF(n_dims < 1 || n_dims > 4, err, LQ_E_UNSUPPORTED,
+               "%s: tensor '%s': %u dimensions", file, src_name, n_dims);
+    LQ_FAIL_IF(lq_source_find_tensor(s, m.gguf_name) >= 0, err, LQ_E_FORMAT,
+               "%s: tensor '%s' appears twice", file, src_name);
+    struct lq_source_tensor *t = &s->tensors[s->n_tensors];
+    s->names[s->n_tensors] = lqi_strdup(m.gguf_name);
+    LQ_FAIL_IF(!s->names[s->n_tensors], err, LQ_E_NOMEM, "out of memory");
+    s->n_tensors++;
+    t->name = s->names[s->n_tensors - 1];
+    t->src_name = src_name;
+    t->file = file;
+    t->n_dims = (int)n_dims;
+    for (int d = 0; d < 4; d++) {
+        t->ne[d] = d < (int)n_dims ? shape[n_dims - 1 - d] : 1;
+    }
+    t->type = (enum lq_type)lq_type;
+    t->data = data;
+    t->nbytes = nbytes;
+    t->permute_heads = m.permute_heads;
+    int64_t want[2];
+    if (expected_shape(&s->hp, t->name, want)) {
+        LQ_FAIL_IF(n_dims != 2 || t->ne[0] != want[0] || t->ne[1] != want[1], err, LQ_E_FORMAT,
+                   "%s: tensor '%s' has shape [%lld, %lld] but config.json implies [%lld, %lld]",
+                   file, src_name, (long long)t->ne[1], (long long)t->ne[0], (long long)want[1],
+                   (long long)want[0]);
+    }
+    return LQ_OK;
+}
+
+static lq_status add_rope_freqs(struct lq_source *s, struct lq_error *err)
+{
+    const char *type = NULL;
+    if (lq_hf_config_str(s->hf, "rope_scaling.rope_type", &type, NULL) != LQ_OK &&
+        lq_hf_config_str(s->hf, "rope_scaling.type", &type, NULL) != LQ_OK) {
+        return LQ_OK;
+    }
+    if (strcmp(type, "llama3") != 0) {
+        return LQ_OK; /* linear/yarn scaling are metadata only */
+    }
+    double factor = 8, lo = 1, hi = 4;
+    int64_t orig = 8192;
+    lq_hf_config_f64(s->hf, "rope_scaling.factor", &factor, NULL);
+    lq_hf_config_f64(s->hf, "rope_scaling.low_freq_factor", &lo, NULL);
+    lq_hf_config_f64(s->hf, "rope_scaling.high_freq_factor", &hi, NULL);
+    lq_hf_config_i64(s->hf, "rope_scaling.original_max_position_embeddings", &orig, NULL);
+    int n = (int)s->hp.n_rot / 2;
+    s->rope_freqs = lqi_malloc((size_t)n * sizeof(float));
+    LQ_FAIL_IF(!s->rope_freqs, err, LQ_E_NOMEM, "out of memory");
+    lq_llama3_rope_factors(s->hp.rope_freq_base, (int)s->hp.n_rot, (float)factor, (float)lo,
+                           (float)hi, (int)orig, s->rope_freqs);
+    struct lq_source_tensor *t = &s->tensors[s->n_tensors++];
+    t->name = "rope_freqs.weight";
+    t->src_name = "(rope_scaling in config.json)";
+    t->file = s->path;
+    t->n_dims = 1;
+    t->ne[0] = n;
+    t->ne[1] = t->ne[2] = t->ne[3] = 1;
+    t->type = LQ_TYPE_F32;
+    t->nbytes = (size_t)n * sizeof(float);
+    return LQ_OK;
+}
+
+static lq_status add_safetensors(struct lq_source *s, struct lq_error *err)
+{
+    int64_t n = lq_hf_n_tensors(s->hf);
+    LQ_TRY(lqi_source_alloc(s, n + 1, err));
+    for (int64_t i = 0; i < n; i++) {
+        const struct lq_st_tensor_info *ti = lq_hf_tensor(s->hf, i);
+        LQ_TRY(lqi_source_add_hf_tensor(s, ti->name, lq_hf_tensor_file(s->hf, i), ti->lq_type, ti->dtype_name,
+                          ti->n_dims, ti->shape, ti->data, ti->nbytes, err));
+    }
+    snprintf(s->describe, sizeof s->describe, "Hugging Face folder, %lld safetensors file%s",
+             (long long)lq_hf_n_shards(s->hf), lq_hf_n_shards(s->hf) == 1 ? "" : "s");
+    return LQ_OK;
+}
+
+static lq_status check_complete(struct lq_source *s, struct lq_error *err)
+{
+    char name[96];
+    for (int64_t l = 0; l < s->hp.n_layer; l++) {
+        static const char *const parts[] = { "attn_norm", "attn_q", "attn_k", "attn_v",
+                                             "attn_output", "ffn_norm", "ffn_gate", "ffn_up",
+                                             "ffn_down" };
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+            snprintf(name, sizeof name, "blk.%lld.%s.weight", (long long)l, parts[i]);
+            LQ_FAIL_IF(lq_source_find_tensor(s, name) < 0, err, LQ_E_FORMAT,
+                       "%s: layer %lld has no %s weight (config.json says %lld layers)", s->path,
+                       (long long)l, parts[i], (long long)s->hp.n_layer);
+        }
+    }
+    LQ_FAIL_IF(lq_source_find_tensor(s, "token_embd.weight") < 0, err, LQ_E_FORMAT,
+               "%s: model.embed_tokens.weight is missing", s->path);
+    if (lq_source_find_tensor(s, "output.weight") < 0) {
+        s->hp.tied_embeddings = true;
+    }
+    return LQ_OK;
+}
+
+lq_status lqi_source_open_hf(struct lq_source *s, bool pytorch, struct lq_error *err)
+{
+    s->kind = pytorch ? LQ_SOURCE_HF_PYTORCH : LQ_SOURCE_HF_SAFETENSORS;
+    LQ_TRY(pytorch ? lq_hf_open_config(s->path, &s->hf, err) : lq_hf_open(s->path, &s->hf, err));
+    LQ_TRY(read_hparams(s, err));
+    if (pytorch) {
+        LQ_TRY(lqi_source_add_pytorch(s, err));
+    } else {
+        LQ_TRY(add_safetensors(s, err));
+    }
+    LQ_TRY(add_rope_freqs(s, err));
+    return check_complete(s, err);
+}

@@ -1,0 +1,66 @@
+/* source_impl.h - what the per-kind halves of lq_source share (internal to lq_formats). */
+#ifndef LQ_SOURCE_IMPL_H
+#define LQ_SOURCE_IMPL_H
+
+#include "lq/gguf.h"
+#include "lq/hf.h"
+#include "lq/llama2c.h"
+#include "lq/pytorch.h"
+#include "lq/source.h"
+
+struct lq_source {
+    enum lq_source_kind kind;
+    char *path;
+    char describe[256];
+    struct lq_llama_hparams hp;
+    int64_t n_tensors;
+    struct lq_source_tensor *tensors; /* llama.cpp order */
+    char **names;                     /* owned GGUF names (HF / PyTorch / llama2.c kinds) */
+    float *rope_freqs;                /* generated rope_freqs.weight (Llama 3 scaling) */
+    lq_gguf *gguf;
+    lq_hf *hf;
+    lq_llama2c *l2c;
+    lq_pt **pts;                      /* pytorch_model.bin shards */
+    char **pt_paths;
+    int64_t n_pts;
+};
+
+lq_status lqi_source_open_gguf(struct lq_source *s, struct lq_error *err);
+lq_status lqi_source_open_hf(struct lq_source *s, bool pytorch, struct lq_error *err);
+lq_status lqi_source_open_llama2c(struct lq_source *s, struct lq_error *err);
+
+lq_status lqi_source_meta_gguf(const struct lq_source *s, lq_gguf_writer *w, struct lq_error *err);
+lq_status lqi_source_meta_hf(const struct lq_source *s, lq_gguf_writer *w, struct lq_error *err);
+lq_status lqi_source_meta_llama2c(const struct lq_source *s, lq_gguf_writer *w,
+                                  struct lq_error *err);
+
+/* Adds the tensors of pytorch_model.bin (or its shards) under their GGUF names. */
+lq_status lqi_source_add_pytorch(struct lq_source *s, struct lq_error *err);
+
+/* One Hugging Face tensor (shape in file order, outermost first) under its GGUF name, checked
+ * against config.json. */
+lq_status lqi_source_add_hf_tensor(struct lq_source *s, const char *src_name, const char *file,
+                                   int lq_type, const char *dtype, uint32_t n_dims,
+                                   const int64_t *shape, const void *data, size_t nbytes,
+                                   struct lq_error *err);
+
+/* Writes the tokenizer keys of a Hugging Face folder. */
+lq_status lqi_source_write_tokenizer(const struct lq_source *s, lq_gguf_writer *w,
+                                     struct lq_error *err);
+
+/* Allocates the tensor table (n entries, zeroed) and the owned-name table. */
+lq_status lqi_source_alloc(struct lq_source *s, int64_t n, struct lq_error *err);
+
+/* Sorts s->tensors into llama.cpp's order (outside blocks first, then block, then name). */
+void lqi_source_sort(struct lq_source *s);
+
+/* Writes general.name / basename / finetune / size_label derived from a model's folder or
+ * file name, as llama.cpp's converter does for the simple "base-name-Tag" case. */
+lq_status lqi_source_write_names(const struct lq_source *s, lq_gguf_writer *w, const char *stem,
+                                 struct lq_error *err);
+
+/* Writes the llama.* architecture keys from the hyper-parameters. */
+lq_status lqi_source_write_llama_keys(const struct lq_source *s, lq_gguf_writer *w,
+                                      struct lq_error *err);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * kquant_common.h - helpers shared by the k-quant kernels (lqi_ prefix, internal).
+ *
+ * The scale searches are ports of llama.cpp's ggml-quants.c helpers. Output bytes depend on
+ * every float operation, so each one keeps ggml's operation order; the library is built with
+ * -ffp-contract=off so no multiply-add is ever fused behind our back.
+ */
+#ifndef LQ_KQUANT_COMMON_H
+#define LQ_KQUANT_COMMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kblocks.h"
+
+/* Groups whose largest magnitude is below this are treated as all zero (ggml's value). */
+#define LQI_GROUP_MAX_EPS 1e-15f
+
+#define LQI_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define LQI_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Rounds to nearest, ties to even, by adding 1.5 * 2^23 and reading the low mantissa bits:
+ * exact for |fval| <= 4194303 (ggml's nearest_int). Any other input, NaN included, gives
+ * some int without undefined behaviour. */
+static inline int lqi_nearest_int(float fval)
+{
+    float val = fval + 12582912.f;
+    int32_t i;
+    memcpy(&i, &val, sizeof i);
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+/* Symmetric scale for n values into [-nmax, nmax - 1] (stored as L + nmax); rmse_type picks
+ * the error weights when qw is NULL (1: x^2, 2: 1, 3: |x|, else sqrt|x|); a negative
+ * rmse_type returns after the first refit. Returns the scale. */
+float lqi_make_qx_quants(int n, int nmax, const float *restrict x, int8_t *restrict L,
+                         int rmse_type, const float *restrict qw);
+
+/* Q3_K's symmetric search with x^2 weights and coordinate refinement. */
+float lqi_make_q3_quants(int n, int nmax, const float *restrict x, int8_t *restrict L,
+                         bool do_rmse);
+
+/* Scale and min for n values into [0, nmax]: scans nstep + 1 candidate scales
+ * (rmin + rdelta * is + nmax) / (max - min), refitting scale and min by weighted least
+ * squares; *the_min receives -min. Returns the scale. */
+float lqi_make_qkx2_quants(int n, int nmax, const float *restrict x, const float *restrict weights,
+                           uint8_t *restrict L, float *restrict the_min, uint8_t *restrict Laux,
+                           float rmin, float rdelta, int nstep, bool use_mad);
+
+/* As make_qkx2_quants, for the importance-weighted paths (weights NULL means x^2). */
+float lqi_make_qkx3_quants(int n, int nmax, const float *restrict x, const float *restrict weights,
+                           uint8_t *restrict L, float *restrict the_min, uint8_t *restrict Laux,
+                           float rmin, float rdelta, int nstep, bool use_mad);
+
+/* Positive scale for n non-negative values into [0, nmax] under weights quant_weights. */
+float lqi_make_qp_quants(int n, int nmax, const float *restrict x, uint8_t *restrict L,
+                         const float *restrict quant_weights);
+
+/* The 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes of q4_K/q5_K. */
+static inline void lqi_get_scale_min_k4(int j, const uint8_t *restrict q, uint8_t *restrict d,
+                                        uint8_t *restrict m)
+{
+    if (j < 4) {
+        *d = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *d = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4));
+    }
+}
+
+/* Packs eight 6-bit scales and mins into the 12 bytes read by lqi_get_scale_min_k4. */
+void lqi_pack_scale_min_k4(const uint8_t ls[8], const uint8_t lm[8], uint8_t q[K_SCALE_SIZE]);
+
+/* The sixteen 6-bit q3_K scales, unpacked (0..63, before the -32 offset). */
+void lqi_unpack_q3_K_scales(const uint8_t packed[12], int8_t out[16]);
+
+/* Sum of squares of the 256 values of a super-block (the sigma2 of the imatrix paths). */
+float lqi_sum_x2_qk(const float *x);
+
+/* ggml_validate_row_data for fp16-scaled blocks: nbytes must be whole blocks of type_size
+ * and the fp16 at byte offset off_d (and off_dmin, unless negative) of every block must be
+ * finite. Reads bytes, so any alignment is fine. */
+bool lqi_validate_f16_scales(const void *data, size_t nbytes, size_t type_size, int off_d,
+                             int off_dmin);
+
+#endif /* LQ_KQUANT_COMMON_H */

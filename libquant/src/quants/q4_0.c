@@ -1,0 +1,233 @@
+/* q4_0.c - Q4_0: 32 weights as 4-bit quants q with x ~ d * (q - 8), one fp16 scale d
+ * (4.5 bits per weight). The scale maps the signed value of largest magnitude to -8, so that
+ * extreme lands exactly on a level and the other side gets the spare level (+7). */
+#include "quants/legacy.h"
+
+#include <math.h>
+
+#include "lq/fp16.h"
+#include "quants/quant_common.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/simd_x86.h"
+#endif
+
+// ---- reference quantizer ----------------------------------------------------------------
+
+/* The signed value of largest magnitude, the first one on ties (+0 for an all-zero block). */
+static float q4_0_signed_max(const float *x)
+{
+    float amax = 0.0f;
+    float max = 0.0f;
+    for (int j = 0; j < QK4_0; j++) {
+        if (amax < fabsf(x[j])) {
+            amax = fabsf(x[j]);
+            max = x[j];
+        }
+    }
+    return max;
+}
+
+/* Quantizes one block given its scale; x*id + 8.5 truncated is round-half-up of x/d + 8,
+ * and the top clamp catches the +8 that the positive side would otherwise reach. */
+static void q4_0_block_with_scale(const float *restrict x, float d, block_q4_0 *restrict y)
+{
+    const float id = d ? 1.0f / d : 0.0f;
+    y->d = lq_fp32_to_fp16(d);
+    for (int j = 0; j < QK4_0 / 2; ++j) {
+        const uint8_t xi0 = (uint8_t)LQI_MIN(15, lqi_f2i8(x[j] * id + 8.5f));
+        const uint8_t xi1 = (uint8_t)LQI_MIN(15, lqi_f2i8(x[j + QK4_0 / 2] * id + 8.5f));
+        y->qs[j] = (uint8_t)(xi0 | (xi1 << 4));
+    }
+}
+
+void lqi_quantize_row_q4_0_ref(const float *restrict x, void *restrict vy, int64_t k)
+{
+    block_q4_0 *restrict y = vy;
+    const int64_t nb = k / QK4_0;
+    for (int64_t i = 0; i < nb; i++) {
+        /* max / -8 with max == +0 gives d == -0 (fp16 0x8000), as llama.cpp writes it */
+        q4_0_block_with_scale(x + i * QK4_0, q4_0_signed_max(x + i * QK4_0) / -8, &y[i]);
+    }
+}
+
+// ---- importance-weighted quantizer ------------------------------------------------------
+
+/* llama.cpp's quantize_row_q4_0_impl: per block, a weighted least-squares scale search
+ * (make_qx_quants, rmse_type 1) with weights qw[j] * sqrt(sigma2 + x[j]^2), sigma2 being the
+ * row's mean square. */
+static void q4_0_row_impl(const float *restrict x, void *restrict vy, int64_t n_per_row,
+                          const float *restrict qw)
+{
+    block_q4_0 *restrict y = vy;
+    float weight[QK4_0];
+    int8_t L[QK4_0];
+    const float sigma2 = lqi_row_sigma2(x, n_per_row);
+    const int64_t nb = n_per_row / QK4_0;
+    for (int64_t ib = 0; ib < nb; ++ib) {
+        const float *xb = x + QK4_0 * ib;
+        lqi_block_weights(xb, qw + QK4_0 * ib, sigma2, QK4_0, weight);
+        float d = lqi_make_qx_quants(QK4_0, 8, xb, L, 1, weight);
+        y[ib].d = lq_fp32_to_fp16(d);
+        for (int j = 0; j < 16; ++j) {
+            y[ib].qs[j] = (uint8_t)(L[j] | (L[j + 16] << 4));
+        }
+    }
+}
+
+size_t lqi_quantize_q4_0(const float *restrict src, void *restrict dst, int64_t nrow,
+                         int64_t n_per_row, const float *imatrix)
+{
+    size_t row_size = (size_t)(n_per_row / QK4_0) * sizeof(block_q4_0);
+    return lqi_quantize_rows_impl(lqi_quantize_row_q4_0_ref, q4_0_row_impl, row_size, src, dst,
+                                  nrow, n_per_row, imatrix);
+}
+
+bool lqi_validate_q4_0(const void *data, size_t nbytes)
+{
+    return lqi_validate_f16_scales(data, nbytes, sizeof(block_q4_0), 0, -1);
+}
+
+// ---- scalar dequantize and dot ----------------------------------------------------------
+
+static void dequantize_q4_0_scalar(const block_q4_0 *restrict x, float *restrict y, int64_t k)
+{
+    const int64_t nb = k / QK4_0;
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = lq_fp16_to_fp32(x[i].d);
+        for (int j = 0; j < QK4_0 / 2; ++j) {
+            const int x0 = (x[i].qs[j] & 0x0F) - 8;
+            const int x1 = (x[i].qs[j] >> 4) - 8;
+            y[i * QK4_0 + j] = x0 * d;
+            y[i * QK4_0 + j + QK4_0 / 2] = x1 * d;
+        }
+    }
+}
+
+static float dot_q4_0_q8_0_scalar(int64_t n, const block_q4_0 *restrict x,
+                                  const block_q8_0 *restrict y)
+{
+    float sumf = 0;
+    for (int64_t ib = 0; ib < n / QK4_0; ++ib) {
+        int sumi = 0;
+        for (int j = 0; j < QK4_0 / 2; ++j) {
+            sumi += ((x[ib].qs[j] & 0x0F) - 8) * y[ib].qs[j];
+            sumi += ((x[ib].qs[j] >> 4) - 8) * y[ib].qs[j + QK4_0 / 2];
+        }
+        sumf += sumi * (lq_fp16_to_fp32(x[ib].d) * lq_fp16_to_fp32(y[ib].d));
+    }
+    return sumf;
+}
+
+// ---- AVX2 / AVX-512 ---------------------------------------------------------------------
+
+#if LQI_X86
+/* Same bytes as the reference: the scale comes from the same signed maximum (the vector
+ * max finds the magnitude, a scan finds its first holder), and x*id + 8.5 is computed in the
+ * same two roundings before truncation. */
+static LQI_AVX2 void quantize_q4_0_avx2(const float *restrict x, block_q4_0 *restrict y, int64_t k)
+{
+    for (int64_t i = 0; i < k / QK4_0; i++, x += QK4_0) {
+        const float amax = lqi_absmax32(x);
+        const uint32_t at = lqi_first_abs_equal32(x, amax);
+        const float max = amax > 0 ? x[at] : 0.0f;
+        const float d = max / -8;
+        const float id = d ? 1.0f / d : 0.0f;
+        y[i].d = lqi_f2h(d);
+        const __m256 vid = _mm256_set1_ps(id);
+        __m256i q[4];
+        for (int p = 0; p < 4; p++) {
+            __m256 v =
+                _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * p), vid), _mm256_set1_ps(8.5f));
+            q[p] = _mm256_min_epi32(_mm256_cvttps_epi32(v), _mm256_set1_epi32(15));
+            q[p] = _mm256_max_epi32(q[p], _mm256_setzero_si256());
+        }
+        __m256i lo = _mm256_or_si256(q[0], _mm256_slli_epi32(q[2], 4));
+        __m256i hi = _mm256_or_si256(q[1], _mm256_slli_epi32(q[3], 4));
+        _mm_storeu_si128((__m128i *)y[i].qs, lqi_pack_u32_to_u8(lo, hi));
+    }
+}
+
+static LQI_AVX2 void dequantize_q4_0_avx2(const block_q4_0 *restrict x, float *restrict y,
+                                          int64_t k)
+{
+    for (int64_t i = 0; i < k / QK4_0; i++) {
+        __m256i q = _mm256_sub_epi8(lqi_nibbles32(x[i].qs), _mm256_set1_epi8(8));
+        lqi_store_i8_scaled(q, lqi_h2f(x[i].d), y + i * QK4_0);
+    }
+}
+
+static LQI_AVX2 float dot_q4_0_q8_0_avx2(int64_t n, const block_q4_0 *restrict x,
+                                         const block_q8_0 *restrict y)
+{
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < n / QK4_0; ++ib) {
+        __m256i qx = _mm256_sub_epi8(lqi_nibbles32(x[ib].qs), _mm256_set1_epi8(8));
+        __m256i qy = _mm256_loadu_si256((const __m256i *)y[ib].qs);
+        __m256 d = _mm256_set1_ps(lqi_h2f(x[ib].d) * lqi_h2f(y[ib].d));
+        acc = _mm256_fmadd_ps(d, lqi_dot_i8i8(qx, qy), acc);
+    }
+    return lqi_hsum_f32x8(acc);
+}
+
+static LQI_AVX512 float dot_q4_0_q8_0_avx512(int64_t n, const block_q4_0 *restrict x,
+                                             const block_q8_0 *restrict y)
+{
+    const int64_t nb = n / QK4_0;
+    const __m256i eight = _mm256_set1_epi8(8);
+    __m512 acc = _mm512_setzero_ps();
+    int64_t ib = 0;
+    for (; ib + 1 < nb; ib += 2) {
+        __m512i qx = lqi_join256(_mm256_sub_epi8(lqi_nibbles32(x[ib].qs), eight),
+                                 _mm256_sub_epi8(lqi_nibbles32(x[ib + 1].qs), eight));
+        __m512i qy = lqi_join256(_mm256_loadu_si256((const __m256i *)y[ib].qs),
+                                 _mm256_loadu_si256((const __m256i *)y[ib + 1].qs));
+        __m512 d = lqi_scale2(lqi_h2f(x[ib].d) * lqi_h2f(y[ib].d),
+                              lqi_h2f(x[ib + 1].d) * lqi_h2f(y[ib + 1].d));
+        acc = _mm512_fmadd_ps(d, lqi_dot_i8i8_512(qx, qy), acc);
+    }
+    float sum = _mm512_reduce_add_ps(acc);
+    return ib < nb ? sum + dot_q4_0_q8_0_avx2(QK4_0, x + ib, y + ib) : sum;
+}
+#endif
+
+// ---- dispatch ---------------------------------------------------------------------------
+
+void lqi_quantize_row_q4_0(const float *restrict x, void *restrict y, int64_t k)
+{
+#if LQI_X86
+    if (lqi_simd_level() >= 1) {
+        quantize_q4_0_avx2(x, y, k);
+        return;
+    }
+#endif
+    lqi_quantize_row_q4_0_ref(x, y, k);
+}
+
+void lqi_dequantize_row_q4_0(const void *restrict x, float *restrict y, int64_t k)
+{
+#if LQI_X86
+    if (lqi_simd_level() >= 1) {
+        dequantize_q4_0_avx2(x, y, k);
+        return;
+    }
+#endif
+    dequantize_q4_0_scalar(x, y, k);
+}
+
+void lqi_vec_dot_q4_0_q8_0(int64_t n, float *restrict s, const void *restrict x,
+                           const void *restrict y)
+{
+#if LQI_X86
+    int lvl = lqi_simd_level();
+    if (lvl >= 2) {
+        *s = dot_q4_0_q8_0_avx512(n, x, y);
+        return;
+    }
+    if (lvl >= 1) {
+        *s = dot_q4_0_q8_0_avx2(n, x, y);
+        return;
+    }
+#endif
+    *s = dot_q4_0_q8_0_scalar(n, x, y);
+}

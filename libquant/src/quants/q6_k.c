@@ -1,0 +1,254 @@
+/* q6_k.c - Q6_K: 6-bit quants in 16 sub-blocks of 16 with signed 8-bit scales
+ * (llama.cpp's quantize_row_q6_K_ref / quantize_row_q6_K_impl, byte for byte). */
+#include <assert.h>
+#include <math.h>
+#include <stddef.h>
+
+#include "kquant_common.h"
+#include "kquant_simd.h"
+#include "kquants.h"
+#include "lq/fp16.h"
+
+// ---- quantize ---------------------------------------------------------------------------
+
+/* Element 128c + 32j + l (j = 0..3) keeps its low nibble in ql[64c + 32(j&1) + l] (high
+ * nibble for j >= 2) and its top two bits in qh[32c + l] at bit 2j. */
+static void q6_K_pack(const int8_t L[QK_K], block_q6_K *y)
+{
+    uint8_t *ql = y->ql, *qh = y->qh;
+    for (int j = 0; j < QK_K; j += 128) {
+        for (int l = 0; l < 32; ++l) {
+            const uint8_t q1 = L[j + l + 0] & 0xF, q2 = L[j + l + 32] & 0xF;
+            const uint8_t q3 = L[j + l + 64] & 0xF, q4 = L[j + l + 96] & 0xF;
+            ql[l + 0] = (uint8_t)(q1 | (q3 << 4));
+            ql[l + 32] = (uint8_t)(q2 | (q4 << 4));
+            qh[l] = (uint8_t)((L[j + l] >> 4) | ((L[j + l + 32] >> 4) << 2) |
+                              ((L[j + l + 64] >> 4) << 4) | ((L[j + l + 96] >> 4) << 6));
+        }
+        ql += 64;
+        qh += 32;
+    }
+}
+
+/* One block, with (imatrix path) or without (reference) importance weights: the two differ
+ * only in the weights make_qx_quants sees (qw itself, or x^2). */
+static void q6_K_block(const float *x, block_q6_K *y, const float *qw)
+{
+    int8_t L[QK_K];
+    float scales[QK_K / 16];
+    float max_scale = 0, max_abs_scale = 0;
+    for (int ib = 0; ib < QK_K / 16; ++ib) {
+        const float scale =
+            lqi_make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, qw ? qw + 16 * ib : NULL);
+        scales[ib] = scale;
+        const float abs_scale = fabsf(scale);
+        if (abs_scale > max_abs_scale) {
+            max_abs_scale = abs_scale;
+            max_scale = scale;
+        }
+    }
+    if (max_abs_scale < LQI_GROUP_MAX_EPS) {
+        memset(y, 0, sizeof *y);
+        y->d = lq_fp32_to_fp16(0.f);
+        return;
+    }
+    float iscale = -128.f / max_scale;
+    y->d = lq_fp32_to_fp16(1 / iscale);
+    for (int ib = 0; ib < QK_K / 16; ++ib) {
+        y->scales[ib] = (int8_t)LQI_MIN(127, lqi_nearest_int(iscale * scales[ib]));
+    }
+    for (int j = 0; j < QK_K / 16; ++j) {
+        float d = lq_fp16_to_fp32(y->d) * y->scales[j];
+        if (!d) {
+            continue;
+        }
+        for (int ii = 0; ii < 16; ++ii) {
+            int l = lqi_nearest_int(x[16 * j + ii] / d);
+            L[16 * j + ii] = (int8_t)(LQI_MAX(-32, LQI_MIN(31, l)) + 32);
+        }
+    }
+    q6_K_pack(L, y);
+}
+
+void lqi_quantize_row_q6_K_ref(const float *restrict x, void *restrict vy, int64_t k)
+{
+    assert(k % QK_K == 0);
+    block_q6_K *y = vy;
+    for (int64_t i = 0; i < k / QK_K; ++i) {
+        q6_K_block(x + i * QK_K, &y[i], NULL);
+    }
+}
+
+size_t lqi_quantize_q6_K(const float *restrict src, void *restrict dst, int64_t nrow,
+                         int64_t n_per_row, const float *imatrix)
+{
+    assert(n_per_row % QK_K == 0);
+    const int64_t nb = n_per_row / QK_K;
+    const size_t row_size = (size_t)nb * sizeof(block_q6_K);
+    if (!imatrix) {
+        lqi_quantize_row_q6_K_ref(src, dst, nrow * n_per_row);
+        return (size_t)nrow * row_size;
+    }
+    block_q6_K *y = dst;
+    for (int64_t row = 0; row < nrow; ++row) {
+        for (int64_t i = 0; i < nb; ++i) {
+            q6_K_block(src + row * n_per_row + i * QK_K, &y[row * nb + i], imatrix + i * QK_K);
+        }
+    }
+    return (size_t)nrow * row_size;
+}
+
+// ---- dequantize and validate ------------------------------------------------------------
+
+void lqi_dequantize_row_q6_K_scalar(const void *restrict vx, float *restrict y, int64_t k)
+{
+    assert(k % QK_K == 0);
+    const block_q6_K *x = vx;
+    for (int64_t i = 0; i < k / QK_K; ++i) {
+        const float d = lq_fp16_to_fp32(x[i].d);
+        const uint8_t *ql = x[i].ql, *qh = x[i].qh;
+        const int8_t *sc = x[i].scales;
+        for (int n = 0; n < QK_K; n += 128) {
+            for (int l = 0; l < 32; ++l) {
+                int is = l / 16;
+                const int q1 = ((ql[l + 0] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+                const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                const int q3 = ((ql[l + 0] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                y[l + 0] = d * sc[is + 0] * q1;
+                y[l + 32] = d * sc[is + 2] * q2;
+                y[l + 64] = d * sc[is + 4] * q3;
+                y[l + 96] = d * sc[is + 6] * q4;
+            }
+            y += 128;
+            ql += 64;
+            qh += 32;
+            sc += 8;
+        }
+    }
+}
+
+#ifdef LQI_KQ_X86
+/* The 256 unsigned quants (0..63, x = q - 32) of a block, 32 per register in element order. */
+LQI_AVX2_NOFMA static inline void q6_K_unpack(const block_q6_K *x, __m256i q[8])
+{
+    const __m256i m4 = _mm256_set1_epi8(0xF), m2 = _mm256_set1_epi8(3);
+    for (int c = 0; c < 2; ++c) {
+        __m256i l0 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * c));
+        __m256i l1 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * c + 32));
+        __m256i h = _mm256_loadu_si256((const __m256i *)(x->qh + 32 * c));
+        __m256i lo[4] = {_mm256_and_si256(l0, m4), _mm256_and_si256(l1, m4),
+                         _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                         _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4)};
+        for (int j = 0; j < 4; ++j) {
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(h, 2 * j), m2);
+            q[4 * c + j] = _mm256_or_si256(lo[j], _mm256_slli_epi16(hi, 4));
+        }
+    }
+}
+
+/* Same floats as the scalar: d * sc is rounded first, then multiplied by q - 32. */
+LQI_AVX2_NOFMA void lqi_dequantize_row_q6_K_avx2(const void *restrict vx, float *restrict y,
+                                                 int64_t k)
+{
+    const block_q6_K *x = vx;
+    const __m256i m32 = _mm256_set1_epi8(32);
+    for (int64_t i = 0; i < k / QK_K; ++i) {
+        const float d = lq_fp16_to_fp32(x[i].d);
+        __m256i q[8];
+        q6_K_unpack(&x[i], q);
+        for (int g = 0; g < 8; ++g) {
+            __m256i s = _mm256_sub_epi8(q[g], m32);
+            __m128i h[2] = {_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1)};
+            for (int k8 = 0; k8 < 4; ++k8) {
+                __m128i b = k8 & 1 ? _mm_srli_si128(h[k8 / 2], 8) : h[k8 / 2];
+                __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b));
+                __m256 ds = _mm256_set1_ps(d * x[i].scales[2 * g + k8 / 2]);
+                _mm256_storeu_ps(y + 32 * g + 8 * k8, _mm256_mul_ps(ds, f));
+            }
+        }
+        y += QK_K;
+    }
+}
+
+void lqi_dequantize_row_q6_K(const void *restrict x, float *restrict y, int64_t k)
+{
+    if (lqi_cpu_avx2()) {
+        lqi_dequantize_row_q6_K_avx2(x, y, k);
+    } else {
+        lqi_dequantize_row_q6_K_scalar(x, y, k);
+    }
+}
+#else
+void lqi_dequantize_row_q6_K_avx2(const void *restrict x, float *restrict y, int64_t k)
+{
+    lqi_dequantize_row_q6_K_scalar(x, y, k);
+}
+
+void lqi_dequantize_row_q6_K(const void *restrict x, float *restrict y, int64_t k)
+{
+    lqi_dequantize_row_q6_K_scalar(x, y, k);
+}
+#endif
+
+bool lqi_validate_q6_K(const void *data, size_t nbytes)
+{
+    return lqi_validate_f16_scales(data, nbytes, sizeof(block_q6_K), offsetof(block_q6_K, d), -1);
+}
+
+// ---- dot product with Q8_K --------------------------------------------------------------
+
+/* ggml's generic kernel: eight int32 lanes per block, scaled into eight float sums. */
+void lqi_vec_dot_q6_K_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
+                                  const void *restrict vy)
+{
+    const block_q6_K *x = vx;
+    const block_q8_K *y = vy;
+    float sums[8] = {0}, sumf = 0;
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+        int8_t aux8[QK_K];
+        const uint8_t *q4 = x[i].ql, *qh = x[i].qh;
+        for (int j = 0; j < QK_K; j += 128) {
+            for (int l = 0; l < 32; ++l) {
+                aux8[j + l + 0] = (int8_t)(((q4[l + 0] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
+                aux8[j + l + 32] = (int8_t)(((q4[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+                aux8[j + l + 64] = (int8_t)(((q4[l + 0] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+                aux8[j + l + 96] = (int8_t)(((q4[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+            }
+            q4 += 64;
+            qh += 32;
+        }
+        int32_t aux32[8] = {0};
+        for (int j = 0; j < QK_K / 8; ++j) {
+            const int scale = x[i].scales[j / 2];
+            for (int l = 0; l < 8; ++l) {
+                aux32[l] += scale * (int16_t)(y[i].qs[8 * j + l] * aux8[8 * j + l]);
+            }
+        }
+        const float d = lq_fp16_to_fp32(x[i].d) * y[i].d;
+        for (int l = 0; l < 8; ++l) {
+            sums[l] += d * aux32[l];
+        }
+    }
+    for (int l = 0; l < 8; ++l) {
+        sumf += sums[l];
+    }
+    *s = sumf;
+}
+
+#ifdef LQI_KQ_X86
+LQI_AVX2_NOFMA static inline void q6_K_prep(const block_q6_K *x, const block_q8_K *y,
+                                            struct lqi_qk_prep *p)
+{
+    q6_K_unpack(x, p->q);
+    int offs = 0;
+    for (int j = 0; j < 16; ++j) {
+        p->sc16[j] = x->scales[j];
+        offs += x->scales[j] * y->bsums[j];
+    }
+    p->d = lq_fp16_to_fp32(x->d) * y->d;
+    p->off = p->d * (float)(32 * offs);
+}
+#endif
+
+LQI_QK_DOT_KERNELS(q6_K, block_q6_K, q6_K_prep)

@@ -1,0 +1,329 @@
+/* cmd_eval.c - `quant eval`: perplexity and KL divergence of a model on a text, printed as
+ * llama-perplexity prints them (running PPL per chunk, final estimate, --kl-divergence
+ * statistics), or as JSON. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "lq/metrics.h"
+#include "lq/model.h"
+
+struct eval_opts {
+    const char *model, *text, *tokens, *save, *compare;
+    int64_t ctx, chunks, batch;
+    int threads;
+    bool json;
+};
+
+static void eval_help(FILE *f)
+{
+    fprintf(f,
+            "usage: quant eval MODEL (--text FILE | --tokens FILE) [options]\n\n"
+            "Perplexity of a GGUF llama model as llama-perplexity computes it: the text is cut\n"
+            "into chunks of --ctx tokens, each starting with BOS, and the second half of each\n"
+            "chunk is scored.\n\n"
+            "  --text FILE          text to evaluate (tokenized with the model's vocabulary)\n"
+            "  --tokens FILE        token ids to evaluate instead (whitespace-separated, BOS first)\n"
+            "  --ctx N              chunk length (default 512; with --compare, the base's)\n"
+            "  --chunks N           evaluate at most N chunks (default: all)\n"
+            "  --threads N          threads (default: all cores)\n"
+            "  --batch N            tokens per forward call (default: --ctx)\n"
+            "  --save-logits BASE   save this model's distributions as the base for --compare\n"
+            "  --compare BASE       KL divergence, top-token agreement and Δp against BASE\n"
+            "  --json               print the results as one JSON object\n");
+}
+
+static int parse_num(const char *s, int64_t lo, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    const long long v = strtoll(s, &end, 10);
+    if (errno || *end || end == s || v < lo) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_eval(int argc, char **argv, struct eval_opts *o)
+{
+    static const struct option longs[] = {
+        { "text", required_argument, NULL, 't' },   { "tokens", required_argument, NULL, 'T' },
+        { "ctx", required_argument, NULL, 'c' },    { "chunks", required_argument, NULL, 'n' },
+        { "threads", required_argument, NULL, 'j' }, { "batch", required_argument, NULL, 'b' },
+        { "save-logits", required_argument, NULL, 's' },
+        { "compare", required_argument, NULL, 'k' }, { "json", no_argument, NULL, 'J' },
+        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+    };
+    int c;
+    int64_t v;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        switch (c) {
+        case 't': o->text = optarg; break;
+        case 'T': o->tokens = optarg; break;
+        case 's': o->save = optarg; break;
+        case 'k': o->compare = optarg; break;
+        case 'J': o->json = true; break;
+        case 'h': eval_help(stdout); return -1;
+        case 'c': case 'n': case 'j': case 'b':
+            if (parse_num(optarg, 1, &v) != 0) {
+                return cli_usage_error("eval", "--%s needs a positive number, not '%s'",
+                                       c == 'c' ? "ctx" : c == 'n' ? "chunks" : c == 'j' ? "threads" : "batch",
+                                       optarg);
+            }
+            if (c == 'j') {
+                o->threads = (int)(v > 1024 ? 1024 : v);
+            } else {
+                *(c == 'c' ? &o->ctx : c == 'n' ? &o->chunks : &o->batch) = v;
+            }
+            break;
+        default: return cli_usage_error("eval", "unknown option");
+        }
+    }
+    if (optind != argc - 1) {
+        return cli_usage_error("eval", "expected one MODEL argument");
+    }
+    o->model = argv[optind];
+    if (!o->compare && !o->text == !o->tokens) {
+        return cli_usage_error("eval", "give exactly one of --text and --tokens");
+    }
+    if (o->compare && o->save) {
+        return cli_usage_error("eval", "--save-logits and --compare cannot be combined");
+    }
+    return 0;
+}
+
+// ---- printing -----------------------------------------------------------------------------
+
+static void on_chunk(void *user, const struct lq_eval_progress *p)
+{
+    FILE *f = *(const bool *)user ? stderr : stdout;
+    if (!p->kld) {
+        fprintf(f, "[%lld]%.4f,", (long long)p->chunk, p->ppl);
+    } else {
+        const struct lq_kld_report *r = p->kld;
+        if (p->chunk == 1) {
+            fprintf(f, "chunk             PPL               ln(PPL(Q)/PPL(base))          "
+                       "KL Divergence              Δp RMS            Same top p\n");
+        }
+        fprintf(f, "%4lld    %9.4f ± %9.4f    %10.5f ± %10.5f    %10.5f ± %10.5f    %6.3f ± %6.3f %%"
+                   "    %6.3f ± %6.3f %%\n",
+                (long long)p->chunk, r->ppl, r->ppl_err, r->ln_ratio, r->ln_ratio_err, r->kld,
+                r->kld_err, 100.0 * r->dp_rms, 100.0 * r->dp_rms_err, 100.0 * r->same_top,
+                100.0 * r->same_top_err);
+    }
+    if (p->chunk == p->n_chunk) {
+        fputc('\n', f);
+    }
+    fflush(f);
+}
+
+static void print_dist(const char *what, const struct lq_dist *d, double mul, const char *fmt)
+{
+    const double v[] = { d->max, d->p999, d->p99, d->p95, d->p90, d->p75, d->median,
+                         d->p25, d->p10, d->p05, d->p01, d->p001, d->min };
+    static const char *names[] = { "Maximum", "99.9%  ", "99.0%  ", "95.0%  ", "90.0%  ",
+                                   "75.0%  ", "Median ", "25.0%  ", "10.0%  ", " 5.0%  ",
+                                   " 1.0%  ", " 0.1%  ", "Minimum" };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        printf("%s %s: ", names[i], what);
+        printf(fmt, mul * v[i]);
+        printf("\n");
+    }
+}
+
+static void print_kld(const struct lq_kld_report *r)
+{
+    printf("====== Perplexity statistics ======\n");
+    printf("Mean PPL(Q)                   : %10.6f ± %10.6f\n", r->ppl, r->ppl_err);
+    printf("Mean PPL(base)                : %10.6f ± %10.6f\n", r->ppl_base, r->ppl_base_err);
+    printf("Cor(ln(PPL(Q)), ln(PPL(base))): %6.2f%%\n", 100.0 * r->cor);
+    printf("Mean ln(PPL(Q)/PPL(base))     : %10.6f ± %10.6f\n", r->ln_ratio, r->ln_ratio_err);
+    printf("Mean PPL(Q)/PPL(base)         : %10.6f ± %10.6f\n", r->ratio, r->ratio_err);
+    printf("Mean PPL(Q)-PPL(base)         : %10.6f ± %10.6f\n\n", r->diff, r->diff_err);
+    printf("====== KL divergence statistics ======\n");
+    printf("Mean    KLD: %10.6f ± %10.6f\n", r->kld, r->kld_err);
+    print_dist("KLD", &r->kld_dist, 1.0, "%10.6f");
+    printf("\n====== Token probability statistics ======\n");
+    printf("Mean    Δp: %6.3f ± %5.3f %%\n", 100.0 * r->dp, 100.0 * r->dp_err);
+    print_dist("Δp", &r->dp_dist, 100.0, "%6.3f%%");
+    printf("RMS Δp    : %6.3f ± %5.3f %%\n", 100.0 * r->dp_rms, 100.0 * r->dp_rms_err);
+    printf("Same top p: %6.3f ± %5.3f %%\n", 100.0 * r->same_top, 100.0 * r->same_top_err);
+}
+
+static json_t *dist_json(const struct lq_dist *d)
+{
+    return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "max", d->max,
+                     "99.9", d->p999, "99", d->p99, "95", d->p95, "90", d->p90, "75", d->p75,
+                     "50", d->median, "25", d->p25, "10", d->p10, "5", d->p05, "1", d->p01,
+                     "0.1", d->p001, "min", d->min);
+}
+
+static void set_num(json_t *o, const char *key, double v)
+{
+    json_object_set_new(o, key, json_real(v));
+}
+
+static json_t *kld_json(const struct lq_kld_report *k)
+{
+    json_t *j = json_object();
+    const struct { const char *key; double v; } nums[] = {
+        { "ppl_q", k->ppl }, { "ppl_q_err", k->ppl_err }, { "ppl_base", k->ppl_base },
+        { "ppl_base_err", k->ppl_base_err }, { "cor", k->cor }, { "ln_ratio", k->ln_ratio },
+        { "ln_ratio_err", k->ln_ratio_err }, { "ratio", k->ratio }, { "ratio_err", k->ratio_err },
+        { "diff", k->diff }, { "diff_err", k->diff_err }, { "mean_kld", k->kld },
+        { "mean_kld_err", k->kld_err }, { "dp_mean", k->dp }, { "dp_mean_err", k->dp_err },
+        { "dp_rms", k->dp_rms }, { "dp_rms_err", k->dp_rms_err }, { "same_top", k->same_top },
+        { "same_top_err", k->same_top_err },
+    };
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        set_num(j, nums[i].key, nums[i].v);
+    }
+    json_object_set_new(j, "kld_percentiles", dist_json(&k->kld_dist));
+    json_object_set_new(j, "dp_percentiles", dist_json(&k->dp_dist));
+    return j;
+}
+
+static void print_json(const struct eval_opts *o, const struct lq_eval_result *r)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "model", json_string(o->model));
+    json_object_set_new(j, "n_ctx", json_integer((json_int_t)r->n_ctx));
+    json_object_set_new(j, "n_chunk", json_integer((json_int_t)r->n_chunk));
+    json_object_set_new(j, "tokens_scored", json_integer((json_int_t)r->count));
+    set_num(j, "ppl", r->ppl);
+    set_num(j, "ppl_err", r->ppl_err);
+    set_num(j, "seconds", r->seconds);
+    set_num(j, "tokens_per_second", r->tokens_per_s);
+    if (r->has_kld) {
+        json_object_set_new(j, "kld", kld_json(&r->kld));
+    }
+    char *s = json_dumps(j, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
+    printf("%s\n", s);
+    free(s);
+    json_decref(j);
+}
+
+static void print_result(const struct eval_opts *o, const struct lq_eval_result *r)
+{
+    fprintf(o->json ? stderr : stdout,
+            "prompt processing: %lld tokens in %.2f s = %.1f tokens/s\n",
+            (long long)(r->n_chunk * r->n_ctx), r->seconds, r->tokens_per_s);
+    if (o->json) {
+        print_json(o, r);
+    } else if (r->has_kld) {
+        print_kld(&r->kld);
+    } else {
+        printf("Final estimate: PPL = %.4f +/- %.5f\n", r->ppl, r->ppl_err);
+    }
+}
+
+// ---- input tokens -------------------------------------------------------------------------
+
+/* Reads whitespace-separated token ids (BOS first, as the model's tokenizer would give). */
+static int read_token_file(const char *path, int32_t **out, int64_t *n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "quant eval: %s: %s\n", path, strerror(errno));
+        return LQ_EXIT_FAIL;
+    }
+    int64_t cap = 0;
+    long long v;
+    int rc = LQ_EXIT_OK;
+    *n = 0;
+    while (rc == LQ_EXIT_OK && fscanf(f, "%lld", &v) == 1) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 4096;
+            int32_t *t = realloc(*out, (size_t)cap * sizeof(int32_t));
+            rc = t ? LQ_EXIT_OK : LQ_EXIT_FAIL;
+            *out = t ? t : *out;
+        }
+        if (rc == LQ_EXIT_OK && (v < 0 || v > INT32_MAX)) {
+            fprintf(stderr, "quant eval: %s: token %lld is not a token id\n", path, (long long)*n);
+            rc = LQ_EXIT_BADINPUT;
+        } else if (rc == LQ_EXIT_OK) {
+            (*out)[(*n)++] = (int32_t)v;
+        }
+    }
+    if (rc == LQ_EXIT_OK && !feof(f)) {
+        fprintf(stderr, "quant eval: %s: not a list of token ids after %lld ids\n", path,
+                (long long)*n);
+        rc = LQ_EXIT_BADINPUT;
+    }
+    fclose(f);
+    return rc;
+}
+
+// ---- the command --------------------------------------------------------------------------
+
+/* The chunk length the model's context must hold: --ctx, or the base file's. */
+static lq_status context_size(const struct eval_opts *o, int64_t *ctx, struct lq_error *err)
+{
+    *ctx = o->ctx > 0 ? o->ctx : 512;
+    if (!o->compare) {
+        return LQ_OK;
+    }
+    lq_logits_file *f = NULL;
+    lq_status rc = lq_logits_open(o->compare, &f, err);
+    if (rc == LQ_OK) {
+        *ctx = lq_logits_get_info(f)->n_ctx;
+    }
+    lq_logits_free(f);
+    return rc;
+}
+
+static int run_eval(const struct eval_opts *o, lq_model *m, const int32_t *tokens, int64_t n)
+{
+    struct lq_eval_params ep = lq_eval_params_default();
+    ep.n_ctx = o->ctx;
+    ep.n_chunks = o->chunks;
+    ep.save_logits = o->save;
+    ep.compare = o->compare;
+    ep.on_chunk = on_chunk;
+    ep.user = (void *)&o->json;
+    struct lq_eval_result r;
+    struct lq_error err = { 0 };
+    if (lq_eval_perplexity(m, tokens, n, &ep, &r, &err) != LQ_OK) {
+        return cli_fail("eval", &err);
+    }
+    print_result(o, &r);
+    return LQ_EXIT_OK;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    struct eval_opts o = { 0 };
+    int rc = parse_eval(argc, argv, &o);
+    if (rc != 0) {
+        return rc < 0 ? LQ_EXIT_OK : rc;
+    }
+    struct lq_error err = { 0 };
+    struct lq_model_params mp = lq_model_params_default();
+    mp.n_threads = o.threads;
+    mp.n_batch = o.batch;
+    lq_model *m = NULL;
+    int32_t *tokens = NULL;
+    int64_t n = 0;
+    if (context_size(&o, &mp.n_ctx, &err) != LQ_OK ||
+        lq_model_open(o.model, &mp, &m, &err) != LQ_OK) {
+        rc = cli_fail("eval", &err);
+        goto out_free_model;
+    }
+    if (o.tokens) {
+        rc = read_token_file(o.tokens, &tokens, &n);
+    }
+    if (rc == LQ_EXIT_OK) {
+        rc = run_eval(&o, m, tokens, n);
+    }
+out_free_model:
+    free(tokens);
+    lq_model_free(m);
+    return rc;
+}

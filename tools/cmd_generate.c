@@ -1,0 +1,192 @@
+/* cmd_generate.c - `quant generate`: greedy decoding from a prompt (the prompt is run as
+ * one batch, then one token per forward call). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "lq/model.h"
+
+struct gen_opts {
+    const char *model, *prompt, *prompt_tokens;
+    int64_t n_predict, ctx;
+    int threads;
+};
+
+static void gen_help(FILE *f)
+{
+    fprintf(f, "usage: quant generate MODEL (-p TEXT | --prompt-tokens IDS) -n N [options]\n\n"
+               "Greedy decoding: always the most likely next token.\n\n"
+               "  -p, --prompt TEXT        prompt text (tokenized with BOS first)\n"
+               "  --prompt-tokens IDS      prompt as token ids instead (\"1 450 1023\")\n"
+               "  -n, --n-predict N        tokens to generate (default 32)\n"
+               "  --ctx N                  context size (default: prompt + N)\n"
+               "  --threads N              threads (default: all cores)\n");
+}
+
+static int gen_num(const char *opt, const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    const long long v = strtoll(s, &end, 10);
+    if (errno || *end || end == s || v < 1 || v > (1 << 24)) {
+        return cli_usage_error("generate", "%s needs a number from 1 to %d, not '%s'", opt,
+                               1 << 24, s);
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_gen(int argc, char **argv, struct gen_opts *o)
+{
+    static const struct option longs[] = {
+        { "prompt", required_argument, NULL, 'p' }, { "prompt-tokens", required_argument, NULL, 'P' },
+        { "n-predict", required_argument, NULL, 'n' }, { "ctx", required_argument, NULL, 'c' },
+        { "threads", required_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c, rc = 0;
+    int64_t v;
+    o->n_predict = 32;
+    optind = 1;
+    while (rc == 0 && (c = getopt_long(argc, argv, "p:n:h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'p': o->prompt = optarg; break;
+        case 'P': o->prompt_tokens = optarg; break;
+        case 'n': rc = gen_num("-n", optarg, &o->n_predict); break;
+        case 'c': rc = gen_num("--ctx", optarg, &o->ctx); break;
+        case 'j':
+            rc = gen_num("--threads", optarg, &v);
+            o->threads = (int)(v > 1024 ? 1024 : v);
+            break;
+        case 'h': gen_help(stdout); return -1;
+        default: return cli_usage_error("generate", "unknown option");
+        }
+    }
+    if (rc == 0 && optind != argc - 1) {
+        return cli_usage_error("generate", "expected one MODEL argument");
+    }
+    if (rc == 0 && !o->prompt == !o->prompt_tokens) {
+        return cli_usage_error("generate", "give exactly one of -p and --prompt-tokens");
+    }
+    o->model = argv[optind];
+    return rc;
+}
+
+/* Parses "1 450 1023" into ids. */
+static int parse_ids(const char *s, int32_t **out, int64_t *n)
+{
+    const size_t cap = strlen(s) / 2 + 1;
+    *out = malloc(cap * sizeof(int32_t));
+    *n = 0;
+    char *end;
+    while (*out) {
+        while (*s == ' ' || *s == ',') {
+            s++;
+        }
+        if (!*s) {
+            break;
+        }
+        errno = 0;
+        const long v = strtol(s, &end, 10);
+        if (end == s || errno || v < 0 || v > INT32_MAX) {
+            return cli_usage_error("generate", "--prompt-tokens: bad token id at '%s'", s);
+        }
+        (*out)[(*n)++] = (int32_t)v;
+        s = end;
+    }
+    if (!*out || *n == 0) {
+        return cli_usage_error("generate", "--prompt-tokens: no token ids");
+    }
+    return 0;
+}
+
+static int64_t argmax(const float *x, int64_t n)
+{
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; i++) {
+        best = x[i] > x[best] ? i : best;
+    }
+    return best;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Runs the prompt, then n_predict greedy steps, printing each new token id. */
+static int decode(const struct gen_opts *o, lq_model *m, const int32_t *prompt, int64_t n_prompt)
+{
+    const int64_t nv = lq_model_get_hparams(m)->n_vocab;
+    float *logits = malloc((size_t)nv * sizeof(float));
+    struct lq_error err = { 0 };
+    int rc = LQ_EXIT_OK;
+    const double t0 = now_s();
+    struct lq_batch b = { .tokens = prompt, .n_tokens = n_prompt, .pos = 0, .n_out = 1,
+                          .logits = logits };
+    if (!logits || lq_model_forward(m, &b, &err) != LQ_OK) {
+        rc = cli_fail("generate", &err);
+    }
+    const double t1 = now_s();
+    int64_t done = 0;
+    for (; rc == LQ_EXIT_OK && done < o->n_predict; done++) {
+        const int32_t next = (int32_t)argmax(logits, nv);
+        printf("%d ", next);
+        fflush(stdout);
+        b = (struct lq_batch){ .tokens = &next, .n_tokens = 1, .pos = n_prompt + done, .n_out = 1,
+                               .logits = logits };
+        if (done + 1 < o->n_predict && lq_model_forward(m, &b, &err) != LQ_OK) {
+            rc = cli_fail("generate", &err);
+        }
+    }
+    printf("\n");
+    const double t2 = now_s();
+    fprintf(stderr, "prompt processing: %lld tokens in %.3f s = %.1f tokens/s\n",
+            (long long)n_prompt, t1 - t0, (double)n_prompt / (t1 - t0 > 0 ? t1 - t0 : 1e-9));
+    fprintf(stderr, "generation: %lld tokens in %.3f s = %.1f tokens/s\n", (long long)done,
+            t2 - t1, (double)done / (t2 - t1 > 0 ? t2 - t1 : 1e-9));
+    free(logits);
+    return rc;
+}
+
+int cmd_generate(int argc, char **argv)
+{
+    struct gen_opts o = { 0 };
+    int rc = parse_gen(argc, argv, &o);
+    if (rc != 0) {
+        return rc < 0 ? LQ_EXIT_OK : rc;
+    }
+    int32_t *prompt = NULL;
+    int64_t n_prompt = 0;
+    lq_model *m = NULL;
+    rc = o.prompt ? cli_usage_error("generate", "-p needs the tokenizer; use --prompt-tokens")
+                  : parse_ids(o.prompt_tokens, &prompt, &n_prompt);
+    if (rc != 0) {
+        goto out_free_prompt;
+    }
+    struct lq_model_params mp = lq_model_params_default();
+    mp.n_threads = o.threads;
+    mp.n_ctx = o.ctx > 0 ? o.ctx : n_prompt + o.n_predict;
+    struct lq_error err = { 0 };
+    if (lq_model_open(o.model, &mp, &m, &err) != LQ_OK) {
+        rc = cli_fail("generate", &err);
+        goto out_free_prompt;
+    }
+    if (n_prompt + o.n_predict > lq_model_n_ctx(m)) {
+        rc = cli_usage_error("generate", "prompt (%lld) + %lld tokens exceed the context of %lld",
+                             (long long)n_prompt, (long long)o.n_predict,
+                             (long long)lq_model_n_ctx(m));
+        goto out_free_prompt;
+    }
+    rc = decode(&o, m, prompt, n_prompt);
+out_free_prompt:
+    lq_model_free(m);
+    free(prompt);
+    return rc;
+}

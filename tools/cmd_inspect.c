@@ -1,0 +1,171 @@
+/* cmd_inspect.c - `quant inspect PATH`: what a GGUF file, a safetensors file or a Hugging Face
+ * model folder holds: format, architecture, parameters, bytes by type, bits per weight,
+ * metadata and the tensor table; --json for machines, --hash for XXH3-64 of tensor data. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <xxhash.h>
+
+#include "cli.h"
+#include "inspect_view.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: quant inspect [--json] [--hash] [--no-tensors] PATH\n\n"
+               "Shows a GGUF file, a safetensors file or a Hugging Face model folder.\n"
+               "  --json        machine-readable output\n"
+               "  --hash        add an XXH3-64 of each tensor's data\n"
+               "  --no-tensors  omit the tensor table\n"
+               "Exit codes: 0 ok, 1 failure, 2 usage, 3 bad input file.\n");
+}
+
+static void shape_str(const struct iv_tensor *t, char *buf, size_t cap)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (int d = 0; d < t->n_dims && off < cap; d++) {
+        off += (size_t)snprintf(buf + off, cap - off, d ? " x %" PRId64 : "%" PRId64, t->shape[d]);
+    }
+}
+
+static json_t *bytes_by_type_json(const struct iv_summary *s)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < s->n_types; i++) {
+        json_t *e = json_pack("{s:I,s:I,s:I}", "tensors", (json_int_t)s->types[i].n_tensors,
+                              "params", (json_int_t)s->types[i].n_params, "bytes",
+                              (json_int_t)s->types[i].bytes);
+        json_object_set_new(o, s->types[i].name, e);
+    }
+    return o;
+}
+
+static int print_json(const struct inspect_view *v, bool hash, bool tensors)
+{
+    struct iv_summary s;
+    iv_summarize(v, &s);
+    json_t *root = json_pack("{s:s,s:s,s:s?,s:I,s:I,s:f}", "path", v->path, "format", v->format,
+                             "architecture", v->architecture, "n_params", (json_int_t)s.n_params,
+                             "n_bytes", (json_int_t)s.n_bytes, "bits_per_weight", s.bpw);
+    if (v->version) {
+        json_object_set_new(root, "version", json_integer(v->version));
+    }
+    json_object_set_new(root, "bytes_by_type", bytes_by_type_json(&s));
+    json_object_set_new(root, "metadata", iv_metadata_json(v));
+    if (tensors) {
+        json_t *arr = json_array();
+        for (int64_t i = 0; i < v->n_tensors; i++) {
+            const struct iv_tensor *t = &v->tensors[i];
+            json_t *shape = json_array();
+            for (int d = 0; d < t->n_dims; d++) {
+                json_array_append_new(shape, json_integer(t->shape[d]));
+            }
+            json_t *e = json_pack("{s:s,s:s,s:o,s:I,s:I}", "name", t->name, "type", t->type_name,
+                                  "shape", shape, "bytes", (json_int_t)t->nbytes, "offset",
+                                  (json_int_t)t->offset);
+            if (t->file) {
+                json_object_set_new(e, "file", json_string(t->file));
+            }
+            if (hash) {
+                char h[17];
+                snprintf(h, sizeof h, "%016llx",
+                         (unsigned long long)XXH3_64bits(t->data, (size_t)t->nbytes));
+                json_object_set_new(e, "xxh3", json_string(h));
+            }
+            json_array_append_new(arr, e);
+        }
+        json_object_set_new(root, "tensors", arr);
+    }
+    json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    putchar('\n');
+    json_decref(root);
+    iv_summary_free(&s);
+    return LQ_EXIT_OK;
+}
+
+static void print_summary(const struct inspect_view *v)
+{
+    struct iv_summary s;
+    iv_summarize(v, &s);
+    printf("%s\n", v->path);
+    printf("  format:        %s", v->format);
+    if (v->version) {
+        printf(" v%u", v->version);
+    }
+    printf("\n  architecture:  %s\n", v->architecture ? v->architecture : "(not stated)");
+    printf("  parameters:    %" PRId64 " (%.2f M)\n", s.n_params, (double)s.n_params / 1e6);
+    printf("  tensor bytes:  %" PRIu64 " (%.2f MiB), %.3f bits per weight\n", s.n_bytes,
+           (double)s.n_bytes / 1048576.0, s.bpw);
+    printf("  by type:\n");
+    for (size_t i = 0; i < s.n_types; i++) {
+        printf("    %-8s %5" PRId64 " tensors %12" PRId64 " params %14" PRIu64 " bytes\n",
+               s.types[i].name, s.types[i].n_tensors, s.types[i].n_params, s.types[i].bytes);
+    }
+    iv_summary_free(&s);
+}
+
+static void print_text(const struct inspect_view *v, bool hash, bool tensors)
+{
+    print_summary(v);
+    printf("\nmetadata (%" PRId64 " keys):\n", iv_metadata_count(v));
+    iv_metadata_print(v, stdout);
+    if (!tensors) {
+        return;
+    }
+    printf("\ntensors (%" PRId64 "):\n", v->n_tensors);
+    printf("  %-40s %-8s %-22s %12s %12s%s\n", "name", "type", "shape", "bytes", "offset",
+           hash ? "  xxh3" : "");
+    for (int64_t i = 0; i < v->n_tensors; i++) {
+        const struct iv_tensor *t = &v->tensors[i];
+        char shape[96];
+        shape_str(t, shape, sizeof shape);
+        printf("  %-40s %-8s %-22s %12" PRIu64 " %12" PRIu64, t->name, t->type_name, shape,
+               t->nbytes, t->offset);
+        if (hash) {
+            printf("  %016llx", (unsigned long long)XXH3_64bits(t->data, (size_t)t->nbytes));
+        }
+        putchar('\n');
+    }
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "json", no_argument, NULL, 'j' },       { "hash", no_argument, NULL, 'H' },
+        { "no-tensors", no_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    bool json = false, hash = false, tensors = true;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': json = true; break;
+        case 'H': hash = true; break;
+        case 'n': tensors = false; break;
+        case 'h': usage(stdout); return LQ_EXIT_OK;
+        default: usage(stderr); return LQ_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        return cli_usage_error("inspect", "expected one PATH");
+    }
+    struct inspect_view *v = NULL;
+    struct lq_error err;
+    lq_error_clear(&err);
+    if (iv_open(argv[optind], &v, &err) != LQ_OK) {
+        return cli_fail("inspect", &err);
+    }
+    int rc = LQ_EXIT_OK;
+    if (json) {
+        rc = print_json(v, hash, tensors);
+    } else {
+        print_text(v, hash, tensors);
+    }
+    iv_free(v);
+    return rc;
+}

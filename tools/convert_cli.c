@@ -1,0 +1,199 @@
+/* convert_cli.c - shared options and the run of `quant convert` / `quant quantize`. */
+#include "convert_cli.h"
+
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "cli.h"
+#include "progress.h"
+
+static int parse_type(struct convert_cli *c, const char *arg, int *out)
+{
+    enum lq_type t;
+    struct lq_error err;
+    if (lq_type_from_name(arg, &t, &err) != LQ_OK) {
+        return cli_usage_error(c->cmd, "%s", err.msg);
+    }
+    *out = (int)t;
+    return 0;
+}
+
+static int add_rule(struct convert_cli *c, const char *arg)
+{
+    const char *eq = strrchr(arg, '=');
+    if (!eq || eq == arg || c->n_rules == MAX_TYPE_RULES) {
+        return cli_usage_error(c->cmd, "--tensor-type expects REGEX=TYPE (at most %d)",
+                               MAX_TYPE_RULES);
+    }
+    struct type_rule *r = &c->rules[c->n_rules];
+    int rc = parse_type(c, eq + 1, &r->type);
+    if (rc) {
+        return rc;
+    }
+    r->pattern = strndup(arg, (size_t)(eq - arg));
+    int ecode;
+    PCRE2_SIZE eoff;
+    r->code = pcre2_compile((PCRE2_SPTR)r->pattern, PCRE2_ZERO_TERMINATED, 0, &ecode, &eoff, NULL);
+    if (!r->code) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(ecode, msg, sizeof msg);
+        int ret = cli_usage_error(c->cmd, "--tensor-type '%s': %s at offset %zu", r->pattern,
+                                  (const char *)msg, (size_t)eoff);
+        free(r->pattern);
+        return ret;
+    }
+    c->n_rules++;
+    return 0;
+}
+
+/* First rule whose regex is found in the name wins, as llama.cpp's regex_search. */
+static int rule_type(const char *name, void *user)
+{
+    struct convert_cli *c = user;
+    for (int i = 0; i < c->n_rules; i++) {
+        pcre2_match_data *md = pcre2_match_data_create_from_pattern(c->rules[i].code, NULL);
+        int m = pcre2_match(c->rules[i].code, (PCRE2_SPTR)name, PCRE2_ZERO_TERMINATED, 0, 0, md,
+                            NULL);
+        pcre2_match_data_free(md);
+        if (m >= 0) {
+            return c->rules[i].type;
+        }
+    }
+    return -1;
+}
+
+int convert_cli_option(struct convert_cli *c, int opt, const char *arg)
+{
+    switch (opt) {
+    case OPT_PURE: c->params.pure = true; return 0;
+    case OPT_OUTPUT_TENSOR_TYPE: return parse_type(c, arg, &c->params.output_tensor_type);
+    case OPT_TOKEN_EMBEDDING_TYPE: return parse_type(c, arg, &c->params.token_embedding_type);
+    case OPT_TENSOR_TYPE: return add_rule(c, arg);
+    case OPT_IMATRIX: c->imatrix_path = arg; return 0;
+    case OPT_THREADS:
+        c->params.nthreads = atoi(arg);
+        if (c->params.nthreads <= 0) {
+            return cli_usage_error(c->cmd, "--threads must be a positive number");
+        }
+        return 0;
+    case OPT_STATS: c->stats = true; c->params.stats = true; return 0;
+    case OPT_ALLOW_REQUANTIZE: c->params.allow_requantize = true; return 0;
+    case OPT_ALLOW_NONFINITE: c->params.allow_nonfinite = true; return 0;
+    case OPT_QUIET: c->quiet = true; return 0;
+    default: return 1;
+    }
+}
+
+void convert_cli_free(struct convert_cli *c)
+{
+    for (int i = 0; i < c->n_rules; i++) {
+        pcre2_code_free(c->rules[i].code);
+        free(c->rules[i].pattern);
+    }
+}
+
+struct run_state {
+    struct convert_cli *c;
+    struct progress bar;
+    uint64_t done;
+};
+
+static void shape_str(const struct lq_convert_tensor_report *r, char *buf, size_t cap)
+{
+    size_t off = 0;
+    for (int d = 0; d < r->n_dims && off < cap; d++) {
+        off += (size_t)snprintf(buf + off, cap - off, d ? "x%lld" : "%lld", (long long)r->ne[d]);
+    }
+}
+
+static void on_tensor(const struct lq_convert_tensor_report *r, void *user)
+{
+    struct run_state *st = user;
+    st->done += r->bytes_in;
+    progress_update(&st->bar, r->index + 1, r->n_tensors, st->done, r->name);
+    if (!st->c->stats) {
+        return;
+    }
+    if (r->index == 0) {
+        progress_end(&st->bar);
+        printf("%-32s %-14s %-6s %-6s %11s %11s %9s %8s\n", "tensor", "shape", "from", "to",
+               "rmse", "max_err", "rel_rmse", "snr_db");
+    }
+    char shape[48] = "";
+    shape_str(r, shape, sizeof shape);
+    if (r->have_stats) {
+        printf("%-32s %-14s %-6s %-6s %11.4e %11.4e %9.5f %8.2f%s\n", r->name, shape,
+               lq_type_name(r->from), lq_type_name(r->to), r->stats.rmse, r->stats.max_abs_err,
+               r->stats.rel_rmse, r->stats.snr_db, r->used_imatrix ? " (imatrix)" : "");
+    } else {
+        printf("%-32s %-14s %-6s %-6s %11s %11s %9s %8s\n", r->name, shape,
+               lq_type_name(r->from), lq_type_name(r->to), "copied", "-", "-", "-");
+    }
+}
+
+static int load_imatrix(struct convert_cli *c, lq_imatrix **im)
+{
+    *im = NULL;
+    if (!c->imatrix_path) {
+        return 0;
+    }
+    struct lq_error err;
+    if (lq_imatrix_load(c->imatrix_path, im, &err) != LQ_OK) {
+        return cli_fail(c->cmd, &err);
+    }
+    c->params.imatrix = *im;
+    c->params.imatrix_path = c->imatrix_path;
+    return 0;
+}
+
+int convert_cli_run(struct convert_cli *c)
+{
+    struct lq_error err;
+    lq_error_clear(&err);
+    lq_source *src = NULL;
+    lq_imatrix *im = NULL;
+    if (c->params.nthreads <= 0) {
+        c->params.nthreads = omp_get_num_procs();
+    }
+    if (c->n_rules) {
+        c->params.type_override = rule_type;
+        c->params.type_override_user = c;
+    }
+    int rc = load_imatrix(c, &im);
+    if (rc) {
+        return rc;
+    }
+    if (lq_source_open(c->in, &src, &err) != LQ_OK) {
+        lq_imatrix_free(im);
+        return cli_fail(c->cmd, &err);
+    }
+    struct run_state st = { .c = c };
+    uint64_t total = 0;
+    for (int64_t i = 0; i < lq_source_n_tensors(src); i++) {
+        total += lq_source_tensor(src, i)->nbytes;
+    }
+    progress_start(&st.bar, c->cmd, total);
+    st.bar.enabled = st.bar.enabled && !c->quiet;
+    c->params.on_tensor = on_tensor;
+    c->params.on_tensor_user = &st;
+    struct lq_convert_summary sum;
+    lq_status s = lq_convert_run(src, c->out, &c->params, &sum, &err);
+    progress_end(&st.bar);
+    if (s == LQ_OK && !c->quiet) {
+        fprintf(stderr,
+                "%s: %s (%s) -> %s (%s): %lld tensors, %.2f MiB -> %.2f MiB, %.3f bits per "
+                "weight, %.2f s%s\n",
+                c->cmd, c->in, lq_source_describe(src), c->out, lq_ftype_name(c->params.ftype),
+                (long long)sum.n_tensors, sum.bytes_in / 1048576.0, sum.bytes_out / 1048576.0,
+                sum.n_params ? sum.bytes_out * 8.0 / (double)sum.n_params : 0.0, sum.seconds,
+                sum.n_fallback ? " (some tensors fell back to other types: row length)" : "");
+    }
+    lq_source_free(src);
+    lq_imatrix_free(im);
+    return s == LQ_OK ? LQ_EXIT_OK : cli_fail(c->cmd, &err);
+}

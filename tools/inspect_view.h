@@ -1,0 +1,65 @@
+/* inspect_view.h - one read-only view over the files `quant inspect` understands (GGUF,
+ * safetensors, Hugging Face folders): tensor list, metadata and a summary by type. */
+#ifndef LQ_INSPECT_VIEW_H
+#define LQ_INSPECT_VIEW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "lq/core.h"
+
+#define IV_MAX_DIMS 8
+
+struct iv_tensor {
+    const char *name;
+    const char *type_name;  /* "q4_K", "BF16", ... */
+    int lq_type;            /* -1 when the dtype has no ggml type */
+    double bits;            /* bits per element of the type */
+    int n_dims;
+    int64_t shape[IV_MAX_DIMS]; /* as the format writes it (GGUF: ne[0] first) */
+    int64_t n_elements;
+    uint64_t nbytes;
+    uint64_t offset;        /* absolute offset in its file */
+    const char *file;       /* shard file for model folders, else NULL */
+    const void *data;
+};
+
+struct inspect_view {
+    const char *path;
+    const char *format;      /* "GGUF", "safetensors", "Hugging Face folder" */
+    unsigned version;        /* GGUF version, else 0 */
+    const char *architecture;
+    int64_t n_tensors;
+    struct iv_tensor *tensors;
+    void *impl;              /* the format's handle */
+    int kind;
+};
+
+struct iv_type_sum {
+    const char *name;
+    int64_t n_tensors, n_params;
+    uint64_t bytes;
+};
+
+struct iv_summary {
+    int64_t n_params;
+    uint64_t n_bytes;
+    double bpw;
+    size_t n_types;
+    struct iv_type_sum *types;
+};
+
+lq_status iv_open(const char *path, struct inspect_view **out, struct lq_error *err);
+void iv_free(struct inspect_view *v);
+
+void iv_summarize(const struct inspect_view *v, struct iv_summary *s);
+void iv_summary_free(struct iv_summary *s);
+
+int64_t iv_metadata_count(const struct inspect_view *v);
+void iv_metadata_print(const struct inspect_view *v, FILE *f);
+json_t *iv_metadata_json(const struct inspect_view *v);
+
+#endif
