@@ -1,11 +1,8 @@
 /* kquant_common.c - the scale searches shared by the k-quant quantizers (ports of
  * ggml-quants.c: operation order is part of the byte-exact contract, keep it). */
-#include "kquant_common.h"
+#include "quants/kquant_common.h"
 
 #include <math.h>
-
-#include "kquant_simd.h"
-#include "kquants.h"
 
 // ---- symmetric searches -----------------------------------------------------------------
 
@@ -429,7 +426,7 @@ float lqi_sum_x2_qk(const float *x)
     return s;
 }
 
-// ---- validation and dispatch ------------------------------------------------------------
+// ---- validation ------------------------------------------------------------------------
 
 static bool fp16_finite(const unsigned char *p)
 {
@@ -453,17 +450,4 @@ bool lqi_validate_f16_scales(const void *data, size_t nbytes, size_t type_size, 
         }
     }
     return true;
-}
-
-enum lqi_kquant_isa lqi_kquant_isa(void)
-{
-#ifdef LQI_KQ_X86
-    if (lqi_cpu_avx512()) {
-        return LQI_KQ_AVX512;
-    }
-    if (lqi_cpu_avx2()) {
-        return LQI_KQ_AVX2;
-    }
-#endif
-    return LQI_KQ_SCALAR;
 }

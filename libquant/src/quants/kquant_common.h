@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "kblocks.h"
+#include "quants/kblocks.h"
 
 /* Groups whose largest magnitude is below this are treated as all zero (ggml's value). */
 #define LQI_GROUP_MAX_EPS 1e-15f

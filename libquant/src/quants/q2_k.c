@@ -4,10 +4,13 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "kquant_common.h"
-#include "kquant_simd.h"
-#include "kquants.h"
 #include "lq/fp16.h"
+#include "quants/kquant_common.h"
+#include "quants/kquants.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/kquant_simd.h"
+#endif
 
 // ---- quantize ---------------------------------------------------------------------------
 
@@ -174,8 +177,8 @@ bool lqi_validate_q2_K(const void *data, size_t nbytes)
 // ---- dot product with Q8_K --------------------------------------------------------------
 
 /* ggml's generic kernel: integer sums per sub-block, the mins through the bsums. */
-void lqi_vec_dot_q2_K_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
-                                  const void *restrict vy)
+static void dot_q2_K_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
+                                 const void *restrict vy)
 {
     const block_q2_K *x = vx;
     const block_q8_K *y = vy;
@@ -209,7 +212,7 @@ void lqi_vec_dot_q2_K_q8_K_scalar(int64_t n, float *restrict s, const void *rest
     *s = sumf;
 }
 
-#ifdef LQI_KQ_X86
+#if LQI_X86
 LQI_AVX2_NOFMA static inline void q2_K_prep(const block_q2_K *x, const block_q8_K *y,
                                             struct lqi_qk_prep *p)
 {
@@ -229,6 +232,12 @@ LQI_AVX2_NOFMA static inline void q2_K_prep(const block_q2_K *x, const block_q8_
     p->d = y->d * lq_fp16_to_fp32(x->d);
     p->off = y->d * lq_fp16_to_fp32(x->dmin) * (float)summs;
 }
-#endif
 
 LQI_QK_DOT_KERNELS(q2_K, block_q2_K, q2_K_prep)
+#endif
+
+void lqi_vec_dot_q2_K_q8_K(int64_t n, float *restrict s, const void *restrict x,
+                           const void *restrict y)
+{
+    LQI_SIMD_CALL(dot_q2_K_q8_K_avx512, dot_q2_K_q8_K_avx2, dot_q2_K_q8_K_scalar, n, s, x, y);
+}

@@ -4,10 +4,13 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "kquant_common.h"
-#include "kquant_simd.h"
-#include "kquants.h"
 #include "lq/fp16.h"
+#include "quants/kquant_common.h"
+#include "quants/kquants.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/kquant_simd.h"
+#endif
 
 // ---- quantize ---------------------------------------------------------------------------
 
@@ -198,8 +201,8 @@ static void q3_K_unpack_scalar(const block_q3_K *x, int8_t a[QK_K])
 }
 
 /* ggml's generic kernel: eight int32 lanes per block, scaled into eight float sums. */
-void lqi_vec_dot_q3_K_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
-                                  const void *restrict vy)
+static void dot_q3_K_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
+                                 const void *restrict vy)
 {
     const block_q3_K *x = vx;
     const block_q8_K *y = vy;
@@ -232,7 +235,7 @@ void lqi_vec_dot_q3_K_q8_K_scalar(int64_t n, float *restrict s, const void *rest
     *s = sumf;
 }
 
-#ifdef LQI_KQ_X86
+#if LQI_X86
 /* Unsigned quants u = low2 + 4 * hbit (0..7), so that x = u - 4; the -4 goes through the
  * activation sums. */
 LQI_AVX2_NOFMA static inline void q3_K_prep(const block_q3_K *x, const block_q8_K *y,
@@ -260,6 +263,12 @@ LQI_AVX2_NOFMA static inline void q3_K_prep(const block_q3_K *x, const block_q8_
     p->d = lq_fp16_to_fp32(x->d) * y->d;
     p->off = p->d * (float)(4 * offs);
 }
-#endif
 
 LQI_QK_DOT_KERNELS(q3_K, block_q3_K, q3_K_prep)
+#endif
+
+void lqi_vec_dot_q3_K_q8_K(int64_t n, float *restrict s, const void *restrict x,
+                           const void *restrict y)
+{
+    LQI_SIMD_CALL(dot_q3_K_q8_K_avx512, dot_q3_K_q8_K_avx2, dot_q3_K_q8_K_scalar, n, s, x, y);
+}

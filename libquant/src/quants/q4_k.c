@@ -4,10 +4,13 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "kquant_common.h"
-#include "kquant_simd.h"
-#include "kquants.h"
 #include "lq/fp16.h"
+#include "quants/kquant_common.h"
+#include "quants/kquants.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/kquant_simd.h"
+#endif
 
 // ---- quantize ---------------------------------------------------------------------------
 
@@ -129,7 +132,7 @@ size_t lqi_quantize_q4_K(const float *restrict src, void *restrict dst, int64_t 
 
 // ---- dequantize and validate ------------------------------------------------------------
 
-void lqi_dequantize_row_q4_K_scalar(const void *restrict vx, float *restrict y, int64_t k)
+static void dequantize_row_q4_K_scalar(const void *restrict vx, float *restrict y, int64_t k)
 {
     assert(k % QK_K == 0);
     const block_q4_K *x = vx;
@@ -154,7 +157,7 @@ void lqi_dequantize_row_q4_K_scalar(const void *restrict vx, float *restrict y, 
     }
 }
 
-#ifdef LQI_KQ_X86
+#if LQI_X86
 /* y[0..31] = d * q - m for 32 unsigned quants; mul then sub, never fused, as the scalar. */
 LQI_AVX2_NOFMA static inline void dequant32_u8(__m256i q, float d, float m, float *y)
 {
@@ -167,8 +170,8 @@ LQI_AVX2_NOFMA static inline void dequant32_u8(__m256i q, float d, float m, floa
     }
 }
 
-LQI_AVX2_NOFMA void lqi_dequantize_row_q4_K_avx2(const void *restrict vx, float *restrict y,
-                                                 int64_t k)
+static LQI_AVX2_NOFMA void dequantize_row_q4_K_avx2(const void *restrict vx, float *restrict y,
+                                                    int64_t k)
 {
     const block_q4_K *x = vx;
     const __m256i m4 = _mm256_set1_epi8(0xF);
@@ -187,25 +190,13 @@ LQI_AVX2_NOFMA void lqi_dequantize_row_q4_K_avx2(const void *restrict vx, float 
     }
 }
 
-void lqi_dequantize_row_q4_K(const void *restrict x, float *restrict y, int64_t k)
-{
-    if (lqi_cpu_avx2()) {
-        lqi_dequantize_row_q4_K_avx2(x, y, k);
-    } else {
-        lqi_dequantize_row_q4_K_scalar(x, y, k);
-    }
-}
-#else
-void lqi_dequantize_row_q4_K_avx2(const void *restrict x, float *restrict y, int64_t k)
-{
-    lqi_dequantize_row_q4_K_scalar(x, y, k);
-}
+#endif
 
 void lqi_dequantize_row_q4_K(const void *restrict x, float *restrict y, int64_t k)
 {
-    lqi_dequantize_row_q4_K_scalar(x, y, k);
+    LQI_SIMD_CALL(dequantize_row_q4_K_avx2, dequantize_row_q4_K_avx2, dequantize_row_q4_K_scalar, x,
+                  y, k);
 }
-#endif
 
 bool lqi_validate_q4_K(const void *data, size_t nbytes)
 {
@@ -216,8 +207,8 @@ bool lqi_validate_q4_K(const void *data, size_t nbytes)
 // ---- dot product with Q8_K --------------------------------------------------------------
 
 /* ggml's generic kernel: eight int32 lanes per block, the mins through the bsums. */
-void lqi_vec_dot_q4_K_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
-                                  const void *restrict vy)
+static void dot_q4_K_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
+                                 const void *restrict vy)
 {
     const block_q4_K *x = vx;
     const block_q8_K *y = vy;
@@ -257,7 +248,7 @@ void lqi_vec_dot_q4_K_q8_K_scalar(int64_t n, float *restrict s, const void *rest
     *s = sumf;
 }
 
-#ifdef LQI_KQ_X86
+#if LQI_X86
 LQI_AVX2_NOFMA static inline void q4_K_prep(const block_q4_K *x, const block_q8_K *y,
                                             struct lqi_qk_prep *p)
 {
@@ -277,6 +268,12 @@ LQI_AVX2_NOFMA static inline void q4_K_prep(const block_q4_K *x, const block_q8_
     p->d = lq_fp16_to_fp32(x->d) * y->d;
     p->off = lq_fp16_to_fp32(x->dmin) * y->d * (float)summ;
 }
-#endif
 
 LQI_QK_DOT_KERNELS(q4_K, block_q4_K, q4_K_prep)
+#endif
+
+void lqi_vec_dot_q4_K_q8_K(int64_t n, float *restrict s, const void *restrict x,
+                           const void *restrict y)
+{
+    LQI_SIMD_CALL(dot_q4_K_q8_K_avx512, dot_q4_K_q8_K_avx2, dot_q4_K_q8_K_scalar, n, s, x, y);
+}

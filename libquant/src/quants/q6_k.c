@@ -4,10 +4,13 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "kquant_common.h"
-#include "kquant_simd.h"
-#include "kquants.h"
 #include "lq/fp16.h"
+#include "quants/kquant_common.h"
+#include "quants/kquants.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/kquant_simd.h"
+#endif
 
 // ---- quantize ---------------------------------------------------------------------------
 
@@ -100,7 +103,7 @@ size_t lqi_quantize_q6_K(const float *restrict src, void *restrict dst, int64_t 
 
 // ---- dequantize and validate ------------------------------------------------------------
 
-void lqi_dequantize_row_q6_K_scalar(const void *restrict vx, float *restrict y, int64_t k)
+static void dequantize_row_q6_K_scalar(const void *restrict vx, float *restrict y, int64_t k)
 {
     assert(k % QK_K == 0);
     const block_q6_K *x = vx;
@@ -128,7 +131,7 @@ void lqi_dequantize_row_q6_K_scalar(const void *restrict vx, float *restrict y, 
     }
 }
 
-#ifdef LQI_KQ_X86
+#if LQI_X86
 /* The 256 unsigned quants (0..63, x = q - 32) of a block, 32 per register in element order. */
 LQI_AVX2_NOFMA static inline void q6_K_unpack(const block_q6_K *x, __m256i q[8])
 {
@@ -148,8 +151,8 @@ LQI_AVX2_NOFMA static inline void q6_K_unpack(const block_q6_K *x, __m256i q[8])
 }
 
 /* Same floats as the scalar: d * sc is rounded first, then multiplied by q - 32. */
-LQI_AVX2_NOFMA void lqi_dequantize_row_q6_K_avx2(const void *restrict vx, float *restrict y,
-                                                 int64_t k)
+static LQI_AVX2_NOFMA void dequantize_row_q6_K_avx2(const void *restrict vx, float *restrict y,
+                                                    int64_t k)
 {
     const block_q6_K *x = vx;
     const __m256i m32 = _mm256_set1_epi8(32);
@@ -171,25 +174,13 @@ LQI_AVX2_NOFMA void lqi_dequantize_row_q6_K_avx2(const void *restrict vx, float 
     }
 }
 
-void lqi_dequantize_row_q6_K(const void *restrict x, float *restrict y, int64_t k)
-{
-    if (lqi_cpu_avx2()) {
-        lqi_dequantize_row_q6_K_avx2(x, y, k);
-    } else {
-        lqi_dequantize_row_q6_K_scalar(x, y, k);
-    }
-}
-#else
-void lqi_dequantize_row_q6_K_avx2(const void *restrict x, float *restrict y, int64_t k)
-{
-    lqi_dequantize_row_q6_K_scalar(x, y, k);
-}
+#endif
 
 void lqi_dequantize_row_q6_K(const void *restrict x, float *restrict y, int64_t k)
 {
-    lqi_dequantize_row_q6_K_scalar(x, y, k);
+    LQI_SIMD_CALL(dequantize_row_q6_K_avx2, dequantize_row_q6_K_avx2, dequantize_row_q6_K_scalar, x,
+                  y, k);
 }
-#endif
 
 bool lqi_validate_q6_K(const void *data, size_t nbytes)
 {
@@ -199,8 +190,8 @@ bool lqi_validate_q6_K(const void *data, size_t nbytes)
 // ---- dot product with Q8_K --------------------------------------------------------------
 
 /* ggml's generic kernel: eight int32 lanes per block, scaled into eight float sums. */
-void lqi_vec_dot_q6_K_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
-                                  const void *restrict vy)
+static void dot_q6_K_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
+                                 const void *restrict vy)
 {
     const block_q6_K *x = vx;
     const block_q8_K *y = vy;
@@ -236,7 +227,7 @@ void lqi_vec_dot_q6_K_q8_K_scalar(int64_t n, float *restrict s, const void *rest
     *s = sumf;
 }
 
-#ifdef LQI_KQ_X86
+#if LQI_X86
 LQI_AVX2_NOFMA static inline void q6_K_prep(const block_q6_K *x, const block_q8_K *y,
                                             struct lqi_qk_prep *p)
 {
@@ -249,6 +240,12 @@ LQI_AVX2_NOFMA static inline void q6_K_prep(const block_q6_K *x, const block_q8_
     p->d = lq_fp16_to_fp32(x->d) * y->d;
     p->off = p->d * (float)(32 * offs);
 }
-#endif
 
 LQI_QK_DOT_KERNELS(q6_K, block_q6_K, q6_K_prep)
+#endif
+
+void lqi_vec_dot_q6_K_q8_K(int64_t n, float *restrict s, const void *restrict x,
+                           const void *restrict y)
+{
+    LQI_SIMD_CALL(dot_q6_K_q8_K_avx512, dot_q6_K_q8_K_avx2, dot_q6_K_q8_K_scalar, n, s, x, y);
+}

@@ -11,6 +11,10 @@
 #include <string.h>
 
 #define LQI_AVX2 __attribute__((target("avx2,fma,f16c")))
+/* For kernels whose floats must equal the scalar reference bit for bit (the k-quant
+ * dequantizers, Q8_K's quantizer): without "fma" no multiply-add can be fused even if the
+ * build's -ffp-contract=off were lost. */
+#define LQI_AVX2_NOFMA __attribute__((target("avx2")))
 #define LQI_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 
 // ---- AVX2 -------------------------------------------------------------------------------
