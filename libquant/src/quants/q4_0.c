@@ -195,39 +195,16 @@ static LQI_AVX512 float dot_q4_0_q8_0_avx512(int64_t n, const block_q4_0 *restri
 
 void lqi_quantize_row_q4_0(const float *restrict x, void *restrict y, int64_t k)
 {
-#if LQI_X86
-    if (lqi_simd_level() >= 1) {
-        quantize_q4_0_avx2(x, y, k);
-        return;
-    }
-#endif
-    lqi_quantize_row_q4_0_ref(x, y, k);
+    LQI_SIMD_CALL(quantize_q4_0_avx2, quantize_q4_0_avx2, lqi_quantize_row_q4_0_ref, x, y, k);
 }
 
 void lqi_dequantize_row_q4_0(const void *restrict x, float *restrict y, int64_t k)
 {
-#if LQI_X86
-    if (lqi_simd_level() >= 1) {
-        dequantize_q4_0_avx2(x, y, k);
-        return;
-    }
-#endif
-    dequantize_q4_0_scalar(x, y, k);
+    LQI_SIMD_CALL(dequantize_q4_0_avx2, dequantize_q4_0_avx2, dequantize_q4_0_scalar, x, y, k);
 }
 
 void lqi_vec_dot_q4_0_q8_0(int64_t n, float *restrict s, const void *restrict x,
                            const void *restrict y)
 {
-#if LQI_X86
-    int lvl = lqi_simd_level();
-    if (lvl >= 2) {
-        *s = dot_q4_0_q8_0_avx512(n, x, y);
-        return;
-    }
-    if (lvl >= 1) {
-        *s = dot_q4_0_q8_0_avx2(n, x, y);
-        return;
-    }
-#endif
-    *s = dot_q4_0_q8_0_scalar(n, x, y);
+    *s = LQI_SIMD_CALL(dot_q4_0_q8_0_avx512, dot_q4_0_q8_0_avx2, dot_q4_0_q8_0_scalar, n, x, y);
 }

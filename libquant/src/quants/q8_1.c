@@ -95,22 +95,10 @@ static LQI_AVX2 void dequantize_q8_1_avx2(const block_q8_1 *restrict x, float *r
 
 void lqi_quantize_row_q8_1(const float *restrict x, void *restrict y, int64_t k)
 {
-#if LQI_X86
-    if (lqi_simd_level() >= 1) {
-        quantize_q8_1_avx2(x, y, k);
-        return;
-    }
-#endif
-    lqi_quantize_row_q8_1_ref(x, y, k);
+    LQI_SIMD_CALL(quantize_q8_1_avx2, quantize_q8_1_avx2, lqi_quantize_row_q8_1_ref, x, y, k);
 }
 
 void lqi_dequantize_row_q8_1(const void *restrict x, float *restrict y, int64_t k)
 {
-#if LQI_X86
-    if (lqi_simd_level() >= 1) {
-        dequantize_q8_1_avx2(x, y, k);
-        return;
-    }
-#endif
-    dequantize_q8_1_scalar(x, y, k);
+    LQI_SIMD_CALL(dequantize_q8_1_avx2, dequantize_q8_1_avx2, dequantize_q8_1_scalar, x, y, k);
 }
