@@ -9,7 +9,7 @@
 #include "quants/quant_common.h"
 #include "quants/simd.h"
 #if LQI_X86
-#include "quants/simd_x86.h"
+#include "quants/legacy_simd.h"
 #endif
 
 // ---- reference quantizer ----------------------------------------------------------------
@@ -122,6 +122,12 @@ static float dot_q4_0_q8_0_scalar(int64_t n, const block_q4_0 *restrict x,
 // ---- AVX2 / AVX-512 ---------------------------------------------------------------------
 
 #if LQI_X86
+/* The block's 32 quants q - 8 as int8. */
+static inline LQI_AVX2 __m256i q4_0_quants(const block_q4_0 *x)
+{
+    return _mm256_sub_epi8(lqi_nibbles32(x->qs), _mm256_set1_epi8(8));
+}
+
 /* Same bytes as the reference: the scale comes from the same signed maximum (the vector
  * max finds the magnitude, a scan finds its first holder), and x*id + 8.5 is computed in the
  * same two roundings before truncation. */
@@ -152,43 +158,13 @@ static LQI_AVX2 void dequantize_q4_0_avx2(const block_q4_0 *restrict x, float *r
                                           int64_t k)
 {
     for (int64_t i = 0; i < k / QK4_0; i++) {
-        __m256i q = _mm256_sub_epi8(lqi_nibbles32(x[i].qs), _mm256_set1_epi8(8));
+        __m256i q = q4_0_quants(&x[i]);
         lqi_store_i8_scaled(q, lqi_h2f(x[i].d), y + i * QK4_0);
     }
 }
 
-static LQI_AVX2 float dot_q4_0_q8_0_avx2(int64_t n, const block_q4_0 *restrict x,
-                                         const block_q8_0 *restrict y)
-{
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t ib = 0; ib < n / QK4_0; ++ib) {
-        __m256i qx = _mm256_sub_epi8(lqi_nibbles32(x[ib].qs), _mm256_set1_epi8(8));
-        __m256i qy = _mm256_loadu_si256((const __m256i *)y[ib].qs);
-        __m256 d = _mm256_set1_ps(lqi_h2f(x[ib].d) * lqi_h2f(y[ib].d));
-        acc = _mm256_fmadd_ps(d, lqi_dot_i8i8(qx, qy), acc);
-    }
-    return lqi_hsum_f32x8(acc);
-}
-
-static LQI_AVX512 float dot_q4_0_q8_0_avx512(int64_t n, const block_q4_0 *restrict x,
-                                             const block_q8_0 *restrict y)
-{
-    const int64_t nb = n / QK4_0;
-    const __m256i eight = _mm256_set1_epi8(8);
-    __m512 acc = _mm512_setzero_ps();
-    int64_t ib = 0;
-    for (; ib + 1 < nb; ib += 2) {
-        __m512i qx = lqi_join256(_mm256_sub_epi8(lqi_nibbles32(x[ib].qs), eight),
-                                 _mm256_sub_epi8(lqi_nibbles32(x[ib + 1].qs), eight));
-        __m512i qy = lqi_join256(_mm256_loadu_si256((const __m256i *)y[ib].qs),
-                                 _mm256_loadu_si256((const __m256i *)y[ib + 1].qs));
-        __m512 d = lqi_scale2(lqi_h2f(x[ib].d) * lqi_h2f(y[ib].d),
-                              lqi_h2f(x[ib + 1].d) * lqi_h2f(y[ib + 1].d));
-        acc = _mm512_fmadd_ps(d, lqi_dot_i8i8_512(qx, qy), acc);
-    }
-    float sum = _mm512_reduce_add_ps(acc);
-    return ib < nb ? sum + dot_q4_0_q8_0_avx2(QK4_0, x + ib, y + ib) : sum;
-}
+LQI_LEGACY_DOT_KERNELS(q4_0_q8_0, block_q4_0, block_q8_0, q4_0_quants, lqi_dot_i8i8,
+                       lqi_dot_i8i8_512, 0, LQI_DOT_NO_MIN_TERM)
 #endif
 
 // ---- dispatch ---------------------------------------------------------------------------

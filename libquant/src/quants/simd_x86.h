@@ -166,6 +166,20 @@ static inline LQI_AVX2 void lqi_store_u8_affine(__m256i q, float d, float m, flo
     }
 }
 
+/* lqi_q8_block_ref's quants (as 4 x 8 int32, element order) and d: max|x| is exact in any
+ * order, x * id is the same product, and lqi_roundf_i32 rounds halves away from zero like
+ * roundf, so the bytes are the same. */
+static inline LQI_AVX2 float lqi_q8_block_avx2(const float *x, __m256i q[4])
+{
+    const float d = lqi_absmax32(x) / ((1 << 7) - 1);
+    const float id = d ? 1.0f / d : 0.0f;
+    const __m256 vid = _mm256_set1_ps(id);
+    for (int p = 0; p < 4; p++) {
+        q[p] = lqi_roundf_i32(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * p), vid));
+    }
+    return d;
+}
+
 // ---- AVX-512 ----------------------------------------------------------------------------
 
 /* Two 32-byte halves (two consecutive blocks' quants) as one 512-bit vector. */
