@@ -64,8 +64,9 @@ static void q2_K_ref_scales(const float scales[16], const float mins[16], float 
     }
 }
 
-static void q2_K_ref_block(const float *x, block_q2_K *y)
+static void q2_K_ref_block(const float *x, void *vy, const float *qw)
 {
+    block_q2_K *y = vy;
     uint8_t L[QK_K], Laux[16];
     float weights[16], mins[QK_K / 16], scales[QK_K / 16];
     float max_scale = 0, max_min = 0;
@@ -86,19 +87,16 @@ static void q2_K_ref_block(const float *x, block_q2_K *y)
     q2_K_requantize_pack(x, y, L);
 }
 
-void lqi_quantize_row_q2_K_ref(const float *restrict x, void *restrict vy, int64_t k)
+void lqi_quantize_row_q2_K_ref(const float *restrict x, void *restrict y, int64_t k)
 {
-    assert(k % QK_K == 0);
-    block_q2_K *y = vy;
-    for (int64_t i = 0; i < k / QK_K; ++i) {
-        q2_K_ref_block(x + i * QK_K, &y[i]);
-    }
+    lqi_qk_quantize_ref(q2_K_ref_block, sizeof(block_q2_K), x, y, k);
 }
 
 /* Importance-weighted block: weights qw * sqrt(sigma2 + x^2), scales and mins searched with
  * make_qkx3_quants, then both quantized to 4 bits by make_qp_quants. */
-static void q2_K_impl_block(const float *x, block_q2_K *y, const float *qw)
+static void q2_K_impl_block(const float *x, void *vy, const float *qw)
 {
+    block_q2_K *y = vy;
     uint8_t L[QK_K], Laux[16], Ls[QK_K / 16], Lm[QK_K / 16];
     float mins[QK_K / 16], scales[QK_K / 16], sw[QK_K / 16], weight[16];
     const float sigma2 = lqi_sum_x2_qk(x) / QK_K;
@@ -126,20 +124,8 @@ static void q2_K_impl_block(const float *x, block_q2_K *y, const float *qw)
 size_t lqi_quantize_q2_K(const float *restrict src, void *restrict dst, int64_t nrow,
                          int64_t n_per_row, const float *imatrix)
 {
-    assert(n_per_row % QK_K == 0);
-    const int64_t nb = n_per_row / QK_K;
-    const size_t row_size = (size_t)nb * sizeof(block_q2_K);
-    if (!imatrix) {
-        lqi_quantize_row_q2_K_ref(src, dst, nrow * n_per_row);
-        return (size_t)nrow * row_size;
-    }
-    block_q2_K *y = dst;
-    for (int64_t row = 0; row < nrow; ++row) {
-        for (int64_t i = 0; i < nb; ++i) {
-            q2_K_impl_block(src + row * n_per_row + i * QK_K, &y[row * nb + i], imatrix + i * QK_K);
-        }
-    }
-    return (size_t)nrow * row_size;
+    return lqi_qk_quantize_rows(q2_K_ref_block, q2_K_impl_block, sizeof(block_q2_K), src, dst, nrow,
+                                n_per_row, imatrix);
 }
 
 // ---- dequantize and validate ------------------------------------------------------------

@@ -14,20 +14,6 @@
 
 // ---- reference quantizer ----------------------------------------------------------------
 
-/* The signed value of largest magnitude, the first one on ties (+0 for an all-zero block). */
-static float q4_0_signed_max(const float *x)
-{
-    float amax = 0.0f;
-    float max = 0.0f;
-    for (int j = 0; j < QK4_0; j++) {
-        if (amax < fabsf(x[j])) {
-            amax = fabsf(x[j]);
-            max = x[j];
-        }
-    }
-    return max;
-}
-
 /* Quantizes one block given its scale; x*id + 8.5 truncated is round-half-up of x/d + 8,
  * and the top clamp catches the +8 that the positive side would otherwise reach. */
 static void q4_0_block_with_scale(const float *restrict x, float d, block_q4_0 *restrict y)
@@ -47,7 +33,9 @@ void lqi_quantize_row_q4_0_ref(const float *restrict x, void *restrict vy, int64
     const int64_t nb = k / QK4_0;
     for (int64_t i = 0; i < nb; i++) {
         /* max / -8 with max == +0 gives d == -0 (fp16 0x8000), as llama.cpp writes it */
-        q4_0_block_with_scale(x + i * QK4_0, q4_0_signed_max(x + i * QK4_0) / -8, &y[i]);
+        float amax;
+        const float max = lqi_signed_absmax(x + i * QK4_0, QK4_0, &amax);
+        q4_0_block_with_scale(x + i * QK4_0, max / -8, &y[i]);
     }
 }
 

@@ -35,21 +35,17 @@ static void q6_K_pack(const int8_t L[QK_K], block_q6_K *y)
 
 /* One block, with (imatrix path) or without (reference) importance weights: the two differ
  * only in the weights make_qx_quants sees (qw itself, or x^2). */
-static void q6_K_block(const float *x, block_q6_K *y, const float *qw)
+static void q6_K_block(const float *x, void *vy, const float *qw)
 {
+    block_q6_K *y = vy;
     int8_t L[QK_K];
     float scales[QK_K / 16];
-    float max_scale = 0, max_abs_scale = 0;
     for (int ib = 0; ib < QK_K / 16; ++ib) {
-        const float scale =
+        scales[ib] =
             lqi_make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, qw ? qw + 16 * ib : NULL);
-        scales[ib] = scale;
-        const float abs_scale = fabsf(scale);
-        if (abs_scale > max_abs_scale) {
-            max_abs_scale = abs_scale;
-            max_scale = scale;
-        }
     }
+    float max_abs_scale;
+    const float max_scale = lqi_signed_absmax(scales, QK_K / 16, &max_abs_scale);
     if (max_abs_scale < LQI_GROUP_MAX_EPS) {
         memset(y, 0, sizeof *y);
         y->d = lq_fp32_to_fp16(0.f);
@@ -73,32 +69,16 @@ static void q6_K_block(const float *x, block_q6_K *y, const float *qw)
     q6_K_pack(L, y);
 }
 
-void lqi_quantize_row_q6_K_ref(const float *restrict x, void *restrict vy, int64_t k)
+void lqi_quantize_row_q6_K_ref(const float *restrict x, void *restrict y, int64_t k)
 {
-    assert(k % QK_K == 0);
-    block_q6_K *y = vy;
-    for (int64_t i = 0; i < k / QK_K; ++i) {
-        q6_K_block(x + i * QK_K, &y[i], NULL);
-    }
+    lqi_qk_quantize_ref(q6_K_block, sizeof(block_q6_K), x, y, k);
 }
 
 size_t lqi_quantize_q6_K(const float *restrict src, void *restrict dst, int64_t nrow,
                          int64_t n_per_row, const float *imatrix)
 {
-    assert(n_per_row % QK_K == 0);
-    const int64_t nb = n_per_row / QK_K;
-    const size_t row_size = (size_t)nb * sizeof(block_q6_K);
-    if (!imatrix) {
-        lqi_quantize_row_q6_K_ref(src, dst, nrow * n_per_row);
-        return (size_t)nrow * row_size;
-    }
-    block_q6_K *y = dst;
-    for (int64_t row = 0; row < nrow; ++row) {
-        for (int64_t i = 0; i < nb; ++i) {
-            q6_K_block(src + row * n_per_row + i * QK_K, &y[row * nb + i], imatrix + i * QK_K);
-        }
-    }
-    return (size_t)nrow * row_size;
+    return lqi_qk_quantize_rows(q6_K_block, q6_K_block, sizeof(block_q6_K), src, dst, nrow,
+                                n_per_row, imatrix);
 }
 
 // ---- dequantize and validate ------------------------------------------------------------
@@ -209,17 +189,11 @@ static void dot_q6_K_q8_K_scalar(int64_t n, float *restrict s, const void *restr
             q4 += 64;
             qh += 32;
         }
-        int32_t aux32[8] = {0};
-        for (int j = 0; j < QK_K / 8; ++j) {
-            const int scale = x[i].scales[j / 2];
-            for (int l = 0; l < 8; ++l) {
-                aux32[l] += scale * (int16_t)(y[i].qs[8 * j + l] * aux8[8 * j + l]);
-            }
+        int16_t sc16[16];
+        for (int j = 0; j < 16; ++j) {
+            sc16[j] = x[i].scales[j];
         }
-        const float d = lq_fp16_to_fp32(x[i].d) * y[i].d;
-        for (int l = 0; l < 8; ++l) {
-            sums[l] += d * aux32[l];
-        }
+        lqi_qk_dot_lanes(aux8, sc16, y[i].qs, lq_fp16_to_fp32(x[i].d) * y[i].d, sums);
     }
     for (int l = 0; l < 8; ++l) {
         sumf += sums[l];

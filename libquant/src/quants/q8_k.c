@@ -24,26 +24,26 @@ static void q8_K_bsums(block_q8_K *y)
     }
 }
 
+/* A block without a non-zero finite maximum: ggml leaves its bsums unwritten; here they are
+ * zero, so the output never depends on what the buffer held before. */
+static void q8_K_zero_block(block_q8_K *y)
+{
+    y->d = 0;
+    memset(y->qs, 0, QK_K);
+    memset(y->bsums, 0, sizeof y->bsums);
+}
+
 /* Scale -127/max, where max is the first value of largest magnitude (its sign matters:
- * it lands on -127 exactly). ggml leaves the bsums of an all-zero block unwritten; here they
- * are zero, so the output never depends on what the buffer held before. */
+ * it lands on -127 exactly). */
 void lqi_quantize_row_q8_K_ref(const float *restrict x, void *restrict vy, int64_t k)
 {
     assert(k % QK_K == 0);
     block_q8_K *y = vy;
     for (int64_t i = 0; i < k / QK_K; ++i, x += QK_K) {
-        float max = 0, amax = 0;
-        for (int j = 0; j < QK_K; ++j) {
-            float ax = fabsf(x[j]);
-            if (ax > amax) {
-                amax = ax;
-                max = x[j];
-            }
-        }
+        float amax;
+        const float max = lqi_signed_absmax(x, QK_K, &amax);
         if (!amax) {
-            y[i].d = 0;
-            memset(y[i].qs, 0, QK_K);
-            memset(y[i].bsums, 0, sizeof y[i].bsums);
+            q8_K_zero_block(&y[i]);
             continue;
         }
         const float iscale = -127.f / max;
@@ -101,9 +101,7 @@ static LQI_AVX2_NOFMA void quantize_row_q8_K_avx2(const float *restrict x, void 
         float amax;
         const float max = q8_K_find_max(x, &amax);
         if (!amax) {
-            y[i].d = 0;
-            memset(y[i].qs, 0, QK_K);
-            memset(y[i].bsums, 0, sizeof y[i].bsums);
+            q8_K_zero_block(&y[i]);
             continue;
         }
         const float iscale = -127.f / max;
