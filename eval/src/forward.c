@@ -55,27 +55,33 @@ static void rope_batch(lq_model *m, int64_t n, int64_t pos)
     }
 }
 
-static void attn_block(lq_model *m, int64_t il, int64_t n, int64_t pos)
+static lq_status attn_block(lq_model *m, int64_t il, int64_t n, int64_t pos,
+                            struct lq_error *err)
 {
     const struct lqi_layer *L = &m->layers[il];
     struct lqi_state *st = &m->st;
+    const int64_t n_q = m->hp.n_head * m->hp.n_embd_head;
     norm_rows(m, st->xb, st->x, L->attn_norm, n);
+    LQ_TRY(lqi_observe(m, il, LQ_HOOK_ATTN_IN, st->xb, n, m->hp.n_embd, err));
     lqi_acts_invalidate(&st->acts);
     project(m, st->q, &L->wq, st->xb, n);
     project(m, st->k, &L->wk, st->xb, n);
     project(m, st->v, &L->wv, st->xb, n);
     rope_batch(m, n, pos);
     lqi_attention(m, il, n, pos);
+    LQ_TRY(lqi_observe(m, il, LQ_HOOK_ATTN_OUT, st->att, n, n_q, err));
     project(m, st->proj, &L->wo, st->att, n);
     add_rows(st->x, st->proj, n * m->hp.n_embd);
+    return LQ_OK;
 }
 
-static void ffn_block(lq_model *m, int64_t il, int64_t n)
+static lq_status ffn_block(lq_model *m, int64_t il, int64_t n, struct lq_error *err)
 {
     const struct lqi_layer *L = &m->layers[il];
     struct lqi_state *st = &m->st;
     const int64_t n_ff = m->hp.n_ff;
     norm_rows(m, st->xb, st->x, L->ffn_norm, n);
+    LQ_TRY(lqi_observe(m, il, LQ_HOOK_FFN_IN, st->xb, n, m->hp.n_embd, err));
     lqi_acts_invalidate(&st->acts);
     project(m, st->gate, &L->w_gate, st->xb, n);
     project(m, st->up, &L->w_up, st->xb, n);
@@ -83,9 +89,11 @@ static void ffn_block(lq_model *m, int64_t il, int64_t n)
     for (int64_t t = 0; t < n; t++) {
         lqi_swiglu(st->gate + t * n_ff, st->up + t * n_ff, n_ff);
     }
+    LQ_TRY(lqi_observe(m, il, LQ_HOOK_FFN_DOWN, st->gate, n, n_ff, err));
     lqi_acts_invalidate(&st->acts);
     project(m, st->proj, &L->w_down, st->gate, n);
     add_rows(st->x, st->proj, n * m->hp.n_embd);
+    return LQ_OK;
 }
 
 // ---- the whole pass -----------------------------------------------------------------------
@@ -123,12 +131,13 @@ lq_status lq_model_forward(lq_model *m, const struct lq_batch *b, struct lq_erro
     }
     /* Rows past pos are about to be rewritten: a failure below must not leave them valid. */
     m->n_past = b->pos;
-    for (int64_t il = 0; il < m->hp.n_layer; il++) {
-        attn_block(m, il, n, b->pos);
-        ffn_block(m, il, n);
+    const int64_t n_run = m->n_layer_run > 0 ? m->n_layer_run : m->hp.n_layer;
+    for (int64_t il = 0; il < n_run; il++) {
+        LQ_TRY(attn_block(m, il, n, b->pos, err));
+        LQ_TRY(ffn_block(m, il, n, err));
     }
     m->n_past = b->pos + n;
-    if (b->n_out > 0) {
+    if (b->n_out > 0 && n_run == m->hp.n_layer) {
         const float *last = st->x + (n - b->n_out) * e;
         norm_rows(m, st->xb, last, m->output_norm, b->n_out);
         lqi_acts_invalidate(&st->acts);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "lq/model.h"
+#include "lq/model_hooks.h"
 #include "lq/types.h"
 
 /* How a weight's matrix product is computed. */
@@ -83,10 +84,18 @@ struct lq_model {
     float *vectors;             /* one allocation: norms and rope_freqs as F32 */
     void *state_mem;
     struct lqi_state st;
+    /* calibration hooks (model_hooks.c); all zero when unused */
+    lq_model_observer observer;
+    void *observer_user;
+    int64_t n_layer_run; /* layers a pass runs; 0: all */
 };
 
 /* Binds and checks every tensor of hp against m->src (model_bind.c). */
 lq_status lqi_model_bind(lq_model *m, struct lq_error *err);
+
+/* Hands x (n rows of n_cols) to the observer, if any (model_hooks.c). */
+lq_status lqi_observe(lq_model *m, int64_t il, enum lq_hook_point point, const float *x,
+                      int64_t n, int64_t n_cols, struct lq_error *err);
 
 /* Allocates the KV cache and scratch for m->n_ctx, m->n_batch (model_state.c). */
 lq_status lqi_model_alloc_state(lq_model *m, struct lq_error *err);

@@ -35,7 +35,8 @@ static int64_t max3(int64_t a, int64_t b, int64_t c)
     return ab > c ? ab : c;
 }
 
-/* Bytes of the widest converted activation row any weight needs. */
+/* Bytes of the widest converted activation row any weight needs. Never below F32 rows (the
+ * widest any kernel takes), so lq_model_set_weight can swap in weights of any type. */
 static uint64_t acts_row_max(const lq_model *m)
 {
     size_t mx = lqi_acts_row_size(&m->output, m->output.n_in);
@@ -44,7 +45,8 @@ static uint64_t acts_row_max(const lq_model *m)
         const struct lqi_weight *ws[] = { &L->wq, &L->wk, &L->wv, &L->wo,
                                           &L->w_gate, &L->w_up, &L->w_down };
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
-            const size_t r = lqi_acts_row_size(ws[i], ws[i]->n_in);
+            size_t r = lqi_acts_row_size(ws[i], ws[i]->n_in);
+            r = r > (size_t)ws[i]->n_in * sizeof(float) ? r : (size_t)ws[i]->n_in * sizeof(float);
             mx = r > mx ? r : mx;
         }
     }

@@ -1,0 +1,80 @@
+/*
+ * lq/model_hooks.h - looking into and steering the forward pass, for calibration (importance
+ * matrices, GPTQ).
+ *
+ *  - An observer sees the F32 input of every projection group as soon as it is ready: the
+ *    normed attention input (shared by wq, wk, wv), the attention output (input of wo), the
+ *    normed FFN input (shared by w_gate, w_up) and the SwiGLU output (input of w_down).
+ *    These are the activations llama.cpp's imatrix collector sees for the same weights.
+ *  - A layer's weight can be replaced by a caller-owned buffer of any registered type (GPTQ
+ *    swaps in quantized blocks, so later inputs are computed through them).
+ *  - The pass can stop after a given layer (no logits are then written), which saves the
+ *    layers a sequential calibration does not need yet.
+ *
+ * Hooks belong to the model handle and stay set until changed; like the model they are not
+ * thread-safe. The observer is called from the thread that called lq_model_forward().
+ */
+#ifndef LQ_MODEL_HOOKS_H
+#define LQ_MODEL_HOOKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lq/core.h"
+#include "lq/model.h"
+#include "lq/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Where in a layer the observed activations are the input of a projection. */
+enum lq_hook_point {
+    LQ_HOOK_ATTN_IN = 0,  /* rmsnorm(x) * attn_norm: input of wq, wk, wv (n_embd columns) */
+    LQ_HOOK_ATTN_OUT = 1, /* attention output: input of wo (n_head * n_embd_head columns) */
+    LQ_HOOK_FFN_IN = 2,   /* rmsnorm(x) * ffn_norm: input of w_gate, w_up (n_embd columns) */
+    LQ_HOOK_FFN_DOWN = 3, /* silu(gate) * up: input of w_down (n_ff columns) */
+    LQ_HOOK_N_POINTS = 4,
+};
+
+/* The seven weight matrices of a layer. */
+enum lq_layer_weight {
+    LQ_LW_Q = 0, LQ_LW_K, LQ_LW_V, LQ_LW_O, LQ_LW_GATE, LQ_LW_UP, LQ_LW_DOWN,
+    LQ_LW_COUNT,
+};
+
+/* GGUF name suffix of a layer weight ("attn_q", ..., "ffn_down"), and the hook point whose
+ * activations are its input. */
+LQ_API const char *lq_layer_weight_name(enum lq_layer_weight w);
+LQ_API enum lq_hook_point lq_layer_weight_input(enum lq_layer_weight w);
+
+/* Observer: x holds n_rows activation rows of n_cols floats (row-major, one per token of the
+ * batch, in batch order); borrowed for the call. Returning anything but LQ_OK stops the
+ * forward pass, which then returns that status (with the observer's err message). */
+typedef lq_status (*lq_model_observer)(void *user, int64_t layer, enum lq_hook_point point,
+                                       const float *x, int64_t n_rows, int64_t n_cols,
+                                       struct lq_error *err);
+
+/* Sets (fn non-NULL) or removes (fn NULL) the observer. */
+LQ_API void lq_model_set_observer(lq_model *m, lq_model_observer fn, void *user);
+
+/* Ends every following forward pass after layer `last` (0-based; the K/V cache of later
+ * layers is left stale and no logits are written); -1 runs the whole model again. */
+LQ_API lq_status lq_model_set_stop_layer(lq_model *m, int64_t last, struct lq_error *err);
+
+/* A borrowed view of the weight the pass currently uses (ne[0] = input columns). */
+LQ_API lq_status lq_model_get_weight(const lq_model *m, int64_t layer, enum lq_layer_weight w,
+                                     struct lq_model_tensor *out, struct lq_error *err);
+
+/* Makes the pass use `data` (nbytes, type `type`, the same shape as the current weight) for
+ * a layer weight. The buffer stays the caller's and must outlive its use; pass the view from
+ * lq_model_get_weight() to restore a weight. LQ_E_UNSUPPORTED for a type without kernels,
+ * LQ_E_INVALID_ARG for a size that does not fit the shape. */
+LQ_API lq_status lq_model_set_weight(lq_model *m, int64_t layer, enum lq_layer_weight w,
+                                     enum lq_type type, const void *data, size_t nbytes,
+                                     struct lq_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LQ_MODEL_HOOKS_H */

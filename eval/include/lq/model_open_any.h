@@ -1,0 +1,28 @@
+/*
+ * lq/model_open_any.h - opening a Llama model and its tokenizer from any checkpoint kind.
+ *
+ * lq_model_open_path() accepts what `quant` reads: a GGUF file, a Hugging Face folder
+ * (safetensors or pytorch_model.bin; F32/F16/BF16 weights), a llama2.c checkpoint, and a GPTQ
+ * safetensors folder (quantize_config.json with "quant_method": "gptq"; weights dequantized
+ * on load). Tensors are seen under llama.cpp's GGUF names and in its Q/K row order.
+ */
+#ifndef LQ_MODEL_OPEN_ANY_H
+#define LQ_MODEL_OPEN_ANY_H
+
+#include "lq/core.h"
+#include "lq/model.h"
+#include "lq/tokenizer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Opens the model at path and, when tok is not NULL, its tokenizer. params may be NULL. On
+ * failure *m (and *tok) are NULL and err names the file and what was wrong. */
+LQ_API lq_status lq_model_open_path(const char *path, const struct lq_model_params *params,
+                                    lq_model **m, lq_tokenizer **tok, struct lq_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LQ_MODEL_OPEN_ANY_H */

@@ -1,0 +1,110 @@
+/* model_hooks.c - the calibration hooks of the forward pass (lq/model_hooks.h). */
+#include "forward_impl.h"
+
+#include "lqi.h"
+
+static const char *const weight_names[LQ_LW_COUNT] = {
+    "attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down",
+};
+
+const char *lq_layer_weight_name(enum lq_layer_weight w)
+{
+    return (unsigned)w < LQ_LW_COUNT ? weight_names[w] : NULL;
+}
+
+enum lq_hook_point lq_layer_weight_input(enum lq_layer_weight w)
+{
+    switch (w) {
+    case LQ_LW_Q:
+    case LQ_LW_K:
+    case LQ_LW_V:
+        return LQ_HOOK_ATTN_IN;
+    case LQ_LW_O:
+        return LQ_HOOK_ATTN_OUT;
+    case LQ_LW_GATE:
+    case LQ_LW_UP:
+        return LQ_HOOK_FFN_IN;
+    default:
+        return LQ_HOOK_FFN_DOWN;
+    }
+}
+
+void lq_model_set_observer(lq_model *m, lq_model_observer fn, void *user)
+{
+    if (m) {
+        m->observer = fn;
+        m->observer_user = fn ? user : NULL;
+    }
+}
+
+lq_status lqi_observe(lq_model *m, int64_t il, enum lq_hook_point point, const float *x,
+                      int64_t n, int64_t n_cols, struct lq_error *err)
+{
+    return m->observer ? m->observer(m->observer_user, il, point, x, n, n_cols, err) : LQ_OK;
+}
+
+lq_status lq_model_set_stop_layer(lq_model *m, int64_t last, struct lq_error *err)
+{
+    LQ_FAIL_IF(!m, err, LQ_E_INVALID_ARG, "set_stop_layer: NULL model");
+    LQ_FAIL_IF(last < -1 || last >= m->hp.n_layer, err, LQ_E_INVALID_ARG,
+               "set_stop_layer: layer %lld outside -1 .. %lld", (long long)last,
+               (long long)(m->hp.n_layer - 1));
+    m->n_layer_run = last < 0 ? 0 : last + 1;
+    return LQ_OK;
+}
+
+static struct lqi_weight *layer_weight(lq_model *m, int64_t il, enum lq_layer_weight w)
+{
+    struct lqi_layer *L = &m->layers[il];
+    struct lqi_weight *ws[LQ_LW_COUNT] = {
+        &L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down,
+    };
+    return ws[w];
+}
+
+static lq_status check_ref(const lq_model *m, int64_t il, enum lq_layer_weight w,
+                           struct lq_error *err)
+{
+    LQ_FAIL_IF(!m, err, LQ_E_INVALID_ARG, "layer weight: NULL model");
+    LQ_FAIL_IF(il < 0 || il >= m->hp.n_layer || (unsigned)w >= LQ_LW_COUNT, err,
+               LQ_E_INVALID_ARG, "layer weight: no weight %d in layer %lld of %lld", (int)w,
+               (long long)il, (long long)m->hp.n_layer);
+    return LQ_OK;
+}
+
+lq_status lq_model_get_weight(const lq_model *m, int64_t layer, enum lq_layer_weight w,
+                              struct lq_model_tensor *out, struct lq_error *err)
+{
+    LQ_TRY(check_ref(m, layer, w, err));
+    const struct lqi_weight *lw = layer_weight((lq_model *)m, layer, w);
+    *out = (struct lq_model_tensor){
+        .type = lw->type,
+        .ne = { lw->n_in, lw->n_out, 1, 1 },
+        .data = lw->data,
+        .nbytes = lw->row_size * (size_t)lw->n_out,
+    };
+    return LQ_OK;
+}
+
+lq_status lq_model_set_weight(lq_model *m, int64_t layer, enum lq_layer_weight w,
+                              enum lq_type type, const void *data, size_t nbytes,
+                              struct lq_error *err)
+{
+    LQ_TRY(check_ref(m, layer, w, err));
+    LQ_FAIL_IF(!data, err, LQ_E_INVALID_ARG, "set_weight: NULL data");
+    struct lqi_weight *lw = layer_weight(m, layer, w);
+    struct lqi_weight nw = *lw;
+    nw.type = type;
+    nw.data = data;
+    LQ_FAIL_IF(!lq_type_traits_get(type), err, LQ_E_UNSUPPORTED, "set_weight: unknown type %d",
+               (int)type);
+    LQ_FAIL_IF(!lqi_weight_setup(&nw), err, LQ_E_UNSUPPORTED,
+               "set_weight: blk.%lld.%s: type %s cannot be used for %lld columns",
+               (long long)layer, weight_names[w], lq_type_name(type), (long long)nw.n_in);
+    LQ_FAIL_IF(nw.row_size * (size_t)nw.n_out != nbytes, err, LQ_E_INVALID_ARG,
+               "set_weight: blk.%lld.%s: %zu bytes given, %s %lld x %lld needs %zu",
+               (long long)layer, weight_names[w], nbytes, lq_type_name(type),
+               (long long)nw.n_out, (long long)nw.n_in, nw.row_size * (size_t)nw.n_out);
+    *lw = nw;
+    return LQ_OK;
+}

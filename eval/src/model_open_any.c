@@ -1,0 +1,37 @@
+/* model_open_any.c - lq_model_open_path: a model and tokenizer from any checkpoint kind. */
+#include "lq/model_open_any.h"
+
+#include "lq/gguf.h"
+#include "lq/sniff.h"
+#include "lqi.h"
+
+static lq_status open_gguf(const char *path, const struct lq_model_params *params, lq_model **m,
+                           lq_tokenizer **tok, struct lq_error *err)
+{
+    LQ_TRY(lq_model_open(path, params, m, err));
+    if (!tok) {
+        return LQ_OK;
+    }
+    lq_gguf *g = NULL;
+    lq_status rc = lq_gguf_open(path, &g, err);
+    if (rc == LQ_OK) {
+        rc = lq_tokenizer_from_gguf(g, tok, err);
+    }
+    lq_gguf_free(g);
+    if (rc != LQ_OK) {
+        lq_model_free(*m);
+        *m = NULL;
+    }
+    return rc;
+}
+
+lq_status lq_model_open_path(const char *path, const struct lq_model_params *params,
+                             lq_model **m, lq_tokenizer **tok, struct lq_error *err)
+{
+    LQ_FAIL_IF(!path || !m, err, LQ_E_INVALID_ARG, "open model: NULL argument");
+    *m = NULL;
+    if (tok) {
+        *tok = NULL;
+    }
+    return open_gguf(path, params, m, tok, err);
+}
