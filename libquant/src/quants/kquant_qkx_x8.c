@@ -9,16 +9,14 @@
 #include "quants/simd.h"
 
 #if LQI_X86
-#include "quants/simd_x86.h"
+#include "quants/kquant_x8.h"
 #endif
-
-enum { X8_MAX_N = 32 };
 
 static void qkx2_x8_scalar(int n, int nmax, const float *x, const float *weights, uint8_t *L,
                            float scales[8], float the_mins[8], float rmin, float rdelta, int nstep,
                            bool use_mad)
 {
-    uint8_t Laux[X8_MAX_N];
+    uint8_t Laux[LQI_X8_MAX_N];
     for (int j = 0; j < 8; ++j) {
         scales[j] = lqi_make_qkx2_quants(n, nmax, x + j * n, weights + j * n, L + j * n,
                                          &the_mins[j], Laux, rmin, rdelta, nstep, use_mad);
@@ -26,14 +24,6 @@ static void qkx2_x8_scalar(int n, int nmax, const float *x, const float *weights
 }
 
 #if LQI_X86
-
-/* ggml's nearest_int (add 1.5 * 2^23, keep the mantissa), lane by lane. */
-static inline LQI_AVX2_NOFMA __m256i x8_nearest_int(__m256 v)
-{
-    __m256i bits = _mm256_castps_si256(_mm256_add_ps(v, _mm256_set1_ps(12582912.f)));
-    return _mm256_sub_epi32(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)),
-                            _mm256_set1_epi32(0x00400000));
-}
 
 /* round(iscale * (x - min)) clamped to [0, nmax]. */
 static inline LQI_AVX2_NOFMA __m256i x8_quant(__m256 x, __m256 iscale, __m256 min, __m256i nmax)
@@ -58,24 +48,12 @@ static inline LQI_AVX2_NOFMA __m256 x8_error(int n, const __m256 *xt, const __m2
     return err;
 }
 
-/* Element i of each of the eight sub-blocks of n. */
-static inline LQI_AVX2_NOFMA __m256 x8_lanes(const float *p, int n, int i)
-{
-    return _mm256_setr_ps(p[i], p[n + i], p[2 * n + i], p[3 * n + i], p[4 * n + i], p[5 * n + i],
-                          p[6 * n + i], p[7 * n + i]);
-}
-
-static inline LQI_AVX2_NOFMA __m256 x8_blend(__m256 a, __m256 b, __m256 take_b)
-{
-    return _mm256_blendv_ps(a, b, take_b);
-}
-
 static LQI_AVX2_NOFMA void qkx2_x8_avx2(int n, int nmax, const float *x, const float *weights,
                                         uint8_t *L, float scales[8], float the_mins[8], float rmin,
                                         float rdelta, int nstep, bool use_mad)
 {
-    __m256 xt[X8_MAX_N], wt[X8_MAX_N];
-    __m256i Lt[X8_MAX_N], Laux[X8_MAX_N];
+    __m256 xt[LQI_X8_MAX_N], wt[LQI_X8_MAX_N];
+    __m256i Lt[LQI_X8_MAX_N], Laux[LQI_X8_MAX_N];
     xt[0] = x8_lanes(x, n, 0); /* lane j holds sub-block j */
     wt[0] = x8_lanes(weights, n, 0);
     for (int i = 1; i < n; ++i) {
@@ -161,7 +139,7 @@ void lqi_make_qkx2_quants_x8(int n, int nmax, const float *x, const float *weigh
                              float scales[8], float the_mins[8], float rmin, float rdelta,
                              int nstep, bool use_mad)
 {
-    assert(n >= 1 && n <= X8_MAX_N);
+    assert(n >= 1 && n <= LQI_X8_MAX_N);
     LQI_SIMD_CALL(qkx2_x8_avx2, qkx2_x8_avx2, qkx2_x8_scalar, n, nmax, x, weights, L, scales,
                   the_mins, rmin, rdelta, nstep, use_mad);
 }
