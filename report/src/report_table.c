@@ -175,7 +175,7 @@ lq_status lq_report_write_html(const lq_report *r, const char *path, struct lq_e
         return s;
     }
     const struct lq_report_model *m = lq_report_get_model(r);
-    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>\n"
           "<title>Quantization report</title>\n<style>\n"
           "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\n"
           "table{border-collapse:collapse;font-size:14px}\n"
