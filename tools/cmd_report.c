@@ -180,6 +180,7 @@ static int run(lq_report *r, const struct report_opts *o, struct progress *bar)
         return cli_fail("report", &err);
     }
     report_cli_print_table(r, stdout);
+    fflush(stdout);
     if (o->keep) {
         fprintf(stderr, "report: quantized files kept in %s\n", o->work_dir);
     }

@@ -15,6 +15,10 @@
 #include "lqt_util.h"
 #include "lqt_xml.h"
 
+/* llama.cpp's F16 conversion of the tiny model: no conversion per run (test_report and the
+ * quant_check_tiny_llama test start from the Hugging Face folder). */
+#define TINY_F16 "reference/llama.cpp/tiny-llama-6L/f16.gguf"
+
 // ---- the broken quantizer -------------------------------------------------------------------
 
 static bool broken_q8_0;
@@ -76,9 +80,9 @@ static int setup(void **state)
 {
     static struct fixture fx;
     struct lq_report_params p = lq_report_params_default();
-    p.model = lqt_data_path("models/tiny-llama-6L");
+    p.model = lqt_data_path(TINY_F16);
     p.text = lqt_data_path("text/heldout-A.txt");
-    p.n_ctx = 64;
+    p.n_ctx = 32;
     p.n_chunks = 2;
     p.n_threads = 2;
     struct lq_error err = { 0 };
@@ -114,7 +118,7 @@ static enum lq_check_verdict run_check(const char *baseline, lq_check **c, struc
 {
     struct lq_check_params p = {
         .baseline = baseline,
-        .model = lqt_data_path("models/tiny-llama-6L"),
+        .model = lqt_data_path(TINY_F16),
         .n_threads = 2,
     };
     return lq_check_run(&p, c, err);
