@@ -18,55 +18,80 @@ struct check_opts {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: quant check --baseline FILE MODEL [--text FILE] [--junit FILE] [--update]\n\n"
-            "Quantizes MODEL to every type the baseline lists, evaluates each on the baseline's\n"
-            "chunks of the text and compares with the baseline's tolerances: ΔPPL, mean KLD,\n"
-            "top-1 agreement, each tensor's type and RMSE, and (types marked deterministic)\n"
-            "each tensor's XXH3-64.\n\n"
-            "  --baseline FILE  the baseline (JSON, see README.md)\n"
-            "  --text FILE      evaluation text (default: the baseline's eval.text)\n"
-            "  --junit FILE     also write the cases as JUnit XML\n"
-            "  --threads N      threads (default: all cores)\n"
-            "  --update         run and rewrite the baseline (keeping its tolerances) instead of\n"
-            "                   failing; a new baseline also needs --text, --types, --ctx, --chunks\n"
-            "  --types LIST     (new baseline) comma-separated types\n"
-            "  --ctx N          (new baseline) chunk length\n"
-            "  --chunks N       (new baseline) chunks to evaluate (>= 2)\n"
-            "  --quiet          print failures only\n\n"
-            "Exit codes: 0 every tolerance held, 1 a regression (or a failed run), 2 a bad\n"
-            "baseline (missing keys, unknown types, another model or text) or usage.\n");
+    fprintf(
+        f,
+        "usage: quant check --baseline FILE MODEL [--text FILE] [--junit FILE] [--update]\n\n"
+        "Quantizes MODEL to every type the baseline lists, evaluates each on the baseline's\n"
+        "chunks of the text and compares with the baseline's tolerances: ΔPPL, mean KLD,\n"
+        "top-1 agreement, each tensor's type and RMSE, and (types marked deterministic)\n"
+        "each tensor's XXH3-64.\n\n"
+        "  --baseline FILE  the baseline (JSON, see README.md)\n"
+        "  --text FILE      evaluation text (default: the baseline's eval.text)\n"
+        "  --junit FILE     also write the cases as JUnit XML\n"
+        "  --threads N      threads (default: all cores)\n"
+        "  --update         run and rewrite the baseline (keeping its tolerances) instead of\n"
+        "                   failing; a new baseline also needs --text, --types, --ctx, --chunks\n"
+        "  --types LIST     (new baseline) comma-separated types\n"
+        "  --ctx N          (new baseline) chunk length\n"
+        "  --chunks N       (new baseline) chunks to evaluate (>= 2)\n"
+        "  --quiet          print failures only\n\n"
+        "Exit codes: 0 every tolerance held, 1 a regression (or a failed run), 2 a bad\n"
+        "baseline (missing keys, unknown types, another model or text) or usage.\n");
 }
 
 static int parse_opts(int argc, char **argv, struct check_opts *o)
 {
     static const struct option longs[] = {
-        { "baseline", required_argument, NULL, 'B' }, { "text", required_argument, NULL, 't' },
-        { "junit", required_argument, NULL, 'J' },    { "threads", required_argument, NULL, 'j' },
-        { "update", no_argument, NULL, 'U' },         { "types", required_argument, NULL, 'T' },
-        { "ctx", required_argument, NULL, 'c' },      { "chunks", required_argument, NULL, 'n' },
-        { "quiet", no_argument, NULL, 'q' },          { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        {"baseline", required_argument, NULL, 'B'},
+        {"text", required_argument, NULL, 't'},
+        {"junit", required_argument, NULL, 'J'},
+        {"threads", required_argument, NULL, 'j'},
+        {"update", no_argument, NULL, 'U'},
+        {"types", required_argument, NULL, 'T'},
+        {"ctx", required_argument, NULL, 'c'},
+        {"chunks", required_argument, NULL, 'n'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int c, rc = 0;
     long long v;
     optind = 1;
     while (rc == 0 && (c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
         switch (c) {
-        case 'B': o->p.baseline = optarg; break;
-        case 't': o->p.text = optarg; break;
-        case 'J': o->junit = optarg; break;
-        case 'U': o->update = true; break;
-        case 'T': o->types = optarg; break;
-        case 'q': o->quiet = true; break;
-        case 'c': rc = report_cli_number("check", "ctx", optarg, 4, &o->ctx); break;
-        case 'n': rc = report_cli_number("check", "chunks", optarg, 2, &o->chunks); break;
+        case 'B':
+            o->p.baseline = optarg;
+            break;
+        case 't':
+            o->p.text = optarg;
+            break;
+        case 'J':
+            o->junit = optarg;
+            break;
+        case 'U':
+            o->update = true;
+            break;
+        case 'T':
+            o->types = optarg;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case 'c':
+            rc = report_cli_number("check", "ctx", optarg, 4, &o->ctx);
+            break;
+        case 'n':
+            rc = report_cli_number("check", "chunks", optarg, 2, &o->chunks);
+            break;
         case 'j':
             rc = report_cli_number("check", "threads", optarg, 1, &v);
             o->p.n_threads = (int)(v > 1024 ? 1024 : v);
             break;
-        case 'h': usage(stdout); return -1;
-        default: return cli_usage_error("check", "unknown option");
+        case 'h':
+            usage(stdout);
+            return -1;
+        default:
+            return cli_usage_error("check", "unknown option");
         }
     }
     if (rc == 0 && (!o->p.baseline || optind != argc - 1)) {
@@ -93,7 +118,7 @@ static void print_cases(const lq_check *c, bool quiet)
 
 static int finish(const struct check_opts *o, lq_check *c, enum lq_check_verdict v)
 {
-    struct lq_error err = { 0 };
+    struct lq_error err = {0};
     print_cases(c, o->quiet);
     if (o->junit && lq_check_write_junit(c, o->junit, &err) != LQ_OK) {
         return cli_fail("check", &err);
@@ -109,7 +134,7 @@ static int finish(const struct check_opts *o, lq_check *c, enum lq_check_verdict
 
 static int check(struct check_opts *o, struct progress *bar)
 {
-    struct lq_error err = { 0 };
+    struct lq_error err = {0};
     lq_check *c = NULL;
     progress_start(bar, "check", 0);
     enum lq_check_verdict v = lq_check_run(&o->p, &c, &err);
@@ -150,7 +175,7 @@ static int update_params(const struct check_opts *o, const lq_baseline *old,
 static int add_old_types(lq_report *r, const lq_baseline *old)
 {
     for (int64_t i = 0; i < lq_baseline_n_types(old); i++) {
-        struct lq_error err = { 0 };
+        struct lq_error err = {0};
         if (lq_report_add(r, lq_baseline_type(old, i), &err) != LQ_OK) {
             return cli_fail("check", &err);
         }
@@ -162,7 +187,7 @@ static int update_run(const struct check_opts *o, const lq_baseline *old,
                       const struct lq_report_params *rp, struct progress *bar)
 {
     lq_report *r = NULL;
-    struct lq_error err = { 0 };
+    struct lq_error err = {0};
     int rc = lq_report_open(rp, &r, &err) == LQ_OK ? 0 : cli_fail("check", &err);
     if (rc == 0) {
         rc = o->types ? report_cli_add_types("check", r, o->types) : add_old_types(r, old);
@@ -190,7 +215,7 @@ static int update_run(const struct check_opts *o, const lq_baseline *old,
 static int update(const struct check_opts *o, struct progress *bar)
 {
     lq_baseline *old = NULL;
-    struct lq_error err = { 0 };
+    struct lq_error err = {0};
     if (access(o->p.baseline, F_OK) == 0 && lq_baseline_load(o->p.baseline, &old, &err) != LQ_OK) {
         fprintf(stderr, "quant check: bad baseline: %s\n", err.msg);
         return LQ_EXIT_USAGE;
@@ -204,7 +229,7 @@ static int update(const struct check_opts *o, struct progress *bar)
 
 int cmd_check(int argc, char **argv)
 {
-    struct check_opts o = { 0 };
+    struct check_opts o = {0};
     int rc = parse_opts(argc, argv, &o);
     if (rc != 0) {
         return rc < 0 ? LQ_EXIT_OK : rc;

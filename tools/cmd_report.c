@@ -21,28 +21,29 @@ struct report_opts {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: quant report MODEL --text FILE [options]\n"
-            "       quant report --files A.gguf B.gguf ... --base REF.gguf --text FILE [options]\n\n"
-            "Quantizes MODEL to each type (from an F16 reference: a GGUF MODEL is the reference\n"
-            "as it is, any other checkpoint is converted to F16 first), evaluates every type\n"
-            "against the reference on the text, and writes OUT/report.md (table), report.json\n"
-            "(every number) and report.svg (size against KL divergence, Pareto front).\n\n"
-            "  --text FILE      evaluation text (tokenized with the reference's vocabulary)\n"
-            "  --types LIST     comma-separated types (default " DEFAULT_TYPES ")\n"
-            "                   known: %s\n"
-            "  --files          the arguments are existing GGUF files to compare (needs --base)\n"
-            "  --base FILE      the reference for --files\n"
-            "  --ctx N          chunk length in tokens (default 512)\n"
-            "  --chunks N       evaluate at most N chunks (default: the whole text; N >= 2)\n"
-            "  --threads N      threads (default: all cores)\n"
-            "  --imatrix FILE   importance matrix for the quantized types\n"
-            "  --out DIR        where the report goes (default: .)\n"
-            "  --keep           keep the quantized files in OUT/models (default: a temporary\n"
-            "                   folder, removed at the end)\n"
-            "  --html           also write OUT/report.html (table and chart in one page)\n\n"
-            "Exit codes: 0 ok, 1 failure, 2 usage error, 3 bad input file.\n",
-            lq_report_job_names());
+    fprintf(
+        f,
+        "usage: quant report MODEL --text FILE [options]\n"
+        "       quant report --files A.gguf B.gguf ... --base REF.gguf --text FILE [options]\n\n"
+        "Quantizes MODEL to each type (from an F16 reference: a GGUF MODEL is the reference\n"
+        "as it is, any other checkpoint is converted to F16 first), evaluates every type\n"
+        "against the reference on the text, and writes OUT/report.md (table), report.json\n"
+        "(every number) and report.svg (size against KL divergence, Pareto front).\n\n"
+        "  --text FILE      evaluation text (tokenized with the reference's vocabulary)\n"
+        "  --types LIST     comma-separated types (default " DEFAULT_TYPES ")\n"
+        "                   known: %s\n"
+        "  --files          the arguments are existing GGUF files to compare (needs --base)\n"
+        "  --base FILE      the reference for --files\n"
+        "  --ctx N          chunk length in tokens (default 512)\n"
+        "  --chunks N       evaluate at most N chunks (default: the whole text; N >= 2)\n"
+        "  --threads N      threads (default: all cores)\n"
+        "  --imatrix FILE   importance matrix for the quantized types\n"
+        "  --out DIR        where the report goes (default: .)\n"
+        "  --keep           keep the quantized files in OUT/models (default: a temporary\n"
+        "                   folder, removed at the end)\n"
+        "  --html           also write OUT/report.html (table and chart in one page)\n\n"
+        "Exit codes: 0 ok, 1 failure, 2 usage error, 3 bad input file.\n",
+        lq_report_job_names());
 }
 
 static int parse_num_opt(int c, const char *arg, struct report_opts *o)
@@ -65,29 +66,58 @@ static int parse_num_opt(int c, const char *arg, struct report_opts *o)
 static int parse_opts(int argc, char **argv, struct report_opts *o)
 {
     static const struct option longs[] = {
-        { "text", required_argument, NULL, 't' },  { "types", required_argument, NULL, 'T' },
-        { "ctx", required_argument, NULL, 'c' },   { "chunks", required_argument, NULL, 'n' },
-        { "threads", required_argument, NULL, 'j' }, { "out", required_argument, NULL, 'o' },
-        { "keep", no_argument, NULL, 'k' },        { "html", no_argument, NULL, 'H' },
-        { "imatrix", required_argument, NULL, 'i' }, { "files", no_argument, NULL, 'F' },
-        { "base", required_argument, NULL, 'b' },  { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        {"text", required_argument, NULL, 't'},
+        {"types", required_argument, NULL, 'T'},
+        {"ctx", required_argument, NULL, 'c'},
+        {"chunks", required_argument, NULL, 'n'},
+        {"threads", required_argument, NULL, 'j'},
+        {"out", required_argument, NULL, 'o'},
+        {"keep", no_argument, NULL, 'k'},
+        {"html", no_argument, NULL, 'H'},
+        {"imatrix", required_argument, NULL, 'i'},
+        {"files", no_argument, NULL, 'F'},
+        {"base", required_argument, NULL, 'b'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int c, rc = 0;
     optind = 1;
     while (rc == 0 && (c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
         switch (c) {
-        case 't': o->p.text = optarg; break;
-        case 'T': o->types = optarg; break;
-        case 'o': o->out = optarg; break;
-        case 'k': o->keep = true; break;
-        case 'H': o->html = true; break;
-        case 'i': o->p.imatrix = optarg; break;
-        case 'F': o->files = true; break;
-        case 'b': o->base = optarg; break;
-        case 'h': usage(stdout); return -1;
-        case 'c': case 'n': case 'j': rc = parse_num_opt(c, optarg, o); break;
-        default: return cli_usage_error("report", "unknown option");
+        case 't':
+            o->p.text = optarg;
+            break;
+        case 'T':
+            o->types = optarg;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 'k':
+            o->keep = true;
+            break;
+        case 'H':
+            o->html = true;
+            break;
+        case 'i':
+            o->p.imatrix = optarg;
+            break;
+        case 'F':
+            o->files = true;
+            break;
+        case 'b':
+            o->base = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return -1;
+        case 'c':
+        case 'n':
+        case 'j':
+            rc = parse_num_opt(c, optarg, o);
+            break;
+        default:
+            return cli_usage_error("report", "unknown option");
         }
     }
     return rc;
@@ -136,7 +166,7 @@ static int write_one(const lq_report *r, const char *dir, const char *name,
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    struct lq_error err = { 0 };
+    struct lq_error err = {0};
     if (fn(r, path, &err) != LQ_OK) {
         return cli_fail("report", &err);
     }
@@ -161,7 +191,7 @@ static int add_jobs(lq_report *r, int argc, char **argv, const struct report_opt
         return report_cli_add_types("report", r, o->types);
     }
     for (int i = optind; i < argc; i++) {
-        struct lq_error err = { 0 };
+        struct lq_error err = {0};
         if (lq_report_add_file(r, argv[i], &err) != LQ_OK) {
             return cli_usage_error("report", "%s", err.msg);
         }
@@ -172,7 +202,7 @@ static int add_jobs(lq_report *r, int argc, char **argv, const struct report_opt
 /* bar is the progress struct the handle reports to (restarted: the ETA counts from here). */
 static int run(lq_report *r, const struct report_opts *o, struct progress *bar)
 {
-    struct lq_error err = { 0 };
+    struct lq_error err = {0};
     progress_start(bar, "report", 0);
     lq_status s = lq_report_run(r, &err);
     progress_end(bar);
@@ -189,7 +219,7 @@ static int run(lq_report *r, const struct report_opts *o, struct progress *bar)
 
 int cmd_report(int argc, char **argv)
 {
-    struct report_opts o = { .p = lq_report_params_default(), .types = DEFAULT_TYPES, .out = "." };
+    struct report_opts o = {.p = lq_report_params_default(), .types = DEFAULT_TYPES, .out = "."};
     struct progress bar;
     int rc = parse_opts(argc, argv, &o);
     if (rc != 0) {
@@ -198,7 +228,7 @@ int cmd_report(int argc, char **argv)
     rc = check_args(argc, argv, &o);
     rc = rc ? rc : prepare_out(&o);
     lq_report *r = NULL;
-    struct lq_error err = { 0 };
+    struct lq_error err = {0};
     progress_start(&bar, "report", 0);
     o.p.on_progress = report_cli_progress;
     o.p.user = &bar;

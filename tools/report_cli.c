@@ -25,7 +25,7 @@ int report_cli_add_types(const char *cmd, lq_report *r, const char *list)
     int rc = copy ? LQ_EXIT_OK : LQ_EXIT_FAIL;
     for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && rc == LQ_EXIT_OK;
          t = strtok_r(NULL, ",", &save)) {
-        struct lq_error err = { 0 };
+        struct lq_error err = {0};
         if (lq_report_add(r, t, &err) != LQ_OK) {
             rc = cli_usage_error(cmd, "%s", err.msg);
         }
@@ -51,8 +51,7 @@ static void print_row(FILE *f, const struct lq_report_entry *e)
 {
     const bool base = strcmp(e->kind, "base") == 0;
     const struct lq_kld_report *k = &e->eval.kld;
-    fprintf(f, "%-12s %8.2f %6.3f %9.4f ", e->name, e->file_bytes / 1048576.0, e->bpw,
-            e->eval.ppl);
+    fprintf(f, "%-12s %8.2f %6.3f %9.4f ", e->name, e->file_bytes / 1048576.0, e->bpw, e->eval.ppl);
     if (base) {
         fprintf(f, "%9s %10s %10s %8s  %s\n", "-", "-", "-", "-", "(reference)");
         return;
@@ -63,8 +62,8 @@ static void print_row(FILE *f, const struct lq_report_entry *e)
 
 void report_cli_print_table(const lq_report *r, FILE *f)
 {
-    fprintf(f, "%-12s %8s %6s %9s %9s %10s %10s %8s  %s\n", "type", "MiB", "bpw", "PPL",
-            "dPPL", "mean KLD", "KLD p99", "top-1 %", "worst tensor (rel. RMSE)");
+    fprintf(f, "%-12s %8s %6s %9s %9s %10s %10s %8s  %s\n", "type", "MiB", "bpw", "PPL", "dPPL",
+            "mean KLD", "KLD p99", "top-1 %", "worst tensor (rel. RMSE)");
     print_row(f, lq_report_base(r));
     for (int64_t i = 0; i < lq_report_n_entries(r); i++) {
         print_row(f, lq_report_entry(r, i));

@@ -29,8 +29,7 @@ static lq_status read_all(const char *path, char **out, size_t *len, struct lq_e
 lq_status lq_tokenizer_encode_file(const lq_tokenizer *tok, const char *path, unsigned flags,
                                    int32_t **ids, size_t *n_ids, struct lq_error *err)
 {
-    LQ_FAIL_IF(!tok || !path || !ids || !n_ids, err, LQ_E_INVALID_ARG,
-               "tokenize: NULL argument");
+    LQ_FAIL_IF(!tok || !path || !ids || !n_ids, err, LQ_E_INVALID_ARG, "tokenize: NULL argument");
     *ids = NULL;
     *n_ids = 0;
     char *text = NULL;

@@ -13,8 +13,11 @@
 struct lq_check_tolerance lq_check_tolerance_default(void)
 {
     struct lq_check_tolerance t = {
-        .dppl = 0.05, .mean_kld = 0.0005, .top1 = 0.005,
-        .tensor_rmse_rel = 0.01, .tensor_rmse_abs = 1e-7,
+        .dppl = 0.05,
+        .mean_kld = 0.0005,
+        .top1 = 0.005,
+        .tensor_rmse_rel = 0.01,
+        .tensor_rmse_abs = 1e-7,
     };
     return t;
 }
@@ -53,8 +56,8 @@ static lq_status get_num(const struct at *a, json_t *o, const char *key, double 
     return LQ_OK;
 }
 
-static lq_status get_int(const struct at *a, json_t *o, const char *key, int64_t lo,
-                         int64_t *out, struct lq_error *err)
+static lq_status get_int(const struct at *a, json_t *o, const char *key, int64_t lo, int64_t *out,
+                         struct lq_error *err)
 {
     json_t *v;
     LQ_TRY(get(a, o, key, &v, err));
@@ -84,8 +87,7 @@ static void at_sub(struct at *sub, const struct at *a, const char *fmt, const ch
     char part[96];
     snprintf(part, sizeof part, fmt, key, i);
     sub->file = a->file;
-    snprintf(sub->path, sizeof sub->path, "%.150s%s%.90s", a->path, a->path[0] ? "." : "",
-             part);
+    snprintf(sub->path, sizeof sub->path, "%.150s%s%.90s", a->path, a->path[0] ? "." : "", part);
 }
 
 // ---- loading --------------------------------------------------------------------------------
@@ -104,15 +106,15 @@ static lq_status load_tolerance(const struct at *a, json_t *t, struct lq_check_t
     return get_num(&s, o, "tensor_rmse_abs", &tol->tensor_rmse_abs, err);
 }
 
-static lq_status load_tensor(const struct at *a, const char *name, json_t *o,
-                             struct bl_tensor *t, struct lq_error *err)
+static lq_status load_tensor(const struct at *a, const char *name, json_t *o, struct bl_tensor *t,
+                             struct lq_error *err)
 {
     struct at s;
     at_sub(&s, a, "%s", name, 0);
     json_t *ty;
     LQ_TRY(get(&s, o, "type", &ty, err));
-    LQ_FAIL_IF(!json_is_string(ty) || lq_type_from_name(json_string_value(ty), &t->type, NULL),
-               err, LQ_E_FORMAT, "%s: %s.type: not a tensor type", s.file, s.path);
+    LQ_FAIL_IF(!json_is_string(ty) || lq_type_from_name(json_string_value(ty), &t->type, NULL), err,
+               LQ_E_FORMAT, "%s: %s.type: not a tensor type", s.file, s.path);
     t->name = name;
     LQ_TRY(get_hash(&s, o, "xxh3", &t->xxh3, err));
     t->has_rmse = json_object_get(o, "rmse") != NULL;
@@ -136,14 +138,14 @@ static lq_status load_tensors(const struct at *a, json_t *t, struct bl_type *bt,
     LQ_FAIL_IF(!bt->tensors, err, LQ_E_NOMEM, "out of memory");
     const char *name;
     json_t *v;
-    json_object_foreach(o, name, v) {
+    json_object_foreach(o, name, v)
+    {
         LQ_TRY(load_tensor(&s, name, v, &bt->tensors[bt->n_tensors++], err));
     }
     return LQ_OK;
 }
 
-static lq_status load_type(const struct at *a, json_t *t, struct bl_type *bt,
-                           struct lq_error *err)
+static lq_status load_type(const struct at *a, json_t *t, struct bl_type *bt, struct lq_error *err)
 {
     json_t *v;
     LQ_TRY(get(a, t, "name", &v, err));
@@ -170,7 +172,7 @@ static lq_status load_type(const struct at *a, json_t *t, struct bl_type *bt,
 
 static lq_status load_types(lq_baseline *b, json_t *root, struct lq_error *err)
 {
-    struct at a = { .file = b->path };
+    struct at a = {.file = b->path};
     json_t *types;
     LQ_TRY(get(&a, root, "types", &types, err));
     LQ_FAIL_IF(!json_is_array(types) || json_array_size(types) == 0, err, LQ_E_FORMAT,
@@ -192,18 +194,18 @@ static lq_status load_types(lq_baseline *b, json_t *root, struct lq_error *err)
 
 static lq_status load_head(lq_baseline *b, json_t *root, struct lq_error *err)
 {
-    struct at a = { .file = b->path };
+    struct at a = {.file = b->path};
     json_t *v, *model, *eval;
     LQ_TRY(get(&a, root, "format", &v, err));
-    LQ_FAIL_IF(!json_is_string(v) || strcmp(json_string_value(v), "libquant-baseline") != 0,
-               err, LQ_E_FORMAT, "%s: format: not \"libquant-baseline\"", b->path);
+    LQ_FAIL_IF(!json_is_string(v) || strcmp(json_string_value(v), "libquant-baseline") != 0, err,
+               LQ_E_FORMAT, "%s: format: not \"libquant-baseline\"", b->path);
     int64_t version;
     LQ_TRY(get_int(&a, root, "version", 1, &version, err));
-    LQ_FAIL_IF(version != 1, err, LQ_E_FORMAT, "%s: version: %lld is not supported (1 is)",
-               b->path, (long long)version);
+    LQ_FAIL_IF(version != 1, err, LQ_E_FORMAT, "%s: version: %lld is not supported (1 is)", b->path,
+               (long long)version);
     LQ_TRY(get(&a, root, "model", &model, err));
     LQ_TRY(get(&a, root, "eval", &eval, err));
-    struct at am = { .file = b->path, .path = "model" }, ae = { .file = b->path, .path = "eval" };
+    struct at am = {.file = b->path, .path = "model"}, ae = {.file = b->path, .path = "eval"};
     LQ_TRY(get_int(&am, model, "n_tensors", 1, &b->n_tensors, err));
     LQ_TRY(get_hash(&am, model, "xxh3", &b->xxh3, err));
     LQ_TRY(get_int(&ae, eval, "n_ctx", 4, &b->n_ctx, err));
@@ -283,21 +285,23 @@ lq_status lq_baseline_check_model(const lq_baseline *b, const lq_report *r, stru
     char want[17], got[17];
     LQ_FAIL_IF(m->n_tensors != b->n_tensors, err, LQ_E_FORMAT,
                "%s: model.n_tensors: the baseline was made on a model of %lld tensors, this "
-               "one has %lld (wrong model?)", b->path, (long long)b->n_tensors,
-               (long long)m->n_tensors);
+               "one has %lld (wrong model?)",
+               b->path, (long long)b->n_tensors, (long long)m->n_tensors);
     lqi_hex64(b->xxh3, want);
     lqi_hex64(m->xxh3, got);
     LQ_FAIL_IF(m->xxh3 != b->xxh3, err, LQ_E_FORMAT,
                "%s: model.xxh3: the baseline's reference tensors hash to %s, this model's to "
-               "%s (wrong model?)", b->path, want, got);
+               "%s (wrong model?)",
+               b->path, want, got);
     LQ_FAIL_IF(m->n_ctx != b->n_ctx || m->n_chunk != b->n_chunks, err, LQ_E_FORMAT,
                "%s: eval.n_chunks: the baseline evaluates %lld chunks of %lld tokens, the text "
-               "gives %lld (wrong text?)", b->path, (long long)b->n_chunks,
-               (long long)b->n_ctx, (long long)m->n_chunk);
+               "gives %lld (wrong text?)",
+               b->path, (long long)b->n_chunks, (long long)b->n_ctx, (long long)m->n_chunk);
     lqi_hex64(b->tokens_xxh3, want);
     lqi_hex64(m->tokens_xxh3, got);
     LQ_FAIL_IF(m->tokens_xxh3 != b->tokens_xxh3, err, LQ_E_FORMAT,
                "%s: eval.tokens_xxh3: the baseline's evaluated tokens hash to %s, this text's "
-               "to %s (wrong text?)", b->path, want, got);
+               "to %s (wrong text?)",
+               b->path, want, got);
     return LQ_OK;
 }

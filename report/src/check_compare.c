@@ -52,8 +52,8 @@ static lq_status add_case(lq_check *c, const char *type, const char *name, bool 
     k->msg = m->buf;
     k->type = lqi_strdup(type);
     LQ_FAIL_IF(!k->type, err, LQ_E_NOMEM, "out of memory");
-    k->pub = (struct lq_check_case){ .type = k->type, .name = name, .passed = passed,
-                                     .message = m->buf };
+    k->pub =
+        (struct lq_check_case){.type = k->type, .name = name, .passed = passed, .message = m->buf};
     c->n_failed += !passed;
     return LQ_OK;
 }
@@ -83,8 +83,8 @@ static void msg_item(struct msg *m, const char *fmt, ...)
 
 // ---- metrics --------------------------------------------------------------------------------
 
-static lq_status metric(lq_check *c, const char *type, const char *name, double now,
-                        double base, double tol, bool higher_better, struct lq_error *err)
+static lq_status metric(lq_check *c, const char *type, const char *name, double now, double base,
+                        double tol, bool higher_better, struct lq_error *err)
 {
     struct msg m;
     LQ_TRY(msg_open(&m, err));
@@ -99,15 +99,14 @@ static lq_status metrics(lq_check *c, const struct bl_type *t, const struct lq_r
                          struct lq_error *err)
 {
     LQ_TRY(metric(c, t->name, "dppl", e->dppl, t->dppl, t->tol.dppl, false, err));
-    LQ_TRY(metric(c, t->name, "mean_kld", e->eval.kld.kld, t->mean_kld, t->tol.mean_kld, false,
-                  err));
+    LQ_TRY(
+        metric(c, t->name, "mean_kld", e->eval.kld.kld, t->mean_kld, t->tol.mean_kld, false, err));
     return metric(c, t->name, "top1", e->eval.kld.same_top, t->top1, t->tol.top1, true, err);
 }
 
 // ---- tensors --------------------------------------------------------------------------------
 
-static const struct lq_report_tensor *find_tensor(const struct lq_report_entry *e,
-                                                  const char *name)
+static const struct lq_report_tensor *find_tensor(const struct lq_report_entry *e, const char *name)
 {
     for (int64_t i = 0; i < e->n_tensors; i++) {
         if (strcmp(e->tensors[i].name, name) == 0) {
@@ -135,15 +134,15 @@ static bool tensor_ok(const struct bl_type *t, const struct bl_tensor *b,
     }
     const double limit = b->rmse * (1 + t->tol.tensor_rmse_rel) + t->tol.tensor_rmse_abs;
     if (!r->compared || !(r->stats.rmse <= limit)) {
-        msg_item(m, "%s rmse %.6g > %.6g (baseline %.6g; rel. RMSE %.6g, baseline %.6g)",
-                 b->name, r->stats.rmse, limit, b->rmse, r->stats.rel_rmse, b->rel_rmse);
+        msg_item(m, "%s rmse %.6g > %.6g (baseline %.6g; rel. RMSE %.6g, baseline %.6g)", b->name,
+                 r->stats.rmse, limit, b->rmse, r->stats.rel_rmse, b->rel_rmse);
         return false;
     }
     return true;
 }
 
-static lq_status tensors_rmse(lq_check *c, const struct bl_type *t,
-                              const struct lq_report_entry *e, struct lq_error *err)
+static lq_status tensors_rmse(lq_check *c, const struct bl_type *t, const struct lq_report_entry *e,
+                              struct lq_error *err)
 {
     struct msg m;
     LQ_TRY(msg_open(&m, err));
@@ -164,14 +163,13 @@ static lq_status tensors_rmse(lq_check *c, const struct bl_type *t,
     if (bad == 0) {
         fprintf(m.f, "%lld tensors: type and RMSE within tolerance", (long long)t->n_tensors);
     } else {
-        fprintf(m.f, " [%lld of %lld tensors regressed]", (long long)bad,
-                (long long)t->n_tensors);
+        fprintf(m.f, " [%lld of %lld tensors regressed]", (long long)bad, (long long)t->n_tensors);
     }
     return add_case(c, t->name, "tensors.rmse", bad == 0, &m, err);
 }
 
-static lq_status tensors_hash(lq_check *c, const struct bl_type *t,
-                              const struct lq_report_entry *e, struct lq_error *err)
+static lq_status tensors_hash(lq_check *c, const struct bl_type *t, const struct lq_report_entry *e,
+                              struct lq_error *err)
 {
     struct msg m;
     LQ_TRY(msg_open(&m, err));
@@ -263,11 +261,20 @@ static void xml_attr(FILE *f, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            fputc(*s, f);
         }
     }
 }
@@ -277,9 +284,10 @@ lq_status lq_check_write_junit(const lq_check *c, const char *path, struct lq_er
     LQ_FAIL_IF(!c || !path, err, LQ_E_INVALID_ARG, "check: NULL argument");
     struct report_out o;
     LQ_TRY(lqi_out_open(&o, path, err));
-    fprintf(o.f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                 "<testsuites tests=\"%lld\" failures=\"%lld\">\n"
-                 "<testsuite name=\"quant check\" tests=\"%lld\" failures=\"%lld\">\n",
+    fprintf(o.f,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<testsuites tests=\"%lld\" failures=\"%lld\">\n"
+            "<testsuite name=\"quant check\" tests=\"%lld\" failures=\"%lld\">\n",
             (long long)c->n, (long long)c->n_failed, (long long)c->n, (long long)c->n_failed);
     for (int64_t i = 0; i < c->n; i++) {
         const struct lq_check_case *k = &c->cases[i].pub;

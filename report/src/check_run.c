@@ -54,8 +54,8 @@ enum lq_check_verdict lq_check_run(const struct lq_check_params *p, lq_check **o
         v = err && err->code == LQ_E_FORMAT ? LQ_CHECK_BAD_BASELINE : LQ_CHECK_ERROR;
     }
     v = v == LQ_CHECK_PASS ? open_report(p, b, &r, err) : v;
-    if (v == LQ_CHECK_PASS && (lq_report_run(r, err) != LQ_OK ||
-                               lq_check_compare(b, r, &c, err) != LQ_OK)) {
+    if (v == LQ_CHECK_PASS &&
+        (lq_report_run(r, err) != LQ_OK || lq_check_compare(b, r, &c, err) != LQ_OK)) {
         v = LQ_CHECK_ERROR;
     }
     if (v == LQ_CHECK_PASS && lq_check_n_failed(c) > 0) {

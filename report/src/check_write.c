@@ -51,12 +51,11 @@ static json_t *type_json(const struct lq_report_entry *e, const lq_baseline *old
     const struct bl_type *o = old_type(old, e->name);
     const struct lq_check_tolerance *t = o ? &o->tol : tol;
     return json_pack("{s:s,s:b,s:{s:o,s:o,s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o}", "name", e->name,
-                     "deterministic", o ? o->deterministic : 1, "tolerance", "dppl",
-                     num(t->dppl), "mean_kld", num(t->mean_kld), "top1", num(t->top1),
-                     "tensor_rmse_rel", num(t->tensor_rmse_rel), "tensor_rmse_abs",
-                     num(t->tensor_rmse_abs), "ppl", num(e->eval.ppl), "dppl", num(e->dppl),
-                     "mean_kld", num(e->eval.kld.kld), "top1", num(e->eval.kld.same_top),
-                     "tensors", tensors_json(e));
+                     "deterministic", o ? o->deterministic : 1, "tolerance", "dppl", num(t->dppl),
+                     "mean_kld", num(t->mean_kld), "top1", num(t->top1), "tensor_rmse_rel",
+                     num(t->tensor_rmse_rel), "tensor_rmse_abs", num(t->tensor_rmse_abs), "ppl",
+                     num(e->eval.ppl), "dppl", num(e->dppl), "mean_kld", num(e->eval.kld.kld),
+                     "top1", num(e->eval.kld.same_top), "tensors", tensors_json(e));
 }
 
 static json_t *baseline_json(const lq_report *r, const lq_baseline *old,
@@ -72,9 +71,9 @@ static json_t *baseline_json(const lq_report *r, const lq_baseline *old,
     if (text) {
         json_object_set_new(eval, "text", json_string(text));
     }
-    return json_pack("{s:s,s:i,s:{s:I,s:o},s:o,s:o}", "format", "libquant-baseline", "version",
-                     1, "model", "n_tensors", (json_int_t)m->n_tensors, "xxh3", hex(m->xxh3),
-                     "eval", eval, "types", types);
+    return json_pack("{s:s,s:i,s:{s:I,s:o},s:o,s:o}", "format", "libquant-baseline", "version", 1,
+                     "model", "n_tensors", (json_int_t)m->n_tensors, "xxh3", hex(m->xxh3), "eval",
+                     eval, "types", types);
 }
 
 lq_status lq_baseline_write(const lq_report *r, const lq_baseline *old,

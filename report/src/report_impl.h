@@ -57,8 +57,7 @@ void lqi_report_progress(lq_report *r, const char *stage, const struct report_jo
 
 /* Measurement (report_measure.c). */
 lq_status lqi_report_measure(const char *base_path, struct report_job *j, struct lq_error *err);
-lq_status lqi_report_fingerprint(const char *path, struct lq_report_model *m,
-                                 struct lq_error *err);
+lq_status lqi_report_fingerprint(const char *path, struct lq_report_model *m, struct lq_error *err);
 
 /* Text (report_text.c): the first n_ctx * n_chunk tokens' hash and counts. */
 lq_status lqi_report_tokenize(lq_report *r, struct lq_error *err);

@@ -51,12 +51,12 @@ static lq_status ftype_produce(lq_report *r, struct report_job *j, struct lq_err
     struct lq_convert_params cp = lq_convert_params_default();
     cp.ftype = (enum lq_ftype)j->arg;
     cp.nthreads = r->p.n_threads;
-    struct quant_progress q = { .r = r, .j = j, .units = (r->model.n_chunk + 1) / 2 };
+    struct quant_progress q = {.r = r, .j = j, .units = (r->model.n_chunk + 1) / 2};
     cp.on_tensor = on_tensor;
     cp.on_tensor_user = &q;
     lq_imatrix *im = NULL;
     lq_source *src = NULL;
-    struct lq_convert_summary sum = { 0 };
+    struct lq_convert_summary sum = {0};
     lq_status s = r->imatrix_path ? lq_imatrix_load(r->imatrix_path, &im, err) : LQ_OK;
     cp.imatrix = im;
     cp.imatrix_path = r->imatrix_path;
@@ -75,11 +75,11 @@ static lq_status ftype_produce(lq_report *r, struct report_job *j, struct lq_err
 // ---- the table ------------------------------------------------------------------------------
 
 static const struct report_job_kind kinds[] = {
-    { .kind = "ftype", .parse = ftype_parse, .names = ftype_names, .produce = ftype_produce },
+    {.kind = "ftype", .parse = ftype_parse, .names = ftype_names, .produce = ftype_produce},
 };
 
 /* Existing files (lq_report_add_file): nothing to make, not chosen by name. */
-const struct report_job_kind lqi_report_file_kind = { .kind = "file" };
+const struct report_job_kind lqi_report_file_kind = {.kind = "file"};
 
 const struct report_job_kind *lqi_report_find_kind(const char *name, int *arg, char *canon,
                                                    size_t cap)
@@ -97,8 +97,8 @@ const char *lq_report_job_names(void)
     static char buf[1024];
     size_t off = 0;
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0] && off < sizeof buf; i++) {
-        off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%s", i ? ", " : "",
-                                kinds[i].names());
+        off +=
+            (size_t)snprintf(buf + off, sizeof buf - off, "%s%s", i ? ", " : "", kinds[i].names());
     }
     return buf;
 }

@@ -24,11 +24,13 @@ static json_t *hex(uint64_t v)
 
 static json_t *dist_json(const struct lq_dist *d)
 {
-    const struct { const char *key; double v; } f[] = {
-        { "max", d->max }, { "99.9", d->p999 }, { "99", d->p99 }, { "95", d->p95 },
-        { "90", d->p90 }, { "75", d->p75 }, { "50", d->median }, { "25", d->p25 },
-        { "10", d->p10 }, { "5", d->p05 }, { "1", d->p01 }, { "0.1", d->p001 },
-        { "min", d->min },
+    const struct {
+        const char *key;
+        double v;
+    } f[] = {
+        {"max", d->max}, {"99.9", d->p999}, {"99", d->p99},  {"95", d->p95}, {"90", d->p90},
+        {"75", d->p75},  {"50", d->median}, {"25", d->p25},  {"10", d->p10}, {"5", d->p05},
+        {"1", d->p01},   {"0.1", d->p001},  {"min", d->min},
     };
     json_t *j = json_object();
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
@@ -39,14 +41,28 @@ static json_t *dist_json(const struct lq_dist *d)
 
 static json_t *kld_json(const struct lq_kld_report *k)
 {
-    const struct { const char *key; double v; } f[] = {
-        { "ppl_base", k->ppl_base }, { "ppl_base_err", k->ppl_base_err }, { "cor", k->cor },
-        { "ln_ratio", k->ln_ratio }, { "ln_ratio_err", k->ln_ratio_err },
-        { "ratio", k->ratio }, { "ratio_err", k->ratio_err }, { "diff", k->diff },
-        { "diff_err", k->diff_err }, { "mean_kld", k->kld }, { "mean_kld_err", k->kld_err },
-        { "kld_p99", k->kld_dist.p99 }, { "dp_mean", k->dp }, { "dp_mean_err", k->dp_err },
-        { "dp_rms", k->dp_rms }, { "dp_rms_err", k->dp_rms_err }, { "top1", k->same_top },
-        { "top1_err", k->same_top_err },
+    const struct {
+        const char *key;
+        double v;
+    } f[] = {
+        {"ppl_base", k->ppl_base},
+        {"ppl_base_err", k->ppl_base_err},
+        {"cor", k->cor},
+        {"ln_ratio", k->ln_ratio},
+        {"ln_ratio_err", k->ln_ratio_err},
+        {"ratio", k->ratio},
+        {"ratio_err", k->ratio_err},
+        {"diff", k->diff},
+        {"diff_err", k->diff_err},
+        {"mean_kld", k->kld},
+        {"mean_kld_err", k->kld_err},
+        {"kld_p99", k->kld_dist.p99},
+        {"dp_mean", k->dp},
+        {"dp_mean_err", k->dp_err},
+        {"dp_rms", k->dp_rms},
+        {"dp_rms_err", k->dp_rms_err},
+        {"top1", k->same_top},
+        {"top1_err", k->same_top_err},
     };
     json_t *j = json_object();
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
@@ -60,8 +76,8 @@ static json_t *kld_json(const struct lq_kld_report *k)
 static json_t *tensor_json(const struct lq_report_tensor *t)
 {
     json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:o}", "name", t->name, "type", lq_type_name(t->type),
-                          "n_elements", (json_int_t)t->n_elements, "nbytes",
-                          (json_int_t)t->nbytes, "xxh3", hex(t->xxh3));
+                          "n_elements", (json_int_t)t->n_elements, "nbytes", (json_int_t)t->nbytes,
+                          "xxh3", hex(t->xxh3));
     if (j && t->compared) {
         json_object_set_new(j, "rmse", num(t->stats.rmse));
         json_object_set_new(j, "rel_rmse", num(t->stats.rel_rmse));
@@ -98,10 +114,9 @@ static bool file_kept(const lq_report *r, const struct lq_report_entry *e)
 static json_t *entry_json(const lq_report *r, const struct lq_report_entry *e)
 {
     json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:o}", "name", e->name, "kind", e->kind,
-                          "file_bytes", (json_int_t)e->file_bytes,
-                          "data_bytes", (json_int_t)e->data_bytes, "n_params",
-                          (json_int_t)e->n_params, "bpw", num(e->bpw), "quantize_seconds",
-                          num(e->quantize_seconds));
+                          "file_bytes", (json_int_t)e->file_bytes, "data_bytes",
+                          (json_int_t)e->data_bytes, "n_params", (json_int_t)e->n_params, "bpw",
+                          num(e->bpw), "quantize_seconds", num(e->quantize_seconds));
     if (file_kept(r, e)) {
         json_object_set_new(j, "path", json_string(e->path));
     }
@@ -126,9 +141,9 @@ static json_t *report_json(const lq_report *r)
         json_array_append_new(types, entry_json(r, lq_report_entry(r, i)));
     }
     return json_pack("{s:s,s:i,s:{s:s,s:I,s:I,s:o},s:{s:s,s:I,s:I,s:I,s:o},s:o,s:o}", "format",
-                     "libquant-report", "version", 1, "model", "path", m->path,
-                     "n_tensors", (json_int_t)m->n_tensors, "n_params", (json_int_t)m->n_params,
-                     "xxh3", hex(m->xxh3), "text", "path", lq_report_text_path(r), "n_ctx",
+                     "libquant-report", "version", 1, "model", "path", m->path, "n_tensors",
+                     (json_int_t)m->n_tensors, "n_params", (json_int_t)m->n_params, "xxh3",
+                     hex(m->xxh3), "text", "path", lq_report_text_path(r), "n_ctx",
                      (json_int_t)m->n_ctx, "n_chunk", (json_int_t)m->n_chunk, "n_tokens",
                      (json_int_t)m->n_tokens, "tokens_xxh3", hex(m->tokens_xxh3), "reference",
                      entry_json(r, lq_report_base(r)), "types", types);

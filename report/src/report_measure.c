@@ -60,8 +60,7 @@ static int by_name(const void *a, const void *b)
 
 /* Tensors are hashed in name order: converters order a file's tensors differently (llama.cpp's
  * convert_hf_to_gguf.py and lq_convert_run do) without changing the model. */
-lq_status lqi_report_fingerprint(const char *path, struct lq_report_model *m,
-                                 struct lq_error *err)
+lq_status lqi_report_fingerprint(const char *path, struct lq_report_model *m, struct lq_error *err)
 {
     lq_gguf *g = NULL;
     LQ_TRY(lq_gguf_open(path, &g, err));
@@ -151,7 +150,10 @@ static lq_status alloc_tensors(const lq_gguf *q, struct report_job *j, struct lq
         size_t len = strlen(t->name) + 1;
         memcpy(p, t->name, len);
         j->tensors[i] = (struct lq_report_tensor){
-            .name = p, .type = t->type, .n_elements = n_elements(t), .nbytes = t->nbytes,
+            .name = p,
+            .type = t->type,
+            .n_elements = n_elements(t),
+            .nbytes = t->nbytes,
             .xxh3 = t->data ? XXH3_64bits(t->data, t->nbytes) : XXH3_64bits(NULL, 0),
         };
         lq_quant_stats_init(&j->tensors[i].stats);

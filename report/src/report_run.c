@@ -17,7 +17,7 @@
 
 struct lq_report_params lq_report_params_default(void)
 {
-    struct lq_report_params p = { .n_ctx = 512 };
+    struct lq_report_params p = {.n_ctx = 512};
     return p;
 }
 
@@ -43,8 +43,7 @@ static lq_status make_work_dir(lq_report *r, struct lq_error *err)
         const char *tmp = getenv("TMPDIR");
         r->work_dir = path_join(tmp && *tmp ? tmp : "/tmp", "lq-report-XXXXXX");
         LQ_FAIL_IF(r->work_dir && !mkdtemp(r->work_dir), err, LQ_E_IO,
-                   "report: cannot create a temporary folder %s: %s", r->work_dir,
-                   strerror(errno));
+                   "report: cannot create a temporary folder %s: %s", r->work_dir, strerror(errno));
         r->own_work_dir = true;
     }
     LQ_FAIL_IF(!r->work_dir, err, LQ_E_NOMEM, "out of memory");
@@ -101,8 +100,7 @@ static lq_status prepare_base(lq_report *r, struct lq_error *err)
     return s;
 }
 
-static lq_status copy_params(lq_report *r, const struct lq_report_params *p,
-                             struct lq_error *err)
+static lq_status copy_params(lq_report *r, const struct lq_report_params *p, struct lq_error *err)
 {
     LQ_FAIL_IF(!p || !p->model || !p->text, err, LQ_E_INVALID_ARG,
                "report: a model and a text are needed");
@@ -115,13 +113,12 @@ static lq_status copy_params(lq_report *r, const struct lq_report_params *p,
     r->model_path = lqi_strdup(p->model);
     r->text_path = lqi_strdup(p->text);
     r->imatrix_path = p->imatrix ? lqi_strdup(p->imatrix) : NULL;
-    LQ_FAIL_IF(!r->model_path || !r->text_path || (p->imatrix && !r->imatrix_path), err,
-               LQ_E_NOMEM, "out of memory");
+    LQ_FAIL_IF(!r->model_path || !r->text_path || (p->imatrix && !r->imatrix_path), err, LQ_E_NOMEM,
+               "out of memory");
     return LQ_OK;
 }
 
-static lq_status open_steps(lq_report *r, const struct lq_report_params *p,
-                            struct lq_error *err)
+static lq_status open_steps(lq_report *r, const struct lq_report_params *p, struct lq_error *err)
 {
     LQ_TRY(copy_params(r, p, err));
     LQ_TRY(make_work_dir(r, err));
@@ -229,8 +226,12 @@ void lqi_report_progress(lq_report *r, const char *stage, const struct report_jo
         return;
     }
     struct lq_report_progress pr = {
-        .done = r->units_done, .total = r->units_total, .stage = stage, .job = j->e.name,
-        .job_index = job_index, .n_jobs = r->n_jobs,
+        .done = r->units_done,
+        .total = r->units_total,
+        .stage = stage,
+        .job = j->e.name,
+        .job_index = job_index,
+        .n_jobs = r->n_jobs,
     };
     r->p.on_progress(r->p.user, &pr);
 }
@@ -258,7 +259,7 @@ static lq_status evaluate(lq_report *r, struct report_job *j, int64_t job_index,
     mp.n_batch = r->model.n_ctx;
     lq_model *m = NULL;
     LQ_TRY(lq_model_open(j->path, &mp, &m, err));
-    struct eval_ctx c = { .r = r, .j = j, .job_index = job_index };
+    struct eval_ctx c = {.r = r, .j = j, .job_index = job_index};
     struct lq_eval_params ep = lq_eval_params_default();
     ep.n_ctx = r->model.n_ctx;
     ep.n_chunks = r->model.n_chunk;
@@ -269,9 +270,9 @@ static lq_status evaluate(lq_report *r, struct report_job *j, int64_t job_index,
     } else {
         ep.compare = r->logits_path;
     }
-    lq_status s = lq_eval_perplexity(m, job_index ? NULL : r->tokens,
-                                     job_index ? 0 : r->model.n_chunk * r->model.n_ctx, &ep,
-                                     &j->e.eval, err);
+    lq_status s =
+        lq_eval_perplexity(m, job_index ? NULL : r->tokens,
+                           job_index ? 0 : r->model.n_chunk * r->model.n_ctx, &ep, &j->e.eval, err);
     lq_model_free(m);
     if (s == LQ_OK && job_index > 0) {
         j->e.dppl = j->e.eval.ppl - r->base.e.eval.ppl;

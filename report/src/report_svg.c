@@ -39,11 +39,20 @@ static void xml_text(FILE *f, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            fputc(*s, f);
         }
     }
 }
@@ -90,7 +99,7 @@ static lq_status collect(const lq_report *r, struct chart *c, struct lq_error *e
         if (!e->done || !e->eval.has_kld || !(k > 0) || !isfinite(k)) {
             continue;
         }
-        c->p[c->n++] = (struct pt){ .e = e, .mib = (double)e->file_bytes / 1048576.0, .kld = k };
+        c->p[c->n++] = (struct pt){.e = e, .mib = (double)e->file_bytes / 1048576.0, .kld = k};
         xmax = fmax(xmax, (double)e->file_bytes / 1048576.0);
         kmin = fmin(kmin, k);
         kmax = fmax(kmax, k);
@@ -110,8 +119,8 @@ static void axes(FILE *f, const struct chart *c)
 {
     fprintf(f, "<g class=\"grid\" stroke=\"#e3e3e3\" stroke-width=\"1\">\n");
     for (double x = 0; x <= c->xmax + 1e-9; x += c->xstep) {
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", px(c, x), PT,
-                px(c, x), PB);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", px(c, x), PT, px(c, x),
+                PB);
     }
     for (int d = c->ylo; d <= c->yhi; d++) {
         double y = py(c, pow(10.0, d));
@@ -136,18 +145,23 @@ static void axes(FILE *f, const struct chart *c)
                 py(c, pow(10.0, d)) + 4, pow(10.0, d));
     }
     fprintf(f, "</g>\n");
-    fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"13\">file size "
-               "(MiB)</text>\n", (PL + PR) / 2, PB + 42);
-    fprintf(f, "<text transform=\"translate(24 %d) rotate(-90)\" text-anchor=\"middle\" "
-               "font-size=\"13\">mean KL divergence from the reference (log scale)</text>\n",
+    fprintf(f,
+            "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"13\">file size "
+            "(MiB)</text>\n",
+            (PL + PR) / 2, PB + 42);
+    fprintf(f,
+            "<text transform=\"translate(24 %d) rotate(-90)\" text-anchor=\"middle\" "
+            "font-size=\"13\">mean KL divergence from the reference (log scale)</text>\n",
             (PT + PB) / 2);
 }
 
 static void reference_line(FILE *f, const struct chart *c, const struct lq_report_entry *b)
 {
     double x = px(c, (double)b->file_bytes / 1048576.0);
-    fprintf(f, "<line class=\"reference\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
-               "stroke=\"#888\" stroke-dasharray=\"5 4\"/>\n", x, PT, x, PB);
+    fprintf(f,
+            "<line class=\"reference\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+            "stroke=\"#888\" stroke-dasharray=\"5 4\"/>\n",
+            x, PT, x, PB);
     fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"12\" fill=\"#666\" text-anchor=\"end\">",
             x - 4, PT + 14);
     xml_text(f, b->name);
@@ -187,12 +201,12 @@ static bool overlaps(const struct box *b, int n, double x, double y, double w)
 static void place_label(struct box *placed, int n, double x, double y, const char *name)
 {
     const double w = 7.0 * (double)strlen(name);
-    const double dx[4] = { 8, 8, -8 - w, -8 - w }, dy[4] = { -7, 16, -7, 16 };
+    const double dx[4] = {8, 8, -8 - w, -8 - w}, dy[4] = {-7, 16, -7, 16};
     int k = 0;
     while (k < 3 && overlaps(placed, n, x + dx[k], y + dy[k], w)) {
         k++;
     }
-    placed[n] = (struct box){ x + dx[k], y + dy[k], w };
+    placed[n] = (struct box){x + dx[k], y + dy[k], w};
 }
 
 static void points(FILE *f, const struct chart *c)
@@ -206,9 +220,9 @@ static void points(FILE *f, const struct chart *c)
         fprintf(f, "\" cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"><title>", x, y,
                 p->front ? "#e07020" : "#3070c0");
         xml_text(f, p->e->name);
-        fprintf(f, ": %.2f MiB, %.3f bpw, mean KLD %.6f, top-1 %.2f %%</title></circle>\n",
-                p->mib, p->e->bpw, p->kld, 100.0 * p->e->eval.kld.same_top);
-        struct box b = { x + 8, y - 7, 0 };
+        fprintf(f, ": %.2f MiB, %.3f bpw, mean KLD %.6f, top-1 %.2f %%</title></circle>\n", p->mib,
+                p->e->bpw, p->kld, 100.0 * p->e->eval.kld.same_top);
+        struct box b = {x + 8, y - 7, 0};
         if (placed) {
             place_label(placed, i, x, y, p->e->name);
             b = placed[i];
@@ -222,18 +236,20 @@ static void points(FILE *f, const struct chart *c)
 
 static void legend(FILE *f, const struct chart *c)
 {
-    fprintf(f, "<g class=\"legend\" font-size=\"12\">\n"
-               "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#e07020\" "
-               "stroke-width=\"2\"/>\n"
-               "<text x=\"%d\" y=\"%d\">Pareto front: no other type</text>\n"
-               "<text x=\"%d\" y=\"%d\">is smaller and closer</text>\n"
-               "<circle cx=\"%d\" cy=\"%d\" r=\"5\" fill=\"#3070c0\"/>\n"
-               "<text x=\"%d\" y=\"%d\">dominated type</text>\n</g>\n",
+    fprintf(f,
+            "<g class=\"legend\" font-size=\"12\">\n"
+            "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#e07020\" "
+            "stroke-width=\"2\"/>\n"
+            "<text x=\"%d\" y=\"%d\">Pareto front: no other type</text>\n"
+            "<text x=\"%d\" y=\"%d\">is smaller and closer</text>\n"
+            "<circle cx=\"%d\" cy=\"%d\" r=\"5\" fill=\"#3070c0\"/>\n"
+            "<text x=\"%d\" y=\"%d\">dominated type</text>\n</g>\n",
             PR + 20, PT + 10, PR + 40, PT + 10, PR + 46, PT + 14, PR + 46, PT + 29, PR + 30,
             PT + 50, PR + 46, PT + 54);
     if (c->n == 0) {
-        fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"14\">no "
-                   "quantized type with a KL divergence above 0 to plot</text>\n",
+        fprintf(f,
+                "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"14\">no "
+                "quantized type with a KL divergence above 0 to plot</text>\n",
                 (PL + PR) / 2, (PT + PB) / 2);
     }
 }
@@ -241,12 +257,14 @@ static void legend(FILE *f, const struct chart *c)
 static void draw(FILE *f, const lq_report *r, const struct chart *c)
 {
     const struct lq_report_model *m = lq_report_get_model(r);
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-               "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n"
-               "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n",
+    fprintf(f,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+            "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n"
+            "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n",
             W, H, W, H, W, H);
-    fprintf(f, "<text x=\"%d\" y=\"28\" font-size=\"17\" font-weight=\"bold\">Size against "
-               "KL divergence</text>\n<text x=\"%d\" y=\"48\" font-size=\"12\" fill=\"#555\">",
+    fprintf(f,
+            "<text x=\"%d\" y=\"28\" font-size=\"17\" font-weight=\"bold\">Size against "
+            "KL divergence</text>\n<text x=\"%d\" y=\"48\" font-size=\"12\" fill=\"#555\">",
             PL, PL);
     xml_text(f, lq_report_get_model(r)->path);
     fprintf(f, " on ");
@@ -264,7 +282,7 @@ static void draw(FILE *f, const lq_report *r, const struct chart *c)
 
 lq_status lqi_report_svg_string(const lq_report *r, char **out, struct lq_error *err)
 {
-    struct chart c = { 0 };
+    struct chart c = {0};
     LQ_TRY(collect(r, &c, err));
     char *buf = NULL;
     size_t len = 0;

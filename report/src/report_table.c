@@ -11,8 +11,19 @@
 enum { N_COLS = 13, CELL = 256 };
 
 static const char *const col_names[N_COLS] = {
-    "type", "size (MiB)", "bpw", "PPL", "ΔPPL", "PPL ratio", "mean KLD", "KLD p99",
-    "top-1 (%)", "RMS Δp (%)", "worst tensors (rel. RMSE)", "quantize (s)", "eval (tok/s)",
+    "type",
+    "size (MiB)",
+    "bpw",
+    "PPL",
+    "ΔPPL",
+    "PPL ratio",
+    "mean KLD",
+    "KLD p99",
+    "top-1 (%)",
+    "RMS Δp (%)",
+    "worst tensors (rel. RMSE)",
+    "quantize (s)",
+    "eval (tok/s)",
 };
 
 /* The three worst tensors as "`name` 0.0123, ..." (names in backticks for Markdown). */
@@ -86,8 +97,8 @@ static void md_header(FILE *f, const lq_report *r)
     char hex[17];
     lqi_hex64(m->xxh3, hex);
     fprintf(f, "# Quantization report\n\n");
-    fprintf(f, "- reference: `%s` (%s, %lld tensors, %lld parameters, XXH3 `%s`)\n",
-            m->path, b->name, (long long)m->n_tensors, (long long)m->n_params, hex);
+    fprintf(f, "- reference: `%s` (%s, %lld tensors, %lld parameters, XXH3 `%s`)\n", m->path,
+            b->name, (long long)m->n_tensors, (long long)m->n_params, hex);
     fprintf(f, "- text: `%s`: %lld chunks of %lld tokens (%lld tokens scored per model)\n",
             lq_report_text_path(r), (long long)m->n_chunk, (long long)m->n_ctx,
             (long long)b->eval.count);
@@ -126,11 +137,20 @@ static void html_text(FILE *f, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            fputc(*s, f);
         }
     }
 }

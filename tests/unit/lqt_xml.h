@@ -67,7 +67,7 @@ static void lqt_xml_space(struct lqt_xml *x)
 /* An entity reference after '&': one of the five predefined or a character reference. */
 static bool lqt_xml_entity(struct lqt_xml *x)
 {
-    static const char *const known[] = { "lt;", "gt;", "amp;", "quot;", "apos;" };
+    static const char *const known[] = {"lt;", "gt;", "amp;", "quot;", "apos;"};
     for (size_t i = 0; i < 5; i++) {
         size_t n = strlen(known[i]);
         if ((size_t)(x->end - x->p) >= n && memcmp(x->p, known[i], n) == 0) {

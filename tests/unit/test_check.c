@@ -56,8 +56,8 @@ lq_status __wrap_lq_quantize_rows(int type, const float *src, int64_t nrow, int6
                                   struct lq_error *err)
 {
     if (!broken_q8_0 || type != LQ_TYPE_Q8_0) {
-        return __real_lq_quantize_rows(type, src, nrow, n_per_row, dst, dst_size, params,
-                                       written, err);
+        return __real_lq_quantize_rows(type, src, nrow, n_per_row, dst, dst_size, params, written,
+                                       err);
     }
     const size_t bytes = (size_t)(nrow * n_per_row / 32 * 34);
     assert_true(n_per_row % 32 == 0 && bytes <= dst_size);
@@ -85,7 +85,7 @@ static int setup(void **state)
     p.n_ctx = 32;
     p.n_chunks = 2;
     p.n_threads = 2;
-    struct lq_error err = { 0 };
+    struct lq_error err = {0};
     lq_report *r = NULL;
     fx.dir = lqt_tmpdir();
     snprintf(fx.baseline, sizeof fx.baseline, "%s/baseline.json", fx.dir);
@@ -124,8 +124,7 @@ static enum lq_check_verdict run_check(const char *baseline, lq_check **c, struc
     return lq_check_run(&p, c, err);
 }
 
-static const struct lq_check_case *find_case(const lq_check *c, const char *type,
-                                             const char *name)
+static const struct lq_check_case *find_case(const lq_check *c, const char *type, const char *name)
 {
     for (int64_t i = 0; i < lq_check_n_cases(c); i++) {
         const struct lq_check_case *k = lq_check_case(c, i);
@@ -143,7 +142,7 @@ static void test_check_unmodified_passes(void **state)
 {
     struct fixture *fx = *state;
     lq_check *c = NULL;
-    struct lq_error err = { 0 };
+    struct lq_error err = {0};
     broken_q8_0 = false;
     assert_int_equal(run_check(fx->baseline, &c, &err), LQ_CHECK_PASS);
     /* 2 types x (dppl, mean_kld, top1, tensors.rmse, tensors.xxh3) */
@@ -157,7 +156,7 @@ static void test_check_broken_quantizer_regresses(void **state)
 {
     struct fixture *fx = *state;
     lq_check *c = NULL;
-    struct lq_error err = { 0 };
+    struct lq_error err = {0};
     broken_q8_0 = true;
     enum lq_check_verdict v = run_check(fx->baseline, &c, &err);
     broken_q8_0 = false;
@@ -179,7 +178,7 @@ static void test_check_broken_quantizer_regresses(void **state)
     char *xml = lqt_read_file(junit, &n);
     xml = realloc(xml, n + 1);
     xml[n] = '\0';
-    struct lqt_xml x = { 0 };
+    struct lqt_xml x = {0};
     assert_true(lqt_xml_check(&x, xml));
     assert_non_null(strstr(xml, "classname=\"quant check.q8_0\" name=\"tensors.xxh3\"><failure"));
     free(xml);
@@ -199,7 +198,7 @@ static void expect_bad(struct fixture *fx, void (*edit)(json_t *), const char *k
     assert_int_equal(json_dump_file(doc, path, JSON_INDENT(1)), 0);
     json_decref(doc);
     lq_check *c = NULL;
-    struct lq_error err = { 0 };
+    struct lq_error err = {0};
     assert_int_equal(run_check(path, &c, &err), LQ_CHECK_BAD_BASELINE);
     assert_null(c);
     if (!strstr(err.msg, key)) {
@@ -260,7 +259,7 @@ static void test_check_bad_baselines(void **state)
     expect_bad(fx, bad_hash, "types[0].tensors.output.weight.xxh3");
     expect_bad(fx, no_types, "types: missing");
     lq_check *c = NULL;
-    struct lq_error err = { 0 };
+    struct lq_error err = {0};
     char path[4200];
     snprintf(path, sizeof path, "%s/absent.json", fx->dir);
     assert_int_equal(run_check(path, &c, &err), LQ_CHECK_BAD_BASELINE);

@@ -27,7 +27,7 @@ static int setup(void **state)
     p.n_ctx = 64;
     p.n_chunks = 2;
     p.n_threads = 2;
-    struct lq_error err = { 0 };
+    struct lq_error err = {0};
     if (lq_report_open(&p, &fx.r, &err) != LQ_OK || lq_report_add(fx.r, "Q8_0", &err) != LQ_OK ||
         lq_report_add(fx.r, "q4_0", &err) != LQ_OK || lq_report_run(fx.r, &err) != LQ_OK) {
         fprintf(stderr, "report: %s\n", err.msg);
@@ -71,7 +71,7 @@ static char *slurp(const char *path)
 static void test_report_writes_files(void **state)
 {
     struct fixture *fx = *state;
-    const char *paths[] = { fx->md, fx->json, fx->svg, fx->html };
+    const char *paths[] = {fx->md, fx->json, fx->svg, fx->html};
     for (size_t i = 0; i < 4; i++) {
         size_t n;
         free(lqt_read_file(paths[i], &n));
@@ -126,8 +126,8 @@ static void test_report_svg_points_and_front(void **state)
 {
     struct fixture *fx = *state;
     char *svg = slurp(fx->svg);
-    struct svg_seen seen = { 0 };
-    struct lqt_xml x = { .fn = on_tag, .user = &seen };
+    struct svg_seen seen = {0};
+    struct lqt_xml x = {.fn = on_tag, .user = &seen};
     assert_true(lqt_xml_check(&x, svg));
     assert_non_null(strstr(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\""));
     assert_int_equal(seen.points, 2);
@@ -140,7 +140,7 @@ static void test_report_svg_points_and_front(void **state)
     free(svg);
     /* the HTML page is well-formed too (XHTML-style), with the chart inline */
     char *html = slurp(fx->html);
-    struct lqt_xml h = { 0 };
+    struct lqt_xml h = {0};
     assert_true(lqt_xml_check(&h, html));
     assert_non_null(strstr(html, "<polyline class=\"front\""));
     free(html);
@@ -150,15 +150,15 @@ static void test_report_xml_checker_fails(void **state)
 {
     (void)state;
     const char *bad[] = {
-        "<svg><g></svg>", "<svg a=\"1\" a=\"2\"/>", "<svg a=1/>", "<svg>&nbsp;</svg>",
-        "<svg/><svg/>", "<svg><text>a < b</text></svg>", "<svg",
+        "<svg><g></svg>", "<svg a=\"1\" a=\"2\"/>",        "<svg a=1/>", "<svg>&nbsp;</svg>",
+        "<svg/><svg/>",   "<svg><text>a < b</text></svg>", "<svg",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct lqt_xml x = { 0 };
+        struct lqt_xml x = {0};
         assert_false(lqt_xml_check(&x, bad[i]));
         assert_true(x.error[0] != '\0');
     }
-    struct lqt_xml ok = { 0 };
+    struct lqt_xml ok = {0};
     assert_true(lqt_xml_check(&ok, "<?xml version=\"1.0\"?>\n<a b='&amp;'><c/>x &lt; y</a>\n"));
 }
 
@@ -230,7 +230,8 @@ static json_t *tensor_by_name(json_t *entry, const char *name)
 {
     json_t *ts = json_object_get(entry, "tensors"), *t;
     size_t i;
-    json_array_foreach(ts, i, t) {
+    json_array_foreach(ts, i, t)
+    {
         if (strcmp(json_string_value(json_object_get(t, "name")), name) == 0) {
             return t;
         }
@@ -310,7 +311,7 @@ static void test_report_md_equals_json(void **state)
 static void test_report_unknown_type(void **state)
 {
     struct fixture *fx = *state;
-    struct lq_error err = { 0 };
+    struct lq_error err = {0};
     assert_int_equal(lq_report_add(fx->r, "q9_9", &err), LQ_E_INVALID_ARG);
     assert_non_null(strstr(err.msg, "unknown type 'q9_9'"));
     assert_non_null(strstr(err.msg, "q4_k_m"));

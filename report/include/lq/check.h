@@ -70,7 +70,7 @@ LQ_API lq_status lq_baseline_check_model(const lq_baseline *b, const lq_report *
 /* One named check of one type ("q8_0" / "mean_kld"). */
 struct lq_check_case {
     const char *type;
-    const char *name;    /* "dppl", "mean_kld", "top1", "tensors.rmse", "tensors.xxh3" */
+    const char *name; /* "dppl", "mean_kld", "top1", "tensors.rmse", "tensors.xxh3" */
     bool passed;
     const char *message; /* what was measured against what; for failures the tensors */
 };
@@ -84,8 +84,7 @@ LQ_API int64_t lq_check_n_cases(const lq_check *c);
 LQ_API const struct lq_check_case *lq_check_case(const lq_check *c, int64_t i);
 LQ_API int64_t lq_check_n_failed(const lq_check *c);
 /* JUnit XML: one testsuite "quant check", one testcase per case (classname = type). */
-LQ_API lq_status lq_check_write_junit(const lq_check *c, const char *path,
-                                      struct lq_error *err);
+LQ_API lq_status lq_check_write_junit(const lq_check *c, const char *path, struct lq_error *err);
 LQ_API void lq_check_free(lq_check *c);
 
 /* What lq_check_run() concluded; the values are `quant check`'s exit codes. */
@@ -99,8 +98,8 @@ enum lq_check_verdict {
 struct lq_check_params {
     const char *baseline;
     const char *model;
-    const char *text; /* NULL: the baseline's eval.text */
-    int n_threads;    /* <= 0: all cores */
+    const char *text;     /* NULL: the baseline's eval.text */
+    int n_threads;        /* <= 0: all cores */
     const char *work_dir; /* NULL: a temporary folder */
     void (*on_progress)(void *user, const struct lq_report_progress *p);
     void *user;

@@ -65,13 +65,13 @@ LQ_API struct lq_report_params lq_report_params_default(void);
 /* What identifies the reference model and the evaluated text: a baseline recorded on
  * another model or text is refused by comparing these. */
 struct lq_report_model {
-    const char *path;         /* the reference GGUF file */
+    const char *path; /* the reference GGUF file */
     int64_t n_tensors;
     int64_t n_params;
-    uint64_t xxh3;            /* XXH3-64 over every tensor's name, type, shape and data */
-    int64_t n_ctx, n_chunk;   /* chunks that will be evaluated */
-    int64_t n_tokens;         /* tokens of the whole text */
-    uint64_t tokens_xxh3;     /* XXH3-64 of the evaluated tokens (int32 little-endian) */
+    uint64_t xxh3;          /* XXH3-64 over every tensor's name, type, shape and data */
+    int64_t n_ctx, n_chunk; /* chunks that will be evaluated */
+    int64_t n_tokens;       /* tokens of the whole text */
+    uint64_t tokens_xxh3;   /* XXH3-64 of the evaluated tokens (int32 little-endian) */
 };
 
 /* One tensor of a job's file, measured against the reference's tensor of the same name. */
@@ -80,26 +80,26 @@ struct lq_report_tensor {
     enum lq_type type;
     int64_t n_elements;
     size_t nbytes;
-    uint64_t xxh3;                /* XXH3-64 of the stored bytes */
-    bool compared;                /* a reference tensor of the same shape exists */
-    struct lq_quant_stats stats;  /* error against the reference's values */
+    uint64_t xxh3;               /* XXH3-64 of the stored bytes */
+    bool compared;               /* a reference tensor of the same shape exists */
+    struct lq_quant_stats stats; /* error against the reference's values */
 };
 
 /* One row of the report: the reference (kind "base") or a job. */
 struct lq_report_entry {
-    const char *name;          /* "q4_k_m"; the reference's file type ("f16") */
-    const char *kind;          /* "base", "ftype", "file" */
-    const char *path;          /* the GGUF file evaluated (gone after free unless kept) */
+    const char *name; /* "q4_k_m"; the reference's file type ("f16") */
+    const char *kind; /* "base", "ftype", "file" */
+    const char *path; /* the GGUF file evaluated (gone after free unless kept) */
     uint64_t file_bytes;
-    uint64_t data_bytes;       /* tensor data only */
+    uint64_t data_bytes; /* tensor data only */
     int64_t n_params;
-    double bpw;                /* data_bytes * 8 / n_params */
-    double quantize_seconds;   /* 0 when the file was given */
+    double bpw;              /* data_bytes * 8 / n_params */
+    double quantize_seconds; /* 0 when the file was given */
     struct lq_eval_result eval;
-    double dppl;               /* eval.ppl - the reference's PPL */
+    double dppl; /* eval.ppl - the reference's PPL */
     const struct lq_report_tensor *tensors;
     int64_t n_tensors;
-    int64_t worst[3];          /* tensor indices by decreasing relative RMSE; -1: none */
+    int64_t worst[3]; /* tensor indices by decreasing relative RMSE; -1: none */
     bool done;
 };
 
@@ -135,11 +135,9 @@ LQ_API const struct lq_report_entry *lq_report_find(const lq_report *r, const ch
  * chart as SVG, and one HTML page with the table and the chart. Each file is written to a
  * temporary name and renamed when complete. */
 LQ_API lq_status lq_report_write_md(const lq_report *r, const char *path, struct lq_error *err);
-LQ_API lq_status lq_report_write_json(const lq_report *r, const char *path,
-                                      struct lq_error *err);
+LQ_API lq_status lq_report_write_json(const lq_report *r, const char *path, struct lq_error *err);
 LQ_API lq_status lq_report_write_svg(const lq_report *r, const char *path, struct lq_error *err);
-LQ_API lq_status lq_report_write_html(const lq_report *r, const char *path,
-                                      struct lq_error *err);
+LQ_API lq_status lq_report_write_html(const lq_report *r, const char *path, struct lq_error *err);
 
 /* Frees the handle and removes a temporary work folder; accepts NULL. */
 LQ_API void lq_report_free(lq_report *r);
