@@ -49,3 +49,22 @@ void progress_end(struct progress *p)
         fprintf(stderr, "\n");
     }
 }
+
+void progress_units(struct progress *p, int64_t done, int64_t total, const char *label)
+{
+    if (!p->enabled || total <= 0) {
+        return;
+    }
+    double el = progress_now() - p->t0;
+    double frac = (double)done / (double)total;
+    double eta = frac > 0 ? el * (1 - frac) / frac : 0;
+    char bar[31];
+    int fill = (int)(frac * 30);
+    for (int k = 0; k < 30; k++) {
+        bar[k] = k < fill ? '#' : '.';
+    }
+    bar[30] = '\0';
+    fprintf(stderr, "\r%s [%s] %3.0f%% %6.0fs ETA %5.0fs  %-40.40s", p->what, bar, 100 * frac, el,
+            eta, label ? label : "");
+    fflush(stderr);
+}

@@ -21,6 +21,8 @@ static const struct cli_command commands[] = {
     { "eval", cmd_eval, "perplexity, KL divergence and top-1 agreement on a text" },
     { "generate", cmd_generate, "greedy generation from a prompt (a smoke test)" },
     { "imatrix", cmd_imatrix, "importance matrix from calibration text (llama-imatrix's GGUF)" },
+    { "report", cmd_report, "size/accuracy table and chart of several quantizations" },
+    { "check", cmd_check, "re-run a baseline's quantizations and fail on regressions (CI)" },
     { "version", cmd_version, "print the versions of libquant and its libraries" },
 };
 

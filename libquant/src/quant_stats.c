@@ -58,6 +58,12 @@ static void stats_add(struct lq_quant_stats *s, const float *x, const float *xq,
     }
 }
 
+void lq_quant_stats_add(struct lq_quant_stats *acc, const float *x, const float *xq, int64_t n)
+{
+    stats_add(acc, x, xq, n);
+    stats_derive(acc);
+}
+
 lq_status lq_quant_error_accumulate(int type, const float *src, int64_t n, const float *imatrix,
                                     struct lq_quant_stats *acc, struct lq_error *err)
 {

@@ -82,6 +82,12 @@ LQ_API lq_status lq_tokenizer_encode(const lq_tokenizer *tok, const char *text, 
                                      struct lq_error *err);
 LQ_API void lq_tokenizer_ids_free(int32_t *ids);
 
+/* lq_tokenizer_encode() of the whole file at path (read into memory first). Errors name the
+ * file. */
+LQ_API lq_status lq_tokenizer_encode_file(const lq_tokenizer *tok, const char *path,
+                                          unsigned flags, int32_t **ids, size_t *n_ids,
+                                          struct lq_error *err);
+
 /* Same into a caller buffer of `cap` ids. When it is too small, returns LQ_E_RANGE and
  * sets *n_ids to the number needed. */
 LQ_API lq_status lq_tokenizer_encode_into(const lq_tokenizer *tok, const char *text,

@@ -82,6 +82,11 @@ LQ_API void lq_quant_stats_init(struct lq_quant_stats *s);
 /* Adds from's sums into into and updates into's derived fields. */
 LQ_API void lq_quant_stats_merge(struct lq_quant_stats *into, const struct lq_quant_stats *from);
 
+/* Adds the comparison of n values x against their approximations xq to acc (the sums behind
+ * the derived fields, which are updated). For two decoded tensors of the same shape. */
+LQ_API void lq_quant_stats_add(struct lq_quant_stats *acc, const float *x, const float *xq,
+                               int64_t n);
+
 /* Quantizes src (one row of n values; imatrix has n weights or is NULL) with type exactly as
  * lq_quantize_rows would, dequantizes, and adds the comparison to acc. */
 LQ_API lq_status lq_quant_error_accumulate(int type, const float *src, int64_t n,

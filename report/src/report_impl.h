@@ -1,0 +1,79 @@
+/* report_impl.h - the report handle and what its source files share. */
+#ifndef LQ_REPORT_IMPL_H
+#define LQ_REPORT_IMPL_H
+
+#include <stdio.h>
+
+#include "lq/report.h"
+
+struct report_job;
+
+/* A kind of job (report_jobs.c). */
+struct report_job_kind {
+    const char *kind;
+    /* Whether name (lower-case) is a job of this kind; fills *arg (kind-specific, e.g. the
+     * ftype) and the job's canonical name ("q4_k" -> "q4_k_m"). NULL: not chosen by name. */
+    bool (*parse)(const char *name, int *arg, char *canon, size_t cap);
+    /* The names parse accepts, for help texts. */
+    const char *(*names)(void);
+    /* Writes the job's GGUF file to j->path and sets j->e.quantize_seconds; NULL when the
+     * job names an existing file. */
+    lq_status (*produce)(lq_report *r, struct report_job *j, struct lq_error *err);
+};
+
+struct report_job {
+    const struct report_job_kind *kind;
+    int arg;
+    char *name;
+    char *path;
+    struct lq_report_tensor *tensors;
+    struct lq_report_entry e;
+};
+
+struct lq_report {
+    struct lq_report_params p;
+    char *model_path, *text_path, *imatrix_path;
+    char *work_dir;
+    bool own_work_dir;
+    char *base_path;   /* reference GGUF */
+    char *logits_path; /* its saved distributions */
+    bool base_converted;
+    int32_t *tokens;
+    struct lq_report_model model;
+    struct report_job base;
+    struct report_job *jobs;
+    int64_t n_jobs, cap_jobs;
+    int64_t units_done, units_total;
+};
+
+/* Jobs (report_jobs.c). */
+const struct report_job_kind *lqi_report_find_kind(const char *name, int *arg, char *canon,
+                                                   size_t cap);
+extern const struct report_job_kind lqi_report_file_kind;
+
+/* Progress (report_run.c). */
+void lqi_report_progress(lq_report *r, const char *stage, const struct report_job *j,
+                         int64_t job_index, int64_t units);
+
+/* Measurement (report_measure.c). */
+lq_status lqi_report_measure(const char *base_path, struct report_job *j, struct lq_error *err);
+lq_status lqi_report_fingerprint(const char *path, struct lq_report_model *m, struct lq_error *err);
+
+/* Text (report_text.c): the first n_ctx * n_chunk tokens' hash and counts. */
+lq_status lqi_report_tokenize(lq_report *r, struct lq_error *err);
+
+/* Output helpers (report_write.c): a file written through a temporary name. */
+struct report_out {
+    FILE *f;
+    char *tmp;
+    const char *path;
+};
+lq_status lqi_out_open(struct report_out *o, const char *path, struct lq_error *err);
+lq_status lqi_out_close(struct report_out *o, struct lq_error *err);
+void lqi_out_abort(struct report_out *o); /* closes and removes the temporary file */
+/* Renders the chart into a new string (report_svg.c). */
+lq_status lqi_report_svg_string(const lq_report *r, char **out, struct lq_error *err);
+/* Formats a hash as 16 lower-case hex digits. */
+void lqi_hex64(uint64_t v, char out[17]);
+
+#endif

@@ -1,0 +1,104 @@
+/* report_jobs.c - the kinds of job a report runs. Each kind is one row of `kinds`: how its
+ * names are recognised and how its GGUF file is made. A new quantization algorithm becomes
+ * a report type by adding its row here. */
+#include <stdio.h>
+#include <string.h>
+
+#include "lq/convert.h"
+#include "lq/imatrix.h"
+#include "lqi.h"
+#include "report_impl.h"
+
+// ---- llama.cpp file types (quantized from the reference by lq_convert_run) -----------------
+
+static bool ftype_parse(const char *name, int *arg, char *canon, size_t cap)
+{
+    enum lq_ftype ft;
+    if (lq_ftype_from_name(name, &ft, NULL) != LQ_OK) {
+        return false;
+    }
+    *arg = (int)ft;
+    snprintf(canon, cap, "%s", lq_ftype_name(ft));
+    for (char *c = canon; *c; c++) {
+        *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    }
+    return true;
+}
+
+static const char *ftype_names(void)
+{
+    return "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q2_k_s, q3_k_s, q3_k_m, "
+           "q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k";
+}
+
+struct quant_progress {
+    lq_report *r;
+    struct report_job *j;
+    int64_t units, sent;
+};
+
+static void on_tensor(const struct lq_convert_tensor_report *t, void *user)
+{
+    struct quant_progress *q = user;
+    int64_t due = t->n_tensors ? (t->index + 1) * q->units / t->n_tensors : q->units;
+    int64_t job_index = q->j - q->r->jobs + 1;
+    lqi_report_progress(q->r, "quantize", q->j, job_index, due - q->sent);
+    q->sent = due;
+}
+
+static lq_status ftype_produce(lq_report *r, struct report_job *j, struct lq_error *err)
+{
+    struct lq_convert_params cp = lq_convert_params_default();
+    cp.ftype = (enum lq_ftype)j->arg;
+    cp.nthreads = r->p.n_threads;
+    struct quant_progress q = {.r = r, .j = j, .units = (r->model.n_chunk + 1) / 2};
+    cp.on_tensor = on_tensor;
+    cp.on_tensor_user = &q;
+    lq_imatrix *im = NULL;
+    lq_source *src = NULL;
+    struct lq_convert_summary sum = {0};
+    lq_status s = r->imatrix_path ? lq_imatrix_load(r->imatrix_path, &im, err) : LQ_OK;
+    cp.imatrix = im;
+    cp.imatrix_path = r->imatrix_path;
+    if (s == LQ_OK) {
+        s = lq_source_open(r->base_path, &src, err);
+    }
+    if (s == LQ_OK) {
+        s = lq_convert_run(src, j->path, &cp, &sum, err);
+    }
+    j->e.quantize_seconds = sum.seconds;
+    lq_source_free(src);
+    lq_imatrix_free(im);
+    return s;
+}
+
+// ---- the table ------------------------------------------------------------------------------
+
+static const struct report_job_kind kinds[] = {
+    {.kind = "ftype", .parse = ftype_parse, .names = ftype_names, .produce = ftype_produce},
+};
+
+/* Existing files (lq_report_add_file): nothing to make, not chosen by name. */
+const struct report_job_kind lqi_report_file_kind = {.kind = "file"};
+
+const struct report_job_kind *lqi_report_find_kind(const char *name, int *arg, char *canon,
+                                                   size_t cap)
+{
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        if (kinds[i].parse(name, arg, canon, cap)) {
+            return &kinds[i];
+        }
+    }
+    return NULL;
+}
+
+const char *lq_report_job_names(void)
+{
+    static char buf[1024];
+    size_t off = 0;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0] && off < sizeof buf; i++) {
+        off +=
+            (size_t)snprintf(buf + off, sizeof buf - off, "%s%s", i ? ", " : "", kinds[i].names());
+    }
+    return buf;
+}

@@ -1,0 +1,243 @@
+/* cmd_report.c - `quant report`: quantize a model to several types (or take existing files),
+ * evaluate each against the reference, and write report.md, report.json and report.svg. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "report_cli.h"
+
+#define DEFAULT_TYPES "q8_0,q6_k,q4_k_m,q4_0"
+
+struct report_opts {
+    struct lq_report_params p;
+    const char *types, *out, *base;
+    bool keep, html, files;
+    char *work_dir;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(
+        f,
+        "usage: quant report MODEL --text FILE [options]\n"
+        "       quant report --files A.gguf B.gguf ... --base REF.gguf --text FILE [options]\n\n"
+        "Quantizes MODEL to each type (from an F16 reference: a GGUF MODEL is the reference\n"
+        "as it is, any other checkpoint is converted to F16 first), evaluates every type\n"
+        "against the reference on the text, and writes OUT/report.md (table), report.json\n"
+        "(every number) and report.svg (size against KL divergence, Pareto front).\n\n"
+        "  --text FILE      evaluation text (tokenized with the reference's vocabulary)\n"
+        "  --types LIST     comma-separated types (default " DEFAULT_TYPES ")\n"
+        "                   known: %s\n"
+        "  --files          the arguments are existing GGUF files to compare (needs --base)\n"
+        "  --base FILE      the reference for --files\n"
+        "  --ctx N          chunk length in tokens (default 512)\n"
+        "  --chunks N       evaluate at most N chunks (default: the whole text; N >= 2)\n"
+        "  --threads N      threads (default: all cores)\n"
+        "  --imatrix FILE   importance matrix for the quantized types\n"
+        "  --out DIR        where the report goes (default: .)\n"
+        "  --keep           keep the quantized files in OUT/models (default: a temporary\n"
+        "                   folder, removed at the end)\n"
+        "  --html           also write OUT/report.html (table and chart in one page)\n\n"
+        "Exit codes: 0 ok, 1 failure, 2 usage error, 3 bad input file.\n",
+        lq_report_job_names());
+}
+
+static int parse_num_opt(int c, const char *arg, struct report_opts *o)
+{
+    long long v;
+    const char *name = c == 'c' ? "ctx" : c == 'n' ? "chunks" : "threads";
+    int rc = report_cli_number("report", name, arg, c == 'n' ? 2 : 1, &v);
+    if (rc == 0) {
+        if (c == 'c') {
+            o->p.n_ctx = v;
+        } else if (c == 'n') {
+            o->p.n_chunks = v;
+        } else {
+            o->p.n_threads = (int)(v > 1024 ? 1024 : v);
+        }
+    }
+    return rc;
+}
+
+static int parse_opts(int argc, char **argv, struct report_opts *o)
+{
+    static const struct option longs[] = {
+        {"text", required_argument, NULL, 't'},
+        {"types", required_argument, NULL, 'T'},
+        {"ctx", required_argument, NULL, 'c'},
+        {"chunks", required_argument, NULL, 'n'},
+        {"threads", required_argument, NULL, 'j'},
+        {"out", required_argument, NULL, 'o'},
+        {"keep", no_argument, NULL, 'k'},
+        {"html", no_argument, NULL, 'H'},
+        {"imatrix", required_argument, NULL, 'i'},
+        {"files", no_argument, NULL, 'F'},
+        {"base", required_argument, NULL, 'b'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c, rc = 0;
+    optind = 1;
+    while (rc == 0 && (c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            o->p.text = optarg;
+            break;
+        case 'T':
+            o->types = optarg;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 'k':
+            o->keep = true;
+            break;
+        case 'H':
+            o->html = true;
+            break;
+        case 'i':
+            o->p.imatrix = optarg;
+            break;
+        case 'F':
+            o->files = true;
+            break;
+        case 'b':
+            o->base = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return -1;
+        case 'c':
+        case 'n':
+        case 'j':
+            rc = parse_num_opt(c, optarg, o);
+            break;
+        default:
+            return cli_usage_error("report", "unknown option");
+        }
+    }
+    return rc;
+}
+
+static int check_args(int argc, char **argv, struct report_opts *o)
+{
+    if (!o->p.text) {
+        return cli_usage_error("report", "--text FILE is needed");
+    }
+    if (o->files) {
+        if (!o->base || optind >= argc) {
+            return cli_usage_error("report", "--files needs files and --base REF.gguf");
+        }
+        o->p.model = o->base;
+        return 0;
+    }
+    if (o->base || optind != argc - 1) {
+        return cli_usage_error("report", "expected one MODEL (or --files ... --base REF)");
+    }
+    o->p.model = argv[optind];
+    return 0;
+}
+
+/* OUT exists (created when missing); with --keep the job files go to OUT/models. */
+static int prepare_out(struct report_opts *o)
+{
+    if (mkdir(o->out, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "quant report: cannot create %s: %s\n", o->out, strerror(errno));
+        return LQ_EXIT_FAIL;
+    }
+    if (o->keep) {
+        size_t n = strlen(o->out) + 8;
+        o->work_dir = malloc(n);
+        if (!o->work_dir) {
+            return LQ_EXIT_FAIL;
+        }
+        snprintf(o->work_dir, n, "%s/models", o->out);
+        o->p.work_dir = o->work_dir;
+    }
+    return LQ_EXIT_OK;
+}
+
+static int write_one(const lq_report *r, const char *dir, const char *name,
+                     lq_status (*fn)(const lq_report *, const char *, struct lq_error *))
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct lq_error err = {0};
+    if (fn(r, path, &err) != LQ_OK) {
+        return cli_fail("report", &err);
+    }
+    fprintf(stderr, "report: wrote %s\n", path);
+    return LQ_EXIT_OK;
+}
+
+static int write_all(const lq_report *r, const struct report_opts *o)
+{
+    int rc = write_one(r, o->out, "report.md", lq_report_write_md);
+    rc = rc ? rc : write_one(r, o->out, "report.json", lq_report_write_json);
+    rc = rc ? rc : write_one(r, o->out, "report.svg", lq_report_write_svg);
+    if (rc == 0 && o->html) {
+        rc = write_one(r, o->out, "report.html", lq_report_write_html);
+    }
+    return rc;
+}
+
+static int add_jobs(lq_report *r, int argc, char **argv, const struct report_opts *o)
+{
+    if (!o->files) {
+        return report_cli_add_types("report", r, o->types);
+    }
+    for (int i = optind; i < argc; i++) {
+        struct lq_error err = {0};
+        if (lq_report_add_file(r, argv[i], &err) != LQ_OK) {
+            return cli_usage_error("report", "%s", err.msg);
+        }
+    }
+    return LQ_EXIT_OK;
+}
+
+/* bar is the progress struct the handle reports to (restarted: the ETA counts from here). */
+static int run(lq_report *r, const struct report_opts *o, struct progress *bar)
+{
+    struct lq_error err = {0};
+    progress_start(bar, "report", 0);
+    lq_status s = lq_report_run(r, &err);
+    progress_end(bar);
+    if (s != LQ_OK) {
+        return cli_fail("report", &err);
+    }
+    report_cli_print_table(r, stdout);
+    fflush(stdout);
+    if (o->keep) {
+        fprintf(stderr, "report: quantized files kept in %s\n", o->work_dir);
+    }
+    return write_all(r, o);
+}
+
+int cmd_report(int argc, char **argv)
+{
+    struct report_opts o = {.p = lq_report_params_default(), .types = DEFAULT_TYPES, .out = "."};
+    struct progress bar;
+    int rc = parse_opts(argc, argv, &o);
+    if (rc != 0) {
+        return rc < 0 ? LQ_EXIT_OK : rc;
+    }
+    rc = check_args(argc, argv, &o);
+    rc = rc ? rc : prepare_out(&o);
+    lq_report *r = NULL;
+    struct lq_error err = {0};
+    progress_start(&bar, "report", 0);
+    o.p.on_progress = report_cli_progress;
+    o.p.user = &bar;
+    if (rc == 0 && lq_report_open(&o.p, &r, &err) != LQ_OK) {
+        rc = cli_fail("report", &err);
+    }
+    rc = rc ? rc : add_jobs(r, argc, argv, &o);
+    rc = rc ? rc : run(r, &o, &bar);
+    lq_report_free(r);
+    free(o.work_dir);
+    return rc;
+}
