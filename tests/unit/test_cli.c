@@ -243,6 +243,23 @@ static void test_unwritable_output(void **state)
         "/nonexistent-dir/out.gguf");
 }
 
+/* quant check through the binary: a baseline that is not one exits 2 naming the problem. */
+static void test_check_bad_baseline_exits_2(void **state)
+{
+    (void)state;
+    char *dir = lqt_tmpdir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/baseline.json", dir);
+    lqt_write_file(path, "{\"types\": 3}", 12);
+    const char *f16 = lqt_data_path("reference/llama.cpp/tiny-llama-6L/f16.gguf");
+    struct run_result r = run_quant((const char *[]){"check", "--baseline", path, f16, NULL});
+    if (r.code != 2 || !strstr(r.err, path))
+        fail_msg("check with a bad baseline: exit %d, stderr: %s", r.code, r.err);
+    run_free(&r);
+    lqt_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_quantize_matches_llama_cpp),
         cmocka_unit_test(test_convert_missing_shard_leaves_nothing),
         cmocka_unit_test(test_unwritable_output),
+        cmocka_unit_test(test_check_bad_baseline_exits_2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
