@@ -51,6 +51,8 @@ struct lqi_acts {
     size_t row_size;
     const unsigned char *data; /* the converted rows (or src itself for F32) */
     unsigned char *buf;        /* the state's conversion buffer */
+    float *ilv;                /* F32-kind rows interleaved by 8 (forward_dot_x86.c) */
+    bool has_ilv;              /* ilv holds this conversion's rows */
 };
 
 /* Scratch of one forward call, carved from one allocation (sizes for n_batch tokens). */
