@@ -67,6 +67,22 @@ static void fill_random(float *x, int64_t n, int kind, uint64_t seed)
     }
 }
 
+/* Rows the searches treat specially: runs of 16 equal values (flat sub-blocks: zero, positive
+ * or negative constants) between normal ones (kind 0), and super-blocks alternating between
+ * tiny (1e-30) and huge (1e25) magnitudes (kind 1). */
+static void fill_edge(float *x, int64_t n, int kind, uint64_t seed)
+{
+    fill_random(x, n, 0, seed);
+    for (int64_t i = 0; i < n; i++) {
+        if (kind == 0) {
+            const int64_t run = i / 16;
+            x[i] = run % 4 == 0 ? 0.f : run % 4 == 1 ? 1.5f : run % 4 == 2 ? -0.75f : x[i];
+        } else {
+            x[i] *= (i / 256) % 2 ? 1e25f : 1e-30f;
+        }
+    }
+}
+
 static bool has_ref_file(const char *name)
 {
     for (size_t i = 0; i < sizeof ref_types / sizeof ref_types[0]; i++) {
@@ -208,8 +224,15 @@ static void test_quants_fast_path_matches_ref(void **state)
         if (!t || !t->from_float) {
             continue;
         }
-        for (int kind = 0; kind < 6; kind++) {
-            fill_random(x, n, kind, 100 + (uint64_t)kind);
+        for (int kind = 0; kind < 8; kind++) {
+            if (kind < 6) {
+                fill_random(x, n, kind, 100 + (uint64_t)kind);
+            } else {
+                fill_edge(x, n, kind - 6, 100 + (uint64_t)kind);
+            }
+            /* the reference bytes come from the scalar path: shared searches (the k-quants'
+             * scale search) dispatch by level too */
+            assert_int_equal(lq_simd_level_set(LQ_SIMD_SCALAR, NULL), LQ_OK);
             t->from_float_ref(x, a, n);
             for (int l = 0; l < nlev; l++) {
                 assert_int_equal(lq_simd_level_set(levels[l], NULL), LQ_OK);

@@ -66,6 +66,22 @@ float lqi_make_qkx2_quants(int n, int nmax, const float *restrict x, const float
                            uint8_t *restrict L, float *restrict the_min, uint8_t *restrict Laux,
                            float rmin, float rdelta, int nstep, bool use_mad);
 
+/* The longest sub-block the eight-at-once searches take. */
+enum { LQI_X8_MAX_N = 32 };
+
+/* make_qkx2_quants on 8 sub-blocks of n <= 32 values at once: sub-block j is x[j*n..],
+ * weights[j*n..] (not NULL), quants to L[j*n..], its scale to scales[j] and -min to
+ * the_mins[j]. Bit-identical to eight lqi_make_qkx2_quants calls at every SIMD level. */
+void lqi_make_qkx2_quants_x8(int n, int nmax, const float *x, const float *weights, uint8_t *L,
+                             float scales[8], float the_mins[8], float rmin, float rdelta,
+                             int nstep, bool use_mad);
+
+/* make_qx_quants with rmse_type 1 on 8 sub-blocks of n <= 32 values at once: sub-block j
+ * is x[j*n..], its weights qw[j*n..] (NULL: x^2), quants to L[j*n..], scale to scales[j].
+ * Bit-identical to eight lqi_make_qx_quants calls at every SIMD level. */
+void lqi_make_qx_quants_x8(int n, int nmax, const float *x, const float *qw, int8_t *L,
+                           float scales[8]);
+
 /* As make_qkx2_quants, for the importance-weighted paths (weights NULL means x^2). */
 float lqi_make_qkx3_quants(int n, int nmax, const float *restrict x, const float *restrict weights,
                            uint8_t *restrict L, float *restrict the_min, uint8_t *restrict Laux,

@@ -7,9 +7,8 @@
 void lqi_qk_scale_min_ref(const float *x, int nmax, float rmin, int nstep, uint8_t L[QK_K],
                           uint8_t scales[K_SCALE_SIZE], uint16_t *d, uint16_t *dmin)
 {
-    uint8_t Laux[32], ls[8], lm[8];
-    float weights[32], mins[QK_K / 32], sc[QK_K / 32];
-    float max_scale = 0, max_min = 0;
+    uint8_t ls[8], lm[8];
+    float weights[QK_K], mins[QK_K / 32], sc[QK_K / 32];
     for (int j = 0; j < QK_K / 32; ++j) {
         float sum_x2 = 0;
         for (int l = 0; l < 32; ++l) {
@@ -17,10 +16,12 @@ void lqi_qk_scale_min_ref(const float *x, int nmax, float rmin, int nstep, uint8
         }
         float av_x = sqrtf(sum_x2 / 32);
         for (int l = 0; l < 32; ++l) {
-            weights[l] = av_x + fabsf(x[32 * j + l]);
+            weights[32 * j + l] = av_x + fabsf(x[32 * j + l]);
         }
-        sc[j] = lqi_make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux,
-                                     rmin, 0.1f, nstep, false);
+    }
+    lqi_make_qkx2_quants_x8(32, nmax, x, weights, L, sc, mins, rmin, 0.1f, nstep, false);
+    float max_scale = 0, max_min = 0;
+    for (int j = 0; j < QK_K / 32; ++j) {
         max_scale = sc[j] > max_scale ? sc[j] : max_scale;
         max_min = mins[j] > max_min ? mins[j] : max_min;
     }

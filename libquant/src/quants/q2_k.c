@@ -67,15 +67,17 @@ static void q2_K_ref_scales(const float scales[16], const float mins[16], float 
 static void q2_K_ref_block(const float *x, void *vy, const float *qw)
 {
     block_q2_K *y = vy;
-    uint8_t L[QK_K], Laux[16];
-    float weights[16], mins[QK_K / 16], scales[QK_K / 16];
+    uint8_t L[QK_K];
+    float weights[QK_K], mins[QK_K / 16], scales[QK_K / 16];
+    for (int l = 0; l < QK_K; ++l) {
+        weights[l] = fabsf(x[l]);
+    }
+    for (int h = 0; h < 2; ++h) { /* 16 sub-blocks of 16, eight at a time */
+        lqi_make_qkx2_quants_x8(16, 3, x + 128 * h, weights + 128 * h, L + 128 * h, scales + 8 * h,
+                                mins + 8 * h, -0.5f, 0.1f, 15, true);
+    }
     float max_scale = 0, max_min = 0;
     for (int j = 0; j < QK_K / 16; ++j) {
-        for (int l = 0; l < 16; ++l) {
-            weights[l] = fabsf(x[16 * j + l]);
-        }
-        scales[j] = lqi_make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux,
-                                         -0.5f, 0.1f, 15, true);
         if (scales[j] > max_scale) {
             max_scale = scales[j];
         }

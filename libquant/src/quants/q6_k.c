@@ -40,9 +40,9 @@ static void q6_K_block(const float *x, void *vy, const float *qw)
     block_q6_K *y = vy;
     int8_t L[QK_K];
     float scales[QK_K / 16];
-    for (int ib = 0; ib < QK_K / 16; ++ib) {
-        scales[ib] =
-            lqi_make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, qw ? qw + 16 * ib : NULL);
+    for (int h = 0; h < 2; ++h) { /* 16 sub-blocks of 16, eight at a time */
+        lqi_make_qx_quants_x8(16, 32, x + 128 * h, qw ? qw + 128 * h : NULL, L + 128 * h,
+                              scales + 8 * h);
     }
     float max_abs_scale;
     const float max_scale = lqi_signed_absmax(scales, QK_K / 16, &max_abs_scale);
