@@ -10,13 +10,13 @@
 #include <jansson.h>
 
 #include "cli.h"
-#include "lq/gguf.h"
 #include "lq/metrics.h"
 #include "lq/model.h"
+#include "lq/model_open_any.h"
 #include "lq/tokenizer.h"
 
 struct eval_opts {
-    const char *model, *text, *tokens, *save, *compare;
+    const char *model, *text, *tokens, *save, *compare, *tokenizer;
     int64_t ctx, chunks, batch;
     int threads;
     bool json;
@@ -26,10 +26,13 @@ static void eval_help(FILE *f)
 {
     fprintf(f,
             "usage: quant eval MODEL (--text FILE | --tokens FILE | --compare BASE) [options]\n\n"
-            "Perplexity of a GGUF llama model as llama-perplexity computes it: the text is cut\n"
+            "Perplexity of a llama model as llama-perplexity computes it: the text is cut\n"
             "into chunks of --ctx tokens, each starting with BOS, and the second half of each\n"
-            "chunk is scored.\n\n"
+            "chunk is scored. MODEL is a GGUF file, a Hugging Face folder (safetensors or\n"
+            "pytorch_model.bin; F32/F16/BF16) or a llama2.c checkpoint, read as downloaded.\n\n"
             "  --text FILE          text to evaluate (tokenized with the model's vocabulary)\n"
+            "  --tokenizer FILE     llama2.c tokenizer (default: tokenizer.bin or tok<N>.bin\n"
+            "                       beside the checkpoint)\n"
             "  --tokens FILE        token ids to evaluate instead (whitespace-separated, BOS first)\n"
             "  --ctx N              chunk length (default 512; with --compare, the base's)\n"
             "  --chunks N           evaluate at most N chunks (default: all)\n"
@@ -61,6 +64,7 @@ static int parse_eval(int argc, char **argv, struct eval_opts *o)
         { "threads", required_argument, NULL, 'j' }, { "batch", required_argument, NULL, 'b' },
         { "save-logits", required_argument, NULL, 's' },
         { "compare", required_argument, NULL, 'k' }, { "json", no_argument, NULL, 'J' },
+        { "tokenizer", required_argument, NULL, 'z' },
         { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -72,6 +76,7 @@ static int parse_eval(int argc, char **argv, struct eval_opts *o)
         case 'T': o->tokens = optarg; break;
         case 's': o->save = optarg; break;
         case 'k': o->compare = optarg; break;
+        case 'z': o->tokenizer = optarg; break;
         case 'J': o->json = true; break;
         case 'h': eval_help(stdout); return -1;
         case 'c': case 'n': case 'j': case 'b':
@@ -290,22 +295,19 @@ static int read_text(const char *path, char **out, size_t *len)
     return LQ_EXIT_OK;
 }
 
-/* Tokenizes the text with the model file's own vocabulary, BOS first when the vocabulary
- * asks for it (llama-perplexity's common_tokenize(text, add_special = true)). */
-static int tokenize_text(const struct eval_opts *o, int32_t **tokens, int64_t *n)
+/* Tokenizes the text with the model's own vocabulary, BOS first when the vocabulary asks for
+ * it (llama-perplexity's common_tokenize(text, add_special = true)). */
+static int tokenize_text(const struct eval_opts *o, const lq_tokenizer *tok, int32_t **tokens,
+                         int64_t *n)
 {
     char *text = NULL;
     size_t len = 0;
     int rc = read_text(o->text, &text, &len);
     struct lq_error err = { 0 };
-    lq_gguf *g = NULL;
-    lq_tokenizer *tok = NULL;
     int32_t *ids = NULL;
     size_t n_ids = 0;
-    if (rc == LQ_EXIT_OK && (lq_gguf_open(o->model, &g, &err) != LQ_OK ||
-                             lq_tokenizer_from_gguf(g, &tok, &err) != LQ_OK ||
-                             lq_tokenizer_encode(tok, text, len, LQ_TOKENIZE_ADD_SPECIAL, &ids,
-                                                 &n_ids, &err) != LQ_OK)) {
+    if (rc == LQ_EXIT_OK && lq_tokenizer_encode(tok, text, len, LQ_TOKENIZE_ADD_SPECIAL, &ids,
+                                                &n_ids, &err) != LQ_OK) {
         rc = cli_fail("eval", &err);
     }
     if (rc == LQ_EXIT_OK) {
@@ -317,8 +319,6 @@ static int tokenize_text(const struct eval_opts *o, int32_t **tokens, int64_t *n
         *n = (int64_t)n_ids;
     }
     lq_tokenizer_ids_free(ids);
-    lq_tokenizer_free(tok);
-    lq_gguf_free(g);
     free(text);
     return rc;
 }
@@ -371,23 +371,27 @@ int cmd_eval(int argc, char **argv)
     mp.n_threads = o.threads;
     mp.n_batch = o.batch;
     lq_model *m = NULL;
+    lq_tokenizer *tok = NULL;
+    const bool need_tok = o.text && !o.compare;
     int32_t *tokens = NULL;
     int64_t n = 0;
     if (context_size(&o, &mp.n_ctx, &err) != LQ_OK ||
-        lq_model_open(o.model, &mp, &m, &err) != LQ_OK) {
+        lq_model_open_path_tokenizer(o.model, o.tokenizer, &mp, &m, need_tok ? &tok : NULL,
+                                     &err) != LQ_OK) {
         rc = cli_fail("eval", &err);
         goto out_free_model;
     }
     if (o.tokens) {
         rc = read_token_file(o.tokens, &tokens, &n);
-    } else if (o.text && !o.compare) {
-        rc = tokenize_text(&o, &tokens, &n);
+    } else if (need_tok) {
+        rc = tokenize_text(&o, tok, &tokens, &n);
     }
     if (rc == LQ_EXIT_OK) {
         rc = run_eval(&o, m, tokens, n);
     }
 out_free_model:
     free(tokens);
+    lq_tokenizer_free(tok);
     lq_model_free(m);
     return rc;
 }

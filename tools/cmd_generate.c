@@ -8,12 +8,12 @@
 #include <time.h>
 
 #include "cli.h"
-#include "lq/gguf.h"
 #include "lq/model.h"
+#include "lq/model_open_any.h"
 #include "lq/tokenizer.h"
 
 struct gen_opts {
-    const char *model, *prompt, *prompt_tokens;
+    const char *model, *prompt, *prompt_tokens, *tokenizer;
     int64_t n_predict, ctx;
     int threads;
 };
@@ -21,12 +21,15 @@ struct gen_opts {
 static void gen_help(FILE *f)
 {
     fprintf(f, "usage: quant generate MODEL (-p TEXT | --prompt-tokens IDS) -n N [options]\n\n"
-               "Greedy decoding: always the most likely next token.\n\n"
+               "Greedy decoding: always the most likely next token. MODEL is a GGUF file, a\n"
+               "Hugging Face folder or a llama2.c checkpoint, read as downloaded.\n\n"
                "  -p, --prompt TEXT        prompt text (tokenized with BOS first)\n"
                "  --prompt-tokens IDS      prompt as token ids instead (\"1 450 1023\")\n"
                "  -n, --n-predict N        tokens to generate (default 32)\n"
                "  --ctx N                  context size (default: prompt + N)\n"
-               "  --threads N              threads (default: all cores)\n");
+               "  --threads N              threads (default: all cores)\n"
+               "  --tokenizer FILE         llama2.c tokenizer (default: tokenizer.bin or\n"
+               "                           tok<N>.bin beside the checkpoint)\n");
 }
 
 static int gen_num(const char *opt, const char *s, int64_t *out)
@@ -48,6 +51,7 @@ static int parse_gen(int argc, char **argv, struct gen_opts *o)
         { "prompt", required_argument, NULL, 'p' }, { "prompt-tokens", required_argument, NULL, 'P' },
         { "n-predict", required_argument, NULL, 'n' }, { "ctx", required_argument, NULL, 'c' },
         { "threads", required_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
+        { "tokenizer", required_argument, NULL, 'z' },
         { NULL, 0, NULL, 0 },
     };
     int c, rc = 0;
@@ -58,6 +62,7 @@ static int parse_gen(int argc, char **argv, struct gen_opts *o)
         switch (c) {
         case 'p': o->prompt = optarg; break;
         case 'P': o->prompt_tokens = optarg; break;
+        case 'z': o->tokenizer = optarg; break;
         case 'n': rc = gen_num("-n", optarg, &o->n_predict); break;
         case 'c': rc = gen_num("--ctx", optarg, &o->ctx); break;
         case 'j':
@@ -106,24 +111,19 @@ static int parse_ids(const char *s, int32_t **out, int64_t *n)
     return 0;
 }
 
-/* Builds the model file's tokenizer and encodes the prompt, BOS first when the vocabulary
- * wants one. */
-static int tokenize_prompt(const char *model, const char *text, lq_tokenizer **tok,
-                           int32_t **out, int64_t *n)
+/* Encodes the prompt with the model's tokenizer, BOS first when the vocabulary wants one. */
+static int tokenize_prompt(const lq_tokenizer *tok, const char *text, int32_t **out, int64_t *n)
 {
     struct lq_error err = { 0 };
-    lq_gguf *g = NULL;
     int32_t *ids = NULL;
     size_t n_ids = 0;
     int rc = LQ_EXIT_OK;
-    if (lq_gguf_open(model, &g, &err) != LQ_OK || lq_tokenizer_from_gguf(g, tok, &err) != LQ_OK ||
-        lq_tokenizer_encode(*tok, text, strlen(text), LQ_TOKENIZE_ADD_SPECIAL, &ids, &n_ids,
+    if (lq_tokenizer_encode(tok, text, strlen(text), LQ_TOKENIZE_ADD_SPECIAL, &ids, &n_ids,
                             &err) != LQ_OK) {
         rc = cli_fail("generate", &err);
     } else if (n_ids == 0) {
         rc = cli_usage_error("generate", "the prompt gives no tokens");
     }
-    lq_gguf_free(g);
     *out = rc == LQ_EXIT_OK ? malloc(n_ids * sizeof(int32_t)) : NULL;
     if (*out) {
         memcpy(*out, ids, n_ids * sizeof(int32_t));
@@ -203,6 +203,17 @@ static int decode(const struct gen_opts *o, lq_model *m, const lq_tokenizer *tok
     return rc;
 }
 
+/* The KV-cache size: --ctx, else room for the prompt and the new tokens. A prompt text
+ * gives at most one token per byte plus BOS and EOS, so its length bounds the count before
+ * the tokenizer (which comes with the model) has run. */
+static int64_t context_for(const struct gen_opts *o, int64_t n_prompt)
+{
+    if (o->ctx > 0) {
+        return o->ctx;
+    }
+    return (o->prompt ? (int64_t)strlen(o->prompt) + 2 : n_prompt) + o->n_predict;
+}
+
 int cmd_generate(int argc, char **argv)
 {
     struct gen_opts o = { 0 };
@@ -214,17 +225,19 @@ int cmd_generate(int argc, char **argv)
     int64_t n_prompt = 0;
     lq_model *m = NULL;
     lq_tokenizer *tok = NULL;
-    rc = o.prompt ? tokenize_prompt(o.model, o.prompt, &tok, &prompt, &n_prompt)
-                  : parse_ids(o.prompt_tokens, &prompt, &n_prompt);
-    if (rc != 0) {
+    if (o.prompt_tokens && (rc = parse_ids(o.prompt_tokens, &prompt, &n_prompt)) != 0) {
         goto out_free_prompt;
     }
     struct lq_model_params mp = lq_model_params_default();
     mp.n_threads = o.threads;
-    mp.n_ctx = o.ctx > 0 ? o.ctx : n_prompt + o.n_predict;
+    mp.n_ctx = context_for(&o, n_prompt);
     struct lq_error err = { 0 };
-    if (lq_model_open(o.model, &mp, &m, &err) != LQ_OK) {
+    if (lq_model_open_path_tokenizer(o.model, o.tokenizer, &mp, &m, o.prompt ? &tok : NULL,
+                                     &err) != LQ_OK) {
         rc = cli_fail("generate", &err);
+        goto out_free_prompt;
+    }
+    if (o.prompt && (rc = tokenize_prompt(tok, o.prompt, &prompt, &n_prompt)) != 0) {
         goto out_free_prompt;
     }
     if (n_prompt + o.n_predict > lq_model_n_ctx(m)) {

@@ -51,7 +51,28 @@ void lqi_acts_invalidate(struct lqi_acts *a);
 
 /* Weight rows a thread converts to F32 at once (the wrow scratch holds LQI_ROW_BLOCK * n_in
  * floats per thread). */
-#define LQI_ROW_BLOCK 2
+#define LQI_ROW_BLOCK 4
+
+/* Whether the interleaved AVX-512 kernel below may run (the SIMD level in force). */
+bool lqi_ilv_supported(void);
+
+/* Interleaves F32 rows (n_rows of n_in, row_size bytes apart) by groups of 8 into dst:
+ * for each group and each chunk of 4 elements, the 8 rows' chunks side by side. Rows past
+ * the last full group and the n_in % 4 tail are not copied. */
+void lqi_ilv_pack(float *dst, const unsigned char *rows, size_t row_size, int64_t n_rows,
+                  int64_t n_in);
+
+/* Tokens per tile of a float-kind product (a multiple of 8: tiles hold whole groups). */
+#define LQI_TOKEN_TILE 32
+
+/* y[t * y_stride + r0 + i] = dot(w[i], row t of a) for the 4 weight rows and the tokens of
+ * a's full groups of 8 from g0 up to g1 (a->has_ilv); returns the first group not done.
+ * Bit-identical to lqi_dot_f32. */
+int64_t lqi_dot_f32_ilv(float *y, int64_t y_stride, int64_t r0, const float *const w[4],
+                        const struct lqi_acts *a, int64_t g0, int64_t g1);
+
+/* F16 -> F32 conversion of a row (exact; F16C instructions when the SIMD level allows). */
+void lqi_f16_row_to_f32(const uint16_t *src, float *dst, int64_t n);
 
 /* y (n_rows, w->n_out) = x * w^T with the prepared activations a; wrow is per-thread scratch
  * (LQI_ROW_BLOCK * w->n_in floats per thread). */

@@ -80,6 +80,24 @@ static void round_row(float *y, const float *x, int64_t n, enum lqi_dot_kind kin
     }
 }
 
+/* Converts the rows for the kernel's activation type into a->buf. */
+static void convert_rows(struct lqi_acts *a, const struct lqi_weight *w, const float *x,
+                         int64_t n_rows, int n_threads)
+{
+    const struct lq_type_traits *at = lq_type_traits_get(w->act_type);
+    const enum lqi_dot_kind kind = a->kind;
+    const int64_t n_in = w->n_in;
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (n_rows * n_in >= 1 << 16)
+    for (int64_t r = 0; r < n_rows; r++) {
+        void *dst = a->buf + (size_t)r * a->row_size;
+        if (kind == LQI_DOT_TABLE) {
+            (at->from_float ? at->from_float : at->from_float_ref)(x + r * n_in, dst, n_in);
+        } else {
+            round_row(dst, x + r * n_in, n_in, kind);
+        }
+    }
+}
+
 void lqi_acts_prepare(struct lqi_acts *a, const struct lqi_weight *w, const float *x,
                       int64_t n_rows, int n_threads)
 {
@@ -94,22 +112,17 @@ void lqi_acts_prepare(struct lqi_acts *a, const struct lqi_weight *w, const floa
     a->n_rows = n_rows;
     a->n_in = w->n_in;
     a->row_size = lqi_acts_row_size(w, w->n_in);
+    a->has_ilv = false;
     if (kind == LQI_DOT_F32) {
         a->data = (const unsigned char *)x;
-        return;
+    } else {
+        convert_rows(a, w, x, n_rows, n_threads);
+        a->data = a->buf;
     }
-    const struct lq_type_traits *at = lq_type_traits_get(w->act_type);
-    const int64_t n_in = w->n_in;
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (n_rows * n_in >= 1 << 16)
-    for (int64_t r = 0; r < n_rows; r++) {
-        void *dst = a->buf + (size_t)r * a->row_size;
-        if (kind == LQI_DOT_TABLE) {
-            (at->from_float ? at->from_float : at->from_float_ref)(x + r * n_in, dst, n_in);
-        } else {
-            round_row(dst, x + r * n_in, n_in, kind);
-        }
+    if (kind != LQI_DOT_TABLE && n_rows >= 8 && lqi_ilv_supported()) {
+        lqi_ilv_pack(a->ilv, a->data, a->row_size, n_rows, w->n_in);
+        a->has_ilv = true;
     }
-    a->data = a->buf;
 }
 
 // ---- products -----------------------------------------------------------------------------
@@ -132,41 +145,65 @@ static const float *float_row(const struct lqi_weight *w, int64_t r, float *buf)
         return (const float *)(w->data + (size_t)r * w->row_size);
     }
     if (w->type == LQ_TYPE_F16) {
-        lq_fp16_to_fp32_row((const uint16_t *)(w->data + (size_t)r * w->row_size), buf, w->n_in);
+        lqi_f16_row_to_f32((const uint16_t *)(w->data + (size_t)r * w->row_size), buf, w->n_in);
     } else {
         lqi_weight_row(w, r, buf);
     }
     return buf;
 }
 
-/* Weight rows r0, r0 + 1 (converted to F32 once) against every activation row, four
- * activation rows at a time; the last row and tokens fall back to single dots, which sum in
- * the same order. */
+/* Weight rows r0 .. r0 + nr - 1 (converted to F32 once) against activation rows ta .. tb - 1
+ * (ta a multiple of 8): eight tokens at a time with the interleaved kernel when it applies,
+ * then pairs of rows four tokens at a time, then single dots. All sum in lqi_dot_f32's
+ * order, so the blocking never changes a result. */
 static void rows_float(float *y, const struct lqi_weight *w, const struct lqi_acts *a, int64_t r0,
-                       int64_t nr, float *buf)
+                       int64_t nr, int64_t ta, int64_t tb, float *buf)
 {
     const float *wr[LQI_ROW_BLOCK];
     for (int64_t i = 0; i < nr; i++) {
         wr[i] = float_row(w, r0 + i, buf + i * w->n_in);
     }
     const int64_t n = w->n_in, no = w->n_out;
-    int64_t t = 0;
-    for (; nr == 2 && t + 4 <= a->n_rows; t += 4) {
-        const float *x[4];
-        for (int k = 0; k < 4; k++) {
-            x[k] = (const float *)(a->data + (size_t)(t + k) * a->row_size);
-        }
-        float out[2][4];
-        lqi_dot_f32_2x4(wr[0], wr[1], x, n, out);
-        for (int k = 0; k < 4; k++) {
-            y[(t + k) * no + r0] = out[0][k];
-            y[(t + k) * no + r0 + 1] = out[1][k];
+    const int64_t t0 = a->has_ilv && nr == LQI_ROW_BLOCK
+                           ? lqi_dot_f32_ilv(y, no, r0, wr, a, ta / 8, tb / 8) * 8
+                           : ta;
+    const int64_t t4 = t0 + (tb - t0) / 4 * 4;
+    for (int64_t p = 0; p + 2 <= nr; p += 2) {
+        for (int64_t t = t0; t < t4; t += 4) {
+            const float *x[4];
+            for (int k = 0; k < 4; k++) {
+                x[k] = (const float *)(a->data + (size_t)(t + k) * a->row_size);
+            }
+            float out[2][4];
+            lqi_dot_f32_2x4(wr[p], wr[p + 1], x, n, out);
+            for (int k = 0; k < 4; k++) {
+                y[(t + k) * no + r0 + p] = out[0][k];
+                y[(t + k) * no + r0 + p + 1] = out[1][k];
+            }
         }
     }
-    for (; t < a->n_rows; t++) {
-        const float *x = (const float *)(a->data + (size_t)t * a->row_size);
-        for (int64_t i = 0; i < nr; i++) {
+    for (int64_t i = 0; i < nr; i++) {
+        /* paired rows still need the tokens past t4; an unpaired last row needs all */
+        for (int64_t t = i < nr / 2 * 2 ? t4 : t0; t < tb; t++) {
+            const float *x = (const float *)(a->data + (size_t)t * a->row_size);
             y[t * no + r0 + i] = lqi_dot_f32(wr[i], x, n);
+        }
+    }
+}
+
+/* One thread's share of a float-kind product: its row blocks b0 .. b1 - 1 against tiles of
+ * LQI_TOKEN_TILE tokens, tile by tile, so that the tile's activations stay in cache while
+ * every row passes (weight rows are converted once per tile, which costs little next to
+ * the tile's dots). */
+static void blocks_float(float *y, const struct lqi_weight *w, const struct lqi_acts *a,
+                         int64_t b0, int64_t b1, float *buf)
+{
+    for (int64_t ta = 0; ta < a->n_rows; ta += LQI_TOKEN_TILE) {
+        const int64_t tb = a->n_rows - ta < LQI_TOKEN_TILE ? a->n_rows : ta + LQI_TOKEN_TILE;
+        for (int64_t b = b0; b < b1; b++) {
+            const int64_t r0 = b * LQI_ROW_BLOCK;
+            const int64_t nr = w->n_out - r0 < LQI_ROW_BLOCK ? w->n_out - r0 : LQI_ROW_BLOCK;
+            rows_float(y, w, a, r0, nr, ta, tb, buf);
         }
     }
 }
@@ -181,18 +218,15 @@ void lqi_matmul(float *y, const struct lqi_weight *w, const struct lqi_acts *a, 
     const bool big = (double)n_out * (double)w->n_in * (double)a->n_rows >= (double)(1 << 20);
 #pragma omp parallel num_threads(n_threads) if (big)
     {
-        float *mine = wrow + (size_t)omp_get_thread_num() * LQI_ROW_BLOCK * (size_t)w->n_in;
-#pragma omp for schedule(static)
-        for (int64_t b = 0; b < n_blk; b++) {
-            const int64_t r0 = b * LQI_ROW_BLOCK;
-            const int64_t nr = n_out - r0 < LQI_ROW_BLOCK ? n_out - r0 : LQI_ROW_BLOCK;
-            if (w->kind == LQI_DOT_TABLE) {
-                for (int64_t r = r0; r < r0 + nr; r++) {
-                    row_table(y, w, a, r);
-                }
-            } else {
-                rows_float(y, w, a, r0, nr, mine);
-            }
+        const int64_t nt = omp_get_num_threads(), it = omp_get_thread_num();
+        const int64_t b0 = n_blk * it / nt, b1 = n_blk * (it + 1) / nt;
+        float *mine = wrow + (size_t)it * LQI_ROW_BLOCK * (size_t)w->n_in;
+        if (w->kind != LQI_DOT_TABLE) {
+            blocks_float(y, w, a, b0, b1, mine);
+        }
+        for (int64_t r = b0 * LQI_ROW_BLOCK; w->kind == LQI_DOT_TABLE && r < n_out &&
+                                             r < b1 * LQI_ROW_BLOCK; r++) {
+            row_table(y, w, a, r);
         }
     }
 }

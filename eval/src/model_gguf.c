@@ -131,7 +131,7 @@ static lq_status get_dims(struct meta *mt, struct lq_model_hparams *hp, struct l
     return get_int(mt, "rope.dimension_count", false, k_len, &hp->n_rot, err);
 }
 
-/* Fills hp from the file's metadata (n_vocab from token_embd.weight). */
+/* Fills hp from the file's metadata (n_vocab from token_embd.weight, 0 without it). */
 static lq_status read_hparams(struct meta *mt, struct lq_model_hparams *hp, struct lq_error *err)
 {
     const char *arch = NULL;
@@ -148,8 +148,7 @@ static lq_status read_hparams(struct meta *mt, struct lq_model_hparams *hp, stru
     LQ_TRY(get_rope_scaling(mt, hp, err));
     hp->rope_type = LQ_ROPE_NORMAL;
     const int64_t id = lq_gguf_find_tensor(mt->g, "token_embd.weight");
-    LQ_FAIL_IF(id < 0, err, LQ_E_FORMAT, "%s: tensor 'token_embd.weight' is missing", mt->path);
-    hp->n_vocab = lq_gguf_tensor(mt->g, id)->ne[1];
+    hp->n_vocab = id >= 0 ? lq_gguf_tensor(mt->g, id)->ne[1] : 0;
     return LQ_OK;
 }
 
@@ -173,6 +172,15 @@ static void read_bos(struct meta *mt, struct lq_model_hparams *hp)
     hp->add_bos = hp->add_bos && hp->bos_token_id >= 0;
 }
 
+lq_status lqi_model_hparams_gguf(const lq_gguf *g, const char *path,
+                                 struct lq_model_hparams *hp, struct lq_error *err)
+{
+    struct meta mt = { .g = g, .path = path };
+    LQ_TRY(read_hparams(&mt, hp, err));
+    read_bos(&mt, hp);
+    return LQ_OK;
+}
+
 lq_status lq_model_open(const char *path, const struct lq_model_params *params, lq_model **out,
                         struct lq_error *err)
 {
@@ -180,14 +188,15 @@ lq_status lq_model_open(const char *path, const struct lq_model_params *params, 
     *out = NULL;
     lq_gguf *g = NULL;
     LQ_TRY(lq_gguf_open(path, &g, err));
-    struct meta mt = { .g = g, .path = path };
     struct lq_model_hparams hp;
-    lq_status rc = read_hparams(&mt, &hp, err);
+    lq_status rc = lqi_model_hparams_gguf(g, path, &hp, err);
+    if (rc == LQ_OK && hp.n_vocab == 0) {
+        rc = lqi_set_error(err, LQ_E_FORMAT, "%s: tensor 'token_embd.weight' is missing", path);
+    }
     if (rc != LQ_OK) {
         lq_gguf_free(g);
         return rc;
     }
-    read_bos(&mt, &hp);
     const struct lq_model_source src = {
         .name = path, .user = g, .find_tensor = gguf_find_tensor, .close = gguf_close
     };

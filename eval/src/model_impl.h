@@ -4,8 +4,10 @@
 
 #include <stdint.h>
 
+#include "lq/gguf.h"
 #include "lq/model.h"
 #include "lq/model_hooks.h"
+#include "lq/tokenizer.h"
 #include "lq/types.h"
 
 /* How a weight's matrix product is computed. */
@@ -49,6 +51,8 @@ struct lqi_acts {
     size_t row_size;
     const unsigned char *data; /* the converted rows (or src itself for F32) */
     unsigned char *buf;        /* the state's conversion buffer */
+    float *ilv;                /* F32-kind rows interleaved by 8 (forward_dot_x86.c) */
+    bool has_ilv;              /* ilv holds this conversion's rows */
 };
 
 /* Scratch of one forward call, carved from one allocation (sizes for n_batch tokens). */
@@ -89,6 +93,18 @@ struct lq_model {
     void *observer_user;
     int64_t n_layer_run; /* layers a pass runs; 0: all */
 };
+
+/* Hyperparameters, BOS id and add_bos from a GGUF file's llama.* and tokenizer.ggml.*
+ * metadata; n_vocab from token_embd.weight, 0 when the file has no tensors (model_gguf.c). */
+lq_status lqi_model_hparams_gguf(const lq_gguf *g, const char *path,
+                                 struct lq_model_hparams *hp, struct lq_error *err);
+
+/* Opens a non-GGUF checkpoint (Hugging Face folder, llama2.c) through lq_source, with its
+ * tokenizer when tok is not NULL; tok_path (may be NULL) names a llama2.c tokenizer file
+ * (model_source.c). */
+lq_status lqi_model_open_checkpoint(const char *path, const char *tok_path,
+                                    const struct lq_model_params *params, lq_model **m,
+                                    lq_tokenizer **tok, struct lq_error *err);
 
 /* Binds and checks every tensor of hp against m->src (model_bind.c). */
 lq_status lqi_model_bind(lq_model *m, struct lq_error *err);

@@ -4,6 +4,7 @@
 #include "lq/gguf.h"
 #include "lq/sniff.h"
 #include "lqi.h"
+#include "model_impl.h"
 
 static lq_status open_gguf(const char *path, const struct lq_model_params *params, lq_model **m,
                            lq_tokenizer **tok, struct lq_error *err)
@@ -25,13 +26,28 @@ static lq_status open_gguf(const char *path, const struct lq_model_params *param
     return rc;
 }
 
-lq_status lq_model_open_path(const char *path, const struct lq_model_params *params,
-                             lq_model **m, lq_tokenizer **tok, struct lq_error *err)
+lq_status lq_model_open_path_tokenizer(const char *path, const char *tok_path,
+                                       const struct lq_model_params *params, lq_model **m,
+                                       lq_tokenizer **tok, struct lq_error *err)
 {
     LQ_FAIL_IF(!path || !m, err, LQ_E_INVALID_ARG, "open model: NULL argument");
     *m = NULL;
     if (tok) {
         *tok = NULL;
     }
+    enum lq_file_kind kind;
+    LQ_TRY(lq_sniff_path(path, &kind, err));
+    if (kind != LQ_FILE_GGUF) {
+        return lqi_model_open_checkpoint(path, tok_path, params, m, tok, err);
+    }
+    LQ_FAIL_IF(tok_path, err, LQ_E_UNSUPPORTED,
+               "%s: a separate tokenizer file applies only to llama2.c checkpoints (a GGUF "
+               "file has its own)", tok_path);
     return open_gguf(path, params, m, tok, err);
+}
+
+lq_status lq_model_open_path(const char *path, const struct lq_model_params *params,
+                             lq_model **m, lq_tokenizer **tok, struct lq_error *err)
+{
+    return lq_model_open_path_tokenizer(path, NULL, params, m, tok, err);
 }

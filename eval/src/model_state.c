@@ -75,6 +75,7 @@ static void layout(lq_model *m, struct plan *p)
     st->wrow = carve(p, (int64_t)m->n_threads * LQI_ROW_BLOCK, max_in, sizeof(float));
     st->rope = carve(p, nb, hp->n_rot, sizeof(float));
     st->acts.buf = carve(p, nb, (int64_t)acts_row_max(m), 1);
+    st->acts.ilv = carve(p, nb, max_in, sizeof(float));
     st->kcache = carve(p, hp->n_layer * m->n_ctx, kv_dim, sizeof(uint16_t));
     st->vcache = carve(p, hp->n_layer * m->n_ctx, kv_dim, sizeof(uint16_t));
 }

@@ -146,6 +146,23 @@ out_free_writer:
     return rc;
 }
 
+lq_status lq_gguf_writer_open_memory(lq_gguf_writer **out, struct lq_error *err)
+{
+    LQ_FAIL_IF(!out, err, LQ_E_INVALID_ARG, "gguf writer: out is NULL");
+    *out = NULL;
+    lq_gguf_writer *w = lqi_calloc(1, sizeof *w);
+    LQ_FAIL_IF(!w, err, LQ_E_NOMEM, "gguf writer: out of memory");
+    w->fd = -1;
+    w->alignment = LQ_GGUF_DEFAULT_ALIGNMENT;
+    w->path = lqi_strdup("(GGUF metadata in memory)");
+    if (!w->path) {
+        lq_gguf_writer_free(w);
+        return lqi_set_error(err, LQ_E_NOMEM, "gguf writer: out of memory");
+    }
+    *out = w;
+    return LQ_OK;
+}
+
 void lq_gguf_writer_free(lq_gguf_writer *w)
 {
     if (!w) {
@@ -393,6 +410,8 @@ lq_status lq_gguf_writer_write_header(lq_gguf_writer *w, struct lq_error *err)
     if (w->state == W_DATA) {
         return LQ_OK;
     }
+    LQ_FAIL_IF(w->fd < 0, err, LQ_E_INVALID_ARG,
+               "%s: a memory writer holds metadata only; it writes no file", w->path);
     LQ_TRY(assign_offsets(w, err));
     struct lqi_buf b = { 0 };
     lq_status rc = build_header(w, &b, err);
@@ -404,6 +423,27 @@ lq_status lq_gguf_writer_write_header(lq_gguf_writer *w, struct lq_error *err)
         w->state = W_DATA;
     } else {
         lqi_error_prefix(err, "%s: header: ", w->path);
+    }
+    lqi_buf_free(&b);
+    return rc;
+}
+
+lq_status lq_gguf_writer_header_bytes(lq_gguf_writer *w, void *dst, size_t cap, size_t *size,
+                                      struct lq_error *err)
+{
+    LQ_FAIL_IF(!w || !size || (!dst && cap), err, LQ_E_INVALID_ARG,
+               "gguf writer: NULL writer, size or buffer");
+    LQ_TRY(assign_offsets(w, err));
+    struct lqi_buf b = { 0 };
+    lq_status rc = build_header(w, &b, err);
+    if (rc == LQ_OK) {
+        *size = b.len;
+        rc = !dst || b.len <= cap ? LQ_OK
+                          : lqi_set_error(err, LQ_E_RANGE, "%s: header needs %zu bytes, %zu given",
+                                          w->path, b.len, cap);
+    }
+    if (rc == LQ_OK && dst && b.len) {
+        memcpy(dst, b.p, b.len);
     }
     lqi_buf_free(&b);
     return rc;

@@ -59,6 +59,7 @@ void lq_source_free(lq_source *s)
     lqi_free(s->names);
     lqi_free(s->tensors);
     lqi_free(s->rope_freqs);
+    lqi_free(s->vocab_path);
     lq_gguf_free(s->gguf);
     lq_hf_free(s->hf);
     lq_llama2c_free(s->l2c);
@@ -89,6 +90,19 @@ static int cmp_tensors(const void *a, const void *b)
 void lqi_source_sort(struct lq_source *s)
 {
     qsort(s->tensors, (size_t)s->n_tensors, sizeof *s->tensors, cmp_tensors);
+}
+
+lq_status lq_source_set_tokenizer(lq_source *s, const char *path, struct lq_error *err)
+{
+    LQ_FAIL_IF(!s || !path, err, LQ_E_INVALID_ARG, "source: NULL argument");
+    LQ_FAIL_IF(s->kind != LQ_SOURCE_LLAMA2C, err, LQ_E_UNSUPPORTED,
+               "%s: a separate tokenizer file applies only to llama2.c checkpoints (%s has its "
+               "own)", path, s->describe);
+    char *copy = lqi_strdup(path);
+    LQ_FAIL_IF(!copy, err, LQ_E_NOMEM, "%s: out of memory", path);
+    lqi_free(s->vocab_path);
+    s->vocab_path = copy;
+    return LQ_OK;
 }
 
 enum lq_source_kind lq_source_get_kind(const lq_source *s)

@@ -12,6 +12,7 @@ struct lq_source {
     enum lq_source_kind kind;
     char *path;
     char describe[256];
+    char *vocab_path;                 /* llama2.c tokenizer chosen by the caller, or NULL */
     struct lq_llama_hparams hp;
     int64_t n_tensors;
     struct lq_source_tensor *tensors; /* llama.cpp order */

@@ -45,10 +45,17 @@ lq_status lqi_source_open_llama2c(struct lq_source *s, struct lq_error *err)
     return LQ_OK;
 }
 
-/* tokenizer.bin, else tok<vocab>.bin, in the checkpoint's folder. */
+/* The caller's tokenizer, else tokenizer.bin, else tok<vocab>.bin in the checkpoint's
+ * folder. */
 static lq_status find_vocab(const struct lq_source *s, char *path, size_t cap,
                             struct lq_error *err)
 {
+    if (s->vocab_path) {
+        const int n = snprintf(path, cap, "%s", s->vocab_path);
+        LQ_FAIL_IF(n < 0 || (size_t)n >= cap, err, LQ_E_INVALID_ARG,
+                   "%s: tokenizer path is too long", s->path);
+        return LQ_OK;
+    }
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", s->path);
     char *slash = strrchr(dir, '/');

@@ -12,6 +12,7 @@
 
 #include "lq/fp16.h"
 #include "lq/model.h"
+#include "lq/simd.h"
 #include "lq/types.h"
 #include "lqt_util.h"
 
@@ -556,6 +557,45 @@ static void test_forward_batched_equals_sequential(void **state)
     tmodel_free(&tm);
 }
 
+/* The float kernels block by rows and tokens and, with AVX-512, run eight interleaved tokens
+ * at once; none of that may change a bit: every logit equals the one-token (plain dot)
+ * result and the result with SIMD turned off. Dimensions with n % 4 tails, an odd last
+ * row block (21 output rows) and 19 tokens (two groups of 8 and a rest) reach every path. */
+static void test_forward_float_blocking_exact(void **state)
+{
+    (void)state;
+    struct lq_model_hparams hp = small_hparams();
+    hp.n_embd = 10;
+    hp.n_ff = 14;
+    hp.n_vocab = 21;
+    const enum lq_type types[] = { LQ_TYPE_F32, LQ_TYPE_F16, LQ_TYPE_BF16 };
+    int32_t tokens[19];
+    for (int i = 0; i < 19; i++) {
+        tokens[i] = (int32_t)((i * 7 + 3) % 21);
+    }
+    const int64_t n = 19, nv = hp.n_vocab;
+    const enum lq_simd_level level = lq_simd_level_get();
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        struct tmodel tm;
+        tmodel_build(&tm, &hp, types[k], false, false, 77 + (uint64_t)k);
+        lq_model *m = open_tm(&tm, 32);
+        float *batched = run(m, tokens, n, 0, n);
+        for (int64_t t = 0; t < n; t++) {
+            float *one = run(m, tokens + t, 1, t, 1);
+            assert_memory_equal(one, batched + t * nv, (size_t)nv * sizeof(float));
+            free(one);
+        }
+        assert_int_equal(lq_simd_level_set(LQ_SIMD_SCALAR, NULL), LQ_OK);
+        float *plain = run(m, tokens, n, 0, n);
+        assert_int_equal(lq_simd_level_set(level, NULL), LQ_OK);
+        assert_memory_equal(plain, batched, (size_t)(n * nv) * sizeof(float));
+        free(plain);
+        free(batched);
+        lq_model_free(m);
+        tmodel_free(&tm);
+    }
+}
+
 /* Changing later tokens must not change earlier logits. */
 static void test_forward_causal_mask(void **state)
 {
@@ -790,6 +830,7 @@ int main(void)
         cmocka_unit_test(test_forward_reference_f16_tied_freqs),
         cmocka_unit_test(test_forward_reference_quantized),
         cmocka_unit_test(test_forward_batched_equals_sequential),
+        cmocka_unit_test(test_forward_float_blocking_exact),
         cmocka_unit_test(test_forward_causal_mask),
         cmocka_unit_test(test_forward_open_errors),
         cmocka_unit_test(test_forward_batch_errors),

@@ -696,6 +696,37 @@ static void test_gguf_writer_io_error_leaves_no_file(void **state)
     free(dir);
 }
 
+/* A memory writer serializes metadata into a complete GGUF that the reader accepts; it
+ * refuses to write a file. */
+static void test_gguf_writer_memory_metadata(void **state)
+{
+    (void)state;
+    lq_gguf_writer *w = NULL;
+    struct lq_error err = { 0 };
+    assert_int_equal(lq_gguf_writer_open_memory(&w, &err), LQ_OK);
+    assert_int_equal(lq_gguf_writer_set_str(w, "general.architecture", "llama", &err), LQ_OK);
+    assert_int_equal(lq_gguf_writer_set_u32(w, "llama.block_count", 6, &err), LQ_OK);
+    size_t n = 0, n2 = 0;
+    assert_int_equal(lq_gguf_writer_header_bytes(w, NULL, 0, &n, &err), LQ_OK);
+    assert_true(n > 24 && n % 32 == 0);
+    char small[8];
+    assert_int_equal(lq_gguf_writer_header_bytes(w, small, sizeof small, &n2, &err), LQ_E_RANGE);
+    unsigned char *buf = malloc(n);
+    assert_int_equal(lq_gguf_writer_header_bytes(w, buf, n, &n2, &err), LQ_OK);
+    assert_int_equal(n2, n);
+    lq_gguf *g = NULL;
+    assert_int_equal(lq_gguf_open_memory(buf, n, "memory", &g, &err), LQ_OK);
+    uint64_t v = 0;
+    assert_int_equal(lq_gguf_get_u64(g, "llama.block_count", &v, &err), LQ_OK);
+    assert_int_equal(v, 6);
+    assert_int_equal(lq_gguf_n_tensors(g), 0);
+    lq_gguf_free(g);
+    free(buf);
+    assert_int_equal(lq_gguf_writer_write_header(w, &err), LQ_E_INVALID_ARG);
+    assert_int_equal(lq_gguf_writer_finish(w, &err), LQ_E_INVALID_ARG);
+    lq_gguf_writer_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -709,6 +740,7 @@ int main(void)
         cmocka_unit_test(test_gguf_writer_rejects_misuse),
         cmocka_unit_test(test_gguf_writer_offsets_past_4gib),
         cmocka_unit_test(test_gguf_writer_io_error_leaves_no_file),
+        cmocka_unit_test(test_gguf_writer_memory_metadata),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,6 +47,11 @@ typedef struct lq_gguf_writer lq_gguf_writer;
 LQ_API lq_status lq_gguf_writer_open(const char *path, lq_gguf_writer **out,
                                      struct lq_error *err);
 
+/* A writer without a file, for metadata only: lq_gguf_writer_header_bytes serializes it (a
+ * complete GGUF file when no tensors are declared, readable with lq_gguf_open_memory);
+ * writing the header or tensor data and finishing fail with LQ_E_INVALID_ARG. */
+LQ_API lq_status lq_gguf_writer_open_memory(lq_gguf_writer **out, struct lq_error *err);
+
 /* Closes the writer; before a successful finish it also removes the temporary file.
  * Accepts NULL. */
 LQ_API void lq_gguf_writer_free(lq_gguf_writer *w);
@@ -122,6 +127,13 @@ LQ_API size_t lq_gguf_writer_tensor_nbytes(const lq_gguf_writer *w, int64_t id);
 /* Freezes metadata and tensor infos and writes the header. Called implicitly by the first
  * tensor data write; after it, set/add calls fail with LQ_E_INVALID_ARG. */
 LQ_API lq_status lq_gguf_writer_write_header(lq_gguf_writer *w, struct lq_error *err);
+
+/* Serializes the header as write_header would write it (key/value pairs, tensor infos and
+ * the padding to the alignment) into dst without freezing the writer. *size receives the
+ * bytes needed; dst may be NULL with cap 0 to ask for the size only; LQ_E_RANGE when cap is
+ * smaller than the size. */
+LQ_API lq_status lq_gguf_writer_header_bytes(lq_gguf_writer *w, void *dst, size_t cap,
+                                            size_t *size, struct lq_error *err);
 
 /* Start of the data section in the file (valid once the header is written, else 0). */
 LQ_API uint64_t lq_gguf_writer_data_offset(const lq_gguf_writer *w);

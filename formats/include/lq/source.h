@@ -62,6 +62,11 @@ typedef struct lq_source lq_source;
 LQ_API lq_status lq_source_open(const char *path, lq_source **out, struct lq_error *err);
 LQ_API void lq_source_free(lq_source *src);
 
+/* For a llama2.c checkpoint: the tokenizer file (tokenizer.bin, tok512.bin) to use instead of
+ * looking beside the checkpoint; it is read by lq_source_write_metadata. LQ_E_UNSUPPORTED for
+ * other kinds, whose tokenizer is part of the checkpoint. */
+LQ_API lq_status lq_source_set_tokenizer(lq_source *src, const char *path, struct lq_error *err);
+
 LQ_API enum lq_source_kind lq_source_get_kind(const lq_source *src);
 LQ_API const char *lq_source_path(const lq_source *src);
 /* Human description ("Hugging Face folder, 2 safetensors shards, BF16"). Borrowed. */
