@@ -10,8 +10,10 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "lq/gguf.h"
 #include "lq/metrics.h"
 #include "lq/model.h"
+#include "lq/tokenizer.h"
 
 struct eval_opts {
     const char *model, *text, *tokens, *save, *compare;
@@ -23,7 +25,7 @@ struct eval_opts {
 static void eval_help(FILE *f)
 {
     fprintf(f,
-            "usage: quant eval MODEL (--text FILE | --tokens FILE) [options]\n\n"
+            "usage: quant eval MODEL (--text FILE | --tokens FILE | --compare BASE) [options]\n\n"
             "Perplexity of a GGUF llama model as llama-perplexity computes it: the text is cut\n"
             "into chunks of --ctx tokens, each starting with BOS, and the second half of each\n"
             "chunk is scored.\n\n"
@@ -35,6 +37,7 @@ static void eval_help(FILE *f)
             "  --batch N            tokens per forward call (default: --ctx)\n"
             "  --save-logits BASE   save this model's distributions as the base for --compare\n"
             "  --compare BASE       KL divergence, top-token agreement and Δp against BASE\n"
+            "                       (evaluates BASE's tokens; --text/--tokens not needed)\n"
             "  --json               print the results as one JSON object\n");
 }
 
@@ -261,6 +264,65 @@ static int read_token_file(const char *path, int32_t **out, int64_t *n)
     return rc;
 }
 
+/* Reads a whole text file (NUL-terminated copy). */
+static int read_text(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    *out = NULL;
+    if (!f || fseek(f, 0, SEEK_END) != 0) {
+        fprintf(stderr, "quant eval: %s: %s\n", path, strerror(errno));
+        if (f) {
+            fclose(f);
+        }
+        return LQ_EXIT_FAIL;
+    }
+    const long size = ftell(f);
+    rewind(f);
+    *out = size >= 0 ? malloc((size_t)size + 1) : NULL;
+    const bool ok = *out && fread(*out, 1, (size_t)size, f) == (size_t)size;
+    fclose(f);
+    if (!ok) {
+        fprintf(stderr, "quant eval: %s: cannot read the text\n", path);
+        return LQ_EXIT_FAIL;
+    }
+    (*out)[size] = '\0';
+    *len = (size_t)size;
+    return LQ_EXIT_OK;
+}
+
+/* Tokenizes the text with the model file's own vocabulary, BOS first when the vocabulary
+ * asks for it (llama-perplexity's common_tokenize(text, add_special = true)). */
+static int tokenize_text(const struct eval_opts *o, int32_t **tokens, int64_t *n)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = read_text(o->text, &text, &len);
+    struct lq_error err = { 0 };
+    lq_gguf *g = NULL;
+    lq_tokenizer *tok = NULL;
+    int32_t *ids = NULL;
+    size_t n_ids = 0;
+    if (rc == LQ_EXIT_OK && (lq_gguf_open(o->model, &g, &err) != LQ_OK ||
+                             lq_tokenizer_from_gguf(g, &tok, &err) != LQ_OK ||
+                             lq_tokenizer_encode(tok, text, len, LQ_TOKENIZE_ADD_SPECIAL, &ids,
+                                                 &n_ids, &err) != LQ_OK)) {
+        rc = cli_fail("eval", &err);
+    }
+    if (rc == LQ_EXIT_OK) {
+        *tokens = malloc((n_ids ? n_ids : 1) * sizeof(int32_t));
+        rc = *tokens ? LQ_EXIT_OK : LQ_EXIT_FAIL;
+    }
+    if (rc == LQ_EXIT_OK) {
+        memcpy(*tokens, ids, n_ids * sizeof(int32_t));
+        *n = (int64_t)n_ids;
+    }
+    lq_tokenizer_ids_free(ids);
+    lq_tokenizer_free(tok);
+    lq_gguf_free(g);
+    free(text);
+    return rc;
+}
+
 // ---- the command --------------------------------------------------------------------------
 
 /* The chunk length the model's context must hold: --ctx, or the base file's. */
@@ -318,6 +380,8 @@ int cmd_eval(int argc, char **argv)
     }
     if (o.tokens) {
         rc = read_token_file(o.tokens, &tokens, &n);
+    } else if (o.text && !o.compare) {
+        rc = tokenize_text(&o, &tokens, &n);
     }
     if (rc == LQ_EXIT_OK) {
         rc = run_eval(&o, m, tokens, n);

@@ -8,7 +8,9 @@
 #include <time.h>
 
 #include "cli.h"
+#include "lq/gguf.h"
 #include "lq/model.h"
+#include "lq/tokenizer.h"
 
 struct gen_opts {
     const char *model, *prompt, *prompt_tokens;
@@ -104,6 +106,35 @@ static int parse_ids(const char *s, int32_t **out, int64_t *n)
     return 0;
 }
 
+/* Builds the model file's tokenizer and encodes the prompt, BOS first when the vocabulary
+ * wants one. */
+static int tokenize_prompt(const char *model, const char *text, lq_tokenizer **tok,
+                           int32_t **out, int64_t *n)
+{
+    struct lq_error err = { 0 };
+    lq_gguf *g = NULL;
+    int32_t *ids = NULL;
+    size_t n_ids = 0;
+    int rc = LQ_EXIT_OK;
+    if (lq_gguf_open(model, &g, &err) != LQ_OK || lq_tokenizer_from_gguf(g, tok, &err) != LQ_OK ||
+        lq_tokenizer_encode(*tok, text, strlen(text), LQ_TOKENIZE_ADD_SPECIAL, &ids, &n_ids,
+                            &err) != LQ_OK) {
+        rc = cli_fail("generate", &err);
+    } else if (n_ids == 0) {
+        rc = cli_usage_error("generate", "the prompt gives no tokens");
+    }
+    lq_gguf_free(g);
+    *out = rc == LQ_EXIT_OK ? malloc(n_ids * sizeof(int32_t)) : NULL;
+    if (*out) {
+        memcpy(*out, ids, n_ids * sizeof(int32_t));
+        *n = (int64_t)n_ids;
+    } else if (rc == LQ_EXIT_OK) {
+        rc = LQ_EXIT_FAIL;
+    }
+    lq_tokenizer_ids_free(ids);
+    return rc;
+}
+
 static int64_t argmax(const float *x, int64_t n)
 {
     int64_t best = 0;
@@ -120,8 +151,23 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Runs the prompt, then n_predict greedy steps, printing each new token id. */
-static int decode(const struct gen_opts *o, lq_model *m, const int32_t *prompt, int64_t n_prompt)
+/* Prints a token: its text with a tokenizer, else its id. */
+static void print_token(const lq_tokenizer *tok, int32_t id)
+{
+    char buf[256];
+    size_t n = 0;
+    if (tok && lq_tokenizer_token_to_piece(tok, id, 0, buf, sizeof buf, &n, NULL) == LQ_OK) {
+        fwrite(buf, 1, n, stdout);
+    } else {
+        printf("%d ", id);
+    }
+    fflush(stdout);
+}
+
+/* Runs the prompt, then up to n_predict greedy steps (stopping at end of generation),
+ * printing each new token. */
+static int decode(const struct gen_opts *o, lq_model *m, const lq_tokenizer *tok,
+                  const int32_t *prompt, int64_t n_prompt)
 {
     const int64_t nv = lq_model_get_hparams(m)->n_vocab;
     float *logits = malloc((size_t)nv * sizeof(float));
@@ -137,8 +183,10 @@ static int decode(const struct gen_opts *o, lq_model *m, const int32_t *prompt, 
     int64_t done = 0;
     for (; rc == LQ_EXIT_OK && done < o->n_predict; done++) {
         const int32_t next = (int32_t)argmax(logits, nv);
-        printf("%d ", next);
-        fflush(stdout);
+        if (tok && lq_tokenizer_is_eog(tok, next)) {
+            break;
+        }
+        print_token(tok, next);
         b = (struct lq_batch){ .tokens = &next, .n_tokens = 1, .pos = n_prompt + done, .n_out = 1,
                                .logits = logits };
         if (done + 1 < o->n_predict && lq_model_forward(m, &b, &err) != LQ_OK) {
@@ -165,7 +213,8 @@ int cmd_generate(int argc, char **argv)
     int32_t *prompt = NULL;
     int64_t n_prompt = 0;
     lq_model *m = NULL;
-    rc = o.prompt ? cli_usage_error("generate", "-p needs the tokenizer; use --prompt-tokens")
+    lq_tokenizer *tok = NULL;
+    rc = o.prompt ? tokenize_prompt(o.model, o.prompt, &tok, &prompt, &n_prompt)
                   : parse_ids(o.prompt_tokens, &prompt, &n_prompt);
     if (rc != 0) {
         goto out_free_prompt;
@@ -184,8 +233,12 @@ int cmd_generate(int argc, char **argv)
                              (long long)lq_model_n_ctx(m));
         goto out_free_prompt;
     }
-    rc = decode(&o, m, prompt, n_prompt);
+    if (o.prompt) {
+        printf("%s", o.prompt);
+    }
+    rc = decode(&o, m, tok, prompt, n_prompt);
 out_free_prompt:
+    lq_tokenizer_free(tok);
     lq_model_free(m);
     free(prompt);
     return rc;

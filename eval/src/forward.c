@@ -15,7 +15,7 @@
 static void norm_rows(lq_model *m, float *y, const float *x, const float *w, int64_t n)
 {
     const int64_t e = m->hp.n_embd;
-#pragma omp parallel for num_threads(m->n_threads) schedule(static) if (n > 1)
+#pragma omp parallel for num_threads(m->n_threads) schedule(static) if (n * e >= 1 << 16)
     for (int64_t t = 0; t < n; t++) {
         lqi_rmsnorm(y + t * e, x + t * e, w, e, m->hp.norm_eps);
     }
@@ -41,7 +41,7 @@ static void rope_batch(lq_model *m, int64_t n, int64_t pos)
     const struct lq_model_hparams *hp = &m->hp;
     const int64_t hd = hp->n_embd_head;
     struct lqi_state *st = &m->st;
-#pragma omp parallel for num_threads(m->n_threads) schedule(static) if (n > 1)
+#pragma omp parallel for num_threads(m->n_threads) schedule(static) if (n >= 16)
     for (int64_t t = 0; t < n; t++) {
         float *cs = st->rope + t * hp->n_rot;
         lqi_rope_cache(cs, pos + t, hp->n_rot, hp->rope_freq_base, hp->rope_freq_scale,
@@ -85,7 +85,7 @@ static lq_status ffn_block(lq_model *m, int64_t il, int64_t n, struct lq_error *
     lqi_acts_invalidate(&st->acts);
     project(m, st->gate, &L->w_gate, st->xb, n);
     project(m, st->up, &L->w_up, st->xb, n);
-#pragma omp parallel for num_threads(m->n_threads) schedule(static) if (n > 1)
+#pragma omp parallel for num_threads(m->n_threads) schedule(static) if (n * n_ff >= 1 << 16)
     for (int64_t t = 0; t < n; t++) {
         lqi_swiglu(st->gate + t * n_ff, st->up + t * n_ff, n_ff);
     }

@@ -21,7 +21,7 @@ static void cache_update(lq_model *m, int64_t il, int64_t n_tok, int64_t pos)
     lq_fp32_to_fp16_row(st->k, kc + (size_t)pos * kv_dim, n_tok * kv_dim);
     lq_fp32_to_fp16_row(st->v, vc + (size_t)pos * kv_dim, n_tok * kv_dim);
     const int64_t n_kv = pos + n_tok;
-#pragma omp parallel for num_threads(m->n_threads) schedule(static) if (n_kv > 64)
+#pragma omp parallel for num_threads(m->n_threads) schedule(static) if (n_kv * kv_dim >= 1 << 16)
     for (int64_t j = 0; j < n_kv; j++) {
         lq_fp16_to_fp32_row(kc + j * kv_dim, st->kf + j * kv_dim, kv_dim);
         lq_fp16_to_fp32_row(vc + j * kv_dim, st->vf + j * kv_dim, kv_dim);
@@ -57,7 +57,9 @@ void lqi_attention(lq_model *m, int64_t il, int64_t n_tok, int64_t pos)
     const int64_t group = hp->n_head / hp->n_head_kv;
     const int64_t n_pairs = n_tok * hp->n_head;
     struct lqi_state *st = &m->st;
-#pragma omp parallel num_threads(m->n_threads)
+    /* one team only when there is real work (see lqi_matmul) */
+    const bool big = (double)n_pairs * (double)(pos + n_tok) * (double)hp->n_embd_head >= 1 << 18;
+#pragma omp parallel num_threads(m->n_threads) if (big)
     {
         float *sc = st->scores + (size_t)omp_get_thread_num() * (size_t)m->n_ctx;
 #pragma omp for schedule(dynamic, 4)

@@ -100,7 +100,7 @@ void lqi_acts_prepare(struct lqi_acts *a, const struct lqi_weight *w, const floa
     }
     const struct lq_type_traits *at = lq_type_traits_get(w->act_type);
     const int64_t n_in = w->n_in;
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (n_rows > 1)
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (n_rows * n_in >= 1 << 16)
     for (int64_t r = 0; r < n_rows; r++) {
         void *dst = a->buf + (size_t)r * a->row_size;
         if (kind == LQI_DOT_TABLE) {
@@ -176,7 +176,10 @@ void lqi_matmul(float *y, const struct lqi_weight *w, const struct lqi_acts *a, 
 {
     const int64_t n_out = w->n_out;
     const int64_t n_blk = (n_out + LQI_ROW_BLOCK - 1) / LQI_ROW_BLOCK;
-#pragma omp parallel num_threads(n_threads)
+    /* Below about a million multiply-adds a thread team costs more than it saves, and on a
+     * busy machine every barrier can wait a whole scheduler slice. */
+    const bool big = (double)n_out * (double)w->n_in * (double)a->n_rows >= (double)(1 << 20);
+#pragma omp parallel num_threads(n_threads) if (big)
     {
         float *mine = wrow + (size_t)omp_get_thread_num() * LQI_ROW_BLOCK * (size_t)w->n_in;
 #pragma omp for schedule(static)

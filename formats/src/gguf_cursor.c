@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-lq_status lqi_gguf_fail(struct lqi_gguf_parser *ps, uint64_t off, lq_status code,
-                        const char *fmt, ...)
+lq_status lqi_gguf_fail(struct lqi_gguf_parser *ps, uint64_t off, lq_status code, const char *fmt,
+                        ...)
 {
     char msg[LQ_ERROR_MSG_MAX];
     va_list ap;
@@ -70,8 +70,7 @@ lq_status lqi_gguf_rd_str(struct lqi_gguf_parser *ps, const char *field, struct 
     LQ_TRY(lqi_gguf_rd_count(ps, field, &len));
     if (len > lqi_gguf_left(ps)) {
         return lqi_gguf_fail(ps, at, LQ_E_FORMAT, "%s length %llu exceeds the %llu bytes left",
-                             field, (unsigned long long)len,
-                             (unsigned long long)lqi_gguf_left(ps));
+                             field, (unsigned long long)len, (unsigned long long)lqi_gguf_left(ps));
     }
     /* len <= file size <= SIZE_MAX, so len + 1 can only wrap on a file of SIZE_MAX bytes */
     char *s = len < SIZE_MAX ? lqi_arena_alloc(&ps->g->arena, (size_t)len + 1, 1) : NULL;

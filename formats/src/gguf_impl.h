@@ -23,8 +23,8 @@ struct lqi_gguf_tensor {
 };
 
 struct lq_gguf {
-    char *name;                   /* path or caller-given name, for messages */
-    struct lqi_file_map map;      /* unused (zeroed) for lq_gguf_open_memory */
+    char *name;              /* path or caller-given name, for messages */
+    struct lqi_file_map map; /* unused (zeroed) for lq_gguf_open_memory */
     const unsigned char *data;
     uint64_t size;
     uint32_t version;
@@ -36,7 +36,7 @@ struct lq_gguf {
     struct lqi_gguf_tensor *tensors;
     struct lqi_name_index key_index;
     struct lqi_name_index tensor_index;
-    struct lqi_arena arena;       /* every copied string and array */
+    struct lqi_arena arena; /* every copied string and array */
 };
 
 /* A bounds-checked read position over the file bytes, plus what messages need. */
@@ -49,8 +49,8 @@ struct lqi_gguf_parser {
 };
 
 /* Fails with "gguf: <name>: offset <off>: <what><message>". Returns code. */
-lq_status lqi_gguf_fail(struct lqi_gguf_parser *ps, uint64_t off, lq_status code,
-                        const char *fmt, ...) LQI_PRINTF(4, 5);
+lq_status lqi_gguf_fail(struct lqi_gguf_parser *ps, uint64_t off, lq_status code, const char *fmt,
+                        ...) LQI_PRINTF(4, 5);
 
 /* Bytes left after the read position. */
 static inline uint64_t lqi_gguf_left(const struct lqi_gguf_parser *ps)

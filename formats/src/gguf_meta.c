@@ -1,8 +1,8 @@
 /* gguf_meta.c - accessors of an open GGUF handle: properties, metadata lookups with typed
  * conversions, and tensor infos. */
-#include <string.h>
-
 #include "gguf_impl.h"
+
+#include <string.h>
 
 // ---- properties ----
 
@@ -34,8 +34,8 @@ const char *lq_gguf_path(const lq_gguf *g)
 const char *lq_gguf_type_name(int type)
 {
     static const char *const names[LQ_GGUF_TYPE_COUNT] = {
-        "uint8", "int8", "uint16", "int16", "uint32", "int32", "float32",
-        "bool", "string", "array", "uint64", "int64", "float64",
+        "uint8", "int8",   "uint16", "int16",  "uint32", "int32",   "float32",
+        "bool",  "string", "array",  "uint64", "int64",  "float64",
     };
     return type >= 0 && type < LQ_GGUF_TYPE_COUNT ? names[type] : "unknown";
 }
@@ -89,15 +89,32 @@ static bool as_integer(const struct lq_gguf_value *v, bool *neg, uint64_t *mag)
     int64_t s;
     *neg = false;
     switch (v->type) {
-    case LQ_GGUF_UINT8: *mag = v->v.u8; return true;
-    case LQ_GGUF_UINT16: *mag = v->v.u16; return true;
-    case LQ_GGUF_UINT32: *mag = v->v.u32; return true;
-    case LQ_GGUF_UINT64: *mag = v->v.u64; return true;
-    case LQ_GGUF_INT8: s = v->v.i8; break;
-    case LQ_GGUF_INT16: s = v->v.i16; break;
-    case LQ_GGUF_INT32: s = v->v.i32; break;
-    case LQ_GGUF_INT64: s = v->v.i64; break;
-    default: return false;
+    case LQ_GGUF_UINT8:
+        *mag = v->v.u8;
+        return true;
+    case LQ_GGUF_UINT16:
+        *mag = v->v.u16;
+        return true;
+    case LQ_GGUF_UINT32:
+        *mag = v->v.u32;
+        return true;
+    case LQ_GGUF_UINT64:
+        *mag = v->v.u64;
+        return true;
+    case LQ_GGUF_INT8:
+        s = v->v.i8;
+        break;
+    case LQ_GGUF_INT16:
+        s = v->v.i16;
+        break;
+    case LQ_GGUF_INT32:
+        s = v->v.i32;
+        break;
+    case LQ_GGUF_INT64:
+        s = v->v.i64;
+        break;
+    default:
+        return false;
     }
     *neg = s < 0;
     /* two's complement magnitude, exact even for INT64_MIN */
@@ -156,8 +173,7 @@ lq_status lq_gguf_get_bool(const lq_gguf *g, const char *key, bool *out, struct 
     return LQ_OK;
 }
 
-lq_status lq_gguf_get_str(const lq_gguf *g, const char *key, const char **out,
-                          struct lq_error *err)
+lq_status lq_gguf_get_str(const lq_gguf *g, const char *key, const char **out, struct lq_error *err)
 {
     const struct lq_gguf_value *v;
     LQ_TRY(lookup(g, key, &v, err));
@@ -178,9 +194,8 @@ lq_status lq_gguf_get_arr(const lq_gguf *g, const char *key, enum lq_gguf_type e
     }
     if (elem != LQ_GGUF_TYPE_COUNT && v->v.arr.type != elem) {
         return lqi_set_error(err, LQ_E_FORMAT,
-                             "gguf: %s: key '%s': array of %s, expected array of %s", g->name,
-                             key, lq_gguf_type_name((int)v->v.arr.type),
-                             lq_gguf_type_name((int)elem));
+                             "gguf: %s: key '%s': array of %s, expected array of %s", g->name, key,
+                             lq_gguf_type_name((int)v->v.arr.type), lq_gguf_type_name((int)elem));
     }
     *out = v;
     return LQ_OK;

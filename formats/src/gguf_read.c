@@ -17,11 +17,23 @@
 static size_t scalar_size(uint32_t type)
 {
     switch (type) {
-    case LQ_GGUF_UINT8: case LQ_GGUF_INT8: case LQ_GGUF_BOOL: return 1;
-    case LQ_GGUF_UINT16: case LQ_GGUF_INT16: return 2;
-    case LQ_GGUF_UINT32: case LQ_GGUF_INT32: case LQ_GGUF_FLOAT32: return 4;
-    case LQ_GGUF_UINT64: case LQ_GGUF_INT64: case LQ_GGUF_FLOAT64: return 8;
-    default: return 0;
+    case LQ_GGUF_UINT8:
+    case LQ_GGUF_INT8:
+    case LQ_GGUF_BOOL:
+        return 1;
+    case LQ_GGUF_UINT16:
+    case LQ_GGUF_INT16:
+        return 2;
+    case LQ_GGUF_UINT32:
+    case LQ_GGUF_INT32:
+    case LQ_GGUF_FLOAT32:
+        return 4;
+    case LQ_GGUF_UINT64:
+    case LQ_GGUF_INT64:
+    case LQ_GGUF_FLOAT64:
+        return 8;
+    default:
+        return 0;
     }
 }
 
@@ -78,10 +90,9 @@ static lq_status read_scalar(struct lqi_gguf_parser *ps, uint32_t type, struct l
 {
     size_t size = scalar_size(type);
     if (lqi_gguf_left(ps) < size) {
-        return lqi_gguf_fail(ps, ps->pos, LQ_E_FORMAT,
-                             "truncated file: %s value needs %zu bytes, %llu left",
-                             lq_gguf_type_name((int)type), size,
-                             (unsigned long long)lqi_gguf_left(ps));
+        return lqi_gguf_fail(
+            ps, ps->pos, LQ_E_FORMAT, "truncated file: %s value needs %zu bytes, %llu left",
+            lq_gguf_type_name((int)type), size, (unsigned long long)lqi_gguf_left(ps));
     }
     copy_elements(&v->v, ps->g->data + ps->pos, 1, size, type);
     ps->pos += size;
@@ -94,9 +105,9 @@ static lq_status read_elements(struct lqi_gguf_parser *ps, int depth, struct lq_
     uint32_t et = v->v.arr.type;
     uint64_t n = v->v.arr.n;
     size_t size = scalar_size(et);
-    size_t elem = size ? size
-                       : (et == LQ_GGUF_STRING ? sizeof(struct lq_gguf_str)
-                                               : sizeof(struct lq_gguf_value));
+    size_t elem =
+        size ? size
+             : (et == LQ_GGUF_STRING ? sizeof(struct lq_gguf_str) : sizeof(struct lq_gguf_value));
     /* n * min_encoded_size <= bytes left, so n * elem (at most 4x that) cannot overflow */
     void *data = lqi_arena_alloc(&ps->g->arena, (size_t)(n * elem), size ? size : 8);
     if (!data) {
@@ -223,8 +234,8 @@ static lq_status read_alignment(struct lqi_gguf_parser *ps)
     }
     uint32_t a = kv->val.v.u32;
     if (a == 0 || (a & (a - 1)) != 0) {
-        return lqi_gguf_fail(ps, kv->pos, LQ_E_FORMAT, "alignment %u is not a non-zero power of two",
-                             a);
+        return lqi_gguf_fail(ps, kv->pos, LQ_E_FORMAT,
+                             "alignment %u is not a non-zero power of two", a);
     }
     g->alignment = a;
     ps->what = "";
@@ -237,7 +248,8 @@ static lq_status check_magic(struct lqi_gguf_parser *ps)
 {
     const unsigned char *d = ps->g->data;
     if (ps->g->size < 4) {
-        return lqi_gguf_fail(ps, 0, LQ_E_FORMAT, "truncated file: %llu bytes, too short for the magic",
+        return lqi_gguf_fail(ps, 0, LQ_E_FORMAT,
+                             "truncated file: %llu bytes, too short for the magic",
                              (unsigned long long)ps->g->size);
     }
     if (memcmp(d, "GGUF", 4) == 0) {
@@ -267,13 +279,12 @@ static lq_status check_version(struct lqi_gguf_parser *ps, uint32_t v)
     if (v == 0) {
         return lqi_gguf_fail(ps, 4, LQ_E_FORMAT, "bad version 0");
     }
-    return lqi_gguf_fail(ps, 4, LQ_E_UNSUPPORTED, "unsupported version %u (supported: 1 to 3)",
-                         v);
+    return lqi_gguf_fail(ps, 4, LQ_E_UNSUPPORTED, "unsupported version %u (supported: 1 to 3)", v);
 }
 
 /* A count of items that each take at least `min` bytes must fit in the bytes left. */
-static lq_status check_count(struct lqi_gguf_parser *ps, uint64_t at, const char *what,
-                             uint64_t n, uint64_t min)
+static lq_status check_count(struct lqi_gguf_parser *ps, uint64_t at, const char *what, uint64_t n,
+                             uint64_t min)
 {
     uint64_t need;
     if (lqi_mul_overflow_u64(n, min, &need) || need > lqi_gguf_left(ps)) {
@@ -353,8 +364,7 @@ out_free:
 lq_status lq_gguf_open_memory(const void *data, size_t size, const char *name, lq_gguf **out,
                               struct lq_error *err)
 {
-    LQ_FAIL_IF(!out || (!data && size), err, LQ_E_INVALID_ARG,
-               "gguf: open_memory: NULL argument");
+    LQ_FAIL_IF(!out || (!data && size), err, LQ_E_INVALID_ARG, "gguf: open_memory: NULL argument");
     *out = NULL;
     struct lq_gguf *g = new_handle(name ? name : "<memory>");
     LQ_FAIL_IF(!g, err, LQ_E_NOMEM, "gguf: out of memory");

@@ -1,9 +1,9 @@
 /* gguf_tensors.c - GGUF tensor infos: parsing, then validation of shapes, types, sizes
  * and data placement (aligned, inside the file, not overlapping). */
+#include "gguf_impl.h"
+
 #include <stdlib.h>
 #include <string.h>
-
-#include "gguf_impl.h"
 
 // ---- parsing ----
 

@@ -126,14 +126,21 @@ static const json_t *lookup(const json_t *root, const char *key)
 static const char *json_kind(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a real number";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a real number";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
     }
     return "unknown";
 }
@@ -146,25 +153,29 @@ static const char *const want_names[] = {"an integer", "a number", "a string", "
 static bool is_wanted(const json_t *v, enum want w)
 {
     switch (w) {
-    case WANT_INT: return json_is_integer(v);
-    case WANT_NUMBER: return json_is_number(v);
-    case WANT_STRING: return json_is_string(v);
-    case WANT_BOOL: return json_is_boolean(v);
-    case WANT_ARRAY: return json_is_array(v);
+    case WANT_INT:
+        return json_is_integer(v);
+    case WANT_NUMBER:
+        return json_is_number(v);
+    case WANT_STRING:
+        return json_is_string(v);
+    case WANT_BOOL:
+        return json_is_boolean(v);
+    case WANT_ARRAY:
+        return json_is_array(v);
     }
     return false;
 }
 
 /* The value of key in root, checked to be of the wanted kind. */
-static lq_status get_value(const lq_hf *hf, const json_t *root, const char *file,
-                           const char *key, enum want w, const json_t **out,
-                           struct lq_error *err)
+static lq_status get_value(const lq_hf *hf, const json_t *root, const char *file, const char *key,
+                           enum want w, const json_t **out, struct lq_error *err)
 {
     LQ_FAIL_IF(!hf || !key, err, LQ_E_INVALID_ARG, "lq_hf: bad arguments");
     const json_t *v = lookup(root, key);
     LQ_FAIL_IF(!v, err, LQ_E_NOT_FOUND, "%s/%s: no key '%s'", hf->dir, file, key);
-    LQ_FAIL_IF(!is_wanted(v, w), err, LQ_E_FORMAT, "%s/%s: '%s' is %s, not %s", hf->dir, file,
-               key, json_kind(v), want_names[w]);
+    LQ_FAIL_IF(!is_wanted(v, w), err, LQ_E_FORMAT, "%s/%s: '%s' is %s, not %s", hf->dir, file, key,
+               json_kind(v), want_names[w]);
     *out = v;
     return LQ_OK;
 }
@@ -194,8 +205,7 @@ lq_status lq_hf_config_f64(const lq_hf *hf, const char *key, double *out, struct
     return LQ_OK;
 }
 
-lq_status lq_hf_config_str(const lq_hf *hf, const char *key, const char **out,
-                           struct lq_error *err)
+lq_status lq_hf_config_str(const lq_hf *hf, const char *key, const char **out, struct lq_error *err)
 {
     const json_t *v;
     LQ_FAIL_IF(!out, err, LQ_E_INVALID_ARG, "lq_hf: no output");

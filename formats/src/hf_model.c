@@ -42,8 +42,8 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* The distinct shard names of the weight map, sorted; names are borrowed from the JSON. */
-static lq_status list_shards(const lq_hf *hf, const json_t *map, const char ***names,
-                             size_t *n, struct lq_error *err)
+static lq_status list_shards(const lq_hf *hf, const json_t *map, const char ***names, size_t *n,
+                             struct lq_error *err)
 {
     size_t cap = json_object_size(map), k = 0;
     const char **v = lqi_calloc(cap ? cap : 1, sizeof *v);
@@ -51,12 +51,13 @@ static lq_status list_shards(const lq_hf *hf, const json_t *map, const char ***n
     *names = v; /* the caller frees it, also on failure */
     const char *key;
     const json_t *shard;
-    json_object_foreach((json_t *)map, key, shard) {
+    json_object_foreach((json_t *)map, key, shard)
+    {
         LQ_FAIL_IF(!json_is_string(shard), err, LQ_E_FORMAT,
                    "%s/%s: weight_map['%s'] is not a string", hf->dir, HF_INDEX, key);
         LQ_FAIL_IF(!shard_name_ok(json_string_value(shard)), err, LQ_E_FORMAT,
-                   "%s/%s: weight_map['%s']: shard name '%s' leaves the folder", hf->dir,
-                   HF_INDEX, key, json_string_value(shard));
+                   "%s/%s: weight_map['%s']: shard name '%s' leaves the folder", hf->dir, HF_INDEX,
+                   key, json_string_value(shard));
         v[k++] = json_string_value(shard);
     }
     qsort(v, k, sizeof *v, cmp_str);
@@ -146,7 +147,8 @@ static lq_status check_against_index(const lq_hf *hf, const json_t *map, struct 
     }
     const char *key;
     const json_t *shard;
-    json_object_foreach((json_t *)map, key, shard) {
+    json_object_foreach((json_t *)map, key, shard)
+    {
         LQ_FAIL_IF(lq_hf_find_tensor(hf, key) < 0, err, LQ_E_FORMAT,
                    "%s: %s lists tensor '%s' in shard '%s', which does not hold it", hf->dir,
                    HF_INDEX, key, json_string_value(shard));
@@ -200,8 +202,8 @@ static lq_status open_weights(lq_hf *hf, struct lq_error *err)
     } else if (is_file(index)) {
         rc = open_indexed(hf, index, err);
     } else {
-        rc = lqi_set_error(err, LQ_E_NOT_FOUND, "%s: neither %s nor %s found", hf->dir,
-                           HF_SINGLE, HF_INDEX);
+        rc = lqi_set_error(err, LQ_E_NOT_FOUND, "%s: neither %s nor %s found", hf->dir, HF_SINGLE,
+                           HF_INDEX);
     }
     lqi_free(single);
     lqi_free(index);

@@ -51,7 +51,8 @@ static lq_status check_layout(lq_st *st, struct lq_error *err)
         pos = t->data_end;
     }
     LQ_FAIL_IF(pos != data_size, err, LQ_E_FORMAT,
-               "%s: %" PRIu64 " trailing bytes after the data buffer (it ends at file offset %" PRIu64
+               "%s: %" PRIu64
+               " trailing bytes after the data buffer (it ends at file offset %" PRIu64
                ", the file has %" PRIu64 " bytes)",
                st->path, data_size - pos, data_off + pos, st->size);
     return LQ_OK;
@@ -83,8 +84,7 @@ static lq_status build_name_index(lq_st *st, struct lq_error *err)
 static lq_status check_prefix(lq_st *st, struct lq_error *err)
 {
     LQ_FAIL_IF(st->size < 8, err, LQ_E_FORMAT,
-               "%s: %" PRIu64 " bytes, too short for the 8-byte header length", st->path,
-               st->size);
+               "%s: %" PRIu64 " bytes, too short for the 8-byte header length", st->path, st->size);
     st->header_size = lqi_rd_u64(st->bytes);
     LQ_FAIL_IF(st->header_size > LQ_ST_MAX_HEADER_SIZE, err, LQ_E_FORMAT,
                "%s: header length %" PRIu64 " exceeds the %llu-byte limit", st->path,

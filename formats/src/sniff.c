@@ -3,8 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,13 +17,20 @@
 const char *lq_file_kind_name(enum lq_file_kind kind)
 {
     switch (kind) {
-    case LQ_FILE_UNKNOWN: return "unknown";
-    case LQ_FILE_GGUF: return "gguf";
-    case LQ_FILE_SAFETENSORS: return "safetensors";
-    case LQ_FILE_HF_DIR: return "hf-dir";
-    case LQ_FILE_LLAMA2C: return "llama2c";
-    case LQ_FILE_PYTORCH_ZIP: return "pytorch-zip";
-    case LQ_FILE_HF_DIR_PYTORCH: return "hf-dir-pytorch";
+    case LQ_FILE_UNKNOWN:
+        return "unknown";
+    case LQ_FILE_GGUF:
+        return "gguf";
+    case LQ_FILE_SAFETENSORS:
+        return "safetensors";
+    case LQ_FILE_HF_DIR:
+        return "hf-dir";
+    case LQ_FILE_LLAMA2C:
+        return "llama2c";
+    case LQ_FILE_PYTORCH_ZIP:
+        return "pytorch-zip";
+    case LQ_FILE_HF_DIR_PYTORCH:
+        return "hf-dir-pytorch";
     }
     return "unknown";
 }
@@ -58,8 +65,7 @@ static uint64_t llama2c_floats(const int32_t c[7])
     return over ? 0 : n;
 }
 
-static bool is_llama2c(const unsigned char *head, size_t n, uint64_t file_size,
-                       const char *name)
+static bool is_llama2c(const unsigned char *head, size_t n, uint64_t file_size, const char *name)
 {
     size_t len = name ? strlen(name) : 0;
     if (n < 28 || len < 4 || strcmp(name + len - 4, ".bin") != 0) {
@@ -75,8 +81,7 @@ static bool is_llama2c(const unsigned char *head, size_t n, uint64_t file_size,
 
 // ---- files -----------------------------------------------------------------------------
 
-enum lq_file_kind lq_sniff_bytes(const void *head_, size_t n, uint64_t file_size,
-                                 const char *name)
+enum lq_file_kind lq_sniff_bytes(const void *head_, size_t n, uint64_t file_size, const char *name)
 {
     const unsigned char *head = head_;
     if (!head) {
@@ -100,8 +105,8 @@ enum lq_file_kind lq_sniff_bytes(const void *head_, size_t n, uint64_t file_size
 static lq_status sniff_file(const char *path, enum lq_file_kind *kind, struct lq_error *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    LQ_FAIL_IF(fd < 0, err, errno == ENOENT ? LQ_E_NOT_FOUND : LQ_E_IO, "%s: cannot open: %s",
-               path, strerror(errno));
+    LQ_FAIL_IF(fd < 0, err, errno == ENOENT ? LQ_E_NOT_FOUND : LQ_E_IO, "%s: cannot open: %s", path,
+               strerror(errno));
     unsigned char head[SNIFF_HEAD];
     struct stat sb;
     lq_status rc = LQ_OK;

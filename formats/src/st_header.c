@@ -32,8 +32,7 @@ static lq_status load_json(const lq_st *st, json_t **root, struct lq_error *err)
     if (!json_is_object(*root)) {
         json_decref(*root);
         *root = NULL;
-        return lqi_set_error(err, LQ_E_FORMAT, "%s: the JSON header is not an object",
-                             st->path);
+        return lqi_set_error(err, LQ_E_FORMAT, "%s: the JSON header is not an object", st->path);
     }
     return LQ_OK;
 }
@@ -41,14 +40,21 @@ static lq_status load_json(const lq_st *st, json_t **root, struct lq_error *err)
 static const char *json_kind(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a real number";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a real number";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
     }
     return "unknown";
 }
@@ -61,8 +67,8 @@ static lq_status get_count(const lq_st *st, const char *name, const char *what, 
                "%s: tensor '%s': %s[%zu] is %s, not an integer", st->path, name, what, i,
                json_kind(v));
     json_int_t x = json_integer_value(v);
-    LQ_FAIL_IF(x < 0, err, LQ_E_FORMAT, "%s: tensor '%s': %s[%zu] is negative (%lld)",
-               st->path, name, what, i, (long long)x);
+    LQ_FAIL_IF(x < 0, err, LQ_E_FORMAT, "%s: tensor '%s': %s[%zu] is negative (%lld)", st->path,
+               name, what, i, (long long)x);
     *out = (uint64_t)x;
     return LQ_OK;
 }
@@ -73,24 +79,23 @@ static void format_shape(const struct lq_st_tensor_info *t, char *buf, size_t ca
 {
     size_t len = (size_t)snprintf(buf, cap, "[");
     for (uint32_t d = 0; d < t->n_dims && len < cap; d++) {
-        len += (size_t)snprintf(buf + len, cap - len, "%s%" PRId64, d ? ", " : "",
-                                t->shape[d]);
+        len += (size_t)snprintf(buf + len, cap - len, "%s%" PRId64, d ? ", " : "", t->shape[d]);
     }
     if (len < cap) {
         snprintf(buf + len, cap - len, "]");
     }
 }
 
-static lq_status parse_dtype(const lq_st *st, const json_t *entry,
-                             struct lq_st_tensor_info *t, struct lq_error *err)
+static lq_status parse_dtype(const lq_st *st, const json_t *entry, struct lq_st_tensor_info *t,
+                             struct lq_error *err)
 {
     const json_t *v = json_object_get(entry, "dtype");
     LQ_FAIL_IF(!v, err, LQ_E_FORMAT, "%s: tensor '%s': no \"dtype\"", st->path, t->name);
     LQ_FAIL_IF(!json_is_string(v), err, LQ_E_FORMAT, "%s: tensor '%s': dtype is %s, not a string",
                st->path, t->name, json_kind(v));
     int dt = lq_st_dtype_from_name(json_string_value(v));
-    LQ_FAIL_IF(dt < 0, err, LQ_E_FORMAT, "%s: tensor '%s': unknown dtype '%s'", st->path,
-               t->name, json_string_value(v));
+    LQ_FAIL_IF(dt < 0, err, LQ_E_FORMAT, "%s: tensor '%s': unknown dtype '%s'", st->path, t->name,
+               json_string_value(v));
     t->dtype = (enum lq_st_dtype)dt;
     t->dtype_name = lq_st_dtype_name(dt);
     t->lq_type = lq_st_dtype_lq_type(dt);
@@ -107,8 +112,8 @@ static lq_status parse_shape(const lq_st *st, const json_t *entry, struct lq_st_
                st->path, t->name, json_kind(v));
     size_t nd = json_array_size(v);
     LQ_FAIL_IF(nd > LQ_ST_MAX_DIMS, err, LQ_E_UNSUPPORTED,
-               "%s: tensor '%s': %zu dimensions; at most %d are supported", st->path, t->name,
-               nd, LQ_ST_MAX_DIMS);
+               "%s: tensor '%s': %zu dimensions; at most %d are supported", st->path, t->name, nd,
+               LQ_ST_MAX_DIMS);
     uint64_t n = 1;
     for (size_t i = 0; i < LQ_ST_MAX_DIMS; i++) {
         t->shape[i] = 1;
@@ -126,8 +131,8 @@ static lq_status parse_shape(const lq_st *st, const json_t *entry, struct lq_st_
     return LQ_OK;
 }
 
-static lq_status parse_offsets(const lq_st *st, const json_t *entry,
-                               struct lq_st_tensor_info *t, struct lq_error *err)
+static lq_status parse_offsets(const lq_st *st, const json_t *entry, struct lq_st_tensor_info *t,
+                               struct lq_error *err)
 {
     const json_t *v = json_object_get(entry, "data_offsets");
     LQ_FAIL_IF(!v, err, LQ_E_FORMAT, "%s: tensor '%s': no \"data_offsets\"", st->path, t->name);
@@ -152,14 +157,13 @@ static lq_status check_nbytes(const lq_st *st, struct lq_st_tensor_info *t, stru
                err, LQ_E_FORMAT, "%s: tensor '%s': byte length of shape %s of %s overflows 64 bits",
                st->path, t->name, shape, t->dtype_name);
     LQ_FAIL_IF(bits % 8 != 0, err, LQ_E_FORMAT,
-               "%s: tensor '%s': shape %s of %s is not a whole number of bytes", st->path,
-               t->name, shape, t->dtype_name);
+               "%s: tensor '%s': shape %s of %s is not a whole number of bytes", st->path, t->name,
+               shape, t->dtype_name);
     uint64_t have = t->data_end - t->data_begin;
     LQ_FAIL_IF(have != bits / 8, err, LQ_E_FORMAT,
                "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] hold %" PRIu64
                " bytes but shape %s of %s needs %" PRIu64,
-               st->path, t->name, t->data_begin, t->data_end, have, shape, t->dtype_name,
-               bits / 8);
+               st->path, t->name, t->data_begin, t->data_end, have, shape, t->dtype_name, bits / 8);
     LQ_FAIL_IF(have > SIZE_MAX, err, LQ_E_RANGE, "%s: tensor '%s': too large for this platform",
                st->path, t->name);
     t->nbytes = (size_t)have;
@@ -198,7 +202,8 @@ static lq_status parse_meta(lq_st *st, const json_t *obj, struct lq_error *err)
     const char *key;
     const json_t *v;
     size_t i = 0;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         LQ_FAIL_IF(!json_is_string(v), err, LQ_E_FORMAT,
                    "%s: %s key '%s': value is %s, not a string", st->path, ST_META_KEY, key,
                    json_kind(v));
@@ -225,7 +230,8 @@ static lq_status parse_members(lq_st *st, const json_t *root, struct lq_error *e
     }
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)root, key, v) {
+    json_object_foreach((json_t *)root, key, v)
+    {
         if (strcmp(key, ST_META_KEY) == 0) {
             continue;
         }

@@ -12,15 +12,15 @@ struct lqi_st_name {
 };
 
 struct lq_st {
-    char *path;                        /* or the name given to lq_st_open_memory */
-    struct lqi_file_map map;           /* zeroed for memory input */
-    const unsigned char *bytes;        /* the whole file */
+    char *path;                 /* or the name given to lq_st_open_memory */
+    struct lqi_file_map map;    /* zeroed for memory input */
+    const unsigned char *bytes; /* the whole file */
     uint64_t size;
     uint64_t header_size;              /* N */
     struct lq_st_tensor_info *tensors; /* n_tensors, sorted into data order after parsing */
     int64_t n_tensors;
-    struct lqi_st_name *by_name;       /* n_tensors, sorted by name, for lookups */
-    char **meta;                       /* 2 * n_meta: key, value, key, ... sorted by key */
+    struct lqi_st_name *by_name; /* n_tensors, sorted by name, for lookups */
+    char **meta;                 /* 2 * n_meta: key, value, key, ... sorted by key */
     int64_t n_meta;
 };
 

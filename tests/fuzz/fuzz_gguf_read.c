@@ -27,14 +27,33 @@ static void walk_value(const struct lq_gguf_value *v)
             sink += (unsigned char)s->s[s->len];
             break;
         }
-        case LQ_GGUF_ARRAY: walk_value((const struct lq_gguf_value *)d + i); break;
-        case LQ_GGUF_BOOL: sink += ((const bool *)d)[i]; break;
-        case LQ_GGUF_FLOAT32: sink += ((const float *)d)[i] > 0; break;
-        case LQ_GGUF_FLOAT64: sink += ((const double *)d)[i] > 0; break;
-        case LQ_GGUF_UINT64: case LQ_GGUF_INT64: sink += ((const uint64_t *)d)[i]; break;
-        case LQ_GGUF_UINT32: case LQ_GGUF_INT32: sink += ((const uint32_t *)d)[i]; break;
-        case LQ_GGUF_UINT16: case LQ_GGUF_INT16: sink += ((const uint16_t *)d)[i]; break;
-        default: sink += ((const uint8_t *)d)[i]; break;
+        case LQ_GGUF_ARRAY:
+            walk_value((const struct lq_gguf_value *)d + i);
+            break;
+        case LQ_GGUF_BOOL:
+            sink += ((const bool *)d)[i];
+            break;
+        case LQ_GGUF_FLOAT32:
+            sink += ((const float *)d)[i] > 0;
+            break;
+        case LQ_GGUF_FLOAT64:
+            sink += ((const double *)d)[i] > 0;
+            break;
+        case LQ_GGUF_UINT64:
+        case LQ_GGUF_INT64:
+            sink += ((const uint64_t *)d)[i];
+            break;
+        case LQ_GGUF_UINT32:
+        case LQ_GGUF_INT32:
+            sink += ((const uint32_t *)d)[i];
+            break;
+        case LQ_GGUF_UINT16:
+        case LQ_GGUF_INT16:
+            sink += ((const uint16_t *)d)[i];
+            break;
+        default:
+            sink += ((const uint8_t *)d)[i];
+            break;
         }
     }
 }

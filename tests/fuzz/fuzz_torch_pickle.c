@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../unit/lqt_zip.h"
 #include "lq/pytorch.h"
+#include "lqt_zip.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -200,8 +200,8 @@ static void compare_layers(const lq_gguf *g, struct l2c *m)
     const unsigned char *w3 = l2c_take(m, (size_t)(L * hid * dim));
     for (int l = 0; l < L; l++) {
         char n[64];
-#define EXPECT(suffix, ne0, ne1, src)                                                      \
-    snprintf(n, sizeof n, "blk.%d.%s.weight", l, suffix);                                  \
+#define EXPECT(suffix, ne0, ne1, src)                                                              \
+    snprintf(n, sizeof n, "blk.%d.%s.weight", l, suffix);                                          \
     expect_tensor(g, n, ne0, ne1, layer(src, l, (ne0) * (ne1)))
         EXPECT("attn_norm", dim, 1, rms_att);
         /* This file keeps llama2.c's q/k row order (llama.tensor_data_layout is
@@ -224,8 +224,7 @@ static void test_gguf_stories260k_v1_matches_llama2c(void **state)
     size_t size;
     unsigned char *bin = lqt_read_file(lqt_data_path("models/stories260K/stories260K.bin"), &size);
     struct l2c m = {0};
-    int32_t *hdr[7] = {&m.dim, &m.hidden, &m.n_layers, &m.n_heads, &m.n_kv_heads, &m.vocab,
-                       &m.seq};
+    int32_t *hdr[7] = {&m.dim, &m.hidden, &m.n_layers, &m.n_heads, &m.n_kv_heads, &m.vocab, &m.seq};
     for (int i = 0; i < 7; i++) {
         *hdr[i] = (int32_t)lqi_rd_u32(bin + 4 * i);
     }
@@ -275,7 +274,8 @@ static void test_gguf_random_v3(void **state)
         end = t->file_offset + t->nbytes;
     }
     assert_int_equal(end, lq_gguf_file_size(g)); /* written in order, the last one at EOF */
-    const struct lq_gguf_tensor_info *t = lq_gguf_tensor(g, lq_gguf_find_tensor(g, "blk.1.ffn_down.weight"));
+    const struct lq_gguf_tensor_info *t =
+        lq_gguf_tensor(g, lq_gguf_find_tensor(g, "blk.1.ffn_down.weight"));
     assert_true(t->ne[0] == 128 && t->ne[1] == 64);
     assert_int_equal(t->offset, 329728);
     lq_gguf_free(g);

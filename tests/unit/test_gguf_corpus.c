@@ -674,8 +674,9 @@ static void test_gguf_gen_bad_placement(void **state)
     struct spec s = default_spec(3);
     struct gb b = build(&s);
     patch_u64(&b, b.at_toff[1], b.toff[1] + 1);
-    expect_fail(b.p, b.n, LQ_E_FORMAT,
-                "tensor 'blk.0.attn_q.weight': data offset 65 is not a multiple of the alignment 32");
+    expect_fail(
+        b.p, b.n, LQ_E_FORMAT,
+        "tensor 'blk.0.attn_q.weight': data offset 65 is not a multiple of the alignment 32");
     patch_u64(&b, b.at_toff[1], 32); /* token_embd.weight covers [0, 48) */
     expect_fail(b.p, b.n, LQ_E_FORMAT,
                 "tensor 'blk.0.attn_q.weight': data [32, 100) overlaps tensor 'token_embd.weight' "
@@ -713,12 +714,14 @@ static void test_gguf_gen_bad_shapes(void **state)
     free(b.p);
 
     s.t[1] = (struct tensor_spec){"q4", 2, {33, 2, 1, 1}, LQ_TYPE_Q4_0};
+    expect_spec_fail(
+        &s, LQ_E_FORMAT,
+        "tensor 'q4': row length ne[0] = 33 is not a multiple of the q4_0 block size 32");
+    s.t[1] =
+        (struct tensor_spec){"big", 4, {1ll << 20, 1ll << 20, 1ll << 20, 1ll << 20}, LQ_TYPE_F32};
     expect_spec_fail(&s, LQ_E_FORMAT,
-                     "tensor 'q4': row length ne[0] = 33 is not a multiple of the q4_0 block size 32");
-    s.t[1] = (struct tensor_spec){"big", 4, {1ll << 20, 1ll << 20, 1ll << 20, 1ll << 20},
-                                  LQ_TYPE_F32};
-    expect_spec_fail(&s, LQ_E_FORMAT, "tensor 'big': element count of [1048576, 1048576, "
-                                      "1048576, 1048576] overflows int64");
+                     "tensor 'big': element count of [1048576, 1048576, "
+                     "1048576, 1048576] overflows int64");
     s.t[1] = (struct tensor_spec){"wide", 2, {1ll << 40, 1ll << 22, 1, 1}, LQ_TYPE_F32};
     expect_spec_fail(&s, LQ_E_FORMAT, "tensor 'wide': byte size overflows");
     s.t[1] = (struct tensor_spec){"token_embd.weight", 1, {8, 1, 1, 1}, LQ_TYPE_F32};

@@ -65,8 +65,11 @@ static void test_hf_config(void **state)
     double f = 0;
     const char *s = NULL;
     bool b = true;
-    static const struct { const char *key; int64_t want; } ints[] = {
-        {"num_hidden_layers", 6}, {"hidden_size", 256}, {"intermediate_size", 768},
+    static const struct {
+        const char *key;
+        int64_t want;
+    } ints[] = {
+        {"num_hidden_layers", 6},   {"hidden_size", 256},       {"intermediate_size", 768},
         {"num_attention_heads", 4}, {"num_key_value_heads", 2}, {"vocab_size", 4096},
         {"head_dim", 64},
     };
@@ -115,8 +118,7 @@ static void test_hf_other_json(void **state)
     assert_int_equal(lq_hf_json_bool(hf, "tokenizer_config.json", "add_bos_token", &b, &err),
                      LQ_OK);
     assert_true(b);
-    assert_int_equal(lq_hf_json_i64(hf, "generation_config.json", "eos_token_id", &i, &err),
-                     LQ_OK);
+    assert_int_equal(lq_hf_json_i64(hf, "generation_config.json", "eos_token_id", &i, &err), LQ_OK);
     assert_int_equal(i, 2);
     assert_int_equal(lq_hf_json_str(hf, "tokenizer_config.json", "pad_token", &s, &err),
                      LQ_E_NOT_FOUND);
@@ -204,28 +206,33 @@ static void test_hf_bad_shards(void **state)
 {
     (void)state;
     char *dir = make_folder("{\"weight_map\":{" GOOD_MAP ",\"w\":\"c.safetensors\"}}");
-    expect_folder_fail(dir, LQ_E_NOT_FOUND, "shard 'c.safetensors' listed in "
-                                            "model.safetensors.index.json");
+    expect_folder_fail(dir, LQ_E_NOT_FOUND,
+                       "shard 'c.safetensors' listed in "
+                       "model.safetensors.index.json");
     expect_folder_fail(dir, LQ_E_NOT_FOUND, "c.safetensors: cannot open");
     write_text(dir, "model.safetensors.index.json",
                "{\"weight_map\":{" GOOD_MAP ",\"w\":\"b.safetensors\"}}");
-    expect_folder_fail(dir, LQ_E_FORMAT, "lists tensor 'w' in shard 'b.safetensors', which "
-                                         "does not hold it");
+    expect_folder_fail(dir, LQ_E_FORMAT,
+                       "lists tensor 'w' in shard 'b.safetensors', which "
+                       "does not hold it");
     write_text(dir, "model.safetensors.index.json",
                "{\"weight_map\":{\"x\":\"a.safetensors\",\"z\":\"b.safetensors\"}}");
-    expect_folder_fail(dir, LQ_E_FORMAT, "shard 'a.safetensors' holds tensor 'y', which "
-                                         "model.safetensors.index.json does not list");
+    expect_folder_fail(dir, LQ_E_FORMAT,
+                       "shard 'a.safetensors' holds tensor 'y', which "
+                       "model.safetensors.index.json does not list");
     write_text(dir, "model.safetensors.index.json",
                "{\"weight_map\":{\"x\":\"a.safetensors\",\"y\":\"b.safetensors\","
                "\"z\":\"b.safetensors\"}}");
-    expect_folder_fail(dir, LQ_E_FORMAT, "tensor 'y' is in shard 'a.safetensors' but "
-                                         "model.safetensors.index.json places it in "
-                                         "'b.safetensors'");
+    expect_folder_fail(dir, LQ_E_FORMAT,
+                       "tensor 'y' is in shard 'a.safetensors' but "
+                       "model.safetensors.index.json places it in "
+                       "'b.safetensors'");
     static const char *const twice[] = {"x", "z"};
     write_shard(dir, "b.safetensors", twice, 2);
     write_text(dir, "model.safetensors.index.json", "{\"weight_map\":{" GOOD_MAP "}}");
-    expect_folder_fail(dir, LQ_E_FORMAT, "tensor 'x' is in two shards: 'a.safetensors' and "
-                                         "'b.safetensors'");
+    expect_folder_fail(dir, LQ_E_FORMAT,
+                       "tensor 'x' is in two shards: 'a.safetensors' and "
+                       "'b.safetensors'");
     lqt_rmtree(dir);
     free(dir);
 }
@@ -253,8 +260,9 @@ static void test_hf_missing_parts(void **state)
     char *dir = lqt_tmpdir();
     expect_folder_fail(dir, LQ_E_NOT_FOUND, "config.json: cannot open");
     write_text(dir, "config.json", "{}");
-    expect_folder_fail(dir, LQ_E_NOT_FOUND, "neither model.safetensors nor "
-                                            "model.safetensors.index.json found");
+    expect_folder_fail(dir, LQ_E_NOT_FOUND,
+                       "neither model.safetensors nor "
+                       "model.safetensors.index.json found");
     char missing[4200];
     snprintf(missing, sizeof missing, "%s/none", dir);
     expect_folder_fail(missing, LQ_E_NOT_FOUND, "cannot open");
@@ -269,8 +277,8 @@ static void expect_kind(const char *rel, enum lq_file_kind want)
     enum lq_file_kind kind = LQ_FILE_UNKNOWN;
     struct lq_error err;
     if (lq_sniff_path(lqt_data_path(rel), &kind, &err) != LQ_OK || kind != want) {
-        fail_msg("%s: want %s, got %s (%s)", rel, lq_file_kind_name(want),
-                 lq_file_kind_name(kind), err.msg);
+        fail_msg("%s: want %s, got %s (%s)", rel, lq_file_kind_name(want), lq_file_kind_name(kind),
+                 err.msg);
     }
 }
 
@@ -335,16 +343,11 @@ static void test_sniff_bytes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hf_single_vs_sharded),
-        cmocka_unit_test(test_hf_config),
-        cmocka_unit_test(test_hf_other_json),
-        cmocka_unit_test(test_hf_good_synthetic),
-        cmocka_unit_test(test_hf_bad_shards),
-        cmocka_unit_test(test_hf_bad_index),
-        cmocka_unit_test(test_hf_missing_parts),
-        cmocka_unit_test(test_sniff_shared_data),
-        cmocka_unit_test(test_sniff_llama2c),
-        cmocka_unit_test(test_sniff_bytes),
+        cmocka_unit_test(test_hf_single_vs_sharded), cmocka_unit_test(test_hf_config),
+        cmocka_unit_test(test_hf_other_json),        cmocka_unit_test(test_hf_good_synthetic),
+        cmocka_unit_test(test_hf_bad_shards),        cmocka_unit_test(test_hf_bad_index),
+        cmocka_unit_test(test_hf_missing_parts),     cmocka_unit_test(test_sniff_shared_data),
+        cmocka_unit_test(test_sniff_llama2c),        cmocka_unit_test(test_sniff_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,10 +9,11 @@
 #include <string.h>
 
 #include "lq/fp16.h"
+#include "lq/simd.h"
 #include "lq/types.h"
 #include "lqt_util.h"
 
-#include "../../libquant/src/quants/kquants.h"
+#include "quants/kquants.h"
 
 #define NROWS 16
 #define NCOLS 4096
@@ -152,13 +153,19 @@ static void check_reference_dequant(const struct kq_case *c, const char *bin, co
     uint8_t *q = load_ref(c->name, bin, NROWS * c->row_size);
     float *want = load_ref(c->name, f32, NROWS * NCOLS * sizeof(float));
     float *got = malloc(NROWS * NCOLS * sizeof(float));
-    t->to_float(q, got, (int64_t)NROWS * NCOLS);
-    for (size_t i = 0; i < (size_t)NROWS * NCOLS; i++) {
-        if (lq_f32_bits(got[i]) != lq_f32_bits(want[i])) {
-            fail_msg("%s%s: element %zu (row %zu) dequantizes to %.9g, ggml gives %.9g", c->name,
-                     bin, i, i / NCOLS, got[i], want[i]);
+    const enum lq_simd_level saved = lq_simd_level_get();
+    for (int lvl = LQ_SIMD_SCALAR; lvl <= (int)lq_simd_level_supported(); lvl++) {
+        assert_int_equal(lq_simd_level_set((enum lq_simd_level)lvl, NULL), LQ_OK);
+        t->to_float(q, got, (int64_t)NROWS * NCOLS);
+        for (size_t i = 0; i < (size_t)NROWS * NCOLS; i++) {
+            if (lq_f32_bits(got[i]) != lq_f32_bits(want[i])) {
+                fail_msg("%s%s at %s: element %zu (row %zu) dequantizes to %.9g, ggml gives %.9g",
+                         c->name, bin, lq_simd_level_name((enum lq_simd_level)lvl), i, i / NCOLS,
+                         got[i], want[i]);
+            }
         }
     }
+    assert_int_equal(lq_simd_level_set(saved, NULL), LQ_OK);
     free(got);
     free(want);
     free(q);
@@ -170,35 +177,6 @@ static void test_kquant_reference_dequant(void **state)
     for (size_t i = 0; i < N_CASES; i++) {
         check_reference_dequant(&kq_cases[i], ".bin", ".dequant-f32.bin");
         check_reference_dequant(&kq_cases[i], ".imatrix.bin", ".imatrix.dequant-f32.bin");
-    }
-}
-
-/* The AVX2 dequantizers of Q4_K and Q6_K give exactly the reference floats. */
-static void test_kquant_fast_dequant_matches(void **state)
-{
-    (void)state;
-    if (lqi_kquant_isa() < LQI_KQ_AVX2) {
-        print_message("no AVX2 on this CPU: fast dequantize not exercised\n");
-        return;
-    }
-    static const struct {
-        const char *name;
-        size_t row_size;
-        lq_to_float_fn scalar, fast;
-    } fast[] = {
-        {"q4_K", 2304, lqi_dequantize_row_q4_K_scalar, lqi_dequantize_row_q4_K_avx2},
-        {"q6_K", 3360, lqi_dequantize_row_q6_K_scalar, lqi_dequantize_row_q6_K_avx2},
-    };
-    for (size_t k = 0; k < 2; k++) {
-        uint8_t *q = load_ref(fast[k].name, ".imatrix.bin", NROWS * fast[k].row_size);
-        float *a = malloc(NROWS * NCOLS * sizeof(float));
-        float *b = malloc(NROWS * NCOLS * sizeof(float));
-        fast[k].scalar(q, a, (int64_t)NROWS * NCOLS);
-        fast[k].fast(q, b, (int64_t)NROWS * NCOLS);
-        assert_memory_equal(a, b, NROWS * NCOLS * sizeof(float));
-        free(b);
-        free(a);
-        free(q);
     }
 }
 
@@ -381,20 +359,14 @@ static void test_kquant_hand_q8_K(void **state)
 
 // ---- Q8_K fast path ----------------------------------------------------------------------
 
+/* Q8_K's from_float (the SIMD path where the level allows) gives the reference bytes at
+ * every level, on llama.cpp's input rows and on ties, equal magnitudes of both signs, NaN and
+ * infinity. */
 static void test_kquant_q8_K_fast_matches_ref(void **state)
 {
     (void)state;
-    if (lqi_kquant_isa() < LQI_KQ_AVX2) {
-        print_message("no AVX2 on this CPU: fast Q8_K quantize not exercised\n");
-        return;
-    }
+    const struct lq_type_traits *t = traits(LQ_TYPE_Q8_K);
     float *x = load_ref("input-f32", ".bin", NROWS * NCOLS * sizeof(float));
-    const size_t nb = (size_t)NROWS * NCOLS / QK_K;
-    block_q8_K *a = calloc(nb, sizeof *a), *b = calloc(nb, sizeof *b);
-    lqi_quantize_row_q8_K_ref(x, a, (int64_t)NROWS * NCOLS);
-    lqi_quantize_row_q8_K_avx2(x, b, (int64_t)NROWS * NCOLS);
-    assert_memory_equal(a, b, nb * sizeof *a);
-    /* ties, equal magnitudes of both signs, NaN and infinity */
     float s[2 * QK_K];
     for (int i = 0; i < 2 * QK_K; i++) {
         s[i] = (float)(i % 7) - 3.5f;
@@ -402,11 +374,22 @@ static void test_kquant_q8_K_fast_matches_ref(void **state)
     s[5] = 3.5f;
     s[QK_K + 9] = NAN;
     s[QK_K + 20] = INFINITY;
-    memset(a, 0, 2 * sizeof *a);
-    memset(b, 0, 2 * sizeof *b);
-    lqi_quantize_row_q8_K_ref(s, a, 2 * QK_K);
-    lqi_quantize_row_q8_K(s, b, 2 * QK_K);
-    assert_memory_equal(a, b, 2 * sizeof *a);
+    const size_t nb = (size_t)NROWS * NCOLS / QK_K;
+    block_q8_K *a = calloc(nb, sizeof *a), *b = calloc(nb, sizeof *b);
+    block_q8_K sa[2], sb[2];
+    lqi_quantize_row_q8_K_ref(x, a, (int64_t)NROWS * NCOLS);
+    lqi_quantize_row_q8_K_ref(s, sa, 2 * QK_K);
+    const enum lq_simd_level saved = lq_simd_level_get();
+    for (int lvl = LQ_SIMD_SCALAR; lvl <= (int)lq_simd_level_supported(); lvl++) {
+        assert_int_equal(lq_simd_level_set((enum lq_simd_level)lvl, NULL), LQ_OK);
+        memset(b, 0x5A, nb * sizeof *b);
+        memset(sb, 0x5A, sizeof sb);
+        t->from_float(x, b, (int64_t)NROWS * NCOLS);
+        t->from_float(s, sb, 2 * QK_K);
+        assert_memory_equal(a, b, nb * sizeof *a);
+        assert_memory_equal(sa, sb, sizeof sa);
+    }
+    assert_int_equal(lq_simd_level_set(saved, NULL), LQ_OK);
     free(b);
     free(a);
     free(x);
@@ -552,19 +535,12 @@ static void test_kquant_round_trip_bounds(void **state)
 
 // ---- dot products -------------------------------------------------------------------------
 
-/* Scalar, AVX2 and AVX-512 dot kernels (where the CPU has them) and the table's dispatcher
- * against dequantize-then-dot in double, to 1e-5 of sum |x_i y_i|. */
+/* The table's dot kernel at every SIMD level the CPU has against dequantize-then-dot in
+ * double, to 1e-5 of sum |x_i y_i|. */
 static void test_kquant_vec_dot_agrees(void **state)
 {
     (void)state;
-    static const lq_vec_dot_fn kernels[N_CASES][3] = {
-        {lqi_vec_dot_q2_K_q8_K_scalar, lqi_vec_dot_q2_K_q8_K_avx2, lqi_vec_dot_q2_K_q8_K_avx512},
-        {lqi_vec_dot_q3_K_q8_K_scalar, lqi_vec_dot_q3_K_q8_K_avx2, lqi_vec_dot_q3_K_q8_K_avx512},
-        {lqi_vec_dot_q4_K_q8_K_scalar, lqi_vec_dot_q4_K_q8_K_avx2, lqi_vec_dot_q4_K_q8_K_avx512},
-        {lqi_vec_dot_q5_K_q8_K_scalar, lqi_vec_dot_q5_K_q8_K_avx2, lqi_vec_dot_q5_K_q8_K_avx512},
-        {lqi_vec_dot_q6_K_q8_K_scalar, lqi_vec_dot_q6_K_q8_K_avx2, lqi_vec_dot_q6_K_q8_K_avx512},
-    };
-    const int isa = lqi_kquant_isa();
+    const enum lq_simd_level saved = lq_simd_level_get();
     const int64_t n = 16 * QK_K;
     float *x = malloc(n * sizeof(float)), *a = malloc(n * sizeof(float));
     float *dx = malloc(n * sizeof(float)), *da = malloc(n * sizeof(float));
@@ -587,17 +563,17 @@ static void test_kquant_vec_dot_agrees(void **state)
                 want += (double)dx[i] * da[i];
                 mag += fabs((double)dx[i] * da[i]);
             }
-            for (int k = 0; k <= 3; k++) {
-                if (k > 0 && k < 3 && isa < k) {
-                    continue;
-                }
+            for (int lvl = LQ_SIMD_SCALAR; lvl <= (int)lq_simd_level_supported(); lvl++) {
+                assert_int_equal(lq_simd_level_set((enum lq_simd_level)lvl, NULL), LQ_OK);
                 float got = -1;
-                (k == 3 ? t->vec_dot : kernels[c][k])(n, &got, qx, qa);
+                t->vec_dot(n, &got, qx, qa);
                 if (!(fabs(got - want) <= 1e-5 * mag + 1e-30)) {
-                    fail_msg("%s kernel %d: dot %.9g, float reference %.9g (scale %.3g)",
-                             kq_cases[c].name, k, got, want, mag);
+                    fail_msg("%s at %s: dot %.9g, float reference %.9g (scale %.3g)",
+                             kq_cases[c].name, lq_simd_level_name((enum lq_simd_level)lvl), got,
+                             want, mag);
                 }
             }
+            assert_int_equal(lq_simd_level_set(saved, NULL), LQ_OK);
         }
     }
     free(qa);
@@ -721,7 +697,6 @@ int main(void)
         cmocka_unit_test(test_kquant_reference_bytes),
         cmocka_unit_test(test_kquant_reference_bytes_imatrix),
         cmocka_unit_test(test_kquant_reference_dequant),
-        cmocka_unit_test(test_kquant_fast_dequant_matches),
         cmocka_unit_test(test_kquant_hand_q2_K),
         cmocka_unit_test(test_kquant_hand_q3_K),
         cmocka_unit_test(test_kquant_hand_q4_K),

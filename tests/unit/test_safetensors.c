@@ -35,8 +35,7 @@ static unsigned char *make_st(const char *json, size_t json_len, uint64_t data_l
 }
 
 /* Opens bytes that must fail with `want` and a message holding `sub` and the file name. */
-static void expect_bytes_fail(const unsigned char *p, size_t size, lq_status want,
-                              const char *sub)
+static void expect_bytes_fail(const unsigned char *p, size_t size, lq_status want, const char *sub)
 {
     lq_st *st = (lq_st *)1;
     struct lq_error err;
@@ -86,10 +85,10 @@ struct expect_tensor {
 static const struct expect_tensor layer_tensors[] = {
     {"input_layernorm.weight", 1, N_EMBD, 0},
     {"post_attention_layernorm.weight", 1, N_EMBD, 0},
-    {"self_attn.q_proj.weight", 2, N_HEAD * HEAD_DIM, N_EMBD},
-    {"self_attn.k_proj.weight", 2, N_HEAD_KV * HEAD_DIM, N_EMBD},
-    {"self_attn.v_proj.weight", 2, N_HEAD_KV * HEAD_DIM, N_EMBD},
-    {"self_attn.o_proj.weight", 2, N_EMBD, N_HEAD * HEAD_DIM},
+    {"self_attn.q_proj.weight", 2, N_HEAD *HEAD_DIM, N_EMBD},
+    {"self_attn.k_proj.weight", 2, N_HEAD_KV *HEAD_DIM, N_EMBD},
+    {"self_attn.v_proj.weight", 2, N_HEAD_KV *HEAD_DIM, N_EMBD},
+    {"self_attn.o_proj.weight", 2, N_EMBD, N_HEAD *HEAD_DIM},
     {"mlp.gate_proj.weight", 2, N_FF, N_EMBD},
     {"mlp.up_proj.weight", 2, N_FF, N_EMBD},
     {"mlp.down_proj.weight", 2, N_EMBD, N_FF},
@@ -171,12 +170,26 @@ static const struct {
     unsigned bits;
     int lq_type;
 } all_dtypes[] = {
-    {"BOOL", 8, -1},      {"F4", 4, -1},        {"F6_E2M3", 6, -1}, {"F6_E3M2", 6, -1},
-    {"U8", 8, -1},        {"I8", 8, LQ_TYPE_I8}, {"F8_E5M2", 8, -1}, {"F8_E4M3", 8, -1},
-    {"F8_E8M0", 8, -1},   {"I16", 16, LQ_TYPE_I16}, {"U16", 16, -1}, {"F16", 16, LQ_TYPE_F16},
-    {"BF16", 16, LQ_TYPE_BF16}, {"I32", 32, LQ_TYPE_I32}, {"U32", 32, -1},
-    {"F32", 32, LQ_TYPE_F32}, {"C64", 64, -1}, {"F64", 64, LQ_TYPE_F64},
-    {"I64", 64, LQ_TYPE_I64}, {"U64", 64, -1},
+    {"BOOL", 8, -1},
+    {"F4", 4, -1},
+    {"F6_E2M3", 6, -1},
+    {"F6_E3M2", 6, -1},
+    {"U8", 8, -1},
+    {"I8", 8, LQ_TYPE_I8},
+    {"F8_E5M2", 8, -1},
+    {"F8_E4M3", 8, -1},
+    {"F8_E8M0", 8, -1},
+    {"I16", 16, LQ_TYPE_I16},
+    {"U16", 16, -1},
+    {"F16", 16, LQ_TYPE_F16},
+    {"BF16", 16, LQ_TYPE_BF16},
+    {"I32", 32, LQ_TYPE_I32},
+    {"U32", 32, -1},
+    {"F32", 32, LQ_TYPE_F32},
+    {"C64", 64, -1},
+    {"F64", 64, LQ_TYPE_F64},
+    {"I64", 64, LQ_TYPE_I64},
+    {"U64", 64, -1},
 };
 #define N_DTYPES (sizeof all_dtypes / sizeof *all_dtypes)
 
@@ -207,7 +220,7 @@ static void test_st_every_dtype(void **state)
     uint64_t begins[N_DTYPES], pos = 0;
     for (size_t i = 0; i < N_DTYPES; i++) {
         begins[i] = pos;
-        pos += all_dtypes[i].bits;  /* 8 elements x bits / 8 */
+        pos += all_dtypes[i].bits; /* 8 elements x bits / 8 */
     }
     for (size_t k = N_DTYPES; k-- > 0;) {
         len += (size_t)snprintf(json + len, sizeof json - len,
@@ -326,7 +339,8 @@ static void test_st_bad_json(void **state)
     expect_fail("{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
                 "\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[1,2]}}",
                 2, LQ_E_FORMAT, "duplicate");
-    static const char with_nul[] = "{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_\0ffsets\":[0,1]}}";
+    static const char with_nul[] =
+        "{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_\0ffsets\":[0,1]}}";
     size_t size;
     unsigned char *p = make_st(with_nul, sizeof with_nul - 1, 1, &size);
     expect_bytes_fail(p, size, LQ_E_FORMAT, "NUL byte in the JSON header at file offset 45");
@@ -336,45 +350,46 @@ static void test_st_bad_json(void **state)
 static void test_st_bad_entries(void **state)
 {
     (void)state;
-    expect_fail("{\"w\":{\"dtype\":\"Q4_K\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2,
-                LQ_E_FORMAT, "tensor 'w': unknown dtype 'Q4_K'");
-    expect_fail("{\"w\":{\"dtype\":\"bf16\",\"shape\":[1],\"data_offsets\":[0,2]}}", 2,
-                LQ_E_FORMAT, "unknown dtype 'bf16'");
+    expect_fail("{\"w\":{\"dtype\":\"Q4_K\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2, LQ_E_FORMAT,
+                "tensor 'w': unknown dtype 'Q4_K'");
+    expect_fail("{\"w\":{\"dtype\":\"bf16\",\"shape\":[1],\"data_offsets\":[0,2]}}", 2, LQ_E_FORMAT,
+                "unknown dtype 'bf16'");
     expect_fail("{\"w\":{\"dtype\":7,\"shape\":[1],\"data_offsets\":[0,2]}}", 2, LQ_E_FORMAT,
                 "dtype is an integer");
     expect_fail("{\"w\":{\"shape\":[1],\"data_offsets\":[0,2]}}", 2, LQ_E_FORMAT,
                 "tensor 'w': no \"dtype\"");
     expect_fail("{\"w\":3}", 0, LQ_E_FORMAT, "tensor 'w': entry is an integer, not an object");
-    expect_fail("{\"w\":{\"dtype\":\"U8\",\"shape\":[-2],\"data_offsets\":[0,2]}}", 2,
-                LQ_E_FORMAT, "shape[0] is negative (-2)");
+    expect_fail("{\"w\":{\"dtype\":\"U8\",\"shape\":[-2],\"data_offsets\":[0,2]}}", 2, LQ_E_FORMAT,
+                "shape[0] is negative (-2)");
     expect_fail("{\"w\":{\"dtype\":\"U8\",\"shape\":[1,2.0],\"data_offsets\":[0,2]}}", 2,
                 LQ_E_FORMAT, "shape[1] is a real number, not an integer");
-    expect_fail("{\"w\":{\"dtype\":\"U8\",\"shape\":\"2\",\"data_offsets\":[0,2]}}", 2,
-                LQ_E_FORMAT, "shape is a string");
-    expect_fail("{\"w\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0]}}", 2,
-                LQ_E_FORMAT, "data_offsets is not an array of 2");
-    expect_fail("{\"w\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,-2]}}", 2,
-                LQ_E_FORMAT, "data_offsets[1] is negative");
-    expect_fail("{\"w\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,18446744073709551615]}}",
-                2, LQ_E_FORMAT, "invalid JSON header");
-    expect_fail("{\"w\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[8,4]}}", 8,
-                LQ_E_FORMAT, "tensor 'w': data_offsets [8, 4] end before they begin");
+    expect_fail("{\"w\":{\"dtype\":\"U8\",\"shape\":\"2\",\"data_offsets\":[0,2]}}", 2, LQ_E_FORMAT,
+                "shape is a string");
+    expect_fail("{\"w\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0]}}", 2, LQ_E_FORMAT,
+                "data_offsets is not an array of 2");
+    expect_fail("{\"w\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,-2]}}", 2, LQ_E_FORMAT,
+                "data_offsets[1] is negative");
+    expect_fail(
+        "{\"w\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,18446744073709551615]}}", 2,
+        LQ_E_FORMAT, "invalid JSON header");
+    expect_fail("{\"w\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[8,4]}}", 8, LQ_E_FORMAT,
+                "tensor 'w': data_offsets [8, 4] end before they begin");
 }
 
 static void test_st_bad_sizes(void **state)
 {
     (void)state;
-    expect_fail("{\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8,
-                LQ_E_FORMAT, "tensor 'w': data_offsets [0, 8] hold 8 bytes but shape [3] of "
-                             "F32 needs 12");
+    expect_fail("{\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, LQ_E_FORMAT,
+                "tensor 'w': data_offsets [0, 8] hold 8 bytes but shape [3] of "
+                "F32 needs 12");
     expect_fail("{\"w\":{\"dtype\":\"U8\",\"shape\":[1099511627776,1099511627776],"
                 "\"data_offsets\":[0,8]}}",
                 8, LQ_E_FORMAT, "element count of the shape overflows 64 bits");
     expect_fail("{\"w\":{\"dtype\":\"F64\",\"shape\":[2305843009213693952],"
                 "\"data_offsets\":[0,8]}}",
                 8, LQ_E_FORMAT, "byte length of shape [2305843009213693952] of F64 overflows");
-    expect_fail("{\"w\":{\"dtype\":\"F4\",\"shape\":[3],\"data_offsets\":[0,2]}}", 2,
-                LQ_E_FORMAT, "not a whole number of bytes");
+    expect_fail("{\"w\":{\"dtype\":\"F4\",\"shape\":[3],\"data_offsets\":[0,2]}}", 2, LQ_E_FORMAT,
+                "not a whole number of bytes");
     expect_fail("{\"w\":{\"dtype\":\"F6_E3M2\",\"shape\":[2,2],\"data_offsets\":[0,2]}}", 2,
                 LQ_E_FORMAT, "hold 2 bytes but shape [2, 2] of F6_E3M2 needs 3");
     expect_fail("{\"w\":{\"dtype\":\"U8\",\"shape\":[1152921504606846976],"
@@ -387,17 +402,18 @@ static void test_st_bad_layout(void **state)
     (void)state;
     expect_fail("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
                 "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
-                12, LQ_E_FORMAT, "tensor 'b': gap in the data buffer: data begins at 8 but "
-                                 "tensor 'a' ends at 4");
-    expect_fail("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8,
-                LQ_E_FORMAT, "gap in the data buffer: data begins at 4 but the buffer start");
+                12, LQ_E_FORMAT,
+                "tensor 'b': gap in the data buffer: data begins at 8 but "
+                "tensor 'a' ends at 4");
+    expect_fail("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, LQ_E_FORMAT,
+                "gap in the data buffer: data begins at 4 but the buffer start");
     expect_fail("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
                 "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
                 12, LQ_E_FORMAT, "tensor 'b': data_offsets [4, 12] overlap tensor 'a'");
-    expect_fail("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4,
-                LQ_E_FORMAT, "tensor 'a': data at file offset");
-    expect_fail("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 9,
-                LQ_E_FORMAT, "1 trailing bytes after the data buffer");
+    expect_fail("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4, LQ_E_FORMAT,
+                "tensor 'a': data at file offset");
+    expect_fail("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 9, LQ_E_FORMAT,
+                "1 trailing bytes after the data buffer");
     expect_fail("{}", 3, LQ_E_FORMAT, "3 trailing bytes");
 }
 

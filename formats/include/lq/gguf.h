@@ -19,8 +19,15 @@
  * aligned, in bounds and not overlapping, duplicate keys and tensor names.
  *
  * Metadata strings and numeric arrays are copied at open time into NUL-terminated,
- * aligned memory owned by the handle; tensor data is a view into the mapping.
+ * aligned memory owned by the handle (bools are stored as 0/1 whatever byte the file
+ * holds); tensor data is a view into the mapping. Arrays of arrays nest at most 16 deep.
+ * A tensor-less file may end before its padded data offset (llama.cpp's vocab files do).
  * A handle is not thread-safe, but read-only use from several threads after open is fine.
+ *
+ * Errors: LQ_E_FORMAT for anything that breaks the format (including truncation),
+ * LQ_E_UNSUPPORTED for a version above 3 or a big-endian file, LQ_E_IO / LQ_E_NOT_FOUND
+ * when the file cannot be opened or mapped, LQ_E_NOMEM. Messages read
+ * "gguf: <path>: offset <n>: key '<k>': <problem>" (or tensor '<name>').
  */
 #ifndef LQ_GGUF_H
 #define LQ_GGUF_H
@@ -97,8 +104,12 @@ struct lq_gguf_tensor_info {
     int64_t ne[LQ_GGUF_MAX_DIMS]; /* ne[0] is the row length (innermost); unused dims are 1 */
     uint64_t offset;       /* relative to the data section */
     uint64_t file_offset;  /* absolute position in the file */
-    size_t nbytes;
-    const void *data;      /* view into the mapping, borrowed */
+    size_t nbytes;         /* may be 0 (a zero dimension) */
+    /* View into the mapping, borrowed; NULL only for an empty tensor past the end of the
+     * file. Aligned to general.alignment relative to the start of the file: a file with an
+     * alignment below the element size (or a misaligned buffer given to open_memory) gives
+     * misaligned data, so read with memcpy unless alignment >= the element size. */
+    const void *data;
 };
 
 typedef struct lq_gguf lq_gguf;
@@ -107,8 +118,8 @@ typedef struct lq_gguf lq_gguf;
  * the byte offset or key, and the problem. */
 LQ_API lq_status lq_gguf_open(const char *path, lq_gguf **out, struct lq_error *err);
 
-/* Same, over bytes in memory (not copied; must outlive the handle). `name` is used in
- * messages. For fuzzing and tests. */
+/* Same, over bytes in memory (not copied; must outlive the handle). `name` (may be NULL)
+ * is used in messages. For fuzzing and tests. */
 LQ_API lq_status lq_gguf_open_memory(const void *data, size_t size, const char *name,
                                      lq_gguf **out, struct lq_error *err);
 

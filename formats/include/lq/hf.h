@@ -66,8 +66,8 @@ LQ_API const lq_st *lq_hf_shard(const lq_hf *hf, int64_t shard);
 /* Tensors of all shards: ids 0 .. n-1 sorted by name. NULL for an id out of range. */
 LQ_API int64_t lq_hf_n_tensors(const lq_hf *hf);
 LQ_API const struct lq_st_tensor_info *lq_hf_tensor(const lq_hf *hf, int64_t id);
-LQ_API const char *lq_hf_tensor_file(const lq_hf *hf, int64_t id); /* its shard's path */
-LQ_API int64_t lq_hf_tensor_shard(const lq_hf *hf, int64_t id);    /* its shard's id */
+LQ_API const char *lq_hf_tensor_file(const lq_hf *hf, int64_t id);   /* its shard's path */
+LQ_API int64_t lq_hf_tensor_shard(const lq_hf *hf, int64_t id);      /* its shard's id */
 LQ_API int64_t lq_hf_find_tensor(const lq_hf *hf, const char *name); /* -1 when absent */
 
 /* config.json values by (dotted) key. Return LQ_E_NOT_FOUND when absent or null and
@@ -94,8 +94,8 @@ LQ_API lq_status lq_hf_json_i64(lq_hf *hf, const char *file, const char *key, in
                                 struct lq_error *err);
 LQ_API lq_status lq_hf_json_f64(lq_hf *hf, const char *file, const char *key, double *out,
                                 struct lq_error *err);
-LQ_API lq_status lq_hf_json_str(lq_hf *hf, const char *file, const char *key,
-                                const char **out, struct lq_error *err);
+LQ_API lq_status lq_hf_json_str(lq_hf *hf, const char *file, const char *key, const char **out,
+                                struct lq_error *err);
 LQ_API lq_status lq_hf_json_bool(lq_hf *hf, const char *file, const char *key, bool *out,
                                  struct lq_error *err);
 

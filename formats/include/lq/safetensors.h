@@ -86,19 +86,19 @@ LQ_API int lq_st_dtype_from_name(const char *name);
 LQ_API int lq_st_dtype_lq_type(int dtype);
 
 struct lq_st_tensor_info {
-    const char *name;       /* NUL-terminated, borrowed */
+    const char *name; /* NUL-terminated, borrowed */
     enum lq_st_dtype dtype;
-    const char *dtype_name; /* "BF16", borrowed (static) */
-    int lq_type;            /* enum lq_type when one matches the dtype, else -1 */
-    uint32_t n_dims;        /* 0 for a scalar */
+    const char *dtype_name;        /* "BF16", borrowed (static) */
+    int lq_type;                   /* enum lq_type when one matches the dtype, else -1 */
+    uint32_t n_dims;               /* 0 for a scalar */
     int64_t shape[LQ_ST_MAX_DIMS]; /* file order: shape[0] outermost; unused dims are 1.
                                     * (ggml's ne[] is the reverse.) */
-    int64_t n_elements;     /* product of the shape (1 for a scalar) */
-    uint64_t data_begin;    /* data_offsets as in the file, relative to the data buffer */
+    int64_t n_elements;            /* product of the shape (1 for a scalar) */
+    uint64_t data_begin;           /* data_offsets as in the file, relative to the data buffer */
     uint64_t data_end;
-    uint64_t file_offset;   /* absolute position of the first byte in the file */
-    size_t nbytes;          /* data_end - data_begin */
-    const void *data;       /* view into the mapping, borrowed; NULL when nbytes is 0 */
+    uint64_t file_offset; /* absolute position of the first byte in the file */
+    size_t nbytes;        /* data_end - data_begin */
+    const void *data;     /* view into the mapping, borrowed; NULL when nbytes is 0 */
 };
 
 typedef struct lq_st lq_st;
@@ -110,8 +110,8 @@ LQ_API lq_status lq_st_open(const char *path, lq_st **out, struct lq_error *err)
 
 /* Same, over bytes in memory (not copied; must outlive the handle). `name` is used in
  * messages and returned by lq_st_path(). For fuzzing and tests. */
-LQ_API lq_status lq_st_open_memory(const void *data, size_t size, const char *name,
-                                   lq_st **out, struct lq_error *err);
+LQ_API lq_status lq_st_open_memory(const void *data, size_t size, const char *name, lq_st **out,
+                                   struct lq_error *err);
 
 /* Unmaps and frees everything; accepts NULL. */
 LQ_API void lq_st_free(lq_st *st);

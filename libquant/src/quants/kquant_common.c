@@ -1,11 +1,9 @@
 /* kquant_common.c - the scale searches shared by the k-quant quantizers (ports of
  * ggml-quants.c: operation order is part of the byte-exact contract, keep it). */
-#include "kquant_common.h"
+#include "quants/kquant_common.h"
 
+#include <assert.h>
 #include <math.h>
-
-#include "kquant_simd.h"
-#include "kquants.h"
 
 // ---- symmetric searches -----------------------------------------------------------------
 
@@ -58,14 +56,8 @@ static void qx_fill(int n, int nmax, const float *x, int8_t *L, float iscale)
 float lqi_make_qx_quants(int n, int nmax, const float *restrict x, int8_t *restrict L,
                          int rmse_type, const float *restrict qw)
 {
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; ++i) {
-        float ax = fabsf(x[i]);
-        if (ax > amax) {
-            amax = ax;
-            max = x[i];
-        }
-    }
+    float amax;
+    const float max = lqi_signed_absmax(x, n, &amax);
     if (amax < LQI_GROUP_MAX_EPS) {
         memset(L, 0, (size_t)n);
         return 0.f;
@@ -129,14 +121,8 @@ static int q3_refine_pass(int n, int nmax, const float *x, int8_t *L, float *sum
 
 float lqi_make_q3_quants(int n, int nmax, const float *restrict x, int8_t *restrict L, bool do_rmse)
 {
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; ++i) {
-        float ax = fabsf(x[i]);
-        if (ax > amax) {
-            amax = ax;
-            max = x[i];
-        }
-    }
+    float amax;
+    const float max = lqi_signed_absmax(x, n, &amax);
     if (amax < LQI_GROUP_MAX_EPS) {
         memset(L, 0, (size_t)n);
         return 0.f;
@@ -429,7 +415,53 @@ float lqi_sum_x2_qk(const float *x)
     return s;
 }
 
-// ---- validation and dispatch ------------------------------------------------------------
+// ---- row drivers and the generic dot step ------------------------------------------------
+
+void lqi_qk_quantize_ref(lqi_qk_block_fn block, size_t type_size, const float *x, void *y,
+                         int64_t k)
+{
+    assert(k % QK_K == 0);
+    char *out = y;
+    for (int64_t i = 0; i < k / QK_K; ++i) {
+        block(x + i * QK_K, out + (size_t)i * type_size, NULL);
+    }
+}
+
+size_t lqi_qk_quantize_rows(lqi_qk_block_fn ref, lqi_qk_block_fn impl, size_t type_size,
+                            const float *src, void *dst, int64_t nrow, int64_t n_per_row,
+                            const float *imatrix)
+{
+    assert(n_per_row % QK_K == 0);
+    const int64_t nb = n_per_row / QK_K;
+    if (!imatrix) {
+        lqi_qk_quantize_ref(ref, type_size, src, dst, nrow * n_per_row);
+        return (size_t)(nrow * nb) * type_size;
+    }
+    char *out = dst;
+    for (int64_t row = 0; row < nrow; ++row) {
+        for (int64_t i = 0; i < nb; ++i) {
+            impl(src + row * n_per_row + i * QK_K, out + (size_t)(row * nb + i) * type_size,
+                 imatrix + i * QK_K);
+        }
+    }
+    return (size_t)(nrow * nb) * type_size;
+}
+
+void lqi_qk_dot_lanes(const int8_t aux8[QK_K], const int16_t sc16[16], const int8_t *q8, float d,
+                      float sums[8])
+{
+    int32_t aux32[8] = {0};
+    for (int j = 0; j < QK_K / 8; ++j) {
+        for (int l = 0; l < 8; ++l) {
+            aux32[l] += sc16[j / 2] * (int16_t)(q8[8 * j + l] * aux8[8 * j + l]);
+        }
+    }
+    for (int l = 0; l < 8; ++l) {
+        sums[l] += d * aux32[l];
+    }
+}
+
+// ---- validation ------------------------------------------------------------------------
 
 static bool fp16_finite(const unsigned char *p)
 {
@@ -453,17 +485,4 @@ bool lqi_validate_f16_scales(const void *data, size_t nbytes, size_t type_size, 
         }
     }
     return true;
-}
-
-enum lqi_kquant_isa lqi_kquant_isa(void)
-{
-#ifdef LQI_KQ_X86
-    if (lqi_cpu_avx512()) {
-        return LQI_KQ_AVX512;
-    }
-    if (lqi_cpu_avx2()) {
-        return LQI_KQ_AVX2;
-    }
-#endif
-    return LQI_KQ_SCALAR;
 }

@@ -5,7 +5,7 @@
 #ifndef LQ_KQUANT_ROWS_H
 #define LQ_KQUANT_ROWS_H
 
-#include "kquants.h"
+#include "quants/kquants.h"
 
 #define LQI_KQUANT_ROW(T, nm, sz)                                                                  \
     {                                                                                              \

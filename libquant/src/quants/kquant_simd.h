@@ -1,44 +1,15 @@
 /*
- * kquant_simd.h - x86 SIMD helpers of the k-quant kernels, chosen at run time.
- *
- * Kernels are compiled for the baseline ISA; the fast paths carry target attributes and are
- * only called after lqi_cpu_avx2()/lqi_cpu_avx512() said yes. Dequantize paths use the
- * "avx2" target without "fma" so that no multiply-add can be fused: their floats must match
- * the scalar reference bit for bit.
+ * kquant_simd.h - AVX2 / AVX-512 building blocks of the k-quant dot kernels. Include only
+ * where LQI_X86 is set; the kernels are called through LQI_SIMD_CALL (quants/simd.h), so
+ * they run only at the level lq_simd_level_set() allows and the CPU supports.
  */
 #ifndef LQ_KQUANT_SIMD_H
 #define LQ_KQUANT_SIMD_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#define LQI_KQ_X86 1
-#include <immintrin.h>
-
-#define LQI_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define LQI_AVX2_NOFMA __attribute__((target("avx2")))
-#define LQI_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
-
-static inline bool lqi_cpu_avx2(void)
-{
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-           __builtin_cpu_supports("f16c");
-}
-
-static inline bool lqi_cpu_avx512(void)
-{
-    return lqi_cpu_avx2() && __builtin_cpu_supports("avx512f") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-}
-
-LQI_AVX2 static inline float lqi_hsum_ps(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+#include "quants/kblocks.h"
+#include "quants/simd_x86.h"
 
 /*
  * Integer dot of one super-block: q[g] holds the 32 unsigned quants of elements 32g..32g+31,
@@ -46,7 +17,7 @@ LQI_AVX2 static inline float lqi_hsum_ps(__m256 v)
  * partial sums of sum_j sc16[j] * sum(q * y). maddubs cannot saturate: quants are at most
  * 63 and |y| at most 128, so a pair sums to at most 16128.
  */
-LQI_AVX2 static inline __m256i lqi_qk_dot_avx2(const __m256i q[8], const int8_t *y,
+static inline LQI_AVX2 __m256i lqi_qk_dot_avx2(const __m256i q[8], const int8_t *y,
                                                const int16_t sc16[16])
 {
     __m256i acc = _mm256_setzero_si256();
@@ -61,14 +32,14 @@ LQI_AVX2 static inline __m256i lqi_qk_dot_avx2(const __m256i q[8], const int8_t 
 
 /* The same with 512-bit multiplies: groups 2p and 2p+1 are joined into one register, each
  * 128-bit lane taking the scale of its 16 elements. */
-LQI_AVX512 static inline __m512i lqi_qk_dot_avx512(const __m256i q[8], const int8_t *y,
+static inline LQI_AVX512 __m512i lqi_qk_dot_avx512(const __m256i q[8], const int8_t *y,
                                                    const int16_t sc16[16])
 {
     const __m512i lane_idx = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1,
                                               1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
     __m512i acc = _mm512_setzero_si512();
     for (int p = 0; p < 4; ++p) {
-        __m512i qz = _mm512_inserti64x4(_mm512_castsi256_si512(q[2 * p]), q[2 * p + 1], 1);
+        __m512i qz = lqi_join256(q[2 * p], q[2 * p + 1]);
         __m512i yz = _mm512_loadu_si512((const void *)(y + 64 * p));
         __m128i s4 = _mm_loadl_epi64((const __m128i *)(sc16 + 4 * p));
         __m512i sz = _mm512_permutexvar_epi16(lane_idx, _mm512_castsi128_si512(s4));
@@ -78,7 +49,7 @@ LQI_AVX512 static inline __m512i lqi_qk_dot_avx512(const __m256i q[8], const int
 }
 
 /* 512-bit accumulator folded to 256 bits, so both paths finish alike. */
-LQI_AVX512 static inline __m256i lqi_fold512(__m512i v)
+static inline LQI_AVX512 __m256i lqi_fold512(__m512i v)
 {
     return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
 }
@@ -94,13 +65,13 @@ struct lqi_qk_prep {
 };
 
 /*
- * Defines lqi_vec_dot_<T>_q8_K_avx2/_avx512 and the run-time dispatcher from a per-type
- * PREP(const BLOCK *x, const block_q8_K *y, struct lqi_qk_prep *p) (an LQI_AVX2 inline):
- * the two kernels differ only in the integer dot they call.
+ * Defines static dot_<T>_q8_K_avx2 and dot_<T>_q8_K_avx512 from a per-type
+ * PREP(const BLOCK *x, const block_q8_K *y, struct lqi_qk_prep *p) (an AVX2 inline): the
+ * two kernels differ only in the integer dot they call.
  */
 #define LQI_QK_DOT_SIMD_KERNEL(T, BLOCK, PREP, ATTR, DOT, FOLD, SUFFIX)                            \
-    ATTR void lqi_vec_dot_##T##_q8_K_##SUFFIX(int64_t n, float *restrict s,                        \
-                                              const void *restrict vx, const void *restrict vy)    \
+    static ATTR void dot_##T##_q8_K_##SUFFIX(int64_t n, float *restrict s,                         \
+                                             const void *restrict vx, const void *restrict vy)     \
     {                                                                                              \
         const BLOCK *x = vx;                                                                       \
         const block_q8_K *y = vy;                                                                  \
@@ -113,45 +84,13 @@ struct lqi_qk_prep {
             acc = _mm256_fmadd_ps(_mm256_set1_ps(p.d), _mm256_cvtepi32_ps(isum), acc);             \
             off += p.off;                                                                          \
         }                                                                                          \
-        *s = lqi_hsum_ps(acc) - off;                                                               \
+        *s = lqi_hsum_f32x8(acc) - off;                                                            \
     }
 
 #define LQI_QK_IDENTITY(v) (v)
 
 #define LQI_QK_DOT_KERNELS(T, BLOCK, PREP)                                                         \
     LQI_QK_DOT_SIMD_KERNEL(T, BLOCK, PREP, LQI_AVX2, lqi_qk_dot_avx2, LQI_QK_IDENTITY, avx2)       \
-    LQI_QK_DOT_SIMD_KERNEL(T, BLOCK, PREP, LQI_AVX512, lqi_qk_dot_avx512, lqi_fold512, avx512)     \
-    void lqi_vec_dot_##T##_q8_K(int64_t n, float *restrict s, const void *restrict x,              \
-                                const void *restrict y)                                            \
-    {                                                                                              \
-        if (lqi_cpu_avx512()) {                                                                    \
-            lqi_vec_dot_##T##_q8_K_avx512(n, s, x, y);                                             \
-        } else if (lqi_cpu_avx2()) {                                                               \
-            lqi_vec_dot_##T##_q8_K_avx2(n, s, x, y);                                               \
-        } else {                                                                                   \
-            lqi_vec_dot_##T##_q8_K_scalar(n, s, x, y);                                             \
-        }                                                                                          \
-    }
-
-#else /* not x86: the SIMD names run the scalar reference */
-
-#define LQI_QK_DOT_KERNELS(T, BLOCK, PREP)                                                         \
-    void lqi_vec_dot_##T##_q8_K_avx2(int64_t n, float *restrict s, const void *restrict x,         \
-                                     const void *restrict y)                                       \
-    {                                                                                              \
-        lqi_vec_dot_##T##_q8_K_scalar(n, s, x, y);                                                 \
-    }                                                                                              \
-    void lqi_vec_dot_##T##_q8_K_avx512(int64_t n, float *restrict s, const void *restrict x,       \
-                                       const void *restrict y)                                     \
-    {                                                                                              \
-        lqi_vec_dot_##T##_q8_K_scalar(n, s, x, y);                                                 \
-    }                                                                                              \
-    void lqi_vec_dot_##T##_q8_K(int64_t n, float *restrict s, const void *restrict x,              \
-                                const void *restrict y)                                            \
-    {                                                                                              \
-        lqi_vec_dot_##T##_q8_K_scalar(n, s, x, y);                                                 \
-    }
-
-#endif /* x86 */
+    LQI_QK_DOT_SIMD_KERNEL(T, BLOCK, PREP, LQI_AVX512, lqi_qk_dot_avx512, lqi_fold512, avx512)
 
 #endif /* LQ_KQUANT_SIMD_H */

@@ -4,10 +4,13 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "kquant_common.h"
-#include "kquant_simd.h"
-#include "kquants.h"
 #include "lq/fp16.h"
+#include "quants/kquant_common.h"
+#include "quants/kquants.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/kquant_simd.h"
+#endif
 
 // ---- quantize ---------------------------------------------------------------------------
 
@@ -61,8 +64,9 @@ static void q2_K_ref_scales(const float scales[16], const float mins[16], float 
     }
 }
 
-static void q2_K_ref_block(const float *x, block_q2_K *y)
+static void q2_K_ref_block(const float *x, void *vy, const float *qw)
 {
+    block_q2_K *y = vy;
     uint8_t L[QK_K], Laux[16];
     float weights[16], mins[QK_K / 16], scales[QK_K / 16];
     float max_scale = 0, max_min = 0;
@@ -83,19 +87,16 @@ static void q2_K_ref_block(const float *x, block_q2_K *y)
     q2_K_requantize_pack(x, y, L);
 }
 
-void lqi_quantize_row_q2_K_ref(const float *restrict x, void *restrict vy, int64_t k)
+void lqi_quantize_row_q2_K_ref(const float *restrict x, void *restrict y, int64_t k)
 {
-    assert(k % QK_K == 0);
-    block_q2_K *y = vy;
-    for (int64_t i = 0; i < k / QK_K; ++i) {
-        q2_K_ref_block(x + i * QK_K, &y[i]);
-    }
+    lqi_qk_quantize_ref(q2_K_ref_block, sizeof(block_q2_K), x, y, k);
 }
 
 /* Importance-weighted block: weights qw * sqrt(sigma2 + x^2), scales and mins searched with
  * make_qkx3_quants, then both quantized to 4 bits by make_qp_quants. */
-static void q2_K_impl_block(const float *x, block_q2_K *y, const float *qw)
+static void q2_K_impl_block(const float *x, void *vy, const float *qw)
 {
+    block_q2_K *y = vy;
     uint8_t L[QK_K], Laux[16], Ls[QK_K / 16], Lm[QK_K / 16];
     float mins[QK_K / 16], scales[QK_K / 16], sw[QK_K / 16], weight[16];
     const float sigma2 = lqi_sum_x2_qk(x) / QK_K;
@@ -123,20 +124,8 @@ static void q2_K_impl_block(const float *x, block_q2_K *y, const float *qw)
 size_t lqi_quantize_q2_K(const float *restrict src, void *restrict dst, int64_t nrow,
                          int64_t n_per_row, const float *imatrix)
 {
-    assert(n_per_row % QK_K == 0);
-    const int64_t nb = n_per_row / QK_K;
-    const size_t row_size = (size_t)nb * sizeof(block_q2_K);
-    if (!imatrix) {
-        lqi_quantize_row_q2_K_ref(src, dst, nrow * n_per_row);
-        return (size_t)nrow * row_size;
-    }
-    block_q2_K *y = dst;
-    for (int64_t row = 0; row < nrow; ++row) {
-        for (int64_t i = 0; i < nb; ++i) {
-            q2_K_impl_block(src + row * n_per_row + i * QK_K, &y[row * nb + i], imatrix + i * QK_K);
-        }
-    }
-    return (size_t)nrow * row_size;
+    return lqi_qk_quantize_rows(q2_K_ref_block, q2_K_impl_block, sizeof(block_q2_K), src, dst, nrow,
+                                n_per_row, imatrix);
 }
 
 // ---- dequantize and validate ------------------------------------------------------------
@@ -174,8 +163,8 @@ bool lqi_validate_q2_K(const void *data, size_t nbytes)
 // ---- dot product with Q8_K --------------------------------------------------------------
 
 /* ggml's generic kernel: integer sums per sub-block, the mins through the bsums. */
-void lqi_vec_dot_q2_K_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
-                                  const void *restrict vy)
+static void dot_q2_K_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
+                                 const void *restrict vy)
 {
     const block_q2_K *x = vx;
     const block_q8_K *y = vy;
@@ -209,7 +198,7 @@ void lqi_vec_dot_q2_K_q8_K_scalar(int64_t n, float *restrict s, const void *rest
     *s = sumf;
 }
 
-#ifdef LQI_KQ_X86
+#if LQI_X86
 LQI_AVX2_NOFMA static inline void q2_K_prep(const block_q2_K *x, const block_q8_K *y,
                                             struct lqi_qk_prep *p)
 {
@@ -229,6 +218,12 @@ LQI_AVX2_NOFMA static inline void q2_K_prep(const block_q2_K *x, const block_q8_
     p->d = y->d * lq_fp16_to_fp32(x->d);
     p->off = y->d * lq_fp16_to_fp32(x->dmin) * (float)summs;
 }
-#endif
 
 LQI_QK_DOT_KERNELS(q2_K, block_q2_K, q2_K_prep)
+#endif
+
+void lqi_vec_dot_q2_K_q8_K(int64_t n, float *restrict s, const void *restrict x,
+                           const void *restrict y)
+{
+    LQI_SIMD_CALL(dot_q2_K_q8_K_avx512, dot_q2_K_q8_K_avx2, dot_q2_K_q8_K_scalar, n, s, x, y);
+}

@@ -4,10 +4,13 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "kquant_common.h"
-#include "kquant_simd.h"
-#include "kquants.h"
 #include "lq/fp16.h"
+#include "quants/kquant_common.h"
+#include "quants/kquants.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/kquant_simd.h"
+#endif
 
 // ---- quantize ---------------------------------------------------------------------------
 
@@ -59,19 +62,16 @@ static void q3_K_requantize_pack(const float *x, block_q3_K *y, int8_t L[QK_K])
     }
 }
 
-static void q3_K_ref_block(const float *x, block_q3_K *y)
+static void q3_K_ref_block(const float *x, void *vy, const float *qw)
 {
+    block_q3_K *y = vy;
     int8_t L[QK_K];
     float scales[QK_K / 16];
-    float max_scale = 0, amax = 0;
     for (int j = 0; j < QK_K / 16; ++j) {
         scales[j] = lqi_make_q3_quants(16, 4, x + 16 * j, L + 16 * j, true);
-        float scale = fabsf(scales[j]);
-        if (scale > amax) {
-            amax = scale;
-            max_scale = scales[j];
-        }
     }
+    float amax;
+    const float max_scale = lqi_signed_absmax(scales, QK_K / 16, &amax);
     int ls[16] = {0};
     if (max_scale) {
         float iscale = -32.f / max_scale;
@@ -88,19 +88,16 @@ static void q3_K_ref_block(const float *x, block_q3_K *y)
     q3_K_requantize_pack(x, y, L);
 }
 
-void lqi_quantize_row_q3_K_ref(const float *restrict x, void *restrict vy, int64_t k)
+void lqi_quantize_row_q3_K_ref(const float *restrict x, void *restrict y, int64_t k)
 {
-    assert(k % QK_K == 0);
-    block_q3_K *y = vy;
-    for (int64_t i = 0; i < k / QK_K; ++i) {
-        q3_K_ref_block(x + i * QK_K, &y[i]);
-    }
+    lqi_qk_quantize_ref(q3_K_ref_block, sizeof(block_q3_K), x, y, k);
 }
 
 /* Importance-weighted block: weights qw * sqrt(2 sigma2 + x^2) for make_qx_quants, and the
  * sixteen scales themselves quantized by make_qx_quants weighted by their weight sums. */
-static void q3_K_impl_block(const float *x, block_q3_K *y, const float *qw)
+static void q3_K_impl_block(const float *x, void *vy, const float *qw)
 {
+    block_q3_K *y = vy;
     int8_t L[QK_K], Ls[QK_K / 16];
     float scales[QK_K / 16], weight[16], sw[QK_K / 16];
     const float sigma2 = 2 * lqi_sum_x2_qk(x) / QK_K;
@@ -128,20 +125,8 @@ static void q3_K_impl_block(const float *x, block_q3_K *y, const float *qw)
 size_t lqi_quantize_q3_K(const float *restrict src, void *restrict dst, int64_t nrow,
                          int64_t n_per_row, const float *imatrix)
 {
-    assert(n_per_row % QK_K == 0);
-    const int64_t nb = n_per_row / QK_K;
-    const size_t row_size = (size_t)nb * sizeof(block_q3_K);
-    if (!imatrix) {
-        lqi_quantize_row_q3_K_ref(src, dst, nrow * n_per_row);
-        return (size_t)nrow * row_size;
-    }
-    block_q3_K *y = dst;
-    for (int64_t row = 0; row < nrow; ++row) {
-        for (int64_t i = 0; i < nb; ++i) {
-            q3_K_impl_block(src + row * n_per_row + i * QK_K, &y[row * nb + i], imatrix + i * QK_K);
-        }
-    }
-    return (size_t)nrow * row_size;
+    return lqi_qk_quantize_rows(q3_K_ref_block, q3_K_impl_block, sizeof(block_q3_K), src, dst, nrow,
+                                n_per_row, imatrix);
 }
 
 // ---- dequantize and validate ------------------------------------------------------------
@@ -198,32 +183,21 @@ static void q3_K_unpack_scalar(const block_q3_K *x, int8_t a[QK_K])
 }
 
 /* ggml's generic kernel: eight int32 lanes per block, scaled into eight float sums. */
-void lqi_vec_dot_q3_K_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
-                                  const void *restrict vy)
+static void dot_q3_K_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
+                                 const void *restrict vy)
 {
     const block_q3_K *x = vx;
     const block_q8_K *y = vy;
     int8_t aux8[QK_K], scales[16];
     float sums[8] = {0};
     for (int64_t i = 0; i < n / QK_K; ++i) {
-        int32_t aux32[8] = {0};
-        const int8_t *q8 = y[i].qs;
-        const int8_t *a = aux8;
         q3_K_unpack_scalar(&x[i], aux8);
         lqi_unpack_q3_K_scales(x[i].scales, scales);
-        for (int j = 0; j < QK_K / 16; ++j) {
-            for (int h = 0; h < 2; ++h) {
-                for (int l = 0; l < 8; ++l) {
-                    aux32[l] += (scales[j] - 32) * (int16_t)(q8[l] * a[l]);
-                }
-                q8 += 8;
-                a += 8;
-            }
+        int16_t sc16[16];
+        for (int j = 0; j < 16; ++j) {
+            sc16[j] = (int16_t)(scales[j] - 32);
         }
-        const float d = lq_fp16_to_fp32(x[i].d) * y[i].d;
-        for (int l = 0; l < 8; ++l) {
-            sums[l] += d * aux32[l];
-        }
+        lqi_qk_dot_lanes(aux8, sc16, y[i].qs, lq_fp16_to_fp32(x[i].d) * y[i].d, sums);
     }
     float sumf = 0;
     for (int l = 0; l < 8; ++l) {
@@ -232,7 +206,7 @@ void lqi_vec_dot_q3_K_q8_K_scalar(int64_t n, float *restrict s, const void *rest
     *s = sumf;
 }
 
-#ifdef LQI_KQ_X86
+#if LQI_X86
 /* Unsigned quants u = low2 + 4 * hbit (0..7), so that x = u - 4; the -4 goes through the
  * activation sums. */
 LQI_AVX2_NOFMA static inline void q3_K_prep(const block_q3_K *x, const block_q8_K *y,
@@ -260,6 +234,12 @@ LQI_AVX2_NOFMA static inline void q3_K_prep(const block_q3_K *x, const block_q8_
     p->d = lq_fp16_to_fp32(x->d) * y->d;
     p->off = p->d * (float)(4 * offs);
 }
-#endif
 
 LQI_QK_DOT_KERNELS(q3_K, block_q3_K, q3_K_prep)
+#endif
+
+void lqi_vec_dot_q3_K_q8_K(int64_t n, float *restrict s, const void *restrict x,
+                           const void *restrict y)
+{
+    LQI_SIMD_CALL(dot_q3_K_q8_K_avx512, dot_q3_K_q8_K_avx2, dot_q3_K_q8_K_scalar, n, s, x, y);
+}

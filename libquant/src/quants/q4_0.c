@@ -9,24 +9,10 @@
 #include "quants/quant_common.h"
 #include "quants/simd.h"
 #if LQI_X86
-#include "quants/simd_x86.h"
+#include "quants/legacy_simd.h"
 #endif
 
 // ---- reference quantizer ----------------------------------------------------------------
-
-/* The signed value of largest magnitude, the first one on ties (+0 for an all-zero block). */
-static float q4_0_signed_max(const float *x)
-{
-    float amax = 0.0f;
-    float max = 0.0f;
-    for (int j = 0; j < QK4_0; j++) {
-        if (amax < fabsf(x[j])) {
-            amax = fabsf(x[j]);
-            max = x[j];
-        }
-    }
-    return max;
-}
 
 /* Quantizes one block given its scale; x*id + 8.5 truncated is round-half-up of x/d + 8,
  * and the top clamp catches the +8 that the positive side would otherwise reach. */
@@ -47,7 +33,9 @@ void lqi_quantize_row_q4_0_ref(const float *restrict x, void *restrict vy, int64
     const int64_t nb = k / QK4_0;
     for (int64_t i = 0; i < nb; i++) {
         /* max / -8 with max == +0 gives d == -0 (fp16 0x8000), as llama.cpp writes it */
-        q4_0_block_with_scale(x + i * QK4_0, q4_0_signed_max(x + i * QK4_0) / -8, &y[i]);
+        float amax;
+        const float max = lqi_signed_absmax(x + i * QK4_0, QK4_0, &amax);
+        q4_0_block_with_scale(x + i * QK4_0, max / -8, &y[i]);
     }
 }
 
@@ -122,6 +110,12 @@ static float dot_q4_0_q8_0_scalar(int64_t n, const block_q4_0 *restrict x,
 // ---- AVX2 / AVX-512 ---------------------------------------------------------------------
 
 #if LQI_X86
+/* The block's 32 quants q - 8 as int8. */
+static inline LQI_AVX2 __m256i q4_0_quants(const block_q4_0 *x)
+{
+    return _mm256_sub_epi8(lqi_nibbles32(x->qs), _mm256_set1_epi8(8));
+}
+
 /* Same bytes as the reference: the scale comes from the same signed maximum (the vector
  * max finds the magnitude, a scan finds its first holder), and x*id + 8.5 is computed in the
  * same two roundings before truncation. */
@@ -152,82 +146,29 @@ static LQI_AVX2 void dequantize_q4_0_avx2(const block_q4_0 *restrict x, float *r
                                           int64_t k)
 {
     for (int64_t i = 0; i < k / QK4_0; i++) {
-        __m256i q = _mm256_sub_epi8(lqi_nibbles32(x[i].qs), _mm256_set1_epi8(8));
+        __m256i q = q4_0_quants(&x[i]);
         lqi_store_i8_scaled(q, lqi_h2f(x[i].d), y + i * QK4_0);
     }
 }
 
-static LQI_AVX2 float dot_q4_0_q8_0_avx2(int64_t n, const block_q4_0 *restrict x,
-                                         const block_q8_0 *restrict y)
-{
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t ib = 0; ib < n / QK4_0; ++ib) {
-        __m256i qx = _mm256_sub_epi8(lqi_nibbles32(x[ib].qs), _mm256_set1_epi8(8));
-        __m256i qy = _mm256_loadu_si256((const __m256i *)y[ib].qs);
-        __m256 d = _mm256_set1_ps(lqi_h2f(x[ib].d) * lqi_h2f(y[ib].d));
-        acc = _mm256_fmadd_ps(d, lqi_dot_i8i8(qx, qy), acc);
-    }
-    return lqi_hsum_f32x8(acc);
-}
-
-static LQI_AVX512 float dot_q4_0_q8_0_avx512(int64_t n, const block_q4_0 *restrict x,
-                                             const block_q8_0 *restrict y)
-{
-    const int64_t nb = n / QK4_0;
-    const __m256i eight = _mm256_set1_epi8(8);
-    __m512 acc = _mm512_setzero_ps();
-    int64_t ib = 0;
-    for (; ib + 1 < nb; ib += 2) {
-        __m512i qx = lqi_join256(_mm256_sub_epi8(lqi_nibbles32(x[ib].qs), eight),
-                                 _mm256_sub_epi8(lqi_nibbles32(x[ib + 1].qs), eight));
-        __m512i qy = lqi_join256(_mm256_loadu_si256((const __m256i *)y[ib].qs),
-                                 _mm256_loadu_si256((const __m256i *)y[ib + 1].qs));
-        __m512 d = lqi_scale2(lqi_h2f(x[ib].d) * lqi_h2f(y[ib].d),
-                              lqi_h2f(x[ib + 1].d) * lqi_h2f(y[ib + 1].d));
-        acc = _mm512_fmadd_ps(d, lqi_dot_i8i8_512(qx, qy), acc);
-    }
-    float sum = _mm512_reduce_add_ps(acc);
-    return ib < nb ? sum + dot_q4_0_q8_0_avx2(QK4_0, x + ib, y + ib) : sum;
-}
+LQI_LEGACY_DOT_KERNELS(q4_0_q8_0, block_q4_0, block_q8_0, q4_0_quants, lqi_dot_i8i8,
+                       lqi_dot_i8i8_512, 0, LQI_DOT_NO_MIN_TERM)
 #endif
 
 // ---- dispatch ---------------------------------------------------------------------------
 
 void lqi_quantize_row_q4_0(const float *restrict x, void *restrict y, int64_t k)
 {
-#if LQI_X86
-    if (lqi_simd_level() >= 1) {
-        quantize_q4_0_avx2(x, y, k);
-        return;
-    }
-#endif
-    lqi_quantize_row_q4_0_ref(x, y, k);
+    LQI_SIMD_CALL(quantize_q4_0_avx2, quantize_q4_0_avx2, lqi_quantize_row_q4_0_ref, x, y, k);
 }
 
 void lqi_dequantize_row_q4_0(const void *restrict x, float *restrict y, int64_t k)
 {
-#if LQI_X86
-    if (lqi_simd_level() >= 1) {
-        dequantize_q4_0_avx2(x, y, k);
-        return;
-    }
-#endif
-    dequantize_q4_0_scalar(x, y, k);
+    LQI_SIMD_CALL(dequantize_q4_0_avx2, dequantize_q4_0_avx2, dequantize_q4_0_scalar, x, y, k);
 }
 
 void lqi_vec_dot_q4_0_q8_0(int64_t n, float *restrict s, const void *restrict x,
                            const void *restrict y)
 {
-#if LQI_X86
-    int lvl = lqi_simd_level();
-    if (lvl >= 2) {
-        *s = dot_q4_0_q8_0_avx512(n, x, y);
-        return;
-    }
-    if (lvl >= 1) {
-        *s = dot_q4_0_q8_0_avx2(n, x, y);
-        return;
-    }
-#endif
-    *s = dot_q4_0_q8_0_scalar(n, x, y);
+    *s = LQI_SIMD_CALL(dot_q4_0_q8_0_avx512, dot_q4_0_q8_0_avx2, dot_q4_0_q8_0_scalar, n, x, y);
 }

@@ -9,7 +9,7 @@
 #include "quants/quant_common.h"
 #include "quants/simd.h"
 #if LQI_X86
-#include "quants/simd_x86.h"
+#include "quants/legacy_simd.h"
 #endif
 
 // ---- reference quantizer ----------------------------------------------------------------
@@ -138,67 +138,19 @@ static LQI_AVX2 void dequantize_q5_1_avx2(const block_q5_1 *restrict x, float *r
     }
 }
 
-static LQI_AVX2 float dot_q5_1_q8_1_avx2(int64_t n, const block_q5_1 *restrict x,
-                                         const block_q8_1 *restrict y)
-{
-    __m256 acc = _mm256_setzero_ps();
-    float summs = 0;
-    for (int64_t ib = 0; ib < n / QK5_1; ++ib) {
-        summs += lqi_h2f(x[ib].m) * lqi_h2f(y[ib].s);
-        __m256i qy = _mm256_loadu_si256((const __m256i *)y[ib].qs);
-        __m256 d = _mm256_set1_ps(lqi_h2f(x[ib].d) * lqi_h2f(y[ib].d));
-        acc = _mm256_fmadd_ps(d, lqi_dot_u8i8(q5_1_quants(&x[ib]), qy), acc);
-    }
-    return lqi_hsum_f32x8(acc) + summs;
-}
-
-static LQI_AVX512 float dot_q5_1_q8_1_avx512(int64_t n, const block_q5_1 *restrict x,
-                                             const block_q8_1 *restrict y)
-{
-    const int64_t nb = n / QK5_1;
-    __m512 acc = _mm512_setzero_ps();
-    float summs = 0;
-    int64_t ib = 0;
-    for (; ib + 1 < nb; ib += 2) {
-        summs += lqi_h2f(x[ib].m) * lqi_h2f(y[ib].s) + lqi_h2f(x[ib + 1].m) * lqi_h2f(y[ib + 1].s);
-        __m512i qx = lqi_join256(q5_1_quants(&x[ib]), q5_1_quants(&x[ib + 1]));
-        __m512i qy = lqi_join256(_mm256_loadu_si256((const __m256i *)y[ib].qs),
-                                 _mm256_loadu_si256((const __m256i *)y[ib + 1].qs));
-        __m512 d = lqi_scale2(lqi_h2f(x[ib].d) * lqi_h2f(y[ib].d),
-                              lqi_h2f(x[ib + 1].d) * lqi_h2f(y[ib + 1].d));
-        acc = _mm512_fmadd_ps(d, lqi_dot_u8i8_512(qx, qy), acc);
-    }
-    float sum = _mm512_reduce_add_ps(acc) + summs;
-    return ib < nb ? sum + dot_q5_1_q8_1_avx2(QK5_1, x + ib, y + ib) : sum;
-}
+LQI_LEGACY_DOT_KERNELS(q5_1_q8_1, block_q5_1, block_q8_1, q5_1_quants, lqi_dot_u8i8,
+                       lqi_dot_u8i8_512, 1, LQI_DOT_MIN_TERM)
 #endif
 
 // ---- dispatch ---------------------------------------------------------------------------
 
 void lqi_dequantize_row_q5_1(const void *restrict x, float *restrict y, int64_t k)
 {
-#if LQI_X86
-    if (lqi_simd_level() >= 1) {
-        dequantize_q5_1_avx2(x, y, k);
-        return;
-    }
-#endif
-    dequantize_q5_1_scalar(x, y, k);
+    LQI_SIMD_CALL(dequantize_q5_1_avx2, dequantize_q5_1_avx2, dequantize_q5_1_scalar, x, y, k);
 }
 
 void lqi_vec_dot_q5_1_q8_1(int64_t n, float *restrict s, const void *restrict x,
                            const void *restrict y)
 {
-#if LQI_X86
-    int lvl = lqi_simd_level();
-    if (lvl >= 2) {
-        *s = dot_q5_1_q8_1_avx512(n, x, y);
-        return;
-    }
-    if (lvl >= 1) {
-        *s = dot_q5_1_q8_1_avx2(n, x, y);
-        return;
-    }
-#endif
-    *s = dot_q5_1_q8_1_scalar(n, x, y);
+    *s = LQI_SIMD_CALL(dot_q5_1_q8_1_avx512, dot_q5_1_q8_1_avx2, dot_q5_1_q8_1_scalar, n, x, y);
 }

@@ -4,10 +4,13 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "kquant_common.h"
-#include "kquant_simd.h"
-#include "kquants.h"
 #include "lq/fp16.h"
+#include "quants/kquant_common.h"
+#include "quants/kquants.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/kquant_simd.h"
+#endif
 
 // ---- quantize ---------------------------------------------------------------------------
 
@@ -15,19 +18,7 @@
  * element 64c + l goes to qh[l % 32] bit 2c (l < 32) or 2c + 1 (l >= 32). */
 static void q5_K_requantize_pack(const float *x, block_q5_K *y, uint8_t L[QK_K])
 {
-    for (int j = 0; j < QK_K / 32; ++j) {
-        uint8_t sc, m;
-        lqi_get_scale_min_k4(j, y->scales, &sc, &m);
-        const float d = lq_fp16_to_fp32(y->d) * sc;
-        if (!d) {
-            continue;
-        }
-        const float dm = lq_fp16_to_fp32(y->dmin) * m;
-        for (int ii = 0; ii < 32; ++ii) {
-            int l = lqi_nearest_int((x[32 * j + ii] + dm) / d);
-            L[32 * j + ii] = (uint8_t)LQI_MAX(0, LQI_MIN(31, l));
-        }
-    }
+    lqi_qk_requantize_k4(x, y->scales, y->d, y->dmin, 31, L);
     uint8_t *ql = y->qs;
     memset(y->qh, 0, QK_K / 8);
     uint8_t m1 = 1, m2 = 2;
@@ -50,96 +41,33 @@ static void q5_K_requantize_pack(const float *x, block_q5_K *y, uint8_t L[QK_K])
     }
 }
 
-static void q5_K_ref_block(const float *x, block_q5_K *y)
+static void q5_K_ref_block(const float *x, void *vy, const float *qw)
 {
-    uint8_t L[QK_K], Laux[32], ls[8], lm[8];
-    float weights[32], mins[QK_K / 32], scales[QK_K / 32];
-    float max_scale = 0, max_min = 0;
-    for (int j = 0; j < QK_K / 32; ++j) {
-        float sum_x2 = 0;
-        for (int l = 0; l < 32; ++l) {
-            sum_x2 += x[32 * j + l] * x[32 * j + l];
-        }
-        float av_x = sqrtf(sum_x2 / 32);
-        for (int l = 0; l < 32; ++l) {
-            weights[l] = av_x + fabsf(x[32 * j + l]);
-        }
-        scales[j] = lqi_make_qkx2_quants(32, 31, x + 32 * j, weights, L + 32 * j, &mins[j], Laux,
-                                         -0.5f, 0.1f, 15, false);
-        max_scale = scales[j] > max_scale ? scales[j] : max_scale;
-        max_min = mins[j] > max_min ? mins[j] : max_min;
-    }
-    float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f;
-    float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
-    for (int j = 0; j < QK_K / 32; ++j) {
-        ls[j] = (uint8_t)lqi_nearest_int(inv_scale * scales[j]);
-        lm[j] = (uint8_t)lqi_nearest_int(inv_min * mins[j]);
-        ls[j] = LQI_MIN(63, ls[j]);
-        lm[j] = LQI_MIN(63, lm[j]);
-    }
-    lqi_pack_scale_min_k4(ls, lm, y->scales);
-    y->d = lq_fp32_to_fp16(max_scale / 63.f);
-    y->dmin = lq_fp32_to_fp16(max_min / 63.f);
-    q5_K_requantize_pack(x, y, L);
-}
-
-void lqi_quantize_row_q5_K_ref(const float *restrict x, void *restrict vy, int64_t k)
-{
-    assert(k % QK_K == 0);
     block_q5_K *y = vy;
-    for (int64_t i = 0; i < k / QK_K; ++i) {
-        q5_K_ref_block(x + i * QK_K, &y[i]);
-    }
+    uint8_t L[QK_K];
+    lqi_qk_scale_min_ref(x, 31, -0.5f, 15, L, y->scales, &y->d, &y->dmin);
+    q5_K_requantize_pack(x, y, L);
 }
 
-/* Importance-weighted block, as Q4_K's with 31 levels; unlike Q4_K, ggml clamps the packed
- * scale and min to 63 here. */
-static void q5_K_impl_block(const float *x, block_q5_K *y, const float *qw)
+/* As Q4_K's, with 31 levels; unlike Q4_K, ggml clamps the packed scale and min to 63. */
+static void q5_K_impl_block(const float *x, void *vy, const float *qw)
 {
-    uint8_t L[QK_K], Laux[32], Ls[QK_K / 32], Lm[QK_K / 32];
-    float weights[32], sw[QK_K / 32], mins[QK_K / 32], scales[QK_K / 32];
-    const float sigma2 = 2 * lqi_sum_x2_qk(x) / QK_K;
-    for (int j = 0; j < QK_K / 32; ++j) {
-        for (int l = 0; l < 32; ++l) {
-            weights[l] = qw[32 * j + l] * sqrtf(sigma2 + x[32 * j + l] * x[32 * j + l]);
-        }
-        float sumw = 0;
-        for (int l = 0; l < 32; ++l) {
-            sumw += weights[l];
-        }
-        sw[j] = sumw;
-        scales[j] = lqi_make_qkx3_quants(32, 31, x + 32 * j, weights, L + 32 * j, &mins[j], Laux,
-                                         -0.9f, 0.05f, 36, false);
-    }
-    float d_block = lqi_make_qp_quants(QK_K / 32, 63, scales, Ls, sw);
-    float m_block = lqi_make_qp_quants(QK_K / 32, 63, mins, Lm, sw);
-    for (int j = 0; j < QK_K / 32; ++j) {
-        Ls[j] = LQI_MIN(63, Ls[j]);
-        Lm[j] = LQI_MIN(63, Lm[j]);
-    }
-    lqi_pack_scale_min_k4(Ls, Lm, y->scales);
-    y->d = lq_fp32_to_fp16(d_block);
-    y->dmin = lq_fp32_to_fp16(m_block);
+    block_q5_K *y = vy;
+    uint8_t L[QK_K];
+    lqi_qk_scale_min_impl(x, qw, 31, true, L, y->scales, &y->d, &y->dmin);
     q5_K_requantize_pack(x, y, L);
+}
+
+void lqi_quantize_row_q5_K_ref(const float *restrict x, void *restrict y, int64_t k)
+{
+    lqi_qk_quantize_ref(q5_K_ref_block, sizeof(block_q5_K), x, y, k);
 }
 
 size_t lqi_quantize_q5_K(const float *restrict src, void *restrict dst, int64_t nrow,
                          int64_t n_per_row, const float *imatrix)
 {
-    assert(n_per_row % QK_K == 0);
-    const int64_t nb = n_per_row / QK_K;
-    const size_t row_size = (size_t)nb * sizeof(block_q5_K);
-    if (!imatrix) {
-        lqi_quantize_row_q5_K_ref(src, dst, nrow * n_per_row);
-        return (size_t)nrow * row_size;
-    }
-    block_q5_K *y = dst;
-    for (int64_t row = 0; row < nrow; ++row) {
-        for (int64_t i = 0; i < nb; ++i) {
-            q5_K_impl_block(src + row * n_per_row + i * QK_K, &y[row * nb + i], imatrix + i * QK_K);
-        }
-    }
-    return (size_t)nrow * row_size;
+    return lqi_qk_quantize_rows(q5_K_ref_block, q5_K_impl_block, sizeof(block_q5_K), src, dst, nrow,
+                                n_per_row, imatrix);
 }
 
 // ---- dequantize and validate ------------------------------------------------------------
@@ -181,8 +109,8 @@ bool lqi_validate_q5_K(const void *data, size_t nbytes)
 // ---- dot product with Q8_K --------------------------------------------------------------
 
 /* ggml's generic kernel: eight int32 lanes per block, the mins through the bsums. */
-void lqi_vec_dot_q5_K_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
-                                  const void *restrict vy)
+static void dot_q5_K_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
+                                 const void *restrict vy)
 {
     const block_q5_K *x = vx;
     const block_q8_K *y = vy;
@@ -196,24 +124,9 @@ void lqi_vec_dot_q5_K_q8_K_scalar(int64_t n, float *restrict s, const void *rest
                 aux8[64 * j + 32 + l] = (int8_t)((q >> 4) + (h & (2u << (2 * j)) ? 16 : 0));
             }
         }
-        uint8_t sc[8], mn[8];
-        for (int j = 0; j < 8; ++j) {
-            lqi_get_scale_min_k4(j, x[i].scales, &sc[j], &mn[j]);
-        }
-        int sumi = 0;
-        for (int j = 0; j < QK_K / 16; ++j) {
-            sumi += y[i].bsums[j] * mn[j / 2];
-        }
-        int32_t aux32[8] = {0};
-        for (int j = 0; j < QK_K / 8; ++j) {
-            for (int l = 0; l < 8; ++l) {
-                aux32[l] += sc[j / 4] * (int16_t)(y[i].qs[8 * j + l] * aux8[8 * j + l]);
-            }
-        }
-        const float d = lq_fp16_to_fp32(x[i].d) * y[i].d;
-        for (int l = 0; l < 8; ++l) {
-            sums[l] += d * aux32[l];
-        }
+        int16_t sc16[16];
+        int sumi = lqi_qk_k4_scales(x[i].scales, y[i].bsums, sc16);
+        lqi_qk_dot_lanes(aux8, sc16, y[i].qs, lq_fp16_to_fp32(x[i].d) * y[i].d, sums);
         const float dmin = lq_fp16_to_fp32(x[i].dmin) * y[i].d;
         sumf -= dmin * sumi;
     }
@@ -223,7 +136,7 @@ void lqi_vec_dot_q5_K_q8_K_scalar(int64_t n, float *restrict s, const void *rest
     *s = sumf;
 }
 
-#ifdef LQI_KQ_X86
+#if LQI_X86
 LQI_AVX2_NOFMA static inline void q5_K_prep(const block_q5_K *x, const block_q8_K *y,
                                             struct lqi_qk_prep *p)
 {
@@ -237,16 +150,16 @@ LQI_AVX2_NOFMA static inline void q5_K_prep(const block_q5_K *x, const block_q8_
         __m256i h = _mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit);
         p->q[g] = _mm256_or_si256(lo, _mm256_and_si256(h, sixteen));
     }
-    int summ = 0;
-    for (int g = 0; g < 8; ++g) {
-        uint8_t sc, m;
-        lqi_get_scale_min_k4(g, x->scales, &sc, &m);
-        p->sc16[2 * g] = p->sc16[2 * g + 1] = sc;
-        summ += m * (y->bsums[2 * g] + y->bsums[2 * g + 1]);
-    }
+    int summ = lqi_qk_k4_scales(x->scales, y->bsums, p->sc16);
     p->d = lq_fp16_to_fp32(x->d) * y->d;
     p->off = lq_fp16_to_fp32(x->dmin) * y->d * (float)summ;
 }
-#endif
 
 LQI_QK_DOT_KERNELS(q5_K, block_q5_K, q5_K_prep)
+#endif
+
+void lqi_vec_dot_q5_K_q8_K(int64_t n, float *restrict s, const void *restrict x,
+                           const void *restrict y)
+{
+    LQI_SIMD_CALL(dot_q5_K_q8_K_avx512, dot_q5_K_q8_K_avx2, dot_q5_K_q8_K_scalar, n, s, x, y);
+}

@@ -4,10 +4,13 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "kquant_common.h"
-#include "kquant_simd.h"
-#include "kquants.h"
 #include "lq/fp16.h"
+#include "quants/kquant_common.h"
+#include "quants/kquants.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/kquant_simd.h"
+#endif
 
 // ---- quantize ---------------------------------------------------------------------------
 
@@ -32,21 +35,17 @@ static void q6_K_pack(const int8_t L[QK_K], block_q6_K *y)
 
 /* One block, with (imatrix path) or without (reference) importance weights: the two differ
  * only in the weights make_qx_quants sees (qw itself, or x^2). */
-static void q6_K_block(const float *x, block_q6_K *y, const float *qw)
+static void q6_K_block(const float *x, void *vy, const float *qw)
 {
+    block_q6_K *y = vy;
     int8_t L[QK_K];
     float scales[QK_K / 16];
-    float max_scale = 0, max_abs_scale = 0;
     for (int ib = 0; ib < QK_K / 16; ++ib) {
-        const float scale =
+        scales[ib] =
             lqi_make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, qw ? qw + 16 * ib : NULL);
-        scales[ib] = scale;
-        const float abs_scale = fabsf(scale);
-        if (abs_scale > max_abs_scale) {
-            max_abs_scale = abs_scale;
-            max_scale = scale;
-        }
     }
+    float max_abs_scale;
+    const float max_scale = lqi_signed_absmax(scales, QK_K / 16, &max_abs_scale);
     if (max_abs_scale < LQI_GROUP_MAX_EPS) {
         memset(y, 0, sizeof *y);
         y->d = lq_fp32_to_fp16(0.f);
@@ -70,37 +69,21 @@ static void q6_K_block(const float *x, block_q6_K *y, const float *qw)
     q6_K_pack(L, y);
 }
 
-void lqi_quantize_row_q6_K_ref(const float *restrict x, void *restrict vy, int64_t k)
+void lqi_quantize_row_q6_K_ref(const float *restrict x, void *restrict y, int64_t k)
 {
-    assert(k % QK_K == 0);
-    block_q6_K *y = vy;
-    for (int64_t i = 0; i < k / QK_K; ++i) {
-        q6_K_block(x + i * QK_K, &y[i], NULL);
-    }
+    lqi_qk_quantize_ref(q6_K_block, sizeof(block_q6_K), x, y, k);
 }
 
 size_t lqi_quantize_q6_K(const float *restrict src, void *restrict dst, int64_t nrow,
                          int64_t n_per_row, const float *imatrix)
 {
-    assert(n_per_row % QK_K == 0);
-    const int64_t nb = n_per_row / QK_K;
-    const size_t row_size = (size_t)nb * sizeof(block_q6_K);
-    if (!imatrix) {
-        lqi_quantize_row_q6_K_ref(src, dst, nrow * n_per_row);
-        return (size_t)nrow * row_size;
-    }
-    block_q6_K *y = dst;
-    for (int64_t row = 0; row < nrow; ++row) {
-        for (int64_t i = 0; i < nb; ++i) {
-            q6_K_block(src + row * n_per_row + i * QK_K, &y[row * nb + i], imatrix + i * QK_K);
-        }
-    }
-    return (size_t)nrow * row_size;
+    return lqi_qk_quantize_rows(q6_K_block, q6_K_block, sizeof(block_q6_K), src, dst, nrow,
+                                n_per_row, imatrix);
 }
 
 // ---- dequantize and validate ------------------------------------------------------------
 
-void lqi_dequantize_row_q6_K_scalar(const void *restrict vx, float *restrict y, int64_t k)
+static void dequantize_row_q6_K_scalar(const void *restrict vx, float *restrict y, int64_t k)
 {
     assert(k % QK_K == 0);
     const block_q6_K *x = vx;
@@ -128,7 +111,7 @@ void lqi_dequantize_row_q6_K_scalar(const void *restrict vx, float *restrict y, 
     }
 }
 
-#ifdef LQI_KQ_X86
+#if LQI_X86
 /* The 256 unsigned quants (0..63, x = q - 32) of a block, 32 per register in element order. */
 LQI_AVX2_NOFMA static inline void q6_K_unpack(const block_q6_K *x, __m256i q[8])
 {
@@ -148,8 +131,8 @@ LQI_AVX2_NOFMA static inline void q6_K_unpack(const block_q6_K *x, __m256i q[8])
 }
 
 /* Same floats as the scalar: d * sc is rounded first, then multiplied by q - 32. */
-LQI_AVX2_NOFMA void lqi_dequantize_row_q6_K_avx2(const void *restrict vx, float *restrict y,
-                                                 int64_t k)
+static LQI_AVX2_NOFMA void dequantize_row_q6_K_avx2(const void *restrict vx, float *restrict y,
+                                                    int64_t k)
 {
     const block_q6_K *x = vx;
     const __m256i m32 = _mm256_set1_epi8(32);
@@ -171,25 +154,13 @@ LQI_AVX2_NOFMA void lqi_dequantize_row_q6_K_avx2(const void *restrict vx, float 
     }
 }
 
-void lqi_dequantize_row_q6_K(const void *restrict x, float *restrict y, int64_t k)
-{
-    if (lqi_cpu_avx2()) {
-        lqi_dequantize_row_q6_K_avx2(x, y, k);
-    } else {
-        lqi_dequantize_row_q6_K_scalar(x, y, k);
-    }
-}
-#else
-void lqi_dequantize_row_q6_K_avx2(const void *restrict x, float *restrict y, int64_t k)
-{
-    lqi_dequantize_row_q6_K_scalar(x, y, k);
-}
+#endif
 
 void lqi_dequantize_row_q6_K(const void *restrict x, float *restrict y, int64_t k)
 {
-    lqi_dequantize_row_q6_K_scalar(x, y, k);
+    LQI_SIMD_CALL(dequantize_row_q6_K_avx2, dequantize_row_q6_K_avx2, dequantize_row_q6_K_scalar, x,
+                  y, k);
 }
-#endif
 
 bool lqi_validate_q6_K(const void *data, size_t nbytes)
 {
@@ -199,8 +170,8 @@ bool lqi_validate_q6_K(const void *data, size_t nbytes)
 // ---- dot product with Q8_K --------------------------------------------------------------
 
 /* ggml's generic kernel: eight int32 lanes per block, scaled into eight float sums. */
-void lqi_vec_dot_q6_K_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
-                                  const void *restrict vy)
+static void dot_q6_K_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
+                                 const void *restrict vy)
 {
     const block_q6_K *x = vx;
     const block_q8_K *y = vy;
@@ -218,17 +189,11 @@ void lqi_vec_dot_q6_K_q8_K_scalar(int64_t n, float *restrict s, const void *rest
             q4 += 64;
             qh += 32;
         }
-        int32_t aux32[8] = {0};
-        for (int j = 0; j < QK_K / 8; ++j) {
-            const int scale = x[i].scales[j / 2];
-            for (int l = 0; l < 8; ++l) {
-                aux32[l] += scale * (int16_t)(y[i].qs[8 * j + l] * aux8[8 * j + l]);
-            }
+        int16_t sc16[16];
+        for (int j = 0; j < 16; ++j) {
+            sc16[j] = x[i].scales[j];
         }
-        const float d = lq_fp16_to_fp32(x[i].d) * y[i].d;
-        for (int l = 0; l < 8; ++l) {
-            sums[l] += d * aux32[l];
-        }
+        lqi_qk_dot_lanes(aux8, sc16, y[i].qs, lq_fp16_to_fp32(x[i].d) * y[i].d, sums);
     }
     for (int l = 0; l < 8; ++l) {
         sumf += sums[l];
@@ -236,7 +201,7 @@ void lqi_vec_dot_q6_K_q8_K_scalar(int64_t n, float *restrict s, const void *rest
     *s = sumf;
 }
 
-#ifdef LQI_KQ_X86
+#if LQI_X86
 LQI_AVX2_NOFMA static inline void q6_K_prep(const block_q6_K *x, const block_q8_K *y,
                                             struct lqi_qk_prep *p)
 {
@@ -249,6 +214,12 @@ LQI_AVX2_NOFMA static inline void q6_K_prep(const block_q6_K *x, const block_q8_
     p->d = lq_fp16_to_fp32(x->d) * y->d;
     p->off = p->d * (float)(32 * offs);
 }
-#endif
 
 LQI_QK_DOT_KERNELS(q6_K, block_q6_K, q6_K_prep)
+#endif
+
+void lqi_vec_dot_q6_K_q8_K(int64_t n, float *restrict s, const void *restrict x,
+                           const void *restrict y)
+{
+    LQI_SIMD_CALL(dot_q6_K_q8_K_avx512, dot_q6_K_q8_K_avx2, dot_q6_K_q8_K_scalar, n, s, x, y);
+}

@@ -8,7 +8,7 @@
 #include "quants/quant_common.h"
 #include "quants/simd.h"
 #if LQI_X86
-#include "quants/simd_x86.h"
+#include "quants/legacy_simd.h"
 #endif
 
 // ---- reference quantizer ----------------------------------------------------------------
@@ -16,18 +16,8 @@
 void lqi_quantize_row_q8_0_ref(const float *restrict x, void *restrict vy, int64_t k)
 {
     block_q8_0 *restrict y = vy;
-    const int64_t nb = k / QK8_0;
-    for (int64_t i = 0; i < nb; i++, x += QK8_0) {
-        float amax = 0.0f;
-        for (int j = 0; j < QK8_0; j++) {
-            amax = LQI_MAX(amax, fabsf(x[j]));
-        }
-        const float d = amax / ((1 << 7) - 1);
-        const float id = d ? 1.0f / d : 0.0f;
-        y[i].d = lq_fp32_to_fp16(d);
-        for (int j = 0; j < QK8_0; ++j) {
-            y[i].qs[j] = lqi_f2i8(roundf(x[j] * id));
-        }
+    for (int64_t i = 0; i < k / QK8_0; i++) {
+        y[i].d = lq_fp32_to_fp16(lqi_q8_block_ref(x + i * QK8_0, y[i].qs));
     }
 }
 
@@ -74,21 +64,18 @@ static float dot_q8_0_q8_0_scalar(int64_t n, const block_q8_0 *restrict x,
 // ---- AVX2 / AVX-512 ---------------------------------------------------------------------
 
 #if LQI_X86
-/* Same bytes as the reference: max|x| is exact in any order, x*id is the same product, and
- * lqi_roundf_i32 rounds halves away from zero like roundf. */
+/* The block's 32 int8 quants. */
+static inline LQI_AVX2 __m256i q8_0_quants(const block_q8_0 *x)
+{
+    return _mm256_loadu_si256((const __m256i *)x->qs);
+}
+
 static LQI_AVX2 void quantize_q8_0_avx2(const float *restrict x, block_q8_0 *restrict y, int64_t k)
 {
-    for (int64_t i = 0; i < k / QK8_0; i++, x += QK8_0) {
-        const float d = lqi_absmax32(x) / ((1 << 7) - 1);
-        const float id = d ? 1.0f / d : 0.0f;
-        y[i].d = lqi_f2h(d);
-        const __m256 vid = _mm256_set1_ps(id);
+    for (int64_t i = 0; i < k / QK8_0; i++) {
         __m256i q[4];
-        for (int p = 0; p < 4; p++) {
-            q[p] = lqi_roundf_i32(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * p), vid));
-        }
-        __m256i packed = lqi_pack_i32_to_i8(q[0], q[1], q[2], q[3]);
-        _mm256_storeu_si256((__m256i *)y[i].qs, packed);
+        y[i].d = lqi_f2h(lqi_q8_block_avx2(x + i * QK8_0, q));
+        _mm256_storeu_si256((__m256i *)y[i].qs, lqi_pack_i32_to_i8(q[0], q[1], q[2], q[3]));
     }
 }
 
@@ -96,81 +83,29 @@ static LQI_AVX2 void dequantize_q8_0_avx2(const block_q8_0 *restrict x, float *r
                                           int64_t k)
 {
     for (int64_t i = 0; i < k / QK8_0; i++) {
-        __m256i q = _mm256_loadu_si256((const __m256i *)x[i].qs);
+        __m256i q = q8_0_quants(&x[i]);
         lqi_store_i8_scaled(q, lqi_h2f(x[i].d), y + i * QK8_0);
     }
 }
 
-static LQI_AVX2 float dot_q8_0_q8_0_avx2(int64_t n, const block_q8_0 *restrict x,
-                                         const block_q8_0 *restrict y)
-{
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t ib = 0; ib < n / QK8_0; ++ib) {
-        __m256i qx = _mm256_loadu_si256((const __m256i *)x[ib].qs);
-        __m256i qy = _mm256_loadu_si256((const __m256i *)y[ib].qs);
-        __m256 d = _mm256_set1_ps(lqi_h2f(x[ib].d) * lqi_h2f(y[ib].d));
-        acc = _mm256_fmadd_ps(d, lqi_dot_i8i8(qx, qy), acc);
-    }
-    return lqi_hsum_f32x8(acc);
-}
-
-static LQI_AVX512 float dot_q8_0_q8_0_avx512(int64_t n, const block_q8_0 *restrict x,
-                                             const block_q8_0 *restrict y)
-{
-    const int64_t nb = n / QK8_0;
-    __m512 acc = _mm512_setzero_ps();
-    int64_t ib = 0;
-    for (; ib + 1 < nb; ib += 2) {
-        __m512i qx = lqi_join256(_mm256_loadu_si256((const __m256i *)x[ib].qs),
-                                 _mm256_loadu_si256((const __m256i *)x[ib + 1].qs));
-        __m512i qy = lqi_join256(_mm256_loadu_si256((const __m256i *)y[ib].qs),
-                                 _mm256_loadu_si256((const __m256i *)y[ib + 1].qs));
-        __m512 d = lqi_scale2(lqi_h2f(x[ib].d) * lqi_h2f(y[ib].d),
-                              lqi_h2f(x[ib + 1].d) * lqi_h2f(y[ib + 1].d));
-        acc = _mm512_fmadd_ps(d, lqi_dot_i8i8_512(qx, qy), acc);
-    }
-    float sum = _mm512_reduce_add_ps(acc);
-    return ib < nb ? sum + dot_q8_0_q8_0_avx2(QK8_0, x + ib, y + ib) : sum;
-}
+LQI_LEGACY_DOT_KERNELS(q8_0_q8_0, block_q8_0, block_q8_0, q8_0_quants, lqi_dot_i8i8,
+                       lqi_dot_i8i8_512, 0, LQI_DOT_NO_MIN_TERM)
 #endif
 
 // ---- dispatch ---------------------------------------------------------------------------
 
 void lqi_quantize_row_q8_0(const float *restrict x, void *restrict y, int64_t k)
 {
-#if LQI_X86
-    if (lqi_simd_level() >= 1) {
-        quantize_q8_0_avx2(x, y, k);
-        return;
-    }
-#endif
-    lqi_quantize_row_q8_0_ref(x, y, k);
+    LQI_SIMD_CALL(quantize_q8_0_avx2, quantize_q8_0_avx2, lqi_quantize_row_q8_0_ref, x, y, k);
 }
 
 void lqi_dequantize_row_q8_0(const void *restrict x, float *restrict y, int64_t k)
 {
-#if LQI_X86
-    if (lqi_simd_level() >= 1) {
-        dequantize_q8_0_avx2(x, y, k);
-        return;
-    }
-#endif
-    dequantize_q8_0_scalar(x, y, k);
+    LQI_SIMD_CALL(dequantize_q8_0_avx2, dequantize_q8_0_avx2, dequantize_q8_0_scalar, x, y, k);
 }
 
 void lqi_vec_dot_q8_0_q8_0(int64_t n, float *restrict s, const void *restrict x,
                            const void *restrict y)
 {
-#if LQI_X86
-    int lvl = lqi_simd_level();
-    if (lvl >= 2) {
-        *s = dot_q8_0_q8_0_avx512(n, x, y);
-        return;
-    }
-    if (lvl >= 1) {
-        *s = dot_q8_0_q8_0_avx2(n, x, y);
-        return;
-    }
-#endif
-    *s = dot_q8_0_q8_0_scalar(n, x, y);
+    *s = LQI_SIMD_CALL(dot_q8_0_q8_0_avx512, dot_q8_0_q8_0_avx2, dot_q8_0_q8_0_scalar, n, x, y);
 }

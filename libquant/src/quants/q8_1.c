@@ -17,20 +17,13 @@
 void lqi_quantize_row_q8_1_ref(const float *restrict x, void *restrict vy, int64_t k)
 {
     block_q8_1 *restrict y = vy;
-    const int64_t nb = k / QK8_1;
-    for (int64_t i = 0; i < nb; i++, x += QK8_1) {
-        float amax = 0.0f;
-        for (int j = 0; j < QK8_1; j++) {
-            amax = LQI_MAX(amax, fabsf(x[j]));
-        }
-        const float d = amax / ((1 << 7) - 1);
-        const float id = d ? 1.0f / d : 0.0f;
-        y[i].d = lq_fp32_to_fp16(d);
+    for (int64_t i = 0; i < k / QK8_1; i++) {
+        const float d = lqi_q8_block_ref(x + i * QK8_1, y[i].qs);
         int sum = 0;
         for (int j = 0; j < QK8_1; ++j) {
-            y[i].qs[j] = lqi_f2i8(roundf(x[j] * id));
             sum += y[i].qs[j];
         }
+        y[i].d = lq_fp32_to_fp16(d);
         y[i].s = lq_fp32_to_fp16(sum * d);
     }
 }
@@ -66,16 +59,11 @@ static void dequantize_q8_1_scalar(const block_q8_1 *restrict x, float *restrict
 /* As quantize_q8_0_avx2 (same bytes as the reference), plus the exact integer block sum. */
 static LQI_AVX2 void quantize_q8_1_avx2(const float *restrict x, block_q8_1 *restrict y, int64_t k)
 {
-    for (int64_t i = 0; i < k / QK8_1; i++, x += QK8_1) {
-        const float d = lqi_absmax32(x) / ((1 << 7) - 1);
-        const float id = d ? 1.0f / d : 0.0f;
-        y[i].d = lqi_f2h(d);
-        const __m256 vid = _mm256_set1_ps(id);
+    for (int64_t i = 0; i < k / QK8_1; i++) {
         __m256i q[4];
-        for (int p = 0; p < 4; p++) {
-            q[p] = lqi_roundf_i32(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * p), vid));
-        }
+        const float d = lqi_q8_block_avx2(x + i * QK8_1, q);
         __m256i sum = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+        y[i].d = lqi_f2h(d);
         y[i].s = lqi_f2h(lqi_hsum_i32x8(sum) * d);
         _mm256_storeu_si256((__m256i *)y[i].qs, lqi_pack_i32_to_i8(q[0], q[1], q[2], q[3]));
     }
@@ -95,22 +83,10 @@ static LQI_AVX2 void dequantize_q8_1_avx2(const block_q8_1 *restrict x, float *r
 
 void lqi_quantize_row_q8_1(const float *restrict x, void *restrict y, int64_t k)
 {
-#if LQI_X86
-    if (lqi_simd_level() >= 1) {
-        quantize_q8_1_avx2(x, y, k);
-        return;
-    }
-#endif
-    lqi_quantize_row_q8_1_ref(x, y, k);
+    LQI_SIMD_CALL(quantize_q8_1_avx2, quantize_q8_1_avx2, lqi_quantize_row_q8_1_ref, x, y, k);
 }
 
 void lqi_dequantize_row_q8_1(const void *restrict x, float *restrict y, int64_t k)
 {
-#if LQI_X86
-    if (lqi_simd_level() >= 1) {
-        dequantize_q8_1_avx2(x, y, k);
-        return;
-    }
-#endif
-    dequantize_q8_1_scalar(x, y, k);
+    LQI_SIMD_CALL(dequantize_q8_1_avx2, dequantize_q8_1_avx2, dequantize_q8_1_scalar, x, y, k);
 }

@@ -4,9 +4,12 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "kquant_common.h"
-#include "kquant_simd.h"
-#include "kquants.h"
+#include "quants/kquant_common.h"
+#include "quants/kquants.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/simd_x86.h"
+#endif
 
 // ---- quantize ---------------------------------------------------------------------------
 
@@ -21,26 +24,26 @@ static void q8_K_bsums(block_q8_K *y)
     }
 }
 
+/* A block without a non-zero finite maximum: ggml leaves its bsums unwritten; here they are
+ * zero, so the output never depends on what the buffer held before. */
+static void q8_K_zero_block(block_q8_K *y)
+{
+    y->d = 0;
+    memset(y->qs, 0, QK_K);
+    memset(y->bsums, 0, sizeof y->bsums);
+}
+
 /* Scale -127/max, where max is the first value of largest magnitude (its sign matters:
- * it lands on -127 exactly). ggml leaves the bsums of an all-zero block unwritten; here they
- * are zero, so the output never depends on what the buffer held before. */
+ * it lands on -127 exactly). */
 void lqi_quantize_row_q8_K_ref(const float *restrict x, void *restrict vy, int64_t k)
 {
     assert(k % QK_K == 0);
     block_q8_K *y = vy;
     for (int64_t i = 0; i < k / QK_K; ++i, x += QK_K) {
-        float max = 0, amax = 0;
-        for (int j = 0; j < QK_K; ++j) {
-            float ax = fabsf(x[j]);
-            if (ax > amax) {
-                amax = ax;
-                max = x[j];
-            }
-        }
+        float amax;
+        const float max = lqi_signed_absmax(x, QK_K, &amax);
         if (!amax) {
-            y[i].d = 0;
-            memset(y[i].qs, 0, QK_K);
-            memset(y[i].bsums, 0, sizeof y[i].bsums);
+            q8_K_zero_block(&y[i]);
             continue;
         }
         const float iscale = -127.f / max;
@@ -53,7 +56,7 @@ void lqi_quantize_row_q8_K_ref(const float *restrict x, void *restrict vy, int64
     }
 }
 
-#ifdef LQI_KQ_X86
+#if LQI_X86
 /* |x| maximum ignoring NaN (max_ps returns its second operand on NaN), then the first
  * element reaching it, exactly as the scalar scan picks it. */
 LQI_AVX2_NOFMA static float q8_K_find_max(const float *x, float *amax_out)
@@ -89,8 +92,8 @@ LQI_AVX2_NOFMA static inline __m256i q8_K_round8(const float *x, __m256 iscale)
     return _mm256_and_si256(v, _mm256_set1_epi32(0xFF));
 }
 
-LQI_AVX2_NOFMA void lqi_quantize_row_q8_K_avx2(const float *restrict x, void *restrict vy,
-                                               int64_t k)
+static LQI_AVX2_NOFMA void quantize_row_q8_K_avx2(const float *restrict x, void *restrict vy,
+                                                  int64_t k)
 {
     block_q8_K *y = vy;
     const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
@@ -98,9 +101,7 @@ LQI_AVX2_NOFMA void lqi_quantize_row_q8_K_avx2(const float *restrict x, void *re
         float amax;
         const float max = q8_K_find_max(x, &amax);
         if (!amax) {
-            y[i].d = 0;
-            memset(y[i].qs, 0, QK_K);
-            memset(y[i].bsums, 0, sizeof y[i].bsums);
+            q8_K_zero_block(&y[i]);
             continue;
         }
         const float iscale = -127.f / max;
@@ -117,25 +118,13 @@ LQI_AVX2_NOFMA void lqi_quantize_row_q8_K_avx2(const float *restrict x, void *re
     }
 }
 
-void lqi_quantize_row_q8_K(const float *restrict x, void *restrict y, int64_t k)
-{
-    if (lqi_cpu_avx2()) {
-        lqi_quantize_row_q8_K_avx2(x, y, k);
-    } else {
-        lqi_quantize_row_q8_K_ref(x, y, k);
-    }
-}
-#else
-void lqi_quantize_row_q8_K_avx2(const float *restrict x, void *restrict y, int64_t k)
-{
-    lqi_quantize_row_q8_K_ref(x, y, k);
-}
+#endif
 
 void lqi_quantize_row_q8_K(const float *restrict x, void *restrict y, int64_t k)
 {
-    lqi_quantize_row_q8_K_ref(x, y, k);
+    LQI_SIMD_CALL(quantize_row_q8_K_avx2, quantize_row_q8_K_avx2, lqi_quantize_row_q8_K_ref, x, y,
+                  k);
 }
-#endif
 
 size_t lqi_quantize_q8_K(const float *restrict src, void *restrict dst, int64_t nrow,
                          int64_t n_per_row, const float *imatrix)

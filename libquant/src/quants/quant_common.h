@@ -7,6 +7,7 @@
 #ifndef LQ_QUANTS_QUANT_COMMON_H
 #define LQ_QUANTS_QUANT_COMMON_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -24,6 +25,22 @@ static inline int8_t lqi_f2i8(float v)
 static inline uint8_t lqi_f2u8(float v)
 {
     return (v > -1.0f && v < 256.0f) ? (uint8_t)v : (uint8_t)0;
+}
+
+/* One Q8_0 block, shared with Q8_1: d = max|x| / 127 and qs[j] = round(x[j] / d) as
+ * llama.cpp's quantize_row_q8_0_ref computes them. Returns d (before fp16 rounding). */
+static inline float lqi_q8_block_ref(const float *restrict x, int8_t *restrict qs)
+{
+    float amax = 0.0f;
+    for (int j = 0; j < 32; j++) {
+        amax = LQI_MAX(amax, fabsf(x[j]));
+    }
+    const float d = amax / ((1 << 7) - 1);
+    const float id = d ? 1.0f / d : 0.0f;
+    for (int j = 0; j < 32; ++j) {
+        qs[j] = lqi_f2i8(roundf(x[j] * id));
+    }
+    return d;
 }
 
 /* sigma2 of llama.cpp's importance-weighted legacy quantizers: mean of x^2 over the row,

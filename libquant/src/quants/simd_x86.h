@@ -11,6 +11,10 @@
 #include <string.h>
 
 #define LQI_AVX2 __attribute__((target("avx2,fma,f16c")))
+/* For kernels whose floats must equal the scalar reference bit for bit (the k-quant
+ * dequantizers, Q8_K's quantizer): without "fma" no multiply-add can be fused even if the
+ * build's -ffp-contract=off were lost. */
+#define LQI_AVX2_NOFMA __attribute__((target("avx2")))
 #define LQI_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 
 // ---- AVX2 -------------------------------------------------------------------------------
@@ -160,6 +164,20 @@ static inline LQI_AVX2 void lqi_store_u8_affine(__m256i q, float d, float m, flo
         __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(parts[k]));
         _mm256_storeu_ps(y + 8 * k, _mm256_add_ps(_mm256_mul_ps(f, vd), vm));
     }
+}
+
+/* lqi_q8_block_ref's quants (as 4 x 8 int32, element order) and d: max|x| is exact in any
+ * order, x * id is the same product, and lqi_roundf_i32 rounds halves away from zero like
+ * roundf, so the bytes are the same. */
+static inline LQI_AVX2 float lqi_q8_block_avx2(const float *x, __m256i q[4])
+{
+    const float d = lqi_absmax32(x) / ((1 << 7) - 1);
+    const float id = d ? 1.0f / d : 0.0f;
+    const __m256 vid = _mm256_set1_ps(id);
+    for (int p = 0; p < 4; p++) {
+        q[p] = lqi_roundf_i32(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * p), vid));
+    }
+    return d;
 }
 
 // ---- AVX-512 ----------------------------------------------------------------------------

@@ -1,0 +1,61 @@
+/*
+ * legacy_simd.h - the AVX2 / AVX-512 dot kernels of the 32-element block types, generated
+ * from each type's quant unpacker. Include only where LQI_X86 is set; the kernels run through
+ * LQI_SIMD_CALL (quants/simd.h).
+ */
+#ifndef LQ_QUANTS_LEGACY_SIMD_H
+#define LQ_QUANTS_LEGACY_SIMD_H
+
+#include "quants/simd_x86.h"
+
+/* The _1 types' per-block offset m_x * s_y (s_y = d_y * sum q_y); the _0 types have none. */
+#define LQI_DOT_MIN_TERM(xb, yb) (lqi_h2f((xb).m) * lqi_h2f((yb).s))
+#define LQI_DOT_NO_MIN_TERM(xb, yb) 0.0f
+
+/*
+ * Defines static float dot_<T>_avx2 and dot_<T>_avx512(int64_t n, const BX *x, const BY *y)
+ * for 32-element blocks x (quants from QUANTS(const BX *), as bytes) against int8 activations
+ * y. DOT / DOT512 multiply them: lqi_dot_i8i8* for signed quants, lqi_dot_u8i8* for unsigned.
+ * With HAS_MIN the MIN_TERM of every block is summed on the side and added at the end (the
+ * _1 types); without it no such sum exists, not even a zero one, so results are unchanged.
+ * AVX-512 takes two blocks per step and leaves an odd last one to the AVX2 kernel.
+ */
+#define LQI_LEGACY_DOT_KERNELS(T, BX, BY, QUANTS, DOT, DOT512, HAS_MIN, MIN_TERM)                  \
+    static LQI_AVX2 float dot_##T##_avx2(int64_t n, const BX *restrict x, const BY *restrict y)    \
+    {                                                                                              \
+        __m256 acc = _mm256_setzero_ps();                                                          \
+        float summs = 0;                                                                           \
+        for (int64_t ib = 0; ib < n / 32; ++ib) {                                                  \
+            if (HAS_MIN) {                                                                         \
+                summs += MIN_TERM(x[ib], y[ib]);                                                   \
+            }                                                                                      \
+            __m256i qy = _mm256_loadu_si256((const __m256i *)y[ib].qs);                            \
+            __m256 d = _mm256_set1_ps(lqi_h2f(x[ib].d) * lqi_h2f(y[ib].d));                        \
+            acc = _mm256_fmadd_ps(d, DOT(QUANTS(&x[ib]), qy), acc);                                \
+        }                                                                                          \
+        return HAS_MIN ? lqi_hsum_f32x8(acc) + summs : lqi_hsum_f32x8(acc);                        \
+    }                                                                                              \
+                                                                                                   \
+    static LQI_AVX512 float dot_##T##_avx512(int64_t n, const BX *restrict x,                      \
+                                             const BY *restrict y)                                 \
+    {                                                                                              \
+        const int64_t nb = n / 32;                                                                 \
+        __m512 acc = _mm512_setzero_ps();                                                          \
+        float summs = 0;                                                                           \
+        int64_t ib = 0;                                                                            \
+        for (; ib + 1 < nb; ib += 2) {                                                             \
+            if (HAS_MIN) {                                                                         \
+                summs += MIN_TERM(x[ib], y[ib]) + MIN_TERM(x[ib + 1], y[ib + 1]);                  \
+            }                                                                                      \
+            __m512i qx = lqi_join256(QUANTS(&x[ib]), QUANTS(&x[ib + 1]));                          \
+            __m512i qy = lqi_join256(_mm256_loadu_si256((const __m256i *)y[ib].qs),                \
+                                     _mm256_loadu_si256((const __m256i *)y[ib + 1].qs));           \
+            __m512 d = lqi_scale2(lqi_h2f(x[ib].d) * lqi_h2f(y[ib].d),                             \
+                                  lqi_h2f(x[ib + 1].d) * lqi_h2f(y[ib + 1].d));                    \
+            acc = _mm512_fmadd_ps(d, DOT512(qx, qy), acc);                                         \
+        }                                                                                          \
+        float sum = HAS_MIN ? _mm512_reduce_add_ps(acc) + summs : _mm512_reduce_add_ps(acc);       \
+        return ib < nb ? sum + dot_##T##_avx2(32, x + ib, y + ib) : sum;                           \
+    }
+
+#endif /* LQ_QUANTS_LEGACY_SIMD_H */

@@ -1,0 +1,202 @@
+/* test_eval_reference.c - quant eval against llama.cpp's own numbers.
+ *
+ * llama-perplexity was run on tiny-llama-6L (shared/data/reference/llama.cpp/tiny-llama-6L)
+ * over text/heldout-A.txt with -c 256; ppl-<type>.txt hold its running perplexity after each
+ * chunk ("[1]6.4391,[2]24.8989,..."), kld-<type>.txt its running KL divergence and same-top
+ * rate against f16.gguf per chunk. This test tokenizes the same text with the model's own
+ * vocabulary, evaluates the first chunks of f16, q4_0 and q4_k_m, and compares with the
+ * value llama.cpp printed after the same number of chunks.
+ *
+ * Optimised builds check 10 chunks; unoptimised or sanitizer builds, whose forward pass is
+ * many times slower, check 2 (the numbers are compared at the same chunk either way). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lq/gguf.h"
+#include "lq/metrics.h"
+#include "lq/model.h"
+#include "lq/tokenizer.h"
+#include "lqt_util.h"
+
+#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
+#define N_CHUNKS 10
+#else
+#define N_CHUNKS 2
+#endif
+
+#define REF_DIR "reference/llama.cpp/tiny-llama-6L/"
+
+struct fixture {
+    int32_t *tokens;
+    size_t n_tokens;
+    char *dir;
+    char base[512]; /* f16 log-probs saved for the KLD checks */
+};
+
+static const char *ref_path(const char *file)
+{
+    static char buf[256];
+    snprintf(buf, sizeof buf, REF_DIR "%s", file);
+    return lqt_data_path(buf);
+}
+
+/* The value llama-perplexity printed as "[chunk]value," in ppl-<type>.txt. */
+static double ref_ppl(const char *type, int chunk)
+{
+    char name[64], key[16];
+    snprintf(name, sizeof name, "ppl-%s.txt", type);
+    size_t size;
+    char *text = lqt_read_file(ref_path(name), &size);
+    text = realloc(text, size + 1);
+    text[size] = '\0';
+    snprintf(key, sizeof key, "[%d]", chunk);
+    const char *p = strstr(text, key);
+    assert_non_null(p);
+    const double v = strtod(p + strlen(key), NULL);
+    free(text);
+    return v;
+}
+
+/* Mean KLD and same-top (%) of the chunk's line in kld-<type>.txt. */
+static void ref_kld(const char *type, int chunk, double *kld, double *same_top)
+{
+    char name[64];
+    snprintf(name, sizeof name, "kld-%s.txt", type);
+    FILE *f = fopen(ref_path(name), "r");
+    assert_non_null(f);
+    char line[512];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) {
+        int c;
+        double ppl, ppl_e, lr, lr_e, kl, kl_e, dp, dp_e, st, st_e;
+        /* "%4d  ppl ± e  ln ± e  kld ± e  dp ± e %  same ± e %" with UTF-8 '±' */
+        if (sscanf(line, "%d %lf ± %lf %lf ± %lf %lf ± %lf %lf ± %lf %% %lf ± %lf", &c, &ppl,
+                   &ppl_e, &lr, &lr_e, &kl, &kl_e, &dp, &dp_e, &st, &st_e) == 11 &&
+            c == chunk) {
+            *kld = kl;
+            *same_top = st;
+            found = true;
+        }
+    }
+    fclose(f);
+    assert_true(found);
+}
+
+static lq_model *open_model(const char *type)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s.gguf", type);
+    struct lq_model_params p = lq_model_params_default();
+    p.n_ctx = 256;
+    lq_model *m = NULL;
+    struct lq_error err = { 0 };
+    if (lq_model_open(ref_path(name), &p, &m, &err) != LQ_OK) {
+        fail_msg("%s: %s", name, err.msg);
+    }
+    return m;
+}
+
+static int setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof *fx);
+    size_t len;
+    char *text = lqt_read_file(lqt_data_path("text/heldout-A.txt"), &len);
+    lq_gguf *g = NULL;
+    lq_tokenizer *tok = NULL;
+    struct lq_error err = { 0 };
+    if (lq_gguf_open(ref_path("f16.gguf"), &g, &err) != LQ_OK ||
+        lq_tokenizer_from_gguf(g, &tok, &err) != LQ_OK ||
+        lq_tokenizer_encode(tok, text, len, LQ_TOKENIZE_ADD_SPECIAL, &fx->tokens, &fx->n_tokens,
+                            &err) != LQ_OK) {
+        fprintf(stderr, "setup: %s\n", err.msg);
+        return -1;
+    }
+    lq_tokenizer_free(tok);
+    lq_gguf_free(g);
+    free(text);
+    fx->dir = lqt_tmpdir();
+    snprintf(fx->base, sizeof fx->base, "%s/f16.lqlp", fx->dir);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+    lq_tokenizer_ids_free(fx->tokens);
+    lqt_rmtree(fx->dir);
+    free(fx->dir);
+    free(fx);
+    return 0;
+}
+
+static struct lq_eval_result eval(struct fixture *fx, const char *type, const char *save,
+                                  const char *compare)
+{
+    lq_model *m = open_model(type);
+    struct lq_eval_params p = lq_eval_params_default();
+    p.n_ctx = 256;
+    p.n_chunks = N_CHUNKS;
+    p.save_logits = save;
+    p.compare = compare;
+    struct lq_eval_result r;
+    struct lq_error err = { 0 };
+    if (lq_eval_perplexity(m, fx->tokens, (int64_t)fx->n_tokens, &p, &r, &err) != LQ_OK) {
+        fail_msg("%s: %s", type, err.msg);
+    }
+    lq_model_free(m);
+    return r;
+}
+
+static void check_ppl(const char *type, double got, double tol)
+{
+    const double want = ref_ppl(type, N_CHUNKS);
+    printf("  %-7s PPL after %d chunks: %.4f, llama.cpp %.4f (relative %.2g)\n", type, N_CHUNKS,
+           got, want, fabs(got / want - 1));
+    assert_true(fabs(got / want - 1) < tol);
+}
+
+/* F16 is exact up to float summation order: well inside 1e-4. Runs first: the quantized
+ * tests compare against its saved log-probs. */
+static void test_eval_reference_f16(void **state)
+{
+    struct fixture *fx = *state;
+    /* llama.cpp found 190 chunks of 256 tokens in this text, so it tokenized as we do */
+    assert_int_equal(fx->n_tokens / 256, 190);
+    const struct lq_eval_result r = eval(fx, "f16", fx->base, NULL);
+    check_ppl("f16", r.ppl, 1e-4);
+}
+
+static void check_quantized(struct fixture *fx, const char *type)
+{
+    const struct lq_eval_result r = eval(fx, type, NULL, fx->base);
+    check_ppl(type, r.ppl, 1e-3);
+    double kld = -1, same_top = -1;
+    ref_kld(type, N_CHUNKS, &kld, &same_top);
+    printf("  %-7s KLD %.5f (llama.cpp %.5f), same top %.3f %% (llama.cpp %.3f %%)\n", type,
+           r.kld.kld, kld, 100.0 * r.kld.same_top, same_top);
+    assert_true(fabs(r.kld.kld - kld) < 0.1 * kld + 1e-4);
+    assert_true(fabs(100.0 * r.kld.same_top - same_top) < 1.5);
+}
+
+static void test_eval_reference_q4_0(void **state)
+{
+    check_quantized(*state, "q4_0");
+}
+
+static void test_eval_reference_q4_k_m(void **state)
+{
+    check_quantized(*state, "q4_k_m");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_eval_reference_f16),
+        cmocka_unit_test(test_eval_reference_q4_0),
+        cmocka_unit_test(test_eval_reference_q4_k_m),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
