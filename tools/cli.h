@@ -36,5 +36,6 @@ int cmd_quantize(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_imatrix(int argc, char **argv);
+int cmd_gptq(int argc, char **argv);
 
 #endif

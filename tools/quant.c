@@ -21,6 +21,7 @@ static const struct cli_command commands[] = {
     { "eval", cmd_eval, "perplexity, KL divergence and top-1 agreement on a text" },
     { "generate", cmd_generate, "greedy generation from a prompt (a smoke test)" },
     { "imatrix", cmd_imatrix, "importance matrix from calibration text (llama-imatrix's GGUF)" },
+    { "gptq", cmd_gptq, "GPTQ from calibration text, to GGUF blocks or GPTQ safetensors" },
     { "version", cmd_version, "print the versions of libquant and its libraries" },
 };
 
