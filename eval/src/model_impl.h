@@ -96,6 +96,12 @@ struct lq_model {
 /* lqi_observe's return when the pass has reached its stop point: not an error. */
 #define LQI_STOPPED ((lq_status)1)
 
+struct lq_gguf;
+/* Hyperparameters from a GGUF file's llama.* and tokenizer keys (model_gguf.c); n_vocab from
+ * token_embd.weight, or 0 when the file holds no tensors (metadata only). */
+lq_status lqi_model_hparams_gguf(const struct lq_gguf *g, const char *path,
+                                 struct lq_model_hparams *hp, struct lq_error *err);
+
 /* Binds and checks every tensor of hp against m->src (model_bind.c). */
 lq_status lqi_model_bind(lq_model *m, struct lq_error *err);
 

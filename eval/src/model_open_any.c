@@ -4,6 +4,7 @@
 #include "lq/gguf.h"
 #include "lq/sniff.h"
 #include "lqi.h"
+#include "model_source.h"
 
 static lq_status open_gguf(const char *path, const struct lq_model_params *params, lq_model **m,
                            lq_tokenizer **tok, struct lq_error *err)
@@ -33,5 +34,15 @@ lq_status lq_model_open_path(const char *path, const struct lq_model_params *par
     if (tok) {
         *tok = NULL;
     }
-    return open_gguf(path, params, m, tok, err);
+    enum lq_file_kind kind;
+    LQ_TRY(lq_sniff_path(path, &kind, err));
+    if (kind == LQ_FILE_GGUF) {
+        return open_gguf(path, params, m, tok, err);
+    }
+    lq_status rc = lqi_model_open_any_source(path, params, m, tok, err);
+    if (rc != LQ_OK && tok) {
+        lq_tokenizer_free(*tok);
+        *tok = NULL;
+    }
+    return rc;
 }
