@@ -13,6 +13,7 @@
 #include "lq/gguf.h"
 #include "lq/metrics.h"
 #include "lq/model.h"
+#include "lq/model_open_any.h"
 #include "lq/tokenizer.h"
 
 struct eval_opts {
@@ -374,7 +375,7 @@ int cmd_eval(int argc, char **argv)
     int32_t *tokens = NULL;
     int64_t n = 0;
     if (context_size(&o, &mp.n_ctx, &err) != LQ_OK ||
-        lq_model_open(o.model, &mp, &m, &err) != LQ_OK) {
+        lq_model_open_path(o.model, &mp, &m, NULL, &err) != LQ_OK) {
         rc = cli_fail("eval", &err);
         goto out_free_model;
     }

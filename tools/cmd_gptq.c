@@ -231,6 +231,13 @@ static lq_status prepare(struct gptq_job *j, struct lq_error *err)
     if (rc != LQ_OK) {
         return rc;
     }
+    const enum lq_source_kind kind = lq_source_get_kind(j->src);
+    if (j->o.safetensors && kind != LQ_SOURCE_HF_SAFETENSORS && kind != LQ_SOURCE_HF_PYTORCH) {
+        return cli_set_error(err, LQ_E_INVALID_ARG,
+                             "%s: --format safetensors needs a Hugging Face folder (its "
+                             "config.json and tokenizer are copied), not %s", j->o.model,
+                             lq_source_describe(j->src));
+    }
     if (j->o.safetensors) {
         struct lq_gptq_st_config cfg = lq_gptq_st_config_from_params(&j->o.gp);
         cfg.true_sequential = true;
