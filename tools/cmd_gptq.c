@@ -34,6 +34,8 @@ static void usage(FILE *f)
         "  --act-order      quantize columns by decreasing Hessian diagonal (desc_act); for GGUF\n"
         "                   blocks this implies --static-groups\n"
         "  --static-groups  fix each group's scale from the original weights first\n"
+        "  --rtn            baseline: round to nearest on the same grid (GPTQ with an identity\n"
+        "                   Hessian, so no error feedback), for comparisons\n"
         "  --damp F         dampening, fraction of the mean Hessian diagonal (0.01)\n"
         "  --calib FILE     calibration text      --calib-ctx N  tokens per chunk (512)\n"
         "  --calib-tokens N use the first N tokens (rounded down to chunks; default 16384)\n"
@@ -46,7 +48,7 @@ static void usage(FILE *f)
 }
 
 enum { O_CALIB = 256, O_FORMAT, O_TYPE, O_PURE, O_BITS, O_GROUP, O_SYM, O_ASYM, O_ACT,
-       O_STATIC, O_DAMP, O_TOKENS, O_CTX, O_LOG, O_LAYERS };
+       O_STATIC, O_RTN, O_DAMP, O_TOKENS, O_CTX, O_LOG, O_LAYERS };
 
 static int parse_opt(struct gptq_opts *o, int opt, const char *a)
 {
@@ -58,6 +60,7 @@ static int parse_opt(struct gptq_opts *o, int opt, const char *a)
     case 'o': o->out = a; return 0;
     case O_LOG: o->log = a; return 0;
     case O_PURE: o->pure = true; return 0;
+    case O_RTN: o->rtn = true; return 0;
     case O_SYM: o->gp.sym = true; return 0;
     case O_ASYM: o->gp.sym = false; return 0;
     case O_ACT: o->gp.act_order = true; return 0;
@@ -115,7 +118,7 @@ static int parse(int argc, char **argv, struct gptq_opts *o)
         { "pure", no_argument, NULL, O_PURE }, { "bits", required_argument, NULL, O_BITS },
         { "group-size", required_argument, NULL, O_GROUP }, { "sym", no_argument, NULL, O_SYM },
         { "asym", no_argument, NULL, O_ASYM }, { "act-order", no_argument, NULL, O_ACT },
-        { "static-groups", no_argument, NULL, O_STATIC },
+        { "static-groups", no_argument, NULL, O_STATIC }, { "rtn", no_argument, NULL, O_RTN },
         { "damp", required_argument, NULL, O_DAMP },
         { "calib-tokens", required_argument, NULL, O_TOKENS },
         { "calib-ctx", required_argument, NULL, O_CTX }, { "threads", required_argument, NULL, 't' },
@@ -160,6 +163,22 @@ static void maybe_reexec(char **argv)
 #endif
 }
 
+/* An identity Hessian (H = 2 I / ncols): GPTQ then spreads no error, i.e. rounds to nearest. */
+static lq_status identity_hessian(int64_t ncols, lq_hessian **out, struct lq_error *err)
+{
+    float *eye = calloc((size_t)(ncols * ncols), sizeof(float));
+    if (!eye) {
+        return cli_set_error(err, LQ_E_NOMEM, "gptq: out of memory");
+    }
+    for (int64_t i = 0; i < ncols; i++) {
+        eye[i * ncols + i] = 1.0f;
+    }
+    lq_status rc = lq_hessian_new(ncols, out, err);
+    rc = rc == LQ_OK ? lq_hessian_add(*out, eye, ncols, err) : rc;
+    free(eye);
+    return rc;
+}
+
 static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which, const float *w,
                            int64_t nrows, int64_t ncols, const lq_hessian *h,
                            struct lq_model_tensor *use, struct lq_error *err)
@@ -175,10 +194,19 @@ static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which
     snprintf(k->name, sizeof k->name, "blk.%lld.%s.weight", (long long)layer,
              lq_layer_weight_name(which));
     double t0 = progress_now(), loss = 0.0;
-    const char *method = "gptq";
+    const char *method = j->o.rtn ? "rtn" : "gptq";
+    lq_hessian *eye = NULL;
+    if (j->o.rtn) {
+        lq_status rc = identity_hessian(ncols, &eye, err);
+        if (rc != LQ_OK) {
+            return rc;
+        }
+        h = eye;
+    }
     lq_status rc = j->o.safetensors
                        ? gptq_st_weight(j, layer, which, w, nrows, ncols, h, k, &loss, err)
                        : gptq_gguf_weight(j, k->name, w, nrows, ncols, h, k, &loss, &method, err);
+    lq_hessian_free(eye);
     j->n_kept += k->data != NULL;
     if (rc != LQ_OK) {
         return rc;
@@ -276,7 +304,7 @@ int cmd_gptq(int argc, char **argv)
         return rc < 0 ? LQ_EXIT_OK : rc;
     }
     maybe_reexec(argv - 1); /* argv - 1: the whole command line main() was given */
-    const int64_t max_chunks = j.o.calib_tokens / j.o.calib_ctx > 0
+    const int64_t max_chunks = j.o.calib_tokens / j.o.calib_ctx > 0 && !j.o.rtn
                                    ? j.o.calib_tokens / j.o.calib_ctx : 1;
     struct calib_cli c;
     rc = calib_cli_open(&c, "gptq", j.o.model, j.o.calib, j.o.calib_ctx, 1, max_chunks,

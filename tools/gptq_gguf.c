@@ -29,7 +29,7 @@ lq_status gptq_gguf_weight(struct gptq_job *j, const char *name, const float *w,
         /* a block's grid must be fixed before act-order visits its columns out of order */
         gp.static_groups = gp.static_groups || gp.act_order;
         struct lq_gptq_gguf_out out = { .type = type, .blocks = k->data, .size = k->nbytes };
-        *method = "gptq";
+        *method = j->o.rtn ? "rtn" : "gptq";
         lq_status rc = lq_gptq_quantize_gguf(w, nrows, h, &gp, &out, err);
         *loss = out.loss;
         return rc;
