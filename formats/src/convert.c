@@ -100,10 +100,11 @@ static lq_status write_header(const lq_source *src, lq_gguf_writer *w,
             LQ_TRY(lq_gguf_writer_set_str(w, "quantize.imatrix.dataset", lq_imatrix_dataset(im),
                                           err));
         }
-        LQ_TRY(lq_gguf_writer_set_i32(w, "quantize.imatrix.entries_count",
-                                      (int32_t)lq_imatrix_n_entries(im), err));
-        LQ_TRY(lq_gguf_writer_set_i32(w, "quantize.imatrix.chunks_count",
-                                      (int32_t)lq_imatrix_chunk_count(im), err));
+        /* UINT32, as llama-quantize writes integer overrides since llama.cpp PR 14182 */
+        LQ_TRY(lq_gguf_writer_set_u32(w, "quantize.imatrix.entries_count",
+                                      (uint32_t)lq_imatrix_n_entries(im), err));
+        LQ_TRY(lq_gguf_writer_set_u32(w, "quantize.imatrix.chunks_count",
+                                      lq_imatrix_chunk_count(im), err));
     }
     for (int64_t i = 0; i < lq_source_n_tensors(src); i++) {
         const struct lq_source_tensor *t = lq_source_tensor(src, i);
