@@ -8,13 +8,13 @@
 #include "lq/quantize.h"
 
 lq_status gptq_gguf_weight(struct gptq_job *j, const char *name, const float *w, int64_t nrows,
-                           int64_t ncols, const lq_hessian *h, struct gptq_kept *k,
-                           double *loss, const char **method, struct lq_error *err)
+                           int64_t ncols, const lq_hessian *h, struct gptq_kept *k, double *loss,
+                           const char **method, struct lq_error *err)
 {
     const int64_t id = lq_source_find_tensor(j->src, name);
     if (id < 0) {
         return cli_set_error(err, LQ_E_NOT_FOUND, "%s: tensor '%s' is missing",
-                            lq_source_path(j->src), name);
+                             lq_source_path(j->src), name);
     }
     const enum lq_type type = j->plan[id];
     k->type = type;
@@ -28,7 +28,7 @@ lq_status gptq_gguf_weight(struct gptq_job *j, const char *name, const float *w,
         struct lq_gptq_params gp = j->o.gp;
         /* a block's grid must be fixed before act-order visits its columns out of order */
         gp.static_groups = gp.static_groups || gp.act_order;
-        struct lq_gptq_gguf_out out = { .type = type, .blocks = k->data, .size = k->nbytes };
+        struct lq_gptq_gguf_out out = {.type = type, .blocks = k->data, .size = k->nbytes};
         *method = j->o.rtn ? "rtn" : "gptq";
         lq_status rc = lq_gptq_quantize_gguf(w, nrows, h, &gp, &out, err);
         *loss = out.loss;
@@ -43,8 +43,7 @@ lq_status gptq_gguf_weight(struct gptq_job *j, const char *name, const float *w,
     return lq_quantize_rows(type, w, nrows, ncols, k->data, k->nbytes, &qp, &written, err);
 }
 
-static bool supply(const char *name, enum lq_type to, const void **data, size_t *nbytes,
-                   void *user)
+static bool supply(const char *name, enum lq_type to, const void **data, size_t *nbytes, void *user)
 {
     const struct gptq_job *j = user;
     for (int64_t i = 0; i < j->n_kept; i++) {

@@ -35,8 +35,8 @@ static bool layer_alloc(struct st_layer *l, int64_t nrows, int64_t ncols, int64_
 
 /* GPTQ ran on the weight in GGUF row order (q/k heads permuted); the file wants Hugging
  * Face's order back: HF row r is GGUF row lq_llama_permuted_row(r). */
-static void unpermute(const struct st_layer *g, struct st_layer *hf, int64_t nrows,
-                      int64_t ncols, int64_t ng, int n_head)
+static void unpermute(const struct st_layer *g, struct st_layer *hf, int64_t nrows, int64_t ncols,
+                      int64_t ng, int n_head)
 {
     for (int64_t r = 0; r < nrows; r++) {
         const int64_t from = lq_llama_permuted_row(r, nrows, n_head);
@@ -56,12 +56,12 @@ static void hf_prefix(const char *src_name, char *out, size_t cap)
     snprintf(out, cap, "%.*s", (int)(dot ? dot - src_name : (long)strlen(src_name)), src_name);
 }
 
-static lq_status add_layer(struct gptq_job *j, const struct lq_source_tensor *t,
-                           struct st_layer *L, const struct lq_gptq_result *res, int64_t nrows,
-                           int64_t ncols, struct lq_error *err)
+static lq_status add_layer(struct gptq_job *j, const struct lq_source_tensor *t, struct st_layer *L,
+                           const struct lq_gptq_result *res, int64_t nrows, int64_t ncols,
+                           struct lq_error *err)
 {
     const int64_t ng = lq_gptq_n_groups(ncols, j->o.gp.group_size);
-    struct st_layer hf = { 0 };
+    struct st_layer hf = {0};
     struct lq_gptq_result out = *res;
     lq_status rc = LQ_OK;
     if (t->permute_heads > 0) {
@@ -69,7 +69,7 @@ static lq_status add_layer(struct gptq_job *j, const struct lq_source_tensor *t,
             rc = cli_set_error(err, LQ_E_NOMEM, "%s: out of memory", t->name);
         } else {
             unpermute(L, &hf, nrows, ncols, ng, t->permute_heads);
-            out = (struct lq_gptq_result){ hf.q, hf.scales, hf.zeros, hf.g_idx, NULL, res->loss };
+            out = (struct lq_gptq_result){hf.q, hf.scales, hf.zeros, hf.g_idx, NULL, res->loss};
         }
     }
     char prefix[128];
@@ -93,7 +93,7 @@ lq_status gptq_st_weight(struct gptq_job *j, int64_t layer, enum lq_layer_weight
                              lq_source_path(j->src), k->name);
     }
     const int64_t ng = lq_gptq_n_groups(ncols, j->o.gp.group_size);
-    struct st_layer L = { 0 };
+    struct st_layer L = {0};
     k->type = LQ_TYPE_F32;
     k->nbytes = (size_t)(nrows * ncols) * sizeof(float);
     k->data = malloc(k->nbytes);
@@ -101,7 +101,7 @@ lq_status gptq_st_weight(struct gptq_job *j, int64_t layer, enum lq_layer_weight
         layer_free(&L);
         return cli_set_error(err, LQ_E_NOMEM, "%s: out of memory", k->name);
     }
-    struct lq_gptq_result res = { L.q, L.scales, L.zeros, L.g_idx, k->data, 0.0 };
+    struct lq_gptq_result res = {L.q, L.scales, L.zeros, L.g_idx, k->data, 0.0};
     lq_status rc = lq_gptq_quantize(w, nrows, h, &j->o.gp, &res, err);
     *loss = res.loss;
     if (rc == LQ_OK) {
@@ -138,8 +138,9 @@ static lq_status add_plain(struct gptq_job *j, int64_t id, struct lq_error *err)
     if (t->permute_heads > 0) {
         out = f + n;
         for (int64_t r = 0; r < t->ne[1]; r++) {
-            memcpy(out + r * t->ne[0], f + lq_llama_permuted_row(r, t->ne[1], t->permute_heads) *
-                   t->ne[0], (size_t)t->ne[0] * sizeof(float));
+            memcpy(out + r * t->ne[0],
+                   f + lq_llama_permuted_row(r, t->ne[1], t->permute_heads) * t->ne[0],
+                   (size_t)t->ne[0] * sizeof(float));
         }
     }
     int64_t shape[4];
@@ -178,9 +179,9 @@ static char *read_text(const char *dir, const char *file)
 /* Tokenizer and generation files, so the folder is a complete model. */
 static lq_status copy_side_files(const struct gptq_job *j, struct lq_error *err)
 {
-    static const char *const files[] = { "tokenizer.model", "tokenizer.json",
-                                         "tokenizer_config.json", "special_tokens_map.json",
-                                         "generation_config.json", "added_tokens.json" };
+    static const char *const files[] = {"tokenizer.model",        "tokenizer.json",
+                                        "tokenizer_config.json",  "special_tokens_map.json",
+                                        "generation_config.json", "added_tokens.json"};
     const char *src = lq_source_path(j->src);
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[4096];
@@ -225,8 +226,7 @@ lq_status gptq_st_write(struct gptq_job *j, struct lq_error *err)
     }
     char *config = read_text(lq_source_path(j->src), "config.json");
     if (!config) {
-        return cli_set_error(err, LQ_E_IO, "%s/config.json: cannot read",
-                             lq_source_path(j->src));
+        return cli_set_error(err, LQ_E_IO, "%s/config.json: cannot read", lq_source_path(j->src));
     }
     lq_status rc = lq_gptq_st_write(j->stw, j->o.out, config, err);
     free(config);

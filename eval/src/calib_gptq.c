@@ -19,14 +19,14 @@ static lq_status tap(void *user, int64_t layer, enum lq_hook_point point, const 
         return LQ_OK;
     }
     LQ_FAIL_IF(n_cols != lq_hessian_ncols(t->h), err, LQ_E_INVALID_ARG,
-               "gptq: layer %lld: %lld input columns observed, Hessian has %lld",
-               (long long)layer, (long long)n_cols, (long long)lq_hessian_ncols(t->h));
+               "gptq: layer %lld: %lld input columns observed, Hessian has %lld", (long long)layer,
+               (long long)n_cols, (long long)lq_hessian_ncols(t->h));
     return lq_hessian_add(t->h, x, n_rows, err);
 }
 
 /* The current weight as F32 into *buf (grown as needed). */
-static lq_status weight_f32(const lq_model *m, int64_t layer, enum lq_layer_weight w,
-                            float **buf, struct lq_model_tensor *t, struct lq_error *err)
+static lq_status weight_f32(const lq_model *m, int64_t layer, enum lq_layer_weight w, float **buf,
+                            struct lq_model_tensor *t, struct lq_error *err)
 {
     LQ_TRY(lq_model_get_weight(m, layer, w, t, err));
     const struct lq_type_traits *tr = lq_type_traits_get(t->type);
@@ -60,7 +60,7 @@ static lq_status run_chunks(struct gptq_run *r, enum lq_hook_point point, struct
     for (int64_t i = 0; i < r->c->n_chunks; i++) {
         float *x = r->cache + i * rows * e;
         LQ_TRY(lq_model_set_start(r->m, r->cached ? r->layer : 0, r->cached ? x : NULL, err));
-        struct lq_batch b = { .tokens = r->c->tokens + i * rows, .n_tokens = rows };
+        struct lq_batch b = {.tokens = r->c->tokens + i * rows, .n_tokens = rows};
         LQ_TRY(lq_model_forward(r->m, &b, err));
         if (point == LQ_HOOK_N_POINTS) {
             memcpy(x, lq_model_residual(r->m), (size_t)(rows * e) * sizeof(float));
@@ -82,7 +82,7 @@ static lq_status do_group(struct gptq_run *r, enum lq_hook_point point, lq_calib
         }
     }
     LQ_TRY(lq_model_get_weight(r->m, r->layer, first, &t, err));
-    struct hessian_tap tp = { .layer = r->layer, .point = point };
+    struct hessian_tap tp = {.layer = r->layer, .point = point};
     LQ_TRY(lq_hessian_new(t.ne[0], &tp.h, err));
     lq_model_set_observer(r->m, tap, &tp);
     lq_status rc = run_chunks(r, point, err);
@@ -93,7 +93,7 @@ static lq_status do_group(struct gptq_run *r, enum lq_hook_point point, lq_calib
             continue;
         }
         rc = weight_f32(r->m, r->layer, lw, wbuf, &t, err);
-        struct lq_model_tensor use = { 0 };
+        struct lq_model_tensor use = {0};
         if (rc == LQ_OK) {
             rc = fn(user, r->layer, lw, *wbuf, t.ne[1], t.ne[0], tp.h, &use, err);
         }
@@ -116,7 +116,7 @@ lq_status lq_calib_gptq(lq_model *m, const struct lq_calib *c, int64_t first, in
     const int64_t end = n <= 0 || n > n_layer - first ? n_layer : first + n;
     const int64_t e = lq_model_get_hparams(m)->n_embd;
     float *wbuf = NULL;
-    struct gptq_run r = { .m = m, .c = c };
+    struct gptq_run r = {.m = m, .c = c};
     r.cache = lqi_malloc((size_t)(c->n_chunks * c->n_ctx * e) * sizeof(float));
     LQ_FAIL_IF(!r.cache, err, LQ_E_NOMEM, "gptq: out of memory for the inputs of %lld tokens",
                (long long)(c->n_chunks * c->n_ctx));

@@ -37,7 +37,7 @@ static bool src_find_tensor(void *user, const char *name, struct lq_model_tensor
         }
         data = u->bufs[id];
     }
-    *out = (struct lq_model_tensor){ .type = t->type, .data = data, .nbytes = t->nbytes };
+    *out = (struct lq_model_tensor){.type = t->type, .data = data, .nbytes = t->nbytes};
     for (int i = 0; i < 4; i++) {
         out->ne[i] = t->ne[i];
     }
@@ -64,8 +64,7 @@ static lq_status read_meta(const lq_source *src, struct lq_model_hparams *hp, lq
     const char *tmp = getenv("TMPDIR");
     char dir[512], file[600];
     snprintf(dir, sizeof dir, "%s/lq-meta-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    LQ_FAIL_IF(!mkdtemp(dir), err, LQ_E_IO, "%s: cannot create a scratch folder for metadata",
-               dir);
+    LQ_FAIL_IF(!mkdtemp(dir), err, LQ_E_IO, "%s: cannot create a scratch folder for metadata", dir);
     snprintf(file, sizeof file, "%s/meta.gguf", dir);
     lq_gguf_writer *w = NULL;
     lq_gguf *g = NULL;
@@ -107,7 +106,6 @@ lq_status lqi_model_open_any_source(const char *path, const struct lq_model_para
     const int64_t emb = lq_source_find_tensor(src, "token_embd.weight");
     hp.n_vocab = emb >= 0 ? lq_source_tensor(src, emb)->ne[1] : lq_source_hparams(src)->n_vocab;
     const struct lq_model_source ms = {
-        .name = path, .user = u, .find_tensor = src_find_tensor, .close = src_close
-    };
+        .name = path, .user = u, .find_tensor = src_find_tensor, .close = src_close};
     return lq_model_open_source(&hp, &ms, params, m, err);
 }

@@ -46,8 +46,8 @@ static int compare(const lq_imatrix *a, const lq_imatrix *b, double rtol)
         free(wb);
     }
     printf("entries %lld, chunks %u vs %u, max relative difference %.3g (%s)\n",
-           (long long)lq_imatrix_n_entries(a), lq_imatrix_chunk_count(a),
-           lq_imatrix_chunk_count(b), worst, worst_name);
+           (long long)lq_imatrix_n_entries(a), lq_imatrix_chunk_count(a), lq_imatrix_chunk_count(b),
+           worst, worst_name);
     return bad || worst > rtol || lq_imatrix_chunk_count(a) != lq_imatrix_chunk_count(b);
 }
 
@@ -59,8 +59,9 @@ int main(int argc, char **argv)
     }
     const double rtol = argc > 3 ? atof(argv[3]) : 1e-4;
     lq_imatrix *a = NULL, *b = NULL;
-    struct lq_error err = { 0 };
-    if (lq_imatrix_load(argv[1], &a, &err) != LQ_OK || lq_imatrix_load(argv[2], &b, &err) != LQ_OK) {
+    struct lq_error err = {0};
+    if (lq_imatrix_load(argv[1], &a, &err) != LQ_OK ||
+        lq_imatrix_load(argv[2], &b, &err) != LQ_OK) {
         fprintf(stderr, "imatrix_diff: %s\n", err.msg);
         lq_imatrix_free(a);
         return 1;

@@ -1,11 +1,6 @@
 /* test_calib.c - `quant gptq` end to end on tiny-llama-6L (layer 0 only, two chunks of 64
  * tokens, so the test stays fast under ASan): the files it writes are read back here, by
  * hand, and compared with what GPTQ computes from the same Hessian through the library. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,11 +49,11 @@ static void layer0_open(struct layer0 *L)
     mp.n_ctx = CTX;
     mp.n_batch = CTX;
     mp.n_threads = 1;
-    struct lq_error err = { 0 };
+    struct lq_error err = {0};
     assert_int_equal(lq_model_open_path(lqt_data_path(MODEL), &mp, &L->m, &L->tok, &err), LQ_OK);
     assert_int_equal(lq_calib_load(lqt_data_path(CALIB), L->tok, CTX, 1, N_CHUNKS, &L->c, &err),
                      LQ_OK);
-    struct tap t = { 0 };
+    struct tap t = {0};
     assert_int_equal(lq_hessian_new(lq_model_get_hparams(L->m)->n_embd, &t.h, &err), LQ_OK);
     lq_model_set_observer(L->m, tap_fn, &t);
     assert_int_equal(lq_model_set_stop_point(L->m, 0, LQ_HOOK_ATTN_IN, &err), LQ_OK);
@@ -93,9 +88,9 @@ static float *weight_f32(const struct layer0 *L, enum lq_layer_weight w, int64_t
 static int run_quant(const char *args, const char *out)
 {
     return lqt_system("LQ_NO_REEXEC=1 %s gptq %s --calib %s --calib-ctx %d --calib-tokens %d "
-                      "--layers 0:1 --threads 1 -o %s %s > %s.log 2>&1", LQ_QUANT_BIN,
-                      lqt_data_path(MODEL), lqt_data_path(CALIB), CTX, CTX * N_CHUNKS, out,
-                      args, out);
+                      "--layers 0:1 --threads 1 -o %s %s > %s.log 2>&1",
+                      LQ_QUANT_BIN, lqt_data_path(MODEL), lqt_data_path(CALIB), CTX, CTX * N_CHUNKS,
+                      out, args, out);
 }
 
 // ---- GPTQ safetensors ---------------------------------------------------------------------
@@ -159,7 +154,7 @@ static void check_st_layer(const struct layer0 *L, const lq_st *st, const lq_sou
     float *got = malloc((size_t)(nrows * ncols) * sizeof(float));
     struct lq_gptq_params p = lq_gptq_params_default();
     p.n_threads = 1;
-    struct lq_gptq_result res = { q, scales, zeros, g_idx, deq, 0.0 };
+    struct lq_gptq_result res = {q, scales, zeros, g_idx, deq, 0.0};
     assert_int_equal(lq_gptq_quantize(f, nrows, L->h, &p, &res, NULL), LQ_OK);
     unpack_4bit(st, prefix, nrows, ncols, got);
     int64_t n_diff = 0;
@@ -187,7 +182,7 @@ static void test_calib_gptq_safetensors_words(void **state)
     char *dir = lqt_tmpdir(), out[4096], path[4200];
     snprintf(out, sizeof out, "%s/st", dir);
     assert_int_equal(run_quant("--format safetensors", out), 0);
-    struct layer0 L = { 0 };
+    struct layer0 L = {0};
     layer0_open(&L);
     lq_st *st = NULL;
     lq_source *src = NULL;
@@ -230,16 +225,17 @@ static void test_calib_gptq_gguf_standard_types(void **state)
         assert_true(t == LQ_TYPE_F32 || t == LQ_TYPE_Q4_K || t == LQ_TYPE_Q6_K);
     }
     /* blk.0.attn_q.weight: GPTQ's Q4_K blocks from the same Hessian, byte for byte */
-    struct layer0 L = { 0 };
+    struct layer0 L = {0};
     layer0_open(&L);
     int64_t nrows, ncols;
     float *f = weight_f32(&L, LQ_LW_Q, &nrows, &ncols);
-    const struct lq_gguf_tensor_info *ti = lq_gguf_tensor(g, lq_gguf_find_tensor(g, "blk.0.attn_q.weight"));
+    const struct lq_gguf_tensor_info *ti =
+        lq_gguf_tensor(g, lq_gguf_find_tensor(g, "blk.0.attn_q.weight"));
     assert_int_equal(ti->type, LQ_TYPE_Q4_K);
     void *blocks = malloc(ti->nbytes);
     struct lq_gptq_params p = lq_gptq_params_default();
     p.n_threads = 1;
-    struct lq_gptq_gguf_out o = { .type = LQ_TYPE_Q4_K, .blocks = blocks, .size = ti->nbytes };
+    struct lq_gptq_gguf_out o = {.type = LQ_TYPE_Q4_K, .blocks = blocks, .size = ti->nbytes};
     assert_int_equal(lq_gptq_quantize_gguf(f, nrows, L.h, &p, &o, NULL), LQ_OK);
     assert_memory_equal(blocks, ti->data, ti->nbytes);
     /* and the file runs in the forward pass */
@@ -248,7 +244,7 @@ static void test_calib_gptq_gguf_standard_types(void **state)
     mp.n_ctx = 8;
     assert_int_equal(lq_model_open(out, &mp, &m, NULL), LQ_OK);
     float *logits = malloc(4096 * sizeof(float));
-    struct lq_batch b = { .tokens = L.c.tokens, .n_tokens = 8, .n_out = 1, .logits = logits };
+    struct lq_batch b = {.tokens = L.c.tokens, .n_tokens = 8, .n_out = 1, .logits = logits};
     assert_int_equal(lq_model_forward(m, &b, NULL), LQ_OK);
     assert_true(isfinite(logits[0]));
     free(logits);
