@@ -277,12 +277,44 @@ static void test_calib_gptq_text_too_short(void **state)
     free(dir);
 }
 
+/* A pass started at layer 1 from layer 0's output (what GPTQ caches) computes what the full
+ * pass computes; a stop point ends the pass before the rest of its layer. */
+static void test_calib_start_from_cached_residual(void **state)
+{
+    (void)state;
+    struct layer0 L = { 0 };
+    layer0_open(&L);
+    const int64_t e = lq_model_get_hparams(L.m)->n_embd, n = CTX * e;
+    float *r0 = malloc((size_t)n * sizeof(float)), *r1 = malloc((size_t)n * sizeof(float));
+    struct lq_batch b = { .tokens = L.c.tokens, .n_tokens = CTX };
+    assert_int_equal(lq_model_set_stop_point(L.m, 0, LQ_HOOK_N_POINTS, NULL), LQ_OK);
+    assert_int_equal(lq_model_forward(L.m, &b, NULL), LQ_OK);
+    memcpy(r0, lq_model_residual(L.m), (size_t)n * sizeof(float));
+    assert_int_equal(lq_model_set_stop_layer(L.m, 1, NULL), LQ_OK);
+    assert_int_equal(lq_model_forward(L.m, &b, NULL), LQ_OK);
+    memcpy(r1, lq_model_residual(L.m), (size_t)n * sizeof(float));
+    assert_int_equal(lq_model_set_start(L.m, 1, r0, NULL), LQ_OK);
+    assert_int_equal(lq_model_forward(L.m, &b, NULL), LQ_OK);
+    assert_memory_equal(lq_model_residual(L.m), r1, (size_t)n * sizeof(float));
+    /* stopping at layer 1's attention input leaves the given stream as it entered (a changed
+     * one, so a pass that ignored the start would show) */
+    r0[5] += 1.0f;
+    assert_int_equal(lq_model_set_stop_point(L.m, 1, LQ_HOOK_ATTN_IN, NULL), LQ_OK);
+    assert_int_equal(lq_model_forward(L.m, &b, NULL), LQ_OK);
+    assert_memory_equal(lq_model_residual(L.m), r0, (size_t)n * sizeof(float));
+    assert_int_equal(lq_model_set_start(L.m, 1, NULL, NULL), LQ_E_INVALID_ARG);
+    free(r0);
+    free(r1);
+    layer0_close(&L);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_calib_gptq_safetensors_words),
         cmocka_unit_test(test_calib_gptq_gguf_standard_types),
         cmocka_unit_test(test_calib_gptq_text_too_short),
+        cmocka_unit_test(test_calib_start_from_cached_residual),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
