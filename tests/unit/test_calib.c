@@ -282,11 +282,11 @@ static void test_calib_gptq_text_too_short(void **state)
 static void test_calib_start_from_cached_residual(void **state)
 {
     (void)state;
-    struct layer0 L = { 0 };
+    struct layer0 L = {0};
     layer0_open(&L);
     const int64_t e = lq_model_get_hparams(L.m)->n_embd, n = CTX * e;
     float *r0 = malloc((size_t)n * sizeof(float)), *r1 = malloc((size_t)n * sizeof(float));
-    struct lq_batch b = { .tokens = L.c.tokens, .n_tokens = CTX };
+    struct lq_batch b = {.tokens = L.c.tokens, .n_tokens = CTX};
     assert_int_equal(lq_model_set_stop_point(L.m, 0, LQ_HOOK_N_POINTS, NULL), LQ_OK);
     assert_int_equal(lq_model_forward(L.m, &b, NULL), LQ_OK);
     memcpy(r0, lq_model_residual(L.m), (size_t)n * sizeof(float));
