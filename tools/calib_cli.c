@@ -2,6 +2,7 @@
 #include "calib_cli.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,4 +48,16 @@ bool calib_cli_int(const char *cmd, const char *opt, const char *s, int64_t lo, 
     }
     *out = v;
     return true;
+}
+
+lq_status cli_set_error(struct lq_error *err, lq_status code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->code = code;
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
 }

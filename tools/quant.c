@@ -23,6 +23,7 @@ static const struct cli_command commands[] = {
     { "imatrix", cmd_imatrix, "importance matrix from calibration text (llama-imatrix's GGUF)" },
     { "report", cmd_report, "size/accuracy table and chart of several quantizations" },
     { "check", cmd_check, "re-run a baseline's quantizations and fail on regressions (CI)" },
+    { "gptq", cmd_gptq, "GPTQ from calibration text, to GGUF blocks or GPTQ safetensors" },
     { "version", cmd_version, "print the versions of libquant and its libraries" },
 };
 

@@ -7,6 +7,8 @@
  */
 #include "forward_impl.h"
 
+#include <string.h>
+
 #include "lqi.h"
 
 // ---- pieces of a block --------------------------------------------------------------------
@@ -126,16 +128,25 @@ lq_status lq_model_forward(lq_model *m, const struct lq_batch *b, struct lq_erro
     LQ_TRY(check_batch(m, b, err));
     struct lqi_state *st = &m->st;
     const int64_t n = b->n_tokens, e = m->hp.n_embd;
-    for (int64_t t = 0; t < n; t++) {
-        lqi_weight_row(&m->tok_embd, b->tokens[t], st->x + t * e);
+    if (m->start_x) {
+        memcpy(st->x, m->start_x, (size_t)(n * e) * sizeof(float));
+    } else {
+        for (int64_t t = 0; t < n; t++) {
+            lqi_weight_row(&m->tok_embd, b->tokens[t], st->x + t * e);
+        }
     }
     /* Rows past pos are about to be rewritten: a failure below must not leave them valid. */
     m->n_past = b->pos;
     const int64_t n_run = m->n_layer_run > 0 ? m->n_layer_run : m->hp.n_layer;
-    for (int64_t il = 0; il < n_run; il++) {
-        LQ_TRY(attn_block(m, il, n, b->pos, err));
-        LQ_TRY(ffn_block(m, il, n, err));
+    lq_status rc = LQ_OK;
+    for (int64_t il = m->first_layer; il < n_run && rc == LQ_OK; il++) {
+        rc = attn_block(m, il, n, b->pos, err);
+        rc = rc == LQ_OK ? ffn_block(m, il, n, err) : rc;
     }
+    if (rc == LQI_STOPPED) {
+        return LQ_OK; /* a calibration stop point: the rest of the layer is not wanted */
+    }
+    LQ_TRY(rc);
     m->n_past = b->pos + n;
     if (b->n_out > 0 && n_run == m->hp.n_layer) {
         const float *last = st->x + (n - b->n_out) * e;

@@ -131,7 +131,7 @@ static lq_status get_dims(struct meta *mt, struct lq_model_hparams *hp, struct l
     return get_int(mt, "rope.dimension_count", false, k_len, &hp->n_rot, err);
 }
 
-/* Fills hp from the file's metadata (n_vocab from token_embd.weight, 0 without it). */
+/* Fills hp from the file's metadata (n_vocab from token_embd.weight when the file has it). */
 static lq_status read_hparams(struct meta *mt, struct lq_model_hparams *hp, struct lq_error *err)
 {
     const char *arch = NULL;
@@ -148,6 +148,8 @@ static lq_status read_hparams(struct meta *mt, struct lq_model_hparams *hp, stru
     LQ_TRY(get_rope_scaling(mt, hp, err));
     hp->rope_type = LQ_ROPE_NORMAL;
     const int64_t id = lq_gguf_find_tensor(mt->g, "token_embd.weight");
+    LQ_FAIL_IF(id < 0 && lq_gguf_n_tensors(mt->g) > 0, err, LQ_E_FORMAT,
+               "%s: tensor 'token_embd.weight' is missing", mt->path);
     hp->n_vocab = id >= 0 ? lq_gguf_tensor(mt->g, id)->ne[1] : 0;
     return LQ_OK;
 }

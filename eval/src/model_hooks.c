@@ -40,7 +40,10 @@ void lq_model_set_observer(lq_model *m, lq_model_observer fn, void *user)
 lq_status lqi_observe(lq_model *m, int64_t il, enum lq_hook_point point, const float *x,
                       int64_t n, int64_t n_cols, struct lq_error *err)
 {
-    return m->observer ? m->observer(m->observer_user, il, point, x, n, n_cols, err) : LQ_OK;
+    if (m->observer) {
+        LQ_TRY(m->observer(m->observer_user, il, point, x, n, n_cols, err));
+    }
+    return il + 1 == m->n_layer_run && (int64_t)point == m->stop_point ? LQI_STOPPED : LQ_OK;
 }
 
 lq_status lq_model_set_stop_layer(lq_model *m, int64_t last, struct lq_error *err)
@@ -50,7 +53,34 @@ lq_status lq_model_set_stop_layer(lq_model *m, int64_t last, struct lq_error *er
                "set_stop_layer: layer %lld outside -1 .. %lld", (long long)last,
                (long long)(m->hp.n_layer - 1));
     m->n_layer_run = last < 0 ? 0 : last + 1;
+    m->stop_point = LQ_HOOK_N_POINTS;
     return LQ_OK;
+}
+
+lq_status lq_model_set_stop_point(lq_model *m, int64_t layer, enum lq_hook_point point,
+                                  struct lq_error *err)
+{
+    LQ_FAIL_IF((unsigned)point > LQ_HOOK_N_POINTS, err, LQ_E_INVALID_ARG,
+               "set_stop_point: hook point %d", (int)point);
+    LQ_TRY(lq_model_set_stop_layer(m, layer, err));
+    m->stop_point = point;
+    return LQ_OK;
+}
+
+lq_status lq_model_set_start(lq_model *m, int64_t first, const float *x, struct lq_error *err)
+{
+    LQ_FAIL_IF(!m, err, LQ_E_INVALID_ARG, "set_start: NULL model");
+    LQ_FAIL_IF(first < 0 || first >= m->hp.n_layer || (first > 0 && !x), err, LQ_E_INVALID_ARG,
+               "set_start: layer %lld (of %lld) with %s residual stream", (long long)first,
+               (long long)m->hp.n_layer, x ? "a" : "no");
+    m->first_layer = first;
+    m->start_x = x;
+    return LQ_OK;
+}
+
+const float *lq_model_residual(const lq_model *m)
+{
+    return m ? m->st.x : NULL;
 }
 
 static struct lqi_weight *layer_weight(lq_model *m, int64_t il, enum lq_layer_weight w)

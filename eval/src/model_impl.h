@@ -92,6 +92,9 @@ struct lq_model {
     lq_model_observer observer;
     void *observer_user;
     int64_t n_layer_run; /* layers a pass runs; 0: all */
+    int64_t stop_point;  /* with n_layer_run: end after this hook point of the last layer */
+    int64_t first_layer; /* first layer a pass runs, from start_x */
+    const float *start_x; /* (n_batch, n_embd) residual stream entering first_layer */
 };
 
 /* Hyperparameters, BOS id and add_bos from a GGUF file's llama.* and tokenizer.ggml.*
@@ -106,10 +109,14 @@ lq_status lqi_model_open_checkpoint(const char *path, const char *tok_path,
                                     const struct lq_model_params *params, lq_model **m,
                                     lq_tokenizer **tok, struct lq_error *err);
 
+/* lqi_observe's return when the pass has reached its stop point: not an error. */
+#define LQI_STOPPED ((lq_status)1)
+
 /* Binds and checks every tensor of hp against m->src (model_bind.c). */
 lq_status lqi_model_bind(lq_model *m, struct lq_error *err);
 
-/* Hands x (n rows of n_cols) to the observer, if any (model_hooks.c). */
+/* Hands x (n rows of n_cols) to the observer, if any (model_hooks.c); LQI_STOPPED when the
+ * pass is to end here. */
 lq_status lqi_observe(lq_model *m, int64_t il, enum lq_hook_point point, const float *x,
                       int64_t n, int64_t n_cols, struct lq_error *err);
 

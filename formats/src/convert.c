@@ -100,10 +100,11 @@ static lq_status write_header(const lq_source *src, lq_gguf_writer *w,
             LQ_TRY(lq_gguf_writer_set_str(w, "quantize.imatrix.dataset", lq_imatrix_dataset(im),
                                           err));
         }
-        LQ_TRY(lq_gguf_writer_set_i32(w, "quantize.imatrix.entries_count",
-                                      (int32_t)lq_imatrix_n_entries(im), err));
-        LQ_TRY(lq_gguf_writer_set_i32(w, "quantize.imatrix.chunks_count",
-                                      (int32_t)lq_imatrix_chunk_count(im), err));
+        /* UINT32, as llama-quantize writes integer overrides since llama.cpp PR 14182 */
+        LQ_TRY(lq_gguf_writer_set_u32(w, "quantize.imatrix.entries_count",
+                                      (uint32_t)lq_imatrix_n_entries(im), err));
+        LQ_TRY(lq_gguf_writer_set_u32(w, "quantize.imatrix.chunks_count",
+                                      lq_imatrix_chunk_count(im), err));
     }
     for (int64_t i = 0; i < lq_source_n_tensors(src); i++) {
         const struct lq_source_tensor *t = lq_source_tensor(src, i);
@@ -240,7 +241,13 @@ static lq_status write_tensor(const lq_source *src, lq_gguf_writer *w, int64_t i
     const struct lq_source_tensor *t = lq_source_tensor(src, i);
     const void *bytes;
     size_t nbytes;
-    if (to == t->type) {
+    if (p->tensor_data && p->tensor_data(t->name, to, &bytes, &nbytes, p->tensor_data_user)) {
+        const size_t want = lq_row_size(to, t->ne[0]) * (size_t)(n_elements(t) / t->ne[0]);
+        LQ_FAIL_IF(nbytes != want, err, LQ_E_INVALID_ARG,
+                   "tensor '%s': %zu bytes supplied, %s needs %zu", t->name, nbytes,
+                   lq_type_name(to), want);
+        r->quantized = true;
+    } else if (to == t->type) {
         /* stored as is: copy the bytes (in GGUF row order) */
         if (!grow(&wk->out, &wk->out_cap, t->nbytes ? t->nbytes : 1)) {
             return lqi_set_error(err, LQ_E_NOMEM, "tensor '%s': out of memory", t->name);

@@ -69,6 +69,11 @@ void lq_source_free(lq_source *s)
     }
     lqi_free(s->pts);
     lqi_free(s->pt_paths);
+    for (int64_t i = 0; i < s->n_deq; i++) {
+        lqi_free(s->deq[i].name);
+        lqi_free(s->deq[i].w);
+    }
+    lqi_free(s->deq);
     lqi_free(s->path);
     lqi_free(s);
 }

@@ -175,13 +175,24 @@ static lq_status add_safetensors(struct lq_source *s, struct lq_error *err)
 {
     int64_t n = lq_hf_n_tensors(s->hf);
     LQ_TRY(lqi_source_alloc(s, n + 1, err));
+    s->deq = lqi_calloc((size_t)(n ? n : 1), sizeof *s->deq);
+    LQ_FAIL_IF(!s->deq, err, LQ_E_NOMEM, "out of memory");
     for (int64_t i = 0; i < n; i++) {
         const struct lq_st_tensor_info *ti = lq_hf_tensor(s->hf, i);
+        const size_t len = strlen(ti->name);
+        if (len > 8 && strcmp(ti->name + len - 8, ".qweight") == 0) {
+            LQ_TRY(lqi_source_add_gptq(s, i, err));
+            continue;
+        }
+        if (lqi_source_gptq_part(ti->name)) {
+            continue;
+        }
         LQ_TRY(lqi_source_add_hf_tensor(s, ti->name, lq_hf_tensor_file(s->hf, i), ti->lq_type, ti->dtype_name,
                           ti->n_dims, ti->shape, ti->data, ti->nbytes, err));
     }
-    snprintf(s->describe, sizeof s->describe, "Hugging Face folder, %lld safetensors file%s",
-             (long long)lq_hf_n_shards(s->hf), lq_hf_n_shards(s->hf) == 1 ? "" : "s");
+    snprintf(s->describe, sizeof s->describe, "Hugging Face folder, %lld safetensors file%s%s",
+             (long long)lq_hf_n_shards(s->hf), lq_hf_n_shards(s->hf) == 1 ? "" : "s",
+             s->n_deq ? ", GPTQ layers dequantized to F32" : "");
     return LQ_OK;
 }
 

@@ -8,6 +8,12 @@
 #include "lq/pytorch.h"
 #include "lq/source.h"
 
+/* A GPTQ layer dequantized at open time (source_gptq.c). */
+struct lqi_source_deq {
+    char *name; /* its Hugging Face weight name ("model.layers.0.self_attn.q_proj.weight") */
+    float *w;   /* (nrows, ncols) */
+};
+
 struct lq_source {
     enum lq_source_kind kind;
     char *path;
@@ -24,6 +30,8 @@ struct lq_source {
     lq_pt **pts;                      /* pytorch_model.bin shards */
     char **pt_paths;
     int64_t n_pts;
+    struct lqi_source_deq *deq;       /* GPTQ layers, up to n_tensors of the folder */
+    int64_t n_deq;
 };
 
 lq_status lqi_source_open_gguf(struct lq_source *s, struct lq_error *err);
@@ -44,6 +52,11 @@ lq_status lqi_source_add_hf_tensor(struct lq_source *s, const char *src_name, co
                                    int lq_type, const char *dtype, uint32_t n_dims,
                                    const int64_t *shape, const void *data, size_t nbytes,
                                    struct lq_error *err);
+
+/* GPTQ folders: whether a tensor name is one of a GPTQ layer's side tensors (qzeros, scales,
+ * g_idx), and adding the dequantized layer of the qweight tensor i of s->hf. */
+bool lqi_source_gptq_part(const char *name);
+lq_status lqi_source_add_gptq(struct lq_source *s, int64_t i, struct lq_error *err);
 
 /* Writes the tokenizer keys of a Hugging Face folder. */
 lq_status lqi_source_write_tokenizer(const struct lq_source *s, lq_gguf_writer *w,

@@ -80,10 +80,12 @@ typedef lq_status (*lq_calib_quantize_fn)(void *user, int64_t layer, enum lq_lay
                                           struct lq_error *err);
 
 /* True-sequential GPTQ (as in the paper and AutoGPTQ) over layers first .. first + n - 1
- * (n <= 0: to the last layer): for each projection group the calibration chunks are run up to
- * the group's layer, the group's Hessian H = 2 X^T X / rows is accumulated from its inputs, and
- * fn quantizes each of its weights, whose result later groups then see. Costs about 4 passes
- * per layer over the calibration text, each through the layers up to the current one. */
+ * (n <= 0: to the last layer): for each projection group the calibration chunks are run
+ * through the group's layer up to the group's input, the group's Hessian H = 2 X^T X / rows
+ * is accumulated from its inputs, and fn quantizes each of its weights, whose result later
+ * groups then see. The residual stream entering each layer is cached (n_chunks * n_ctx *
+ * n_embd floats) after running it through the quantized layers before, so each layer costs
+ * about three passes over that one layer. Hooks are left unset afterwards. */
 LQ_API lq_status lq_calib_gptq(lq_model *m, const struct lq_calib *c, int64_t first, int64_t n,
                                lq_calib_quantize_fn fn, void *user, struct lq_error *err);
 

@@ -8,8 +8,9 @@
  *    These are the activations llama.cpp's imatrix collector sees for the same weights.
  *  - A layer's weight can be replaced by a caller-owned buffer of any registered type (GPTQ
  *    swaps in quantized blocks, so later inputs are computed through them).
- *  - The pass can stop after a given layer (no logits are then written), which saves the
- *    layers a sequential calibration does not need yet.
+ *  - The pass can stop after a given layer or right after a given hook point (no logits are
+ *    then written), and can start at a given layer from a caller's residual stream: a
+ *    sequential calibration then runs only the layer it works on, from inputs it cached.
  *
  * Hooks belong to the model handle and stay set until changed; like the model they are not
  * thread-safe. The observer is called from the thread that called lq_model_forward().
@@ -61,6 +62,23 @@ LQ_API void lq_model_set_observer(lq_model *m, lq_model_observer fn, void *user)
 /* Ends every following forward pass after layer `last` (0-based; the K/V cache of later
  * layers is left stale and no logits are written); -1 runs the whole model again. */
 LQ_API lq_status lq_model_set_stop_layer(lq_model *m, int64_t last, struct lq_error *err);
+
+/* Ends every following pass right after the observer saw `point` of layer `layer` (before
+ * anything else of that layer is computed); point LQ_HOOK_N_POINTS ends it after the whole
+ * layer. layer -1 removes the stop (also lq_model_set_stop_layer(m, -1)). */
+LQ_API lq_status lq_model_set_stop_point(lq_model *m, int64_t layer, enum lq_hook_point point,
+                                         struct lq_error *err);
+
+/* Starts every following pass at layer `first` with the residual stream x (n_tokens rows of
+ * n_embd floats for each batch; borrowed, read at the start of each lq_model_forward call)
+ * instead of the tokens' embeddings. Tokens are still checked but not looked up. first 0
+ * with x NULL restores the normal start. The K/V cache of layers before `first` is stale. */
+LQ_API lq_status lq_model_set_start(lq_model *m, int64_t first, const float *x,
+                                    struct lq_error *err);
+
+/* The residual stream where the last pass ended (n_tokens rows of n_embd floats, the input
+ * of the layer after the last one run). Borrowed: valid until the next forward call. */
+LQ_API const float *lq_model_residual(const lq_model *m);
 
 /* A borrowed view of the weight the pass currently uses (ne[0] = input columns). */
 LQ_API lq_status lq_model_get_weight(const lq_model *m, int64_t layer, enum lq_layer_weight w,

@@ -54,6 +54,12 @@ struct lq_convert_params {
     /* --tensor-type: returns a type for this tensor name, or -1 */
     int (*type_override)(const char *name, void *user);
     void *type_override_user;
+    /* supplies a tensor's output bytes instead of converting it (e.g. GPTQ's blocks): returns
+     * true and sets *data (borrowed until the next call) and *nbytes, which must be the size
+     * of the planned type `to`; false converts as usual. May be NULL. */
+    bool (*tensor_data)(const char *name, enum lq_type to, const void **data, size_t *nbytes,
+                        void *user);
+    void *tensor_data_user;
     /* called after each tensor (may be NULL) */
     void (*on_tensor)(const struct lq_convert_tensor_report *r, void *user);
     void *on_tensor_user;

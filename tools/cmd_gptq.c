@@ -1,0 +1,339 @@
+/* cmd_gptq.c - `quant gptq MODEL --calib FILE -o OUT`: sequential GPTQ on the CPU, written as
+ * llama.cpp GGUF blocks or as a GPTQ safetensors folder. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "calib_cli.h"
+#include "cli.h"
+#include "gptq_job.h"
+#include "progress.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: quant gptq MODEL --calib FILE -o OUT [options]\n\n"
+        "GPTQ (Frantar et al. 2022) layer by layer, true-sequential as AutoGPTQ: for q/k/v, then\n"
+        "o, then gate/up, then down, the calibration text is run through the already quantized\n"
+        "weights of earlier groups and layers, the inputs' Hessian H = 2 X^T X / n is taken and\n"
+        "each weight is quantized column by column with error feedback. MODEL: GGUF file\n"
+        "(F16/F32/BF16) or Hugging Face folder.\n\n"
+        "output:\n"
+        "  --format gguf    (default) a GGUF file of llama.cpp's own block types: --type\n"
+        "                   Q4_0|Q4_1|Q5_0|Q5_1|Q8_0|Q4_K(_M/_S)|Q5_K(_M/_S)|Q6_K picks the file\n"
+        "                   type; llama.cpp's recipe decides every tensor's type (output.weight\n"
+        "                   Q6_K, norms F32, ...), GPTQ fills the block weights; --pure uses the\n"
+        "                   type for all block weights. Other types are rounded as llama.cpp.\n"
+        "  --format safetensors  a GPTQ v1 folder (transformers, vLLM, AutoGPTQ) at OUT:\n"
+        "                   --bits 2|3|4|8 (4), --group-size 32|64|128|-1 (128), --sym (default)\n"
+        "                   or --asym. MODEL must be a Hugging Face folder (config.json and\n"
+        "                   tokenizer files are copied).\n\n"
+        "GPTQ options:\n"
+        "  --act-order      quantize columns by decreasing Hessian diagonal (desc_act); for GGUF\n"
+        "                   blocks this implies --static-groups\n"
+        "  --static-groups  fix each group's scale from the original weights first\n"
+        "  --rtn            baseline: round to nearest on the same grid (GPTQ with an identity\n"
+        "                   Hessian, so no error feedback), for comparisons\n"
+        "  --damp F         dampening, fraction of the mean Hessian diagonal (0.01)\n"
+        "  --calib FILE     calibration text      --calib-ctx N  tokens per chunk (512)\n"
+        "  --calib-tokens N use the first N tokens (rounded down to chunks; default 16384)\n"
+        "  --layers A:B     only layers A .. B-1 (others keep the recipe's rounding); for tests\n"
+        "  -t, --threads N  threads (default: all)\n"
+        "  --log FILE.json  per-weight losses and times as JSON\n\n"
+        "OpenBLAS picks slow kernels on some virtual machines; when OPENBLAS_CORETYPE is unset\n"
+        "and the CPU has AVX-512 (AVX2), gptq restarts itself with it set to SkylakeX (Haswell).\n"
+        "Exit codes: 0 ok, 1 failure, 2 usage, 3 bad input file.\n");
+}
+
+enum { O_CALIB = 256, O_FORMAT, O_TYPE, O_PURE, O_BITS, O_GROUP, O_SYM, O_ASYM, O_ACT,
+       O_STATIC, O_RTN, O_DAMP, O_TOKENS, O_CTX, O_LOG, O_LAYERS };
+
+static int parse_opt(struct gptq_opts *o, int opt, const char *a)
+{
+    struct lq_error err;
+    int64_t v;
+    char *end;
+    switch (opt) {
+    case O_CALIB: o->calib = a; return 0;
+    case 'o': o->out = a; return 0;
+    case O_LOG: o->log = a; return 0;
+    case O_PURE: o->pure = true; return 0;
+    case O_RTN: o->rtn = true; return 0;
+    case O_SYM: o->gp.sym = true; return 0;
+    case O_ASYM: o->gp.sym = false; return 0;
+    case O_ACT: o->gp.act_order = true; return 0;
+    case O_STATIC: o->gp.static_groups = true; return 0;
+    case O_FORMAT:
+        if (strcmp(a, "gguf") != 0 && strcmp(a, "safetensors") != 0) {
+            return cli_usage_error("gptq", "--format: gguf or safetensors, not '%s'", a);
+        }
+        o->safetensors = strcmp(a, "safetensors") == 0;
+        return 0;
+    case O_TYPE:
+        return lq_ftype_from_name(a, &o->ftype, &err) == LQ_OK
+                   ? 0 : cli_usage_error("gptq", "--type: %s", err.msg);
+    case O_BITS:
+        if (!calib_cli_int("gptq", "--bits", a, 2, &v) || (v != 2 && v != 3 && v != 4 && v != 8)) {
+            return cli_usage_error("gptq", "--bits: 2, 3, 4 or 8");
+        }
+        o->gp.bits = (int)v;
+        return 0;
+    case O_GROUP:
+        if (strcmp(a, "-1") == 0) {
+            o->gp.group_size = -1;
+            return 0;
+        }
+        if (!calib_cli_int("gptq", "--group-size", a, 32, &v) || v % 32 != 0) {
+            return cli_usage_error("gptq", "--group-size: a multiple of 32, or -1");
+        }
+        o->gp.group_size = v;
+        return 0;
+    case O_DAMP:
+        o->gp.damp = strtof(a, &end);
+        return *end || !(o->gp.damp >= 0.0f && o->gp.damp < 1.0f)
+                   ? cli_usage_error("gptq", "--damp: a fraction in [0, 1), not '%s'", a) : 0;
+    case O_TOKENS: return calib_cli_int("gptq", "--calib-tokens", a, 2, &o->calib_tokens) ? 0 : 2;
+    case O_CTX: return calib_cli_int("gptq", "--calib-ctx", a, 2, &o->calib_ctx) ? 0 : 2;
+    case 't': return calib_cli_int("gptq", "--threads", a, 0, &o->threads) ? 0 : 2;
+    case O_LAYERS: {
+        long long x, y;
+        if (sscanf(a, "%lld:%lld", &x, &y) != 2 || x < 0 || y <= x) {
+            return cli_usage_error("gptq", "--layers: A:B with 0 <= A < B, not '%s'", a);
+        }
+        o->first_layer = x;
+        o->n_layers = y - x;
+        return 0;
+    }
+    default: usage(stderr); return LQ_EXIT_USAGE;
+    }
+}
+
+static int parse(int argc, char **argv, struct gptq_opts *o)
+{
+    static const struct option lo[] = {
+        { "calib", required_argument, NULL, O_CALIB }, { "output", required_argument, NULL, 'o' },
+        { "format", required_argument, NULL, O_FORMAT }, { "type", required_argument, NULL, O_TYPE },
+        { "pure", no_argument, NULL, O_PURE }, { "bits", required_argument, NULL, O_BITS },
+        { "group-size", required_argument, NULL, O_GROUP }, { "sym", no_argument, NULL, O_SYM },
+        { "asym", no_argument, NULL, O_ASYM }, { "act-order", no_argument, NULL, O_ACT },
+        { "static-groups", no_argument, NULL, O_STATIC }, { "rtn", no_argument, NULL, O_RTN },
+        { "damp", required_argument, NULL, O_DAMP },
+        { "calib-tokens", required_argument, NULL, O_TOKENS },
+        { "calib-ctx", required_argument, NULL, O_CTX }, { "threads", required_argument, NULL, 't' },
+        { "log", required_argument, NULL, O_LOG }, { "layers", required_argument, NULL, O_LAYERS },
+        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+    };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "o:t:h", lo, NULL)) != -1) {
+        if (opt == 'h') {
+            usage(stdout);
+            return -1;
+        }
+        int rc = parse_opt(o, opt, optarg);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (argc - optind != 1 || !o->calib || !o->out) {
+        return cli_usage_error("gptq", "expected MODEL, --calib FILE and -o OUT");
+    }
+    o->model = argv[optind];
+    o->gp.n_threads = (int)o->threads;
+    return 0;
+}
+
+/* OpenBLAS reads OPENBLAS_CORETYPE when it is loaded, so the choice needs a fresh process. */
+static void maybe_reexec(char **argv)
+{
+#if defined(__x86_64__) && defined(__linux__)
+    if (getenv("OPENBLAS_CORETYPE") || getenv("LQ_NO_REEXEC")) {
+        return;
+    }
+    __builtin_cpu_init();
+    const char *core = __builtin_cpu_supports("avx512f")  ? "SkylakeX"
+                       : __builtin_cpu_supports("avx2") ? "Haswell" : NULL;
+    if (core && setenv("OPENBLAS_CORETYPE", core, 1) == 0) {
+        execv("/proc/self/exe", argv); /* on failure carry on with OpenBLAS's own choice */
+    }
+#else
+    (void)argv;
+#endif
+}
+
+/* An identity Hessian (H = 2 I / ncols): GPTQ then spreads no error, i.e. rounds to nearest. */
+static lq_status identity_hessian(int64_t ncols, lq_hessian **out, struct lq_error *err)
+{
+    float *eye = calloc((size_t)(ncols * ncols), sizeof(float));
+    if (!eye) {
+        return cli_set_error(err, LQ_E_NOMEM, "gptq: out of memory");
+    }
+    for (int64_t i = 0; i < ncols; i++) {
+        eye[i * ncols + i] = 1.0f;
+    }
+    lq_status rc = lq_hessian_new(ncols, out, err);
+    rc = rc == LQ_OK ? lq_hessian_add(*out, eye, ncols, err) : rc;
+    free(eye);
+    return rc;
+}
+
+static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which, const float *w,
+                           int64_t nrows, int64_t ncols, const lq_hessian *h,
+                           struct lq_model_tensor *use, struct lq_error *err)
+{
+    struct gptq_job *j = user;
+    struct gptq_kept *nk = realloc(j->kept, (size_t)(j->n_kept + 1) * sizeof *nk);
+    if (!nk) {
+        return cli_set_error(err, LQ_E_NOMEM, "gptq: out of memory");
+    }
+    j->kept = nk;
+    struct gptq_kept *k = &j->kept[j->n_kept];
+    memset(k, 0, sizeof *k);
+    snprintf(k->name, sizeof k->name, "blk.%lld.%s.weight", (long long)layer,
+             lq_layer_weight_name(which));
+    double t0 = progress_now(), loss = 0.0;
+    const char *method = j->o.rtn ? "rtn" : "gptq";
+    lq_hessian *eye = NULL;
+    if (j->o.rtn) {
+        lq_status rc = identity_hessian(ncols, &eye, err);
+        if (rc != LQ_OK) {
+            return rc;
+        }
+        h = eye;
+    }
+    lq_status rc = j->o.safetensors
+                       ? gptq_st_weight(j, layer, which, w, nrows, ncols, h, k, &loss, err)
+                       : gptq_gguf_weight(j, k->name, w, nrows, ncols, h, k, &loss, &method, err);
+    lq_hessian_free(eye);
+    j->n_kept += k->data != NULL;
+    if (rc != LQ_OK) {
+        return rc;
+    }
+    *use = (struct lq_model_tensor){ .type = k->type, .ne = { ncols, nrows, 1, 1 },
+                                     .data = k->data, .nbytes = k->nbytes };
+    const double secs = progress_now() - t0;
+    j->loss_sum += loss;
+    fprintf(stderr, "  %-28s %-6s %-5s loss %12.6g  %6.2f s\n", k->name,
+            j->o.safetensors ? "int" : lq_type_name(k->type), method, loss, secs);
+    json_array_append_new(j->log_layers,
+                          json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:I}", "name", k->name,
+                                    "type", j->o.safetensors ? "gptq" : lq_type_name(k->type),
+                                    "method", method, "loss", loss, "seconds", secs,
+                                    "samples", (json_int_t)lq_hessian_nsamples(h),
+                                    "rows", (json_int_t)nrows, "cols", (json_int_t)ncols));
+    return LQ_OK;
+}
+
+static int write_log(const struct gptq_job *j, double secs, int64_t tokens)
+{
+    if (!j->o.log) {
+        return 0;
+    }
+    json_t *root = json_pack(
+        "{s:s, s:s, s:s, s:I, s:I, s:f, s:b, s:b, s:f, s:f, s:O}", "model", j->o.model, "calib",
+        j->o.calib, "format", j->o.safetensors ? "safetensors" : "gguf", "calib_tokens",
+        (json_int_t)tokens, "calib_ctx", (json_int_t)j->o.calib_ctx, "damp", (double)j->o.gp.damp,
+        "act_order", j->o.gp.act_order, "static_groups", j->o.gp.static_groups, "seconds", secs,
+        "loss_total", j->loss_sum, "weights", j->log_layers);
+    if (j->o.safetensors) {
+        json_object_set_new(root, "bits", json_integer(j->o.gp.bits));
+        json_object_set_new(root, "group_size", json_integer(j->o.gp.group_size));
+        json_object_set_new(root, "sym", json_boolean(j->o.gp.sym));
+    } else {
+        json_object_set_new(root, "ftype", json_string(lq_ftype_name(j->o.ftype)));
+    }
+    int rc = json_dump_file(root, j->o.log, JSON_INDENT(2)) == 0 ? 0 : -1;
+    json_decref(root);
+    if (rc != 0) {
+        fprintf(stderr, "quant gptq: cannot write %s\n", j->o.log);
+        return LQ_EXIT_FAIL;
+    }
+    return 0;
+}
+
+static lq_status prepare(struct gptq_job *j, struct lq_error *err)
+{
+    lq_status rc = lq_source_open(j->o.model, &j->src, err);
+    if (rc != LQ_OK) {
+        return rc;
+    }
+    const enum lq_source_kind kind = lq_source_get_kind(j->src);
+    if (j->o.safetensors && kind != LQ_SOURCE_HF_SAFETENSORS && kind != LQ_SOURCE_HF_PYTORCH) {
+        return cli_set_error(err, LQ_E_INVALID_ARG,
+                             "%s: --format safetensors needs a Hugging Face folder (its "
+                             "config.json and tokenizer are copied), not %s", j->o.model,
+                             lq_source_describe(j->src));
+    }
+    if (j->o.safetensors) {
+        struct lq_gptq_st_config cfg = lq_gptq_st_config_from_params(&j->o.gp);
+        cfg.true_sequential = true;
+        return lq_gptq_st_new(&cfg, &j->stw, err);
+    }
+    const int64_t n = lq_source_n_tensors(j->src);
+    j->plan = calloc((size_t)(n ? n : 1), sizeof *j->plan);
+    if (!j->plan) {
+        return cli_set_error(err, LQ_E_NOMEM, "gptq: out of memory");
+    }
+    struct lq_convert_params p = lq_convert_params_default();
+    p.ftype = j->o.ftype;
+    p.pure = j->o.pure;
+    int n_fallback = 0;
+    return lq_convert_plan(j->src, &p, j->plan, &n_fallback, err);
+}
+
+static void job_free(struct gptq_job *j)
+{
+    for (int64_t i = 0; i < j->n_kept; i++) {
+        free(j->kept[i].data);
+    }
+    free(j->kept);
+    free(j->plan);
+    lq_gptq_st_free(j->stw);
+    lq_source_free(j->src);
+    json_decref(j->log_layers);
+}
+
+int cmd_gptq(int argc, char **argv)
+{
+    struct gptq_job j = { .o = { .ftype = LQ_FTYPE_MOSTLY_Q4_0, .gp = lq_gptq_params_default(),
+                                 .calib_tokens = 16384, .calib_ctx = 512 } };
+    int rc = parse(argc, argv, &j.o);
+    if (rc != 0) {
+        return rc < 0 ? LQ_EXIT_OK : rc;
+    }
+    maybe_reexec(argv - 1); /* argv - 1: the whole command line main() was given */
+    const int64_t max_chunks = j.o.calib_tokens / j.o.calib_ctx > 0 && !j.o.rtn
+                                   ? j.o.calib_tokens / j.o.calib_ctx : 1;
+    struct calib_cli c;
+    rc = calib_cli_open(&c, "gptq", j.o.model, j.o.calib, j.o.calib_ctx, 1, max_chunks,
+                        (int)j.o.threads);
+    if (rc != 0) {
+        return rc;
+    }
+    struct lq_error err = { 0 };
+    j.log_layers = json_array();
+    double t0 = progress_now();
+    fprintf(stderr, "gptq: %lld chunks of %lld tokens, OPENBLAS_CORETYPE=%s\n",
+            (long long)c.calib.n_chunks, (long long)c.calib.n_ctx,
+            getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)");
+    lq_status st = prepare(&j, &err);
+    if (st == LQ_OK) {
+        st = lq_calib_gptq(c.model, &c.calib, j.o.first_layer, j.o.n_layers, on_weight, &j, &err);
+    }
+    if (st == LQ_OK) {
+        st = j.o.safetensors ? gptq_st_write(&j, &err) : gptq_gguf_write(&j, &err);
+    }
+    const double secs = progress_now() - t0;
+    if (st != LQ_OK) {
+        rc = cli_fail("gptq", &err);
+    } else {
+        fprintf(stderr, "gptq: %lld weights, total loss %.6g, %.1f s, written to %s\n",
+                (long long)j.n_kept, j.loss_sum, secs, j.o.out);
+        rc = write_log(&j, secs, c.calib.n_chunks * c.calib.n_ctx);
+    }
+    job_free(&j);
+    calib_cli_close(&c);
+    return rc;
+}
