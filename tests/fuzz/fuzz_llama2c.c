@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct lq_error err;
     lq_llama2c *m = NULL;
     if (lq_llama2c_open(path, &m, &err) == LQ_OK) {
-        volatile float sink = 0;
+        float sink = 0;
         for (int64_t i = 0; i < lq_llama2c_n_tensors(m); i++) {
             const struct lq_llama2c_tensor *t = lq_llama2c_tensor(m, i);
             if (lq_llama2c_find_tensor(m, t->name) != i) {
@@ -27,14 +27,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 sink += f[0] + f[n - 1];
             }
         }
+        volatile float keep = sink;
+        (void)keep;
         lq_llama2c_free(m);
     }
     lq_llama2c_vocab *v = NULL;
     if (lq_llama2c_vocab_open(path, 16, &v, &err) == LQ_OK) {
-        volatile size_t n = 0;
+        size_t n = 0;
         for (int64_t i = 0; i < lq_llama2c_vocab_n(v); i++) {
             n += strlen(lq_llama2c_vocab_texts(v)[i]) + strlen(lq_llama2c_vocab_raw(v)[i]);
         }
+        volatile size_t keep = n;
+        (void)keep;
         lq_llama2c_vocab_free(v);
     }
     return 0;
