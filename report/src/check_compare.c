@@ -257,28 +257,6 @@ void lq_check_free(lq_check *c)
 
 // ---- JUnit XML ------------------------------------------------------------------------------
 
-static void xml_attr(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        default:
-            fputc(*s, f);
-        }
-    }
-}
-
 lq_status lq_check_write_junit(const lq_check *c, const char *path, struct lq_error *err)
 {
     LQ_FAIL_IF(!c || !path, err, LQ_E_INVALID_ARG, "check: NULL argument");
@@ -292,15 +270,15 @@ lq_status lq_check_write_junit(const lq_check *c, const char *path, struct lq_er
     for (int64_t i = 0; i < c->n; i++) {
         const struct lq_check_case *k = &c->cases[i].pub;
         fprintf(o.f, "<testcase classname=\"quant check.");
-        xml_attr(o.f, k->type);
+        lqi_xml_escape(o.f, k->type);
         fprintf(o.f, "\" name=\"%s\">", k->name);
         if (!k->passed) {
             fprintf(o.f, "<failure message=\"");
-            xml_attr(o.f, k->message);
+            lqi_xml_escape(o.f, k->message);
             fprintf(o.f, "\"/>");
         } else {
             fprintf(o.f, "<system-out>");
-            xml_attr(o.f, k->message);
+            lqi_xml_escape(o.f, k->message);
             fprintf(o.f, "</system-out>");
         }
         fprintf(o.f, "</testcase>\n");

@@ -70,6 +70,9 @@ struct report_out {
 };
 lq_status lqi_out_open(struct report_out *o, const char *path, struct lq_error *err);
 lq_status lqi_out_close(struct report_out *o, struct lq_error *err);
+
+/* Writes s with <, >, & and " escaped: safe in XML/HTML text and double-quoted attributes. */
+void lqi_xml_escape(FILE *f, const char *s);
 void lqi_out_abort(struct report_out *o); /* closes and removes the temporary file */
 /* Renders the chart into a new string (report_svg.c). */
 lq_status lqi_report_svg_string(const lq_report *r, char **out, struct lq_error *err);

@@ -35,28 +35,6 @@ static double py(const struct chart *c, double kld)
     return PB - (log10(kld) - c->ylo) / (c->yhi - c->ylo) * (PB - PT);
 }
 
-static void xml_text(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        default:
-            fputc(*s, f);
-        }
-    }
-}
-
 // ---- data -----------------------------------------------------------------------------------
 
 static int by_size(const void *a, const void *b)
@@ -164,7 +142,7 @@ static void reference_line(FILE *f, const struct chart *c, const struct lq_repor
             x, PT, x, PB);
     fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"12\" fill=\"#666\" text-anchor=\"end\">",
             x - 4, PT + 14);
-    xml_text(f, b->name);
+    lqi_xml_escape(f, b->name);
     fprintf(f, " reference (KLD 0)</text>\n");
 }
 
@@ -216,10 +194,10 @@ static void points(FILE *f, const struct chart *c)
         const struct pt *p = &c->p[i];
         double x = px(c, p->mib), y = py(c, p->kld);
         fprintf(f, "<circle class=\"point%s\" data-type=\"", p->front ? " on-front" : "");
-        xml_text(f, p->e->name);
+        lqi_xml_escape(f, p->e->name);
         fprintf(f, "\" cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"><title>", x, y,
                 p->front ? "#e07020" : "#3070c0");
-        xml_text(f, p->e->name);
+        lqi_xml_escape(f, p->e->name);
         fprintf(f, ": %.2f MiB, %.3f bpw, mean KLD %.6f, top-1 %.2f %%</title></circle>\n", p->mib,
                 p->e->bpw, p->kld, 100.0 * p->e->eval.kld.same_top);
         struct box b = {x + 8, y - 7, 0};
@@ -228,7 +206,7 @@ static void points(FILE *f, const struct chart *c)
             b = placed[i];
         }
         fprintf(f, "<text class=\"label\" x=\"%.1f\" y=\"%.1f\" font-size=\"12\">", b.x, b.y);
-        xml_text(f, p->e->name);
+        lqi_xml_escape(f, p->e->name);
         fprintf(f, "</text>\n");
     }
     lqi_free(placed);
@@ -266,9 +244,9 @@ static void draw(FILE *f, const lq_report *r, const struct chart *c)
             "<text x=\"%d\" y=\"28\" font-size=\"17\" font-weight=\"bold\">Size against "
             "KL divergence</text>\n<text x=\"%d\" y=\"48\" font-size=\"12\" fill=\"#555\">",
             PL, PL);
-    xml_text(f, lq_report_get_model(r)->path);
+    lqi_xml_escape(f, lq_report_get_model(r)->path);
     fprintf(f, " on ");
-    xml_text(f, lq_report_text_path(r));
+    lqi_xml_escape(f, lq_report_text_path(r));
     fprintf(f, " (%lld x %lld tokens)</text>\n", (long long)m->n_chunk, (long long)m->n_ctx);
     axes(f, c);
     reference_line(f, c, lq_report_base(r));

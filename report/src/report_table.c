@@ -133,34 +133,12 @@ lq_status lq_report_write_md(const lq_report *r, const char *path, struct lq_err
 
 // ---- HTML -----------------------------------------------------------------------------------
 
-static void html_text(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        default:
-            fputc(*s, f);
-        }
-    }
-}
-
 static void html_row(FILE *f, char c[N_COLS][CELL], const char *tag)
 {
     fputs("<tr>", f);
     for (int i = 0; i < N_COLS; i++) {
         fprintf(f, "<%s>", tag);
-        html_text(f, c[i]);
+        lqi_xml_escape(f, c[i]);
         fprintf(f, "</%s>", tag);
     }
     fputs("</tr>\n", f);
@@ -204,9 +182,9 @@ lq_status lq_report_write_html(const lq_report *r, const char *path, struct lq_e
           "tr:nth-child(even){background:#f6f6f6}\n</style></head><body>\n"
           "<h1>Quantization report</h1>\n<p>reference ",
           o.f);
-    html_text(o.f, lq_report_get_model(r)->path);
+    lqi_xml_escape(o.f, lq_report_get_model(r)->path);
     fprintf(o.f, ", text ");
-    html_text(o.f, lq_report_text_path(r));
+    lqi_xml_escape(o.f, lq_report_text_path(r));
     fprintf(o.f, ": %lld chunks of %lld tokens</p>\n", (long long)m->n_chunk, (long long)m->n_ctx);
     html_table(o.f, r);
     fputs(svg, o.f);
