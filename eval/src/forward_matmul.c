@@ -27,6 +27,7 @@ bool lqi_weight_setup(struct lqi_weight *w)
         w->kind = LQI_DOT_TABLE;
         w->act_type = t->vec_dot_type;
         w->vec_dot = t->vec_dot;
+        w->vec_dot_multi = t->vec_dot_multi;
         return true;
     }
     w->act_type = LQ_TYPE_F32;
@@ -127,14 +128,26 @@ void lqi_acts_prepare(struct lqi_acts *a, const struct lqi_weight *w, const floa
 
 // ---- products -----------------------------------------------------------------------------
 
-/* One weight row against every activation row, through the type table's dot kernel. */
+/* One weight row against every activation row, through the type table's dot kernel: up to
+ * LQ_VEC_DOT_MULTI_MAX rows per call where the type has a multi-token kernel (which unpacks
+ * each weight block once for them all and gives vec_dot's results bit for bit); a lone row
+ * (decoding) takes vec_dot, which has no per-row bookkeeping to pay for. */
 static void row_table(float *y, const struct lqi_weight *w, const struct lqi_acts *a, int64_t r)
 {
     const void *wr = w->data + (size_t)r * w->row_size;
-    for (int64_t t = 0; t < a->n_rows; t++) {
-        float s;
-        w->vec_dot(w->n_in, &s, wr, a->data + (size_t)t * a->row_size);
-        y[t * w->n_out + r] = s;
+    const int64_t step = w->vec_dot_multi ? LQ_VEC_DOT_MULTI_MAX : 1;
+    for (int64_t t = 0; t < a->n_rows; t += step) {
+        const int n_tok = (int)(a->n_rows - t < step ? a->n_rows - t : step);
+        const unsigned char *act = a->data + (size_t)t * a->row_size;
+        float s[LQ_VEC_DOT_MULTI_MAX];
+        if (n_tok > 1) {
+            w->vec_dot_multi(w->n_in, s, wr, act, a->row_size, n_tok);
+        } else {
+            w->vec_dot(w->n_in, s, wr, act);
+        }
+        for (int k = 0; k < n_tok; k++) {
+            y[(t + k) * w->n_out + r] = s[k];
+        }
     }
 }
 

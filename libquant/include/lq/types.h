@@ -75,6 +75,13 @@ typedef bool (*lq_validate_fn)(const void *data, size_t nbytes);
 /* *s = dot(x, y) over n elements; x is this type, y is vec_dot_type. */
 typedef void (*lq_vec_dot_fn)(int64_t n, float *restrict s, const void *restrict x,
                               const void *restrict y);
+/* Most activation rows one lq_vec_dot_multi_fn call takes. */
+#define LQ_VEC_DOT_MULTI_MAX 8
+/* s[t] = dot(x, y_t) for the n_tok (1 .. LQ_VEC_DOT_MULTI_MAX) rows y_t = y + t * y_stride
+ * bytes: each weight block is unpacked once for all of them. Every s[t] is bit-identical to
+ * what vec_dot gives for x and y_t at the same SIMD level. */
+typedef void (*lq_vec_dot_multi_fn)(int64_t n, float *restrict s, const void *restrict x,
+                                    const void *restrict y, size_t y_stride, int n_tok);
 
 struct lq_type_traits {
     const char *name;         /* lower-case, as llama.cpp prints it ("q4_K", "f16") */
@@ -88,6 +95,7 @@ struct lq_type_traits {
     lq_validate_fn validate;
     enum lq_type vec_dot_type;         /* activation type the dot kernel takes */
     lq_vec_dot_fn vec_dot;
+    lq_vec_dot_multi_fn vec_dot_multi; /* NULL where a type has none: loop vec_dot */
 };
 
 /* The row for a type, or NULL for an id outside the table or a retired id. Borrowed. */

@@ -8,15 +8,77 @@
 
 #include <stdint.h>
 
+#include "lq/fp16.h"
+#include "lq/types.h"
+#include "quants/dot_multi.h"
 #include "quants/kblocks.h"
+#include "quants/kquant_common.h"
 #include "quants/simd_x86.h"
 
 /*
  * Integer dot of one super-block: q[g] holds the 32 unsigned quants of elements 32g..32g+31,
- * y the 256 int8 activations, sc16[j] the scale of elements 16j..16j+15. Returns 8 int32
+ * y the 256 int8 activations, sc16[j] the scale of elements 16j..16j+15. Gives 8 int32
  * partial sums of sum_j sc16[j] * sum(q * y). maddubs cannot saturate: quants are at most
  * 63 and |y| at most 128, so a pair sums to at most 16128.
+ *
+ * In two steps: the weight side made into registers once (lqi_qk_w256 / lqi_qk_w512, also
+ * reused by the multi-token kernels for every activation row), then the multiplies. The
+ * single-row kernels go through the same two steps, so both compute the same lanes.
  */
+struct lqi_qk_w256 {
+    __m256i q[8];
+    __m256i s[8]; /* the scales of group g's two halves of 16, as int16 */
+};
+
+static inline LQI_AVX2 void lqi_qk_w_avx2(const __m256i q[8], const int16_t sc16[16],
+                                          struct lqi_qk_w256 *w)
+{
+    for (int g = 0; g < 8; ++g) {
+        w->q[g] = q[g];
+        w->s[g] = _mm256_set_m128i(_mm_set1_epi16(sc16[2 * g + 1]), _mm_set1_epi16(sc16[2 * g]));
+    }
+}
+
+static inline LQI_AVX2 __m256i lqi_qk_wdot_avx2(const struct lqi_qk_w256 *w, const int8_t *y)
+{
+    __m256i acc = _mm256_setzero_si256();
+    for (int g = 0; g < 8; ++g) {
+        __m256i yv = _mm256_loadu_si256((const __m256i *)(y + 32 * g));
+        __m256i p = _mm256_maddubs_epi16(w->q[g], yv);
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, w->s[g]));
+    }
+    return acc;
+}
+
+/* The same with 512-bit multiplies: groups 2p and 2p+1 are joined into one register, each
+ * 128-bit lane taking the scale of its 16 elements. */
+struct lqi_qk_w512 {
+    __m512i q[4];
+    __m512i s[4];
+};
+
+static inline LQI_AVX512 void lqi_qk_w_avx512(const __m256i q[8], const int16_t sc16[16],
+                                              struct lqi_qk_w512 *w)
+{
+    const __m512i lane_idx = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1,
+                                              1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    for (int p = 0; p < 4; ++p) {
+        w->q[p] = lqi_join256(q[2 * p], q[2 * p + 1]);
+        __m128i s4 = _mm_loadl_epi64((const __m128i *)(sc16 + 4 * p));
+        w->s[p] = _mm512_permutexvar_epi16(lane_idx, _mm512_castsi128_si512(s4));
+    }
+}
+
+static inline LQI_AVX512 __m512i lqi_qk_wdot_avx512(const struct lqi_qk_w512 *w, const int8_t *y)
+{
+    __m512i acc = _mm512_setzero_si512();
+    for (int p = 0; p < 4; ++p) {
+        __m512i yz = _mm512_loadu_si512((const void *)(y + 64 * p));
+        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(w->q[p], yz), w->s[p]));
+    }
+    return acc;
+}
+
 static inline LQI_AVX2 __m256i lqi_qk_dot_avx2(const __m256i q[8], const int8_t *y,
                                                const int16_t sc16[16])
 {
@@ -30,8 +92,6 @@ static inline LQI_AVX2 __m256i lqi_qk_dot_avx2(const __m256i q[8], const int8_t 
     return acc;
 }
 
-/* The same with 512-bit multiplies: groups 2p and 2p+1 are joined into one register, each
- * 128-bit lane taking the scale of its 16 elements. */
 static inline LQI_AVX512 __m512i lqi_qk_dot_avx512(const __m256i q[8], const int8_t *y,
                                                    const int16_t sc16[16])
 {
@@ -62,7 +122,23 @@ struct lqi_qk_prep {
     int16_t sc16[16];
     float d;
     float off;
+    /* Filled by the split preparers (UNPACK below) only: the weight of each activation
+     * group sum of 16 (y->bsums) in the offset term, and the block's fp16 factors. */
+    int16_t m16[16];
+    float xd;
+    float xm;
 };
+
+/* sum_j a[j] * b[j] over 16 int16 (exact: the products of scales or mins and bsums stay far
+ * inside int32). */
+static inline LQI_AVX2_NOFMA int lqi_dot_i16x16(const int16_t a[16], const int16_t b[16])
+{
+    int sum = 0;
+    for (int j = 0; j < 16; ++j) {
+        sum += a[j] * b[j];
+    }
+    return sum;
+}
 
 /*
  * Defines static dot_<T>_q8_K_avx2 and dot_<T>_q8_K_avx512 from a per-type
@@ -92,5 +168,73 @@ struct lqi_qk_prep {
 #define LQI_QK_DOT_KERNELS(T, BLOCK, PREP)                                                         \
     LQI_QK_DOT_SIMD_KERNEL(T, BLOCK, PREP, LQI_AVX2, lqi_qk_dot_avx2, LQI_QK_IDENTITY, avx2)       \
     LQI_QK_DOT_SIMD_KERNEL(T, BLOCK, PREP, LQI_AVX512, lqi_qk_dot_avx512, lqi_fold512, avx512)
+
+/* q4_K / q5_K: the scale (sc16) and min (m16) of each group of 16 and the fp16 factors. */
+static inline LQI_AVX2_NOFMA void lqi_qk_k4_unpack_scales(const uint8_t q[K_SCALE_SIZE], uint16_t d,
+                                                          uint16_t dmin, struct lqi_qk_prep *p)
+{
+    for (int g = 0; g < 8; ++g) {
+        uint8_t sc, m;
+        lqi_get_scale_min_k4(g, q, &sc, &m);
+        p->sc16[2 * g] = p->sc16[2 * g + 1] = sc;
+        p->m16[2 * g] = p->m16[2 * g + 1] = m;
+    }
+    p->xd = lq_fp16_to_fp32(d);
+    p->xm = lq_fp16_to_fp32(dmin);
+}
+
+/* q4_K / q5_K per activation row: the mins times the activation sums are the offset (the
+ * same integer as lqi_qk_k4_scales' and the same float products as its callers did). */
+static inline LQI_AVX2_NOFMA void lqi_qk_k4_factors(const block_q8_K *y, struct lqi_qk_prep *p)
+{
+    int summ = lqi_dot_i16x16(p->m16, y->bsums);
+    p->d = p->xd * y->d;
+    p->off = p->xm * y->d * (float)summ;
+}
+
+/*
+ * Defines static dot_multi_<T>_q8_K_avx2 / _avx512 (lq_vec_dot_multi_fn) from a split
+ * preparer: UNPACK(const BLOCK *x, struct lqi_qk_prep *p) fills q, sc16, m16, xd and xm
+ * once per weight block, FACTORS(const block_q8_K *y, struct lqi_qk_prep *p) then d and off
+ * for each activation row. The single kernels' PREP must be UNPACK then FACTORS: each row
+ * then sees the same integer sums and the same float operations in the same order as
+ * dot_<T>_q8_K_<SUFFIX>, hence bit-identical results.
+ */
+#define LQI_QK_DOT_MULTI_SIMD_KERNEL(T, BLOCK, UNPACK, FACTORS, ATTR, WTYPE, WPREP, WDOT, FOLD,    \
+                                     SUFFIX)                                                       \
+    static ATTR void dot_multi_##T##_q8_K_##SUFFIX(                                                \
+        int64_t n, float *restrict s, const void *restrict vx, const void *restrict vy,            \
+        size_t y_stride, int n_tok)                                                                \
+    {                                                                                              \
+        const BLOCK *x = vx;                                                                       \
+        __m256 acc[LQ_VEC_DOT_MULTI_MAX];                                                          \
+        float off[LQ_VEC_DOT_MULTI_MAX];                                                           \
+        for (int t = 0; t < n_tok; ++t) {                                                          \
+            acc[t] = _mm256_setzero_ps();                                                          \
+            off[t] = 0;                                                                            \
+        }                                                                                          \
+        for (int64_t i = 0; i < n / QK_K; ++i) {                                                   \
+            struct lqi_qk_prep p;                                                                  \
+            UNPACK(&x[i], &p);                                                                     \
+            WTYPE w;                                                                               \
+            WPREP(p.q, p.sc16, &w);                                                                \
+            for (int t = 0; t < n_tok; ++t) {                                                      \
+                const block_q8_K *y = (const block_q8_K *)LQI_MULTI_ROW(vy, y_stride, t) + i;      \
+                FACTORS(y, &p);                                                                    \
+                __m256i isum = FOLD(WDOT(&w, y->qs));                                              \
+                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(p.d), _mm256_cvtepi32_ps(isum), acc[t]);   \
+                off[t] += p.off;                                                                   \
+            }                                                                                      \
+        }                                                                                          \
+        for (int t = 0; t < n_tok; ++t) {                                                          \
+            s[t] = lqi_hsum_f32x8(acc[t]) - off[t];                                                \
+        }                                                                                          \
+    }
+
+#define LQI_QK_DOT_MULTI_KERNELS(T, BLOCK, UNPACK, FACTORS)                                        \
+    LQI_QK_DOT_MULTI_SIMD_KERNEL(T, BLOCK, UNPACK, FACTORS, LQI_AVX2, struct lqi_qk_w256,          \
+                                 lqi_qk_w_avx2, lqi_qk_wdot_avx2, LQI_QK_IDENTITY, avx2)           \
+    LQI_QK_DOT_MULTI_SIMD_KERNEL(T, BLOCK, UNPACK, FACTORS, LQI_AVX512, struct lqi_qk_w512,        \
+                                 lqi_qk_w_avx512, lqi_qk_wdot_avx512, lqi_fold512, avx512)
 
 #endif /* LQ_KQUANT_SIMD_H */

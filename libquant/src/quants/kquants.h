@@ -38,6 +38,15 @@ LQI_KQUANT_DECLARE(q4_K)
 LQI_KQUANT_DECLARE(q5_K)
 LQI_KQUANT_DECLARE(q6_K)
 
+/* s[t] = dot(x, row t of y) for n_tok rows y_stride bytes apart (lq_vec_dot_multi_fn). */
+#define LQI_KQUANT_DECLARE_MULTI(T)                                                                \
+    void lqi_vec_dot_multi_##T##_q8_K(int64_t n, float *restrict s, const void *restrict x,        \
+                                      const void *restrict y, size_t y_stride, int n_tok);
+
+LQI_KQUANT_DECLARE_MULTI(q4_K)
+LQI_KQUANT_DECLARE_MULTI(q5_K)
+LQI_KQUANT_DECLARE_MULTI(q6_K)
+
 /* Q8_K: the activation side. quantize_row is the fast path (same bytes as _ref). */
 void lqi_quantize_row_q8_K_ref(const float *restrict x, void *restrict y, int64_t k);
 void lqi_quantize_row_q8_K(const float *restrict x, void *restrict y, int64_t k);

@@ -49,4 +49,17 @@ void lqi_vec_dot_q5_1_q8_1(int64_t n, float *restrict s, const void *restrict x,
 void lqi_vec_dot_q8_0_q8_0(int64_t n, float *restrict s, const void *restrict x,
                            const void *restrict y);
 
+/* s[t] = dot(x, row t of y) for n_tok rows y_stride bytes apart (lq_vec_dot_multi_fn). */
+#define LQI_DECLARE_LEGACY_MULTI(xy)                                                               \
+    void lqi_vec_dot_multi_##xy(int64_t n, float *restrict s, const void *restrict x,              \
+                                const void *restrict y, size_t y_stride, int n_tok);
+
+LQI_DECLARE_LEGACY_MULTI(q4_0_q8_0)
+LQI_DECLARE_LEGACY_MULTI(q4_1_q8_1)
+LQI_DECLARE_LEGACY_MULTI(q5_0_q8_0)
+LQI_DECLARE_LEGACY_MULTI(q5_1_q8_1)
+LQI_DECLARE_LEGACY_MULTI(q8_0_q8_0)
+
+#undef LQI_DECLARE_LEGACY_MULTI
+
 #endif /* LQ_QUANTS_LEGACY_H */

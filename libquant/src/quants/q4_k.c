@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "lq/fp16.h"
+#include "quants/dot_multi.h"
 #include "quants/kquant_common.h"
 #include "quants/kquants.h"
 #include "quants/simd.h"
@@ -161,25 +162,47 @@ static void dot_q4_K_q8_K_scalar(int64_t n, float *restrict s, const void *restr
 }
 
 #if LQI_X86
-LQI_AVX2_NOFMA static inline void q4_K_prep(const block_q4_K *x, const block_q8_K *y,
-                                            struct lqi_qk_prep *p)
+LQI_AVX2_NOFMA static inline void q4_K_quants(const block_q4_K *x, __m256i q[8])
 {
     const __m256i m4 = _mm256_set1_epi8(0xF);
     for (int c = 0; c < 4; ++c) {
         __m256i v = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
-        p->q[2 * c] = _mm256_and_si256(v, m4);
-        p->q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        q[2 * c] = _mm256_and_si256(v, m4);
+        q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
     }
+}
+
+LQI_AVX2_NOFMA static inline void q4_K_prep(const block_q4_K *x, const block_q8_K *y,
+                                            struct lqi_qk_prep *p)
+{
+    q4_K_quants(x, p->q);
     int summ = lqi_qk_k4_scales(x->scales, y->bsums, p->sc16);
     p->d = lq_fp16_to_fp32(x->d) * y->d;
     p->off = lq_fp16_to_fp32(x->dmin) * y->d * (float)summ;
 }
 
+/* The multi-token kernels' split of q4_K_prep: the weight side once per block. */
+LQI_AVX2_NOFMA static inline void q4_K_unpack(const block_q4_K *x, struct lqi_qk_prep *p)
+{
+    q4_K_quants(x, p->q);
+    lqi_qk_k4_unpack_scales(x->scales, x->d, x->dmin, p);
+}
+
 LQI_QK_DOT_KERNELS(q4_K, block_q4_K, q4_K_prep)
+LQI_QK_DOT_MULTI_KERNELS(q4_K, block_q4_K, q4_K_unpack, lqi_qk_k4_factors)
 #endif
+
+LQI_DOT_MULTI_SCALAR(dot_multi_q4_K_q8_K_scalar, dot_q4_K_q8_K_scalar)
 
 void lqi_vec_dot_q4_K_q8_K(int64_t n, float *restrict s, const void *restrict x,
                            const void *restrict y)
 {
     LQI_SIMD_CALL(dot_q4_K_q8_K_avx512, dot_q4_K_q8_K_avx2, dot_q4_K_q8_K_scalar, n, s, x, y);
+}
+
+void lqi_vec_dot_multi_q4_K_q8_K(int64_t n, float *restrict s, const void *restrict x,
+                                 const void *restrict y, size_t y_stride, int n_tok)
+{
+    LQI_SIMD_CALL(dot_multi_q4_K_q8_K_avx512, dot_multi_q4_K_q8_K_avx2, dot_multi_q4_K_q8_K_scalar,
+                  n, s, x, y, y_stride, n_tok);
 }

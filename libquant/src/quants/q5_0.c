@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "lq/fp16.h"
+#include "quants/dot_multi.h"
 #include "quants/quant_common.h"
 #include "quants/simd.h"
 #if LQI_X86
@@ -142,4 +143,13 @@ void lqi_vec_dot_q5_0_q8_0(int64_t n, float *restrict s, const void *restrict x,
                            const void *restrict y)
 {
     *s = LQI_SIMD_CALL(dot_q5_0_q8_0_avx512, dot_q5_0_q8_0_avx2, dot_q5_0_q8_0_scalar, n, x, y);
+}
+
+LQI_DOT_MULTI_SCALAR_RET(dot_multi_q5_0_q8_0_scalar, dot_q5_0_q8_0_scalar, block_q5_0, block_q8_0)
+
+void lqi_vec_dot_multi_q5_0_q8_0(int64_t n, float *restrict s, const void *restrict x,
+                                 const void *restrict y, size_t y_stride, int n_tok)
+{
+    LQI_SIMD_CALL(dot_multi_q5_0_q8_0_avx512, dot_multi_q5_0_q8_0_avx2, dot_multi_q5_0_q8_0_scalar,
+                  n, s, x, y, y_stride, n_tok);
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "lq/fp16.h"
+#include "quants/dot_multi.h"
 #include "quants/kquant_common.h"
 #include "quants/kquants.h"
 #include "quants/simd.h"
@@ -137,8 +138,7 @@ static void dot_q5_K_q8_K_scalar(int64_t n, float *restrict s, const void *restr
 }
 
 #if LQI_X86
-LQI_AVX2_NOFMA static inline void q5_K_prep(const block_q5_K *x, const block_q8_K *y,
-                                            struct lqi_qk_prep *p)
+LQI_AVX2_NOFMA static inline void q5_K_quants(const block_q5_K *x, __m256i q[8])
 {
     const __m256i m4 = _mm256_set1_epi8(0xF), sixteen = _mm256_set1_epi8(16);
     const __m256i hm = _mm256_loadu_si256((const __m256i *)x->qh);
@@ -148,18 +148,41 @@ LQI_AVX2_NOFMA static inline void q5_K_prep(const block_q5_K *x, const block_q8_
             g & 1 ? _mm256_and_si256(_mm256_srli_epi16(v, 4), m4) : _mm256_and_si256(v, m4);
         __m256i bit = _mm256_set1_epi8((char)(1u << g));
         __m256i h = _mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit);
-        p->q[g] = _mm256_or_si256(lo, _mm256_and_si256(h, sixteen));
+        q[g] = _mm256_or_si256(lo, _mm256_and_si256(h, sixteen));
     }
+}
+
+LQI_AVX2_NOFMA static inline void q5_K_prep(const block_q5_K *x, const block_q8_K *y,
+                                            struct lqi_qk_prep *p)
+{
+    q5_K_quants(x, p->q);
     int summ = lqi_qk_k4_scales(x->scales, y->bsums, p->sc16);
     p->d = lq_fp16_to_fp32(x->d) * y->d;
     p->off = lq_fp16_to_fp32(x->dmin) * y->d * (float)summ;
 }
 
+/* The multi-token kernels' split of q5_K_prep: the weight side once per block. */
+LQI_AVX2_NOFMA static inline void q5_K_unpack(const block_q5_K *x, struct lqi_qk_prep *p)
+{
+    q5_K_quants(x, p->q);
+    lqi_qk_k4_unpack_scales(x->scales, x->d, x->dmin, p);
+}
+
 LQI_QK_DOT_KERNELS(q5_K, block_q5_K, q5_K_prep)
+LQI_QK_DOT_MULTI_KERNELS(q5_K, block_q5_K, q5_K_unpack, lqi_qk_k4_factors)
 #endif
+
+LQI_DOT_MULTI_SCALAR(dot_multi_q5_K_q8_K_scalar, dot_q5_K_q8_K_scalar)
 
 void lqi_vec_dot_q5_K_q8_K(int64_t n, float *restrict s, const void *restrict x,
                            const void *restrict y)
 {
     LQI_SIMD_CALL(dot_q5_K_q8_K_avx512, dot_q5_K_q8_K_avx2, dot_q5_K_q8_K_scalar, n, s, x, y);
+}
+
+void lqi_vec_dot_multi_q5_K_q8_K(int64_t n, float *restrict s, const void *restrict x,
+                                 const void *restrict y, size_t y_stride, int n_tok)
+{
+    LQI_SIMD_CALL(dot_multi_q5_K_q8_K_avx512, dot_multi_q5_K_q8_K_avx2, dot_multi_q5_K_q8_K_scalar,
+                  n, s, x, y, y_stride, n_tok);
 }

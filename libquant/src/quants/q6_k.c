@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "lq/fp16.h"
+#include "quants/dot_multi.h"
 #include "quants/kquant_common.h"
 #include "quants/kquants.h"
 #include "quants/simd.h"
@@ -202,6 +203,24 @@ static void dot_q6_K_q8_K_scalar(int64_t n, float *restrict s, const void *restr
 }
 
 #if LQI_X86
+/* The multi-token kernels' split of q6_K_prep: the weight side once per block (the scales
+ * also weigh the activation sums in the offset of the quants' +32 bias), then per row. */
+LQI_AVX2_NOFMA static inline void q6_K_unpack_block(const block_q6_K *x, struct lqi_qk_prep *p)
+{
+    q6_K_unpack(x, p->q);
+    for (int j = 0; j < 16; ++j) {
+        p->sc16[j] = p->m16[j] = x->scales[j];
+    }
+    p->xd = lq_fp16_to_fp32(x->d);
+}
+
+LQI_AVX2_NOFMA static inline void q6_K_factors(const block_q8_K *y, struct lqi_qk_prep *p)
+{
+    int offs = lqi_dot_i16x16(p->m16, y->bsums);
+    p->d = p->xd * y->d;
+    p->off = p->d * (float)(32 * offs);
+}
+
 LQI_AVX2_NOFMA static inline void q6_K_prep(const block_q6_K *x, const block_q8_K *y,
                                             struct lqi_qk_prep *p)
 {
@@ -216,10 +235,20 @@ LQI_AVX2_NOFMA static inline void q6_K_prep(const block_q6_K *x, const block_q8_
 }
 
 LQI_QK_DOT_KERNELS(q6_K, block_q6_K, q6_K_prep)
+LQI_QK_DOT_MULTI_KERNELS(q6_K, block_q6_K, q6_K_unpack_block, q6_K_factors)
 #endif
+
+LQI_DOT_MULTI_SCALAR(dot_multi_q6_K_q8_K_scalar, dot_q6_K_q8_K_scalar)
 
 void lqi_vec_dot_q6_K_q8_K(int64_t n, float *restrict s, const void *restrict x,
                            const void *restrict y)
 {
     LQI_SIMD_CALL(dot_q6_K_q8_K_avx512, dot_q6_K_q8_K_avx2, dot_q6_K_q8_K_scalar, n, s, x, y);
+}
+
+void lqi_vec_dot_multi_q6_K_q8_K(int64_t n, float *restrict s, const void *restrict x,
+                                 const void *restrict y, size_t y_stride, int n_tok)
+{
+    LQI_SIMD_CALL(dot_multi_q6_K_q8_K_avx512, dot_multi_q6_K_q8_K_avx2, dot_multi_q6_K_q8_K_scalar,
+                  n, s, x, y, y_stride, n_tok);
 }

@@ -1,0 +1,39 @@
+/*
+ * dot_multi.h - the scalar side of the multi-token dots (lq_vec_dot_multi_fn): one call of
+ * the type's scalar single-row dot per activation row, so that scalar results are those of
+ * vec_dot by construction. The SIMD sides (kquant_simd.h, legacy_simd.h) unpack each weight
+ * block once for all rows instead.
+ */
+#ifndef LQ_QUANTS_DOT_MULTI_H
+#define LQ_QUANTS_DOT_MULTI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lq/types.h"
+
+/* Activation row t of a multi-token call. */
+#define LQI_MULTI_ROW(y, y_stride, t) ((const unsigned char *)(y) + (size_t)(t) * (y_stride))
+
+/* static void NAME(n, s, x, y, y_stride, n_tok) over DOT(int64_t n, float *s, const void *x,
+ * const void *y) (the k-quants' scalar kernels). */
+#define LQI_DOT_MULTI_SCALAR(NAME, DOT)                                                            \
+    static void NAME(int64_t n, float *restrict s, const void *restrict x, const void *restrict y, \
+                     size_t y_stride, int n_tok)                                                   \
+    {                                                                                              \
+        for (int t = 0; t < n_tok; ++t) {                                                          \
+            DOT(n, &s[t], x, LQI_MULTI_ROW(y, y_stride, t));                                       \
+        }                                                                                          \
+    }
+
+/* The same over float DOT(int64_t n, const BX *x, const BY *y) (the 32-element types). */
+#define LQI_DOT_MULTI_SCALAR_RET(NAME, DOT, BX, BY)                                                \
+    static void NAME(int64_t n, float *restrict s, const void *restrict x, const void *restrict y, \
+                     size_t y_stride, int n_tok)                                                   \
+    {                                                                                              \
+        for (int t = 0; t < n_tok; ++t) {                                                          \
+            s[t] = DOT(n, (const BX *)x, (const BY *)LQI_MULTI_ROW(y, y_stride, t));               \
+        }                                                                                          \
+    }
+
+#endif /* LQ_QUANTS_DOT_MULTI_H */
