@@ -176,6 +176,38 @@ static void check_st_layer(const struct layer0 *L, const lq_st *st, const lq_sou
     free(f), free(q), free(scales), free(zeros), free(g_idx), free(deq), free(got);
 }
 
+/* Rewrites the first `from` in OUT/config.json to `to`; the folder must then fail to open with
+ * status want and a message holding `msg`; the original config is put back. */
+static void expect_bad_config(const char *out, const char *from, const char *to, lq_status want,
+                              const char *msg)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", out);
+    size_t n;
+    char *raw = lqt_read_file(path, &n);
+    char *orig = calloc(n + 1, 1); /* the file's bytes as a string */
+    memcpy(orig, raw, n);
+    free(raw);
+    char *hit = strstr(orig, from);
+    assert_non_null(hit);
+    char *bad = malloc(n + strlen(to) + 1);
+    const size_t head = (size_t)(hit - orig);
+    memcpy(bad, orig, head);
+    strcpy(bad + head, to);
+    strcat(bad, hit + strlen(from));
+    lqt_write_file(path, bad, strlen(bad));
+    lq_source *src = NULL;
+    struct lq_error err = {0};
+    const lq_status got = lq_source_open(out, &src, &err);
+    if (got != want || !strstr(err.msg, msg)) {
+        fail_msg("config.json with %s: status %d (want %d), message: %s", to, got, want, err.msg);
+    }
+    assert_null(src);
+    lqt_write_file(path, orig, n);
+    free(bad);
+    free(orig);
+}
+
 static void test_calib_gptq_safetensors_words(void **state)
 {
     (void)state;
@@ -205,6 +237,14 @@ static void test_calib_gptq_safetensors_words(void **state)
     free(lqt_read_file(path, &n));
     lq_source_free(src);
     lq_st_free(st);
+    /* a folder whose config does not describe its tensors is refused, naming what is wrong */
+    expect_bad_config(out, "\"group_size\": 128", "\"group_size\": 64", LQ_E_FORMAT,
+                      "the layout needs");
+    expect_bad_config(out, "\"quant_method\": \"gptq\"", "\"quant_method\": \"awq\"",
+                      LQ_E_UNSUPPORTED, "quant_method 'awq' is not supported");
+    expect_bad_config(out, "\"checkpoint_format\": \"gptq\"", "\"checkpoint_format\": \"gptq_v2\"",
+                      LQ_E_UNSUPPORTED, "gptq_v2");
+    expect_bad_config(out, "\"bits\": 4", "\"bits\": 5", LQ_E_UNSUPPORTED, "bits");
     layer0_close(&L);
     lqt_rmtree(dir);
     free(dir);
