@@ -163,25 +163,28 @@ static void maybe_reexec(char **argv)
 #endif
 }
 
-/* An identity Hessian (H = 2 I / ncols): GPTQ then spreads no error, i.e. rounds to nearest. */
-static lq_status identity_hessian(int64_t ncols, lq_hessian **out, struct lq_error *err)
+/* One weight done: printed and appended to the JSON log. */
+static void log_weight(struct gptq_job *j, const struct lq_gptq_gguf_weight *w)
 {
-    float *eye = calloc((size_t)(ncols * ncols), sizeof(float));
-    if (!eye) {
-        return cli_set_error(err, LQ_E_NOMEM, "gptq: out of memory");
-    }
-    for (int64_t i = 0; i < ncols; i++) {
-        eye[i * ncols + i] = 1.0f;
-    }
-    lq_status rc = lq_hessian_new(ncols, out, err);
-    rc = rc == LQ_OK ? lq_hessian_add(*out, eye, ncols, err) : rc;
-    free(eye);
-    return rc;
+    const char *type = j->o.safetensors ? "gptq" : lq_type_name(w->type);
+    fprintf(stderr, "  %-28s %-6s %-5s loss %12.6g  %6.2f s\n", w->name,
+            j->o.safetensors ? "int" : type, w->method, w->loss, w->seconds);
+    json_array_append_new(j->log_layers,
+                          json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:I}", "name", w->name,
+                                    "type", type, "method", w->method, "loss", w->loss,
+                                    "seconds", w->seconds, "samples", (json_int_t)w->samples,
+                                    "rows", (json_int_t)w->rows, "cols", (json_int_t)w->cols));
 }
 
-static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which, const float *w,
-                           int64_t nrows, int64_t ncols, const lq_hessian *h,
-                           struct lq_model_tensor *use, struct lq_error *err)
+static void on_gguf_weight(void *user, const struct lq_gptq_gguf_weight *w)
+{
+    log_weight(user, w);
+}
+
+/* Safetensors output: GPTQ integers per weight (GGUF output is lq_gptq_gguf_run's). */
+static lq_status on_st_weight(void *user, int64_t layer, enum lq_layer_weight which,
+                              const float *w, int64_t nrows, int64_t ncols, const lq_hessian *h,
+                              struct lq_model_tensor *use, struct lq_error *err)
 {
     struct gptq_job *j = user;
     struct gptq_kept *nk = realloc(j->kept, (size_t)(j->n_kept + 1) * sizeof *nk);
@@ -194,18 +197,16 @@ static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which
     snprintf(k->name, sizeof k->name, "blk.%lld.%s.weight", (long long)layer,
              lq_layer_weight_name(which));
     double t0 = progress_now(), loss = 0.0;
-    const char *method = j->o.rtn ? "rtn" : "gptq";
     lq_hessian *eye = NULL;
     if (j->o.rtn) {
-        lq_status rc = identity_hessian(ncols, &eye, err);
+        lq_status rc = lq_hessian_new_identity(ncols, &eye, err);
         if (rc != LQ_OK) {
             return rc;
         }
         h = eye;
     }
-    lq_status rc = j->o.safetensors
-                       ? gptq_st_weight(j, layer, which, w, nrows, ncols, h, k, &loss, err)
-                       : gptq_gguf_weight(j, k->name, w, nrows, ncols, h, k, &loss, &method, err);
+    const int64_t samples = lq_hessian_nsamples(h);
+    lq_status rc = gptq_st_weight(j, layer, which, w, nrows, ncols, h, k, &loss, err);
     lq_hessian_free(eye);
     j->n_kept += k->data != NULL;
     if (rc != LQ_OK) {
@@ -213,16 +214,11 @@ static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which
     }
     *use = (struct lq_model_tensor){ .type = k->type, .ne = { ncols, nrows, 1, 1 },
                                      .data = k->data, .nbytes = k->nbytes };
-    const double secs = progress_now() - t0;
     j->loss_sum += loss;
-    fprintf(stderr, "  %-28s %-6s %-5s loss %12.6g  %6.2f s\n", k->name,
-            j->o.safetensors ? "int" : lq_type_name(k->type), method, loss, secs);
-    json_array_append_new(j->log_layers,
-                          json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:I}", "name", k->name,
-                                    "type", j->o.safetensors ? "gptq" : lq_type_name(k->type),
-                                    "method", method, "loss", loss, "seconds", secs,
-                                    "samples", (json_int_t)lq_hessian_nsamples(h),
-                                    "rows", (json_int_t)nrows, "cols", (json_int_t)ncols));
+    const struct lq_gptq_gguf_weight r = {
+        .name = k->name, .method = j->o.rtn ? "rtn" : "gptq", .loss = loss,
+        .seconds = progress_now() - t0, .samples = samples, .rows = nrows, .cols = ncols };
+    log_weight(j, &r);
     return LQ_OK;
 }
 
@@ -253,34 +249,51 @@ static int write_log(const struct gptq_job *j, double secs, int64_t tokens)
     return 0;
 }
 
-static lq_status prepare(struct gptq_job *j, struct lq_error *err)
+static lq_status prepare_st(struct gptq_job *j, struct lq_error *err)
 {
     lq_status rc = lq_source_open(j->o.model, &j->src, err);
     if (rc != LQ_OK) {
         return rc;
     }
     const enum lq_source_kind kind = lq_source_get_kind(j->src);
-    if (j->o.safetensors && kind != LQ_SOURCE_HF_SAFETENSORS && kind != LQ_SOURCE_HF_PYTORCH) {
+    if (kind != LQ_SOURCE_HF_SAFETENSORS && kind != LQ_SOURCE_HF_PYTORCH) {
         return cli_set_error(err, LQ_E_INVALID_ARG,
                              "%s: --format safetensors needs a Hugging Face folder (its "
                              "config.json and tokenizer are copied), not %s", j->o.model,
                              lq_source_describe(j->src));
     }
-    if (j->o.safetensors) {
-        struct lq_gptq_st_config cfg = lq_gptq_st_config_from_params(&j->o.gp);
-        cfg.true_sequential = true;
-        return lq_gptq_st_new(&cfg, &j->stw, err);
+    struct lq_gptq_st_config cfg = lq_gptq_st_config_from_params(&j->o.gp);
+    cfg.true_sequential = true;
+    return lq_gptq_st_new(&cfg, &j->stw, err);
+}
+
+static lq_status run_st(struct gptq_job *j, struct calib_cli *c, struct lq_error *err)
+{
+    lq_status st = prepare_st(j, err);
+    if (st == LQ_OK) {
+        st = lq_calib_gptq(c->model, &c->calib, j->o.first_layer, j->o.n_layers, on_st_weight,
+                           j, err);
     }
-    const int64_t n = lq_source_n_tensors(j->src);
-    j->plan = calloc((size_t)(n ? n : 1), sizeof *j->plan);
-    if (!j->plan) {
-        return cli_set_error(err, LQ_E_NOMEM, "gptq: out of memory");
-    }
-    struct lq_convert_params p = lq_convert_params_default();
+    j->n_weights = j->n_kept;
+    return st == LQ_OK ? gptq_st_write(j, err) : st;
+}
+
+static lq_status run_gguf(struct gptq_job *j, struct calib_cli *c, struct lq_error *err)
+{
+    struct lq_gptq_gguf_params p = lq_gptq_gguf_params_default();
     p.ftype = j->o.ftype;
     p.pure = j->o.pure;
-    int n_fallback = 0;
-    return lq_convert_plan(j->src, &p, j->plan, &n_fallback, err);
+    p.rtn = j->o.rtn;
+    p.gp = j->o.gp;
+    p.first_layer = j->o.first_layer;
+    p.n_layers = j->o.n_layers;
+    p.on_weight = on_gguf_weight;
+    p.user = j;
+    struct lq_gptq_gguf_summary sum = { 0 };
+    lq_status st = lq_gptq_gguf_run(c->model, &c->calib, j->o.model, j->o.out, &p, &sum, err);
+    j->n_weights = sum.n_weights;
+    j->loss_sum = sum.loss;
+    return st;
 }
 
 static void job_free(struct gptq_job *j)
@@ -289,7 +302,6 @@ static void job_free(struct gptq_job *j)
         free(j->kept[i].data);
     }
     free(j->kept);
-    free(j->plan);
     lq_gptq_st_free(j->stw);
     lq_source_free(j->src);
     json_decref(j->log_layers);
@@ -318,19 +330,13 @@ int cmd_gptq(int argc, char **argv)
     fprintf(stderr, "gptq: %lld chunks of %lld tokens, OPENBLAS_CORETYPE=%s\n",
             (long long)c.calib.n_chunks, (long long)c.calib.n_ctx,
             getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)");
-    lq_status st = prepare(&j, &err);
-    if (st == LQ_OK) {
-        st = lq_calib_gptq(c.model, &c.calib, j.o.first_layer, j.o.n_layers, on_weight, &j, &err);
-    }
-    if (st == LQ_OK) {
-        st = j.o.safetensors ? gptq_st_write(&j, &err) : gptq_gguf_write(&j, &err);
-    }
+    lq_status st = j.o.safetensors ? run_st(&j, &c, &err) : run_gguf(&j, &c, &err);
     const double secs = progress_now() - t0;
     if (st != LQ_OK) {
         rc = cli_fail("gptq", &err);
     } else {
         fprintf(stderr, "gptq: %lld weights, total loss %.6g, %.1f s, written to %s\n",
-                (long long)j.n_kept, j.loss_sum, secs, j.o.out);
+                (long long)j.n_weights, j.loss_sum, secs, j.o.out);
         rc = write_log(&j, secs, c.calib.n_chunks * c.calib.n_ctx);
     }
     job_free(&j);

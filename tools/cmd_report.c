@@ -38,6 +38,11 @@ static void usage(FILE *f)
         "  --chunks N       evaluate at most N chunks (default: the whole text; N >= 2)\n"
         "  --threads N      threads (default: all cores)\n"
         "  --imatrix FILE   importance matrix for the quantized types\n"
+        "  --calib FILE     calibration text for the gptq-* types (needed by them): the\n"
+        "                   file type's recipe, block weights quantized with sequential GPTQ\n"
+        "                   (as `quant gptq --format gguf`); quantize time includes it\n"
+        "  --calib-tokens N calibration tokens, rounded down to chunks (default 4096)\n"
+        "  --calib-ctx N    calibration chunk length (default 512)\n"
         "  --out DIR        where the report goes (default: .)\n"
         "  --keep           keep the quantized files in OUT/models (default: a temporary\n"
         "                   folder, removed at the end)\n"
@@ -49,10 +54,18 @@ static void usage(FILE *f)
 static int parse_num_opt(int c, const char *arg, struct report_opts *o)
 {
     long long v;
-    const char *name = c == 'c' ? "ctx" : c == 'n' ? "chunks" : "threads";
-    int rc = report_cli_number("report", name, arg, c == 'n' ? 2 : 1, &v);
+    const char *name = c == 'c'   ? "ctx"
+                       : c == 'n' ? "chunks"
+                       : c == 'C' ? "calib-ctx"
+                       : c == 'N' ? "calib-tokens"
+                                  : "threads";
+    int rc = report_cli_number("report", name, arg, c == 'n' || c == 'C' ? 2 : 1, &v);
     if (rc == 0) {
-        if (c == 'c') {
+        if (c == 'C') {
+            o->p.calib_ctx = v;
+        } else if (c == 'N') {
+            o->p.calib_tokens = v;
+        } else if (c == 'c') {
             o->p.n_ctx = v;
         } else if (c == 'n') {
             o->p.n_chunks = v;
@@ -75,6 +88,9 @@ static int parse_opts(int argc, char **argv, struct report_opts *o)
         {"keep", no_argument, NULL, 'k'},
         {"html", no_argument, NULL, 'H'},
         {"imatrix", required_argument, NULL, 'i'},
+        {"calib", required_argument, NULL, 'g'},
+        {"calib-ctx", required_argument, NULL, 'C'},
+        {"calib-tokens", required_argument, NULL, 'N'},
         {"files", no_argument, NULL, 'F'},
         {"base", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
@@ -102,6 +118,9 @@ static int parse_opts(int argc, char **argv, struct report_opts *o)
         case 'i':
             o->p.imatrix = optarg;
             break;
+        case 'g':
+            o->p.calib = optarg;
+            break;
         case 'F':
             o->files = true;
             break;
@@ -114,6 +133,8 @@ static int parse_opts(int argc, char **argv, struct report_opts *o)
         case 'c':
         case 'n':
         case 'j':
+        case 'C':
+        case 'N':
             rc = parse_num_opt(c, optarg, o);
             break;
         default:

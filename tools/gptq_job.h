@@ -1,5 +1,5 @@
-/* gptq_job.h - the state of one `quant gptq` run (tools/cmd_gptq.c, gptq_gguf.c,
- * gptq_st_out.c). */
+/* gptq_job.h - the state of one `quant gptq` run (tools/cmd_gptq.c, gptq_st_out.c; GGUF
+ * output is the library's, lq/gptq_gguf.h). */
 #ifndef LQ_GPTQ_JOB_H
 #define LQ_GPTQ_JOB_H
 
@@ -9,8 +9,8 @@
 #include <jansson.h>
 
 #include "lq/calib.h"
-#include "lq/convert.h"
 #include "lq/gptq.h"
+#include "lq/gptq_gguf.h"
 #include "lq/gptq_st.h"
 #include "lq/source.h"
 
@@ -24,32 +24,24 @@ struct gptq_opts {
     int64_t calib_tokens, calib_ctx, threads, first_layer, n_layers;
 };
 
-/* A quantized weight kept until the output is written. */
+/* A quantized weight kept until the output is written (safetensors). */
 struct gptq_kept {
     char name[96];
     enum lq_type type;
-    void *data; /* blocks (GGUF) or F32 dequantized weights (safetensors) */
+    void *data; /* F32 dequantized weights */
     size_t nbytes;
 };
 
 struct gptq_job {
     struct gptq_opts o;
     lq_source *src;
-    enum lq_type *plan;       /* GGUF output: type of each source tensor */
-    lq_gptq_st *stw;          /* safetensors output */
+    lq_gptq_st *stw; /* safetensors output */
     struct gptq_kept *kept;
     int64_t n_kept;
+    int64_t n_weights; /* quantized, for the summary */
     json_t *log_layers;
     double loss_sum;
 };
-
-/* Quantizes one weight into its GGUF block type (GPTQ when the type allows, else llama.cpp's
- * rounding) and keeps the blocks (gptq_gguf.c). */
-lq_status gptq_gguf_weight(struct gptq_job *j, const char *name, const float *w, int64_t nrows,
-                           int64_t ncols, const lq_hessian *h, struct gptq_kept *k,
-                           double *loss, const char **method, struct lq_error *err);
-/* Writes the GGUF file: kept blocks for the block weights, llama.cpp's recipe for the rest. */
-lq_status gptq_gguf_write(struct gptq_job *j, struct lq_error *err);
 
 /* Quantizes one weight to GPTQ integers, adds it to the safetensors writer in Hugging Face row
  * order and keeps its dequantized F32 copy for the forward pass (gptq_st_out.c). */

@@ -32,6 +32,23 @@ lq_status lq_hessian_new(int64_t ncols, lq_hessian **out, struct lq_error *err)
     return LQ_OK;
 }
 
+lq_status lq_hessian_new_identity(int64_t ncols, lq_hessian **out, struct lq_error *err)
+{
+    LQ_TRY(lq_hessian_new(ncols, out, err));
+    float *eye = lqi_calloc((size_t)ncols * (size_t)ncols, sizeof(float));
+    lq_status s = eye ? LQ_OK : lqi_set_error(err, LQ_E_NOMEM, "hessian: out of memory");
+    for (int64_t i = 0; eye && i < ncols; i++) {
+        eye[i * ncols + i] = 1.0f;
+    }
+    s = s == LQ_OK ? lq_hessian_add(*out, eye, ncols, err) : s;
+    lqi_free(eye);
+    if (s != LQ_OK) {
+        lq_hessian_free(*out);
+        *out = NULL;
+    }
+    return s;
+}
+
 void lq_hessian_free(lq_hessian *h)
 {
     if (h) {

@@ -155,9 +155,15 @@ static lq_status load_type(const struct at *a, json_t *t, struct bl_type *bt, st
     for (size_t i = 0; name && name[i] && i + 1 < sizeof lower; i++) {
         lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
     }
-    LQ_FAIL_IF(!name || !lqi_report_find_kind(lower, &arg, bt->name, sizeof bt->name), err,
-               LQ_E_FORMAT, "%s: %s.name: unknown type '%s' (known: %s)", a->file, a->path,
-               name ? name : "(not a string)", lq_report_job_names());
+    const struct report_job_kind *kind =
+        name ? lqi_report_find_kind(lower, &arg, bt->name, sizeof bt->name) : NULL;
+    LQ_FAIL_IF(!kind, err, LQ_E_FORMAT, "%s: %s.name: unknown type '%s' (known: %s)", a->file,
+               a->path, name ? name : "(not a string)", lq_report_job_names());
+    /* A baseline records no calibration text, so a check could not remake these files. */
+    LQ_FAIL_IF(kind->needs_calib, err, LQ_E_FORMAT,
+               "%s: %s.name: type '%s' needs a calibration text, which baselines do not record: "
+               "quant check runs only types made from the reference alone",
+               a->file, a->path, bt->name);
     LQ_TRY(get(a, t, "deterministic", &v, err));
     LQ_FAIL_IF(!json_is_boolean(v), err, LQ_E_FORMAT, "%s: %s.deterministic: not true/false",
                a->file, a->path);

@@ -14,6 +14,8 @@ struct report_job_kind {
     /* Whether name (lower-case) is a job of this kind; fills *arg (kind-specific, e.g. the
      * ftype) and the job's canonical name ("q4_k" -> "q4_k_m"). NULL: not chosen by name. */
     bool (*parse)(const char *name, int *arg, char *canon, size_t cap);
+    /* Whether the job needs the calibration text (lq_report_params.calib). */
+    bool needs_calib;
     /* The names parse accepts, for help texts. */
     const char *(*names)(void);
     /* Writes the job's GGUF file to j->path and sets j->e.quantize_seconds; NULL when the
@@ -32,7 +34,7 @@ struct report_job {
 
 struct lq_report {
     struct lq_report_params p;
-    char *model_path, *text_path, *imatrix_path;
+    char *model_path, *text_path, *imatrix_path, *calib_path;
     char *work_dir;
     bool own_work_dir;
     char *base_path;   /* reference GGUF */

@@ -3,8 +3,10 @@
  * a report type by adding its row here. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "lq/convert.h"
+#include "lq/gptq_gguf.h"
 #include "lq/imatrix.h"
 #include "lqi.h"
 #include "report_impl.h"
@@ -72,10 +74,72 @@ static lq_status ftype_produce(lq_report *r, struct report_job *j, struct lq_err
     return s;
 }
 
+// ---- GPTQ into a file type's blocks (lq_gptq_gguf_file on the calibration text) -----------
+
+/* "gptq-q4_k_m" (and "gptq4", the same): a file type whose default block type GPTQ fills. */
+static bool gptq_parse(const char *name, int *arg, char *canon, size_t cap)
+{
+    const char *ft_name = strcmp(name, "gptq4") == 0       ? "q4_k_m"
+                          : strncmp(name, "gptq-", 5) == 0 ? name + 5
+                                                           : NULL;
+    enum lq_ftype ft;
+    if (!ft_name || lq_ftype_from_name(ft_name, &ft, NULL) != LQ_OK ||
+        !lq_gptq_gguf_supported((enum lq_type)lq_ftype_default_type(ft))) {
+        return false;
+    }
+    char lower[32];
+    ftype_parse(ft_name, arg, lower, sizeof lower);
+    snprintf(canon, cap, "gptq-%s", lower);
+    return true;
+}
+
+static const char *gptq_names(void)
+{
+    return "gptq-q8_0, gptq-q4_0, gptq-q4_1, gptq-q5_0, gptq-q5_1, gptq-q4_k_s, gptq-q4_k_m "
+           "(gptq4), gptq-q5_k_s, gptq-q5_k_m, gptq-q6_k (with --calib)";
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void on_gptq_weight(void *user, const struct lq_gptq_gguf_weight *w)
+{
+    struct quant_progress *q = user;
+    int64_t due = w->n_weights ? (w->index + 1) * q->units / w->n_weights : q->units;
+    due = due < q->units ? due : q->units;
+    lqi_report_progress(q->r, "quantize", q->j, q->j - q->r->jobs + 1, due - q->sent);
+    q->sent = due;
+}
+
+static lq_status gptq_produce(lq_report *r, struct report_job *j, struct lq_error *err)
+{
+    struct quant_progress q = {.r = r, .j = j, .units = (r->model.n_chunk + 1) / 2};
+    struct lq_gptq_gguf_params gp = lq_gptq_gguf_params_default();
+    gp.ftype = (enum lq_ftype)j->arg;
+    gp.gp.n_threads = r->p.n_threads;
+    gp.on_weight = on_gptq_weight;
+    gp.user = &q;
+    const double t0 = now_seconds();
+    lq_status s = lq_gptq_gguf_file(r->base_path, r->calib_path, r->p.calib_ctx, r->p.calib_tokens,
+                                    j->path, &gp, NULL, err);
+    j->e.quantize_seconds = now_seconds() - t0;
+    lqi_report_progress(r, "quantize", j, j - r->jobs + 1, q.units - q.sent);
+    return s;
+}
+
 // ---- the table ------------------------------------------------------------------------------
 
 static const struct report_job_kind kinds[] = {
     {.kind = "ftype", .parse = ftype_parse, .names = ftype_names, .produce = ftype_produce},
+    {.kind = "gptq",
+     .parse = gptq_parse,
+     .needs_calib = true,
+     .names = gptq_names,
+     .produce = gptq_produce},
 };
 
 /* Existing files (lq_report_add_file): nothing to make, not chosen by name. */

@@ -17,7 +17,7 @@
 
 struct lq_report_params lq_report_params_default(void)
 {
-    struct lq_report_params p = {.n_ctx = 512};
+    struct lq_report_params p = {.n_ctx = 512, .calib_ctx = 512, .calib_tokens = 4096};
     return p;
 }
 
@@ -108,13 +108,20 @@ static lq_status copy_params(lq_report *r, const struct lq_report_params *p, str
                (long long)p->n_ctx);
     LQ_FAIL_IF(p->n_chunks == 1, err, LQ_E_INVALID_ARG,
                "report: evaluating needs at least 2 chunks (as llama-perplexity)");
+    LQ_FAIL_IF(p->calib && (p->calib_ctx < 2 || p->calib_tokens < p->calib_ctx), err,
+               LQ_E_INVALID_ARG,
+               "report: calibration needs chunks of at least 2 tokens and at least one chunk "
+               "(calib_ctx %lld, calib_tokens %lld)",
+               (long long)p->calib_ctx, (long long)p->calib_tokens);
     r->p = *p;
     r->p.n_threads = p->n_threads > 0 ? p->n_threads : omp_get_num_procs();
     r->model_path = lqi_strdup(p->model);
     r->text_path = lqi_strdup(p->text);
     r->imatrix_path = p->imatrix ? lqi_strdup(p->imatrix) : NULL;
-    LQ_FAIL_IF(!r->model_path || !r->text_path || (p->imatrix && !r->imatrix_path), err, LQ_E_NOMEM,
-               "out of memory");
+    r->calib_path = p->calib ? lqi_strdup(p->calib) : NULL;
+    LQ_FAIL_IF(!r->model_path || !r->text_path || (p->imatrix && !r->imatrix_path) ||
+                   (p->calib && !r->calib_path),
+               err, LQ_E_NOMEM, "out of memory");
     return LQ_OK;
 }
 
@@ -199,6 +206,10 @@ lq_status lq_report_add(lq_report *r, const char *job, struct lq_error *err)
     const struct report_job_kind *kind = lqi_report_find_kind(name, &arg, canon, sizeof canon);
     LQ_FAIL_IF(!kind, err, LQ_E_INVALID_ARG, "report: unknown type '%s' (known: %s)", job,
                lq_report_job_names());
+    LQ_FAIL_IF(kind->needs_calib && !r->calib_path, err, LQ_E_INVALID_ARG,
+               "report: type '%s' needs a calibration text (quant report --calib FILE; quant check "
+               "baselines do not record one)",
+               canon);
     return push_job(r, kind, arg, canon, NULL, err);
 }
 
@@ -383,6 +394,7 @@ void lq_report_free(lq_report *r)
     lqi_free(r->model_path);
     lqi_free(r->text_path);
     lqi_free(r->imatrix_path);
+    lqi_free(r->calib_path);
     lqi_free(r->work_dir);
     lqi_free(r->base_path);
     lqi_free(r->logits_path);

@@ -1,8 +1,8 @@
 /* test_check.c - `quant check` logic on the tiny model: a baseline written from one run holds
  * for a fresh run (verdict 0); a deliberately broken Q8_0 quantizer (a copy that truncates
  * instead of rounding, swapped in through -Wl,--wrap=lq_quantize_rows) regresses (verdict 1)
- * naming the type and its tensors; bad baselines (missing key, unknown type, another model
- * or text) give verdict 2 naming the key. */
+ * naming the type and its tensors; bad baselines (missing key, unknown type, a GPTQ type,
+ * another model or text) give verdict 2 naming the key. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +221,12 @@ static void unknown_type(json_t *doc)
     json_object_set_new(type0(doc), "name", json_string("q9_9"));
 }
 
+/* GPTQ types need calibration text, which a baseline does not record. */
+static void gptq_type(json_t *doc)
+{
+    json_object_set_new(type0(doc), "name", json_string("gptq-q4_0"));
+}
+
 static void other_model(json_t *doc)
 {
     json_object_set_new(json_object_get(doc, "model"), "xxh3", json_string("0123456789abcdef"));
@@ -253,6 +259,7 @@ static void test_check_bad_baselines(void **state)
     struct fixture *fx = *state;
     expect_bad(fx, drop_tolerance, "types[0].tolerance.mean_kld: missing");
     expect_bad(fx, unknown_type, "types[0].name: unknown type 'q9_9'");
+    expect_bad(fx, gptq_type, "types[0].name: type 'gptq-q4_0' needs a calibration text");
     expect_bad(fx, other_model, "model.xxh3");
     expect_bad(fx, other_tensor_count, "model.n_tensors");
     expect_bad(fx, other_text, "eval.tokens_xxh3");

@@ -63,6 +63,10 @@ LQ_API lq_status lq_hessian_new(int64_t ncols, lq_hessian **out, struct lq_error
 LQ_API lq_status lq_hessian_add(lq_hessian *h, const float *x, int64_t nrows,
                                 struct lq_error *err);
 
+/* The Hessian of the ncols rows of the identity (H = 2 I / ncols, ncols samples): GPTQ with
+ * it spreads no error, so it rounds to nearest on its own grid (a baseline). */
+LQ_API lq_status lq_hessian_new_identity(int64_t ncols, lq_hessian **out, struct lq_error *err);
+
 LQ_API int64_t lq_hessian_ncols(const lq_hessian *h);
 /* Rows added so far. */
 LQ_API int64_t lq_hessian_nsamples(const lq_hessian *h);

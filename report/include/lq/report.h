@@ -13,9 +13,12 @@
  * the stored bytes), and evaluates it against the saved distributions (PPL, KL divergence,
  * top-1 agreement, RMS Δp) exactly as `quant eval --compare` does.
  *
- * Jobs are named by llama.cpp's file types ("q8_0", "q4_k_m", ...); each kind of job is one
- * row of the job table in report_jobs.c, so a new kind (another quantization algorithm) is
- * added there and nowhere else.
+ * Jobs are named by llama.cpp's file types ("q8_0", "q4_k_m", ...) or "gptq-" and a file type
+ * GPTQ can fill ("gptq-q4_k_m", "gptq-q4_0"; "gptq4" means "gptq-q4_k_m"): the same recipe and
+ * tensor types, every block weight quantized with sequential GPTQ on the calibration text
+ * (lq/gptq_gguf.h; its quantize time includes the calibration). Each kind of job is one row
+ * of the job table in report_jobs.c, so a new kind (another quantization algorithm) is added
+ * there and nowhere else.
  *
  * A handle is not thread-safe. Returned pointers are borrowed until lq_report_free().
  */
@@ -55,11 +58,16 @@ struct lq_report_params {
     const char *work_dir; /* where job files go; kept. NULL: a temporary folder, removed by
                              lq_report_free() */
     const char *imatrix;  /* importance matrix for the file-type jobs; NULL: none */
+    const char *calib;    /* calibration text for the GPTQ jobs ("gptq-q4_k_m"); needed
+                             before such a job is added */
+    int64_t calib_ctx;    /* its chunk length (default 512) */
+    int64_t calib_tokens; /* calibration tokens used, rounded down to chunks (default 4096) */
     void (*on_progress)(void *user, const struct lq_report_progress *p);
     void *user;
 };
 
-/* Defaults: n_ctx 512, all chunks, all cores, a temporary work folder. */
+/* Defaults: n_ctx 512, all chunks, all cores, a temporary work folder, no calibration text
+ * (calib_ctx 512, calib_tokens 4096). */
 LQ_API struct lq_report_params lq_report_params_default(void);
 
 /* What identifies the reference model and the evaluated text: a baseline recorded on
@@ -88,7 +96,7 @@ struct lq_report_tensor {
 /* One row of the report: the reference (kind "base") or a job. */
 struct lq_report_entry {
     const char *name; /* "q4_k_m"; the reference's file type ("f16") */
-    const char *kind; /* "base", "ftype", "file" */
+    const char *kind; /* "base", "ftype", "gptq", "file" */
     const char *path; /* the GGUF file evaluated (gone after free unless kept) */
     uint64_t file_bytes;
     uint64_t data_bytes; /* tensor data only */
@@ -111,7 +119,8 @@ LQ_API lq_status lq_report_open(const struct lq_report_params *p, lq_report **ou
                                 struct lq_error *err);
 
 /* Adds a job by name (case-insensitive: "q8_0", "Q4_K_M"). LQ_E_INVALID_ARG naming the job
- * and listing the known names when no kind of job recognises it. */
+ * and listing the known names when no kind of job recognises it, or when it needs the
+ * calibration text and params.calib was NULL. */
 LQ_API lq_status lq_report_add(lq_report *r, const char *job, struct lq_error *err);
 
 /* Adds an existing GGUF file of the same model as a job (named by its file name). */
