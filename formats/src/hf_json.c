@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "json_kind.h"
 #include "lqi.h"
 
 // ---- loading -----------------------------------------------------------------------------
@@ -123,28 +124,6 @@ static const json_t *lookup(const json_t *root, const char *key)
     return json_is_null(v) ? NULL : v;
 }
 
-static const char *json_kind(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a real number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    case JSON_NULL:
-        return "null";
-    }
-    return "unknown";
-}
-
 enum want { WANT_INT, WANT_NUMBER, WANT_STRING, WANT_BOOL, WANT_ARRAY };
 
 static const char *const want_names[] = {"an integer", "a number", "a string", "a boolean",
@@ -175,7 +154,7 @@ static lq_status get_value(const lq_hf *hf, const json_t *root, const char *file
     const json_t *v = lookup(root, key);
     LQ_FAIL_IF(!v, err, LQ_E_NOT_FOUND, "%s/%s: no key '%s'", hf->dir, file, key);
     LQ_FAIL_IF(!is_wanted(v, w), err, LQ_E_FORMAT, "%s/%s: '%s' is %s, not %s", hf->dir, file, key,
-               json_kind(v), want_names[w]);
+               lqi_json_kind(v), want_names[w]);
     *out = v;
     return LQ_OK;
 }

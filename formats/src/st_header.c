@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "json_kind.h"
 #include "lqi.h"
 
 #define ST_META_KEY "__metadata__"
@@ -37,35 +38,13 @@ static lq_status load_json(const lq_st *st, json_t **root, struct lq_error *err)
     return LQ_OK;
 }
 
-static const char *json_kind(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a real number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    case JSON_NULL:
-        return "null";
-    }
-    return "unknown";
-}
-
 /* A non-negative JSON integer, or an error naming the tensor and what holds it. */
 static lq_status get_count(const lq_st *st, const char *name, const char *what, size_t i,
                            const json_t *v, uint64_t *out, struct lq_error *err)
 {
     LQ_FAIL_IF(!json_is_integer(v), err, LQ_E_FORMAT,
                "%s: tensor '%s': %s[%zu] is %s, not an integer", st->path, name, what, i,
-               json_kind(v));
+               lqi_json_kind(v));
     json_int_t x = json_integer_value(v);
     LQ_FAIL_IF(x < 0, err, LQ_E_FORMAT, "%s: tensor '%s': %s[%zu] is negative (%lld)", st->path,
                name, what, i, (long long)x);
@@ -92,7 +71,7 @@ static lq_status parse_dtype(const lq_st *st, const json_t *entry, struct lq_st_
     const json_t *v = json_object_get(entry, "dtype");
     LQ_FAIL_IF(!v, err, LQ_E_FORMAT, "%s: tensor '%s': no \"dtype\"", st->path, t->name);
     LQ_FAIL_IF(!json_is_string(v), err, LQ_E_FORMAT, "%s: tensor '%s': dtype is %s, not a string",
-               st->path, t->name, json_kind(v));
+               st->path, t->name, lqi_json_kind(v));
     int dt = lq_st_dtype_from_name(json_string_value(v));
     LQ_FAIL_IF(dt < 0, err, LQ_E_FORMAT, "%s: tensor '%s': unknown dtype '%s'", st->path, t->name,
                json_string_value(v));
@@ -109,7 +88,7 @@ static lq_status parse_shape(const lq_st *st, const json_t *entry, struct lq_st_
     const json_t *v = json_object_get(entry, "shape");
     LQ_FAIL_IF(!v, err, LQ_E_FORMAT, "%s: tensor '%s': no \"shape\"", st->path, t->name);
     LQ_FAIL_IF(!json_is_array(v), err, LQ_E_FORMAT, "%s: tensor '%s': shape is %s, not an array",
-               st->path, t->name, json_kind(v));
+               st->path, t->name, lqi_json_kind(v));
     size_t nd = json_array_size(v);
     LQ_FAIL_IF(nd > LQ_ST_MAX_DIMS, err, LQ_E_UNSUPPORTED,
                "%s: tensor '%s': %zu dimensions; at most %d are supported", st->path, t->name, nd,
@@ -176,7 +155,7 @@ static lq_status parse_tensor(const lq_st *st, const char *key, const json_t *en
     t->name = lqi_strdup(key);
     LQ_FAIL_IF(!t->name, err, LQ_E_NOMEM, "%s: out of memory", st->path);
     LQ_FAIL_IF(!json_is_object(entry), err, LQ_E_FORMAT,
-               "%s: tensor '%s': entry is %s, not an object", st->path, key, json_kind(entry));
+               "%s: tensor '%s': entry is %s, not an object", st->path, key, lqi_json_kind(entry));
     LQ_TRY(parse_dtype(st, entry, t, err));
     LQ_TRY(parse_shape(st, entry, t, err));
     LQ_TRY(parse_offsets(st, entry, t, err));
@@ -194,7 +173,7 @@ static int cmp_meta(const void *a, const void *b)
 static lq_status parse_meta(lq_st *st, const json_t *obj, struct lq_error *err)
 {
     LQ_FAIL_IF(!json_is_object(obj), err, LQ_E_FORMAT, "%s: %s is %s, not an object", st->path,
-               ST_META_KEY, json_kind(obj));
+               ST_META_KEY, lqi_json_kind(obj));
     size_t n = json_object_size(obj);
     char **pairs = lqi_calloc(n ? 2 * n : 1, sizeof *pairs);
     LQ_FAIL_IF(!pairs, err, LQ_E_NOMEM, "%s: out of memory", st->path);
@@ -206,7 +185,7 @@ static lq_status parse_meta(lq_st *st, const json_t *obj, struct lq_error *err)
     {
         LQ_FAIL_IF(!json_is_string(v), err, LQ_E_FORMAT,
                    "%s: %s key '%s': value is %s, not a string", st->path, ST_META_KEY, key,
-                   json_kind(v));
+                   lqi_json_kind(v));
         pairs[2 * i] = lqi_strdup(key);
         pairs[2 * i + 1] = lqi_strdup(json_string_value(v));
         st->n_meta = (int64_t)++i;
