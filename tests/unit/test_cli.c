@@ -95,7 +95,8 @@ static void test_usage_exit_codes(void **state)
 static void test_every_command_has_help(void **state)
 {
     (void)state;
-    const char *cmds[] = {"inspect", "convert", "quantize", "eval", "generate", "imatrix"};
+    const char *cmds[] = {"inspect", "convert", "quantize", "eval", "generate",
+                          "imatrix", "gptq",    "report",   "check"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         struct run_result r = run_quant((const char *[]){cmds[i], "--help", NULL});
         if (r.code != 0 || !strstr(r.out, "usage: quant ") || !strstr(r.out, cmds[i]))
