@@ -11,71 +11,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lqt_run.h"
 #include "lqt_util.h"
 
-extern char **environ;
-
-struct run_result {
-    int code;
-    char *out;
-    char *err;
-};
-
-static char *slurp_fd(int fd)
-{
-    struct stat st;
-    assert_int_equal(fstat(fd, &st), 0);
-    char *buf = malloc((size_t)st.st_size + 1);
-    assert_non_null(buf);
-    assert_int_equal(pread(fd, buf, (size_t)st.st_size, 0), st.st_size);
-    buf[st.st_size] = '\0';
-    return buf;
-}
-
 /* Runs quant with argv (NULL-terminated, without the program name); captures both streams. */
-static struct run_result run_quant(const char *const *args)
+static struct lqt_run run_quant(const char *const *args)
 {
-    const char *argv[32] = {LQ_QUANT_BIN};
-    int n = 1;
-    for (; args[n - 1] != NULL; n++) {
-        assert_true(n < 31);
-        argv[n] = args[n - 1];
-    }
-    argv[n] = NULL;
-    char out_path[] = "/tmp/lqt_cli_out_XXXXXX", err_path[] = "/tmp/lqt_cli_err_XXXXXX";
-    int out_fd = mkstemp(out_path), err_fd = mkstemp(err_path);
-    assert_true(out_fd >= 0 && err_fd >= 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-    posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
-    pid_t pid;
-    assert_int_equal(posix_spawn(&pid, LQ_QUANT_BIN, &fa, NULL, (char *const *)argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status)); /* a crash is never an acceptable answer */
-    struct run_result r = {WEXITSTATUS(status), slurp_fd(out_fd), slurp_fd(err_fd)};
-    close(out_fd);
-    close(err_fd);
-    unlink(out_path);
-    unlink(err_path);
+    struct lqt_run r = lqt_run_quant(args, NULL);
+    assert_false(r.signaled); /* a crash is never an acceptable answer */
     return r;
-}
-
-static void run_free(struct run_result *r)
-{
-    free(r->out);
-    free(r->err);
 }
 
 static void expect_code(const char *const *args, int code, const char *in_stderr)
 {
-    struct run_result r = run_quant(args);
-    if (r.code != code || (in_stderr && !strstr(r.err, in_stderr)))
-        fail_msg("quant %s: exit %d (want %d), stderr: %s", args[0] ? args[0] : "", r.code, code,
-                 r.err);
-    run_free(&r);
+    struct lqt_run r = run_quant(args);
+    lqt_expect_exit(&r, args, code, in_stderr);
+    lqt_run_free(&r);
 }
 
 static void test_usage_exit_codes(void **state)
@@ -98,43 +49,43 @@ static void test_every_command_has_help(void **state)
     const char *cmds[] = {"inspect", "convert", "quantize", "eval", "generate",
                           "imatrix", "gptq",    "report",   "check"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        struct run_result r = run_quant((const char *[]){cmds[i], "--help", NULL});
+        struct lqt_run r = run_quant((const char *[]){cmds[i], "--help", NULL});
         if (r.code != 0 || !strstr(r.out, "usage: quant ") || !strstr(r.out, cmds[i]))
             fail_msg("quant %s --help: exit %d, stdout: %s", cmds[i], r.code, r.out);
-        run_free(&r);
+        lqt_run_free(&r);
     }
-    struct run_result r = run_quant((const char *[]){"--help", NULL});
+    struct lqt_run r = run_quant((const char *[]){"--help", NULL});
     assert_int_equal(r.code, 0);
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         assert_non_null(strstr(r.out, cmds[i]));
-    run_free(&r);
+    lqt_run_free(&r);
 }
 
 static void test_bad_files_exit_3_naming_file(void **state)
 {
     (void)state;
     const char *bad = lqt_data_path("gguf/malformed/bad-magic-FUGG.gguf");
-    struct run_result r = run_quant((const char *[]){"inspect", bad, NULL});
+    struct lqt_run r = run_quant((const char *[]){"inspect", bad, NULL});
     assert_int_equal(r.code, 3);
     assert_non_null(strstr(r.err, bad));
     assert_non_null(strstr(r.err, "offset 0"));
     assert_non_null(strstr(r.err, "bad magic"));
     assert_string_equal(r.out, "");
-    run_free(&r);
+    lqt_run_free(&r);
     expect_code((const char *[]){"inspect", "/nonexistent/model.gguf", NULL}, 1,
                 "/nonexistent/model.gguf");
 }
 
 static json_t *inspect_json(const char *path)
 {
-    struct run_result r = run_quant((const char *[]){"inspect", "--json", "--hash", path, NULL});
+    struct lqt_run r = run_quant((const char *[]){"inspect", "--json", "--hash", path, NULL});
     if (r.code != 0)
         fail_msg("quant inspect %s: exit %d: %s", path, r.code, r.err);
     json_error_t jerr;
     json_t *doc = json_loads(r.out, 0, &jerr);
     if (!doc)
         fail_msg("inspect --json of %s is not JSON: line %d: %s", path, jerr.line, jerr.text);
-    run_free(&r);
+    lqt_run_free(&r);
     return doc;
 }
 
@@ -195,11 +146,10 @@ static void test_quantize_matches_llama_cpp(void **state)
     assert_non_null(mkdtemp(dir));
     char out[256];
     snprintf(out, sizeof out, "%s/q4_k_m.gguf", dir);
-    struct run_result r =
-        run_quant((const char *[]){"quantize", "--quiet", f16, out, "q4_k_m", NULL});
+    struct lqt_run r = run_quant((const char *[]){"quantize", "--quiet", f16, out, "q4_k_m", NULL});
     if (r.code != 0)
         fail_msg("quantize: exit %d: %s", r.code, r.err);
-    run_free(&r);
+    lqt_run_free(&r);
     json_t *a = inspect_json(out), *b = inspect_json(ref);
     expect_same_tensors(a, b);
     json_decref(a);
@@ -222,11 +172,11 @@ static void test_convert_missing_shard_leaves_nothing(void **state)
              model, model);
     assert_int_equal(system(cmd), 0);
     snprintf(out, sizeof out, "%s/out.gguf", dir);
-    struct run_result r = run_quant((const char *[]){"convert", "--quiet", model, "-o", out, NULL});
+    struct lqt_run r = run_quant((const char *[]){"convert", "--quiet", model, "-o", out, NULL});
     if (r.code != 1 || !strstr(r.err, "model-00002-of-00002.safetensors") ||
         !strstr(r.err, "model.safetensors.index.json"))
         fail_msg("convert with a missing shard: exit %d, stderr: %s", r.code, r.err);
-    run_free(&r);
+    lqt_run_free(&r);
     /* only the model folder remains: no output, no temporary file */
     snprintf(cmd, sizeof cmd, "test \"$(ls -A '%s')\" = model", dir);
     assert_int_equal(system(cmd), 0);
@@ -253,10 +203,10 @@ static void test_check_bad_baseline_exits_2(void **state)
     snprintf(path, sizeof path, "%s/baseline.json", dir);
     lqt_write_file(path, "{\"types\": 3}", 12);
     const char *f16 = lqt_data_path("reference/llama.cpp/tiny-llama-6L/f16.gguf");
-    struct run_result r = run_quant((const char *[]){"check", "--baseline", path, f16, NULL});
+    struct lqt_run r = run_quant((const char *[]){"check", "--baseline", path, f16, NULL});
     if (r.code != 2 || !strstr(r.err, path))
         fail_msg("check with a bad baseline: exit %d, stderr: %s", r.code, r.err);
-    run_free(&r);
+    lqt_run_free(&r);
     lqt_rmtree(dir);
     free(dir);
 }

@@ -1,0 +1,143 @@
+/* lqt_run.c - see lqt_run.h. */
+#include "lqt_run.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lqt_util.h"
+
+extern char **environ;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static char *slurp_fd(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        return strdup("");
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    assert_non_null(buf);
+    ssize_t got = pread(fd, buf, (size_t)st.st_size, 0);
+    buf[got > 0 ? got : 0] = '\0';
+    return buf;
+}
+
+/* Waits for pid, sending opts' signal on time and SIGKILL past the limit. */
+static int wait_child(pid_t pid, const struct lqt_run_opts *o, double t0, struct lqt_run *r)
+{
+    const double limit = o && o->max_seconds > 0 ? o->max_seconds : 300.0;
+    bool sent = false;
+    int status = 0;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid) {
+            return status;
+        }
+        const double t = now_seconds() - t0;
+        if (o && o->send_signal && !sent && t >= o->signal_after) {
+            kill(pid, o->send_signal);
+            sent = true;
+        }
+        if (t > limit) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            r->timed_out = true;
+            return status;
+        }
+        usleep(2000);
+    }
+}
+
+struct lqt_run lqt_run_quant(const char *const *args, const struct lqt_run_opts *opts)
+{
+    const char *argv[64] = {LQ_QUANT_BIN};
+    int n = 1;
+    for (; args[n - 1] != NULL; n++) {
+        assert_true(n < 63);
+        argv[n] = args[n - 1];
+    }
+    argv[n] = NULL;
+    char out_path[] = "/tmp/lqt_run_out_XXXXXX", err_path[] = "/tmp/lqt_run_err_XXXXXX";
+    int out_fd = mkstemp(out_path), err_fd = mkstemp(err_path);
+    assert_true(out_fd >= 0 && err_fd >= 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(
+        &fa, 0, opts && opts->stdin_path ? opts->stdin_path : "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+    posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+    struct lqt_run r = {0};
+    const double t0 = now_seconds();
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, LQ_QUANT_BIN, &fa, NULL, (char *const *)argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    int status = wait_child(pid, opts, t0, &r);
+    r.seconds = now_seconds() - t0;
+    if (WIFSIGNALED(status)) {
+        r.signaled = true;
+        r.code = 128 + WTERMSIG(status);
+    } else {
+        r.code = WEXITSTATUS(status);
+    }
+    r.out = slurp_fd(out_fd);
+    r.err = slurp_fd(err_fd);
+    close(out_fd);
+    close(err_fd);
+    unlink(out_path);
+    unlink(err_path);
+    return r;
+}
+
+void lqt_run_free(struct lqt_run *r)
+{
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
+}
+
+bool lqt_run_sanitizer_report(const struct lqt_run *r)
+{
+    return strstr(r->err, "Sanitizer") != NULL || strstr(r->err, "runtime error:") != NULL ||
+           strstr(r->err, "Segmentation fault") != NULL;
+}
+
+static void join_args(const char *const *args, char *buf, size_t cap)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int i = 0; args[i] != NULL && at + 1 < cap; i++) {
+        int k = snprintf(buf + at, cap - at, "%s%s", i ? " " : "", args[i]);
+        if (k < 0) {
+            break;
+        }
+        at += (size_t)k;
+    }
+}
+
+void lqt_expect_exit(const struct lqt_run *r, const char *const *args, int code,
+                     const char *in_stderr)
+{
+    if (r->code == code && !r->timed_out && !lqt_run_sanitizer_report(r) &&
+        (!in_stderr || strstr(r->err, in_stderr))) {
+        return;
+    }
+    char cmd[1024];
+    join_args(args, cmd, sizeof cmd);
+    fail_msg("quant %s: exit %d%s (want %d%s%s), %.2f s, stderr:\n%s", cmd, r->code,
+             r->timed_out ? " after timeout" : "", code, in_stderr ? ", stderr with " : "",
+             in_stderr ? in_stderr : "", r->seconds, r->err);
+}
