@@ -2,8 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "inspect_priv.h"
+#include "lq/file_io.h"
 #include "lq/hf.h"
 #include "lq/safetensors.h"
 #include "lq/types.h"
@@ -65,8 +67,11 @@ lq_status ivi_open_hf(struct inspect_view *v, struct lq_error *err)
     v->format = "Hugging Face folder";
     LQ_TRY_CLI(lq_hf_open(v->path, &im->hf, err));
     char path[4096];
-    snprintf(path, sizeof path, "%s/config.json", v->path);
-    im->config = json_load_file(path, 0, NULL);
+    int fd;
+    LQ_TRY_CLI(lq_input_member(v->path, "config.json", path, sizeof path, NULL, err));
+    LQ_TRY_CLI(lq_input_open(path, false, &fd, err));
+    im->config = json_loadfd(fd, 0, NULL);
+    close(fd);
     const char *arch = NULL;
     if (lq_hf_config_str(im->hf, "architectures.0", &arch, NULL) == LQ_OK ||
         lq_hf_config_str(im->hf, "model_type", &arch, NULL) == LQ_OK) {

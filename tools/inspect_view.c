@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "inspect_priv.h"
+#include "lq/file_io.h"
 
 enum { IV_GGUF, IV_SAFETENSORS, IV_HF };
 
@@ -44,11 +46,12 @@ static int detect_kind(const char *path)
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
         return IV_HF;
     }
-    FILE *f = fopen(path, "rb");
+    int fd;
     char magic[4] = { 0 };
-    if (f) {
-        size_t n = fread(magic, 1, 4, f);
-        fclose(f);
+    /* a FIFO or device is refused by the reader that opens it next, never read here */
+    if (lq_input_open(path, false, &fd, NULL) == LQ_OK) {
+        ssize_t n = read(fd, magic, 4);
+        close(fd);
         if (n == 4 && memcmp(magic, "GGUF", 4) == 0) {
             return IV_GGUF;
         }
