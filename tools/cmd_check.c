@@ -102,6 +102,10 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
                                       "(with --update); a check runs what the baseline lists");
     }
     o->p.model = rc == 0 ? argv[optind] : NULL;
+    if (rc == 0) {
+        rc = cli_refuse_input_as_output("check", o->junit, o->p.model, o->p.baseline,
+                                        o->p.text ? o->p.text : "", (const char *)NULL);
+    }
     return rc;
 }
 

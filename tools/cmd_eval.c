@@ -106,7 +106,9 @@ static int parse_eval(int argc, char **argv, struct eval_opts *o)
     if (o->compare && o->save) {
         return cli_usage_error("eval", "--save-logits and --compare cannot be combined");
     }
-    return 0;
+    return cli_refuse_input_as_output("eval", o->save, o->model, o->text ? o->text : "",
+                                      o->tokens ? o->tokens : "",
+                                      o->tokenizer ? o->tokenizer : "", (const char *)NULL);
 }
 
 // ---- printing -----------------------------------------------------------------------------

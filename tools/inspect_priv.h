@@ -2,15 +2,8 @@
 #ifndef LQ_INSPECT_PRIV_H
 #define LQ_INSPECT_PRIV_H
 
+#include "cli.h"
 #include "inspect_view.h"
-
-#define LQ_TRY_CLI(expr)                                                                   \
-    do {                                                                                   \
-        lq_status rc_ = (expr);                                                            \
-        if (rc_ != LQ_OK) {                                                                \
-            return rc_;                                                                    \
-        }                                                                                  \
-    } while (0)
 
 lq_status ivi_nomem(struct lq_error *err);
 void ivi_print_quoted(FILE *f, const char *s, size_t len, size_t max);
