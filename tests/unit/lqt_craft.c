@@ -2,10 +2,13 @@
 #include "lqt_craft.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lqt_util.h"
 
@@ -118,5 +121,21 @@ void lqt_craft_tiny_llama(const char *dir, const char *config_patch)
         char cfg[4096];
         snprintf(cfg, sizeof cfg, "%s/config.json", dir);
         patch_config(cfg, config_patch);
+    }
+}
+
+void lqt_craft_fifo(const char *path)
+{
+    unlink(path);
+    if (mkfifo(path, 0644) != 0) {
+        fail_msg("mkfifo %s: %s", path, strerror(errno));
+    }
+}
+
+void lqt_craft_symlink(const char *path, const char *target)
+{
+    unlink(path);
+    if (symlink(target, path) != 0) {
+        fail_msg("symlink %s -> %s: %s", path, target, strerror(errno));
     }
 }

@@ -22,4 +22,9 @@ void lqt_craft_safetensors(const char *path, const struct lqt_st_tensor *t, size
  * is a JSON object text, sets its keys in config.json (a JSON null deletes the key). */
 void lqt_craft_tiny_llama(const char *dir, const char *config_patch);
 
+/* Replaces path (removing what is there) by a FIFO, or by a symlink to target; fail the test
+ * on error. For the class 2 and 5 cases of the hostile corpus. */
+void lqt_craft_fifo(const char *path);
+void lqt_craft_symlink(const char *path, const char *target);
+
 #endif
