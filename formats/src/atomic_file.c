@@ -31,8 +31,18 @@ struct lq_out_dir {
 
 // ---- names ----
 
+/* path without its trailing slashes ("out/" names the folder out), malloc'd. */
+static char *strip_slashes(const char *path)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/') {
+        n--;
+    }
+    return lqi_strndup(path, n);
+}
+
 /* "dir/.base.tmp.XXXXXX" for "dir/base": recognisable, hidden, in the target's folder so the
- * rename stays on one file system. */
+ * rename stays on one file system. path has no trailing slash. */
 static char *tmp_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -93,8 +103,8 @@ lq_status lq_out_open(const char *path, lq_out **out, struct lq_error *err)
     LQ_FAIL_IF(!o, err, LQ_E_NOMEM, "%s: out of memory", path);
     o->fd = -1;
     o->slot = -1;
-    o->path = lqi_strdup(path);
-    o->tmp = tmp_name(path);
+    o->path = strip_slashes(path);
+    o->tmp = o->path ? tmp_name(o->path) : NULL;
     lq_status rc = LQ_OK;
     if (!o->path || !o->tmp) {
         rc = lqi_set_error(err, LQ_E_NOMEM, "%s: out of memory", path);
@@ -260,8 +270,8 @@ lq_status lq_out_dir_open(const char *path, bool force, lq_out_dir **out, struct
     lq_out_dir *d = lqi_calloc(1, sizeof *d);
     LQ_FAIL_IF(!d, err, LQ_E_NOMEM, "%s: out of memory", path);
     d->slot = -1;
-    d->path = lqi_strdup(path);
-    d->tmp = tmp_name(path);
+    d->path = strip_slashes(path);
+    d->tmp = d->path ? tmp_name(d->path) : NULL;
     lq_status rc = LQ_OK;
     if (!d->path || !d->tmp) {
         rc = lqi_set_error(err, LQ_E_NOMEM, "%s: out of memory", path);
