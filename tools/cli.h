@@ -21,12 +21,12 @@ struct cli_command {
 };
 
 /* Propagates a failing lq_status from a helper of a subcommand. */
-#define LQ_TRY_CLI(expr)                                                                   \
-    do {                                                                                   \
-        lq_status rc_ = (expr);                                                            \
-        if (rc_ != LQ_OK) {                                                                \
-            return rc_;                                                                    \
-        }                                                                                  \
+#define LQ_TRY_CLI(expr)                                                                           \
+    do {                                                                                           \
+        lq_status rc_ = (expr);                                                                    \
+        if (rc_ != LQ_OK) {                                                                        \
+            return rc_;                                                                            \
+        }                                                                                          \
     } while (0)
 
 /* Prints "quant <cmd>: <message>" for a library error and maps it to an exit code. */

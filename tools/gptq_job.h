@@ -17,7 +17,7 @@
 struct gptq_opts {
     const char *model, *calib, *out, *log;
     bool safetensors;
-    bool force; /* replace an existing non-empty output folder (safetensors) */
+    bool force;          /* replace an existing non-empty output folder (safetensors) */
     enum lq_ftype ftype; /* GGUF output */
     bool pure;
     bool rtn; /* baseline: round to nearest on GPTQ's grid (identity Hessian, one chunk) */

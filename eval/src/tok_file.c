@@ -4,8 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lq/tokenizer.h"
 #include "lq/file_io.h"
+#include "lq/tokenizer.h"
 #include "lqi.h"
 
 /* Reads the whole file into a new buffer of *len bytes (plus a NUL). */

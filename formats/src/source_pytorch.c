@@ -39,12 +39,13 @@ static lq_status open_indexed(struct lq_source *s, const char *index, struct lq_
     json_t *root;
     LQ_TRY(lqi_hf_load_json(index, &root, err));
     json_t *map = json_object_get(root, "weight_map");
-    lq_status rc = json_is_object(map) ? LQ_OK
-                                       : lqi_set_error(err, LQ_E_FORMAT,
-                                                       "%s: no \"weight_map\" object", index);
+    lq_status rc = json_is_object(map)
+                       ? LQ_OK
+                       : lqi_set_error(err, LQ_E_FORMAT, "%s: no \"weight_map\" object", index);
     const char *key;
     json_t *val;
-    json_object_foreach(map, key, val) {
+    json_object_foreach(map, key, val)
+    {
         const char *file = json_string_value(val);
         if (rc == LQ_OK && (!file || strstr(file, "..") || file[0] == '/')) {
             rc = lqi_set_error(err, LQ_E_FORMAT, "%s: tensor '%s': bad shard name", index, key);
@@ -61,10 +62,9 @@ lq_status lqi_source_add_pytorch(struct lq_source *s, struct lq_error *err)
 {
     char single[4096], index[4096];
     bool has_single;
-    LQ_TRY(lq_input_member(s->path, "pytorch_model.bin", single, sizeof single, &has_single,
-                           err));
-    LQ_TRY(lq_input_member(s->path, "pytorch_model.bin.index.json", index, sizeof index, NULL,
-                           err));
+    LQ_TRY(lq_input_member(s->path, "pytorch_model.bin", single, sizeof single, &has_single, err));
+    LQ_TRY(
+        lq_input_member(s->path, "pytorch_model.bin.index.json", index, sizeof index, NULL, err));
     if (has_single) {
         LQ_TRY(open_shard(s, "pytorch_model.bin", err));
     } else {

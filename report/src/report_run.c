@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "lq/convert.h"
-#include "lq/sniff.h"
 #include "lq/file_io.h"
+#include "lq/sniff.h"
 #include "lqi.h"
 #include "report_impl.h"
 
