@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lq/file_io.h"
 #include "lqt_craft.h"
 #include "lqt_hostile.h"
 #include "lqt_run.h"
@@ -150,6 +151,48 @@ static void test_hostile_partial_full_disk(void **state)
     free(dir);
 }
 
+/* What a signal handler calls: every registered temporary file and folder (with the files
+ * inside it) goes, and a committed output stays. */
+static void test_hostile_partial_cleanup_all(void **state)
+{
+    (void)state;
+    char *dir = lqt_tmpdir();
+    char path[4096];
+    struct lq_error err = {0};
+    snprintf(path, sizeof path, "%s/done.txt", dir);
+    lq_out *done = NULL;
+    assert_int_equal(lq_out_open(path, &done, &err), LQ_OK);
+    assert_int_equal(lq_out_commit(done, &err), LQ_OK);
+    snprintf(path, sizeof path, "%s/file.bin", dir);
+    lq_out *o = NULL;
+    assert_int_equal(lq_out_open(path, &o, &err), LQ_OK);
+    assert_int_equal(write(lq_out_fd(o), "x", 1), 1);
+    snprintf(path, sizeof path, "%s/folder", dir);
+    lq_out_dir *d = NULL;
+    assert_int_equal(lq_out_dir_open(path, false, &d, &err), LQ_OK);
+    snprintf(path, sizeof path, "%s/inside.json", lq_out_dir_path(d));
+    lq_out *in = NULL;
+    assert_int_equal(lq_out_open(path, &in, &err), LQ_OK);
+    snprintf(path, sizeof path, "%s/committed.json", lq_out_dir_path(d));
+    lq_out *c = NULL;
+    assert_int_equal(lq_out_open(path, &c, &err), LQ_OK);
+    assert_int_equal(lq_out_commit(c, &err), LQ_OK);
+    char *names = list_dir(dir);
+    assert_non_null(strstr(names, ".file.bin.tmp."));
+    assert_non_null(strstr(names, ".folder.tmp."));
+    free(names);
+    lq_tmp_cleanup_all();
+    names = list_dir(dir);
+    assert_string_equal(names, "done.txt\n");
+    free(names);
+    /* the handles still need freeing; their files are gone already */
+    lq_out_abort(o);
+    lq_out_abort(in);
+    lq_out_dir_abort(d);
+    lqt_rmtree(dir);
+    free(dir);
+}
+
 // ---- an output that is also an input (the hostile corpus) ----
 
 /* dir/m.gguf, a copy of the small model. */
@@ -263,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_hostile_partial_sigint_convert),
         cmocka_unit_test(test_hostile_partial_temp_name),
         cmocka_unit_test(test_hostile_partial_full_disk),
+        cmocka_unit_test(test_hostile_partial_cleanup_all),
         cmocka_unit_test(test_hostile_partial_output_is_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
