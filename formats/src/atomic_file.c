@@ -6,10 +6,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lq/file_io.h"
@@ -93,6 +96,52 @@ static void sync_parent_dir(const char *path)
     lqi_free(dir);
 }
 
+// ---- creating temporaries ----
+
+/* Six letters or digits in place of tmp's trailing "XXXXXX", different on every call. */
+static void fill_name(char *tmp)
+{
+    static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    static atomic_uint counter;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t v = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 42) ^
+                 ((uint64_t)atomic_fetch_add(&counter, 1) * 0x9E3779B97F4A7C15ull);
+    v ^= v >> 31; /* splitmix64's finaliser: every input bit moves every letter */
+    v *= 0xBF58476D1CE4E5B9ull;
+    v ^= v >> 27;
+    char *x = tmp + strlen(tmp) - 6;
+    for (int i = 0; i < 6; i++, v /= 62) {
+        x[i] = set[v % 62];
+    }
+}
+
+/* Creates tmp (ending in XXXXXX) as a new file (returns its fd) or folder (returns 0), after
+ * registering the name for signal cleanup: registered first, a signal arriving at any moment
+ * finds the temporary either not yet made or listed. O_EXCL: never an existing name, a planted
+ * symlink included. -1 with errno on failure. */
+static int create_registered(char *tmp, bool dir, int *slot)
+{
+    for (int tries = 0; tries < 64; tries++) {
+        fill_name(tmp);
+        *slot = lqi_tmp_add(tmp, dir);
+        int fd = dir ? mkdir(tmp, 0700)
+                     : open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            return fd;
+        }
+        int e = errno;
+        lqi_tmp_remove(*slot);
+        *slot = -1;
+        errno = e;
+        if (e != EEXIST) {
+            return -1;
+        }
+        memcpy(tmp + strlen(tmp) - 6, "XXXXXX", 6);
+    }
+    return -1;
+}
+
 // ---- files ----
 
 lq_status lq_out_open(const char *path, lq_out **out, struct lq_error *err)
@@ -110,16 +159,12 @@ lq_status lq_out_open(const char *path, lq_out **out, struct lq_error *err)
         rc = lqi_set_error(err, LQ_E_NOMEM, "%s: out of memory", path);
         goto out_free;
     }
-    /* mkostemp creates with O_EXCL: an existing name, a planted symlink included, fails */
-    o->fd = mkostemp(o->tmp, O_CLOEXEC);
+    o->fd = create_registered(o->tmp, false, &o->slot);
     if (o->fd < 0) {
         rc = lqi_set_error(err, LQ_E_IO, "%s: cannot create a temporary file: %s", path,
                            strerror(errno));
         goto out_free;
     }
-    o->slot = lqi_tmp_add(o->tmp, false);
-    /* mkstemp makes 0600; an output is meant to be shared like any other file */
-    fchmod(o->fd, 0666 & ~current_umask());
     *out = o;
     return LQ_OK;
 out_free:
@@ -275,7 +320,7 @@ lq_status lq_out_dir_open(const char *path, bool force, lq_out_dir **out, struct
     lq_status rc = LQ_OK;
     if (!d->path || !d->tmp) {
         rc = lqi_set_error(err, LQ_E_NOMEM, "%s: out of memory", path);
-    } else if (!mkdtemp(d->tmp)) {
+    } else if (create_registered(d->tmp, true, &d->slot) < 0) {
         rc = lqi_set_error(err, LQ_E_IO, "%s: cannot create a temporary folder: %s", path,
                            strerror(errno));
     }
@@ -285,8 +330,7 @@ lq_status lq_out_dir_open(const char *path, bool force, lq_out_dir **out, struct
         lqi_free(d);
         return rc;
     }
-    d->slot = lqi_tmp_add(d->tmp, true);
-    /* mkdtemp makes 0700; the folder is meant to be shared like any other output */
+    /* made 0700 so nothing can be planted in it; shared like any other output once done */
     chmod(d->tmp, 0777 & ~current_umask());
     *out = d;
     return LQ_OK;
