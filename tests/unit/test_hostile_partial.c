@@ -282,6 +282,18 @@ static void make_gptq_over_model(const char *dir, const char **args, char *buf)
     args[5] = m;
 }
 
+static void make_report_over_text(const char *dir, const char **args, char *buf)
+{
+    const char *text = lqt_hostile_str(buf, "%s/report.md", dir);
+    lqt_write_file(text, "Once upon a time there was a text.\n", 35);
+    args[0] = "report";
+    args[1] = lqt_data_path(SMALL_GGUF);
+    args[2] = "--text";
+    args[3] = text;
+    args[4] = "--out";
+    args[5] = dir;
+}
+
 static const struct lqt_hostile_case same_file_cases[] = {
     {"partial/quantize-in-place", make_quantize_in_place, 2, "also an input", 30},
     {"partial/quantize-hard-link", make_quantize_hard_link, 2, "also an input", 30},
@@ -290,6 +302,7 @@ static const struct lqt_hostile_case same_file_cases[] = {
     {"partial/imatrix-over-calib", make_imatrix_over_calib, 2, "also an input", 30},
     {"partial/junit-over-baseline", make_junit_over_baseline, 2, "also an input", 30},
     {"partial/gptq-over-model", make_gptq_over_model, 2, "also an input", 30},
+    {"partial/report-over-text", make_report_over_text, 2, "also an input", 30},
 };
 
 static void test_hostile_partial_output_is_input(void **state)
