@@ -36,7 +36,8 @@ static void usage(FILE *f)
         "  --chunks N       (new baseline) chunks to evaluate (>= 2)\n"
         "  --quiet          print failures only\n\n"
         "Exit codes: 0 every tolerance held, 1 a regression (or a failed run), 2 a bad\n"
-        "baseline (missing keys, unknown types, another model or text) or usage.\n");
+        "baseline (missing keys, unknown types, another model or text) or usage, 3 a\n"
+        "baseline or model that is no regular file (a FIFO, a device).\n");
 }
 
 static int parse_opts(int argc, char **argv, struct check_opts *o)
