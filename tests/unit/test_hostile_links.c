@@ -208,6 +208,44 @@ static void test_hostile_links_planted_output_link(void **state)
     free(dir);
 }
 
+/* Single-file outputs with a symlink planted at their name: the link is replaced, its target
+ * keeps its bytes (--save-logits wrote through it with fopen before lq_out). */
+static void test_hostile_links_planted_file_link(void **state)
+{
+    (void)state;
+    char *dir = lqt_tmpdir();
+    char buf[LQT_HOSTILE_BUF] = {0};
+    const char *victim = outside_file(dir, buf);
+    const char *logits = lqt_hostile_str(buf, "%s/base.logits", dir);
+    const char *gguf = lqt_hostile_str(buf, "%s/out.gguf", dir);
+    lqt_craft_symlink(logits, victim);
+    lqt_craft_symlink(gguf, victim);
+    const char *small = lqt_data_path("models/stories260K/stories260K-v1.gguf");
+    const char *eval[] = {"eval",          small,  "--text",   lqt_data_path("text/heldout-A.txt"),
+                          "--ctx",         "128",  "--chunks", "2",
+                          "--save-logits", logits, NULL};
+    const char *convert[] = {"convert", small, "-o", gguf, NULL};
+    const char *const *runs[] = {eval, convert};
+    for (size_t i = 0; i < 2; i++) {
+        struct lqt_run_opts o = {.max_seconds = 120};
+        struct lqt_run r = lqt_run_quant(runs[i], &o);
+        lqt_expect_exit(&r, runs[i], 0, NULL);
+        lqt_run_free(&r);
+    }
+    size_t n;
+    char *bytes = lqt_read_file(victim, &n);
+    assert_int_equal(n, strlen(VICTIM));
+    assert_memory_equal(bytes, VICTIM, n);
+    free(bytes);
+    struct stat sb;
+    assert_int_equal(lstat(logits, &sb), 0);
+    assert_true(S_ISREG(sb.st_mode));
+    assert_int_equal(lstat(gguf, &sb), 0);
+    assert_true(S_ISREG(sb.st_mode));
+    lqt_rmtree(dir);
+    free(dir);
+}
+
 /* --force replaces a non-empty folder as a whole: nothing of the old one survives. */
 static void test_hostile_links_force_replaces(void **state)
 {
@@ -262,6 +300,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_links_refused),
         cmocka_unit_test(test_hostile_links_planted_output_link),
+        cmocka_unit_test(test_hostile_links_planted_file_link),
         cmocka_unit_test(test_hostile_links_force_replaces),
         cmocka_unit_test(test_hostile_links_inside_link_accepted),
     };
