@@ -27,7 +27,7 @@ struct heat {
     struct kind kinds[MAX_KINDS];
     int n_kinds, n_layers;
     int cw, per_row, w, h; /* cell width, panels per row, canvas */
-    int lo, hi;            /* colour scale, decades */
+    double lo, hi;         /* colour scale: log10 of the smallest and largest error */
 };
 
 /* Kinds in the order the forward pass meets them; others after their group. */
@@ -123,9 +123,14 @@ static void scan(struct heat *h)
         }
     }
     qsort(h->kinds, (size_t)h->n_kinds, sizeof h->kinds[0], by_rank);
-    h->lo = vmax > 0 ? (int)floor(log10(vmin)) : -3;
-    h->hi = vmax > 0 ? (int)ceil(log10(vmax)) : 0;
-    h->hi = h->hi > h->lo ? h->hi : h->lo + 1;
+    /* the data's own range (not whole decades), so small differences still show */
+    h->lo = vmax > 0 ? log10(vmin) : -3;
+    h->hi = vmax > 0 ? log10(vmax) : 0;
+    if (h->hi - h->lo < 0.5) {
+        const double mid = (h->lo + h->hi) / 2;
+        h->lo = mid - 0.25;
+        h->hi = mid + 0.25;
+    }
 }
 
 static int n_plotted(const lq_report *r)
@@ -195,6 +200,29 @@ static void cell_fill(const struct heat *h, const struct lq_report_tensor *t, ch
 
 // ---- drawing --------------------------------------------------------------------------------
 
+/* Ticks at 1, 2 and 5 times powers of ten inside the range; 1 and 3 over more than 1.5
+ * decades, 1 over more than 3, so tick labels never crowd. */
+static void scale_ticks(FILE *f, const struct heat *h, int x0, int y, int bw)
+{
+    static const int sets[3][3] = {{1, 2, 5}, {1, 3, 0}, {1, 0, 0}};
+    const double span = h->hi - h->lo;
+    const int *mant = sets[span <= 1.5 ? 0 : span <= 3 ? 1 : 2];
+    for (int d = (int)floor(h->lo); d <= (int)ceil(h->hi); d++) {
+        for (int m = 0; m < 3 && mant[m]; m++) {
+            const double v = mant[m] * pow(10.0, d), t = (log10(v) - h->lo) / (h->hi - h->lo);
+            if (t < -1e-9 || t > 1 + 1e-9) {
+                continue;
+            }
+            const double x = x0 + bw * t;
+            fprintf(f,
+                    "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\"/>"
+                    "<text class=\"scale-tick\" x=\"%.1f\" y=\"%d\" "
+                    "text-anchor=\"middle\">%g</text>\n",
+                    x, y, x, y + 4, x, y + 17, v);
+        }
+    }
+}
+
 static void legend(FILE *f, const struct heat *h)
 {
     const int x0 = M, y0 = 78, bw = 320, bh = 14, steps = 64;
@@ -209,13 +237,7 @@ static void legend(FILE *f, const struct heat *h)
         fprintf(f, "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\"/>\n",
                 x0 + (double)bw * i / steps, y0, (double)bw / steps + 0.3, bh, fill);
     }
-    for (int d = h->lo; d <= h->hi; d++) {
-        const double x = x0 + (double)bw * (d - h->lo) / (h->hi - h->lo);
-        fprintf(f,
-                "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\"/>"
-                "<text class=\"scale-tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g</text>\n",
-                x, y0 + bh, x, y0 + bh + 4, x, y0 + bh + 17, pow(10.0, d));
-    }
+    scale_ticks(f, h, x0, y0 + bh, bw);
     const int sx = x0 + bw + 30;
     fprintf(f,
             "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"/>"

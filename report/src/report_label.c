@@ -74,31 +74,56 @@ static bool inside(const struct lqi_box *b, const struct lqi_box *area)
            b->y + b->h <= area->y + area->h;
 }
 
-/* Overlap of candidate b of label i with everything already there; leader lines that cross a
- * placed label or a reserved box count as a small overlap. */
+static double orient(double ax, double ay, double bx, double by, double cx, double cy)
+{
+    return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax);
+}
+
+/* Whether segments a0-a1 and b0-b1 cross (touching ends do not count). */
+static bool segments_cross(const double a[4], const double b[4])
+{
+    const double d1 = orient(b[0], b[1], b[2], b[3], a[0], a[1]);
+    const double d2 = orient(b[0], b[1], b[2], b[3], a[2], a[3]);
+    const double d3 = orient(a[0], a[1], a[2], a[3], b[0], b[1]);
+    const double d4 = orient(a[0], a[1], a[2], a[3], b[2], b[3]);
+    return ((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0));
+}
+
+static void leader_of(const struct lqi_label *l, double seg[4])
+{
+    seg[0] = l->px;
+    seg[1] = l->py;
+    lqi_leader_end(l, &seg[2], &seg[3]);
+}
+
+/* Overlap of candidate b of label i with everything already there (square pixels); each
+ * leader line crossing a label, a point, a reserved box or another leader, and each label
+ * on an earlier leader, adds 1: a crossing line is better than hidden text. */
 static double cost(const struct lqi_label *ls, int n, int i, const struct lqi_box *b, int k,
                    const struct lqi_box *avoid, int n_avoid)
 {
-    double c = 0;
+    double c = 0, seg[4], other[4];
     struct lqi_label l = ls[i];
     l.box = *b;
-    double lx, ly;
-    lqi_leader_end(&l, &lx, &ly);
+    leader_of(&l, seg);
     for (int j = 0; j < n; j++) {
-        struct lqi_box pb = point_box(&ls[j]);
+        const struct lqi_box pb = point_box(&ls[j]);
         c += overlap_area(b, &pb);
-        if (j < i) {
-            c += overlap_area(b, &ls[j].box);
-            if (k > 0 && segment_hits(l.px, l.py, lx, ly, &ls[j].box)) {
-                c += 1;
-            }
+        c += k > 0 && j != i && segment_hits(seg[0], seg[1], seg[2], seg[3], &pb);
+        if (j >= i) {
+            continue;
+        }
+        c += overlap_area(b, &ls[j].box);
+        c += k > 0 && segment_hits(seg[0], seg[1], seg[2], seg[3], &ls[j].box);
+        if (ls[j].leader) {
+            leader_of(&ls[j], other);
+            c += segment_hits(other[0], other[1], other[2], other[3], b);
+            c += k > 0 && segments_cross(seg, other);
         }
     }
     for (int j = 0; j < n_avoid; j++) {
         c += overlap_area(b, &avoid[j]);
-        if (k > 0 && segment_hits(l.px, l.py, lx, ly, &avoid[j])) {
-            c += 1;
-        }
+        c += k > 0 && segment_hits(seg[0], seg[1], seg[2], seg[3], &avoid[j]);
     }
     return c;
 }

@@ -69,10 +69,10 @@ static void mark_front(struct chart *c)
     }
 }
 
-/* A 1, 2 or 5 times a power of ten step giving about six ticks over span. */
+/* A 1, 2 or 5 times a power of ten step giving six to twelve ticks over span. */
 static double nice_step(double span)
 {
-    double raw = span / 6.0, mag = pow(10.0, floor(log10(raw)));
+    double raw = span / 8.0, mag = pow(10.0, floor(log10(raw)));
     double f = raw / mag;
     return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
 }
