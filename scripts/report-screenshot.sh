@@ -3,13 +3,19 @@
 # page, the chart and the heat map draw as meant (readable labels, no overlaps). Makes the
 # demo report first (scripts/demo.sh) when DIR has no report.html. Skips with a message,
 # exit 0, where Chromium is not installed (Debian: apt-get install -y chromium).
-# The page's figures are checked in tests/unit/test_report_charts.c; this is for the eye.
-# Usage: scripts/report-screenshot.sh [DIR=out/demo] [PNG=DIR/report.png] [WIDTH=1280]
+# The figures' contents are checked in tests/unit/test_report_charts.c; this is for the eye.
+# --figures: only the two figures (report.svg over report-tensors.svg, 900 pixels wide), as
+# docs/report-figures.png was made.
+# Usage: scripts/report-screenshot.sh [--figures] [DIR=out/demo] [PNG=DIR/report.png]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+figures=false
+if [ "${1:-}" = --figures ]; then
+  figures=true
+  shift
+fi
 dir=${1:-out/demo}
 png=${2:-$dir/report.png}
-width=${3:-1280}
 
 # REPORT_BROWSER names another browser command (one that takes Chromium's options).
 browser=
@@ -27,22 +33,37 @@ if [ ! -f "$dir/report.html" ]; then
   scripts/demo.sh "$dir"
 fi
 
-# The page's height: the table (a row per type) and both figures at their SVG heights.
-rows=$(grep -c '<tr>' "$dir/report.html")
-svg_h=$(($(grep -o '<svg xmlns="http://www.w3.org/2000/svg" class="[a-z]*" width="[0-9]*" height="[0-9]*"' \
-  "$dir/report.html" | sed 's/.*height="\([0-9]*\)"/\1/' | paste -sd+)))
-height=$((200 + 30 * rows + svg_h + 120))
+# Heights of the SVGs in a file (from their root elements).
+svg_heights() {
+  grep -o '<svg xmlns="http://www.w3.org/2000/svg" class="[a-z]*" width="[0-9]*" height="[0-9]*"' \
+    "$@" | sed 's/.*height="\([0-9]*\)"/\1/' | paste -sd+
+}
 
-html=$(cd "$dir" && pwd)/report.html
+dir_abs=$(cd "$dir" && pwd)
+if $figures; then
+  page=$dir_abs/figures.html
+  printf '<!DOCTYPE html><html><body style="margin:0">%s%s</body></html>\n' \
+    '<img src="report.svg" style="display:block"/>' \
+    '<img src="report-tensors.svg" style="display:block"/>' >"$page"
+  trap 'rm -f "$page"' EXIT
+  width=900
+  height=$(($(svg_heights "$dir/report.svg" "$dir/report-tensors.svg")))
+else
+  page=$dir_abs/report.html
+  width=1280
+  # the table (a row per type) and both figures at their SVG heights
+  height=$((320 + 30 * $(grep -c '<tr>' "$page") + $(svg_heights "$page")))
+fi
+
 mkdir -p "$(dirname "$png")"
 png_abs=$(cd "$(dirname "$png")" && pwd)/$(basename "$png")
 rm -f "$png_abs"
 # --no-sandbox: CI and containers run as root, where Chromium's sandbox refuses to start.
 timeout 120 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars \
   --force-device-scale-factor=1 --window-size="$width,$height" \
-  --screenshot="$png_abs" "file://$html" 2>/dev/null || true
+  --screenshot="$png_abs" "file://$page" 2>/dev/null || true
 if [ ! -s "$png_abs" ]; then
   echo "report-screenshot: $browser wrote no screenshot" >&2
   exit 1
 fi
-echo "report-screenshot: $png ($width x $height) of $dir/report.html"
+echo "report-screenshot: $png ($width x $height) of $page"

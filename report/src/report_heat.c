@@ -332,7 +332,7 @@ static void panel(FILE *f, const struct heat *h, const struct lq_report_entry *e
         if (layer >= 0) {
             cell(f, h, e, &e->tensors[t], gx + layer * h->cw, y, h->cw);
         } else {
-            cell(f, h, e, &e->tensors[t], gx, y, (double)h->n_layers * h->cw);
+            cell(f, h, e, &e->tensors[t], gx, y, (double)(panel_w(h) - LW));
         }
     }
     fprintf(f, "</g>\n</g>\n");
