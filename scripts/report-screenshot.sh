@@ -40,12 +40,14 @@ svg_heights() {
 }
 
 dir_abs=$(cd "$dir" && pwd)
+tmp=("$dir_abs/label-check.html")
+trap 'rm -f "${tmp[@]}"' EXIT
 if $figures; then
   page=$dir_abs/figures.html
   printf '<!DOCTYPE html><html><body style="margin:0">%s%s</body></html>\n' \
     '<img src="report.svg" style="display:block"/>' \
     '<img src="report-tensors.svg" style="display:block"/>' >"$page"
-  trap 'rm -f "$page"' EXIT
+  tmp+=("$page")
   width=900
   height=$(($(svg_heights "$dir/report.svg" "$dir/report-tensors.svg")))
 else
@@ -67,3 +69,38 @@ if [ ! -s "$png_abs" ]; then
   exit 1
 fi
 echo "report-screenshot: $png ($width x $height) of $page"
+
+# The chart's labels as the browser lays them out (its fonts, not the writer's estimate): each
+# text inside its box, no two texts overlapping, no text over a point.
+check=${tmp[0]}
+{
+  echo '<!DOCTYPE html><html><body>'
+  sed '1{/^<?xml/d}' "$dir/report.svg"
+  cat <<'JS'
+<pre id="result"></pre><script>
+const bad = [], svg = document.querySelector('svg.chart');
+const over = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width &&
+                       a.y < b.y + b.height && b.y < a.y + a.height;
+const labels = [...svg.querySelectorAll('g.label')].map(g => {
+  const t = g.querySelector('text').getBBox(), r = g.querySelector('rect.label-box').getBBox();
+  if (t.x < r.x - 0.5 || t.y < r.y - 0.5 || t.x + t.width > r.x + r.width + 0.5 ||
+      t.y + t.height > r.y + r.height + 0.5) bad.push('text outside its box: ' + g.dataset.type);
+  return {type: g.dataset.type, box: t};
+});
+const points = [...svg.querySelectorAll('circle.point')].map(c => ({type: c.dataset.type, box: c.getBBox()}));
+labels.forEach((a, i) => {
+  labels.slice(i + 1).forEach(b => { if (over(a.box, b.box)) bad.push(a.type + ' over ' + b.type); });
+  points.forEach(p => { if (over(a.box, p.box)) bad.push(a.type + ' over the point of ' + p.type); });
+});
+document.getElementById('result').textContent =
+  'labels ' + labels.length + ', problems ' + bad.length + (bad.length ? ': ' + bad.join('; ') : '');
+</script></body></html>
+JS
+} >"$check"
+result=$(timeout 120 "$browser" --headless --no-sandbox --disable-gpu --dump-dom "file://$check" \
+  2>/dev/null | sed -n 's/.*<pre id="result">\([^<]*\)<.*/\1/p')
+echo "report-screenshot: chart labels as rendered: ${result:-no result}"
+case $result in
+  *"problems 0") ;;
+  *) exit 1 ;;
+esac
