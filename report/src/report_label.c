@@ -54,9 +54,9 @@ void lqi_leader_end(const struct lqi_label *l, double *x, double *y)
     *y = fmin(fmax(l->py, l->box.y), l->box.y + l->box.h);
 }
 
-/* The candidate in direction d (0 = right, then counter-clockwise) on ring k: the box's side
- * facing the point is 4 + 10k pixels beyond the point's edge. Ring 0 tries the four sides
- * and diagonals first, right and left before above and below (labels are wide). */
+/* The candidate in direction d (0 = right, then counter-clockwise in 16ths of a turn) on ring
+ * k, about 4 + 10k pixels beyond the point's edge. Ring 0 tries right, left, the four
+ * diagonals, then above and below (labels are wide: beside a point they stay closest). */
 static struct lqi_box candidate(const struct lqi_label *l, int k, int d)
 {
     static const int ring0[8] = {0, 8, 2, 14, 6, 10, 4, 12};

@@ -256,8 +256,9 @@ static void points(FILE *f, const struct chart *c)
     }
 }
 
-/* Labels after the points, so a leader line or a label's backdrop never hides a point's edge
- * from the label it belongs to; the backdrop keeps text readable over grid and front. */
+/* Labels are drawn last: their white backdrop keeps the text readable over the grid, the
+ * front and leader lines (placement keeps them off every point). A leader line starts at the
+ * edge of its point's circle. */
 static void labels(FILE *f, const struct chart *c)
 {
     for (int i = 0; i < c->n; i++) {
@@ -268,10 +269,11 @@ static void labels(FILE *f, const struct chart *c)
         if (l->leader) {
             double x, y;
             lqi_leader_end(l, &x, &y);
+            const double d = hypot(x - l->px, y - l->py), u = d > 0 ? l->pr / d : 0;
             fprintf(f,
                     "<line class=\"leader\" x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
                     "stroke=\"#999\" stroke-width=\"1\"/>",
-                    l->px, l->py, x, y);
+                    l->px + (x - l->px) * u, l->py + (y - l->py) * u, x, y);
         }
         fprintf(f,
                 "<rect class=\"label-box\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
