@@ -162,6 +162,22 @@ static void on_chart(void *user, const char *tag, const struct lqt_xml_attr *a, 
     }
 }
 
+/* Each x tick shows the value it stands for: <text class="xtick" data-bpw="V" ...>V</text>. */
+static void check_tick_texts(const char *svg)
+{
+    int n = 0;
+    for (const char *p = strstr(svg, "class=\"xtick\""); p; p = strstr(p + 1, "class=\"xtick\"")) {
+        char v[32], text[32];
+        const char *q = strstr(p, "data-bpw=\""), *gt = strchr(p, '>');
+        assert_true(q && gt && q < gt);
+        assert_int_equal(sscanf(q, "data-bpw=\"%31[^\"]\"", v), 1);
+        assert_int_equal(sscanf(gt, ">%31[^<]</text>", text), 1);
+        assert_string_equal(text, v);
+        n++;
+    }
+    assert_true(n >= 3);
+}
+
 static void read_chart(const struct fixture *fx, struct chart *c)
 {
     char *svg = lqt_read_text(fx->svg);
@@ -172,6 +188,7 @@ static void read_chart(const struct fixture *fx, struct chart *c)
     }
     assert_non_null(strstr(svg, ">bits per weight"));
     assert_null(strstr(svg, "file size (MiB)"));
+    check_tick_texts(svg);
     free(svg);
 }
 
