@@ -189,15 +189,22 @@ static void print_kld(const struct lq_kld_report *r)
 
 static json_t *dist_json(const struct lq_dist *d)
 {
-    return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "max", d->max,
-                     "99.9", d->p999, "99", d->p99, "95", d->p95, "90", d->p90, "75", d->p75,
-                     "50", d->median, "25", d->p25, "10", d->p10, "5", d->p05, "1", d->p01,
-                     "0.1", d->p001, "min", d->min);
+    const struct { const char *key; double v; } q[] = {
+        { "max", d->max }, { "99.9", d->p999 }, { "99", d->p99 },   { "95", d->p95 },
+        { "90", d->p90 },  { "75", d->p75 },    { "50", d->median }, { "25", d->p25 },
+        { "10", d->p10 },  { "5", d->p05 },     { "1", d->p01 },    { "0.1", d->p001 },
+        { "min", d->min },
+    };
+    json_t *o = json_object();
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        json_out_real(o, q[i].key, q[i].v);
+    }
+    return o;
 }
 
 static void set_num(json_t *o, const char *key, double v)
 {
-    json_object_set_new(o, key, json_real(v));
+    json_out_real(o, key, v);
 }
 
 static json_t *kld_json(const struct lq_kld_report *k)

@@ -128,10 +128,10 @@ static void add_tensor_json(json_t *arr, const struct lq_convert_tensor_report *
                           "bytes_in", (json_int_t)r->bytes_in, "bytes_out",
                           (json_int_t)r->bytes_out, "quantized", r->quantized);
     if (r->have_stats) {
-        json_object_set_new(t, "rmse", json_real(r->stats.rmse));
-        json_object_set_new(t, "rel_rmse", json_real(r->stats.rel_rmse));
-        json_object_set_new(t, "max_err", json_real(r->stats.max_abs_err));
-        json_object_set_new(t, "snr_db", json_real(r->stats.snr_db));
+        json_out_real(t, "rmse", r->stats.rmse);
+        json_out_real(t, "rel_rmse", r->stats.rel_rmse);
+        json_out_real(t, "max_err", r->stats.max_abs_err);
+        json_out_real(t, "snr_db", r->stats.snr_db);
     }
     if (r->used_imatrix) {
         json_object_set_new(t, "imatrix", json_true());

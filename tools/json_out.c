@@ -2,6 +2,7 @@
 #include "json_out.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -81,9 +82,14 @@ void json_out_gguf_sizes(json_t *entry, const char *path)
     json_out_real(entry, "bpw", n_params ? (double)bytes * 8.0 / (double)n_params : 0.0);
 }
 
+json_t *json_out_number(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
 void json_out_real(json_t *doc, const char *key, double v)
 {
-    json_object_set_new(doc, key, json_real(v));
+    json_object_set_new(doc, key, json_out_number(v));
 }
 
 void json_out_int(json_t *doc, const char *key, int64_t v)

@@ -48,7 +48,10 @@ void json_out_gguf_sizes(json_t *entry, const char *path);
 /* Size of a file, or the total of the regular files in a folder (one level); 0 if missing. */
 uint64_t json_out_path_bytes(const char *path);
 
-/* Sets doc[key] to a real / an integer / a string (NULL: null). */
+/* A JSON number, or null for NaN and infinities (JSON has neither). */
+json_t *json_out_number(double v);
+
+/* Sets doc[key] to a real (null when not finite) / an integer / a string (NULL: null). */
 void json_out_real(json_t *doc, const char *key, double v);
 void json_out_int(json_t *doc, const char *key, int64_t v);
 void json_out_str(json_t *doc, const char *key, const char *s);
