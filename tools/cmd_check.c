@@ -36,7 +36,7 @@ static void usage(FILE *f)
         "  --types LIST     (new baseline) comma-separated types\n"
         "  --ctx N          (new baseline) chunk length\n"
         "  --chunks N       (new baseline) chunks to evaluate (>= 2)\n"
-        "  --quiet          print failures only, no progress\n"
+        "  -q, --quiet      print failures only, no progress\n"
         "  --json           print the result as JSON on stdout (README.md); exit codes stay\n"
         "  --progress       progress lines even when stderr is not a terminal\n\n"
         "Exit codes: 0 every tolerance held, 1 a regression (or a failed run), 2 a bad\n"
@@ -63,7 +63,7 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
     int c, rc = 0;
     long long v;
     optind = 1;
-    while (rc == 0 && (c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+    while (rc == 0 && (c = getopt_long(argc, argv, "hq", longs, NULL)) != -1) {
         switch (c) {
         case 'B':
             o->p.baseline = optarg;

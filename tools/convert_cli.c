@@ -85,6 +85,7 @@ int convert_cli_option(struct convert_cli *c, int opt, const char *arg)
     case OPT_STATS: c->stats = true; c->params.stats = true; return 0;
     case OPT_ALLOW_REQUANTIZE: c->params.allow_requantize = true; return 0;
     case OPT_ALLOW_NONFINITE: c->params.allow_nonfinite = true; return 0;
+    case 'q':
     case OPT_QUIET: c->quiet = true; progress_set_mode(PROGRESS_QUIET); return 0;
     case OPT_JSON: c->json = true; return 0;
     case OPT_PROGRESS: progress_set_mode(PROGRESS_FORCE); return 0;

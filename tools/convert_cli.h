@@ -77,7 +77,7 @@ enum {
     "  --stats                     per-tensor error table (RMSE, max error, rel. RMSE, SNR)\n" \
     "  --allow-requantize          allow quantizing tensors that are already quantized\n" \
     "  --allow-nonfinite           quantize NaN/Inf weights instead of refusing them\n"   \
-    "  --quiet                     no progress bar or summary\n"                         \
+    "  -q, --quiet                 no progress bar or summary\n"                         \
     "  --json                      print the result as JSON on stdout (README.md)\n"     \
     "  --progress                  progress lines even when stderr is not a terminal\n"
 
