@@ -106,6 +106,41 @@ static void test_progress_on_terminals_of_60_and_200_columns(void **state)
     run_on_terminal(eval, 60);
 }
 
+/* The calibration and report commands draw the same line. */
+static void test_progress_calibration_and_report_on_a_terminal(void **state)
+{
+    (void)state;
+    const char *stories = lqt_data_path("models/stories260K/stories260K.bin");
+    const char *calib = lqt_data_path("text/calib-A.txt");
+    char out[4096];
+    snprintf(out, sizeof out, "%s/im.gguf", tmp_out);
+    const char *imatrix[] = {"imatrix", stories,     "--calib", calib, "--ctx", "64", "--chunks",
+                             "6",       "--threads", "1",       "-o",  out,     NULL};
+    run_on_terminal(imatrix, 60);
+    snprintf(out, sizeof out, "%s/g.gguf", tmp_out);
+    const char *gptq[] = {"gptq",
+                          lqt_data_path("models/tiny-llama-6L"),
+                          "--calib",
+                          calib,
+                          "--calib-ctx",
+                          "64",
+                          "--calib-tokens",
+                          "128",
+                          "--layers",
+                          "0:1",
+                          "--threads",
+                          "1",
+                          "-o",
+                          out,
+                          NULL};
+    run_on_terminal(gptq, 60);
+    const char *report[] = {"report",   stories, "--text",    lqt_data_path("text/heldout-A.txt"),
+                            "--types",  "q8_0",  "--ctx",     "64",
+                            "--chunks", "2",     "--threads", "1",
+                            "--out",    tmp_out, NULL};
+    run_on_terminal(report, 60);
+}
+
 /* Without a terminal nothing is drawn; --progress gives plain lines; --quiet nothing at all. */
 static void test_progress_only_on_terminals_or_when_asked(void **state)
 {
@@ -152,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_progress_format_fits_every_width),
         cmocka_unit_test(test_progress_redraws_are_rate_limited),
         cmocka_unit_test(test_progress_on_terminals_of_60_and_200_columns),
+        cmocka_unit_test(test_progress_calibration_and_report_on_a_terminal),
         cmocka_unit_test(test_progress_only_on_terminals_or_when_asked),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
