@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "inspect_priv.h"
 #include "lq/sniff.h"
@@ -83,8 +84,9 @@ static bool has_suffix(const char *s, const char *suffix)
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-/* The reader for what lq_sniff_path (convert's own detection) saw. A file it does not
- * recognise goes to the reader its extension names, which says what is wrong with it. */
+/* The reader for what lq_sniff_path (convert's own detection) saw. What it does not
+ * recognise goes to the reader its extension (or being a folder) names, which says what is
+ * wrong with it. */
 static int reader_for(const char *path, enum lq_file_kind kind)
 {
     switch (kind) {
@@ -101,6 +103,10 @@ static int reader_for(const char *path, enum lq_file_kind kind)
         return IV_LLAMA2C;
     default:
         break;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        return IV_HF;
     }
     if (has_suffix(path, ".gguf")) {
         return IV_GGUF;
