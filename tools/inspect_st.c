@@ -48,8 +48,8 @@ static int64_t gptq_bits(lq_hf *hf)
  * Its qzeros, scales and g_idx describe the quantization and hold no parameters. */
 static void count_gptq(struct inspect_view *v, int64_t bits)
 {
-    static const char *const names[9] = { [2] = "gptq-int2", [3] = "gptq-int3",
-                                          [4] = "gptq-int4", [8] = "gptq-int8" };
+    static const char *const names[9] = {
+        [2] = "gptq-int2", [3] = "gptq-int3", [4] = "gptq-int4", [8] = "gptq-int8"};
     for (int64_t i = 0; i < v->n_tensors; i++) {
         struct iv_tensor *t = &v->tensors[i];
         if (ends_with(t->name, ".qweight") && strcmp(t->type_name, "I32") == 0) {
