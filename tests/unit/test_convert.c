@@ -344,7 +344,7 @@ static void test_bad_inputs(void **state)
     p = strstr(cfg, "\"num_hidden_layers\": 6");
     memcpy(p, "\"num_hidden_layers\": 7", 22);
     dir = make_model_copy("layers", cfg);
-    expect_failure(dir, "F16", LQ_E_FORMAT, "layer 6");
+    expect_failure(dir, "F16", LQ_E_FORMAT, "num_hidden_layers is 7 but the tensors have 6 layers");
     free(dir);
 }
 
