@@ -97,38 +97,37 @@ static lq_status check_layers(const struct lq_source *s, const struct lqi_hparam
     return LQ_OK;
 }
 
-/* What one tensor's shape must be: ne[0], ne[1], and the key whose value ne[1] reflects. */
+/* What one tensor's shape must be, and the keys (with their values) each dimension follows. */
 struct want {
     int64_t ne0, ne1;
-    const char *what; /* "vocab_size", "num_attention_heads x head_dim", ... */
-    int64_t v;        /* that value */
+    const char *key0, *key1; /* "hidden_size", "num_attention_heads x head_dim", ... */
 };
 
-/* Expected GGUF shape of a Llama matrix; false when no rule applies. */
+/* Expected GGUF shape of a Llama matrix or norm (ne1 = 1); false when no rule applies. */
 static bool expected_shape(const struct lq_llama_hparams *hp, const struct lqi_hparam_keys *k,
-                           const char *name, struct want *w, char *what, size_t cap)
+                           const char *name, struct want *w, char *buf, size_t cap)
 {
     const char *p = strncmp(name, "blk.", 4) == 0 ? strchr(name + 4, '.') : NULL;
     p = p ? p + 1 : name;
     const int64_t q = hp->n_head * hp->head_dim, kv = hp->n_head_kv * hp->head_dim;
     if (strcmp(p, "token_embd.weight") == 0 || strcmp(p, "output.weight") == 0) {
-        *w = (struct want){hp->n_embd, hp->n_vocab, k->n_vocab, hp->n_vocab};
+        *w = (struct want){hp->n_embd, hp->n_vocab, k->n_embd, k->n_vocab};
     } else if (strcmp(p, "attn_q.weight") == 0 || strcmp(p, "attn_output.weight") == 0) {
-        snprintf(what, cap, "%s x %s", k->n_head, k->head_dim);
-        *w = (struct want){hp->n_embd, q, what, q};
+        snprintf(buf, cap, "%s x %s", k->n_head, k->head_dim);
+        *w = (struct want){hp->n_embd, q, k->n_embd, buf};
         if (strcmp(p, "attn_output.weight") == 0) {
-            *w = (struct want){q, hp->n_embd, k->n_embd, hp->n_embd};
+            *w = (struct want){q, hp->n_embd, buf, k->n_embd};
         }
     } else if (strcmp(p, "attn_k.weight") == 0 || strcmp(p, "attn_v.weight") == 0) {
-        snprintf(what, cap, "%s x %s", k->n_head_kv, k->head_dim);
-        *w = (struct want){hp->n_embd, kv, what, kv};
+        snprintf(buf, cap, "%s x %s", k->n_head_kv, k->head_dim);
+        *w = (struct want){hp->n_embd, kv, k->n_embd, buf};
     } else if (strcmp(p, "ffn_gate.weight") == 0 || strcmp(p, "ffn_up.weight") == 0) {
-        *w = (struct want){hp->n_embd, hp->n_ff, k->n_ff, hp->n_ff};
+        *w = (struct want){hp->n_embd, hp->n_ff, k->n_embd, k->n_ff};
     } else if (strcmp(p, "ffn_down.weight") == 0) {
-        *w = (struct want){hp->n_ff, hp->n_embd, k->n_embd, hp->n_embd};
+        *w = (struct want){hp->n_ff, hp->n_embd, k->n_ff, k->n_embd};
     } else if (strcmp(p, "attn_norm.weight") == 0 || strcmp(p, "ffn_norm.weight") == 0 ||
                strcmp(p, "output_norm.weight") == 0) {
-        *w = (struct want){hp->n_embd, 1, k->n_embd, hp->n_embd};
+        *w = (struct want){hp->n_embd, 1, k->n_embd, NULL};
     } else {
         return false;
     }
@@ -138,23 +137,27 @@ static bool expected_shape(const struct lq_llama_hparams *hp, const struct lqi_h
 static lq_status check_shapes(const struct lq_source *s, const struct lqi_hparam_keys *k,
                               struct lq_error *err)
 {
-    char what[96];
+    char buf[96];
     for (int64_t i = 0; i < s->n_tensors; i++) {
         const struct lq_source_tensor *t = &s->tensors[i];
         struct want w;
-        if (!expected_shape(&s->hp, k, t->name, &w, what, sizeof what)) {
+        if (!expected_shape(&s->hp, k, t->name, &w, buf, sizeof buf)) {
             continue;
         }
-        const bool vec = w.ne1 == 1;
-        LQ_FAIL_IF(!vec && t->ne[0] == w.ne0 && t->ne[1] != w.ne1 && t->n_dims == 2, err,
-                   LQ_E_FORMAT, "%s: %s is %lld but tensor '%s' has %lld rows", k->file, w.what,
-                   (long long)w.v, t->src_name, (long long)t->ne[1]);
-        LQ_FAIL_IF(t->ne[0] != w.ne0 || t->ne[1] != w.ne1 || t->ne[2] != 1 || t->ne[3] != 1 ||
-                       t->n_dims != (vec ? 1 : 2),
-                   err, LQ_E_FORMAT,
-                   "%s: tensor '%s' has shape [%lld, %lld] but %s implies [%lld, %lld]", t->file,
-                   t->src_name, (long long)t->ne[1], (long long)t->ne[0], k->file, (long long)w.ne1,
-                   (long long)w.ne0);
+        const int n_dims = w.key1 ? 2 : 1;
+        LQ_FAIL_IF(t->ne[0] != w.ne0, err, LQ_E_FORMAT,
+                   "%s: %s is %lld but tensor '%s' has rows of %lld", k->file, w.key0,
+                   (long long)w.ne0, t->src_name, (long long)t->ne[0]);
+        LQ_FAIL_IF(w.key1 && t->ne[1] != w.ne1, err, LQ_E_FORMAT,
+                   "%s: %s is %lld but tensor '%s' has %lld rows", k->file, w.key1,
+                   (long long)w.ne1, t->src_name, (long long)t->ne[1]);
+        LQ_FAIL_IF(t->n_dims != n_dims || t->ne[1] != w.ne1 || t->ne[2] != 1 || t->ne[3] != 1, err,
+                   LQ_E_FORMAT,
+                   "%s: tensor '%s' has %d dimensions [%lld, %lld, %lld, %lld] "
+                   "(GGUF order), %s implies [%lld, %lld]",
+                   t->file, t->src_name, t->n_dims, (long long)t->ne[0], (long long)t->ne[1],
+                   (long long)t->ne[2], (long long)t->ne[3], k->file, (long long)w.ne0,
+                   (long long)w.ne1);
     }
     const int64_t rf = lq_source_find_tensor(s, "rope_freqs.weight");
     LQ_FAIL_IF(rf >= 0 && s->tensors[rf].ne[0] != s->hp.n_rot / 2, err, LQ_E_FORMAT,

@@ -10,6 +10,7 @@
 
 #include "lq/fp16.h"
 #include "lq/gguf.h"
+#include "lq/gguf_writer.h"
 #include "lqt_util.h"
 
 static size_t dtype_size(const char *dtype)
@@ -331,4 +332,48 @@ void lqt_craft_st_retype(const char *path, const char *dtype)
     free(ts);
     json_decref(hdr);
     free(file);
+}
+
+/* Sets (or, for null, removes) a key in a GGUF writer from a JSON value text. */
+static void set_json_value(lq_gguf_writer *w, const char *key, const char *json)
+{
+    json_error_t je;
+    json_t *v = json_loads(json, JSON_DECODE_ANY, &je);
+    assert_non_null(v);
+    if (json_is_null(v)) {
+        assert_int_equal(lq_gguf_writer_remove_key(w, key, NULL), LQ_OK);
+    } else if (json_is_integer(v)) {
+        assert_int_equal(lq_gguf_writer_set_i64(w, key, json_integer_value(v), NULL), LQ_OK);
+    } else {
+        assert_true(json_is_real(v));
+        assert_int_equal(lq_gguf_writer_set_f64(w, key, json_real_value(v), NULL), LQ_OK);
+    }
+    json_decref(v);
+}
+
+void lqt_craft_gguf_patch(const char *from, const char *to, const char *key, const char *json)
+{
+    lq_gguf *g = NULL;
+    lq_gguf_writer *w = NULL;
+    assert_int_equal(lq_gguf_open(from, &g, NULL), LQ_OK);
+    assert_int_equal(lq_gguf_writer_open(to, &w, NULL), LQ_OK);
+    for (int64_t i = 0; i < lq_gguf_n_kv(g); i++) {
+        assert_int_equal(lq_gguf_writer_set_value(w, lq_gguf_key(g, i), lq_gguf_value(g, i), NULL),
+                         LQ_OK);
+    }
+    set_json_value(w, key, json);
+    for (int64_t i = 0; i < lq_gguf_n_tensors(g); i++) {
+        const struct lq_gguf_tensor_info *ti = lq_gguf_tensor(g, i);
+        assert_int_equal(
+            lq_gguf_writer_add_tensor(w, ti->name, ti->type, ti->n_dims, ti->ne, NULL, NULL),
+            LQ_OK);
+    }
+    assert_int_equal(lq_gguf_writer_write_header(w, NULL), LQ_OK);
+    for (int64_t i = 0; i < lq_gguf_n_tensors(g); i++) {
+        const struct lq_gguf_tensor_info *ti = lq_gguf_tensor(g, i);
+        assert_int_equal(lq_gguf_writer_write_tensor(w, i, ti->data, ti->nbytes, NULL), LQ_OK);
+    }
+    assert_int_equal(lq_gguf_writer_finish(w, NULL), LQ_OK);
+    lq_gguf_writer_free(w);
+    lq_gguf_free(g);
 }

@@ -31,6 +31,10 @@ void lqt_craft_set_value(const char *path, const char *name, int64_t row, int64_
  * (values rounded as fp16.h does). */
 void lqt_craft_st_retype(const char *path, const char *dtype);
 
+/* Writes GGUF file `to` as a copy of `from` (metadata and tensors) with metadata key `key`
+ * set to a JSON number: an integer becomes INT64, a real FLOAT64, null removes the key. */
+void lqt_craft_gguf_patch(const char *from, const char *to, const char *key, const char *json);
+
 /* Copies a file (read whole, written whole). */
 void lqt_craft_copy_file(const char *from, const char *to);
 
