@@ -130,6 +130,24 @@ GGUF_CASE(gguf_eps_zero, "llama.attention.layer_norm_rms_epsilon", "0.0")
 GGUF_CASE(gguf_kv_heads_not_dividing, "llama.attention.head_count_kv", "3")
 GGUF_CASE(gguf_vocab_size_disagrees, "llama.vocab_size", "4000")
 
+/* eval reads GGUF metadata through the same validator */
+static void gguf_eval_layers_fewer(const char *dir, const char **args, char *buf)
+{
+    gguf(dir, args, buf, "llama.block_count", "5");
+    args[0] = "eval";
+    args[2] = "--text";
+    args[3] = lqt_data_path("text/heldout-A.txt");
+    args[4] = "--ctx";
+    args[5] = "64";
+}
+
+static void gguf_eval_theta_negative(const char *dir, const char **args, char *buf)
+{
+    gguf_eval_layers_fewer(dir, args, buf);
+    lqt_craft_gguf_patch(lqt_data_path("reference/llama.cpp/tiny-llama-6L/f16.gguf"), args[1],
+                         "llama.rope.freq_base", "-1.0");
+}
+
 static const struct lqt_hostile_case cases[] = {
     {"config/max-position-embeddings-2^32", ctx_2_32, 3,
      "config.json: max_position_embeddings is 4294967296: must be 1 .. 4294967295", 60},
@@ -188,6 +206,10 @@ static const struct lqt_hostile_case cases[] = {
      "in.gguf: llama.attention.head_count_kv is 3, which does not divide", 60},
     {"config/gguf-vocab-size-disagrees", gguf_vocab_size_disagrees, 3,
      "in.gguf: llama.vocab_size is 4000 but tokenizer.ggml.tokens has 4096 entries", 60},
+    {"config/gguf-eval-block-count-5-tensors-6", gguf_eval_layers_fewer, 3,
+     "in.gguf: llama.block_count is 5 but the tensors have 6 layers", 60},
+    {"config/gguf-eval-rope-freq-base-negative", gguf_eval_theta_negative, 3,
+     "in.gguf: llama.rope.freq_base is -1", 60},
 };
 
 static void test_hostile_config_refused(void **state)
