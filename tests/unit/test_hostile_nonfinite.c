@@ -207,6 +207,21 @@ static void generate_nan_logits(const char *dir, const char **args, char *buf)
     args[6] = NULL;
 }
 
+/* imatrix collects activations, not logits: a NaN early in the model reaches its sums */
+static void imatrix_nan_activations(const char *dir, const char **args, char *buf)
+{
+    folder_case(dir, args, buf, "BF16", "model.layers.0.input_layernorm.weight", 0, 3, NAN, NULL);
+    args[0] = "imatrix";
+    args[2] = "--calib";
+    args[3] = lqt_data_path("text/calib-A.txt");
+    args[4] = "--ctx";
+    args[5] = "64";
+    args[6] = "--chunks";
+    args[7] = "2";
+    args[8] = "-o";
+    args[9] = lqt_hostile_str(buf, "%s/im.gguf", dir);
+}
+
 static const struct lqt_hostile_case cases[] = {
     {"nonfinite/f16-folder-nan-default-f16", f16_folder_nan_default, 3,
      "mlp.up_proj.weight' (GGUF 'blk.2.ffn_up.weight'): NaN at row 10, column 3", 120},
@@ -242,6 +257,8 @@ static const struct lqt_hostile_case cases[] = {
     {"nonfinite/eval-nan-logits", eval_nan_logits, 3, "chunk 1 of 2: ", 120},
     {"nonfinite/eval-compare-nan-logits", eval_compare_nan_logits, 3, "at position", 120},
     {"nonfinite/generate-nan-logits", generate_nan_logits, 3, "is NaN", 120},
+    {"nonfinite/imatrix-nan-activations", imatrix_nan_activations, 3,
+     "imatrix: the activations of 'blk.0.", 120},
 };
 
 static void test_hostile_nonfinite_refused(void **state)
