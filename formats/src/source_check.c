@@ -74,6 +74,30 @@ static int64_t layers_found(const struct lq_source *s)
     return n;
 }
 
+static const char *const parts[] = {"attn_norm", "attn_q",   "attn_k", "attn_v",  "attn_output",
+                                    "ffn_norm",  "ffn_gate", "ffn_up", "ffn_down"};
+#define N_PARTS (sizeof parts / sizeof parts[0])
+
+/* Bit p of have[l] is set when layer l has the weight parts[p]: one pass over the tensors, so
+ * the check costs the same however many tensors a file claims. */
+static void mark_parts(const struct lq_source *s, uint16_t *have)
+{
+    for (int64_t i = 0; i < s->n_tensors; i++) {
+        const char *name = s->tensors[i].name;
+        char *end;
+        long long l = strncmp(name, "blk.", 4) == 0 ? strtoll(name + 4, &end, 10) : -1;
+        if (l < 0 || l >= s->hp.n_layer || *end != '.') {
+            continue;
+        }
+        for (size_t p = 0; p < N_PARTS; p++) {
+            size_t n = strlen(parts[p]);
+            if (strncmp(end + 1, parts[p], n) == 0 && strcmp(end + 1 + n, ".weight") == 0) {
+                have[l] |= (uint16_t)(1u << p);
+            }
+        }
+    }
+}
+
 static lq_status check_layers(const struct lq_source *s, const struct lqi_hparam_keys *k,
                               struct lq_error *err)
 {
@@ -81,20 +105,23 @@ static lq_status check_layers(const struct lq_source *s, const struct lqi_hparam
     LQ_FAIL_IF(found != s->hp.n_layer, err, LQ_E_FORMAT,
                "%s: %s is %lld but the tensors have %lld layers", k->file, k->n_layer,
                (long long)s->hp.n_layer, (long long)found);
-    static const char *const parts[] = {"attn_norm", "attn_q",   "attn_k", "attn_v",  "attn_output",
-                                        "ffn_norm",  "ffn_gate", "ffn_up", "ffn_down"};
-    char name[96];
-    for (int64_t l = 0; l < s->hp.n_layer; l++) {
-        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-            snprintf(name, sizeof name, "blk.%lld.%s.weight", (long long)l, parts[i]);
-            LQ_FAIL_IF(lq_source_find_tensor(s, name) < 0, err, LQ_E_FORMAT,
-                       "%s: layer %lld has no %s weight (%s is %lld)", s->path, (long long)l,
-                       parts[i], k->n_layer, (long long)s->hp.n_layer);
+    uint16_t *have = lqi_calloc((size_t)s->hp.n_layer, sizeof *have);
+    LQ_FAIL_IF(!have, err, LQ_E_NOMEM, "%s: out of memory", s->path);
+    mark_parts(s, have);
+    lq_status rc = LQ_OK;
+    for (int64_t l = 0; l < s->hp.n_layer && rc == LQ_OK; l++) {
+        for (size_t p = 0; p < N_PARTS && rc == LQ_OK; p++) {
+            if (!(have[l] & (1u << p))) {
+                rc = lqi_set_error(err, LQ_E_FORMAT, "%s: layer %lld has no %s weight (%s is %lld)",
+                                   s->path, (long long)l, parts[p], k->n_layer,
+                                   (long long)s->hp.n_layer);
+            }
         }
     }
-    LQ_FAIL_IF(lq_source_find_tensor(s, "token_embd.weight") < 0, err, LQ_E_FORMAT,
+    lqi_free(have);
+    LQ_FAIL_IF(rc == LQ_OK && lq_source_find_tensor(s, "token_embd.weight") < 0, err, LQ_E_FORMAT,
                "%s: the token embedding is missing", s->path);
-    return LQ_OK;
+    return rc;
 }
 
 /* What one tensor's shape must be, and the keys (with their values) each dimension follows. */
