@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "eval_tasks.h"
 #include "lq/metrics.h"
 #include "lq/model.h"
 #include "lq/model_open_any.h"
@@ -17,15 +18,17 @@
 
 struct eval_opts {
     const char *model, *text, *tokens, *save, *compare, *tokenizer;
+    const char *task, *task_file; /* --task KIND FILE */
     int64_t ctx, chunks, batch;
     int threads;
-    bool json;
+    bool json, llama_order;
 };
 
 static void eval_help(FILE *f)
 {
     fprintf(f,
-            "usage: quant eval MODEL (--text FILE | --tokens FILE | --compare BASE) [options]\n\n"
+            "usage: quant eval MODEL (--text FILE | --tokens FILE | --compare BASE) [options]\n"
+            "       quant eval MODEL --task (hellaswag | multiple-choice) FILE [--compare BASE]\n\n"
             "Perplexity of a llama model as llama-perplexity computes it: the text is cut\n"
             "into chunks of --ctx tokens, each starting with BOS, and the second half of each\n"
             "chunk is scored. MODEL is a GGUF file, a Hugging Face folder (safetensors or\n"
@@ -41,7 +44,17 @@ static void eval_help(FILE *f)
             "  --save-logits BASE   save this model's distributions as the base for --compare\n"
             "  --compare BASE       KL divergence, top-token agreement and Δp against BASE\n"
             "                       (evaluates BASE's tokens; --text/--tokens not needed)\n"
-            "  --json               print the results as one JSON object\n");
+            "  --json               print the results as one JSON object\n\n"
+            "Task accuracy (scored as llama-perplexity --hellaswag / --multiple-choice):\n"
+            "  --task hellaswag FILE        HellaSwag text file (6 lines per task), acc_norm\n"
+            "  --task multiple-choice FILE  llama.cpp's multiple-choice .bin, or MMLU CSV files\n"
+            "                               (a .csv file or a folder of them)\n"
+            "  --compare BASE       with --task: BASE is a model or a saved --json run; prints\n"
+            "                       both accuracies, the difference with its 95 %% interval\n"
+            "                       (Newcombe paired score interval) and the flipped tasks\n"
+            "  --llama-order        with --task hellaswag: print the running lines in\n"
+            "                       llama-perplexity's (shuffled) order\n"
+            "  --ctx N              with --task: context size (default: the model's)\n");
 }
 
 static int parse_num(const char *s, int64_t lo, int64_t *out)
@@ -64,7 +77,8 @@ static int parse_eval(int argc, char **argv, struct eval_opts *o)
         { "threads", required_argument, NULL, 'j' }, { "batch", required_argument, NULL, 'b' },
         { "save-logits", required_argument, NULL, 's' },
         { "compare", required_argument, NULL, 'k' }, { "json", no_argument, NULL, 'J' },
-        { "tokenizer", required_argument, NULL, 'z' },
+        { "tokenizer", required_argument, NULL, 'z' }, { "task", required_argument, NULL, 'K' },
+        { "llama-order", no_argument, NULL, 'L' },
         { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -78,6 +92,15 @@ static int parse_eval(int argc, char **argv, struct eval_opts *o)
         case 'k': o->compare = optarg; break;
         case 'z': o->tokenizer = optarg; break;
         case 'J': o->json = true; break;
+        case 'L': o->llama_order = true; break;
+        case 'K':
+            /* --task KIND FILE: the file is the next argument */
+            if (optind >= argc) {
+                return cli_usage_error("eval", "--task %s needs a FILE", optarg);
+            }
+            o->task = optarg;
+            o->task_file = argv[optind++];
+            break;
         case 'h': eval_help(stdout); return -1;
         case 'c': case 'n': case 'j': case 'b':
             if (parse_num(optarg, 1, &v) != 0) {
@@ -98,6 +121,16 @@ static int parse_eval(int argc, char **argv, struct eval_opts *o)
         return cli_usage_error("eval", "expected one MODEL argument");
     }
     o->model = argv[optind];
+    if (o->task) {
+        if (o->text || o->tokens || o->save) {
+            return cli_usage_error("eval", "--task cannot be combined with --text, --tokens or "
+                                           "--save-logits");
+        }
+        return 0;
+    }
+    if (o->llama_order) {
+        return cli_usage_error("eval", "--llama-order needs --task hellaswag");
+    }
     if (!o->compare && !o->text == !o->tokens) {
         return cli_usage_error("eval", "give exactly one of --text and --tokens");
     }
@@ -365,6 +398,14 @@ int cmd_eval(int argc, char **argv)
     int rc = parse_eval(argc, argv, &o);
     if (rc != 0) {
         return rc < 0 ? LQ_EXIT_OK : rc;
+    }
+    if (o.task) {
+        const struct eval_task_opts t = { .model = o.model, .tokenizer = o.tokenizer,
+                                          .kind = o.task, .file = o.task_file,
+                                          .compare = o.compare, .ctx = o.ctx,
+                                          .threads = o.threads, .json = o.json,
+                                          .llama_order = o.llama_order };
+        return eval_tasks(&t);
     }
     struct lq_error err = { 0 };
     struct lq_model_params mp = lq_model_params_default();
