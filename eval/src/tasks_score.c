@@ -172,9 +172,10 @@ static lq_status score_choice(struct scorer *s, int32_t i, size_t cp, float max,
     return LQ_OK;
 }
 
-/* Scores task t (1-based number k, for messages) into s->score. */
-static lq_status score_task(struct scorer *s, const struct lq_task *t, int64_t k,
-                            struct lq_error *err)
+/* Tokenizes task t (1-based number k, for messages) and checks that it can be scored:
+ * every sequence fits the context and the choices share a prefix; *cp receives its length. */
+static lq_status prepare_task(struct scorer *s, const struct lq_task *t, int64_t k, size_t *cp,
+                              struct lq_error *err)
 {
     LQ_TRY(tokenize(s, t, err));
     for (int32_t i = 0; i < s->n_seq; i++) {
@@ -183,15 +184,37 @@ static lq_status score_task(struct scorer *s, const struct lq_task *t, int64_t k
                    "model's context (%lld)",
                    (long long)k, (int)i + 1, s->len[i], (long long)s->n_ctx);
     }
-    const size_t cp = common_prefix(s);
-    LQ_FAIL_IF(cp == 0, err, LQ_E_UNSUPPORTED,
+    *cp = common_prefix(s);
+    LQ_FAIL_IF(*cp == 0, err, LQ_E_UNSUPPORTED,
                "task %lld: the choices share no leading token (a vocabulary without BOS)",
                (long long)k);
+    return LQ_OK;
+}
+
+/* Scores task t into s->score. */
+static lq_status score_task(struct scorer *s, const struct lq_task *t, int64_t k,
+                            struct lq_error *err)
+{
+    size_t cp;
+    LQ_TRY(prepare_task(s, t, k, &cp, err));
     LQ_TRY(run_prefix(s, s->seq[0], (int64_t)cp, err));
     float max;
     const double sum = softmax_sum(s->first, s->n_vocab, &max);
     for (int32_t i = 0; i < s->n_seq; i++) {
         LQ_TRY(score_choice(s, i, cp, max, sum, err));
+    }
+    return LQ_OK;
+}
+
+/* Every task checked before any is scored: a bad one fails the run before it reports. */
+static lq_status check_all(struct scorer *s, const lq_task_set *set, int64_t n,
+                           struct lq_error *err)
+{
+    for (int64_t i = 0; i < n; i++) {
+        size_t cp;
+        lq_status rc = prepare_task(s, lq_tasks_get(set, i), i + 1, &cp, err);
+        free_seqs(s);
+        LQ_TRY(rc);
     }
     return LQ_OK;
 }
@@ -244,9 +267,9 @@ static void scorer_free(struct scorer *s)
     lqi_free(s->lp);
 }
 
-static lq_status new_results(const lq_task_set *set, lq_task_results **out, struct lq_error *err)
+static lq_status new_results(const lq_task_set *set, int64_t n, lq_task_results **out,
+                             struct lq_error *err)
 {
-    const int64_t n = lq_tasks_count(set);
     int32_t *nc = lqi_malloc((size_t)(n ? n : 1) * sizeof *nc);
     LQ_FAIL_IF(!nc, err, LQ_E_NOMEM, "tasks: out of memory");
     for (int64_t i = 0; i < n; i++) {
@@ -261,7 +284,7 @@ static lq_status new_results(const lq_task_set *set, lq_task_results **out, stru
 static lq_status score_all(struct scorer *s, const lq_task_set *set, const struct lq_task_params *p,
                            lq_task_results *r, struct lq_error *err)
 {
-    struct lq_task_progress pr = {.n_task = lq_tasks_count(set)};
+    struct lq_task_progress pr = {.n_task = lq_task_results_count(r)};
     for (int64_t i = 0; i < pr.n_task; i++) {
         const struct lq_task *t = lq_tasks_get(set, i);
         lq_status rc = score_task(s, t, i + 1, err);
@@ -289,8 +312,11 @@ lq_status lq_tasks_score(lq_model *m, const lq_tokenizer *tok, const lq_task_set
     struct scorer s;
     lq_task_results *r = NULL;
     const double t0 = now_s();
+    int64_t n = lq_tasks_count(set);
+    n = p && p->n_tasks > 0 && p->n_tasks < n ? p->n_tasks : n;
     lq_status rc = scorer_init(&s, m, tok, lq_tasks_kind(set), err);
-    rc = rc == LQ_OK ? new_results(set, &r, err) : rc;
+    rc = rc == LQ_OK ? check_all(&s, set, n, err) : rc;
+    rc = rc == LQ_OK ? new_results(set, n, &r, err) : rc;
     rc = rc == LQ_OK ? score_all(&s, set, p, r, err) : rc;
     scorer_free(&s);
     if (rc != LQ_OK) {

@@ -130,13 +130,14 @@ struct lq_task_progress {
 };
 
 struct lq_task_params {
+    int64_t n_tasks; /* score only the first n_tasks tasks; 0: all */
     void (*on_task)(void *user, const struct lq_task_progress *p);
     void *user;
 };
 
 LQ_API struct lq_task_params lq_task_params_default(void);
 
-/* Scores every task of s with model m (tokenized by tok), in file order. Every token
+/* Scores the tasks of s with model m (tokenized by tok), in file order (p may be NULL). Every token
  * sequence must fit m's context: a longer one fails with LQ_E_RANGE naming the task. */
 LQ_API lq_status lq_tasks_score(lq_model *m, const lq_tokenizer *tok, const lq_task_set *s,
                                 const struct lq_task_params *p, lq_task_results **out,
