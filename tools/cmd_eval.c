@@ -19,7 +19,7 @@
 struct eval_opts {
     const char *model, *text, *tokens, *save, *compare, *tokenizer;
     const char *task, *task_file; /* --task KIND FILE */
-    int64_t ctx, chunks, batch;
+    int64_t ctx, chunks, batch, n_tasks;
     int threads;
     bool json, llama_order;
 };
@@ -52,6 +52,7 @@ static void eval_help(FILE *f)
             "  --compare BASE       with --task: BASE is a model or a saved --json run; prints\n"
             "                       both accuracies, the difference with its 95 %% interval\n"
             "                       (Newcombe paired score interval) and the flipped tasks\n"
+            "  --tasks N            with --task: score the first N tasks only\n"
             "  --llama-order        with --task hellaswag: print the running lines in\n"
             "                       llama-perplexity's (shuffled) order\n"
             "  --ctx N              with --task: context size (default: the model's)\n");
@@ -78,7 +79,7 @@ static int parse_eval(int argc, char **argv, struct eval_opts *o)
         { "save-logits", required_argument, NULL, 's' },
         { "compare", required_argument, NULL, 'k' }, { "json", no_argument, NULL, 'J' },
         { "tokenizer", required_argument, NULL, 'z' }, { "task", required_argument, NULL, 'K' },
-        { "llama-order", no_argument, NULL, 'L' },
+        { "llama-order", no_argument, NULL, 'L' }, { "tasks", required_argument, NULL, 'N' },
         { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -102,16 +103,16 @@ static int parse_eval(int argc, char **argv, struct eval_opts *o)
             o->task_file = argv[optind++];
             break;
         case 'h': eval_help(stdout); return -1;
-        case 'c': case 'n': case 'j': case 'b':
+        case 'c': case 'n': case 'j': case 'b': case 'N':
             if (parse_num(optarg, 1, &v) != 0) {
                 return cli_usage_error("eval", "--%s needs a positive number, not '%s'",
-                                       c == 'c' ? "ctx" : c == 'n' ? "chunks" : c == 'j' ? "threads" : "batch",
+                                       c == 'c' ? "ctx" : c == 'n' ? "chunks" : c == 'j' ? "threads" : c == 'N' ? "tasks" : "batch",
                                        optarg);
             }
             if (c == 'j') {
                 o->threads = (int)(v > 1024 ? 1024 : v);
             } else {
-                *(c == 'c' ? &o->ctx : c == 'n' ? &o->chunks : &o->batch) = v;
+                *(c == 'c' ? &o->ctx : c == 'n' ? &o->chunks : c == 'N' ? &o->n_tasks : &o->batch) = v;
             }
             break;
         default: return cli_usage_error("eval", "unknown option");
@@ -403,7 +404,8 @@ int cmd_eval(int argc, char **argv)
         const struct eval_task_opts t = { .model = o.model, .tokenizer = o.tokenizer,
                                           .kind = o.task, .file = o.task_file,
                                           .compare = o.compare, .ctx = o.ctx,
-                                          .threads = o.threads, .json = o.json,
+                                          .n_tasks = o.n_tasks, .threads = o.threads,
+                                          .json = o.json,
                                           .llama_order = o.llama_order };
         return eval_tasks(&t);
     }

@@ -74,6 +74,7 @@ static int score_model(const struct eval_task_opts *o, const char *model, const 
     lq_tokenizer *tok = NULL;
     struct progress pr = {lq_tasks_kind(s), o->json ? stderr : stdout, quiet};
     struct lq_task_params tp = lq_task_params_default();
+    tp.n_tasks = o->n_tasks;
     tp.on_task = on_task;
     tp.user = &pr;
     int rc = LQ_EXIT_OK;

@@ -10,6 +10,7 @@ struct eval_task_opts {
     const char *kind, *file; /* --task KIND FILE */
     const char *compare;     /* base model, or a saved --json run */
     int64_t ctx;             /* context (0: the model's training context) */
+    int64_t n_tasks;         /* the first n_tasks tasks only; 0: all */
     int threads;
     bool json;
     bool llama_order; /* print the running lines in llama-perplexity's order */
