@@ -34,7 +34,11 @@ static void usage(FILE *f)
         "  --types LIST     (new baseline) comma-separated types\n"
         "  --ctx N          (new baseline) chunk length\n"
         "  --chunks N       (new baseline) chunks to evaluate (>= 2)\n"
-        "  --quiet          print failures only\n\n"
+        "  --quiet          print failures only\n"
+        "  --task KIND FILE also gate on task accuracy (hellaswag or multiple-choice): a\n"
+        "                   type fails when the 95 %% interval of its paired accuracy\n"
+        "                   difference to the reference reaches below -task_acc_drop\n"
+        "                   (baseline tolerance key, default 0.03)\n\n"
         "Exit codes: 0 every tolerance held, 1 a regression (or a failed run), 2 a bad\n"
         "baseline (missing keys, unknown types, another model or text) or usage.\n");
 }
@@ -51,6 +55,7 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
         {"ctx", required_argument, NULL, 'c'},
         {"chunks", required_argument, NULL, 'n'},
         {"quiet", no_argument, NULL, 'q'},
+        {"task", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -76,6 +81,9 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
             break;
         case 'q':
             o->quiet = true;
+            break;
+        case 'K':
+            rc = report_cli_task("check", argc, argv, &o->p.task_file, &o->p.task_kind);
             break;
         case 'c':
             rc = report_cli_number("check", "ctx", optarg, 4, &o->ctx);
@@ -163,6 +171,8 @@ static int update_params(const struct check_opts *o, const lq_baseline *old,
     rp->n_ctx = o->ctx ? o->ctx : old ? lq_baseline_n_ctx(old) : 0;
     rp->n_chunks = o->chunks ? o->chunks : old ? lq_baseline_n_chunks(old) : 0;
     rp->n_threads = o->p.n_threads;
+    rp->task_file = o->p.task_file;
+    rp->task_kind = o->p.task_kind;
     rp->on_progress = o->p.on_progress;
     rp->user = o->p.user;
     if (!rp->text || !rp->n_ctx || !rp->n_chunks || (!old && !o->types)) {

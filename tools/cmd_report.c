@@ -46,7 +46,11 @@ static void usage(FILE *f)
         "  --out DIR        where the report goes (default: .)\n"
         "  --keep           keep the quantized files in OUT/models (default: a temporary\n"
         "                   folder, removed at the end)\n"
-        "  --html           also write OUT/report.html (table and chart in one page)\n\n"
+        "  --html           also write OUT/report.html (table and chart in one page)\n"
+        "  --task KIND FILE also score a task file (hellaswag or multiple-choice, as\n"
+        "                   `quant eval --task`) with every type: an accuracy column with\n"
+        "                   its 95 %% interval and, per type, the paired difference to the\n"
+        "                   reference with its interval and the flipped tasks\n\n"
         "Exit codes: 0 ok, 1 failure, 2 usage error, 3 bad input file.\n",
         lq_report_job_names());
 }
@@ -93,6 +97,7 @@ static int parse_opts(int argc, char **argv, struct report_opts *o)
         {"calib-tokens", required_argument, NULL, 'N'},
         {"files", no_argument, NULL, 'F'},
         {"base", required_argument, NULL, 'b'},
+        {"task", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -126,6 +131,9 @@ static int parse_opts(int argc, char **argv, struct report_opts *o)
             break;
         case 'b':
             o->base = optarg;
+            break;
+        case 'K':
+            rc = report_cli_task("report", argc, argv, &o->p.task_file, &o->p.task_kind);
             break;
         case 'h':
             usage(stdout);

@@ -2,6 +2,7 @@
 #include "report_cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,4 +69,21 @@ void report_cli_print_table(const lq_report *r, FILE *f)
     for (int64_t i = 0; i < lq_report_n_entries(r); i++) {
         print_row(f, lq_report_entry(r, i));
     }
+}
+
+int report_cli_task(const char *cmd, int argc, char **argv, const char **file,
+                    enum lq_task_kind *kind)
+{
+    if (strcmp(optarg, "hellaswag") == 0) {
+        *kind = LQ_TASK_HELLASWAG;
+    } else if (strcmp(optarg, "multiple-choice") == 0) {
+        *kind = LQ_TASK_MULTIPLE_CHOICE;
+    } else {
+        return cli_usage_error(cmd, "--task takes hellaswag or multiple-choice, not '%s'", optarg);
+    }
+    if (optind >= argc) {
+        return cli_usage_error(cmd, "--task %s needs a FILE", optarg);
+    }
+    *file = argv[optind++];
+    return 0;
 }
