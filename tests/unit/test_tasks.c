@@ -53,7 +53,7 @@ static lq_task_results *score(const char *type, const lq_task_set *s, int64_t n_
     char rel[128];
     snprintf(rel, sizeof rel, REF_DIR "%s.gguf", type);
     struct lq_model_params mp = lq_model_params_default();
-    mp.n_threads = 2;
+    mp.n_threads = 1; /* OpenMP teams spin on a loaded machine; one thread is steadier */
     lq_model *m = NULL;
     lq_tokenizer *tok = NULL;
     struct lq_error err = {0};
