@@ -16,6 +16,7 @@
 #include "lq/model_open_any.h"
 #include "lq/tasks.h"
 #include "lq/tasks_json.h"
+#include "lqt_run.h"
 #include "lqt_util.h"
 
 #if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
@@ -271,6 +272,58 @@ static void test_tasks_json_round_trip(void **state)
     free(dir);
 }
 
+/* quant eval --task --json, then --compare with the saved run and with the base model: the
+ * same paired figures either way. */
+static json_t *run_json(const char *const *args)
+{
+    struct lqt_run r = lqt_run_quant(args, NULL);
+    lqt_expect_exit(&r, args, 0, NULL);
+    json_error_t je;
+    json_t *j = json_loads(r.out, 0, &je);
+    if (!j) {
+        fail_msg("not JSON (%s): %s", je.text, r.out);
+    }
+    lqt_run_free(&r);
+    return j;
+}
+
+static void test_tasks_cli_compare(void **state)
+{
+    (void)state;
+    char *dir = lqt_tmpdir(), saved[512], f16[512], q4[512], file[512];
+    snprintf(saved, sizeof saved, "%s/f16.json", dir);
+    snprintf(f16, sizeof f16, "%s", lqt_data_path(REF_DIR "f16.gguf"));
+    snprintf(q4, sizeof q4, "%s", lqt_data_path(REF_DIR "q4_0.gguf"));
+    snprintf(file, sizeof file, "%s", lqt_data_path(HS_FILE));
+    const char *base_args[] = {"eval", f16,         "--task", "hellaswag", file, "--tasks",
+                               "5",    "--threads", "1",      "--json",    NULL};
+    json_t *base = run_json(base_args);
+    assert_int_equal(json_integer_value(json_object_get(base, "n_task")), 5);
+    assert_int_equal(json_array_size(json_object_get(base, "tasks")), 5);
+    assert_int_equal(json_dump_file(base, saved, 0), 0);
+    json_t *doc[2], *cmp[2];
+    for (int k = 0; k < 2; k++) {
+        const char *args[] = {"eval",          q4,       "--task",    "hellaswag", file,
+                              "--tasks",       "5",      "--threads", "1",         "--compare",
+                              k ? f16 : saved, "--json", NULL};
+        doc[k] = run_json(args);
+        cmp[k] = json_object_get(doc[k], "compare");
+        assert_non_null(cmp[k]);
+        assert_string_equal(json_string_value(json_object_get(cmp[k], "interval")),
+                            "newcombe-paired-score");
+    }
+    const char *keys[] = {"acc", "acc_base", "diff", "gained", "lost", "both", "neither"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        assert_true(json_equal(json_object_get(cmp[0], keys[i]), json_object_get(cmp[1], keys[i])));
+    }
+    assert_true(json_equal(json_object_get(cmp[0], "ci95"), json_object_get(cmp[1], "ci95")));
+    json_decref(doc[0]);
+    json_decref(doc[1]);
+    json_decref(base);
+    lqt_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_tasks_json_round_trip),
         cmocka_unit_test(test_tasks_llama_order),
         cmocka_unit_test(test_tasks_mmlu_csv_matches_bin),
+        cmocka_unit_test(test_tasks_cli_compare),
         cmocka_unit_test(test_tasks_hellaswag_matches_llama_cpp),
         cmocka_unit_test(test_tasks_mmlu_matches_llama_cpp),
     };
