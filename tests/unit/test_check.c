@@ -275,11 +275,8 @@ static void test_check_bad_baselines(void **state)
 
 // ---- task accuracy --------------------------------------------------------------------------
 
-#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
-#define GATE_TASKS 40
-#else
-#define GATE_TASKS 6
-#endif
+/* Few tasks: the gate's arithmetic is what is tested (the interval itself in test_tasks). */
+#define GATE_TASKS 8
 
 /* The baseline with every type's tolerance.task_acc_drop set to drop, at path. */
 static void baseline_with_drop(const struct fixture *fx, double drop, const char *path)
@@ -321,7 +318,8 @@ static void test_check_task_accuracy_gate(void **state)
     baseline_with_drop(fx, 1.0, loose);
     baseline_with_drop(fx, -0.5, strict);
     broken_q8_0 = false;
-    struct lq_check_params p = {.model = lqt_data_path(TINY_F16), .n_threads = 2};
+    /* one thread: two runs of three models, and OpenMP teams spin on a loaded machine */
+    struct lq_check_params p = {.model = lqt_data_path(TINY_F16), .n_threads = 1};
     p.task_file = tasks;
     p.task_kind = LQ_TASK_HELLASWAG;
     for (int k = 0; k < 2; k++) {
