@@ -37,6 +37,10 @@ static void usage(FILE *f)
         "  --ctx N          (new baseline) chunk length\n"
         "  --chunks N       (new baseline) chunks to evaluate (>= 2)\n"
         "  -q, --quiet      print failures only, no progress\n"
+        "  --task KIND FILE also gate on task accuracy (hellaswag or multiple-choice): a\n"
+        "                   type fails when the 95 %% interval of its paired accuracy\n"
+        "                   difference to the reference reaches below -task_acc_drop\n"
+        "                   (baseline tolerance key, default 0.03)\n"
         "  --json           print the result as JSON on stdout (README.md); exit codes stay\n"
         "  --progress       progress lines even when stderr is not a terminal\n\n"
         "Exit codes: 0 every tolerance held, 1 a regression (or a failed run), 2 a bad\n"
@@ -56,6 +60,7 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
         {"ctx", required_argument, NULL, 'c'},
         {"chunks", required_argument, NULL, 'n'},
         {"quiet", no_argument, NULL, 'q'},
+        {"task", required_argument, NULL, 'K'},
         {"json", no_argument, NULL, 'j' + 256},
         {"progress", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
@@ -87,6 +92,9 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
             break;
         case 'j' + 256:
             o->json = true;
+            break;
+        case 'K':
+            rc = report_cli_task("check", argc, argv, &o->p.task_file, &o->p.task_kind);
             break;
         case 'P':
             progress_set_mode(PROGRESS_FORCE);
@@ -218,6 +226,8 @@ static int update_params(const struct check_opts *o, const lq_baseline *old,
     rp->n_ctx = o->ctx ? o->ctx : old ? lq_baseline_n_ctx(old) : 0;
     rp->n_chunks = o->chunks ? o->chunks : old ? lq_baseline_n_chunks(old) : 0;
     rp->n_threads = o->p.n_threads;
+    rp->task_file = o->p.task_file;
+    rp->task_kind = o->p.task_kind;
     rp->on_progress = o->p.on_progress;
     rp->user = o->p.user;
     if (!rp->text || !rp->n_ctx || !rp->n_chunks || (!old && !o->types)) {

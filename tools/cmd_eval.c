@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "eval_tasks.h"
 #include "json_out.h"
 #include "lq/file_io.h"
 #include "lq/metrics.h"
@@ -21,9 +22,10 @@
 
 struct eval_opts {
     const char *model, *text, *tokens, *save, *compare, *tokenizer;
-    int64_t ctx, chunks, batch;
+    const char *task, *task_file; /* --task KIND FILE */
+    int64_t ctx, chunks, batch, n_tasks;
     int threads;
-    bool json, quiet;
+    bool json, quiet, llama_order;
 };
 
 /* What on_chunk needs: the options and the bar. */
@@ -36,7 +38,8 @@ struct eval_run {
 static void eval_help(FILE *f)
 {
     fprintf(f,
-            "usage: quant eval MODEL (--text FILE | --tokens FILE | --compare BASE) [options]\n\n"
+            "usage: quant eval MODEL (--text FILE | --tokens FILE | --compare BASE) [options]\n"
+            "       quant eval MODEL --task (hellaswag | multiple-choice) FILE [--compare BASE]\n\n"
             "Perplexity of a llama model as llama-perplexity computes it: the text is cut\n"
             "into chunks of --ctx tokens, each starting with BOS, and the second half of each\n"
             "chunk is scored. MODEL is a GGUF file, a Hugging Face folder (safetensors or\n"
@@ -54,7 +57,18 @@ static void eval_help(FILE *f)
             "                       (evaluates BASE's tokens; --text/--tokens not needed)\n"
             "  --json               print the result as JSON on stdout (README.md)\n"
             "  --progress           progress lines even when stderr is not a terminal\n"
-            "  -q, --quiet          no progress and no running values\n");
+            "  -q, --quiet          no progress and no running values\n\n"
+            "Task accuracy (scored as llama-perplexity --hellaswag / --multiple-choice):\n"
+            "  --task hellaswag FILE        HellaSwag text file (6 lines per task), acc_norm\n"
+            "  --task multiple-choice FILE  llama.cpp's multiple-choice .bin, or MMLU CSV files\n"
+            "                               (a .csv file or a folder of them)\n"
+            "  --compare BASE       with --task: BASE is a model or a saved --json run; prints\n"
+            "                       both accuracies, the difference with its 95 %% interval\n"
+            "                       (Newcombe paired score interval) and the flipped tasks\n"
+            "  --tasks N            with --task: score the first N tasks only\n"
+            "  --llama-order        with --task hellaswag: print the running lines in\n"
+            "                       llama-perplexity's (shuffled) order\n"
+            "  --ctx N              with --task: context size (default: the model's)\n");
 }
 
 static int parse_num(const char *s, int64_t lo, int64_t *out)
@@ -79,6 +93,8 @@ static int parse_eval(int argc, char **argv, struct eval_opts *o)
         { "compare", required_argument, NULL, 'k' }, { "json", no_argument, NULL, 'J' },
         { "tokenizer", required_argument, NULL, 'z' },
         { "progress", no_argument, NULL, 'P' },     { "quiet", no_argument, NULL, 'q' },
+        { "task", required_argument, NULL, 'K' },   { "llama-order", no_argument, NULL, 'L' },
+        { "tasks", required_argument, NULL, 'N' },
         { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -94,17 +110,26 @@ static int parse_eval(int argc, char **argv, struct eval_opts *o)
         case 'k': o->compare = optarg; break;
         case 'z': o->tokenizer = optarg; break;
         case 'J': o->json = true; break;
+        case 'L': o->llama_order = true; break;
+        case 'K':
+            /* --task KIND FILE: the file is the next argument */
+            if (optind >= argc) {
+                return cli_usage_error("eval", "--task %s needs a FILE", optarg);
+            }
+            o->task = optarg;
+            o->task_file = argv[optind++];
+            break;
         case 'h': eval_help(stdout); return -1;
-        case 'c': case 'n': case 'j': case 'b':
+        case 'c': case 'n': case 'j': case 'b': case 'N':
             if (parse_num(optarg, 1, &v) != 0) {
                 return cli_usage_error("eval", "--%s needs a positive number, not '%s'",
-                                       c == 'c' ? "ctx" : c == 'n' ? "chunks" : c == 'j' ? "threads" : "batch",
+                                       c == 'c' ? "ctx" : c == 'n' ? "chunks" : c == 'j' ? "threads" : c == 'N' ? "tasks" : "batch",
                                        optarg);
             }
             if (c == 'j') {
                 o->threads = (int)(v > 1024 ? 1024 : v);
             } else {
-                *(c == 'c' ? &o->ctx : c == 'n' ? &o->chunks : &o->batch) = v;
+                *(c == 'c' ? &o->ctx : c == 'n' ? &o->chunks : c == 'N' ? &o->n_tasks : &o->batch) = v;
             }
             break;
         default: return cli_usage_error("eval", "unknown option");
@@ -114,6 +139,16 @@ static int parse_eval(int argc, char **argv, struct eval_opts *o)
         return cli_usage_error("eval", "expected one MODEL argument");
     }
     o->model = argv[optind];
+    if (o->task) {
+        if (o->text || o->tokens || o->save) {
+            return cli_usage_error("eval", "--task cannot be combined with --text, --tokens or "
+                                           "--save-logits");
+        }
+        return 0;
+    }
+    if (o->llama_order) {
+        return cli_usage_error("eval", "--llama-order needs --task hellaswag");
+    }
     if (!o->compare && !o->text == !o->tokens) {
         return cli_usage_error("eval", "give exactly one of --text and --tokens");
     }
@@ -431,6 +466,14 @@ int cmd_eval(int argc, char **argv)
     int rc = parse_eval(argc, argv, &o);
     if (rc != 0) {
         return rc < 0 ? LQ_EXIT_OK : rc;
+    }
+    if (o.task) {
+        const struct eval_task_opts t = { .model = o.model, .tokenizer = o.tokenizer,
+                                          .kind = o.task, .file = o.task_file,
+                                          .compare = o.compare, .ctx = o.ctx,
+                                          .n_tasks = o.n_tasks, .threads = o.threads,
+                                          .json = o.json, .llama_order = o.llama_order };
+        return eval_tasks(&t);
     }
     struct lq_error err = { 0 };
     struct lq_model_params mp = lq_model_params_default();

@@ -52,6 +52,10 @@ static void usage(FILE *f)
         "  --html           also write OUT/report.html (table and both figures in one page)\n"
         "  --json           print the result as JSON on stdout (README.md)\n"
         "  --progress       progress lines even when stderr is not a terminal\n"
+        "  --task KIND FILE also score a task file (hellaswag or multiple-choice, as\n"
+        "                   `quant eval --task`) with every type: an accuracy column with\n"
+        "                   its 95 %% interval and, per type, the paired difference to the\n"
+        "                   reference with its interval and the flipped tasks\n"
         "  -q, --quiet      no progress\n\n"
         "Exit codes: 0 ok, 1 failure, 2 usage error, 3 bad input file.\n",
         lq_report_job_names());
@@ -99,6 +103,7 @@ static int parse_opts(int argc, char **argv, struct report_opts *o)
         {"calib-tokens", required_argument, NULL, 'N'},
         {"files", no_argument, NULL, 'F'},
         {"base", required_argument, NULL, 'b'},
+        {"task", required_argument, NULL, 'K'},
         {"json", no_argument, NULL, 'J'},
         {"progress", no_argument, NULL, 'P'},
         {"quiet", no_argument, NULL, 'q'},
@@ -144,6 +149,9 @@ static int parse_opts(int argc, char **argv, struct report_opts *o)
             break;
         case 'b':
             o->base = optarg;
+            break;
+        case 'K':
+            rc = report_cli_task("report", argc, argv, &o->p.task_file, &o->p.task_kind);
             break;
         case 'h':
             usage(stdout);

@@ -2,6 +2,7 @@
 #include "report_cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,4 +110,21 @@ void report_cli_json_entries(const lq_report *r, json_t *doc)
         json_array_append_new(arr, entry_json(lq_report_entry(r, i)));
     }
     json_object_set_new(doc, "entries", arr);
+}
+
+int report_cli_task(const char *cmd, int argc, char **argv, const char **file,
+                    enum lq_task_kind *kind)
+{
+    if (strcmp(optarg, "hellaswag") == 0) {
+        *kind = LQ_TASK_HELLASWAG;
+    } else if (strcmp(optarg, "multiple-choice") == 0) {
+        *kind = LQ_TASK_MULTIPLE_CHOICE;
+    } else {
+        return cli_usage_error(cmd, "--task takes hellaswag or multiple-choice, not '%s'", optarg);
+    }
+    if (optind >= argc) {
+        return cli_usage_error(cmd, "--task %s needs a FILE", optarg);
+    }
+    *file = argv[optind++];
+    return 0;
 }

@@ -21,6 +21,11 @@ int report_cli_add_types(const char *cmd, lq_report *r, const char *list);
 int report_cli_number(const char *cmd, const char *name, const char *arg, long long lo,
                       long long *out);
 
+/* --task KIND FILE: KIND is optarg, FILE the next argument (consumed); 0 or an exit code
+ * after a message. */
+int report_cli_task(const char *cmd, int argc, char **argv, const char **file,
+                    enum lq_task_kind *kind);
+
 /* One line per type: size, bpw, PPL, ΔPPL, KLD, top-1, worst tensor. */
 void report_cli_print_table(const lq_report *r, FILE *f);
 

@@ -7,9 +7,9 @@
 #include "lq/file_io.h"
 #include "lq/tokenizer.h"
 #include "lqi.h"
+#include "tasks_impl.h"
 
-/* Reads the whole file into a new buffer of *len bytes (plus a NUL). */
-static lq_status read_all(const char *path, char **out, size_t *len, struct lq_error *err)
+lq_status lqi_read_all(const char *path, char **out, size_t *len, struct lq_error *err)
 {
     int fd;
     LQ_TRY(lq_input_open(path, false, &fd, err));
@@ -24,7 +24,7 @@ static lq_status read_all(const char *path, char **out, size_t *len, struct lq_e
     fclose(f);
     if (!ok) {
         lqi_free(buf);
-        return lqi_set_error(err, size < 0 ? LQ_E_IO : LQ_E_NOMEM, "%s: cannot read the text",
+        return lqi_set_error(err, size < 0 ? LQ_E_IO : LQ_E_NOMEM, "%s: cannot read the file",
                              path);
     }
     buf[size] = '\0';
@@ -41,7 +41,7 @@ lq_status lq_tokenizer_encode_file(const lq_tokenizer *tok, const char *path, un
     *n_ids = 0;
     char *text = NULL;
     size_t len = 0;
-    LQ_TRY(read_all(path, &text, &len, err));
+    LQ_TRY(lqi_read_all(path, &text, &len, err));
     lq_status s = lq_tokenizer_encode(tok, text, len, flags, ids, n_ids, err);
     lqi_free(text);
     return s;

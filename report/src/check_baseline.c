@@ -17,6 +17,7 @@ struct lq_check_tolerance lq_check_tolerance_default(void)
         .dppl = 0.05,
         .mean_kld = 0.0005,
         .top1 = 0.005,
+        .task_acc_drop = 0.03,
         .tensor_rmse_rel = 0.01,
         .tensor_rmse_abs = 1e-7,
     };
@@ -104,6 +105,10 @@ static lq_status load_tolerance(const struct at *a, json_t *t, struct lq_check_t
     LQ_TRY(get_num(&s, o, "mean_kld", &tol->mean_kld, err));
     LQ_TRY(get_num(&s, o, "top1", &tol->top1, err));
     LQ_TRY(get_num(&s, o, "tensor_rmse_rel", &tol->tensor_rmse_rel, err));
+    tol->task_acc_drop = lq_check_tolerance_default().task_acc_drop;
+    if (json_object_get(o, "task_acc_drop")) { /* optional: older baselines lack it */
+        LQ_TRY(get_num(&s, o, "task_acc_drop", &tol->task_acc_drop, err));
+    }
     return get_num(&s, o, "tensor_rmse_abs", &tol->tensor_rmse_abs, err);
 }
 

@@ -104,6 +104,25 @@ static lq_status metrics(lq_check *c, const struct bl_type *t, const struct lq_r
     return metric(c, t->name, "top1", e->eval.kld.same_top, t->top1, t->tol.top1, true, err);
 }
 
+/* Task accuracy: fails only when the drop against the reference (scored in the same run) is
+ * significantly larger than the tolerance, i.e. the 95 % interval of the paired difference
+ * reaches below -task_acc_drop; a drop within the noise of the task count passes. */
+static lq_status task_accuracy(lq_check *c, const struct bl_type *t,
+                               const struct lq_report_entry *e, struct lq_error *err)
+{
+    struct msg m;
+    LQ_TRY(msg_open(&m, err));
+    const struct lq_task_compare *k = &e->task_cmp;
+    const bool ok = k->lo >= -t->tol.task_acc_drop;
+    fprintf(m.f,
+            "task accuracy %.2f %% (reference %.2f %%, %lld tasks): difference %+.2f points, "
+            "95 %% interval [%+.2f, %+.2f] (Newcombe paired), lower bound at least %+.2f; "
+            "%lld gained, %lld lost",
+            100.0 * k->acc_a, 100.0 * k->acc_b, (long long)k->n, 100.0 * k->diff, 100.0 * k->lo,
+            100.0 * k->hi, -100.0 * t->tol.task_acc_drop, (long long)k->gained, (long long)k->lost);
+    return add_case(c, t->name, "task_acc", ok, &m, err);
+}
+
 // ---- tensors --------------------------------------------------------------------------------
 
 static const struct lq_report_tensor *find_tensor(const struct lq_report_entry *e, const char *name)
@@ -204,6 +223,9 @@ static lq_status compare_type(lq_check *c, const struct bl_type *t, const lq_rep
     LQ_FAIL_IF(!e || !e->done || !e->eval.has_kld, err, LQ_E_INVALID_ARG,
                "check: type '%s' of the baseline has not been run", t->name);
     LQ_TRY(metrics(c, t, e, err));
+    if (e->has_task) {
+        LQ_TRY(task_accuracy(c, t, e, err));
+    }
     LQ_TRY(tensors_rmse(c, t, e, err));
     return t->deterministic ? tensors_hash(c, t, e, err) : LQ_OK;
 }

@@ -13,6 +13,8 @@ static enum lq_check_verdict open_report(const struct lq_check_params *p, const 
     rp.n_chunks = lq_baseline_n_chunks(b);
     rp.n_threads = p->n_threads;
     rp.work_dir = p->work_dir;
+    rp.task_file = p->task_file;
+    rp.task_kind = p->task_kind;
     rp.on_progress = p->on_progress;
     rp.user = p->user;
     if (!rp.text) {

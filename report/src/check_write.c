@@ -50,12 +50,17 @@ static json_t *type_json(const struct lq_report_entry *e, const lq_baseline *old
 {
     const struct bl_type *o = old_type(old, e->name);
     const struct lq_check_tolerance *t = o ? &o->tol : tol;
-    return json_pack("{s:s,s:b,s:{s:o,s:o,s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o}", "name", e->name,
-                     "deterministic", o ? o->deterministic : 1, "tolerance", "dppl", num(t->dppl),
-                     "mean_kld", num(t->mean_kld), "top1", num(t->top1), "tensor_rmse_rel",
-                     num(t->tensor_rmse_rel), "tensor_rmse_abs", num(t->tensor_rmse_abs), "ppl",
-                     num(e->eval.ppl), "dppl", num(e->dppl), "mean_kld", num(e->eval.kld.kld),
-                     "top1", num(e->eval.kld.same_top), "tensors", tensors_json(e));
+    json_t *j = json_pack("{s:s,s:b,s:{s:o,s:o,s:o,s:o,s:o,s:o},s:o,s:o,s:o,s:o,s:o}", "name",
+                          e->name, "deterministic", o ? o->deterministic : 1, "tolerance", "dppl",
+                          num(t->dppl), "mean_kld", num(t->mean_kld), "top1", num(t->top1),
+                          "tensor_rmse_rel", num(t->tensor_rmse_rel), "tensor_rmse_abs",
+                          num(t->tensor_rmse_abs), "task_acc_drop", num(t->task_acc_drop), "ppl",
+                          num(e->eval.ppl), "dppl", num(e->dppl), "mean_kld", num(e->eval.kld.kld),
+                          "top1", num(e->eval.kld.same_top), "tensors", tensors_json(e));
+    if (j && e->has_task) { /* for the record; the gate compares with the reference's run */
+        json_object_set_new(j, "task_acc", num(e->task_acc));
+    }
+    return j;
 }
 
 static json_t *baseline_json(const lq_report *r, const lq_baseline *old,

@@ -30,6 +30,7 @@ struct report_job {
     char *name;
     char *path;
     struct lq_report_tensor *tensors;
+    lq_task_results *task_res; /* when the report scores a task file */
     struct lq_report_entry e;
 };
 
@@ -47,7 +48,15 @@ struct lq_report {
     struct report_job *jobs;
     int64_t n_jobs, cap_jobs;
     int64_t units_done, units_total;
+    lq_task_set *tasks; /* NULL: no task file */
+    char *task_path;    /* copy of p.task_file (p.task_file points here) */
 };
+
+/* Task accuracy (report_tasks.c): reads the task file, scores one entry (after the
+ * reference, so that jobs are paired with its outcomes). */
+lq_status lqi_report_tasks_open(lq_report *r, struct lq_error *err);
+lq_status lqi_report_tasks_score(lq_report *r, struct report_job *j, int64_t job_index,
+                                 struct lq_error *err);
 
 /* Jobs (report_jobs.c). */
 const struct report_job_kind *lqi_report_find_kind(const char *name, int *arg, char *canon,

@@ -111,6 +111,24 @@ static bool file_kept(const lq_report *r, const struct lq_report_entry *e)
     return !r->own_work_dir || strcmp(e->kind, "file") == 0;
 }
 
+/* Task accuracy; for a job also the paired comparison with the reference. */
+static json_t *task_json(const struct lq_report_entry *e)
+{
+    json_t *j = json_pack("{s:I,s:I,s:o,s:[o,o]}", "n_task", (json_int_t)e->task_n, "correct",
+                          (json_int_t)e->task_correct, "accuracy", num(e->task_acc), "ci95",
+                          num(e->task_lo), num(e->task_hi));
+    if (j && strcmp(e->kind, "base") != 0) {
+        const struct lq_task_compare *c = &e->task_cmp;
+        json_object_set_new(j, "diff", num(c->diff));
+        json_object_set_new(j, "diff_ci95", json_pack("[o,o]", num(c->lo), num(c->hi)));
+        json_object_set_new(j, "interval", json_string("newcombe-paired-score"));
+        json_object_set_new(j, "gained", json_integer((json_int_t)c->gained));
+        json_object_set_new(j, "lost", json_integer((json_int_t)c->lost));
+        json_object_set_new(j, "p_mcnemar", num(c->p_mcnemar));
+    }
+    return j;
+}
+
 static json_t *entry_json(const lq_report *r, const struct lq_report_entry *e)
 {
     json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:o}", "name", e->name, "kind", e->kind,
@@ -121,6 +139,9 @@ static json_t *entry_json(const lq_report *r, const struct lq_report_entry *e)
         json_object_set_new(j, "path", json_string(e->path));
     }
     json_object_set_new(j, "eval", eval_json(e));
+    if (e->has_task) {
+        json_object_set_new(j, "task", task_json(e));
+    }
     json_t *worst = json_array(), *ts = json_array();
     for (int k = 0; k < 3 && e->worst[k] >= 0; k++) {
         json_array_append_new(worst, json_string(e->tensors[e->worst[k]].name));
@@ -140,13 +161,19 @@ static json_t *report_json(const lq_report *r)
     for (int64_t i = 0; i < lq_report_n_entries(r); i++) {
         json_array_append_new(types, entry_json(r, lq_report_entry(r, i)));
     }
-    return json_pack("{s:s,s:i,s:{s:s,s:I,s:I,s:o},s:{s:s,s:I,s:I,s:I,s:o},s:o,s:o}", "format",
-                     "libquant-report", "version", 1, "model", "path", m->path, "n_tensors",
-                     (json_int_t)m->n_tensors, "n_params", (json_int_t)m->n_params, "xxh3",
-                     hex(m->xxh3), "text", "path", lq_report_text_path(r), "n_ctx",
-                     (json_int_t)m->n_ctx, "n_chunk", (json_int_t)m->n_chunk, "n_tokens",
-                     (json_int_t)m->n_tokens, "tokens_xxh3", hex(m->tokens_xxh3), "reference",
-                     entry_json(r, lq_report_base(r)), "types", types);
+    json_t *j = json_pack("{s:s,s:i,s:{s:s,s:I,s:I,s:o},s:{s:s,s:I,s:I,s:I,s:o},s:o,s:o}", "format",
+                          "libquant-report", "version", 1, "model", "path", m->path, "n_tensors",
+                          (json_int_t)m->n_tensors, "n_params", (json_int_t)m->n_params, "xxh3",
+                          hex(m->xxh3), "text", "path", lq_report_text_path(r), "n_ctx",
+                          (json_int_t)m->n_ctx, "n_chunk", (json_int_t)m->n_chunk, "n_tokens",
+                          (json_int_t)m->n_tokens, "tokens_xxh3", hex(m->tokens_xxh3), "reference",
+                          entry_json(r, lq_report_base(r)), "types", types);
+    if (j && r->tasks) {
+        json_object_set_new(j, "tasks",
+                            json_pack("{s:s,s:s}", "kind", lq_task_kind_name(r->p.task_kind),
+                                      "path", r->p.task_file));
+    }
+    return j;
 }
 
 lq_status lq_report_write_json(const lq_report *r, const char *path, struct lq_error *err)

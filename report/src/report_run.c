@@ -123,6 +123,9 @@ static lq_status copy_params(lq_report *r, const struct lq_report_params *p, str
     r->text_path = lqi_strdup(p->text);
     r->imatrix_path = p->imatrix ? lqi_strdup(p->imatrix) : NULL;
     r->calib_path = p->calib ? lqi_strdup(p->calib) : NULL;
+    r->task_path = p->task_file ? lqi_strdup(p->task_file) : NULL;
+    r->p.task_file = r->task_path;
+    LQ_FAIL_IF(p->task_file && !r->task_path, err, LQ_E_NOMEM, "out of memory");
     LQ_FAIL_IF(!r->model_path || !r->text_path || (p->imatrix && !r->imatrix_path) ||
                    (p->calib && !r->calib_path),
                err, LQ_E_NOMEM, "out of memory");
@@ -142,6 +145,7 @@ static lq_status open_steps(lq_report *r, const struct lq_report_params *p, stru
     LQ_FAIL_IF(!r->base.path, err, LQ_E_NOMEM, "out of memory");
     r->base.e.path = r->base.path;
     r->base.e.kind = "base";
+    LQ_TRY(lqi_report_tasks_open(r, err));
     return lqi_report_tokenize(r, err);
 }
 
@@ -304,6 +308,7 @@ static lq_status run_job(lq_report *r, struct report_job *j, int64_t job_index,
     lqi_report_progress(r, "measure", j, job_index, 0);
     LQ_TRY(lqi_report_measure(r->base_path, j, err));
     LQ_TRY(evaluate(r, j, job_index, err));
+    LQ_TRY(lqi_report_tasks_score(r, j, job_index, err));
     j->e.done = true;
     return LQ_OK;
 }
@@ -329,6 +334,7 @@ lq_status lq_report_run(lq_report *r, struct lq_error *err)
     if (!r->base.e.done) {
         LQ_TRY(lqi_report_measure(r->base_path, &r->base, err));
         LQ_TRY(evaluate(r, &r->base, 0, err));
+        LQ_TRY(lqi_report_tasks_score(r, &r->base, 0, err));
         r->base.e.done = true;
     }
     for (int64_t i = 0; i < r->n_jobs; i++) {
@@ -381,6 +387,7 @@ static void job_free(struct report_job *j)
     lqi_free(j->name);
     lqi_free(j->path);
     lqi_free(j->tensors);
+    lq_task_results_free(j->task_res);
 }
 
 void lq_report_free(lq_report *r)
@@ -402,5 +409,7 @@ void lq_report_free(lq_report *r)
     lqi_free(r->work_dir);
     lqi_free(r->base_path);
     lqi_free(r->logits_path);
+    lq_tasks_free(r->tasks);
+    lqi_free(r->task_path);
     lqi_free(r);
 }

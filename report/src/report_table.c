@@ -8,7 +8,8 @@
 #include "lqi.h"
 #include "report_impl.h"
 
-enum { N_COLS = 13, CELL = 256 };
+/* The last column (task accuracy) is shown only when the report scored a task file. */
+enum { N_COLS = 14, CELL = 256 };
 
 static const char *const col_names[N_COLS] = {
     "type",
@@ -24,7 +25,30 @@ static const char *const col_names[N_COLS] = {
     "worst tensors (rel. RMSE)",
     "quantize (s)",
     "eval (tok/s)",
+    "task accuracy (%) [95 % CI]",
 };
+
+static int n_cols(const lq_report *r)
+{
+    return lq_report_base(r)->has_task ? N_COLS : N_COLS - 1;
+}
+
+/* Accuracy with its Wilson interval; for a job also the paired difference to the reference
+ * with its interval (Newcombe) and the flipped tasks. */
+static void task_cell(const struct lq_report_entry *e, bool base, char *out)
+{
+    if (!e->has_task) {
+        snprintf(out, CELL, "—");
+    } else if (base) {
+        snprintf(out, CELL, "%.2f [%.2f, %.2f]", 100.0 * e->task_acc, 100.0 * e->task_lo,
+                 100.0 * e->task_hi);
+    } else {
+        const struct lq_task_compare *c = &e->task_cmp;
+        snprintf(out, CELL, "%.2f (Δ %+.2f [%+.2f, %+.2f], +%lld/−%lld)", 100.0 * e->task_acc,
+                 100.0 * c->diff, 100.0 * c->lo, 100.0 * c->hi, (long long)c->gained,
+                 (long long)c->lost);
+    }
+}
 
 /* The three worst tensors as "`name` 0.0123, ..." (names in backticks for Markdown). */
 static void worst_cell(const struct lq_report_entry *e, bool md, char *out)
@@ -78,13 +102,14 @@ static void row_cells(const struct lq_report_entry *e, bool md, char c[N_COLS][C
     snprintf(c[2], CELL, "%.3f", e->bpw);
     snprintf(c[3], CELL, "%.4f ± %.4f", e->eval.ppl, e->eval.ppl_err);
     snprintf(c[12], CELL, "%.1f", e->eval.tokens_per_s);
+    task_cell(e, base, c[13]);
 }
 
 // ---- Markdown -------------------------------------------------------------------------------
 
-static void md_row(FILE *f, char c[N_COLS][CELL])
+static void md_row(FILE *f, char c[N_COLS][CELL], int n)
 {
-    for (int i = 0; i < N_COLS; i++) {
+    for (int i = 0; i < n; i++) {
         fprintf(f, "| %s ", c[i]);
     }
     fprintf(f, "|\n");
@@ -112,20 +137,21 @@ lq_status lq_report_write_md(const lq_report *r, const char *path, struct lq_err
     struct report_out o;
     LQ_TRY(lqi_out_open(&o, path, err));
     char c[N_COLS][CELL];
+    const int n = n_cols(r);
     md_header(o.f, r);
-    for (int i = 0; i < N_COLS; i++) {
+    for (int i = 0; i < n; i++) {
         fprintf(o.f, "| %s ", col_names[i]);
     }
     fprintf(o.f, "|\n");
-    for (int i = 0; i < N_COLS; i++) {
+    for (int i = 0; i < n; i++) {
         fprintf(o.f, "|%s", i == 0 || i == 10 ? "---" : "---:");
     }
     fprintf(o.f, "|\n");
     row_cells(lq_report_base(r), true, c);
-    md_row(o.f, c);
+    md_row(o.f, c, n);
     for (int64_t i = 0; i < lq_report_n_entries(r); i++) {
         row_cells(lq_report_entry(r, i), true, c);
-        md_row(o.f, c);
+        md_row(o.f, c, n);
     }
     fprintf(o.f, "\n![bits per weight against KL divergence](report.svg)\n");
     fprintf(o.f, "\n![per-tensor relative RMSE by layer](report-tensors.svg)\n");
@@ -134,10 +160,10 @@ lq_status lq_report_write_md(const lq_report *r, const char *path, struct lq_err
 
 // ---- HTML -----------------------------------------------------------------------------------
 
-static void html_row(FILE *f, char c[N_COLS][CELL], const char *tag)
+static void html_row(FILE *f, char c[N_COLS][CELL], int n, const char *tag)
 {
     fputs("<tr>", f);
-    for (int i = 0; i < N_COLS; i++) {
+    for (int i = 0; i < n; i++) {
         fprintf(f, "<%s>", tag);
         lqi_xml_escape(f, c[i]);
         fprintf(f, "</%s>", tag);
@@ -148,16 +174,17 @@ static void html_row(FILE *f, char c[N_COLS][CELL], const char *tag)
 static void html_table(FILE *f, const lq_report *r)
 {
     char c[N_COLS][CELL];
+    const int n = n_cols(r);
     for (int i = 0; i < N_COLS; i++) {
         snprintf(c[i], CELL, "%s", col_names[i]);
     }
     fputs("<table>\n", f);
-    html_row(f, c, "th");
+    html_row(f, c, n, "th");
     row_cells(lq_report_base(r), false, c);
-    html_row(f, c, "td");
+    html_row(f, c, n, "td");
     for (int64_t i = 0; i < lq_report_n_entries(r); i++) {
         row_cells(lq_report_entry(r, i), false, c);
-        html_row(f, c, "td");
+        html_row(f, c, n, "td");
     }
     fputs("</table>\n", f);
 }

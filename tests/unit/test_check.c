@@ -273,12 +273,77 @@ static void test_check_bad_baselines(void **state)
     assert_non_null(strstr(err.msg, "absent.json"));
 }
 
+// ---- task accuracy --------------------------------------------------------------------------
+
+/* Few tasks: the gate's arithmetic is what is tested (the interval itself in test_tasks). */
+#define GATE_TASKS 8
+
+/* The baseline with every type's tolerance.task_acc_drop set to drop, at path. */
+static void baseline_with_drop(const struct fixture *fx, double drop, const char *path)
+{
+    json_t *doc = json_deep_copy(fx->doc);
+    json_t *types = json_object_get(doc, "types");
+    for (size_t i = 0; i < json_array_size(types); i++) {
+        json_object_set_new(json_object_get(json_array_get(types, i), "tolerance"), "task_acc_drop",
+                            json_real(drop));
+    }
+    assert_int_equal(json_dump_file(doc, path, JSON_INDENT(1)), 0);
+    json_decref(doc);
+}
+
+/* The first GATE_TASKS HellaSwag tasks in the fixture's folder. */
+static void write_tasks(const struct fixture *fx, char *path, size_t cap)
+{
+    size_t n;
+    char *text = lqt_read_file(lqt_data_path("tasks/hellaswag/hellaswag-val-400.txt"), &n);
+    size_t len = 0;
+    for (int lines = 0; len < n && lines < 6 * GATE_TASKS; len++) {
+        lines += text[len] == '\n';
+    }
+    snprintf(path, cap, "%s/tasks.txt", fx->dir);
+    lqt_write_file(path, text, len);
+    free(text);
+}
+
+/* --task: a task_acc case per type, from the paired interval against the reference: it passes
+ * with a loose tolerance and fails when the tolerance demands an improvement (a negative
+ * drop), so the gate reads the key and can fail. */
+static void test_check_task_accuracy_gate(void **state)
+{
+    struct fixture *fx = *state;
+    char tasks[4200], loose[4200], strict[4200];
+    write_tasks(fx, tasks, sizeof tasks);
+    snprintf(loose, sizeof loose, "%s/loose.json", fx->dir);
+    snprintf(strict, sizeof strict, "%s/strict.json", fx->dir);
+    baseline_with_drop(fx, 1.0, loose);
+    baseline_with_drop(fx, -0.5, strict);
+    broken_q8_0 = false;
+    /* one thread: two runs of three models, and OpenMP teams spin on a loaded machine */
+    struct lq_check_params p = {.model = lqt_data_path(TINY_F16), .n_threads = 1};
+    p.task_file = tasks;
+    p.task_kind = LQ_TASK_HELLASWAG;
+    for (int k = 0; k < 2; k++) {
+        lq_check *c = NULL;
+        struct lq_error err = {0};
+        p.baseline = k == 0 ? loose : strict;
+        const enum lq_check_verdict v = lq_check_run(&p, &c, &err);
+        assert_int_equal(v, k == 0 ? LQ_CHECK_PASS : LQ_CHECK_REGRESSION);
+        const struct lq_check_case *q = find_case(c, "q4_0", "task_acc");
+        print_message("%s\n", q->message);
+        assert_int_equal(q->passed, k == 0);
+        assert_non_null(strstr(q->message, "Newcombe"));
+        assert_int_equal(find_case(c, "q8_0", "task_acc")->passed, k == 0);
+        lq_check_free(c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check_bad_baselines),
         cmocka_unit_test(test_check_unmodified_passes),
         cmocka_unit_test(test_check_broken_quantizer_regresses),
+        cmocka_unit_test(test_check_task_accuracy_gate),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -41,6 +41,9 @@ struct lq_check_tolerance {
     double top1;            /* allowed drop of top-1 agreement (fraction, 0.01 = 1 point) */
     double tensor_rmse_rel; /* allowed relative rise of a tensor's RMSE */
     double tensor_rmse_abs; /* plus this absolute rise */
+    double task_acc_drop;   /* with a task file: fail when the 95 % interval of the paired
+                               accuracy difference to the reference reaches below
+                               -task_acc_drop (fraction; optional key, default 0.03) */
 };
 
 /* Tolerances a new baseline gets (lq_baseline_write with no old baseline). */
@@ -101,6 +104,8 @@ struct lq_check_params {
     const char *text;     /* NULL: the baseline's eval.text */
     int n_threads;        /* <= 0: all cores */
     const char *work_dir; /* NULL: a temporary folder */
+    const char *task_file;       /* also gate on task accuracy (lq/tasks.h); NULL: none */
+    enum lq_task_kind task_kind; /* its kind */
     void (*on_progress)(void *user, const struct lq_report_progress *p);
     void *user;
 };

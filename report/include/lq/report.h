@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "lq/core.h"
+#include "lq/tasks.h"
 #include "lq/metrics.h"
 #include "lq/quantize.h"
 #include "lq/types.h"
@@ -62,6 +63,8 @@ struct lq_report_params {
                              before such a job is added */
     int64_t calib_ctx;    /* its chunk length (default 512) */
     int64_t calib_tokens; /* calibration tokens used, rounded down to chunks (default 4096) */
+    const char *task_file;        /* task file scored with every entry (lq/tasks.h); NULL: none */
+    enum lq_task_kind task_kind;  /* its kind */
     void (*on_progress)(void *user, const struct lq_report_progress *p);
     void *user;
 };
@@ -109,6 +112,11 @@ struct lq_report_entry {
     int64_t n_tensors;
     int64_t worst[3]; /* tensor indices by decreasing relative RMSE; -1: none */
     bool done;
+    /* Task accuracy, when lq_report_params.task_file is set: */
+    bool has_task;
+    int64_t task_n, task_correct;
+    double task_acc, task_lo, task_hi; /* accuracy and its Wilson 95 % interval */
+    struct lq_task_compare task_cmp;   /* jobs: paired with the reference's outcomes */
 };
 
 typedef struct lq_report lq_report;
