@@ -65,12 +65,10 @@ const struct lq_gguf_value *lq_gguf_value(const lq_gguf *g, int64_t id)
     return g && id >= 0 && id < g->n_kv ? &g->kv[id].val : NULL;
 }
 
-/* The value under key, or a NOT_FOUND / INVALID_ARG status and *v NULL. (Set first: GCC -O3
- * cannot see that the error paths never return LQ_OK, and warns that *v may be unset.) */
+/* The value under key, or a NOT_FOUND / INVALID_ARG status. */
 static lq_status lookup(const lq_gguf *g, const char *key, const struct lq_gguf_value **v,
                         struct lq_error *err)
 {
-    *v = NULL;
     LQ_FAIL_IF(!g || !key, err, LQ_E_INVALID_ARG, "gguf: NULL handle or key");
     int64_t id = lq_gguf_find_key(g, key);
     LQ_FAIL_IF(id < 0, err, LQ_E_NOT_FOUND, "gguf: %s: key '%s' not found", g->name, key);
