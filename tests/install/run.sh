@@ -27,6 +27,16 @@ libdir=$(dirname "$(dirname "$pc")")
 # A shared libquant in a prefix the loader does not search.
 export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
+# The installed program runs (a shared build finds libquant through its RUNPATH).
+"$prefix/bin/quant" --version >/dev/null
+# A shared libquant exports the LQ_API functions (lq_*) and nothing else.
+so=$(find "$libdir" -name 'libquant.so.*.*.*')
+if [ -n "$so" ]; then
+    other=$(nm -D --defined-only "$so" | awk '$3 !~ /^lq_/ { print $3 }')
+    [ -z "$other" ] || { echo "install test: $so exports non-API symbols: $other" >&2; exit 1; }
+    echo "== $(basename "$so"): $(readelf -d "$so" | sed -n 's/.*SONAME.*\[\(.*\)\]/soname \1/p'), $(nm -D --defined-only "$so" | wc -l) symbols, all lq_*"
+fi
+
 run_both() { # run_both TAG DIR: the two programs built into DIR
     "$2/q4k_roundtrip"
     "$2/convert_tiny" "$model" "$work/$1.gguf" 57
