@@ -34,7 +34,8 @@ so=$(find "$libdir" -name 'libquant.so.*.*.*')
 if [ -n "$so" ]; then
     other=$(nm -D --defined-only "$so" | awk '$3 !~ /^lq_/ { print $3 }')
     [ -z "$other" ] || { echo "install test: $so exports non-API symbols: $other" >&2; exit 1; }
-    echo "== $(basename "$so"): $(readelf -d "$so" | sed -n 's/.*SONAME.*\[\(.*\)\]/soname \1/p'), $(nm -D --defined-only "$so" | wc -l) symbols, all lq_*"
+    soname=$(readelf -d "$so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+    echo "== $(basename "$so"): soname $soname, $(nm -D --defined-only "$so" | wc -l) symbols, all lq_*"
 fi
 
 run_both() { # run_both TAG DIR: the two programs built into DIR
