@@ -20,6 +20,7 @@ model=$data/models/tiny-llama-6L
 
 rm -rf "$work"
 mkdir -p "$work"
+work=$(cd "$work" && pwd) # CMAKE_PREFIX_PATH must be absolute
 prefix=$work/prefix
 cmake --install "$build" --prefix "$prefix" >"$work/install.log"
 pc=$(find "$prefix" -name libquant.pc)
