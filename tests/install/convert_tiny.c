@@ -15,7 +15,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: convert_tiny MODEL OUT.gguf N_TENSORS\n");
         return 2;
     }
-    struct lq_error err = { 0 };
+    struct lq_error err = {0};
     lq_source *src = NULL;
     lq_gguf *g = NULL;
     int rc = 1;

@@ -27,7 +27,7 @@ static void fill(float *x, int64_t n)
 
 int main(void)
 {
-    struct lq_error err = { 0 };
+    struct lq_error err = {0};
     int rc = 1;
     size_t size = NROW * lq_row_size(LQ_TYPE_Q4_K, NCOL), written = 0;
     float *x = malloc(sizeof(float) * NROW * NCOL);
