@@ -1,5 +1,6 @@
 /* cmd_report.c - `quant report`: quantize a model to several types (or take existing files),
- * evaluate each against the reference, and write report.md, report.json and report.svg. */
+ * evaluate each against the reference, and write report.md, report.json, report.svg and
+ * report-tensors.svg. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -29,7 +30,8 @@ static void usage(FILE *f)
         "Quantizes MODEL to each type (from an F16 reference: a GGUF MODEL is the reference\n"
         "as it is, any other checkpoint is converted to F16 first), evaluates every type\n"
         "against the reference on the text, and writes OUT/report.md (table), report.json\n"
-        "(every number) and report.svg (size against KL divergence, Pareto front).\n\n"
+        "(every number), report.svg (bits per weight against KL divergence, Pareto front)\n"
+        "and report-tensors.svg (each type's per-tensor relative RMSE by layer).\n\n"
         "  --text FILE      evaluation text (tokenized with the reference's vocabulary)\n"
         "  --types LIST     comma-separated types (default " DEFAULT_TYPES ")\n"
         "                   known: %s\n"
@@ -47,7 +49,7 @@ static void usage(FILE *f)
         "  --out DIR        where the report goes (default: .)\n"
         "  --keep           keep the quantized files in OUT/models (default: a temporary\n"
         "                   folder, removed at the end)\n"
-        "  --html           also write OUT/report.html (table and chart in one page)\n"
+        "  --html           also write OUT/report.html (table and both figures in one page)\n"
         "  --json           print the result as JSON on stdout (README.md)\n"
         "  --progress       progress lines even when stderr is not a terminal\n"
         "  -q, --quiet      no progress\n\n"
@@ -221,6 +223,7 @@ static int write_all(const lq_report *r, const struct report_opts *o, json_t *do
     int rc = write_one(r, o->out, "report.md", doc, lq_report_write_md);
     rc = rc ? rc : write_one(r, o->out, "report.json", doc, lq_report_write_json);
     rc = rc ? rc : write_one(r, o->out, "report.svg", doc, lq_report_write_svg);
+    rc = rc ? rc : write_one(r, o->out, "report-tensors.svg", doc, lq_report_write_tensors_svg);
     if (rc == 0 && o->html) {
         rc = write_one(r, o->out, "report.html", doc, lq_report_write_html);
     }
