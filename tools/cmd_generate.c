@@ -65,7 +65,7 @@ static int parse_gen(int argc, char **argv, struct gen_opts *o)
         { NULL, 0, NULL, 0 },
     };
     int c, rc = 0;
-    int64_t v;
+    int64_t v = 0; /* unset if gen_num fails (the parse fails then anyway): GCC -O3 warned */
     o->n_predict = 32;
     optind = 1;
     while (rc == 0 && (c = getopt_long(argc, argv, "p:n:h", longs, NULL)) != -1) {

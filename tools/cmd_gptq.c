@@ -203,7 +203,7 @@ static void log_weight(struct gptq_job *j, const struct lq_gptq_gguf_weight *w, 
                 j->o.safetensors ? "int" : type, w->method, w->loss, w->seconds);
     }
     char label[96];
-    snprintf(label, sizeof label, "%s loss %.4g", w->name, w->loss);
+    snprintf(label, sizeof label, "%.72s loss %.4g", w->name, w->loss); /* fits: no truncation */
     progress_units(&j->bar, done, total, label);
     json_array_append_new(j->log_layers,
                           json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:I}", "name", w->name,

@@ -19,11 +19,15 @@ void lqi_error_prefix(struct lq_error *err, const char *fmt, ...) LQI_PRINTF(2, 
 /* Sends a message to the installed log callback, if any. */
 void lqi_log(enum lq_log_level level, const char *fmt, ...) LQI_PRINTF(2, 3);
 
-/* Fail with a message when cond holds. */
+/* Fail with a message when cond holds. Returns code itself, not lqi_set_error's result, so
+ * the optimiser sees a constant failure status: a caller's LQ_TRY then knows its out-params
+ * were set on every LQ_OK path (no false -Wmaybe-uninitialized at -O3). */
 #define LQ_FAIL_IF(cond, err, code, ...)                                                   \
     do {                                                                                   \
         if (cond) {                                                                        \
-            return lqi_set_error((err), (code), __VA_ARGS__);                              \
+            lq_status lq_fail_code_ = (code);                                              \
+            lqi_set_error((err), lq_fail_code_, __VA_ARGS__);                              \
+            return lq_fail_code_;                                                          \
         }                                                                                  \
     } while (0)
 
