@@ -1,108 +1,44 @@
 /* cmd_check.c - `quant check`: re-run what a baseline lists and fail on regressions (a CI
  * gate for quantizers); --update writes the baseline from a new run. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "lq/check.h"
 #include "report_cli.h"
 
 struct check_opts {
     struct lq_check_params p;
     const char *junit, *types;
-    long long ctx, chunks;
-    bool update, quiet;
+    int64_t ctx, chunks;
+    bool update, quiet, progress;
 };
-
-static void usage(FILE *f)
-{
-    fprintf(
-        f,
-        "usage: quant check --baseline FILE MODEL [--text FILE] [--junit FILE] [--update]\n\n"
-        "Quantizes MODEL to every type the baseline lists, evaluates each on the baseline's\n"
-        "chunks of the text and compares with the baseline's tolerances: ΔPPL, mean KLD,\n"
-        "top-1 agreement, each tensor's type and RMSE, and (types marked deterministic)\n"
-        "each tensor's XXH3-64.\n\n"
-        "  --baseline FILE  the baseline (JSON, see README.md)\n"
-        "  --text FILE      evaluation text (default: the baseline's eval.text)\n"
-        "  --junit FILE     also write the cases as JUnit XML\n"
-        "  --threads N      threads (default: all cores)\n"
-        "  --update         run and rewrite the baseline (keeping its tolerances) instead of\n"
-        "                   failing; a new baseline also needs --text, --types, --ctx, --chunks\n"
-        "  --types LIST     (new baseline) comma-separated types\n"
-        "  --ctx N          (new baseline) chunk length\n"
-        "  --chunks N       (new baseline) chunks to evaluate (>= 2)\n"
-        "  --quiet          print failures only\n\n"
-        "Exit codes: 0 every tolerance held, 1 a regression (or a failed run), 2 a bad\n"
-        "baseline (missing keys, unknown types, another model or text) or usage.\n");
-}
 
 static int parse_opts(int argc, char **argv, struct check_opts *o)
 {
-    static const struct option longs[] = {
-        {"baseline", required_argument, NULL, 'B'},
-        {"text", required_argument, NULL, 't'},
-        {"junit", required_argument, NULL, 'J'},
-        {"threads", required_argument, NULL, 'j'},
-        {"update", no_argument, NULL, 'U'},
-        {"types", required_argument, NULL, 'T'},
-        {"ctx", required_argument, NULL, 'c'},
-        {"chunks", required_argument, NULL, 'n'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c, rc = 0;
-    long long v;
-    optind = 1;
-    while (rc == 0 && (c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-        switch (c) {
-        case 'B':
-            o->p.baseline = optarg;
-            break;
-        case 't':
-            o->p.text = optarg;
-            break;
-        case 'J':
-            o->junit = optarg;
-            break;
-        case 'U':
-            o->update = true;
-            break;
-        case 'T':
-            o->types = optarg;
-            break;
-        case 'q':
-            o->quiet = true;
-            break;
-        case 'c':
-            rc = report_cli_number("check", "ctx", optarg, 4, &o->ctx);
-            break;
-        case 'n':
-            rc = report_cli_number("check", "chunks", optarg, 2, &o->chunks);
-            break;
-        case 'j':
-            rc = report_cli_number("check", "threads", optarg, 1, &v);
-            o->p.n_threads = (int)(v > 1024 ? 1024 : v);
-            break;
-        case 'h':
-            usage(stdout);
-            return -1;
-        default:
-            return cli_usage_error("check", "unknown option");
-        }
+    struct cli_args a;
+    const int rc = cli_parse(CLI_CHECK, argc, argv, &a);
+    if (rc != 0) {
+        return rc;
     }
-    if (rc == 0 && (!o->p.baseline || optind != argc - 1)) {
-        rc = cli_usage_error("check", "expected --baseline FILE and one MODEL");
+    o->p.baseline = cli_str(&a, OPT_BASELINE);
+    o->p.text = cli_str(&a, OPT_TEXT);
+    o->p.model = a.pos[0];
+    o->junit = cli_str(&a, OPT_JUNIT);
+    o->update = cli_has(&a, OPT_UPDATE);
+    o->types = cli_str(&a, OPT_TYPES);
+    o->quiet = cli_has(&a, OPT_QUIET);
+    o->progress = cli_has(&a, OPT_PROGRESS);
+    o->ctx = cli_num(&a, OPT_CTX);
+    o->chunks = cli_num(&a, OPT_CHUNKS);
+    o->p.n_threads = (int)cli_num(&a, OPT_THREADS);
+    if (!o->update && (o->types || o->ctx || o->chunks)) {
+        return cli_usage_error("check", "--types, --ctx and --chunks only make a new baseline "
+                                        "(with --update); a check runs what the baseline lists");
     }
-    if (rc == 0 && !o->update && (o->types || o->ctx || o->chunks)) {
-        rc = cli_usage_error("check", "--types, --ctx and --chunks only make a new baseline "
-                                      "(with --update); a check runs what the baseline lists");
-    }
-    o->p.model = rc == 0 ? argv[optind] : NULL;
-    return rc;
+    return 0;
 }
 
 static void print_cases(const lq_check *c, bool quiet)
@@ -137,6 +73,7 @@ static int check(struct check_opts *o, struct progress *bar)
     struct lq_error err = {0};
     lq_check *c = NULL;
     progress_start(bar, "check", 0);
+    bar->enabled = bar->enabled || o->progress;
     enum lq_check_verdict v = lq_check_run(&o->p, &c, &err);
     progress_end(bar);
     int rc;
@@ -194,6 +131,7 @@ static int update_run(const struct check_opts *o, const lq_baseline *old,
     }
     if (rc == 0) {
         progress_start(bar, "check", 0);
+        bar->enabled = bar->enabled || o->progress;
         lq_status s = lq_report_run(r, &err);
         progress_end(bar);
         rc = s == LQ_OK ? 0 : cli_fail("check", &err);
@@ -236,6 +174,7 @@ int cmd_check(int argc, char **argv)
     }
     struct progress bar;
     progress_start(&bar, "check", 0);
+    bar.enabled = bar.enabled || o.progress;
     o.p.on_progress = report_cli_progress;
     o.p.user = &bar;
     return o.update ? update(&o, &bar) : check(&o, &bar);

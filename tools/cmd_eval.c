@@ -2,7 +2,6 @@
  * llama-perplexity prints them (running PPL per chunk, final estimate, --kl-divergence
  * statistics), or as JSON. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "lq/metrics.h"
 #include "lq/model.h"
 #include "lq/model_open_any.h"
@@ -19,85 +19,28 @@ struct eval_opts {
     const char *model, *text, *tokens, *save, *compare, *tokenizer;
     int64_t ctx, chunks, batch;
     int threads;
-    bool json;
+    bool json, quiet;
 };
-
-static void eval_help(FILE *f)
-{
-    fprintf(f,
-            "usage: quant eval MODEL (--text FILE | --tokens FILE | --compare BASE) [options]\n\n"
-            "Perplexity of a llama model as llama-perplexity computes it: the text is cut\n"
-            "into chunks of --ctx tokens, each starting with BOS, and the second half of each\n"
-            "chunk is scored. MODEL is a GGUF file, a Hugging Face folder (safetensors or\n"
-            "pytorch_model.bin; F32/F16/BF16) or a llama2.c checkpoint, read as downloaded.\n\n"
-            "  --text FILE          text to evaluate (tokenized with the model's vocabulary)\n"
-            "  --tokenizer FILE     llama2.c tokenizer (default: tokenizer.bin or tok<N>.bin\n"
-            "                       beside the checkpoint)\n"
-            "  --tokens FILE        token ids to evaluate instead (whitespace-separated, BOS first)\n"
-            "  --ctx N              chunk length (default 512; with --compare, the base's)\n"
-            "  --chunks N           evaluate at most N chunks (default: all)\n"
-            "  --threads N          threads (default: all cores)\n"
-            "  --batch N            tokens per forward call (default: --ctx)\n"
-            "  --save-logits BASE   save this model's distributions as the base for --compare\n"
-            "  --compare BASE       KL divergence, top-token agreement and Δp against BASE\n"
-            "                       (evaluates BASE's tokens; --text/--tokens not needed)\n"
-            "  --json               print the results as one JSON object\n");
-}
-
-static int parse_num(const char *s, int64_t lo, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    const long long v = strtoll(s, &end, 10);
-    if (errno || *end || end == s || v < lo) {
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
 
 static int parse_eval(int argc, char **argv, struct eval_opts *o)
 {
-    static const struct option longs[] = {
-        { "text", required_argument, NULL, 't' },   { "tokens", required_argument, NULL, 'T' },
-        { "ctx", required_argument, NULL, 'c' },    { "chunks", required_argument, NULL, 'n' },
-        { "threads", required_argument, NULL, 'j' }, { "batch", required_argument, NULL, 'b' },
-        { "save-logits", required_argument, NULL, 's' },
-        { "compare", required_argument, NULL, 'k' }, { "json", no_argument, NULL, 'J' },
-        { "tokenizer", required_argument, NULL, 'z' },
-        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
-    };
-    int c;
-    int64_t v;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-        switch (c) {
-        case 't': o->text = optarg; break;
-        case 'T': o->tokens = optarg; break;
-        case 's': o->save = optarg; break;
-        case 'k': o->compare = optarg; break;
-        case 'z': o->tokenizer = optarg; break;
-        case 'J': o->json = true; break;
-        case 'h': eval_help(stdout); return -1;
-        case 'c': case 'n': case 'j': case 'b':
-            if (parse_num(optarg, 1, &v) != 0) {
-                return cli_usage_error("eval", "--%s needs a positive number, not '%s'",
-                                       c == 'c' ? "ctx" : c == 'n' ? "chunks" : c == 'j' ? "threads" : "batch",
-                                       optarg);
-            }
-            if (c == 'j') {
-                o->threads = (int)(v > 1024 ? 1024 : v);
-            } else {
-                *(c == 'c' ? &o->ctx : c == 'n' ? &o->chunks : &o->batch) = v;
-            }
-            break;
-        default: return cli_usage_error("eval", "unknown option");
-        }
+    struct cli_args a;
+    const int rc = cli_parse(CLI_EVAL, argc, argv, &a);
+    if (rc != 0) {
+        return rc;
     }
-    if (optind != argc - 1) {
-        return cli_usage_error("eval", "expected one MODEL argument");
-    }
-    o->model = argv[optind];
+    o->model = a.pos[0];
+    o->text = cli_str(&a, OPT_TEXT);
+    o->tokens = cli_str(&a, OPT_TOKENS);
+    o->save = cli_str(&a, OPT_SAVE_LOGITS);
+    o->compare = cli_str(&a, OPT_COMPARE);
+    o->tokenizer = cli_str(&a, OPT_TOKENIZER);
+    o->json = cli_has(&a, OPT_JSON);
+    o->quiet = cli_has(&a, OPT_QUIET);
+    o->ctx = cli_num(&a, OPT_CTX);
+    o->chunks = cli_num(&a, OPT_CHUNKS);
+    o->batch = cli_num(&a, OPT_BATCH);
+    o->threads = (int)cli_num(&a, OPT_THREADS);
     if (!o->compare && !o->text == !o->tokens) {
         return cli_usage_error("eval", "give exactly one of --text and --tokens");
     }
@@ -111,7 +54,11 @@ static int parse_eval(int argc, char **argv, struct eval_opts *o)
 
 static void on_chunk(void *user, const struct lq_eval_progress *p)
 {
-    FILE *f = *(const bool *)user ? stderr : stdout;
+    const struct eval_opts *o = user;
+    FILE *f = o->json ? stderr : stdout;
+    if (o->quiet) {
+        return;
+    }
     if (!p->kld) {
         fprintf(f, "[%lld]%.4f,", (long long)p->chunk, p->ppl);
     } else {
@@ -220,9 +167,10 @@ static void print_json(const struct eval_opts *o, const struct lq_eval_result *r
 
 static void print_result(const struct eval_opts *o, const struct lq_eval_result *r)
 {
-    fprintf(o->json ? stderr : stdout,
-            "prompt processing: %lld tokens in %.2f s = %.1f tokens/s\n",
-            (long long)(r->n_chunk * r->n_ctx), r->seconds, r->tokens_per_s);
+    if (!o->quiet) {
+        fprintf(o->json ? stderr : stdout, "prompt processing: %lld tokens in %.2f s = %.1f tokens/s\n",
+                (long long)(r->n_chunk * r->n_ctx), r->seconds, r->tokens_per_s);
+    }
     if (o->json) {
         print_json(o, r);
     } else if (r->has_kld) {
@@ -349,7 +297,7 @@ static int run_eval(const struct eval_opts *o, lq_model *m, const int32_t *token
     ep.save_logits = o->save;
     ep.compare = o->compare;
     ep.on_chunk = on_chunk;
-    ep.user = (void *)&o->json;
+    ep.user = (void *)o;
     struct lq_eval_result r;
     struct lq_error err = { 0 };
     if (lq_eval_perplexity(m, tokens, n, &ep, &r, &err) != LQ_OK) {

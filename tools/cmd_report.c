@@ -1,166 +1,67 @@
 /* cmd_report.c - `quant report`: quantize a model to several types (or take existing files),
  * evaluate each against the reference, and write report.md, report.json and report.svg. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "report_cli.h"
-
-#define DEFAULT_TYPES "q8_0,q6_k,q4_k_m,q4_0"
 
 struct report_opts {
     struct lq_report_params p;
     const char *types, *out, *base;
-    bool keep, html, files;
+    bool keep, html, files, quiet, progress;
     char *work_dir;
+    const char *const *files_list;
+    int n_files;
 };
 
-static void usage(FILE *f)
+/* MODEL, or with --files the files to compare and --base. */
+static int check_args(const char *const *pos, int n_pos, struct report_opts *o)
 {
-    fprintf(
-        f,
-        "usage: quant report MODEL --text FILE [options]\n"
-        "       quant report --files A.gguf B.gguf ... --base REF.gguf --text FILE [options]\n\n"
-        "Quantizes MODEL to each type (from an F16 reference: a GGUF MODEL is the reference\n"
-        "as it is, any other checkpoint is converted to F16 first), evaluates every type\n"
-        "against the reference on the text, and writes OUT/report.md (table), report.json\n"
-        "(every number) and report.svg (size against KL divergence, Pareto front).\n\n"
-        "  --text FILE      evaluation text (tokenized with the reference's vocabulary)\n"
-        "  --types LIST     comma-separated types (default " DEFAULT_TYPES ")\n"
-        "                   known: %s\n"
-        "  --files          the arguments are existing GGUF files to compare (needs --base)\n"
-        "  --base FILE      the reference for --files\n"
-        "  --ctx N          chunk length in tokens (default 512)\n"
-        "  --chunks N       evaluate at most N chunks (default: the whole text; N >= 2)\n"
-        "  --threads N      threads (default: all cores)\n"
-        "  --imatrix FILE   importance matrix for the quantized types\n"
-        "  --calib FILE     calibration text for the gptq-* types (needed by them): the\n"
-        "                   file type's recipe, block weights quantized with sequential GPTQ\n"
-        "                   (as `quant gptq --format gguf`); quantize time includes it\n"
-        "  --calib-tokens N calibration tokens, rounded down to chunks (default 4096)\n"
-        "  --calib-ctx N    calibration chunk length (default 512)\n"
-        "  --out DIR        where the report goes (default: .)\n"
-        "  --keep           keep the quantized files in OUT/models (default: a temporary\n"
-        "                   folder, removed at the end)\n"
-        "  --html           also write OUT/report.html (table and chart in one page)\n\n"
-        "Exit codes: 0 ok, 1 failure, 2 usage error, 3 bad input file.\n",
-        lq_report_job_names());
-}
-
-static int parse_num_opt(int c, const char *arg, struct report_opts *o)
-{
-    long long v;
-    const char *name = c == 'c'   ? "ctx"
-                       : c == 'n' ? "chunks"
-                       : c == 'C' ? "calib-ctx"
-                       : c == 'N' ? "calib-tokens"
-                                  : "threads";
-    int rc = report_cli_number("report", name, arg, c == 'n' || c == 'C' ? 2 : 1, &v);
-    if (rc == 0) {
-        if (c == 'C') {
-            o->p.calib_ctx = v;
-        } else if (c == 'N') {
-            o->p.calib_tokens = v;
-        } else if (c == 'c') {
-            o->p.n_ctx = v;
-        } else if (c == 'n') {
-            o->p.n_chunks = v;
-        } else {
-            o->p.n_threads = (int)(v > 1024 ? 1024 : v);
-        }
-    }
-    return rc;
-}
-
-static int parse_opts(int argc, char **argv, struct report_opts *o)
-{
-    static const struct option longs[] = {
-        {"text", required_argument, NULL, 't'},
-        {"types", required_argument, NULL, 'T'},
-        {"ctx", required_argument, NULL, 'c'},
-        {"chunks", required_argument, NULL, 'n'},
-        {"threads", required_argument, NULL, 'j'},
-        {"out", required_argument, NULL, 'o'},
-        {"keep", no_argument, NULL, 'k'},
-        {"html", no_argument, NULL, 'H'},
-        {"imatrix", required_argument, NULL, 'i'},
-        {"calib", required_argument, NULL, 'g'},
-        {"calib-ctx", required_argument, NULL, 'C'},
-        {"calib-tokens", required_argument, NULL, 'N'},
-        {"files", no_argument, NULL, 'F'},
-        {"base", required_argument, NULL, 'b'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c, rc = 0;
-    optind = 1;
-    while (rc == 0 && (c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-        switch (c) {
-        case 't':
-            o->p.text = optarg;
-            break;
-        case 'T':
-            o->types = optarg;
-            break;
-        case 'o':
-            o->out = optarg;
-            break;
-        case 'k':
-            o->keep = true;
-            break;
-        case 'H':
-            o->html = true;
-            break;
-        case 'i':
-            o->p.imatrix = optarg;
-            break;
-        case 'g':
-            o->p.calib = optarg;
-            break;
-        case 'F':
-            o->files = true;
-            break;
-        case 'b':
-            o->base = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return -1;
-        case 'c':
-        case 'n':
-        case 'j':
-        case 'C':
-        case 'N':
-            rc = parse_num_opt(c, optarg, o);
-            break;
-        default:
-            return cli_usage_error("report", "unknown option");
-        }
-    }
-    return rc;
-}
-
-static int check_args(int argc, char **argv, struct report_opts *o)
-{
-    if (!o->p.text) {
-        return cli_usage_error("report", "--text FILE is needed");
-    }
     if (o->files) {
-        if (!o->base || optind >= argc) {
+        if (!o->base) {
             return cli_usage_error("report", "--files needs files and --base REF.gguf");
         }
         o->p.model = o->base;
+        o->files_list = pos;
+        o->n_files = n_pos;
         return 0;
     }
-    if (o->base || optind != argc - 1) {
+    if (o->base || n_pos != 1) {
         return cli_usage_error("report", "expected one MODEL (or --files ... --base REF)");
     }
-    o->p.model = argv[optind];
+    o->p.model = pos[0];
     return 0;
+}
+
+/* a holds the parsed line; o points into it (the --files list). */
+static int parse_opts(int argc, char **argv, struct cli_args *a, struct report_opts *o)
+{
+    const int rc = cli_parse(CLI_REPORT, argc, argv, a);
+    if (rc != 0) {
+        return rc;
+    }
+    o->p.text = cli_str(a, OPT_TEXT);
+    o->types = cli_str(a, OPT_TYPES);
+    o->out = cli_str(a, OPT_OUTPUT);
+    o->keep = cli_has(a, OPT_KEEP);
+    o->html = cli_has(a, OPT_HTML);
+    o->quiet = cli_has(a, OPT_QUIET);
+    o->progress = cli_has(a, OPT_PROGRESS);
+    o->p.imatrix = cli_str(a, OPT_IMATRIX);
+    o->p.calib = cli_str(a, OPT_CALIB);
+    o->files = cli_has(a, OPT_FILES);
+    o->base = cli_str(a, OPT_BASE);
+    o->p.n_ctx = cli_num(a, OPT_CTX);
+    o->p.n_chunks = cli_num(a, OPT_CHUNKS);
+    o->p.calib_ctx = cli_num(a, OPT_CALIB_CTX);
+    o->p.calib_tokens = cli_num(a, OPT_CALIB_TOKENS);
+    o->p.n_threads = (int)cli_num(a, OPT_THREADS);
+    return check_args(a->pos, a->n_pos, o);
 }
 
 /* OUT exists (created when missing); with --keep the job files go to OUT/models. */
@@ -182,38 +83,40 @@ static int prepare_out(struct report_opts *o)
     return LQ_EXIT_OK;
 }
 
-static int write_one(const lq_report *r, const char *dir, const char *name,
+static int write_one(const lq_report *r, const struct report_opts *o, const char *name,
                      lq_status (*fn)(const lq_report *, const char *, struct lq_error *))
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(path, sizeof path, "%s/%s", o->out, name);
     struct lq_error err = {0};
     if (fn(r, path, &err) != LQ_OK) {
         return cli_fail("report", &err);
     }
-    fprintf(stderr, "report: wrote %s\n", path);
+    if (!o->quiet) {
+        fprintf(stderr, "report: wrote %s\n", path);
+    }
     return LQ_EXIT_OK;
 }
 
 static int write_all(const lq_report *r, const struct report_opts *o)
 {
-    int rc = write_one(r, o->out, "report.md", lq_report_write_md);
-    rc = rc ? rc : write_one(r, o->out, "report.json", lq_report_write_json);
-    rc = rc ? rc : write_one(r, o->out, "report.svg", lq_report_write_svg);
+    int rc = write_one(r, o, "report.md", lq_report_write_md);
+    rc = rc ? rc : write_one(r, o, "report.json", lq_report_write_json);
+    rc = rc ? rc : write_one(r, o, "report.svg", lq_report_write_svg);
     if (rc == 0 && o->html) {
-        rc = write_one(r, o->out, "report.html", lq_report_write_html);
+        rc = write_one(r, o, "report.html", lq_report_write_html);
     }
     return rc;
 }
 
-static int add_jobs(lq_report *r, int argc, char **argv, const struct report_opts *o)
+static int add_jobs(lq_report *r, const struct report_opts *o)
 {
     if (!o->files) {
         return report_cli_add_types("report", r, o->types);
     }
-    for (int i = optind; i < argc; i++) {
+    for (int i = 0; i < o->n_files; i++) {
         struct lq_error err = {0};
-        if (lq_report_add_file(r, argv[i], &err) != LQ_OK) {
+        if (lq_report_add_file(r, o->files_list[i], &err) != LQ_OK) {
             return cli_usage_error("report", "%s", err.msg);
         }
     }
@@ -225,6 +128,7 @@ static int run(lq_report *r, const struct report_opts *o, struct progress *bar)
 {
     struct lq_error err = {0};
     progress_start(bar, "report", 0);
+    bar->enabled = (bar->enabled || o->progress) && !o->quiet;
     lq_status s = lq_report_run(r, &err);
     progress_end(bar);
     if (s != LQ_OK) {
@@ -232,7 +136,7 @@ static int run(lq_report *r, const struct report_opts *o, struct progress *bar)
     }
     report_cli_print_table(r, stdout);
     fflush(stdout);
-    if (o->keep) {
+    if (o->keep && !o->quiet) {
         fprintf(stderr, "report: quantized files kept in %s\n", o->work_dir);
     }
     return write_all(r, o);
@@ -240,23 +144,24 @@ static int run(lq_report *r, const struct report_opts *o, struct progress *bar)
 
 int cmd_report(int argc, char **argv)
 {
-    struct report_opts o = {.p = lq_report_params_default(), .types = DEFAULT_TYPES, .out = "."};
+    struct report_opts o = {.p = lq_report_params_default()};
+    struct cli_args a;
     struct progress bar;
-    int rc = parse_opts(argc, argv, &o);
+    int rc = parse_opts(argc, argv, &a, &o);
     if (rc != 0) {
         return rc < 0 ? LQ_EXIT_OK : rc;
     }
-    rc = check_args(argc, argv, &o);
-    rc = rc ? rc : prepare_out(&o);
+    rc = prepare_out(&o);
     lq_report *r = NULL;
     struct lq_error err = {0};
     progress_start(&bar, "report", 0);
+    bar.enabled = (bar.enabled || o.progress) && !o.quiet;
     o.p.on_progress = report_cli_progress;
     o.p.user = &bar;
     if (rc == 0 && lq_report_open(&o.p, &r, &err) != LQ_OK) {
         rc = cli_fail("report", &err);
     }
-    rc = rc ? rc : add_jobs(r, argc, argv, &o);
+    rc = rc ? rc : add_jobs(r, &o);
     rc = rc ? rc : run(r, &o, &bar);
     lq_report_free(r);
     free(o.work_dir);

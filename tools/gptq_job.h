@@ -19,6 +19,7 @@ struct gptq_opts {
     bool safetensors;
     enum lq_ftype ftype; /* GGUF output */
     bool pure;
+    bool quiet; /* no per-weight lines or summary */
     bool rtn; /* baseline: round to nearest on GPTQ's grid (identity Hessian, one chunk) */
     struct lq_gptq_params gp;
     int64_t calib_tokens, calib_ctx, threads, first_layer, n_layers;

@@ -1,7 +1,6 @@
 /* report_cli.c - shared pieces of `quant report` and `quant check`. */
 #include "report_cli.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,19 +31,6 @@ int report_cli_add_types(const char *cmd, lq_report *r, const char *list)
     }
     free(copy);
     return rc;
-}
-
-int report_cli_number(const char *cmd, const char *name, const char *arg, long long lo,
-                      long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(arg, &end, 10);
-    if (errno || *end || end == arg || v < lo) {
-        return cli_usage_error(cmd, "--%s needs a number >= %lld, not '%s'", name, lo, arg);
-    }
-    *out = v;
-    return 0;
 }
 
 static void print_row(FILE *f, const struct lq_report_entry *e)
