@@ -168,7 +168,8 @@ static void print_json(const struct eval_opts *o, const struct lq_eval_result *r
 static void print_result(const struct eval_opts *o, const struct lq_eval_result *r)
 {
     if (!o->quiet) {
-        fprintf(o->json ? stderr : stdout, "prompt processing: %lld tokens in %.2f s = %.1f tokens/s\n",
+        fprintf(o->json ? stderr : stdout,
+                "prompt processing: %lld tokens in %.2f s = %.1f tokens/s\n",
                 (long long)(r->n_chunk * r->n_ctx), r->seconds, r->tokens_per_s);
     }
     if (o->json) {
