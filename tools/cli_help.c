@@ -123,7 +123,8 @@ void cli_help_print(enum cli_cmd cmd, FILE *f)
     const char *s = c->synopsis;
     for (int line = 0; line == 0 || *s; line++) {
         const size_t n = strcspn(s, "\n");
-        fprintf(f, "%s quant %s %.*s\n", line ? "      " : "usage:", c->name, (int)n, s);
+        fprintf(f, "%s quant %s%s%.*s\n", line ? "      " : "usage:", c->name, n ? " " : "", (int)n,
+                s);
         s += n + (s[n] == '\n');
     }
     fprintf(f, "\n%s\n", c->description);

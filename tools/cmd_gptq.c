@@ -50,7 +50,9 @@ static int parse(int argc, char **argv, struct gptq_opts *o)
     if (lq_ftype_from_name(cli_str(&a, OPT_TYPE), &o->ftype, &err) != LQ_OK) {
         return cli_usage_error("gptq", "--type: %s", err.msg);
     }
-    o->gp.bits = atoi(cli_str(&a, OPT_BITS)); /* one of the table's choices */
+    int64_t bits = 4;
+    cli_value_int(cli_str(&a, OPT_BITS), 2, 8, &bits); /* one of the table's choices */
+    o->gp.bits = (int)bits;
     o->gp.group_size = cli_num(&a, OPT_GROUP_SIZE);
     if (o->gp.group_size != -1 && (o->gp.group_size < 32 || o->gp.group_size % 32 != 0)) {
         return cli_usage_error("gptq", "--group-size: a multiple of 32, or -1");
