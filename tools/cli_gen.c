@@ -235,7 +235,13 @@ static void zsh_text(FILE *f, const char *s, size_t max)
             buf[n++] = *s == '\n' ? ' ' : *s;
         }
     }
-    while (n > 0 && buf[n - 1] == ' ') {
+    if (*s && *s != ';') {
+        /* cut: end at a word */
+        while (n > 0 && buf[n - 1] != ' ') {
+            n--;
+        }
+    }
+    while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == ',' || buf[n - 1] == '(')) {
         n--;
     }
     fwrite(buf, 1, n, f);

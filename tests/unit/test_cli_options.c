@@ -214,6 +214,9 @@ static void test_every_option_in_completion(void **state)
         free(zblock);
     }
     assert_int_equal(lqt_system("bash -n '%s/quant.bash'", LQ_CLI_DOCS_DIR), 0);
+    if (lqt_system("command -v zsh >/dev/null") == 0) {
+        assert_int_equal(lqt_system("zsh -n '%s/_quant'", LQ_CLI_DOCS_DIR), 0);
+    }
     free(bash);
     free(zsh);
 }
