@@ -134,6 +134,19 @@ static int store(struct cli_args *a, const struct cli_option *o, const char *v)
     return 0;
 }
 
+/* "--out is deprecated: use -o/--output" (the row of the same id that is not deprecated). */
+static void warn_deprecated(const struct cli_args *a, const struct cli_option *o)
+{
+    char sp[64] = "";
+    for (size_t i = 0; i < cli_n_options; i++) {
+        const struct cli_option *r = &cli_options[i];
+        if (takes(r, a->cmd) && r->id == o->id && !(r->flags & CLI_DEPRECATED)) {
+            spelled(r, sp, sizeof sp);
+        }
+    }
+    fprintf(stderr, "quant %s: --%s is deprecated: use %s\n", cmd_name(a), o->name, sp);
+}
+
 /* Takes the row's value (attached, or the next argument) and records the occurrence. */
 static int take(struct cli_args *a, const struct cli_option *o, const char *attached, int argc,
                 char **argv, int *i)
@@ -151,8 +164,7 @@ static int take(struct cli_args *a, const struct cli_option *o, const char *atta
         v = argv[++*i];
     }
     if (o->flags & CLI_DEPRECATED) {
-        fprintf(stderr, "quant %s: --%s is deprecated; it still works for now\n", cmd_name(a),
-                o->name);
+        warn_deprecated(a, o);
     }
     if (o->flags & CLI_REPEAT) {
         if (a->n_rep == CLI_MAX_REPEAT) {
