@@ -65,73 +65,97 @@ static int bad_enum(const struct cli_args *a, const struct cli_option *o, const 
                            hint);
 }
 
+static int store_int(struct cli_args *a, const struct cli_option *o, const char *v)
+{
+    char sp[64];
+    if ((o->kind == CLI_UINT && (*v == '-' || *v == '+')) ||
+        !cli_value_int(v, o->lo, o->hi, &a->num[o->id])) {
+        if (o->hi == INT64_MAX) {
+            return cli_usage_error(cmd_name(a), "%s: expected an integer >= %lld, not '%s'",
+                                   spelled(o, sp, sizeof sp), (long long)o->lo, v);
+        }
+        return cli_usage_error(cmd_name(a), "%s: expected an integer from %lld to %lld, not '%s'",
+                               spelled(o, sp, sizeof sp), (long long)o->lo, (long long)o->hi, v);
+    }
+    return 0;
+}
+
+static int store_size(struct cli_args *a, const struct cli_option *o, const char *v)
+{
+    char sp[64];
+    uint64_t b;
+    if (!cli_value_size(v, &b) || b < (uint64_t)o->lo || b > (uint64_t)o->hi) {
+        return cli_usage_error(cmd_name(a),
+                               "%s: expected a size from %lld to %lld bytes (4096, 512K, 4.5GiB), "
+                               "not '%s'",
+                               spelled(o, sp, sizeof sp), (long long)o->lo, (long long)o->hi, v);
+    }
+    a->num[o->id] = (int64_t)b;
+    return 0;
+}
+
+static int store_float(struct cli_args *a, const struct cli_option *o, const char *v)
+{
+    char sp[64];
+    double x;
+    if (!cli_value_float(v, &x) || x < o->flo || x > o->fhi ||
+        ((o->flags & CLI_OPEN_HI) && x == o->fhi)) {
+        return cli_usage_error(cmd_name(a), "%s: expected a number in [%g, %g%s, not '%s'",
+                               spelled(o, sp, sizeof sp), o->flo, o->fhi,
+                               o->flags & CLI_OPEN_HI ? ")" : "]", v);
+    }
+    a->real[o->id] = x;
+    return 0;
+}
+
+/* An enum's value is one of its '|'-separated choices; num holds its index. */
+static int store_enum(struct cli_args *a, const struct cli_option *o, const char *v)
+{
+    const char *c = o->choices;
+    size_t n = strcspn(c, "|");
+    int k = 0;
+    while (strlen(v) != n || strncmp(c, v, n) != 0) {
+        if (!c[n]) {
+            return bad_enum(a, o, v);
+        }
+        c += n + 1;
+        n = strcspn(c, "|");
+        k++;
+    }
+    a->num[o->id] = k;
+    return 0;
+}
+
 /* Checks a value against the row's kind and range and stores it under the row's id. */
 static int store(struct cli_args *a, const struct cli_option *o, const char *v)
 {
-    char sp[64];
-    const enum cli_id id = o->id;
+    int rc = 0;
     switch (o->kind) {
     case CLI_NONE:
-        a->num[id] = 1;
+        a->num[o->id] = 1;
         break;
     case CLI_INT:
     case CLI_UINT:
-        if ((o->kind == CLI_UINT && (*v == '-' || *v == '+')) ||
-            !cli_value_int(v, o->lo, o->hi, &a->num[id])) {
-            if (o->hi == INT64_MAX) {
-                return cli_usage_error(cmd_name(a), "%s: expected an integer >= %lld, not '%s'",
-                                       spelled(o, sp, sizeof sp), (long long)o->lo, v);
-            }
-            return cli_usage_error(
-                cmd_name(a), "%s: expected an integer from %lld to %lld, not '%s'",
-                spelled(o, sp, sizeof sp), (long long)o->lo, (long long)o->hi, v);
-        }
+        rc = store_int(a, o, v);
         break;
-    case CLI_SIZE: {
-        uint64_t b;
-        if (!cli_value_size(v, &b) || b < (uint64_t)o->lo || b > (uint64_t)o->hi) {
-            return cli_usage_error(cmd_name(a),
-                                   "%s: expected a size from %lld to %lld bytes "
-                                   "(4096, 512K, 4.5GiB), not '%s'",
-                                   spelled(o, sp, sizeof sp), (long long)o->lo, (long long)o->hi,
-                                   v);
-        }
-        a->num[id] = (int64_t)b;
+    case CLI_SIZE:
+        rc = store_size(a, o, v);
         break;
-    }
-    case CLI_FLOAT: {
-        double x;
-        if (!cli_value_float(v, &x) || x < o->flo || x > o->fhi ||
-            ((o->flags & CLI_OPEN_HI) && x == o->fhi)) {
-            return cli_usage_error(cmd_name(a), "%s: expected a number in [%g, %g%s, not '%s'",
-                                   spelled(o, sp, sizeof sp), o->flo, o->fhi,
-                                   o->flags & CLI_OPEN_HI ? ")" : "]", v);
-        }
-        a->real[id] = x;
+    case CLI_FLOAT:
+        rc = store_float(a, o, v);
         break;
-    }
-    case CLI_ENUM: {
-        const char *c = o->choices;
-        size_t n = strcspn(c, "|");
-        int k = 0;
-        while (strlen(v) != n || strncmp(c, v, n) != 0) {
-            if (!c[n]) {
-                return bad_enum(a, o, v);
-            }
-            c += n + 1;
-            n = strcspn(c, "|");
-            k++;
-        }
-        a->num[id] = k;
+    case CLI_ENUM:
+        rc = store_enum(a, o, v);
         break;
-    }
     case CLI_STRING:
     case CLI_PATH:
     case CLI_LIST:
         break;
     }
-    a->str[id] = v;
-    return 0;
+    if (rc == 0) {
+        a->str[o->id] = v;
+    }
+    return rc;
 }
 
 /* "--out is deprecated: use -o/--output" (the row of the same id that is not deprecated). */

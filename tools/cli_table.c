@@ -191,7 +191,7 @@ const struct cli_option cli_options[] = {
     // ---- options every subcommand (or every long-running one) shares ----
     {.name = "threads",
      .short_name = 't',
-     .kind = CLI_INT,
+     .kind = CLI_UINT,
      .metavar = "N",
      .help = "threads to run",
      .def = "0",

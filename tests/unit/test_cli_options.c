@@ -265,6 +265,7 @@ static void test_t_is_threads_everywhere(void **state)
         assert_int_equal(cli_num(&a, OPT_THREADS), 4);
         /* not a number: a usage error, never a type name (convert's old -t) */
         assert_int_equal(parse_with(c, (const char *[]){"-t", "q8_0", NULL}, &a), 2);
+        assert_int_equal(parse_with(c, (const char *[]){"-t", "-1", NULL}, &a), 2);
     }
     /* and the binary agrees: convert -t takes no type any more */
     const char *args[] = {"convert", "-t", "q8_0", "src", "-o", "x", NULL};
