@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cli_opts.h"
+#include "progress.h"
 
 static bool takes(const struct cli_option *o, enum cli_cmd cmd)
 {
@@ -347,6 +348,12 @@ int cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli_args *a)
             cli_help_print(cmd, stdout);
             return -1;
         }
+    }
+    /* the progress display is process-wide (progress.h); -q silences it */
+    if (cli_has(a, OPT_QUIET)) {
+        progress_set_mode(PROGRESS_QUIET);
+    } else if (cli_has(a, OPT_PROGRESS)) {
+        progress_set_mode(PROGRESS_FORCE);
     }
     verbosity = a->count[OPT_VERBOSE];
     if (verbosity > 0) {

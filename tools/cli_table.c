@@ -19,7 +19,7 @@
 /* The subcommands that run threads, and those that run long (progress, -q, -v). */
 #define THREADED (CONVERT | QUANTIZE | EVAL | GENERATE | IMATRIX | REPORT | CHECK | GPTQ)
 /* The subcommands that produce a result a machine may read. */
-#define RESULT (INSPECT | CONVERT | QUANTIZE | EVAL | IMATRIX | REPORT | CHECK | GPTQ)
+#define RESULT (INSPECT | CONVERT | QUANTIZE | EVAL | GENERATE | IMATRIX | REPORT | CHECK | GPTQ)
 
 #define BIG INT64_MAX
 #define COMMON "common options"
@@ -28,13 +28,16 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
     [CLI_INSPECT] =
         {
             .name = "inspect",
-            .summary = "show a GGUF file, a safetensors file or a model folder",
+            .summary = "show what a model file or folder holds (anything convert reads)",
             .synopsis = "[options] PATH",
             .description =
-                "Shows a GGUF file, a safetensors file or a Hugging Face model folder: format,\n"
-                "architecture, parameters, bytes by type, bits per weight, metadata and the\n"
-                "tensor table.",
-            .pos = {{"PATH", "a GGUF file, a safetensors file or a model folder"}},
+                "Shows what a model holds: format, architecture, parameters, bytes by type, bits\n"
+                "per weight, metadata and the tensor table. Shapes are in GGUF order: the row\n"
+                "length first.",
+            .pos = {{"PATH", "a GGUF file, a safetensors file, a PyTorch pytorch_model.bin, a "
+                             "llama2.c checkpoint, or a Hugging Face folder (safetensors, sharded, "
+                             "pytorch_model.bin or GPTQ; GPTQ's packed weights count as the "
+                             "weights they hold)"}},
             .n_pos_min = 1,
             .n_pos_max = 1,
         },
@@ -224,7 +227,7 @@ const struct cli_option cli_options[] = {
      .group = COMMON},
     {.name = "json",
      .kind = CLI_NONE,
-     .help = "print the result as one JSON object on stdout",
+     .help = "print the result as one JSON object on stdout (schema and keys: README.md)",
      .cmds = RESULT,
      .id = OPT_JSON,
      .group = COMMON},

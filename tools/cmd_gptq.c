@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "cli_opts.h"
 #include "gptq_job.h"
+#include "json_out.h"
 #include "progress.h"
 
 /* --layers A:B with 0 <= A < B. */
@@ -46,6 +47,7 @@ static int parse(int argc, char **argv, struct gptq_opts *o)
     o->pure = cli_has(&a, OPT_PURE);
     o->rtn = cli_has(&a, OPT_RTN);
     o->quiet = cli_has(&a, OPT_QUIET);
+    o->json = cli_has(&a, OPT_JSON);
     o->safetensors = strcmp(cli_str(&a, OPT_FORMAT), "safetensors") == 0;
     if (lq_ftype_from_name(cli_str(&a, OPT_TYPE), &o->ftype, &err) != LQ_OK) {
         return cli_usage_error("gptq", "--type: %s", err.msg);
@@ -88,14 +90,18 @@ static void maybe_reexec(char **argv)
 #endif
 }
 
-/* One weight done: printed and appended to the JSON log. */
-static void log_weight(struct gptq_job *j, const struct lq_gptq_gguf_weight *w)
+/* One weight done: printed (or shown on the bar) and appended to the JSON log. */
+static void log_weight(struct gptq_job *j, const struct lq_gptq_gguf_weight *w, int64_t done,
+                       int64_t total)
 {
     const char *type = j->o.safetensors ? "gptq" : lq_type_name(w->type);
-    if (!j->o.quiet) {
+    if (j->weight_lines) {
         fprintf(stderr, "  %-28s %-6s %-5s loss %12.6g  %6.2f s\n", w->name,
                 j->o.safetensors ? "int" : type, w->method, w->loss, w->seconds);
     }
+    char label[96];
+    snprintf(label, sizeof label, "%s loss %.4g", w->name, w->loss);
+    progress_units(&j->bar, done, total, label);
     json_array_append_new(j->log_layers,
                           json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:I}", "name", w->name,
                                     "type", type, "method", w->method, "loss", w->loss,
@@ -105,7 +111,7 @@ static void log_weight(struct gptq_job *j, const struct lq_gptq_gguf_weight *w)
 
 static void on_gguf_weight(void *user, const struct lq_gptq_gguf_weight *w)
 {
-    log_weight(user, w);
+    log_weight(user, w, w->index + 1, w->n_weights);
 }
 
 /* Safetensors output: GPTQ integers per weight (GGUF output is lq_gptq_gguf_run's). */
@@ -145,15 +151,13 @@ static lq_status on_st_weight(void *user, int64_t layer, enum lq_layer_weight wh
     const struct lq_gptq_gguf_weight r = {
         .name = k->name, .method = j->o.rtn ? "rtn" : "gptq", .loss = loss,
         .seconds = progress_now() - t0, .samples = samples, .rows = nrows, .cols = ncols };
-    log_weight(j, &r);
+    log_weight(j, &r, j->n_kept, j->n_total);
     return LQ_OK;
 }
 
-static int write_log(const struct gptq_job *j, double secs, int64_t tokens)
+/* Every setting and the per-weight results, for --log and --json. */
+static json_t *job_json(const struct gptq_job *j, double secs, int64_t tokens)
 {
-    if (!j->o.log) {
-        return 0;
-    }
     json_t *root = json_pack(
         "{s:s, s:s, s:s, s:I, s:I, s:f, s:b, s:b, s:f, s:f, s:O}", "model", j->o.model, "calib",
         j->o.calib, "format", j->o.safetensors ? "safetensors" : "gguf", "calib_tokens",
@@ -167,6 +171,15 @@ static int write_log(const struct gptq_job *j, double secs, int64_t tokens)
     } else {
         json_object_set_new(root, "ftype", json_string(lq_ftype_name(j->o.ftype)));
     }
+    return root;
+}
+
+static int write_log(const struct gptq_job *j, double secs, int64_t tokens)
+{
+    if (!j->o.log) {
+        return 0;
+    }
+    json_t *root = job_json(j, secs, tokens);
     int rc = json_dump_file(root, j->o.log, JSON_INDENT(2)) == 0 ? 0 : -1;
     json_decref(root);
     if (rc != 0) {
@@ -174,6 +187,26 @@ static int write_log(const struct gptq_job *j, double secs, int64_t tokens)
         return LQ_EXIT_FAIL;
     }
     return 0;
+}
+
+/* The --json document: the common keys, then the log's (keys in README.md). */
+static int print_json(const struct gptq_job *j, double secs, int64_t tokens)
+{
+    json_t *doc = json_out_new("gptq");
+    json_out_input(doc, "model", j->o.model);
+    json_out_input(doc, "calib", j->o.calib);
+    json_t *out = json_out_output(doc, j->o.out, j->o.safetensors ? "gptq-folder" : "gguf");
+    if (!j->o.safetensors) {
+        json_out_gguf_sizes(out, j->o.out);
+    }
+    json_t *log = job_json(j, secs, tokens);
+    json_object_del(log, "model");
+    json_object_del(log, "calib");
+    json_object_del(log, "seconds");
+    json_out_int(doc, "n_weights", j->n_weights);
+    json_object_update(doc, log);
+    json_decref(log);
+    return json_out_emit(doc, secs, LQ_EXIT_OK);
 }
 
 static lq_status prepare_st(struct gptq_job *j, struct lq_error *err)
@@ -196,6 +229,10 @@ static lq_status prepare_st(struct gptq_job *j, struct lq_error *err)
 
 static lq_status run_st(struct gptq_job *j, struct calib_cli *c, struct lq_error *err)
 {
+    const int64_t n_layer = lq_model_get_hparams(c->model)->n_layer;
+    int64_t layers = n_layer - j->o.first_layer;
+    layers = j->o.n_layers > 0 && j->o.n_layers < layers ? j->o.n_layers : layers;
+    j->n_total = (layers > 0 ? layers : 0) * LQ_LW_COUNT;
     lq_status st = prepare_st(j, err);
     if (st == LQ_OK) {
         st = lq_calib_gptq(c->model, &c->calib, j->o.first_layer, j->o.n_layers, on_st_weight,
@@ -258,16 +295,22 @@ int cmd_gptq(int argc, char **argv)
                 (long long)c.calib.n_chunks, (long long)c.calib.n_ctx,
                 getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)");
     }
+    progress_start(&j.bar, "gptq", 0);
+    j.bar.unit = "weights";
+    j.weight_lines = !j.o.quiet && !(j.bar.enabled && !j.bar.plain);
     lq_status st = j.o.safetensors ? run_st(&j, &c, &err) : run_gguf(&j, &c, &err);
+    progress_end(&j.bar);
     const double secs = progress_now() - t0;
+    const int64_t tokens = c.calib.n_chunks * c.calib.n_ctx;
     if (st != LQ_OK) {
         rc = cli_fail("gptq", &err);
     } else {
-        if (!j.o.quiet) {
+        if (!j.o.quiet && !j.o.json) {
             fprintf(stderr, "gptq: %lld weights, total loss %.6g, %.1f s, written to %s\n",
                     (long long)j.n_weights, j.loss_sum, secs, j.o.out);
         }
-        rc = write_log(&j, secs, c.calib.n_chunks * c.calib.n_ctx);
+        rc = write_log(&j, secs, tokens);
+        rc = rc ? rc : j.o.json ? print_json(&j, secs, tokens) : 0;
     }
     job_free(&j);
     calib_cli_close(&c);

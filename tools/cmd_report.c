@@ -8,12 +8,13 @@
 
 #include "cli.h"
 #include "cli_opts.h"
+#include "json_out.h"
 #include "report_cli.h"
 
 struct report_opts {
     struct lq_report_params p;
     const char *types, *out, *base;
-    bool keep, html, files, quiet, progress;
+    bool keep, html, files, json, quiet;
     char *work_dir;
     const char *const *files_list;
     int n_files;
@@ -50,8 +51,8 @@ static int parse_opts(int argc, char **argv, struct cli_args *a, struct report_o
     o->out = cli_str(a, OPT_OUTPUT);
     o->keep = cli_has(a, OPT_KEEP);
     o->html = cli_has(a, OPT_HTML);
+    o->json = cli_has(a, OPT_JSON);
     o->quiet = cli_has(a, OPT_QUIET);
-    o->progress = cli_has(a, OPT_PROGRESS);
     o->p.imatrix = cli_str(a, OPT_IMATRIX);
     o->p.calib = cli_str(a, OPT_CALIB);
     o->files = cli_has(a, OPT_FILES);
@@ -83,7 +84,8 @@ static int prepare_out(struct report_opts *o)
     return LQ_EXIT_OK;
 }
 
-static int write_one(const lq_report *r, const struct report_opts *o, const char *name,
+/* Writes DIR/NAME and, for --json, lists it in doc's outputs (doc may be NULL). */
+static int write_one(const lq_report *r, const struct report_opts *o, const char *name, json_t *doc,
                      lq_status (*fn)(const lq_report *, const char *, struct lq_error *))
 {
     char path[4096];
@@ -92,21 +94,47 @@ static int write_one(const lq_report *r, const struct report_opts *o, const char
     if (fn(r, path, &err) != LQ_OK) {
         return cli_fail("report", &err);
     }
-    if (!o->quiet) {
+    if (doc) {
+        json_out_output(doc, path, strchr(name, '.') + 1);
+    } else if (!o->quiet) {
         fprintf(stderr, "report: wrote %s\n", path);
     }
     return LQ_EXIT_OK;
 }
 
-static int write_all(const lq_report *r, const struct report_opts *o)
+static int write_all(const lq_report *r, const struct report_opts *o, json_t *doc)
 {
-    int rc = write_one(r, o, "report.md", lq_report_write_md);
-    rc = rc ? rc : write_one(r, o, "report.json", lq_report_write_json);
-    rc = rc ? rc : write_one(r, o, "report.svg", lq_report_write_svg);
+    int rc = write_one(r, o, "report.md", doc, lq_report_write_md);
+    rc = rc ? rc : write_one(r, o, "report.json", doc, lq_report_write_json);
+    rc = rc ? rc : write_one(r, o, "report.svg", doc, lq_report_write_svg);
     if (rc == 0 && o->html) {
-        rc = write_one(r, o, "report.html", lq_report_write_html);
+        rc = write_one(r, o, "report.html", doc, lq_report_write_html);
     }
     return rc;
+}
+
+/* The --json document: inputs, the files written, the settings and every row. */
+static json_t *report_doc(const lq_report *r, const struct report_opts *o)
+{
+    json_t *doc = json_out_new("report");
+    json_out_input(doc, o->files ? "base" : "model", o->p.model);
+    json_out_input(doc, "text", o->p.text);
+    if (o->p.imatrix) {
+        json_out_input(doc, "imatrix", o->p.imatrix);
+    }
+    if (o->p.calib) {
+        json_out_input(doc, "calib", o->p.calib);
+    }
+    const struct lq_report_model *m = lq_report_get_model(r);
+    json_out_int(doc, "n_ctx", m->n_ctx);
+    json_out_int(doc, "n_chunk", m->n_chunk);
+    if (o->keep) {
+        for (int64_t i = 0; i < lq_report_n_entries(r); i++) {
+            json_out_gguf_sizes(json_out_output(doc, lq_report_entry(r, i)->path, "gguf"),
+                                lq_report_entry(r, i)->path);
+        }
+    }
+    return doc;
 }
 
 static int add_jobs(lq_report *r, const struct report_opts *o)
@@ -127,19 +155,27 @@ static int add_jobs(lq_report *r, const struct report_opts *o)
 static int run(lq_report *r, const struct report_opts *o, struct progress *bar)
 {
     struct lq_error err = {0};
+    const double t0 = progress_now();
     progress_start(bar, "report", 0);
-    bar->enabled = (bar->enabled || o->progress) && !o->quiet;
+    bar->unit = "chunks";
     lq_status s = lq_report_run(r, &err);
     progress_end(bar);
     if (s != LQ_OK) {
         return cli_fail("report", &err);
     }
-    report_cli_print_table(r, stdout);
+    report_cli_print_table(r, o->json ? stderr : stdout);
     fflush(stdout);
-    if (o->keep && !o->quiet) {
+    if (o->keep && !o->json && !o->quiet) {
         fprintf(stderr, "report: quantized files kept in %s\n", o->work_dir);
     }
-    return write_all(r, o);
+    json_t *doc = o->json ? report_doc(r, o) : NULL;
+    int rc = write_all(r, o, doc);
+    if (doc && rc == 0) {
+        report_cli_json_entries(r, doc);
+        return json_out_emit(doc, progress_now() - t0, rc);
+    }
+    json_decref(doc);
+    return rc;
 }
 
 int cmd_report(int argc, char **argv)
@@ -155,7 +191,6 @@ int cmd_report(int argc, char **argv)
     lq_report *r = NULL;
     struct lq_error err = {0};
     progress_start(&bar, "report", 0);
-    bar.enabled = (bar.enabled || o.progress) && !o.quiet;
     o.p.on_progress = report_cli_progress;
     o.p.user = &bar;
     if (rc == 0 && lq_report_open(&o.p, &r, &err) != LQ_OK) {

@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "cli_opts.h"
 #include "lq/convert.h"
 
@@ -21,7 +23,8 @@ struct convert_cli {
     const char *in, *out;
     struct lq_convert_params params;
     const char *imatrix_path;
-    bool stats, quiet, progress;
+    bool stats, quiet, json;
+    json_t *tensors; /* --json: the per-tensor summaries */
     struct type_rule rules[MAX_TYPE_RULES];
     int n_rules;
 };
