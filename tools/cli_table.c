@@ -16,7 +16,7 @@
 #define GPTQ CLI_M(CLI_GPTQ)
 #define ALL (CLI_M(CLI_N_CMDS) - 1)
 
-/* The subcommands that run threads, and those that run long (progress, -q, -v). */
+/* The subcommands that run threads (all but generate run long enough for --progress). */
 #define THREADED (CONVERT | QUANTIZE | EVAL | GENERATE | IMATRIX | REPORT | CHECK | GPTQ)
 /* The subcommands that produce a result a machine may read. */
 #define RESULT (INSPECT | CONVERT | QUANTIZE | EVAL | GENERATE | IMATRIX | REPORT | CHECK | GPTQ)
@@ -233,8 +233,8 @@ const struct cli_option cli_options[] = {
      .group = COMMON},
     {.name = "progress",
      .kind = CLI_NONE,
-     .help = "draw the progress bar even when stderr is not a terminal",
-     .cmds = THREADED,
+     .help = "progress as plain lines even when stderr is not a terminal",
+     .cmds = THREADED & ~GENERATE,
      .id = OPT_PROGRESS,
      .group = COMMON},
     {.name = "help",
