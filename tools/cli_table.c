@@ -127,8 +127,9 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
                 "Quantizes MODEL to each type (from an F16 reference: a GGUF MODEL is the\n"
                 "reference as it is, any other checkpoint is converted to F16 first),\n"
                 "evaluates every type against the reference on the text, and writes\n"
-                "OUT/report.md (table), report.json (every number) and report.svg (size\n"
-                "against KL divergence, Pareto front).",
+                "OUT/report.md (table), report.json (every number), report.svg (bits per weight\n"
+                "against KL divergence, Pareto front) and report-tensors.svg (each type's\n"
+                "per-tensor relative RMSE by layer).",
             .pos = {{"MODEL",
                      "the model to quantize (or, with --files, the GGUF files to compare)"}},
             .n_pos_min = 1,
@@ -730,7 +731,7 @@ const struct cli_option cli_options[] = {
      .id = OPT_KEEP},
     {.name = "html",
      .kind = CLI_NONE,
-     .help = "also write OUT/report.html (table and chart in one page)",
+     .help = "also write OUT/report.html (table and both figures in one page)",
      .cmds = REPORT,
      .id = OPT_HTML},
 

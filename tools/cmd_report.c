@@ -1,5 +1,6 @@
 /* cmd_report.c - `quant report`: quantize a model to several types (or take existing files),
- * evaluate each against the reference, and write report.md, report.json and report.svg. */
+ * evaluate each against the reference, and write report.md, report.json, report.svg and
+ * report-tensors.svg. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +108,7 @@ static int write_all(const lq_report *r, const struct report_opts *o, json_t *do
     int rc = write_one(r, o, "report.md", doc, lq_report_write_md);
     rc = rc ? rc : write_one(r, o, "report.json", doc, lq_report_write_json);
     rc = rc ? rc : write_one(r, o, "report.svg", doc, lq_report_write_svg);
+    rc = rc ? rc : write_one(r, o, "report-tensors.svg", doc, lq_report_write_tensors_svg);
     if (rc == 0 && o->html) {
         rc = write_one(r, o, "report.html", doc, lq_report_write_html);
     }

@@ -203,7 +203,8 @@ static void test_json_report_and_check(void **state)
                                             "1", "-o", tmp, NULL},
                            0);
     expect_keys(doc, (const char *[]){"n_ctx", "n_chunk", "reference", "entries", NULL});
-    assert_int_equal(json_array_size(json_object_get(doc, "outputs")), 3); /* md, json, svg */
+    /* md, json, the chart's svg and the heat map's svg */
+    assert_int_equal(json_array_size(json_object_get(doc, "outputs")), 4);
     const json_t *e = json_array_get(json_object_get(doc, "entries"), 0);
     expect_keys(e, (const char *[]){"name", "file_bytes", "bpw", "ppl", "dppl", "mean_kld", "top1",
                                     "quantize_seconds", "worst_tensors", NULL});
