@@ -171,17 +171,50 @@ static lq_status decode_row(const struct lq_source_tensor *t, const void *src, f
     return LQ_OK;
 }
 
-static lq_status check_finite(const struct lq_source_tensor *t, const float *x, int64_t nrows,
-                              int64_t ncols, struct lq_error *err)
+void lq_source_position(const lq_source *s, int64_t i, int64_t row, int64_t col,
+                        int64_t *src_row, int64_t *src_col)
 {
-    for (int64_t r = 0; r < nrows; r++) {
-        for (int64_t c = 0; c < ncols; c++) {
-            if (!isfinite(x[r * ncols + c])) {
-                return lqi_set_error(err, LQ_E_RANGE,
-                                     "tensor '%s' (%s): %s at row %lld, column %lld", t->name,
-                                     t->file, isnan(x[r * ncols + c]) ? "NaN" : "Inf",
-                                     (long long)r, (long long)c);
-            }
+    const struct lq_source_tensor *t = lq_source_tensor(s, i);
+    *src_row = row;
+    *src_col = col;
+    if (!t || t->permute_heads <= 0) {
+        return;
+    }
+    if (t->n_dims == 1) { /* a q/k bias: its elements are what the permutation moves */
+        *src_col = lq_llama_unpermuted_row(col, t->ne[0], t->permute_heads);
+    } else {
+        *src_row = lq_llama_unpermuted_row(row, n_elements(t) / t->ne[0], t->permute_heads);
+    }
+}
+
+lq_status lq_source_nonfinite_error(const lq_source *s, int64_t i, int64_t row, int64_t col,
+                                    float v, const char *why, struct lq_error *err)
+{
+    const struct lq_source_tensor *t = lq_source_tensor(s, i);
+    int64_t r, c;
+    lq_source_position(s, i, row, col, &r, &c);
+    char what[48];
+    if (isfinite(v)) {
+        snprintf(what, sizeof what, "value %g", (double)v);
+    } else {
+        snprintf(what, sizeof what, "%s", isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
+    }
+    const bool renamed = strcmp(t->src_name, t->name) != 0;
+    return lqi_set_error(err, LQ_E_RANGE, "%s: tensor '%s'%s%s%s: %s at row %lld, column %lld%s%s",
+                         t->file, t->src_name, renamed ? " (GGUF '" : "", renamed ? t->name : "",
+                         renamed ? "')" : "", what, (long long)r, (long long)c, why ? ": " : "",
+                         why ? why : "");
+}
+
+lq_status lq_source_check_finite(const lq_source *s, int64_t i, const float *x,
+                                 struct lq_error *err)
+{
+    const struct lq_source_tensor *t = lq_source_tensor(s, i);
+    LQ_FAIL_IF(!t || !x, err, LQ_E_INVALID_ARG, "source: bad tensor id %lld", (long long)i);
+    const int64_t n = n_elements(t), ncols = t->ne[0] ? t->ne[0] : 1;
+    for (int64_t k = 0; k < n; k++) {
+        if (!isfinite(x[k])) {
+            return lq_source_nonfinite_error(s, i, k / ncols, k % ncols, x[k], NULL, err);
         }
     }
     return LQ_OK;
@@ -209,7 +242,7 @@ lq_status lq_source_read_f32(const lq_source *s, int64_t i, float *dst, bool fin
             LQ_TRY(decode_row(t, p + (size_t)r * row_bytes, dst + to * cols, cols, err));
         }
     }
-    return finite ? check_finite(t, dst, nrows, ncols, err) : LQ_OK;
+    return finite ? lq_source_check_finite(s, i, dst, err) : LQ_OK;
 }
 
 lq_status lq_source_read_raw(const lq_source *s, int64_t i, void *dst, struct lq_error *err)
