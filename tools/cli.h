@@ -14,6 +14,15 @@ enum {
     LQ_EXIT_BADINPUT = 3, /* an input file is malformed or unsupported */
 };
 
+/* Propagates a failing lq_status from a helper of a subcommand. */
+#define LQ_TRY_CLI(expr)                                                                           \
+    do {                                                                                           \
+        lq_status rc_ = (expr);                                                                    \
+        if (rc_ != LQ_OK) {                                                                        \
+            return rc_;                                                                            \
+        }                                                                                          \
+    } while (0)
+
 /* Prints "quant <cmd>: <message>" for a library error and maps it to an exit code. */
 int cli_fail(const char *cmd, const struct lq_error *err);
 
@@ -22,6 +31,12 @@ int cli_exit_code(lq_status s);
 
 /* Prints "quant <cmd>: <formatted>" to stderr and returns LQ_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Refuses (usage error, exit 2, before anything runs) an output that is also one of the
+ * inputs, same path or same file (st_dev/st_ino), so a run cannot read what it overwrites.
+ * The inputs follow out, NULL-terminated; a NULL input is skipped only as the terminator, so
+ * pass "" for an absent one. Returns LQ_EXIT_OK when out is NULL or distinct. */
+int cli_refuse_input_as_output(const char *cmd, const char *out, ...);
 
 /* The subcommands (tools/cmd_<name>.c). */
 int cmd_inspect(int argc, char **argv);

@@ -89,6 +89,7 @@ enum cli_id {
     OPT_DAMP,
     OPT_LAYERS,
     OPT_LOG,
+    OPT_FORCE,
     OPT_FILES,
     OPT_BASE,
     OPT_KEEP,

@@ -150,8 +150,8 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
             .n_pos_max = 1,
             .exit_codes =
                 "0 every tolerance held, 1 a regression (or a failed run), 2 a bad baseline "
-                "(missing keys, unknown types, another model or text) or usage, 3 bad input "
-                "file",
+                "(missing keys, unknown types, another model or text) or usage, 3 a baseline "
+                "or model that is no regular file (a FIFO, a device)",
         },
     [CLI_GPTQ] =
         {
@@ -626,6 +626,14 @@ const struct cli_option cli_options[] = {
      .help = "(gguf) the type for all block weights",
      .cmds = GPTQ,
      .id = OPT_PURE,
+     .group = "output"},
+    {.name = "force",
+     .kind = CLI_NONE,
+     .help = "(safetensors) replace a non-empty OUT folder as a whole (OUT must otherwise not "
+             "exist or be empty; the folder is built beside it as .OUT.tmp.XXXXXX and renamed "
+             "into place)",
+     .cmds = GPTQ,
+     .id = OPT_FORCE,
      .group = "output"},
     {.name = "bits",
      .kind = CLI_ENUM,

@@ -40,7 +40,8 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
         return cli_usage_error("check", "--types, --ctx and --chunks only make a new baseline "
                                         "(with --update); a check runs what the baseline lists");
     }
-    return 0;
+    return cli_refuse_input_as_output("check", o->junit, o->p.model, o->p.baseline,
+                                      o->p.text ? o->p.text : "", (const char *)NULL);
 }
 
 static void print_cases(const lq_check *c, bool quiet, FILE *f)
@@ -115,7 +116,8 @@ static int check(struct check_opts *o, struct progress *bar)
     int rc;
     if (v == LQ_CHECK_BAD_BASELINE) {
         fprintf(stderr, "quant check: bad baseline: %s\n", err.msg);
-        rc = LQ_EXIT_USAGE;
+        /* a baseline that is no file at all (a FIFO, a device) is a refused input */
+        rc = err.code == LQ_E_UNSUPPORTED ? LQ_EXIT_BADINPUT : LQ_EXIT_USAGE;
     } else if (v == LQ_CHECK_ERROR) {
         fprintf(stderr, "quant check: %s\n", err.msg);
         rc = LQ_EXIT_FAIL;
@@ -200,7 +202,7 @@ static int update(const struct check_opts *o, struct progress *bar)
     struct lq_error err = {0};
     if (access(o->p.baseline, F_OK) == 0 && lq_baseline_load(o->p.baseline, &old, &err) != LQ_OK) {
         fprintf(stderr, "quant check: bad baseline: %s\n", err.msg);
-        return LQ_EXIT_USAGE;
+        return err.code == LQ_E_UNSUPPORTED ? LQ_EXIT_BADINPUT : LQ_EXIT_USAGE;
     }
     struct lq_report_params rp;
     int rc = update_params(o, old, &rp);

@@ -10,6 +10,7 @@
 #include "cli_opts.h"
 #include "gptq_job.h"
 #include "json_out.h"
+#include "lq/file_io.h"
 #include "progress.h"
 
 /* --layers A:B with 0 <= A < B. */
@@ -32,6 +33,21 @@ static int parse_layers(const char *s, struct gptq_opts *o)
     return 0;
 }
 
+/* Outputs that would overwrite an input, or a folder that is not ours to replace, are refused
+ * before anything runs. */
+static int check_outputs(const struct gptq_opts *o)
+{
+    int rc = cli_refuse_input_as_output("gptq", o->out, o->model, o->calib, (const char *)NULL);
+    rc = rc ? rc
+            : cli_refuse_input_as_output("gptq", o->log, o->model, o->calib, o->out,
+                                         (const char *)NULL);
+    struct lq_error err = { 0 };
+    if (rc == 0 && o->safetensors && lq_out_dir_check(o->out, o->force, &err) != LQ_OK) {
+        rc = cli_usage_error("gptq", "%s", err.msg);
+    }
+    return rc;
+}
+
 static int parse(int argc, char **argv, struct gptq_opts *o)
 {
     struct cli_args a;
@@ -48,6 +64,7 @@ static int parse(int argc, char **argv, struct gptq_opts *o)
     o->rtn = cli_has(&a, OPT_RTN);
     o->quiet = cli_has(&a, OPT_QUIET);
     o->json = cli_has(&a, OPT_JSON);
+    o->force = cli_has(&a, OPT_FORCE);
     o->safetensors = strcmp(cli_str(&a, OPT_FORMAT), "safetensors") == 0;
     if (lq_ftype_from_name(cli_str(&a, OPT_TYPE), &o->ftype, &err) != LQ_OK) {
         return cli_usage_error("gptq", "--type: %s", err.msg);
@@ -69,7 +86,8 @@ static int parse(int argc, char **argv, struct gptq_opts *o)
     o->calib_ctx = cli_num(&a, OPT_CALIB_CTX);
     o->threads = cli_num(&a, OPT_THREADS);
     o->gp.n_threads = (int)o->threads;
-    return cli_has(&a, OPT_LAYERS) ? parse_layers(cli_str(&a, OPT_LAYERS), o) : 0;
+    const int lrc = cli_has(&a, OPT_LAYERS) ? parse_layers(cli_str(&a, OPT_LAYERS), o) : 0;
+    return lrc ? lrc : check_outputs(o);
 }
 
 /* OpenBLAS reads OPENBLAS_CORETYPE when it is loaded, so the choice needs a fresh process. */
@@ -180,13 +198,17 @@ static int write_log(const struct gptq_job *j, double secs, int64_t tokens)
         return 0;
     }
     json_t *root = job_json(j, secs, tokens);
-    int rc = json_dump_file(root, j->o.log, JSON_INDENT(2)) == 0 ? 0 : -1;
-    json_decref(root);
-    if (rc != 0) {
-        fprintf(stderr, "quant gptq: cannot write %s\n", j->o.log);
-        return LQ_EXIT_FAIL;
+    struct lq_error err = { 0 };
+    lq_out *out = NULL;
+    lq_status st = lq_out_open(j->o.log, &out, &err);
+    if (st == LQ_OK && json_dumpfd(root, lq_out_fd(out), JSON_INDENT(2)) != 0) {
+        lq_out_abort(out);
+        st = cli_set_error(&err, LQ_E_IO, "%s: cannot write", j->o.log);
+    } else if (st == LQ_OK) {
+        st = lq_out_commit(out, &err);
     }
-    return 0;
+    json_decref(root);
+    return st == LQ_OK ? 0 : cli_fail("gptq", &err);
 }
 
 /* The --json document: the common keys, then the log's (keys in README.md). */
@@ -222,6 +244,7 @@ static lq_status prepare_st(struct gptq_job *j, struct lq_error *err)
                              "config.json and tokenizer are copied), not %s", j->o.model,
                              lq_source_describe(j->src));
     }
+    LQ_TRY_CLI(gptq_st_check_inputs(j, err));
     struct lq_gptq_st_config cfg = lq_gptq_st_config_from_params(&j->o.gp);
     cfg.true_sequential = true;
     return lq_gptq_st_new(&cfg, &j->stw, err);

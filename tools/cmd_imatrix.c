@@ -33,7 +33,7 @@ static int parse(int argc, char **argv, struct opts *o, const char **model)
     o->threads = cli_num(&a, OPT_THREADS);
     o->json = cli_has(&a, OPT_JSON);
     o->quiet = cli_has(&a, OPT_QUIET);
-    return 0;
+    return cli_refuse_input_as_output("imatrix", o->out, *model, o->calib, (const char *)NULL);
 }
 
 static void on_chunk(void *user, int64_t done, int64_t total)

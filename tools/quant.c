@@ -1,6 +1,8 @@
 /* quant.c - the `quant` command: git-style dispatch to tools/cmd_<name>.c. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <jansson.h>
@@ -12,6 +14,7 @@
 #include "cli.h"
 #include "cli_opts.h"
 #include "lq/core.h"
+#include "lq/file_io.h"
 
 static int cmd_version(int argc, char **argv);
 
@@ -22,6 +25,24 @@ static int (*const commands[CLI_N_CMDS])(int argc, char **argv) = {
     [CLI_REPORT] = cmd_report,   [CLI_CHECK] = cmd_check,     [CLI_GPTQ] = cmd_gptq,
     [CLI_VERSION] = cmd_version,
 };
+
+/* SIGINT/SIGTERM: remove the temporaries of unfinished outputs (lq/file_io.h), then exit with
+ * 128 + the signal as a shell reports it. Only async-signal-safe calls. */
+static void on_signal(int sig)
+{
+    lq_tmp_cleanup_all();
+    _exit(128 + sig);
+}
+
+static void install_signal_cleanup(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigfillset(&sa.sa_mask); /* the handler runs once, uninterrupted */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
 
 static int cmd_version(int argc, char **argv)
 {
@@ -77,6 +98,7 @@ int main(int argc, char **argv)
         cli_help_overview(stderr);
         return LQ_EXIT_USAGE;
     }
+    install_signal_cleanup();
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
         return cmd_help(argc - 1, argv + 1);

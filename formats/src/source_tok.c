@@ -7,7 +7,9 @@
 
 #include <jansson.h>
 
+#include "hf_impl.h"
 #include "json_kind.h"
+#include "lq/file_io.h"
 #include "lq/spm_model.h"
 #include "lqi.h"
 #include "source_impl.h"
@@ -15,7 +17,7 @@
 static lq_status write_spm(const struct lq_source *s, lq_gguf_writer *w, struct lq_error *err)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/tokenizer.model", s->path);
+    LQ_TRY(lq_input_member(s->path, "tokenizer.model", path, sizeof path, NULL, err));
     lq_spm *sp = NULL;
     LQ_TRY(lq_spm_open(path, &sp, err));
     int64_t n = lq_spm_n_pieces(sp);
@@ -114,9 +116,8 @@ static lq_status merge_text(json_t *val, const char **out, char **owned, struct 
 static lq_status write_bpe(const struct lq_source *s, lq_gguf_writer *w, const char *path,
                            struct lq_error *err)
 {
-    json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    LQ_FAIL_IF(!root, err, LQ_E_FORMAT, "%s: line %d: %s", path, jerr.line, jerr.text);
+    json_t *root;
+    LQ_TRY(lqi_hf_load_json(path, &root, err));
     lq_status rc = LQ_OK;
     json_t *model = json_object_get(root, "model");
     json_t *vocab = json_object_get(model, "vocab");
@@ -253,7 +254,7 @@ lq_status lqi_source_write_tokenizer(const struct lq_source *s, lq_gguf_writer *
     if (lq_hf_has_file(s->hf, "tokenizer.model")) {
         LQ_TRY(write_spm(s, w, err));
     } else if (lq_hf_has_file(s->hf, "tokenizer.json")) {
-        snprintf(path, sizeof path, "%s/tokenizer.json", s->path);
+        LQ_TRY(lq_input_member(s->path, "tokenizer.json", path, sizeof path, NULL, err));
         LQ_TRY(write_bpe(s, w, path, err));
     } else {
         return lqi_set_error(err, LQ_E_NOT_FOUND,

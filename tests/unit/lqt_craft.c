@@ -2,11 +2,14 @@
 #include "lqt_craft.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lq/fp16.h"
 #include "lq/gguf.h"
@@ -376,4 +379,20 @@ void lqt_craft_gguf_patch(const char *from, const char *to, const char *key, con
     assert_int_equal(lq_gguf_writer_finish(w, NULL), LQ_OK);
     lq_gguf_writer_free(w);
     lq_gguf_free(g);
+}
+
+void lqt_craft_fifo(const char *path)
+{
+    unlink(path);
+    if (mkfifo(path, 0644) != 0) {
+        fail_msg("mkfifo %s: %s", path, strerror(errno));
+    }
+}
+
+void lqt_craft_symlink(const char *path, const char *target)
+{
+    unlink(path);
+    if (symlink(target, path) != 0) {
+        fail_msg("symlink %s -> %s: %s", path, target, strerror(errno));
+    }
 }

@@ -43,4 +43,9 @@ void lqt_craft_copy_file(const char *from, const char *to);
  * JSON array text or NULL. The merged pieces join the vocabulary when merges are strings. */
 void lqt_craft_bpe_tokenizer(const char *dir, const char *merges_json, const char *added_json);
 
+/* Replaces path (removing what is there) by a FIFO, or by a symlink to target; fail the test
+ * on error. For the class 2 and 5 cases of the hostile corpus. */
+void lqt_craft_fifo(const char *path);
+void lqt_craft_symlink(const char *path, const char *target);
+
 #endif

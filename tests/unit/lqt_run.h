@@ -20,6 +20,10 @@ struct lqt_run_opts {
     int send_signal;        /* 0: none; else sent after signal_after seconds */
     double signal_after;    /* seconds */
     const char *stdin_path; /* NULL: /dev/null */
+    /* With send_signal: wait (past signal_after) until this folder holds an entry whose name
+     * contains ".tmp." before sending it, so an interruption lands while an output is being
+     * written. NULL: signal_after alone decides. */
+    const char *signal_on_tmp_in;
 };
 
 /* Runs LQ_QUANT_BIN with args (NULL-terminated, without the program name). Never fails the
