@@ -15,4 +15,4 @@ model=$data/models/tiny-llama-6L
 $quant inspect --no-tensors "$model" | head -n 8
 echo
 $quant report "$model" --text "$data/text/heldout-A.txt" --ctx 256 --chunks 4 \
-  --types q8_0,q6_k,q4_k_m,q4_0 --out "$out" --html
+  --types q8_0,q6_k,q4_k_m,q4_0 -o "$out" --html

@@ -1,7 +1,6 @@
 /* calib_cli.c - model, tokenizer and calibration text for `quant imatrix` / `quant gptq`. */
 #include "calib_cli.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,19 +34,6 @@ void calib_cli_close(struct calib_cli *c)
     lq_tokenizer_free(c->tok);
     lq_model_free(c->model);
     memset(c, 0, sizeof *c);
-}
-
-bool calib_cli_int(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < lo) {
-        cli_usage_error(cmd, "%s: expected an integer >= %lld, got '%s'", opt, (long long)lo, s);
-        return false;
-    }
-    *out = v;
-    return true;
 }
 
 lq_status cli_set_error(struct lq_error *err, lq_status code, const char *fmt, ...)

@@ -22,9 +22,6 @@ int calib_cli_open(struct calib_cli *c, const char *cmd, const char *model_path,
 
 void calib_cli_close(struct calib_cli *c);
 
-/* Parses a positive integer option value; prints a usage error and returns false if bad. */
-bool calib_cli_int(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t *out);
-
 /* Fills err (code and printf-style message) and returns code, as the library's errors. */
 lq_status cli_set_error(struct lq_error *err, lq_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

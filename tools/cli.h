@@ -1,4 +1,4 @@
-/* cli.h - what the quant subcommands share: exit codes, the dispatch table, messages. */
+/* cli.h - what the quant subcommands share: exit codes and messages (options: cli_opts.h). */
 #ifndef LQ_CLI_H
 #define LQ_CLI_H
 
@@ -12,12 +12,6 @@ enum {
     LQ_EXIT_FAIL = 1,     /* runtime failure (for `quant check`: a regression) */
     LQ_EXIT_USAGE = 2,    /* bad command line (for `quant check`: bad baseline) */
     LQ_EXIT_BADINPUT = 3, /* an input file is malformed or unsupported */
-};
-
-struct cli_command {
-    const char *name;
-    int (*fn)(int argc, char **argv);
-    const char *summary;
 };
 
 /* Propagates a failing lq_status from a helper of a subcommand. */

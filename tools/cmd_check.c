@@ -1,11 +1,11 @@
 /* cmd_check.c - `quant check`: re-run what a baseline lists and fail on regressions (a CI
  * gate for quantizers); --update writes the baseline from a new run. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "json_out.h"
 #include "lq/check.h"
 #include "report_cli.h"
@@ -13,122 +13,39 @@
 struct check_opts {
     struct lq_check_params p;
     const char *junit, *types;
-    long long ctx, chunks;
+    int64_t ctx, chunks;
     bool update, quiet, json;
     double t0;
 };
 
-static void usage(FILE *f)
-{
-    fprintf(
-        f,
-        "usage: quant check --baseline FILE MODEL [--text FILE] [--junit FILE] [--update]\n\n"
-        "Quantizes MODEL to every type the baseline lists, evaluates each on the baseline's\n"
-        "chunks of the text and compares with the baseline's tolerances: ΔPPL, mean KLD,\n"
-        "top-1 agreement, each tensor's type and RMSE, and (types marked deterministic)\n"
-        "each tensor's XXH3-64.\n\n"
-        "  --baseline FILE  the baseline (JSON, see README.md)\n"
-        "  --text FILE      evaluation text (default: the baseline's eval.text)\n"
-        "  --junit FILE     also write the cases as JUnit XML\n"
-        "  --threads N      threads (default: all cores)\n"
-        "  --update         run and rewrite the baseline (keeping its tolerances) instead of\n"
-        "                   failing; a new baseline also needs --text, --types, --ctx, --chunks\n"
-        "  --types LIST     (new baseline) comma-separated types\n"
-        "  --ctx N          (new baseline) chunk length\n"
-        "  --chunks N       (new baseline) chunks to evaluate (>= 2)\n"
-        "  -q, --quiet      print failures only, no progress\n"
-        "  --task KIND FILE also gate on task accuracy (hellaswag or multiple-choice): a\n"
-        "                   type fails when the 95 %% interval of its paired accuracy\n"
-        "                   difference to the reference reaches below -task_acc_drop\n"
-        "                   (baseline tolerance key, default 0.03)\n"
-        "  --json           print the result as JSON on stdout (README.md); exit codes stay\n"
-        "  --progress       progress lines even when stderr is not a terminal\n\n"
-        "Exit codes: 0 every tolerance held, 1 a regression (or a failed run), 2 a bad\n"
-        "baseline (missing keys, unknown types, another model or text) or usage, 3 a\n"
-        "baseline or model that is no regular file (a FIFO, a device).\n");
-}
-
 static int parse_opts(int argc, char **argv, struct check_opts *o)
 {
-    static const struct option longs[] = {
-        {"baseline", required_argument, NULL, 'B'},
-        {"text", required_argument, NULL, 't'},
-        {"junit", required_argument, NULL, 'J'},
-        {"threads", required_argument, NULL, 'j'},
-        {"update", no_argument, NULL, 'U'},
-        {"types", required_argument, NULL, 'T'},
-        {"ctx", required_argument, NULL, 'c'},
-        {"chunks", required_argument, NULL, 'n'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"task", required_argument, NULL, 'K'},
-        {"json", no_argument, NULL, 'j' + 256},
-        {"progress", no_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c, rc = 0;
-    long long v;
-    optind = 1;
-    while (rc == 0 && (c = getopt_long(argc, argv, "hq", longs, NULL)) != -1) {
-        switch (c) {
-        case 'B':
-            o->p.baseline = optarg;
-            break;
-        case 't':
-            o->p.text = optarg;
-            break;
-        case 'J':
-            o->junit = optarg;
-            break;
-        case 'U':
-            o->update = true;
-            break;
-        case 'T':
-            o->types = optarg;
-            break;
-        case 'q':
-            o->quiet = true;
-            progress_set_mode(PROGRESS_QUIET);
-            break;
-        case 'j' + 256:
-            o->json = true;
-            break;
-        case 'K':
-            rc = report_cli_task("check", argc, argv, &o->p.task_file, &o->p.task_kind);
-            break;
-        case 'P':
-            progress_set_mode(PROGRESS_FORCE);
-            break;
-        case 'c':
-            rc = report_cli_number("check", "ctx", optarg, 4, &o->ctx);
-            break;
-        case 'n':
-            rc = report_cli_number("check", "chunks", optarg, 2, &o->chunks);
-            break;
-        case 'j':
-            rc = report_cli_number("check", "threads", optarg, 1, &v);
-            o->p.n_threads = (int)(v > 1024 ? 1024 : v);
-            break;
-        case 'h':
-            usage(stdout);
-            return -1;
-        default:
-            return cli_usage_error("check", "unknown option");
-        }
+    struct cli_args a;
+    const int rc = cli_parse(CLI_CHECK, argc, argv, &a);
+    if (rc != 0) {
+        return rc;
     }
-    if (rc == 0 && (!o->p.baseline || optind != argc - 1)) {
-        rc = cli_usage_error("check", "expected --baseline FILE and one MODEL");
+    if (cli_has(&a, OPT_TASK)) {
+        o->p.task_kind = report_cli_task_kind(cli_str(&a, OPT_TASK));
+        o->p.task_file = cli_str2(&a, OPT_TASK);
     }
-    if (rc == 0 && !o->update && (o->types || o->ctx || o->chunks)) {
-        rc = cli_usage_error("check", "--types, --ctx and --chunks only make a new baseline "
-                                      "(with --update); a check runs what the baseline lists");
+    o->p.baseline = cli_str(&a, OPT_BASELINE);
+    o->p.text = cli_str(&a, OPT_TEXT);
+    o->p.model = a.pos[0];
+    o->junit = cli_str(&a, OPT_JUNIT);
+    o->update = cli_has(&a, OPT_UPDATE);
+    o->types = cli_str(&a, OPT_TYPES);
+    o->quiet = cli_has(&a, OPT_QUIET);
+    o->json = cli_has(&a, OPT_JSON);
+    o->ctx = cli_num(&a, OPT_CTX);
+    o->chunks = cli_num(&a, OPT_CHUNKS);
+    o->p.n_threads = (int)cli_num(&a, OPT_THREADS);
+    if (!o->update && (o->types || o->ctx || o->chunks)) {
+        return cli_usage_error("check", "--types, --ctx and --chunks only make a new baseline "
+                                        "(with --update); a check runs what the baseline lists");
     }
-    o->p.model = rc == 0 ? argv[optind] : NULL;
-    if (rc == 0) {
-        rc = cli_refuse_input_as_output("check", o->junit, o->p.model, o->p.baseline,
-                                        o->p.text ? o->p.text : "", (const char *)NULL);
-    }
-    return rc;
+    return cli_refuse_input_as_output("check", o->junit, o->p.model, o->p.baseline,
+                                      o->p.text ? o->p.text : "", (const char *)NULL);
 }
 
 static void print_cases(const lq_check *c, bool quiet, FILE *f)
@@ -179,8 +96,7 @@ static int finish(const struct check_opts *o, lq_check *c, enum lq_check_verdict
     if (o->json) {
         if (v == LQ_CHECK_REGRESSION) {
             fprintf(stderr, "quant check: %lld of %lld checks regressed against %s\n",
-                    (long long)lq_check_n_failed(c), (long long)lq_check_n_cases(c),
-                    o->p.baseline);
+                    (long long)lq_check_n_failed(c), (long long)lq_check_n_cases(c), o->p.baseline);
         }
         return print_json(o, c, v, v == LQ_CHECK_REGRESSION ? LQ_EXIT_FAIL : LQ_EXIT_OK);
     }

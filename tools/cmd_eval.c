@@ -2,7 +2,6 @@
  * llama-perplexity prints them (running PPL per chunk, final estimate, --kl-divergence
  * statistics), or as JSON. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "eval_tasks.h"
 #include "json_out.h"
 #include "lq/file_io.h"
@@ -35,110 +35,29 @@ struct eval_run {
     bool chunk_lines; /* llama-perplexity's running lines (not with a bar on the terminal) */
 };
 
-static void eval_help(FILE *f)
-{
-    fprintf(f,
-            "usage: quant eval MODEL (--text FILE | --tokens FILE | --compare BASE) [options]\n"
-            "       quant eval MODEL --task (hellaswag | multiple-choice) FILE [--compare BASE]\n\n"
-            "Perplexity of a llama model as llama-perplexity computes it: the text is cut\n"
-            "into chunks of --ctx tokens, each starting with BOS, and the second half of each\n"
-            "chunk is scored. MODEL is a GGUF file, a Hugging Face folder (safetensors or\n"
-            "pytorch_model.bin; F32/F16/BF16) or a llama2.c checkpoint, read as downloaded.\n\n"
-            "  --text FILE          text to evaluate (tokenized with the model's vocabulary)\n"
-            "  --tokenizer FILE     llama2.c tokenizer (default: tokenizer.bin or tok<N>.bin\n"
-            "                       beside the checkpoint)\n"
-            "  --tokens FILE        token ids to evaluate instead (whitespace-separated, BOS first)\n"
-            "  --ctx N              chunk length (default 512; with --compare, the base's)\n"
-            "  --chunks N           evaluate at most N chunks (default: all)\n"
-            "  --threads N          threads (default: all cores)\n"
-            "  --batch N            tokens per forward call (default: --ctx)\n"
-            "  --save-logits BASE   save this model's distributions as the base for --compare\n"
-            "  --compare BASE       KL divergence, top-token agreement and Δp against BASE\n"
-            "                       (evaluates BASE's tokens; --text/--tokens not needed)\n"
-            "  --json               print the result as JSON on stdout (README.md)\n"
-            "  --progress           progress lines even when stderr is not a terminal\n"
-            "  -q, --quiet          no progress and no running values\n\n"
-            "Task accuracy (scored as llama-perplexity --hellaswag / --multiple-choice):\n"
-            "  --task hellaswag FILE        HellaSwag text file (6 lines per task), acc_norm\n"
-            "  --task multiple-choice FILE  llama.cpp's multiple-choice .bin, or MMLU CSV files\n"
-            "                               (a .csv file or a folder of them)\n"
-            "  --compare BASE       with --task: BASE is a model or a saved --json run; prints\n"
-            "                       both accuracies, the difference with its 95 %% interval\n"
-            "                       (Newcombe paired score interval) and the flipped tasks\n"
-            "  --tasks N            with --task: score the first N tasks only\n"
-            "  --llama-order        with --task hellaswag: print the running lines in\n"
-            "                       llama-perplexity's (shuffled) order\n"
-            "  --ctx N              with --task: context size (default: the model's)\n");
-}
-
-static int parse_num(const char *s, int64_t lo, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    const long long v = strtoll(s, &end, 10);
-    if (errno || *end || end == s || v < lo) {
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 static int parse_eval(int argc, char **argv, struct eval_opts *o)
 {
-    static const struct option longs[] = {
-        { "text", required_argument, NULL, 't' },   { "tokens", required_argument, NULL, 'T' },
-        { "ctx", required_argument, NULL, 'c' },    { "chunks", required_argument, NULL, 'n' },
-        { "threads", required_argument, NULL, 'j' }, { "batch", required_argument, NULL, 'b' },
-        { "save-logits", required_argument, NULL, 's' },
-        { "compare", required_argument, NULL, 'k' }, { "json", no_argument, NULL, 'J' },
-        { "tokenizer", required_argument, NULL, 'z' },
-        { "progress", no_argument, NULL, 'P' },     { "quiet", no_argument, NULL, 'q' },
-        { "task", required_argument, NULL, 'K' },   { "llama-order", no_argument, NULL, 'L' },
-        { "tasks", required_argument, NULL, 'N' },
-        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
-    };
-    int c;
-    int64_t v;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "hq", longs, NULL)) != -1) {
-        switch (c) {
-        case 'P': progress_set_mode(PROGRESS_FORCE); break;
-        case 'q': o->quiet = true; progress_set_mode(PROGRESS_QUIET); break;
-        case 't': o->text = optarg; break;
-        case 'T': o->tokens = optarg; break;
-        case 's': o->save = optarg; break;
-        case 'k': o->compare = optarg; break;
-        case 'z': o->tokenizer = optarg; break;
-        case 'J': o->json = true; break;
-        case 'L': o->llama_order = true; break;
-        case 'K':
-            /* --task KIND FILE: the file is the next argument */
-            if (optind >= argc) {
-                return cli_usage_error("eval", "--task %s needs a FILE", optarg);
-            }
-            o->task = optarg;
-            o->task_file = argv[optind++];
-            break;
-        case 'h': eval_help(stdout); return -1;
-        case 'c': case 'n': case 'j': case 'b': case 'N':
-            if (parse_num(optarg, 1, &v) != 0) {
-                return cli_usage_error("eval", "--%s needs a positive number, not '%s'",
-                                       c == 'c' ? "ctx" : c == 'n' ? "chunks" : c == 'j' ? "threads" : c == 'N' ? "tasks" : "batch",
-                                       optarg);
-            }
-            if (c == 'j') {
-                o->threads = (int)(v > 1024 ? 1024 : v);
-            } else {
-                *(c == 'c' ? &o->ctx : c == 'n' ? &o->chunks : c == 'N' ? &o->n_tasks : &o->batch) = v;
-            }
-            break;
-        default: return cli_usage_error("eval", "unknown option");
-        }
+    struct cli_args a;
+    const int rc = cli_parse(CLI_EVAL, argc, argv, &a);
+    if (rc != 0) {
+        return rc;
     }
-    if (optind != argc - 1) {
-        return cli_usage_error("eval", "expected one MODEL argument");
-    }
-    o->model = argv[optind];
+    o->model = a.pos[0];
+    o->text = cli_str(&a, OPT_TEXT);
+    o->tokens = cli_str(&a, OPT_TOKENS);
+    o->save = cli_str(&a, OPT_SAVE_LOGITS);
+    o->compare = cli_str(&a, OPT_COMPARE);
+    o->tokenizer = cli_str(&a, OPT_TOKENIZER);
+    o->json = cli_has(&a, OPT_JSON);
+    o->quiet = cli_has(&a, OPT_QUIET);
+    o->ctx = cli_num(&a, OPT_CTX);
+    o->chunks = cli_num(&a, OPT_CHUNKS);
+    o->batch = cli_num(&a, OPT_BATCH);
+    o->threads = (int)cli_num(&a, OPT_THREADS);
+    o->task = cli_str(&a, OPT_TASK);
+    o->task_file = cli_str2(&a, OPT_TASK);
+    o->n_tasks = cli_num(&a, OPT_TASKS);
+    o->llama_order = cli_has(&a, OPT_LLAMA_ORDER);
     if (o->task) {
         if (o->text || o->tokens || o->save) {
             return cli_usage_error("eval", "--task cannot be combined with --text, --tokens or "

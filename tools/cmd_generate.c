@@ -1,13 +1,12 @@
 /* cmd_generate.c - `quant generate`: greedy decoding from a prompt (the prompt is run as
  * one batch, then one token per forward call). */
-#include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "json_out.h"
 #include "lq/model.h"
 #include "lq/model_open_any.h"
@@ -17,7 +16,7 @@ struct gen_opts {
     const char *model, *prompt, *prompt_tokens, *tokenizer;
     int64_t n_predict, ctx;
     int threads;
-    bool json;
+    bool json, quiet;
 };
 
 /* What decode produced, for --json: the new ids and their text. */
@@ -27,94 +26,48 @@ struct gen_out {
     size_t len, cap;
 };
 
-static void gen_help(FILE *f)
+static int parse_gen(int argc, char **argv, struct gen_opts *o)
 {
-    fprintf(f, "usage: quant generate MODEL (-p TEXT | --prompt-tokens IDS) -n N [options]\n\n"
-               "Greedy decoding: always the most likely next token. MODEL is a GGUF file, a\n"
-               "Hugging Face folder or a llama2.c checkpoint, read as downloaded.\n\n"
-               "  -p, --prompt TEXT        prompt text (tokenized with BOS first)\n"
-               "  --prompt-tokens IDS      prompt as token ids instead (\"1 450 1023\")\n"
-               "  -n, --n-predict N        tokens to generate (default 32)\n"
-               "  --ctx N                  context size (default: prompt + N)\n"
-               "  --threads N              threads (default: all cores)\n"
-               "  --tokenizer FILE         llama2.c tokenizer (default: tokenizer.bin or\n"
-               "                           tok<N>.bin beside the checkpoint)\n"
-               "  --json                   print the result as JSON on stdout (README.md)\n");
-}
-
-static int gen_num(const char *opt, const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    const long long v = strtoll(s, &end, 10);
-    if (errno || *end || end == s || v < 1 || v > (1 << 24)) {
-        return cli_usage_error("generate", "%s needs a number from 1 to %d, not '%s'", opt,
-                               1 << 24, s);
+    struct cli_args a;
+    const int rc = cli_parse(CLI_GENERATE, argc, argv, &a);
+    if (rc != 0) {
+        return rc;
     }
-    *out = v;
+    o->model = a.pos[0];
+    o->prompt = cli_str(&a, OPT_PROMPT);
+    o->prompt_tokens = cli_str(&a, OPT_PROMPT_TOKENS);
+    o->tokenizer = cli_str(&a, OPT_TOKENIZER);
+    o->n_predict = cli_num(&a, OPT_N_PREDICT);
+    o->ctx = cli_num(&a, OPT_CTX);
+    o->threads = (int)cli_num(&a, OPT_THREADS);
+    o->quiet = cli_has(&a, OPT_QUIET);
+    o->json = cli_has(&a, OPT_JSON);
+    if (!o->prompt == !o->prompt_tokens) {
+        return cli_usage_error("generate", "give exactly one of -p and --prompt-tokens");
+    }
     return 0;
 }
 
-static int parse_gen(int argc, char **argv, struct gen_opts *o)
-{
-    static const struct option longs[] = {
-        { "prompt", required_argument, NULL, 'p' }, { "prompt-tokens", required_argument, NULL, 'P' },
-        { "n-predict", required_argument, NULL, 'n' }, { "ctx", required_argument, NULL, 'c' },
-        { "threads", required_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
-        { "tokenizer", required_argument, NULL, 'z' }, { "json", no_argument, NULL, 'J' },
-        { NULL, 0, NULL, 0 },
-    };
-    int c, rc = 0;
-    int64_t v = 0; /* unset if gen_num fails (the parse fails then anyway): GCC -O3 warned */
-    o->n_predict = 32;
-    optind = 1;
-    while (rc == 0 && (c = getopt_long(argc, argv, "p:n:h", longs, NULL)) != -1) {
-        switch (c) {
-        case 'p': o->prompt = optarg; break;
-        case 'P': o->prompt_tokens = optarg; break;
-        case 'z': o->tokenizer = optarg; break;
-        case 'J': o->json = true; break;
-        case 'n': rc = gen_num("-n", optarg, &o->n_predict); break;
-        case 'c': rc = gen_num("--ctx", optarg, &o->ctx); break;
-        case 'j':
-            rc = gen_num("--threads", optarg, &v);
-            o->threads = (int)(v > 1024 ? 1024 : v);
-            break;
-        case 'h': gen_help(stdout); return -1;
-        default: return cli_usage_error("generate", "unknown option");
-        }
-    }
-    if (rc == 0 && optind != argc - 1) {
-        return cli_usage_error("generate", "expected one MODEL argument");
-    }
-    if (rc == 0 && !o->prompt == !o->prompt_tokens) {
-        return cli_usage_error("generate", "give exactly one of -p and --prompt-tokens");
-    }
-    o->model = argv[optind];
-    return rc;
-}
-
-/* Parses "1 450 1023" into ids. */
+/* Parses "1 450 1023" (or "1,450,1023") into ids. */
 static int parse_ids(const char *s, int32_t **out, int64_t *n)
 {
     const size_t cap = strlen(s) / 2 + 1;
     *out = malloc(cap * sizeof(int32_t));
     *n = 0;
-    char *end;
     while (*out) {
-        while (*s == ' ' || *s == ',') {
-            s++;
-        }
+        s += strspn(s, " ,");
         if (!*s) {
             break;
         }
-        errno = 0;
-        const long v = strtol(s, &end, 10);
-        if (end == s || errno || v < 0 || v > INT32_MAX) {
+        const size_t len = strcspn(s, " ,");
+        char id[24];
+        int64_t v;
+        snprintf(id, sizeof id, "%.*s", (int)(len < sizeof id ? len : sizeof id - 1), s);
+        if (len >= sizeof id || !cli_value_int(id, 0, INT32_MAX, &v)) {
             return cli_usage_error("generate", "--prompt-tokens: bad token id at '%s'", s);
         }
         (*out)[(*n)++] = (int32_t)v;
-        s = end;
+        s += len;
     }
     if (!*out || *n == 0) {
         return cli_usage_error("generate", "--prompt-tokens: no token ids");
@@ -248,6 +201,10 @@ static int decode(const struct gen_opts *o, lq_model *m, const lq_tokenizer *tok
     }
     json_decref(g.ids);
     free(g.text);
+    if (o->quiet) {
+        free(logits);
+        return rc;
+    }
     fprintf(stderr, "prompt processing: %lld tokens in %.3f s = %.1f tokens/s\n",
             (long long)n_prompt, t1 - t0, (double)n_prompt / (t1 - t0 > 0 ? t1 - t0 : 1e-9));
     fprintf(stderr, "generation: %lld tokens in %.3f s = %.1f tokens/s\n", (long long)done,

@@ -1,6 +1,5 @@
 /* cmd_gptq.c - `quant gptq MODEL --calib FILE -o OUT`: sequential GPTQ on the CPU, written as
  * llama.cpp GGUF blocks or as a GPTQ safetensors folder. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,118 +7,30 @@
 
 #include "calib_cli.h"
 #include "cli.h"
+#include "cli_opts.h"
 #include "gptq_job.h"
 #include "json_out.h"
 #include "lq/file_io.h"
 #include "progress.h"
 
-static void usage(FILE *f)
+/* --layers A:B with 0 <= A < B. */
+static int parse_layers(const char *s, struct gptq_opts *o)
 {
-    fprintf(f,
-        "usage: quant gptq MODEL --calib FILE -o OUT [options]\n\n"
-        "GPTQ (Frantar et al. 2022) layer by layer, true-sequential as AutoGPTQ: for q/k/v, then\n"
-        "o, then gate/up, then down, the calibration text is run through the already quantized\n"
-        "weights of earlier groups and layers, the inputs' Hessian H = 2 X^T X / n is taken and\n"
-        "each weight is quantized column by column with error feedback. MODEL: GGUF file\n"
-        "(F16/F32/BF16) or Hugging Face folder.\n\n"
-        "output:\n"
-        "  --format gguf    (default) a GGUF file of llama.cpp's own block types: --type\n"
-        "                   Q4_0|Q4_1|Q5_0|Q5_1|Q8_0|Q4_K(_M/_S)|Q5_K(_M/_S)|Q6_K picks the file\n"
-        "                   type; llama.cpp's recipe decides every tensor's type (output.weight\n"
-        "                   Q6_K, norms F32, ...), GPTQ fills the block weights; --pure uses the\n"
-        "                   type for all block weights. Other types are rounded as llama.cpp.\n"
-        "  --format safetensors  a GPTQ v1 folder (transformers, vLLM, AutoGPTQ) at OUT:\n"
-        "                   --bits 2|3|4|8 (4), --group-size 32|64|128|-1 (128), --sym (default)\n"
-        "                   or --asym. MODEL must be a Hugging Face folder (config.json and\n"
-        "                   tokenizer files are copied). OUT must not exist or be an empty\n"
-        "                   folder; --force replaces it as a whole. The folder is built\n"
-        "                   beside OUT as .OUT.tmp.XXXXXX and renamed into place.\n\n"
-        "GPTQ options:\n"
-        "  --act-order      quantize columns by decreasing Hessian diagonal (desc_act); for GGUF\n"
-        "                   blocks this implies --static-groups\n"
-        "  --static-groups  fix each group's scale from the original weights first\n"
-        "  --rtn            baseline: round to nearest on the same grid (GPTQ with an identity\n"
-        "                   Hessian, so no error feedback), for comparisons\n"
-        "  --damp F         dampening, fraction of the mean Hessian diagonal (0.01)\n"
-        "  --calib FILE     calibration text      --calib-ctx N  tokens per chunk (512)\n"
-        "  --calib-tokens N use the first N tokens (rounded down to chunks; default 16384)\n"
-        "  --layers A:B     only layers A .. B-1 (others keep the recipe's rounding); for tests\n"
-        "  -t, --threads N  threads (default: all)\n"
-        "  --log FILE.json  per-weight losses and times as JSON\n"
-        "  --json           print the result (with the per-weight log) as JSON on stdout\n"
-        "  --progress       progress lines even when stderr is not a terminal\n"
-        "  -q, --quiet      no progress, no per-weight lines\n\n"
-        "OpenBLAS picks slow kernels on some virtual machines; when OPENBLAS_CORETYPE is unset\n"
-        "and the CPU has AVX-512 (AVX2), gptq restarts itself with it set to SkylakeX (Haswell).\n"
-        "Exit codes: 0 ok, 1 failure, 2 usage, 3 bad input file.\n");
-}
-
-enum { O_CALIB = 256, O_FORMAT, O_TYPE, O_PURE, O_BITS, O_GROUP, O_SYM, O_ASYM, O_ACT,
-       O_STATIC, O_RTN, O_DAMP, O_TOKENS, O_CTX, O_LOG, O_LAYERS, O_JSON, O_PROGRESS,
-       O_FORCE };
-
-static int parse_opt(struct gptq_opts *o, int opt, const char *a)
-{
-    struct lq_error err;
-    int64_t v;
-    char *end;
-    switch (opt) {
-    case O_CALIB: o->calib = a; return 0;
-    case 'o': o->out = a; return 0;
-    case O_LOG: o->log = a; return 0;
-    case O_JSON: o->json = true; return 0;
-    case O_PROGRESS: progress_set_mode(PROGRESS_FORCE); return 0;
-    case 'q': o->quiet = true; progress_set_mode(PROGRESS_QUIET); return 0;
-    case O_PURE: o->pure = true; return 0;
-    case O_RTN: o->rtn = true; return 0;
-    case O_FORCE: o->force = true; return 0;
-    case O_SYM: o->gp.sym = true; return 0;
-    case O_ASYM: o->gp.sym = false; return 0;
-    case O_ACT: o->gp.act_order = true; return 0;
-    case O_STATIC: o->gp.static_groups = true; return 0;
-    case O_FORMAT:
-        if (strcmp(a, "gguf") != 0 && strcmp(a, "safetensors") != 0) {
-            return cli_usage_error("gptq", "--format: gguf or safetensors, not '%s'", a);
-        }
-        o->safetensors = strcmp(a, "safetensors") == 0;
-        return 0;
-    case O_TYPE:
-        return lq_ftype_from_name(a, &o->ftype, &err) == LQ_OK
-                   ? 0 : cli_usage_error("gptq", "--type: %s", err.msg);
-    case O_BITS:
-        if (!calib_cli_int("gptq", "--bits", a, 2, &v) || (v != 2 && v != 3 && v != 4 && v != 8)) {
-            return cli_usage_error("gptq", "--bits: 2, 3, 4 or 8");
-        }
-        o->gp.bits = (int)v;
-        return 0;
-    case O_GROUP:
-        if (strcmp(a, "-1") == 0) {
-            o->gp.group_size = -1;
-            return 0;
-        }
-        if (!calib_cli_int("gptq", "--group-size", a, 32, &v) || v % 32 != 0) {
-            return cli_usage_error("gptq", "--group-size: a multiple of 32, or -1");
-        }
-        o->gp.group_size = v;
-        return 0;
-    case O_DAMP:
-        o->gp.damp = strtof(a, &end);
-        return *end || !(o->gp.damp >= 0.0f && o->gp.damp < 1.0f)
-                   ? cli_usage_error("gptq", "--damp: a fraction in [0, 1), not '%s'", a) : 0;
-    case O_TOKENS: return calib_cli_int("gptq", "--calib-tokens", a, 2, &o->calib_tokens) ? 0 : 2;
-    case O_CTX: return calib_cli_int("gptq", "--calib-ctx", a, 2, &o->calib_ctx) ? 0 : 2;
-    case 't': return calib_cli_int("gptq", "--threads", a, 0, &o->threads) ? 0 : 2;
-    case O_LAYERS: {
-        long long x, y;
-        if (sscanf(a, "%lld:%lld", &x, &y) != 2 || x < 0 || y <= x) {
-            return cli_usage_error("gptq", "--layers: A:B with 0 <= A < B, not '%s'", a);
-        }
-        o->first_layer = x;
-        o->n_layers = y - x;
-        return 0;
+    const char *colon = strchr(s, ':');
+    char first[24];
+    int64_t x, y;
+    const size_t n = colon ? (size_t)(colon - s) : 0;
+    if (!colon || n >= sizeof first) {
+        return cli_usage_error("gptq", "--layers: A:B with 0 <= A < B, not '%s'", s);
     }
-    default: usage(stderr); return LQ_EXIT_USAGE;
+    snprintf(first, sizeof first, "%.*s", (int)n, s);
+    if (!cli_value_int(first, 0, INT64_MAX - 1, &x) ||
+        !cli_value_int(colon + 1, x + 1, INT64_MAX, &y)) {
+        return cli_usage_error("gptq", "--layers: A:B with 0 <= A < B, not '%s'", s);
     }
+    o->first_layer = x;
+    o->n_layers = y - x;
+    return 0;
 }
 
 /* Outputs that would overwrite an input, or a folder that is not ours to replace, are refused
@@ -139,40 +50,44 @@ static int check_outputs(const struct gptq_opts *o)
 
 static int parse(int argc, char **argv, struct gptq_opts *o)
 {
-    static const struct option lo[] = {
-        { "calib", required_argument, NULL, O_CALIB }, { "output", required_argument, NULL, 'o' },
-        { "format", required_argument, NULL, O_FORMAT }, { "type", required_argument, NULL, O_TYPE },
-        { "pure", no_argument, NULL, O_PURE }, { "bits", required_argument, NULL, O_BITS },
-        { "group-size", required_argument, NULL, O_GROUP }, { "sym", no_argument, NULL, O_SYM },
-        { "asym", no_argument, NULL, O_ASYM }, { "act-order", no_argument, NULL, O_ACT },
-        { "static-groups", no_argument, NULL, O_STATIC }, { "rtn", no_argument, NULL, O_RTN },
-        { "damp", required_argument, NULL, O_DAMP },
-        { "calib-tokens", required_argument, NULL, O_TOKENS },
-        { "calib-ctx", required_argument, NULL, O_CTX }, { "threads", required_argument, NULL, 't' },
-        { "log", required_argument, NULL, O_LOG }, { "layers", required_argument, NULL, O_LAYERS },
-        { "json", no_argument, NULL, O_JSON }, { "progress", no_argument, NULL, O_PROGRESS },
-        { "quiet", no_argument, NULL, 'q' },
-        { "force", no_argument, NULL, O_FORCE },
-        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
-    };
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "o:t:hq", lo, NULL)) != -1) {
-        if (opt == 'h') {
-            usage(stdout);
-            return -1;
-        }
-        int rc = parse_opt(o, opt, optarg);
-        if (rc != 0) {
-            return rc;
-        }
+    struct cli_args a;
+    const int rc = cli_parse(CLI_GPTQ, argc, argv, &a);
+    if (rc != 0) {
+        return rc;
     }
-    if (argc - optind != 1 || !o->calib || !o->out) {
-        return cli_usage_error("gptq", "expected MODEL, --calib FILE and -o OUT");
+    struct lq_error err;
+    o->model = a.pos[0];
+    o->calib = cli_str(&a, OPT_CALIB);
+    o->out = cli_str(&a, OPT_OUTPUT);
+    o->log = cli_str(&a, OPT_LOG);
+    o->pure = cli_has(&a, OPT_PURE);
+    o->rtn = cli_has(&a, OPT_RTN);
+    o->quiet = cli_has(&a, OPT_QUIET);
+    o->json = cli_has(&a, OPT_JSON);
+    o->force = cli_has(&a, OPT_FORCE);
+    o->safetensors = strcmp(cli_str(&a, OPT_FORMAT), "safetensors") == 0;
+    if (lq_ftype_from_name(cli_str(&a, OPT_TYPE), &o->ftype, &err) != LQ_OK) {
+        return cli_usage_error("gptq", "--type: %s", err.msg);
     }
-    o->model = argv[optind];
+    int64_t bits = 4;
+    cli_value_int(cli_str(&a, OPT_BITS), 2, 8, &bits); /* one of the table's choices */
+    o->gp.bits = (int)bits;
+    o->gp.group_size = cli_num(&a, OPT_GROUP_SIZE);
+    if (o->gp.group_size != -1 && (o->gp.group_size < 32 || o->gp.group_size % 32 != 0)) {
+        return cli_usage_error("gptq", "--group-size: a multiple of 32, or -1");
+    }
+    /* --sym is the default; the last of --sym and --asym wins */
+    o->gp.sym = !cli_has(&a, OPT_ASYM) ||
+                (cli_has(&a, OPT_SYM) && a.last[OPT_SYM] > a.last[OPT_ASYM]);
+    o->gp.act_order = cli_has(&a, OPT_ACT_ORDER);
+    o->gp.static_groups = cli_has(&a, OPT_STATIC_GROUPS);
+    o->gp.damp = (float)cli_real(&a, OPT_DAMP);
+    o->calib_tokens = cli_num(&a, OPT_CALIB_TOKENS);
+    o->calib_ctx = cli_num(&a, OPT_CALIB_CTX);
+    o->threads = cli_num(&a, OPT_THREADS);
     o->gp.n_threads = (int)o->threads;
-    return check_outputs(o);
+    const int lrc = cli_has(&a, OPT_LAYERS) ? parse_layers(cli_str(&a, OPT_LAYERS), o) : 0;
+    return lrc ? lrc : check_outputs(o);
 }
 
 /* OpenBLAS reads OPENBLAS_CORETYPE when it is loaded, so the choice needs a fresh process. */
@@ -381,8 +296,7 @@ static void job_free(struct gptq_job *j)
 
 int cmd_gptq(int argc, char **argv)
 {
-    struct gptq_job j = { .o = { .ftype = LQ_FTYPE_MOSTLY_Q4_0, .gp = lq_gptq_params_default(),
-                                 .calib_tokens = 16384, .calib_ctx = 512 } };
+    struct gptq_job j = { .o = { .gp = lq_gptq_params_default() } }; /* options: parse() */
     int rc = parse(argc, argv, &j.o);
     if (rc != 0) {
         return rc < 0 ? LQ_EXIT_OK : rc;

@@ -1,36 +1,13 @@
 /* cmd_imatrix.c - `quant imatrix MODEL --calib FILE -o OUT`: llama-imatrix's importance matrix
  * (imatrix GGUF) from calibration text, for `quant quantize --imatrix` and llama-quantize. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "calib_cli.h"
 #include "cli.h"
+#include "cli_opts.h"
 #include "json_out.h"
 #include "lq/imatrix.h"
 #include "progress.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: quant imatrix MODEL --calib FILE -o OUT [options]\n\n"
-            "Runs the calibration text through MODEL (GGUF file, Hugging Face folder, llama2.c\n"
-            "checkpoint or GPTQ folder) and writes the mean squared input activation of every\n"
-            "block weight as llama.cpp's imatrix GGUF (what llama-imatrix writes: same entries,\n"
-            "counts and sums). Collect with an F16 (or F32) model, as llama-imatrix users do.\n\n"
-            "options:\n"
-            "  --calib FILE     calibration text (tokenized with MODEL's tokenizer)\n"
-            "  -o, --output OUT imatrix GGUF to write\n"
-            "  --ctx N          tokens per chunk, BOS first (default 512, llama-imatrix's)\n"
-            "  --chunks N       use at most N chunks (default: the whole text)\n"
-            "  --batch N        llama-imatrix's -b (default 2048) and --ubatch N its -ub\n"
-            "                   (default 512): they decide which rows it counts\n"
-            "  -t, --threads N  threads (default: all)\n"
-            "  --json           print the result as JSON on stdout (README.md)\n"
-            "  --progress       progress lines even when stderr is not a terminal\n"
-            "  -q, --quiet      no progress or summary\n"
-            "\nThe text must give at least 2 chunks (llama-imatrix's rule).\n"
-            "Exit codes: 0 ok, 1 failure, 2 usage, 3 bad input file.\n");
-}
 
 struct opts {
     const char *calib, *out;
@@ -41,40 +18,21 @@ struct opts {
 
 static int parse(int argc, char **argv, struct opts *o, const char **model)
 {
-    static const struct option lo[] = {
-        { "calib", required_argument, NULL, 'c' }, { "output", required_argument, NULL, 'o' },
-        { "ctx", required_argument, NULL, 'C' },   { "chunks", required_argument, NULL, 'n' },
-        { "batch", required_argument, NULL, 'b' }, { "ubatch", required_argument, NULL, 'u' },
-        { "threads", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
-        { "json", no_argument, NULL, 'J' },        { "progress", no_argument, NULL, 'P' },
-        { "quiet", no_argument, NULL, 'q' },       { NULL, 0, NULL, 0 },
-    };
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "o:t:hq", lo, NULL)) != -1) {
-        bool ok = true;
-        switch (opt) {
-        case 'c': o->calib = optarg; break;
-        case 'o': o->out = optarg; break;
-        case 'C': ok = calib_cli_int("imatrix", "--ctx", optarg, 2, &o->ctx); break;
-        case 'n': ok = calib_cli_int("imatrix", "--chunks", optarg, 1, &o->chunks); break;
-        case 'b': ok = calib_cli_int("imatrix", "--batch", optarg, 1, &o->bt.n_batch); break;
-        case 'u': ok = calib_cli_int("imatrix", "--ubatch", optarg, 1, &o->bt.n_ubatch); break;
-        case 't': ok = calib_cli_int("imatrix", "--threads", optarg, 0, &o->threads); break;
-        case 'J': o->json = true; break;
-        case 'P': progress_set_mode(PROGRESS_FORCE); break;
-        case 'q': o->quiet = true; progress_set_mode(PROGRESS_QUIET); break;
-        case 'h': usage(stdout); return -1;
-        default: usage(stderr); return LQ_EXIT_USAGE;
-        }
-        if (!ok) {
-            return LQ_EXIT_USAGE;
-        }
+    struct cli_args a;
+    const int rc = cli_parse(CLI_IMATRIX, argc, argv, &a);
+    if (rc != 0) {
+        return rc;
     }
-    if (argc - optind != 1 || !o->calib || !o->out) {
-        return cli_usage_error("imatrix", "expected MODEL, --calib FILE and -o OUT");
-    }
-    *model = argv[optind];
+    *model = a.pos[0];
+    o->calib = cli_str(&a, OPT_CALIB);
+    o->out = cli_str(&a, OPT_OUTPUT);
+    o->ctx = cli_num(&a, OPT_CTX);
+    o->chunks = cli_num(&a, OPT_CHUNKS);
+    o->bt.n_batch = cli_num(&a, OPT_BATCH);
+    o->bt.n_ubatch = cli_num(&a, OPT_UBATCH);
+    o->threads = cli_num(&a, OPT_THREADS);
+    o->json = cli_has(&a, OPT_JSON);
+    o->quiet = cli_has(&a, OPT_QUIET);
     return cli_refuse_input_as_output("imatrix", o->out, *model, o->calib, (const char *)NULL);
 }
 
@@ -105,7 +63,7 @@ static int print_json(const struct opts *o, const char *model, const struct cali
 
 int cmd_imatrix(int argc, char **argv)
 {
-    struct opts o = { .ctx = 512, .bt = { .n_batch = 2048, .n_ubatch = 512 } };
+    struct opts o = {0}; /* the table's defaults: parse() */
     const char *model = NULL;
     int rc = parse(argc, argv, &o, &model);
     if (rc != 0) {
@@ -116,7 +74,7 @@ int cmd_imatrix(int argc, char **argv)
     if (rc != 0) {
         return rc;
     }
-    struct lq_error err = { 0 };
+    struct lq_error err = {0};
     lq_imatrix *im = NULL;
     double t0 = progress_now();
     if (!o.quiet) {

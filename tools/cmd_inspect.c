@@ -2,7 +2,6 @@
  * reads, told apart the same way: inspect_view.h): format, architecture, parameters, bytes by
  * type, bits per weight, metadata and the tensor table, shapes in GGUF order (ne[0] first);
  * --json for machines, --hash for XXH3-64 of tensor data. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,22 +11,10 @@
 #include <xxhash.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "inspect_view.h"
 #include "json_out.h"
 #include "progress.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: quant inspect [--json] [--hash] [--no-tensors] PATH\n\n"
-               "Shows what a model holds: a GGUF file, a safetensors file, a PyTorch\n"
-               "pytorch_model.bin, a llama2.c checkpoint, or a Hugging Face folder\n"
-               "(safetensors, sharded, pytorch_model.bin or GPTQ; GPTQ's packed weights count\n"
-               "as the weights they hold). Shapes are in GGUF order: the row length first.\n"
-               "  --json        print the result as JSON on stdout (README.md)\n"
-               "  --hash        add an XXH3-64 of each tensor's data\n"
-               "  --no-tensors  omit the tensor table\n"
-               "Exit codes: 0 ok, 1 failure, 2 usage, 3 bad input file.\n");
-}
 
 static void shape_str(const struct iv_tensor *t, char *buf, size_t cap)
 {
@@ -144,31 +131,18 @@ static void print_text(const struct inspect_view *v, bool hash, bool tensors)
 
 int cmd_inspect(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "json", no_argument, NULL, 'j' },       { "hash", no_argument, NULL, 'H' },
-        { "no-tensors", no_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    bool json = false, hash = false, tensors = true;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'j': json = true; break;
-        case 'H': hash = true; break;
-        case 'n': tensors = false; break;
-        case 'h': usage(stdout); return LQ_EXIT_OK;
-        default: usage(stderr); return LQ_EXIT_USAGE;
-        }
+    struct cli_args a;
+    const int prc = cli_parse(CLI_INSPECT, argc, argv, &a);
+    if (prc != 0) {
+        return prc < 0 ? LQ_EXIT_OK : prc;
     }
-    if (optind != argc - 1) {
-        return cli_usage_error("inspect", "expected one PATH");
-    }
+    const bool json = cli_has(&a, OPT_JSON), hash = cli_has(&a, OPT_HASH);
+    const bool tensors = !cli_has(&a, OPT_NO_TENSORS);
     const double t0 = progress_now();
     struct inspect_view *v = NULL;
     struct lq_error err;
     lq_error_clear(&err);
-    if (iv_open(argv[optind], &v, &err) != LQ_OK) {
+    if (iv_open(a.pos[0], &v, &err) != LQ_OK) {
         return cli_fail("inspect", &err);
     }
     int rc = LQ_EXIT_OK;

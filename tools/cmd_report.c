@@ -2,190 +2,41 @@
  * evaluate each against the reference, and write report.md, report.json, report.svg and
  * report-tensors.svg. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "json_out.h"
 #include "report_cli.h"
-
-#define DEFAULT_TYPES "q8_0,q6_k,q4_k_m,q4_0"
 
 struct report_opts {
     struct lq_report_params p;
     const char *types, *out, *base;
-    bool keep, html, files, json;
+    bool keep, html, files, json, quiet;
     char *work_dir;
+    const char *const *files_list;
+    int n_files;
 };
 
-static void usage(FILE *f)
+/* MODEL, or with --files the files to compare and --base. */
+static int check_args(const char *const *pos, int n_pos, struct report_opts *o)
 {
-    fprintf(
-        f,
-        "usage: quant report MODEL --text FILE [options]\n"
-        "       quant report --files A.gguf B.gguf ... --base REF.gguf --text FILE [options]\n\n"
-        "Quantizes MODEL to each type (from an F16 reference: a GGUF MODEL is the reference\n"
-        "as it is, any other checkpoint is converted to F16 first), evaluates every type\n"
-        "against the reference on the text, and writes OUT/report.md (table), report.json\n"
-        "(every number), report.svg (bits per weight against KL divergence, Pareto front)\n"
-        "and report-tensors.svg (each type's per-tensor relative RMSE by layer).\n\n"
-        "  --text FILE      evaluation text (tokenized with the reference's vocabulary)\n"
-        "  --types LIST     comma-separated types (default " DEFAULT_TYPES ")\n"
-        "                   known: %s\n"
-        "  --files          the arguments are existing GGUF files to compare (needs --base)\n"
-        "  --base FILE      the reference for --files\n"
-        "  --ctx N          chunk length in tokens (default 512)\n"
-        "  --chunks N       evaluate at most N chunks (default: the whole text; N >= 2)\n"
-        "  --threads N      threads (default: all cores)\n"
-        "  --imatrix FILE   importance matrix for the quantized types\n"
-        "  --calib FILE     calibration text for the gptq-* types (needed by them): the\n"
-        "                   file type's recipe, block weights quantized with sequential GPTQ\n"
-        "                   (as `quant gptq --format gguf`); quantize time includes it\n"
-        "  --calib-tokens N calibration tokens, rounded down to chunks (default 4096)\n"
-        "  --calib-ctx N    calibration chunk length (default 512)\n"
-        "  --out DIR        where the report goes (default: .)\n"
-        "  --keep           keep the quantized files in OUT/models (default: a temporary\n"
-        "                   folder, removed at the end)\n"
-        "  --html           also write OUT/report.html (table and both figures in one page)\n"
-        "  --json           print the result as JSON on stdout (README.md)\n"
-        "  --progress       progress lines even when stderr is not a terminal\n"
-        "  --task KIND FILE also score a task file (hellaswag or multiple-choice, as\n"
-        "                   `quant eval --task`) with every type: an accuracy column with\n"
-        "                   its 95 %% interval and, per type, the paired difference to the\n"
-        "                   reference with its interval and the flipped tasks\n"
-        "  -q, --quiet      no progress\n\n"
-        "Exit codes: 0 ok, 1 failure, 2 usage error, 3 bad input file.\n",
-        lq_report_job_names());
-}
-
-static int parse_num_opt(int c, const char *arg, struct report_opts *o)
-{
-    long long v;
-    const char *name = c == 'c'   ? "ctx"
-                       : c == 'n' ? "chunks"
-                       : c == 'C' ? "calib-ctx"
-                       : c == 'N' ? "calib-tokens"
-                                  : "threads";
-    int rc = report_cli_number("report", name, arg, c == 'n' || c == 'C' ? 2 : 1, &v);
-    if (rc == 0) {
-        if (c == 'C') {
-            o->p.calib_ctx = v;
-        } else if (c == 'N') {
-            o->p.calib_tokens = v;
-        } else if (c == 'c') {
-            o->p.n_ctx = v;
-        } else if (c == 'n') {
-            o->p.n_chunks = v;
-        } else {
-            o->p.n_threads = (int)(v > 1024 ? 1024 : v);
-        }
-    }
-    return rc;
-}
-
-static int parse_opts(int argc, char **argv, struct report_opts *o)
-{
-    static const struct option longs[] = {
-        {"text", required_argument, NULL, 't'},
-        {"types", required_argument, NULL, 'T'},
-        {"ctx", required_argument, NULL, 'c'},
-        {"chunks", required_argument, NULL, 'n'},
-        {"threads", required_argument, NULL, 'j'},
-        {"out", required_argument, NULL, 'o'},
-        {"keep", no_argument, NULL, 'k'},
-        {"html", no_argument, NULL, 'H'},
-        {"imatrix", required_argument, NULL, 'i'},
-        {"calib", required_argument, NULL, 'g'},
-        {"calib-ctx", required_argument, NULL, 'C'},
-        {"calib-tokens", required_argument, NULL, 'N'},
-        {"files", no_argument, NULL, 'F'},
-        {"base", required_argument, NULL, 'b'},
-        {"task", required_argument, NULL, 'K'},
-        {"json", no_argument, NULL, 'J'},
-        {"progress", no_argument, NULL, 'P'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c, rc = 0;
-    optind = 1;
-    while (rc == 0 && (c = getopt_long(argc, argv, "hq", longs, NULL)) != -1) {
-        switch (c) {
-        case 't':
-            o->p.text = optarg;
-            break;
-        case 'J':
-            o->json = true;
-            break;
-        case 'P':
-            progress_set_mode(PROGRESS_FORCE);
-            break;
-        case 'q':
-            progress_set_mode(PROGRESS_QUIET);
-            break;
-        case 'T':
-            o->types = optarg;
-            break;
-        case 'o':
-            o->out = optarg;
-            break;
-        case 'k':
-            o->keep = true;
-            break;
-        case 'H':
-            o->html = true;
-            break;
-        case 'i':
-            o->p.imatrix = optarg;
-            break;
-        case 'g':
-            o->p.calib = optarg;
-            break;
-        case 'F':
-            o->files = true;
-            break;
-        case 'b':
-            o->base = optarg;
-            break;
-        case 'K':
-            rc = report_cli_task("report", argc, argv, &o->p.task_file, &o->p.task_kind);
-            break;
-        case 'h':
-            usage(stdout);
-            return -1;
-        case 'c':
-        case 'n':
-        case 'j':
-        case 'C':
-        case 'N':
-            rc = parse_num_opt(c, optarg, o);
-            break;
-        default:
-            return cli_usage_error("report", "unknown option");
-        }
-    }
-    return rc;
-}
-
-static int check_args(int argc, char **argv, struct report_opts *o)
-{
-    if (!o->p.text) {
-        return cli_usage_error("report", "--text FILE is needed");
-    }
     if (o->files) {
-        if (!o->base || optind >= argc) {
+        if (!o->base) {
             return cli_usage_error("report", "--files needs files and --base REF.gguf");
         }
         o->p.model = o->base;
+        o->files_list = pos;
+        o->n_files = n_pos;
         return 0;
     }
-    if (o->base || optind != argc - 1) {
+    if (o->base || n_pos != 1) {
         return cli_usage_error("report", "expected one MODEL (or --files ... --base REF)");
     }
-    o->p.model = argv[optind];
+    o->p.model = pos[0];
     return 0;
 }
 
@@ -204,6 +55,36 @@ static int refuse_inputs_as_outputs(const struct report_opts *o)
                                         o->p.calib ? o->p.calib : "", (const char *)NULL);
     }
     return rc;
+}
+
+/* a holds the parsed line; o points into it (the --files list). */
+static int parse_opts(int argc, char **argv, struct cli_args *a, struct report_opts *o)
+{
+    const int rc = cli_parse(CLI_REPORT, argc, argv, a);
+    if (rc != 0) {
+        return rc;
+    }
+    o->p.text = cli_str(a, OPT_TEXT);
+    o->types = cli_str(a, OPT_TYPES);
+    o->out = cli_str(a, OPT_OUTPUT);
+    o->keep = cli_has(a, OPT_KEEP);
+    o->html = cli_has(a, OPT_HTML);
+    o->json = cli_has(a, OPT_JSON);
+    o->quiet = cli_has(a, OPT_QUIET);
+    o->p.imatrix = cli_str(a, OPT_IMATRIX);
+    o->p.calib = cli_str(a, OPT_CALIB);
+    o->files = cli_has(a, OPT_FILES);
+    o->base = cli_str(a, OPT_BASE);
+    o->p.n_ctx = cli_num(a, OPT_CTX);
+    o->p.n_chunks = cli_num(a, OPT_CHUNKS);
+    o->p.calib_ctx = cli_num(a, OPT_CALIB_CTX);
+    o->p.calib_tokens = cli_num(a, OPT_CALIB_TOKENS);
+    o->p.n_threads = (int)cli_num(a, OPT_THREADS);
+    if (cli_has(a, OPT_TASK)) {
+        o->p.task_kind = report_cli_task_kind(cli_str(a, OPT_TASK));
+        o->p.task_file = cli_str2(a, OPT_TASK);
+    }
+    return check_args(a->pos, a->n_pos, o);
 }
 
 /* OUT exists (created when missing); with --keep the job files go to OUT/models. */
@@ -226,18 +107,18 @@ static int prepare_out(struct report_opts *o)
 }
 
 /* Writes DIR/NAME and, for --json, lists it in doc's outputs (doc may be NULL). */
-static int write_one(const lq_report *r, const char *dir, const char *name, json_t *doc,
+static int write_one(const lq_report *r, const struct report_opts *o, const char *name, json_t *doc,
                      lq_status (*fn)(const lq_report *, const char *, struct lq_error *))
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(path, sizeof path, "%s/%s", o->out, name);
     struct lq_error err = {0};
     if (fn(r, path, &err) != LQ_OK) {
         return cli_fail("report", &err);
     }
     if (doc) {
         json_out_output(doc, path, strchr(name, '.') + 1);
-    } else {
+    } else if (!o->quiet) {
         fprintf(stderr, "report: wrote %s\n", path);
     }
     return LQ_EXIT_OK;
@@ -245,12 +126,12 @@ static int write_one(const lq_report *r, const char *dir, const char *name, json
 
 static int write_all(const lq_report *r, const struct report_opts *o, json_t *doc)
 {
-    int rc = write_one(r, o->out, "report.md", doc, lq_report_write_md);
-    rc = rc ? rc : write_one(r, o->out, "report.json", doc, lq_report_write_json);
-    rc = rc ? rc : write_one(r, o->out, "report.svg", doc, lq_report_write_svg);
-    rc = rc ? rc : write_one(r, o->out, "report-tensors.svg", doc, lq_report_write_tensors_svg);
+    int rc = write_one(r, o, "report.md", doc, lq_report_write_md);
+    rc = rc ? rc : write_one(r, o, "report.json", doc, lq_report_write_json);
+    rc = rc ? rc : write_one(r, o, "report.svg", doc, lq_report_write_svg);
+    rc = rc ? rc : write_one(r, o, "report-tensors.svg", doc, lq_report_write_tensors_svg);
     if (rc == 0 && o->html) {
-        rc = write_one(r, o->out, "report.html", doc, lq_report_write_html);
+        rc = write_one(r, o, "report.html", doc, lq_report_write_html);
     }
     return rc;
 }
@@ -279,14 +160,14 @@ static json_t *report_doc(const lq_report *r, const struct report_opts *o)
     return doc;
 }
 
-static int add_jobs(lq_report *r, int argc, char **argv, const struct report_opts *o)
+static int add_jobs(lq_report *r, const struct report_opts *o)
 {
     if (!o->files) {
         return report_cli_add_types("report", r, o->types);
     }
-    for (int i = optind; i < argc; i++) {
+    for (int i = 0; i < o->n_files; i++) {
         struct lq_error err = {0};
-        if (lq_report_add_file(r, argv[i], &err) != LQ_OK) {
+        if (lq_report_add_file(r, o->files_list[i], &err) != LQ_OK) {
             return cli_usage_error("report", "%s", err.msg);
         }
     }
@@ -307,7 +188,7 @@ static int run(lq_report *r, const struct report_opts *o, struct progress *bar)
     }
     report_cli_print_table(r, o->json ? stderr : stdout);
     fflush(stdout);
-    if (o->keep && !o->json) {
+    if (o->keep && !o->json && !o->quiet) {
         fprintf(stderr, "report: quantized files kept in %s\n", o->work_dir);
     }
     json_t *doc = o->json ? report_doc(r, o) : NULL;
@@ -322,14 +203,14 @@ static int run(lq_report *r, const struct report_opts *o, struct progress *bar)
 
 int cmd_report(int argc, char **argv)
 {
-    struct report_opts o = {.p = lq_report_params_default(), .types = DEFAULT_TYPES, .out = "."};
+    struct report_opts o = {.p = lq_report_params_default()};
+    struct cli_args a;
     struct progress bar;
-    int rc = parse_opts(argc, argv, &o);
+    int rc = parse_opts(argc, argv, &a, &o);
     if (rc != 0) {
         return rc < 0 ? LQ_EXIT_OK : rc;
     }
-    rc = check_args(argc, argv, &o);
-    rc = rc ? rc : refuse_inputs_as_outputs(&o);
+    rc = refuse_inputs_as_outputs(&o);
     rc = rc ? rc : prepare_out(&o);
     lq_report *r = NULL;
     struct lq_error err = {0};
@@ -339,7 +220,7 @@ int cmd_report(int argc, char **argv)
     if (rc == 0 && lq_report_open(&o.p, &r, &err) != LQ_OK) {
         rc = cli_fail("report", &err);
     }
-    rc = rc ? rc : add_jobs(r, argc, argv, &o);
+    rc = rc ? rc : add_jobs(r, &o);
     rc = rc ? rc : run(r, &o, &bar);
     lq_report_free(r);
     free(o.work_dir);

@@ -68,29 +68,27 @@ static int rule_type(const char *name, void *user)
     return -1;
 }
 
-int convert_cli_option(struct convert_cli *c, int opt, const char *arg)
+int convert_cli_from_args(struct convert_cli *c, const struct cli_args *a)
 {
-    switch (opt) {
-    case OPT_PURE: c->params.pure = true; return 0;
-    case OPT_OUTPUT_TENSOR_TYPE: return parse_type(c, arg, &c->params.output_tensor_type);
-    case OPT_TOKEN_EMBEDDING_TYPE: return parse_type(c, arg, &c->params.token_embedding_type);
-    case OPT_TENSOR_TYPE: return add_rule(c, arg);
-    case OPT_IMATRIX: c->imatrix_path = arg; return 0;
-    case OPT_THREADS:
-        c->params.nthreads = atoi(arg);
-        if (c->params.nthreads <= 0) {
-            return cli_usage_error(c->cmd, "--threads must be a positive number");
-        }
-        return 0;
-    case OPT_STATS: c->stats = true; c->params.stats = true; return 0;
-    case OPT_ALLOW_REQUANTIZE: c->params.allow_requantize = true; return 0;
-    case OPT_ALLOW_NONFINITE: c->params.allow_nonfinite = true; return 0;
-    case 'q':
-    case OPT_QUIET: c->quiet = true; progress_set_mode(PROGRESS_QUIET); return 0;
-    case OPT_JSON: c->json = true; return 0;
-    case OPT_PROGRESS: progress_set_mode(PROGRESS_FORCE); return 0;
-    default: return 1;
+    int rc = 0;
+    c->params.pure = cli_has(a, OPT_PURE);
+    if (cli_has(a, OPT_OUTPUT_TENSOR_TYPE)) {
+        rc = parse_type(c, cli_str(a, OPT_OUTPUT_TENSOR_TYPE), &c->params.output_tensor_type);
     }
+    if (rc == 0 && cli_has(a, OPT_TOKEN_EMBEDDING_TYPE)) {
+        rc = parse_type(c, cli_str(a, OPT_TOKEN_EMBEDDING_TYPE), &c->params.token_embedding_type);
+    }
+    for (int i = 0; rc == 0 && i < a->n_rep; i++) {
+        rc = a->rep[i].id == OPT_TENSOR_TYPE ? add_rule(c, a->rep[i].arg) : 0;
+    }
+    c->imatrix_path = cli_str(a, OPT_IMATRIX);
+    c->params.nthreads = (int)cli_num(a, OPT_THREADS);
+    c->stats = c->params.stats = cli_has(a, OPT_STATS);
+    c->params.allow_requantize = cli_has(a, OPT_ALLOW_REQUANTIZE);
+    c->params.allow_nonfinite = cli_has(a, OPT_ALLOW_NONFINITE);
+    c->quiet = cli_has(a, OPT_QUIET);
+    c->json = cli_has(a, OPT_JSON);
+    return rc;
 }
 
 void convert_cli_free(struct convert_cli *c)

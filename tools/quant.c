@@ -12,22 +12,18 @@
 #include <zlib.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "lq/core.h"
 #include "lq/file_io.h"
 
 static int cmd_version(int argc, char **argv);
 
-static const struct cli_command commands[] = {
-    { "inspect", cmd_inspect, "show a GGUF file, a safetensors file or a model folder" },
-    { "convert", cmd_convert, "convert a downloaded checkpoint to GGUF (F16 or quantized)" },
-    { "quantize", cmd_quantize, "quantize a model with llama.cpp's file types and recipes" },
-    { "eval", cmd_eval, "perplexity, KL divergence and top-1 agreement on a text" },
-    { "generate", cmd_generate, "greedy generation from a prompt (a smoke test)" },
-    { "imatrix", cmd_imatrix, "importance matrix from calibration text (llama-imatrix's GGUF)" },
-    { "report", cmd_report, "size/accuracy table and chart of several quantizations" },
-    { "check", cmd_check, "re-run a baseline's quantizations and fail on regressions (CI)" },
-    { "gptq", cmd_gptq, "GPTQ from calibration text, to GGUF blocks or GPTQ safetensors" },
-    { "version", cmd_version, "print the versions of libquant and its libraries" },
+/* The subcommands' code, by cli_cmd (names, help and options: cli_table.c). */
+static int (*const commands[CLI_N_CMDS])(int argc, char **argv) = {
+    [CLI_INSPECT] = cmd_inspect, [CLI_CONVERT] = cmd_convert, [CLI_QUANTIZE] = cmd_quantize,
+    [CLI_EVAL] = cmd_eval,       [CLI_GENERATE] = cmd_generate, [CLI_IMATRIX] = cmd_imatrix,
+    [CLI_REPORT] = cmd_report,   [CLI_CHECK] = cmd_check,     [CLI_GPTQ] = cmd_gptq,
+    [CLI_VERSION] = cmd_version,
 };
 
 /* SIGINT/SIGTERM: remove the temporaries of unfinished outputs (lq/file_io.h), then exit with
@@ -48,20 +44,13 @@ static void install_signal_cleanup(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-static void print_help(FILE *f)
-{
-    fprintf(f, "usage: quant <command> [options] [args]\n\ncommands:\n");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    }
-    fprintf(f, "\n'quant <command> --help' describes a command.\n"
-               "exit codes: 0 ok, 1 failure, 2 usage error, 3 bad input file\n");
-}
-
 static int cmd_version(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    struct cli_args a;
+    int rc = cli_parse(CLI_VERSION, argc, argv, &a);
+    if (rc != 0) {
+        return rc < 0 ? LQ_EXIT_OK : rc;
+    }
     printf("quant (libquant) %s\n", lq_version_string());
     printf("  zlib %s, libarchive %s, xxHash %u.%u.%u, jansson %s, PCRE2 %d.%d\n", zlibVersion(),
            archive_version_details(), XXH_VERSION_MAJOR, XXH_VERSION_MINOR, XXH_VERSION_RELEASE,
@@ -69,27 +58,57 @@ static int cmd_version(int argc, char **argv)
     return LQ_EXIT_OK;
 }
 
+/* `quant help [CMD]`: the overview, or one command's help. */
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_help_overview(stdout);
+        return LQ_EXIT_OK;
+    }
+    if (argc > 2) {
+        fprintf(stderr, "quant help: expected one command, got %d\n", argc - 1);
+        return LQ_EXIT_USAGE;
+    }
+    const int cmd = cli_command_find(argv[1]);
+    if (cmd < 0) {
+        return cli_unknown_command(argv[1]);
+    }
+    cli_help_print((enum cli_cmd)cmd, stdout);
+    return LQ_EXIT_OK;
+}
+
+/* Hidden commands the build runs: the man page and the completion scripts. */
+static int generate(int argc, char **argv)
+{
+    if (strcmp(argv[0], "__man") == 0 && argc == 1) {
+        cli_gen_man(stdout);
+    } else if (strcmp(argv[0], "__complete") == 0 && argc == 2 && strcmp(argv[1], "bash") == 0) {
+        cli_gen_bash(stdout);
+    } else if (strcmp(argv[0], "__complete") == 0 && argc == 2 && strcmp(argv[1], "zsh") == 0) {
+        cli_gen_zsh(stdout);
+    } else {
+        return cli_unknown_command(argv[0]);
+    }
+    return fflush(stdout) == 0 && !ferror(stdout) ? LQ_EXIT_OK : LQ_EXIT_FAIL;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        print_help(stderr);
+        cli_help_overview(stderr);
         return LQ_EXIT_USAGE;
     }
     install_signal_cleanup();
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
-        print_help(stdout);
-        return LQ_EXIT_OK;
+        return cmd_help(argc - 1, argv + 1);
     }
     if (strcmp(name, "--version") == 0) {
         return cmd_version(argc - 1, argv + 1);
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        if (strcmp(commands[i].name, name) == 0) {
-            return commands[i].fn(argc - 1, argv + 1);
-        }
+    if (strncmp(name, "__", 2) == 0) {
+        return generate(argc - 1, argv + 1);
     }
-    fprintf(stderr, "quant: unknown command '%s'\n", name);
-    print_help(stderr);
-    return LQ_EXIT_USAGE;
+    const int cmd = cli_command_find(name);
+    return cmd >= 0 ? commands[cmd](argc - 1, argv + 1) : cli_unknown_command(name);
 }

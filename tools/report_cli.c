@@ -1,8 +1,6 @@
 /* report_cli.c - shared pieces of `quant report` and `quant check`. */
 #include "report_cli.h"
 
-#include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,19 +32,6 @@ int report_cli_add_types(const char *cmd, lq_report *r, const char *list)
     }
     free(copy);
     return rc;
-}
-
-int report_cli_number(const char *cmd, const char *name, const char *arg, long long lo,
-                      long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(arg, &end, 10);
-    if (errno || *end || end == arg || v < lo) {
-        return cli_usage_error(cmd, "--%s needs a number >= %lld, not '%s'", name, lo, arg);
-    }
-    *out = v;
-    return 0;
 }
 
 static void print_row(FILE *f, const struct lq_report_entry *e)
@@ -112,19 +97,7 @@ void report_cli_json_entries(const lq_report *r, json_t *doc)
     json_object_set_new(doc, "entries", arr);
 }
 
-int report_cli_task(const char *cmd, int argc, char **argv, const char **file,
-                    enum lq_task_kind *kind)
+enum lq_task_kind report_cli_task_kind(const char *name)
 {
-    if (strcmp(optarg, "hellaswag") == 0) {
-        *kind = LQ_TASK_HELLASWAG;
-    } else if (strcmp(optarg, "multiple-choice") == 0) {
-        *kind = LQ_TASK_MULTIPLE_CHOICE;
-    } else {
-        return cli_usage_error(cmd, "--task takes hellaswag or multiple-choice, not '%s'", optarg);
-    }
-    if (optind >= argc) {
-        return cli_usage_error(cmd, "--task %s needs a FILE", optarg);
-    }
-    *file = argv[optind++];
-    return 0;
+    return strcmp(name, "hellaswag") == 0 ? LQ_TASK_HELLASWAG : LQ_TASK_MULTIPLE_CHOICE;
 }

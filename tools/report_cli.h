@@ -1,5 +1,5 @@
 /* report_cli.h - what `quant report` and `quant check` share: the progress bar over the
- * whole matrix, the type list, number options and the summary table on stdout. */
+ * whole matrix, the type list and the summary table on stdout. */
 #ifndef LQ_REPORT_CLI_H
 #define LQ_REPORT_CLI_H
 
@@ -17,14 +17,8 @@ void report_cli_progress(void *user, const struct lq_report_progress *p);
  * message. */
 int report_cli_add_types(const char *cmd, lq_report *r, const char *list);
 
-/* Parses a number >= lo for option `name`; 0 or an exit code after a message. */
-int report_cli_number(const char *cmd, const char *name, const char *arg, long long lo,
-                      long long *out);
-
-/* --task KIND FILE: KIND is optarg, FILE the next argument (consumed); 0 or an exit code
- * after a message. */
-int report_cli_task(const char *cmd, int argc, char **argv, const char **file,
-                    enum lq_task_kind *kind);
+/* The task kind --task names (the option table admits only these names). */
+enum lq_task_kind report_cli_task_kind(const char *name);
 
 /* One line per type: size, bpw, PPL, ΔPPL, KLD, top-1, worst tensor. */
 void report_cli_print_table(const lq_report *r, FILE *f);

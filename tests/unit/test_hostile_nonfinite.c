@@ -33,7 +33,7 @@ static void folder_case(const char *dir, const char **args, char *buf, const cha
     args[a++] = "-o";
     args[a++] = lqt_hostile_str(buf, "%s/out.gguf", dir);
     if (type) {
-        args[a++] = "-t";
+        args[a++] = "--type";
         args[a++] = type;
     }
     args[a++] = "--quiet";

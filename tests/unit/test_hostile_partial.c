@@ -290,7 +290,7 @@ static void make_report_over_text(const char *dir, const char **args, char *buf)
     args[1] = lqt_data_path(SMALL_GGUF);
     args[2] = "--text";
     args[3] = text;
-    args[4] = "--out";
+    args[4] = "-o";
     args[5] = dir;
 }
 

@@ -200,7 +200,7 @@ static void test_json_report_and_check(void **state)
     const char *model = lqt_data_path(STORIES), *text = lqt_data_path("text/heldout-A.txt");
     json_t *doc = run_json((const char *[]){"report", "--json", model, "--text", text, "--types",
                                             "q8_0", "--ctx", "64", "--chunks", "2", "--threads",
-                                            "1", "--out", tmp, NULL},
+                                            "1", "-o", tmp, NULL},
                            0);
     expect_keys(doc, (const char *[]){"n_ctx", "n_chunk", "reference", "entries", NULL});
     /* md, json, the chart's svg and the heat map's svg */

@@ -137,7 +137,7 @@ static void test_progress_calibration_and_report_on_a_terminal(void **state)
     const char *report[] = {"report",   stories, "--text",    lqt_data_path("text/heldout-A.txt"),
                             "--types",  "q8_0",  "--ctx",     "64",
                             "--chunks", "2",     "--threads", "1",
-                            "--out",    tmp_out, NULL};
+                            "-o",       tmp_out, NULL};
     run_on_terminal(report, 60);
 }
 

@@ -134,7 +134,7 @@ static void test_report_gptq_needs_calib(void **state)
 
     char *dir = lqt_tmpdir();
     int rc = lqt_system("%s report %s --text %s --ctx 64 --chunks 2 --types q4_0,gptq-q4_0 "
-                        "--out %s > %s/log 2>&1",
+                        "-o %s > %s/log 2>&1",
                         LQ_QUANT_BIN, lqt_data_path(TINY_F16), lqt_data_path(HELDOUT), dir, dir);
     assert_int_equal(rc, 2);
     char log[4200];
