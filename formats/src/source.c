@@ -58,6 +58,7 @@ void lq_source_free(lq_source *s)
     }
     lqi_free(s->names);
     lqi_free(s->tensors);
+    lqi_name_index_free(&s->index);
     lqi_free(s->rope_freqs);
     lqi_free(s->vocab_path);
     lq_gguf_free(s->gguf);
@@ -82,7 +83,8 @@ lq_status lqi_source_alloc(struct lq_source *s, int64_t n, struct lq_error *err)
 {
     s->tensors = lqi_calloc((size_t)(n ? n : 1), sizeof *s->tensors);
     s->names = lqi_calloc((size_t)(n ? n : 1), sizeof *s->names);
-    LQ_FAIL_IF(!s->tensors || !s->names, err, LQ_E_NOMEM, "out of memory");
+    LQ_FAIL_IF(!s->tensors || !s->names || !lqi_name_index_init(&s->index, (size_t)n), err,
+               LQ_E_NOMEM, "out of memory");
     return LQ_OK;
 }
 
@@ -95,6 +97,15 @@ static int cmp_tensors(const void *a, const void *b)
 void lqi_source_sort(struct lq_source *s)
 {
     qsort(s->tensors, (size_t)s->n_tensors, sizeof *s->tensors, cmp_tensors);
+    /* ids changed: re-index (lqi_source_alloc sized the table for every tensor) */
+    if (!lqi_name_index_reserve(&s->index, (size_t)s->n_tensors)) {
+        return;
+    }
+    lqi_name_index_clear(&s->index);
+    for (int64_t i = 0; i < s->n_tensors; i++) {
+        const char *nm = s->tensors[i].name;
+        lqi_name_index_insert(&s->index, nm, strlen(nm), i);
+    }
 }
 
 lq_status lq_source_set_tokenizer(lq_source *s, const char *path, struct lq_error *err)
@@ -137,12 +148,7 @@ const struct lq_source_tensor *lq_source_tensor(const lq_source *s, int64_t i)
 
 int64_t lq_source_find_tensor(const lq_source *s, const char *name)
 {
-    for (int64_t i = 0; i < s->n_tensors; i++) {
-        if (strcmp(s->tensors[i].name, name) == 0) {
-            return i;
-        }
-    }
-    return -1;
+    return lqi_name_index_find(&s->index, name, strlen(name));
 }
 
 const struct lq_llama_hparams *lq_source_hparams(const lq_source *s)

@@ -111,11 +111,12 @@ lq_status lqi_source_add_hf_tensor(struct lq_source *s, const char *src_name, co
                file, src_name, dtype);
     LQ_FAIL_IF(n_dims < 1 || n_dims > 4, err, LQ_E_UNSUPPORTED,
                "%s: tensor '%s': %u dimensions", file, src_name, n_dims);
-    LQ_FAIL_IF(lq_source_find_tensor(s, m.gguf_name) >= 0, err, LQ_E_FORMAT,
-               "%s: tensor '%s' appears twice", file, src_name);
     struct lq_source_tensor *t = &s->tensors[s->n_tensors];
     s->names[s->n_tensors] = lqi_strdup(m.gguf_name);
     LQ_FAIL_IF(!s->names[s->n_tensors], err, LQ_E_NOMEM, "out of memory");
+    const char *nm = s->names[s->n_tensors];
+    LQ_FAIL_IF(lqi_name_index_insert(&s->index, nm, strlen(nm), s->n_tensors) >= 0, err,
+               LQ_E_FORMAT, "%s: tensor '%s' appears twice", file, src_name);
     s->n_tensors++;
     t->name = s->names[s->n_tensors - 1];
     t->src_name = src_name;
@@ -159,6 +160,9 @@ static lq_status add_rope_freqs(struct lq_source *s, struct lq_error *err)
     LQ_FAIL_IF(!s->rope_freqs, err, LQ_E_NOMEM, "out of memory");
     lq_llama3_rope_factors(s->hp.rope_freq_base, (int)s->hp.n_rot, (float)factor, (float)lo,
                            (float)hi, (int)orig, s->rope_freqs);
+    LQ_FAIL_IF(lqi_name_index_insert(&s->index, "rope_freqs.weight", 17, s->n_tensors) >= 0, err,
+               LQ_E_FORMAT, "%s: rope_freqs.weight is both a tensor and generated from "
+               "rope_scaling", s->path);
     struct lq_source_tensor *t = &s->tensors[s->n_tensors++];
     t->name = "rope_freqs.weight";
     t->src_name = "(rope_scaling in config.json)";

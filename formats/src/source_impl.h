@@ -7,6 +7,7 @@
 #include "lq/llama2c.h"
 #include "lq/pytorch.h"
 #include "lq/source.h"
+#include "name_index.h"
 
 /* A GPTQ layer dequantized at open time (source_gptq.c). */
 struct lqi_source_deq {
@@ -22,6 +23,7 @@ struct lq_source {
     struct lq_llama_hparams hp;
     int64_t n_tensors;
     struct lq_source_tensor *tensors; /* llama.cpp order */
+    struct lqi_name_index index;      /* GGUF name -> tensor id, kept by add and sort */
     char **names;                     /* owned GGUF names (HF / PyTorch / llama2.c kinds) */
     float *rope_freqs;                /* generated rope_freqs.weight (Llama 3 scaling) */
     lq_gguf *gguf;
@@ -62,7 +64,7 @@ lq_status lqi_source_add_gptq(struct lq_source *s, int64_t i, struct lq_error *e
 lq_status lqi_source_write_tokenizer(const struct lq_source *s, lq_gguf_writer *w,
                                      struct lq_error *err);
 
-/* Allocates the tensor table (n entries, zeroed) and the owned-name table. */
+/* Allocates the tensor table (n entries, zeroed), the owned-name table and the name index. */
 lq_status lqi_source_alloc(struct lq_source *s, int64_t n, struct lq_error *err);
 
 /* Sorts s->tensors into llama.cpp's order (outside blocks first, then block, then name). */
