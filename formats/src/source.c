@@ -193,29 +193,48 @@ static lq_status check_finite(const struct lq_source_tensor *t, const float *x, 
     return LQ_OK;
 }
 
-lq_status lq_source_read_f32(const lq_source *s, int64_t i, float *dst, bool finite,
-                             struct lq_error *err)
+/* The decoders read blocks and elements as C objects: data that a GGUF file aligned to less
+ * than them (general.alignment 1 is legal) is decoded from an aligned copy. */
+#define DECODE_ALIGN 16
+
+/* Decodes tensor t whose bytes are at data (aligned) into dst. */
+static lq_status read_f32_from(const lq_source *s, const struct lq_source_tensor *t,
+                               const unsigned char *data, float *dst, bool finite,
+                               struct lq_error *err)
 {
-    const struct lq_source_tensor *t = lq_source_tensor(s, i);
-    LQ_FAIL_IF(!t || !dst, err, LQ_E_INVALID_ARG, "source: bad tensor id %lld", (long long)i);
     int64_t ncols = t->ne[0];
     int64_t nrows = n_elements(t) / (ncols ? ncols : 1);
-    if (!t->data) { /* generated (rope factors) */
+    if (!data) { /* generated (rope factors) */
         memcpy(dst, s->rope_freqs, (size_t)n_elements(t) * sizeof(float));
     } else if (t->permute_heads <= 0) {
-        LQ_TRY(decode_row(t, t->data, dst, n_elements(t), err));
+        LQ_TRY(decode_row(t, data, dst, n_elements(t), err));
     } else {
         /* q/k rows (or bias elements) move to their GGUF position one at a time */
         bool bias = t->n_dims == 1;
         int64_t rows = bias ? ncols : nrows, cols = bias ? 1 : ncols;
         size_t row_bytes = lq_row_size(t->type, cols);
-        const unsigned char *p = t->data;
         for (int64_t r = 0; r < rows; r++) {
             int64_t to = lq_llama_permuted_row(r, rows, t->permute_heads);
-            LQ_TRY(decode_row(t, p + (size_t)r * row_bytes, dst + to * cols, cols, err));
+            LQ_TRY(decode_row(t, data + (size_t)r * row_bytes, dst + to * cols, cols, err));
         }
     }
     return finite ? check_finite(t, dst, nrows, ncols, err) : LQ_OK;
+}
+
+lq_status lq_source_read_f32(const lq_source *s, int64_t i, float *dst, bool finite,
+                             struct lq_error *err)
+{
+    const struct lq_source_tensor *t = lq_source_tensor(s, i);
+    LQ_FAIL_IF(!t || !dst, err, LQ_E_INVALID_ARG, "source: bad tensor id %lld", (long long)i);
+    if (!t->data || (uintptr_t)t->data % DECODE_ALIGN == 0) {
+        return read_f32_from(s, t, t->data, dst, finite, err);
+    }
+    unsigned char *copy = lqi_malloc(t->nbytes ? t->nbytes : 1); /* malloc aligns to 16 */
+    LQ_FAIL_IF(!copy, err, LQ_E_NOMEM, "%s: out of memory for tensor '%s'", t->file, t->name);
+    memcpy(copy, t->data, t->nbytes);
+    lq_status rc = read_f32_from(s, t, copy, dst, finite, err);
+    lqi_free(copy);
+    return rc;
 }
 
 lq_status lq_source_read_raw(const lq_source *s, int64_t i, void *dst, struct lq_error *err)
