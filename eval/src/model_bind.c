@@ -146,6 +146,9 @@ lq_status lqi_model_bind(lq_model *m, struct lq_error *err)
      * tensors for n_layer, before anything is sized by them */
     LQ_TRY(bind_weight(m, "token_embd.weight", hp->n_embd, hp->n_vocab, &m->tok_embd, err));
     LQ_TRY(check_layers_present(m, err));
+    LQ_FAIL_IF(hp->add_bos && hp->bos_token_id >= hp->n_vocab, err, LQ_E_FORMAT,
+               "%s: BOS token id %d (tokenizer.ggml.bos_token_id) is past the %lld rows of "
+               "token_embd.weight", m->src_name, (int)hp->bos_token_id, (long long)hp->n_vocab);
     LQ_FAIL_IF(hp->n_rot < 0 || hp->n_rot > hp->n_embd, err, LQ_E_FORMAT,
                "%s: rope dimension count %lld exceeds the embedding length %lld", m->src_name,
                (long long)hp->n_rot, (long long)hp->n_embd);

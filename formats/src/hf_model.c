@@ -90,6 +90,12 @@ static lq_status open_shards(lq_hf *hf, const char **names, size_t n, bool index
         lq_status rc = open_shard(hf, names[i], err);
         if (rc != LQ_OK && indexed) {
             lqi_error_prefix(err, "%s: shard '%s' listed in %s: ", hf->dir, names[i], HF_INDEX);
+            if (rc == LQ_E_NOT_FOUND) { /* the index promises it: a defect of the folder */
+                rc = LQ_E_FORMAT;
+                if (err) {
+                    err->code = rc;
+                }
+            }
         }
         LQ_TRY(rc);
     }

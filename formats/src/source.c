@@ -14,6 +14,25 @@
 #include "lq/sniff.h"
 #include "lqi.h"
 
+/* A file no sniffer recognised. A ".bin" file is most likely a llama2.c checkpoint with a bad
+ * header (llama2.c has no magic): its reader says which field is wrong. */
+static lq_status unknown_kind(const char *path, struct lq_error *err)
+{
+    size_t len = strlen(path);
+    if (len > 4 && strcmp(path + len - 4, ".bin") == 0) {
+        lq_llama2c *m = NULL;
+        lq_status rc = lq_llama2c_open(path, &m, err);
+        lq_llama2c_free(m);
+        if (rc == LQ_E_FORMAT || rc == LQ_E_RANGE || rc == LQ_E_UNSUPPORTED) {
+            return rc;
+        }
+    }
+    return lqi_set_error(err, LQ_E_UNSUPPORTED,
+                         "%s: not a model this tool reads (expected a GGUF file, a Hugging Face "
+                         "folder with config.json, or a llama2.c .bin checkpoint)",
+                         path);
+}
+
 lq_status lq_source_open(const char *path, lq_source **out, struct lq_error *err)
 {
     LQ_FAIL_IF(!path || !out, err, LQ_E_INVALID_ARG, "source: NULL argument");
@@ -31,10 +50,7 @@ lq_status lq_source_open(const char *path, lq_source **out, struct lq_error *err
         case LQ_FILE_HF_DIR_PYTORCH: rc = lqi_source_open_hf(s, true, err); break;
         case LQ_FILE_LLAMA2C: rc = lqi_source_open_llama2c(s, err); break;
         default:
-            rc = lqi_set_error(err, LQ_E_UNSUPPORTED,
-                               "%s: not a model this tool reads (expected a GGUF file, a Hugging "
-                               "Face folder with config.json, or a llama2.c .bin checkpoint)",
-                               path);
+            rc = unknown_kind(path, err);
         }
     }
     if (rc != LQ_OK) {

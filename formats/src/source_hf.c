@@ -57,6 +57,12 @@ static lq_status read_hparams(struct lq_source *s, struct lq_error *err)
                "%s/config.json: num_attention_heads %lld, num_key_value_heads %lld, head_dim "
                "%lld do not fit together", s->path, (long long)hp->n_head,
                (long long)hp->n_head_kv, (long long)hp->head_dim);
+    int64_t q_dim, kv_dim; /* what expected_shape and the maps compute from them */
+    LQ_FAIL_IF(hp->n_head > INT32_MAX || lqi_mul_overflow_i64(hp->n_head, hp->head_dim, &q_dim) ||
+                   lqi_mul_overflow_i64(hp->n_head_kv, hp->head_dim, &kv_dim),
+               err, LQ_E_FORMAT,
+               "%s/config.json: num_attention_heads %lld x head_dim %lld overflows 64 bits",
+               s->path, (long long)hp->n_head, (long long)hp->head_dim);
     hp->n_rot = hp->head_dim;
     hp->n_ctx_train = 2048;
     lq_hf_config_i64(s->hf, "max_position_embeddings", &hp->n_ctx_train, NULL);
