@@ -157,7 +157,7 @@ static void print_token(const lq_tokenizer *tok, int32_t id)
     char buf[256];
     size_t n = 0;
     if (tok && lq_tokenizer_token_to_piece(tok, id, 0, buf, sizeof buf, &n, NULL) == LQ_OK) {
-        fwrite(buf, 1, n, stdout);
+        cli_put_escaped(stdout, buf, n, true); /* pieces come from the file's vocabulary */
     } else {
         printf("%d ", id);
     }

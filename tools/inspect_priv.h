@@ -2,6 +2,7 @@
 #ifndef LQ_INSPECT_PRIV_H
 #define LQ_INSPECT_PRIV_H
 
+#include "cli.h"
 #include "inspect_view.h"
 
 #define LQ_TRY_CLI(expr)                                                                   \

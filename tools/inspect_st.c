@@ -100,7 +100,8 @@ void ivi_st_metadata_print(const struct inspect_view *v, FILE *f)
     if (im->st) {
         for (int64_t i = 0; i < lq_st_n_meta(im->st); i++) {
             const char *val = lq_st_meta_value(im->st, i);
-            fprintf(f, "  %-44s = ", lq_st_meta_key(im->st, i));
+            char esc[1024];
+            fprintf(f, "  %-44s = ", cli_esc(lq_st_meta_key(im->st, i), esc, sizeof esc));
             ivi_print_quoted(f, val, strlen(val), 80);
             fputc('\n', f);
         }
@@ -110,7 +111,10 @@ void ivi_st_metadata_print(const struct inspect_view *v, FILE *f)
     json_t *val;
     json_object_foreach(im->config, key, val) {
         char *s = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
-        fprintf(f, "  %-44s = %.100s%s\n", key, s ? s : "?", s && strlen(s) > 100 ? "..." : "");
+        char k[1024], raw[128], ev[1024];
+        snprintf(raw, sizeof raw, "%.100s", s ? s : "?");
+        fprintf(f, "  %-44s = %s%s\n", cli_esc(key, k, sizeof k), cli_esc(raw, ev, sizeof ev),
+                s && strlen(s) > 100 ? "..." : "");
         free(s);
     }
 }

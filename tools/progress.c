@@ -5,6 +5,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
+
 double progress_now(void)
 {
     struct timespec ts;
@@ -37,9 +39,10 @@ void progress_update(struct progress *p, int64_t i, int64_t n, uint64_t bytes_do
         bar[k] = k < fill ? '#' : '.';
     }
     bar[30] = '\0';
+    char esc[256]; /* labels are tensor names from the file */
     fprintf(stderr, "\r%s [%s] %lld/%lld %7.1f MiB %6.1f MiB/s ETA %4.0fs %-36.36s", p->what, bar,
             (long long)i, (long long)n, bytes_done / 1048576.0, rate / 1048576.0, eta,
-            label ? label : "");
+            cli_esc(label, esc, sizeof esc));
     fflush(stderr);
 }
 
@@ -64,7 +67,8 @@ void progress_units(struct progress *p, int64_t done, int64_t total, const char 
         bar[k] = k < fill ? '#' : '.';
     }
     bar[30] = '\0';
+    char esc[256];
     fprintf(stderr, "\r%s [%s] %3.0f%% %6.0fs ETA %5.0fs  %-40.40s", p->what, bar, 100 * frac, el,
-            eta, label ? label : "");
+            eta, cli_esc(label, esc, sizeof esc));
     fflush(stderr);
 }

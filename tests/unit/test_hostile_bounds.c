@@ -44,9 +44,8 @@ static void make_gguf_100k_tensors(const char *dir, const char **args, char *buf
 /* A tokenizer of three pieces for llama2.c checkpoints (vocab_size 3). */
 static void write_tok3(const char *dir, char *buf)
 {
-    static const unsigned char tok[] = {4, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 'a',
-                                        0, 0, 0, 0, 1, 0, 0, 0, 'b', 0, 0, 0, 0,
-                                        1, 0, 0, 0, 'c'};
+    static const unsigned char tok[] = {4, 0, 0, 0, 0, 0,   0, 0, 1, 0, 0, 0, 'a', 0, 0,  0,
+                                        0, 1, 0, 0, 0, 'b', 0, 0, 0, 0, 1, 0, 0,   0, 'c'};
     lqt_write_file(lqt_hostile_str(buf, "%s/tok3.bin", dir), tok, sizeof tok);
 }
 

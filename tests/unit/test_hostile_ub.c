@@ -30,15 +30,14 @@ static void make_config_2e62_heads(const char *dir, const char **args, char *buf
 static void make_pytorch_shape_overflow(const char *dir, const char **args, char *buf)
 {
 #define L2E32 "\x8a\x05\x00\x00\x00\x00\x01" /* LONG1 of 5 bytes: 2^32 */
-    static const char pkl[] =
-        "\x80\x02}(X\x19\x00\x00\x00model.embed_tokens.weight"
-        "ctorch._utils\n_rebuild_tensor_v2\n"
-        "((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x00"
-        "0X\x03\x00\x00\x00cpuK\x04tQ"
-        "K\x00"
-        "K\x00" L2E32 L2E32 "\x87" L2E32 L2E32 "K\x01\x87"
-        "\x89"
-        "ccollections\nOrderedDict\n)RtRu.";
+    static const char pkl[] = "\x80\x02}(X\x19\x00\x00\x00model.embed_tokens.weight"
+                              "ctorch._utils\n_rebuild_tensor_v2\n"
+                              "((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x00"
+                              "0X\x03\x00\x00\x00cpuK\x04tQ"
+                              "K\x00"
+                              "K\x00" L2E32 L2E32 "\x87" L2E32 L2E32 "K\x01\x87"
+                              "\x89"
+                              "ccollections\nOrderedDict\n)RtRu.";
 #undef L2E32
     size_t len;
     char *config = lqt_read_file(lqt_data_path("models/tiny-llama-6L/config.json"), &len);
