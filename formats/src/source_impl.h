@@ -60,6 +60,12 @@ lq_status lqi_source_add_hf_tensor(struct lq_source *s, const char *src_name, co
 bool lqi_source_gptq_part(const char *name);
 lq_status lqi_source_add_gptq(struct lq_source *s, int64_t i, struct lq_error *err);
 
+/* The tokenizer.ggml.* keys of a byte-level BPE tokenizer.json held in memory (len bytes), for
+ * a vocabulary of n_vocab ids: what the folder's tokenizer.json becomes (and the fuzz target's
+ * entry point). Messages name `name`. */
+lq_status lqi_source_bpe_json(const char *text, size_t len, const char *name, int64_t n_vocab,
+                              lq_gguf_writer *w, struct lq_error *err);
+
 /* Writes the tokenizer keys of a Hugging Face folder. */
 lq_status lqi_source_write_tokenizer(const struct lq_source *s, lq_gguf_writer *w,
                                      struct lq_error *err);

@@ -51,6 +51,11 @@ LQ_API lq_status lq_hf_open(const char *dir, lq_hf **out, struct lq_error *err);
  * read by another reader (pytorch_model.bin): no safetensors file is looked for. */
 LQ_API lq_status lq_hf_open_config(const char *dir, lq_hf **out, struct lq_error *err);
 
+/* A config.json held in memory (len bytes, not NUL-terminated), for the config getters
+ * only: no folder, no weights, no other JSON file. Messages name `name`. */
+LQ_API lq_status lq_hf_open_config_memory(const char *json, size_t len, const char *name,
+                                          lq_hf **out, struct lq_error *err);
+
 /* Unmaps and frees everything; accepts NULL. */
 LQ_API void lq_hf_free(lq_hf *hf);
 
