@@ -2,7 +2,8 @@
 # The main job on the bundled tiny model: quantize the Hugging Face folder to a few types,
 # evaluate each against the F16 reference on held-out text, and report what each cost
 # (size, bits per weight, perplexity, KL divergence, top-1 agreement, worst tensors).
-# Writes OUT_DIR/report.md, report.json, report.svg and report.html.
+# Writes OUT_DIR/report.md, report.json, report.svg, report-tensors.svg and report.html
+# (scripts/report-screenshot.sh renders the page).
 # Usage: scripts/demo.sh [OUT_DIR=out/demo]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "json_out.h"
 #include "lq/check.h"
 #include "report_cli.h"
 
@@ -13,7 +14,8 @@ struct check_opts {
     struct lq_check_params p;
     const char *junit, *types;
     long long ctx, chunks;
-    bool update, quiet;
+    bool update, quiet, json;
+    double t0;
 };
 
 static void usage(FILE *f)
@@ -34,7 +36,9 @@ static void usage(FILE *f)
         "  --types LIST     (new baseline) comma-separated types\n"
         "  --ctx N          (new baseline) chunk length\n"
         "  --chunks N       (new baseline) chunks to evaluate (>= 2)\n"
-        "  --quiet          print failures only\n\n"
+        "  -q, --quiet      print failures only, no progress\n"
+        "  --json           print the result as JSON on stdout (README.md); exit codes stay\n"
+        "  --progress       progress lines even when stderr is not a terminal\n\n"
         "Exit codes: 0 every tolerance held, 1 a regression (or a failed run), 2 a bad\n"
         "baseline (missing keys, unknown types, another model or text) or usage.\n");
 }
@@ -51,13 +55,15 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
         {"ctx", required_argument, NULL, 'c'},
         {"chunks", required_argument, NULL, 'n'},
         {"quiet", no_argument, NULL, 'q'},
+        {"json", no_argument, NULL, 'j' + 256},
+        {"progress", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c, rc = 0;
     long long v;
     optind = 1;
-    while (rc == 0 && (c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+    while (rc == 0 && (c = getopt_long(argc, argv, "hq", longs, NULL)) != -1) {
         switch (c) {
         case 'B':
             o->p.baseline = optarg;
@@ -76,6 +82,13 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
             break;
         case 'q':
             o->quiet = true;
+            progress_set_mode(PROGRESS_QUIET);
+            break;
+        case 'j' + 256:
+            o->json = true;
+            break;
+        case 'P':
+            progress_set_mode(PROGRESS_FORCE);
             break;
         case 'c':
             rc = report_cli_number("check", "ctx", optarg, 4, &o->ctx);
@@ -105,23 +118,58 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
     return rc;
 }
 
-static void print_cases(const lq_check *c, bool quiet)
+static void print_cases(const lq_check *c, bool quiet, FILE *f)
 {
     for (int64_t i = 0; i < lq_check_n_cases(c); i++) {
         const struct lq_check_case *k = lq_check_case(c, i);
         if (!k->passed || !quiet) {
-            printf("%-4s %-10s %-13s %s\n", k->passed ? "ok" : "FAIL", k->type, k->name,
-                   k->message);
+            fprintf(f, "%-4s %-10s %-13s %s\n", k->passed ? "ok" : "FAIL", k->type, k->name,
+                    k->message);
         }
     }
+}
+
+/* The --json document of a check: verdict and every case (keys in README.md). */
+static int print_json(const struct check_opts *o, const lq_check *c, enum lq_check_verdict v,
+                      int rc)
+{
+    json_t *doc = json_out_new("check");
+    json_out_input(doc, "baseline", o->p.baseline);
+    json_out_input(doc, "model", o->p.model);
+    if (o->p.text) {
+        json_out_input(doc, "text", o->p.text);
+    }
+    if (o->junit) {
+        json_out_output(doc, o->junit, "junit");
+    }
+    json_out_str(doc, "verdict", v == LQ_CHECK_PASS ? "pass" : "regression");
+    json_out_int(doc, "n_cases", lq_check_n_cases(c));
+    json_out_int(doc, "n_failed", lq_check_n_failed(c));
+    json_t *arr = json_array();
+    for (int64_t i = 0; i < lq_check_n_cases(c); i++) {
+        const struct lq_check_case *k = lq_check_case(c, i);
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:s}", "type", k->type, "name",
+                                             k->name, "passed", k->passed, "message",
+                                             k->message ? k->message : ""));
+    }
+    json_object_set_new(doc, "cases", arr);
+    return json_out_emit(doc, progress_now() - o->t0, rc);
 }
 
 static int finish(const struct check_opts *o, lq_check *c, enum lq_check_verdict v)
 {
     struct lq_error err = {0};
-    print_cases(c, o->quiet);
+    print_cases(c, o->quiet, o->json ? stderr : stdout);
     if (o->junit && lq_check_write_junit(c, o->junit, &err) != LQ_OK) {
         return cli_fail("check", &err);
+    }
+    if (o->json) {
+        if (v == LQ_CHECK_REGRESSION) {
+            fprintf(stderr, "quant check: %lld of %lld checks regressed against %s\n",
+                    (long long)lq_check_n_failed(c), (long long)lq_check_n_cases(c),
+                    o->p.baseline);
+        }
+        return print_json(o, c, v, v == LQ_CHECK_REGRESSION ? LQ_EXIT_FAIL : LQ_EXIT_OK);
     }
     if (v == LQ_CHECK_REGRESSION) {
         fprintf(stderr, "quant check: %lld of %lld checks regressed against %s\n",
@@ -137,6 +185,7 @@ static int check(struct check_opts *o, struct progress *bar)
     struct lq_error err = {0};
     lq_check *c = NULL;
     progress_start(bar, "check", 0);
+    bar->unit = "chunks";
     enum lq_check_verdict v = lq_check_run(&o->p, &c, &err);
     progress_end(bar);
     int rc;
@@ -194,6 +243,7 @@ static int update_run(const struct check_opts *o, const lq_baseline *old,
     }
     if (rc == 0) {
         progress_start(bar, "check", 0);
+        bar->unit = "chunks";
         lq_status s = lq_report_run(r, &err);
         progress_end(bar);
         rc = s == LQ_OK ? 0 : cli_fail("check", &err);
@@ -201,7 +251,15 @@ static int update_run(const struct check_opts *o, const lq_baseline *old,
     if (rc == 0 && lq_baseline_write(r, old, NULL, rp->text, o->p.baseline, &err) != LQ_OK) {
         rc = cli_fail("check", &err);
     }
-    if (rc == 0) {
+    if (rc == 0 && o->json) {
+        json_t *doc = json_out_new("check");
+        json_out_input(doc, "model", o->p.model);
+        json_out_input(doc, "text", rp->text);
+        json_out_output(doc, o->p.baseline, "baseline");
+        json_out_str(doc, "verdict", "updated");
+        report_cli_json_entries(r, doc);
+        rc = json_out_emit(doc, progress_now() - o->t0, rc);
+    } else if (rc == 0) {
         report_cli_print_table(r, stdout);
         printf("quant check: wrote %s (%lld types)\n", o->p.baseline,
                (long long)lq_report_n_entries(r));
@@ -235,6 +293,7 @@ int cmd_check(int argc, char **argv)
         return rc < 0 ? LQ_EXIT_OK : rc;
     }
     struct progress bar;
+    o.t0 = progress_now();
     progress_start(&bar, "check", 0);
     o.p.on_progress = report_cli_progress;
     o.p.user = &bar;

@@ -36,7 +36,7 @@ int cmd_convert(int argc, char **argv)
     struct lq_error err;
     int opt, rc = LQ_EXIT_OK;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "ho:t:", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "ho:t:q", opts, NULL)) != -1) {
         int r = 0;
         if (opt == 'h') {
             usage(stdout);

@@ -6,20 +6,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "cli.h"
+#include "json_out.h"
 #include "lq/metrics.h"
 #include "lq/model.h"
 #include "lq/model_open_any.h"
 #include "lq/tokenizer.h"
+#include "progress.h"
 
 struct eval_opts {
     const char *model, *text, *tokens, *save, *compare, *tokenizer;
     int64_t ctx, chunks, batch;
     int threads;
-    bool json;
+    bool json, quiet;
+};
+
+/* What on_chunk needs: the options and the bar. */
+struct eval_run {
+    const struct eval_opts *o;
+    struct progress bar;
+    bool chunk_lines; /* llama-perplexity's running lines (not with a bar on the terminal) */
 };
 
 static void eval_help(FILE *f)
@@ -41,7 +51,9 @@ static void eval_help(FILE *f)
             "  --save-logits BASE   save this model's distributions as the base for --compare\n"
             "  --compare BASE       KL divergence, top-token agreement and Δp against BASE\n"
             "                       (evaluates BASE's tokens; --text/--tokens not needed)\n"
-            "  --json               print the results as one JSON object\n");
+            "  --json               print the result as JSON on stdout (README.md)\n"
+            "  --progress           progress lines even when stderr is not a terminal\n"
+            "  -q, --quiet          no progress and no running values\n");
 }
 
 static int parse_num(const char *s, int64_t lo, int64_t *out)
@@ -65,13 +77,16 @@ static int parse_eval(int argc, char **argv, struct eval_opts *o)
         { "save-logits", required_argument, NULL, 's' },
         { "compare", required_argument, NULL, 'k' }, { "json", no_argument, NULL, 'J' },
         { "tokenizer", required_argument, NULL, 'z' },
+        { "progress", no_argument, NULL, 'P' },     { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
     };
     int c;
     int64_t v;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hq", longs, NULL)) != -1) {
         switch (c) {
+        case 'P': progress_set_mode(PROGRESS_FORCE); break;
+        case 'q': o->quiet = true; progress_set_mode(PROGRESS_QUIET); break;
         case 't': o->text = optarg; break;
         case 'T': o->tokens = optarg; break;
         case 's': o->save = optarg; break;
@@ -111,7 +126,14 @@ static int parse_eval(int argc, char **argv, struct eval_opts *o)
 
 static void on_chunk(void *user, const struct lq_eval_progress *p)
 {
-    FILE *f = *(const bool *)user ? stderr : stdout;
+    struct eval_run *run = user;
+    char label[64];
+    snprintf(label, sizeof label, p->kld ? "KLD %.5f" : "PPL %.4f", p->kld ? p->kld->kld : p->ppl);
+    progress_units(&run->bar, p->chunk, p->n_chunk, label);
+    if (!run->chunk_lines) {
+        return;
+    }
+    FILE *f = run->o->json ? stderr : stdout;
     if (!p->kld) {
         fprintf(f, "[%lld]%.4f,", (long long)p->chunk, p->ppl);
     } else {
@@ -167,15 +189,22 @@ static void print_kld(const struct lq_kld_report *r)
 
 static json_t *dist_json(const struct lq_dist *d)
 {
-    return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "max", d->max,
-                     "99.9", d->p999, "99", d->p99, "95", d->p95, "90", d->p90, "75", d->p75,
-                     "50", d->median, "25", d->p25, "10", d->p10, "5", d->p05, "1", d->p01,
-                     "0.1", d->p001, "min", d->min);
+    const struct { const char *key; double v; } q[] = {
+        { "max", d->max }, { "99.9", d->p999 }, { "99", d->p99 },   { "95", d->p95 },
+        { "90", d->p90 },  { "75", d->p75 },    { "50", d->median }, { "25", d->p25 },
+        { "10", d->p10 },  { "5", d->p05 },     { "1", d->p01 },    { "0.1", d->p001 },
+        { "min", d->min },
+    };
+    json_t *o = json_object();
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        json_out_real(o, q[i].key, q[i].v);
+    }
+    return o;
 }
 
 static void set_num(json_t *o, const char *key, double v)
 {
-    json_object_set_new(o, key, json_real(v));
+    json_out_real(o, key, v);
 }
 
 static json_t *kld_json(const struct lq_kld_report *k)
@@ -198,38 +227,47 @@ static json_t *kld_json(const struct lq_kld_report *k)
     return j;
 }
 
-static void print_json(const struct eval_opts *o, const struct lq_eval_result *r)
+static int print_json(const struct eval_opts *o, const struct lq_eval_result *r)
 {
-    json_t *j = json_object();
-    json_object_set_new(j, "model", json_string(o->model));
+    json_t *j = json_out_new("eval");
+    json_out_input(j, "model", o->model);
+    if (o->text || o->tokens) {
+        json_out_input(j, o->text ? "text" : "tokens", o->text ? o->text : o->tokens);
+    }
+    if (o->compare) {
+        json_out_input(j, "compare", o->compare);
+    }
+    if (o->save) {
+        json_out_output(j, o->save, "logits");
+    }
     json_object_set_new(j, "n_ctx", json_integer((json_int_t)r->n_ctx));
     json_object_set_new(j, "n_chunk", json_integer((json_int_t)r->n_chunk));
     json_object_set_new(j, "tokens_scored", json_integer((json_int_t)r->count));
     set_num(j, "ppl", r->ppl);
     set_num(j, "ppl_err", r->ppl_err);
-    set_num(j, "seconds", r->seconds);
     set_num(j, "tokens_per_second", r->tokens_per_s);
     if (r->has_kld) {
         json_object_set_new(j, "kld", kld_json(&r->kld));
     }
-    char *s = json_dumps(j, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
-    printf("%s\n", s);
-    free(s);
-    json_decref(j);
+    return json_out_emit(j, r->seconds, LQ_EXIT_OK);
 }
 
-static void print_result(const struct eval_opts *o, const struct lq_eval_result *r)
+static int print_result(const struct eval_opts *o, const struct lq_eval_result *r)
 {
-    fprintf(o->json ? stderr : stdout,
-            "prompt processing: %lld tokens in %.2f s = %.1f tokens/s\n",
-            (long long)(r->n_chunk * r->n_ctx), r->seconds, r->tokens_per_s);
+    if (!o->quiet) {
+        fprintf(o->json ? stderr : stdout,
+                "prompt processing: %lld tokens in %.2f s = %.1f tokens/s\n",
+                (long long)(r->n_chunk * r->n_ctx), r->seconds, r->tokens_per_s);
+    }
     if (o->json) {
-        print_json(o, r);
-    } else if (r->has_kld) {
+        return print_json(o, r);
+    }
+    if (r->has_kld) {
         print_kld(&r->kld);
     } else {
         printf("Final estimate: PPL = %.4f +/- %.5f\n", r->ppl, r->ppl_err);
     }
+    return LQ_EXIT_OK;
 }
 
 // ---- input tokens -------------------------------------------------------------------------
@@ -348,15 +386,21 @@ static int run_eval(const struct eval_opts *o, lq_model *m, const int32_t *token
     ep.n_chunks = o->chunks;
     ep.save_logits = o->save;
     ep.compare = o->compare;
+    struct eval_run run = { .o = o };
+    progress_start(&run.bar, "eval", 0);
+    run.bar.unit = "chunks";
+    /* a bar and the running values would fight over one terminal line */
+    run.chunk_lines = !o->quiet && !(run.bar.enabled && !run.bar.plain && isatty(STDOUT_FILENO));
     ep.on_chunk = on_chunk;
-    ep.user = (void *)&o->json;
+    ep.user = &run;
     struct lq_eval_result r;
     struct lq_error err = { 0 };
-    if (lq_eval_perplexity(m, tokens, n, &ep, &r, &err) != LQ_OK) {
+    lq_status s = lq_eval_perplexity(m, tokens, n, &ep, &r, &err);
+    progress_end(&run.bar);
+    if (s != LQ_OK) {
         return cli_fail("eval", &err);
     }
-    print_result(o, &r);
-    return LQ_EXIT_OK;
+    return print_result(o, &r);
 }
 
 int cmd_eval(int argc, char **argv)

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "json_out.h"
 #include "lq/model.h"
 #include "lq/model_open_any.h"
 #include "lq/tokenizer.h"
@@ -16,6 +17,14 @@ struct gen_opts {
     const char *model, *prompt, *prompt_tokens, *tokenizer;
     int64_t n_predict, ctx;
     int threads;
+    bool json;
+};
+
+/* What decode produced, for --json: the new ids and their text. */
+struct gen_out {
+    json_t *ids;
+    char *text;
+    size_t len, cap;
 };
 
 static void gen_help(FILE *f)
@@ -29,7 +38,8 @@ static void gen_help(FILE *f)
                "  --ctx N                  context size (default: prompt + N)\n"
                "  --threads N              threads (default: all cores)\n"
                "  --tokenizer FILE         llama2.c tokenizer (default: tokenizer.bin or\n"
-               "                           tok<N>.bin beside the checkpoint)\n");
+               "                           tok<N>.bin beside the checkpoint)\n"
+               "  --json                   print the result as JSON on stdout (README.md)\n");
 }
 
 static int gen_num(const char *opt, const char *s, int64_t *out)
@@ -51,7 +61,7 @@ static int parse_gen(int argc, char **argv, struct gen_opts *o)
         { "prompt", required_argument, NULL, 'p' }, { "prompt-tokens", required_argument, NULL, 'P' },
         { "n-predict", required_argument, NULL, 'n' }, { "ctx", required_argument, NULL, 'c' },
         { "threads", required_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
-        { "tokenizer", required_argument, NULL, 'z' },
+        { "tokenizer", required_argument, NULL, 'z' }, { "json", no_argument, NULL, 'J' },
         { NULL, 0, NULL, 0 },
     };
     int c, rc = 0;
@@ -63,6 +73,7 @@ static int parse_gen(int argc, char **argv, struct gen_opts *o)
         case 'p': o->prompt = optarg; break;
         case 'P': o->prompt_tokens = optarg; break;
         case 'z': o->tokenizer = optarg; break;
+        case 'J': o->json = true; break;
         case 'n': rc = gen_num("-n", optarg, &o->n_predict); break;
         case 'c': rc = gen_num("--ctx", optarg, &o->ctx); break;
         case 'j':
@@ -151,17 +162,52 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Prints a token: its text with a tokenizer, else its id. */
-static void print_token(const lq_tokenizer *tok, int32_t id)
+/* Prints a token (its text with a tokenizer, else its id), or with --json keeps it. */
+static void print_token(const lq_tokenizer *tok, int32_t id, struct gen_out *g)
 {
     char buf[256];
     size_t n = 0;
-    if (tok && lq_tokenizer_token_to_piece(tok, id, 0, buf, sizeof buf, &n, NULL) == LQ_OK) {
-        cli_put_escaped(stdout, buf, n, true); /* pieces come from the file's vocabulary */
-    } else {
-        printf("%d ", id);
+    if (!tok || lq_tokenizer_token_to_piece(tok, id, 0, buf, sizeof buf, &n, NULL) != LQ_OK) {
+        n = (size_t)snprintf(buf, sizeof buf, "%d ", id);
     }
-    fflush(stdout);
+    if (!g) {
+        cli_put_escaped(stdout, buf, n, true); /* pieces come from the file's vocabulary */
+        fflush(stdout);
+        return;
+    }
+    json_array_append_new(g->ids, json_integer(id));
+    if (g->len + n + 1 > g->cap) {
+        size_t cap = 2 * (g->len + n + 1);
+        char *t = realloc(g->text, cap);
+        if (!t) {
+            return;
+        }
+        g->text = t;
+        g->cap = cap;
+    }
+    memcpy(g->text + g->len, buf, n);
+    g->len += n;
+    g->text[g->len] = '\0';
+}
+
+/* The --json document (keys in README.md). */
+static int print_json(const struct gen_opts *o, const struct gen_out *g, int64_t n_prompt,
+                      double t_prompt, double t_gen)
+{
+    json_t *doc = json_out_new("generate");
+    json_out_input(doc, "model", o->model);
+    if (o->prompt) {
+        json_out_str(doc, "prompt", o->prompt);
+    }
+    json_out_int(doc, "n_prompt", n_prompt);
+    json_out_int(doc, "n_generated", (int64_t)json_array_size(g->ids));
+    json_object_set(doc, "tokens", g->ids);
+    json_object_set_new(doc, "text", json_stringn_nocheck(g->text ? g->text : "", g->len));
+    json_out_real(doc, "prompt_seconds", t_prompt);
+    json_out_real(doc, "generate_seconds", t_gen);
+    json_out_real(doc, "tokens_per_second",
+                  t_gen > 0 ? (double)json_array_size(g->ids) / t_gen : 0.0);
+    return json_out_emit(doc, t_prompt + t_gen, LQ_EXIT_OK);
 }
 
 /* Runs the prompt, then up to n_predict greedy steps (stopping at end of generation),
@@ -180,21 +226,28 @@ static int decode(const struct gen_opts *o, lq_model *m, const lq_tokenizer *tok
         rc = cli_fail("generate", &err);
     }
     const double t1 = now_s();
+    struct gen_out g = { .ids = o->json ? json_array() : NULL };
     int64_t done = 0;
     for (; rc == LQ_EXIT_OK && done < o->n_predict; done++) {
         const int32_t next = (int32_t)argmax(logits, nv);
         if (tok && lq_tokenizer_is_eog(tok, next)) {
             break;
         }
-        print_token(tok, next);
+        print_token(tok, next, o->json ? &g : NULL);
         b = (struct lq_batch){ .tokens = &next, .n_tokens = 1, .pos = n_prompt + done, .n_out = 1,
                                .logits = logits };
         if (done + 1 < o->n_predict && lq_model_forward(m, &b, &err) != LQ_OK) {
             rc = cli_fail("generate", &err);
         }
     }
-    printf("\n");
     const double t2 = now_s();
+    if (o->json && rc == LQ_EXIT_OK) {
+        rc = print_json(o, &g, n_prompt, t1 - t0, t2 - t1);
+    } else if (!o->json) {
+        printf("\n");
+    }
+    json_decref(g.ids);
+    free(g.text);
     fprintf(stderr, "prompt processing: %lld tokens in %.3f s = %.1f tokens/s\n",
             (long long)n_prompt, t1 - t0, (double)n_prompt / (t1 - t0 > 0 ? t1 - t0 : 1e-9));
     fprintf(stderr, "generation: %lld tokens in %.3f s = %.1f tokens/s\n", (long long)done,
@@ -246,7 +299,7 @@ int cmd_generate(int argc, char **argv)
                              (long long)lq_model_n_ctx(m));
         goto out_free_prompt;
     }
-    if (o.prompt) {
+    if (o.prompt && !o.json) {
         printf("%s", o.prompt);
     }
     rc = decode(&o, m, tok, prompt, n_prompt);

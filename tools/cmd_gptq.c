@@ -9,6 +9,7 @@
 #include "calib_cli.h"
 #include "cli.h"
 #include "gptq_job.h"
+#include "json_out.h"
 #include "progress.h"
 
 static void usage(FILE *f)
@@ -41,14 +42,17 @@ static void usage(FILE *f)
         "  --calib-tokens N use the first N tokens (rounded down to chunks; default 16384)\n"
         "  --layers A:B     only layers A .. B-1 (others keep the recipe's rounding); for tests\n"
         "  -t, --threads N  threads (default: all)\n"
-        "  --log FILE.json  per-weight losses and times as JSON\n\n"
+        "  --log FILE.json  per-weight losses and times as JSON\n"
+        "  --json           print the result (with the per-weight log) as JSON on stdout\n"
+        "  --progress       progress lines even when stderr is not a terminal\n"
+        "  -q, --quiet      no progress, no per-weight lines\n\n"
         "OpenBLAS picks slow kernels on some virtual machines; when OPENBLAS_CORETYPE is unset\n"
         "and the CPU has AVX-512 (AVX2), gptq restarts itself with it set to SkylakeX (Haswell).\n"
         "Exit codes: 0 ok, 1 failure, 2 usage, 3 bad input file.\n");
 }
 
 enum { O_CALIB = 256, O_FORMAT, O_TYPE, O_PURE, O_BITS, O_GROUP, O_SYM, O_ASYM, O_ACT,
-       O_STATIC, O_RTN, O_DAMP, O_TOKENS, O_CTX, O_LOG, O_LAYERS };
+       O_STATIC, O_RTN, O_DAMP, O_TOKENS, O_CTX, O_LOG, O_LAYERS, O_JSON, O_PROGRESS };
 
 static int parse_opt(struct gptq_opts *o, int opt, const char *a)
 {
@@ -59,6 +63,9 @@ static int parse_opt(struct gptq_opts *o, int opt, const char *a)
     case O_CALIB: o->calib = a; return 0;
     case 'o': o->out = a; return 0;
     case O_LOG: o->log = a; return 0;
+    case O_JSON: o->json = true; return 0;
+    case O_PROGRESS: progress_set_mode(PROGRESS_FORCE); return 0;
+    case 'q': o->quiet = true; progress_set_mode(PROGRESS_QUIET); return 0;
     case O_PURE: o->pure = true; return 0;
     case O_RTN: o->rtn = true; return 0;
     case O_SYM: o->gp.sym = true; return 0;
@@ -123,11 +130,13 @@ static int parse(int argc, char **argv, struct gptq_opts *o)
         { "calib-tokens", required_argument, NULL, O_TOKENS },
         { "calib-ctx", required_argument, NULL, O_CTX }, { "threads", required_argument, NULL, 't' },
         { "log", required_argument, NULL, O_LOG }, { "layers", required_argument, NULL, O_LAYERS },
+        { "json", no_argument, NULL, O_JSON }, { "progress", no_argument, NULL, O_PROGRESS },
+        { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
     };
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "o:t:h", lo, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "o:t:hq", lo, NULL)) != -1) {
         if (opt == 'h') {
             usage(stdout);
             return -1;
@@ -163,12 +172,18 @@ static void maybe_reexec(char **argv)
 #endif
 }
 
-/* One weight done: printed and appended to the JSON log. */
-static void log_weight(struct gptq_job *j, const struct lq_gptq_gguf_weight *w)
+/* One weight done: printed (or shown on the bar) and appended to the JSON log. */
+static void log_weight(struct gptq_job *j, const struct lq_gptq_gguf_weight *w, int64_t done,
+                       int64_t total)
 {
     const char *type = j->o.safetensors ? "gptq" : lq_type_name(w->type);
-    fprintf(stderr, "  %-28s %-6s %-5s loss %12.6g  %6.2f s\n", w->name,
-            j->o.safetensors ? "int" : type, w->method, w->loss, w->seconds);
+    if (j->weight_lines) {
+        fprintf(stderr, "  %-28s %-6s %-5s loss %12.6g  %6.2f s\n", w->name,
+                j->o.safetensors ? "int" : type, w->method, w->loss, w->seconds);
+    }
+    char label[96];
+    snprintf(label, sizeof label, "%s loss %.4g", w->name, w->loss);
+    progress_units(&j->bar, done, total, label);
     json_array_append_new(j->log_layers,
                           json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:I}", "name", w->name,
                                     "type", type, "method", w->method, "loss", w->loss,
@@ -178,7 +193,7 @@ static void log_weight(struct gptq_job *j, const struct lq_gptq_gguf_weight *w)
 
 static void on_gguf_weight(void *user, const struct lq_gptq_gguf_weight *w)
 {
-    log_weight(user, w);
+    log_weight(user, w, w->index + 1, w->n_weights);
 }
 
 /* Safetensors output: GPTQ integers per weight (GGUF output is lq_gptq_gguf_run's). */
@@ -218,15 +233,13 @@ static lq_status on_st_weight(void *user, int64_t layer, enum lq_layer_weight wh
     const struct lq_gptq_gguf_weight r = {
         .name = k->name, .method = j->o.rtn ? "rtn" : "gptq", .loss = loss,
         .seconds = progress_now() - t0, .samples = samples, .rows = nrows, .cols = ncols };
-    log_weight(j, &r);
+    log_weight(j, &r, j->n_kept, j->n_total);
     return LQ_OK;
 }
 
-static int write_log(const struct gptq_job *j, double secs, int64_t tokens)
+/* Every setting and the per-weight results, for --log and --json. */
+static json_t *job_json(const struct gptq_job *j, double secs, int64_t tokens)
 {
-    if (!j->o.log) {
-        return 0;
-    }
     json_t *root = json_pack(
         "{s:s, s:s, s:s, s:I, s:I, s:f, s:b, s:b, s:f, s:f, s:O}", "model", j->o.model, "calib",
         j->o.calib, "format", j->o.safetensors ? "safetensors" : "gguf", "calib_tokens",
@@ -240,6 +253,15 @@ static int write_log(const struct gptq_job *j, double secs, int64_t tokens)
     } else {
         json_object_set_new(root, "ftype", json_string(lq_ftype_name(j->o.ftype)));
     }
+    return root;
+}
+
+static int write_log(const struct gptq_job *j, double secs, int64_t tokens)
+{
+    if (!j->o.log) {
+        return 0;
+    }
+    json_t *root = job_json(j, secs, tokens);
     int rc = json_dump_file(root, j->o.log, JSON_INDENT(2)) == 0 ? 0 : -1;
     json_decref(root);
     if (rc != 0) {
@@ -247,6 +269,26 @@ static int write_log(const struct gptq_job *j, double secs, int64_t tokens)
         return LQ_EXIT_FAIL;
     }
     return 0;
+}
+
+/* The --json document: the common keys, then the log's (keys in README.md). */
+static int print_json(const struct gptq_job *j, double secs, int64_t tokens)
+{
+    json_t *doc = json_out_new("gptq");
+    json_out_input(doc, "model", j->o.model);
+    json_out_input(doc, "calib", j->o.calib);
+    json_t *out = json_out_output(doc, j->o.out, j->o.safetensors ? "gptq-folder" : "gguf");
+    if (!j->o.safetensors) {
+        json_out_gguf_sizes(out, j->o.out);
+    }
+    json_t *log = job_json(j, secs, tokens);
+    json_object_del(log, "model");
+    json_object_del(log, "calib");
+    json_object_del(log, "seconds");
+    json_out_int(doc, "n_weights", j->n_weights);
+    json_object_update(doc, log);
+    json_decref(log);
+    return json_out_emit(doc, secs, LQ_EXIT_OK);
 }
 
 static lq_status prepare_st(struct gptq_job *j, struct lq_error *err)
@@ -269,6 +311,10 @@ static lq_status prepare_st(struct gptq_job *j, struct lq_error *err)
 
 static lq_status run_st(struct gptq_job *j, struct calib_cli *c, struct lq_error *err)
 {
+    const int64_t n_layer = lq_model_get_hparams(c->model)->n_layer;
+    int64_t layers = n_layer - j->o.first_layer;
+    layers = j->o.n_layers > 0 && j->o.n_layers < layers ? j->o.n_layers : layers;
+    j->n_total = (layers > 0 ? layers : 0) * LQ_LW_COUNT;
     lq_status st = prepare_st(j, err);
     if (st == LQ_OK) {
         st = lq_calib_gptq(c->model, &c->calib, j->o.first_layer, j->o.n_layers, on_st_weight,
@@ -327,17 +373,27 @@ int cmd_gptq(int argc, char **argv)
     struct lq_error err = { 0 };
     j.log_layers = json_array();
     double t0 = progress_now();
-    fprintf(stderr, "gptq: %lld chunks of %lld tokens, OPENBLAS_CORETYPE=%s\n",
-            (long long)c.calib.n_chunks, (long long)c.calib.n_ctx,
-            getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)");
+    if (!j.o.quiet) {
+        fprintf(stderr, "gptq: %lld chunks of %lld tokens, OPENBLAS_CORETYPE=%s\n",
+                (long long)c.calib.n_chunks, (long long)c.calib.n_ctx,
+                getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)");
+    }
+    progress_start(&j.bar, "gptq", 0);
+    j.bar.unit = "weights";
+    j.weight_lines = !j.o.quiet && !(j.bar.enabled && !j.bar.plain);
     lq_status st = j.o.safetensors ? run_st(&j, &c, &err) : run_gguf(&j, &c, &err);
+    progress_end(&j.bar);
     const double secs = progress_now() - t0;
+    const int64_t tokens = c.calib.n_chunks * c.calib.n_ctx;
     if (st != LQ_OK) {
         rc = cli_fail("gptq", &err);
     } else {
-        fprintf(stderr, "gptq: %lld weights, total loss %.6g, %.1f s, written to %s\n",
-                (long long)j.n_weights, j.loss_sum, secs, j.o.out);
-        rc = write_log(&j, secs, c.calib.n_chunks * c.calib.n_ctx);
+        if (!j.o.quiet && !j.o.json) {
+            fprintf(stderr, "gptq: %lld weights, total loss %.6g, %.1f s, written to %s\n",
+                    (long long)j.n_weights, j.loss_sum, secs, j.o.out);
+        }
+        rc = write_log(&j, secs, tokens);
+        rc = rc ? rc : j.o.json ? print_json(&j, secs, tokens) : 0;
     }
     job_free(&j);
     calib_cli_close(&c);

@@ -1,6 +1,7 @@
-/* cmd_inspect.c - `quant inspect PATH`: what a GGUF file, a safetensors file or a Hugging Face
- * model folder holds: format, architecture, parameters, bytes by type, bits per weight,
- * metadata and the tensor table; --json for machines, --hash for XXH3-64 of tensor data. */
+/* cmd_inspect.c - `quant inspect PATH`: what a model file or folder holds (everything convert
+ * reads, told apart the same way: inspect_view.h): format, architecture, parameters, bytes by
+ * type, bits per weight, metadata and the tensor table, shapes in GGUF order (ne[0] first);
+ * --json for machines, --hash for XXH3-64 of tensor data. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,12 +13,17 @@
 
 #include "cli.h"
 #include "inspect_view.h"
+#include "json_out.h"
+#include "progress.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: quant inspect [--json] [--hash] [--no-tensors] PATH\n\n"
-               "Shows a GGUF file, a safetensors file or a Hugging Face model folder.\n"
-               "  --json        machine-readable output\n"
+               "Shows what a model holds: a GGUF file, a safetensors file, a PyTorch\n"
+               "pytorch_model.bin, a llama2.c checkpoint, or a Hugging Face folder\n"
+               "(safetensors, sharded, pytorch_model.bin or GPTQ; GPTQ's packed weights count\n"
+               "as the weights they hold). Shapes are in GGUF order: the row length first.\n"
+               "  --json        print the result as JSON on stdout (README.md)\n"
                "  --hash        add an XXH3-64 of each tensor's data\n"
                "  --no-tensors  omit the tensor table\n"
                "Exit codes: 0 ok, 1 failure, 2 usage, 3 bad input file.\n");
@@ -44,15 +50,21 @@ static json_t *bytes_by_type_json(const struct iv_summary *s)
     return o;
 }
 
-static int print_json(const struct inspect_view *v, bool hash, bool tensors)
+static int print_json(const struct inspect_view *v, bool hash, bool tensors, double t0)
 {
     struct iv_summary s;
     iv_summarize(v, &s);
-    json_t *root = json_pack("{s:s,s:s,s:s?,s:I,s:I,s:f}", "path", v->path, "format", v->format,
-                             "architecture", v->architecture, "n_params", (json_int_t)s.n_params,
-                             "n_bytes", (json_int_t)s.n_bytes, "bits_per_weight", s.bpw);
+    json_t *root = json_out_new("inspect");
+    json_out_input(root, "model", v->path);
+    json_t *head = json_pack("{s:s,s:s,s:s,s:s?,s:I,s:I,s:f}", "path", v->path, "format",
+                             v->format, "kind", v->kind_name, "architecture", v->architecture,
+                             "n_params", (json_int_t)s.n_params, "data_bytes",
+                             (json_int_t)s.n_bytes, "bpw", s.bpw);
+    json_object_update(root, head);
+    json_decref(head);
+    json_out_str(root, "shape_order", "ggml");
     if (v->version) {
-        json_object_set_new(root, "version", json_integer(v->version));
+        json_object_set_new(root, "gguf_version", json_integer(v->version));
     }
     json_object_set_new(root, "bytes_by_type", bytes_by_type_json(&s));
     json_object_set_new(root, "metadata", iv_metadata_json(v));
@@ -64,9 +76,10 @@ static int print_json(const struct inspect_view *v, bool hash, bool tensors)
             for (int d = 0; d < t->n_dims; d++) {
                 json_array_append_new(shape, json_integer(t->shape[d]));
             }
-            json_t *e = json_pack("{s:s,s:s,s:o,s:I,s:I}", "name", t->name, "type", t->type_name,
-                                  "shape", shape, "bytes", (json_int_t)t->nbytes, "offset",
-                                  (json_int_t)t->offset);
+            json_t *e = json_pack("{s:s,s:s,s:o,s:I,s:I,s:I}", "name", t->name, "type",
+                                  t->type_name, "shape", shape, "n_params",
+                                  (json_int_t)t->n_params, "bytes", (json_int_t)t->nbytes,
+                                  "offset", (json_int_t)t->offset);
             if (t->file) {
                 json_object_set_new(e, "file", json_string(t->file));
             }
@@ -80,11 +93,8 @@ static int print_json(const struct inspect_view *v, bool hash, bool tensors)
         }
         json_object_set_new(root, "tensors", arr);
     }
-    json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    putchar('\n');
-    json_decref(root);
     iv_summary_free(&s);
-    return LQ_EXIT_OK;
+    return json_out_emit(root, progress_now() - t0, LQ_EXIT_OK);
 }
 
 static void print_summary(const struct inspect_view *v)
@@ -93,7 +103,7 @@ static void print_summary(const struct inspect_view *v)
     iv_summarize(v, &s);
     char esc[256];
     printf("%s\n", cli_esc(v->path, esc, sizeof esc));
-    printf("  format:        %s", v->format);
+    printf("  format:        %s (%s)", v->format, v->kind_name);
     if (v->version) {
         printf(" v%u", v->version);
     }
@@ -104,8 +114,9 @@ static void print_summary(const struct inspect_view *v)
            (double)s.n_bytes / 1048576.0, s.bpw);
     printf("  by type:\n");
     for (size_t i = 0; i < s.n_types; i++) {
-        printf("    %-8s %5" PRId64 " tensors %12" PRId64 " params %14" PRIu64 " bytes\n",
-               cli_esc(s.types[i].name, esc, sizeof esc), s.types[i].n_tensors, s.types[i].n_params, s.types[i].bytes);
+        printf("    %-10s %5" PRId64 " tensors %12" PRId64 " params %14" PRIu64 " bytes\n",
+               cli_esc(s.types[i].name, esc, sizeof esc), s.types[i].n_tensors,
+               s.types[i].n_params, s.types[i].bytes);
     }
     iv_summary_free(&s);
 }
@@ -118,14 +129,14 @@ static void print_text(const struct inspect_view *v, bool hash, bool tensors)
     if (!tensors) {
         return;
     }
-    printf("\ntensors (%" PRId64 "):\n", v->n_tensors);
-    printf("  %-40s %-8s %-22s %12s %12s%s\n", "name", "type", "shape", "bytes", "offset",
+    printf("\ntensors (%" PRId64 "; shapes in GGUF order, row length first):\n", v->n_tensors);
+    printf("  %-40s %-10s %-22s %12s %12s%s\n", "name", "type", "shape", "bytes", "offset",
            hash ? "  xxh3" : "");
     for (int64_t i = 0; i < v->n_tensors; i++) {
         const struct iv_tensor *t = &v->tensors[i];
         char shape[96], name[1024], type[64];
         shape_str(t, shape, sizeof shape);
-        printf("  %-40s %-8s %-22s %12" PRIu64 " %12" PRIu64, cli_esc(t->name, name, sizeof name),
+        printf("  %-40s %-10s %-22s %12" PRIu64 " %12" PRIu64, cli_esc(t->name, name, sizeof name),
                cli_esc(t->type_name, type, sizeof type), shape, t->nbytes, t->offset);
         if (hash) {
             printf("  %016llx", (unsigned long long)XXH3_64bits(t->data, (size_t)t->nbytes));
@@ -156,6 +167,7 @@ int cmd_inspect(int argc, char **argv)
     if (optind != argc - 1) {
         return cli_usage_error("inspect", "expected one PATH");
     }
+    const double t0 = progress_now();
     struct inspect_view *v = NULL;
     struct lq_error err;
     lq_error_clear(&err);
@@ -164,7 +176,7 @@ int cmd_inspect(int argc, char **argv)
     }
     int rc = LQ_EXIT_OK;
     if (json) {
-        rc = print_json(v, hash, tensors);
+        rc = print_json(v, hash, tensors, t0);
     } else {
         print_text(v, hash, tensors);
     }

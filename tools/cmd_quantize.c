@@ -29,7 +29,7 @@ int cmd_quantize(int argc, char **argv)
     struct convert_cli c = { .cmd = "quantize", .params = lq_convert_params_default() };
     int opt, rc = LQ_EXIT_OK;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
         if (opt == 'h') {
             usage(stdout);
             goto out;

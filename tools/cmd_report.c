@@ -1,5 +1,6 @@
 /* cmd_report.c - `quant report`: quantize a model to several types (or take existing files),
- * evaluate each against the reference, and write report.md, report.json and report.svg. */
+ * evaluate each against the reference, and write report.md, report.json, report.svg and
+ * report-tensors.svg. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "json_out.h"
 #include "report_cli.h"
 
 #define DEFAULT_TYPES "q8_0,q6_k,q4_k_m,q4_0"
@@ -15,7 +17,7 @@
 struct report_opts {
     struct lq_report_params p;
     const char *types, *out, *base;
-    bool keep, html, files;
+    bool keep, html, files, json;
     char *work_dir;
 };
 
@@ -28,7 +30,8 @@ static void usage(FILE *f)
         "Quantizes MODEL to each type (from an F16 reference: a GGUF MODEL is the reference\n"
         "as it is, any other checkpoint is converted to F16 first), evaluates every type\n"
         "against the reference on the text, and writes OUT/report.md (table), report.json\n"
-        "(every number) and report.svg (size against KL divergence, Pareto front).\n\n"
+        "(every number), report.svg (bits per weight against KL divergence, Pareto front)\n"
+        "and report-tensors.svg (each type's per-tensor relative RMSE by layer).\n\n"
         "  --text FILE      evaluation text (tokenized with the reference's vocabulary)\n"
         "  --types LIST     comma-separated types (default " DEFAULT_TYPES ")\n"
         "                   known: %s\n"
@@ -46,7 +49,10 @@ static void usage(FILE *f)
         "  --out DIR        where the report goes (default: .)\n"
         "  --keep           keep the quantized files in OUT/models (default: a temporary\n"
         "                   folder, removed at the end)\n"
-        "  --html           also write OUT/report.html (table and chart in one page)\n\n"
+        "  --html           also write OUT/report.html (table and both figures in one page)\n"
+        "  --json           print the result as JSON on stdout (README.md)\n"
+        "  --progress       progress lines even when stderr is not a terminal\n"
+        "  -q, --quiet      no progress\n\n"
         "Exit codes: 0 ok, 1 failure, 2 usage error, 3 bad input file.\n",
         lq_report_job_names());
 }
@@ -93,15 +99,27 @@ static int parse_opts(int argc, char **argv, struct report_opts *o)
         {"calib-tokens", required_argument, NULL, 'N'},
         {"files", no_argument, NULL, 'F'},
         {"base", required_argument, NULL, 'b'},
+        {"json", no_argument, NULL, 'J'},
+        {"progress", no_argument, NULL, 'P'},
+        {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c, rc = 0;
     optind = 1;
-    while (rc == 0 && (c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+    while (rc == 0 && (c = getopt_long(argc, argv, "hq", longs, NULL)) != -1) {
         switch (c) {
         case 't':
             o->p.text = optarg;
+            break;
+        case 'J':
+            o->json = true;
+            break;
+        case 'P':
+            progress_set_mode(PROGRESS_FORCE);
+            break;
+        case 'q':
+            progress_set_mode(PROGRESS_QUIET);
             break;
         case 'T':
             o->types = optarg;
@@ -182,7 +200,8 @@ static int prepare_out(struct report_opts *o)
     return LQ_EXIT_OK;
 }
 
-static int write_one(const lq_report *r, const char *dir, const char *name,
+/* Writes DIR/NAME and, for --json, lists it in doc's outputs (doc may be NULL). */
+static int write_one(const lq_report *r, const char *dir, const char *name, json_t *doc,
                      lq_status (*fn)(const lq_report *, const char *, struct lq_error *))
 {
     char path[4096];
@@ -191,19 +210,48 @@ static int write_one(const lq_report *r, const char *dir, const char *name,
     if (fn(r, path, &err) != LQ_OK) {
         return cli_fail("report", &err);
     }
-    fprintf(stderr, "report: wrote %s\n", path);
+    if (doc) {
+        json_out_output(doc, path, strchr(name, '.') + 1);
+    } else {
+        fprintf(stderr, "report: wrote %s\n", path);
+    }
     return LQ_EXIT_OK;
 }
 
-static int write_all(const lq_report *r, const struct report_opts *o)
+static int write_all(const lq_report *r, const struct report_opts *o, json_t *doc)
 {
-    int rc = write_one(r, o->out, "report.md", lq_report_write_md);
-    rc = rc ? rc : write_one(r, o->out, "report.json", lq_report_write_json);
-    rc = rc ? rc : write_one(r, o->out, "report.svg", lq_report_write_svg);
+    int rc = write_one(r, o->out, "report.md", doc, lq_report_write_md);
+    rc = rc ? rc : write_one(r, o->out, "report.json", doc, lq_report_write_json);
+    rc = rc ? rc : write_one(r, o->out, "report.svg", doc, lq_report_write_svg);
+    rc = rc ? rc : write_one(r, o->out, "report-tensors.svg", doc, lq_report_write_tensors_svg);
     if (rc == 0 && o->html) {
-        rc = write_one(r, o->out, "report.html", lq_report_write_html);
+        rc = write_one(r, o->out, "report.html", doc, lq_report_write_html);
     }
     return rc;
+}
+
+/* The --json document: inputs, the files written, the settings and every row. */
+static json_t *report_doc(const lq_report *r, const struct report_opts *o)
+{
+    json_t *doc = json_out_new("report");
+    json_out_input(doc, o->files ? "base" : "model", o->p.model);
+    json_out_input(doc, "text", o->p.text);
+    if (o->p.imatrix) {
+        json_out_input(doc, "imatrix", o->p.imatrix);
+    }
+    if (o->p.calib) {
+        json_out_input(doc, "calib", o->p.calib);
+    }
+    const struct lq_report_model *m = lq_report_get_model(r);
+    json_out_int(doc, "n_ctx", m->n_ctx);
+    json_out_int(doc, "n_chunk", m->n_chunk);
+    if (o->keep) {
+        for (int64_t i = 0; i < lq_report_n_entries(r); i++) {
+            json_out_gguf_sizes(json_out_output(doc, lq_report_entry(r, i)->path, "gguf"),
+                                lq_report_entry(r, i)->path);
+        }
+    }
+    return doc;
 }
 
 static int add_jobs(lq_report *r, int argc, char **argv, const struct report_opts *o)
@@ -224,18 +272,27 @@ static int add_jobs(lq_report *r, int argc, char **argv, const struct report_opt
 static int run(lq_report *r, const struct report_opts *o, struct progress *bar)
 {
     struct lq_error err = {0};
+    const double t0 = progress_now();
     progress_start(bar, "report", 0);
+    bar->unit = "chunks";
     lq_status s = lq_report_run(r, &err);
     progress_end(bar);
     if (s != LQ_OK) {
         return cli_fail("report", &err);
     }
-    report_cli_print_table(r, stdout);
+    report_cli_print_table(r, o->json ? stderr : stdout);
     fflush(stdout);
-    if (o->keep) {
+    if (o->keep && !o->json) {
         fprintf(stderr, "report: quantized files kept in %s\n", o->work_dir);
     }
-    return write_all(r, o);
+    json_t *doc = o->json ? report_doc(r, o) : NULL;
+    int rc = write_all(r, o, doc);
+    if (doc && rc == 0) {
+        report_cli_json_entries(r, doc);
+        return json_out_emit(doc, progress_now() - t0, rc);
+    }
+    json_decref(doc);
+    return rc;
 }
 
 int cmd_report(int argc, char **argv)

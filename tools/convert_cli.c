@@ -10,6 +10,7 @@
 #include <pcre2.h>
 
 #include "cli.h"
+#include "json_out.h"
 #include "progress.h"
 
 static int parse_type(struct convert_cli *c, const char *arg, int *out)
@@ -84,7 +85,10 @@ int convert_cli_option(struct convert_cli *c, int opt, const char *arg)
     case OPT_STATS: c->stats = true; c->params.stats = true; return 0;
     case OPT_ALLOW_REQUANTIZE: c->params.allow_requantize = true; return 0;
     case OPT_ALLOW_NONFINITE: c->params.allow_nonfinite = true; return 0;
-    case OPT_QUIET: c->quiet = true; return 0;
+    case 'q':
+    case OPT_QUIET: c->quiet = true; progress_set_mode(PROGRESS_QUIET); return 0;
+    case OPT_JSON: c->json = true; return 0;
+    case OPT_PROGRESS: progress_set_mode(PROGRESS_FORCE); return 0;
     default: return 1;
     }
 }
@@ -95,6 +99,8 @@ void convert_cli_free(struct convert_cli *c)
         pcre2_code_free(c->rules[i].code);
         free(c->rules[i].pattern);
     }
+    json_decref(c->tensors);
+    c->tensors = NULL;
 }
 
 struct run_state {
@@ -111,11 +117,38 @@ static void shape_str(const struct lq_convert_tensor_report *r, char *buf, size_
     }
 }
 
+/* --json: one tensor's summary (shape in GGUF order, types, sizes, error when measured). */
+static void add_tensor_json(json_t *arr, const struct lq_convert_tensor_report *r)
+{
+    json_t *shape = json_array();
+    for (int d = 0; d < r->n_dims; d++) {
+        json_array_append_new(shape, json_integer((json_int_t)r->ne[d]));
+    }
+    json_t *t = json_pack("{s:s, s:o, s:s, s:s, s:I, s:I, s:b}", "name", r->name, "shape",
+                          shape, "from", lq_type_name(r->from), "to", lq_type_name(r->to),
+                          "bytes_in", (json_int_t)r->bytes_in, "bytes_out",
+                          (json_int_t)r->bytes_out, "quantized", r->quantized);
+    if (r->have_stats) {
+        json_out_real(t, "rmse", r->stats.rmse);
+        json_out_real(t, "rel_rmse", r->stats.rel_rmse);
+        json_out_real(t, "max_err", r->stats.max_abs_err);
+        json_out_real(t, "snr_db", r->stats.snr_db);
+    }
+    if (r->used_imatrix) {
+        json_object_set_new(t, "imatrix", json_true());
+    }
+    json_array_append_new(arr, t);
+}
+
 static void on_tensor(const struct lq_convert_tensor_report *r, void *user)
 {
     struct run_state *st = user;
     st->done += r->bytes_in;
     progress_update(&st->bar, r->index + 1, r->n_tensors, st->done, r->name);
+    if (st->c->json) {
+        add_tensor_json(st->c->tensors, r);
+        return; /* stdout holds the JSON document only */
+    }
     if (!st->c->stats) {
         return;
     }
@@ -134,6 +167,28 @@ static void on_tensor(const struct lq_convert_tensor_report *r, void *user)
         printf("%-32s %-14s %-6s %-6s %11s %11s %9s %8s\n", cli_esc(r->name, nm, sizeof nm), shape,
                lq_type_name(r->from), lq_type_name(r->to), "copied", "-", "-", "-");
     }
+}
+
+/* The --json document of convert / quantize (keys in README.md). */
+static int print_json(struct convert_cli *c, const lq_source *src,
+                      const struct lq_convert_summary *sum)
+{
+    json_t *doc = json_out_new(c->cmd);
+    json_out_input(doc, "model", c->in);
+    if (c->imatrix_path) {
+        json_out_input(doc, "imatrix", c->imatrix_path);
+    }
+    json_out_gguf_sizes(json_out_output(doc, c->out, "gguf"), c->out);
+    json_out_str(doc, "source", lq_source_describe(src));
+    json_out_str(doc, "ftype", lq_ftype_name(c->params.ftype));
+    json_out_int(doc, "n_tensors", sum->n_tensors);
+    json_out_int(doc, "n_params", sum->n_params);
+    json_out_int(doc, "bytes_in", (int64_t)sum->bytes_in);
+    json_out_int(doc, "bytes_out", (int64_t)sum->bytes_out);
+    json_out_real(doc, "bpw", sum->n_params ? sum->bytes_out * 8.0 / (double)sum->n_params : 0);
+    json_out_int(doc, "n_fallback", sum->n_fallback);
+    json_object_set(doc, "tensors", c->tensors);
+    return json_out_emit(doc, sum->seconds, LQ_EXIT_OK);
 }
 
 static int load_imatrix(struct convert_cli *c, lq_imatrix **im)
@@ -178,13 +233,15 @@ int convert_cli_run(struct convert_cli *c)
         total += lq_source_tensor(src, i)->nbytes;
     }
     progress_start(&st.bar, c->cmd, total);
-    st.bar.enabled = st.bar.enabled && !c->quiet;
     c->params.on_tensor = on_tensor;
     c->params.on_tensor_user = &st;
+    c->tensors = c->json ? json_array() : NULL;
     struct lq_convert_summary sum;
     lq_status s = lq_convert_run(src, c->out, &c->params, &sum, &err);
     progress_end(&st.bar);
-    if (s == LQ_OK && !c->quiet) {
+    if (s == LQ_OK && c->json) {
+        rc = print_json(c, src, &sum);
+    } else if (s == LQ_OK && !c->quiet) {
         fprintf(stderr,
                 "%s: %s (%s) -> %s (%s): %lld tensors, %.2f MiB -> %.2f MiB, %.3f bits per "
                 "weight, %.2f s%s\n",
@@ -195,5 +252,5 @@ int convert_cli_run(struct convert_cli *c)
     }
     lq_source_free(src);
     lq_imatrix_free(im);
-    return s == LQ_OK ? LQ_EXIT_OK : cli_fail(c->cmd, &err);
+    return s == LQ_OK ? rc : cli_fail(c->cmd, &err);
 }

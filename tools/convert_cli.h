@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "lq/convert.h"
 
 #define MAX_TYPE_RULES 64
@@ -20,7 +22,8 @@ struct convert_cli {
     const char *in, *out;
     struct lq_convert_params params;
     const char *imatrix_path;
-    bool stats, quiet;
+    bool stats, quiet, json;
+    json_t *tensors; /* --json: the per-tensor summaries */
     struct type_rule rules[MAX_TYPE_RULES];
     int n_rules;
 };
@@ -46,6 +49,8 @@ enum {
     OPT_ALLOW_REQUANTIZE,
     OPT_ALLOW_NONFINITE,
     OPT_QUIET,
+    OPT_JSON,
+    OPT_PROGRESS,
 };
 
 #define CONVERT_CLI_LONG_OPTIONS                                                           \
@@ -58,7 +63,9 @@ enum {
     { "stats", no_argument, NULL, OPT_STATS },                                             \
     { "allow-requantize", no_argument, NULL, OPT_ALLOW_REQUANTIZE },                       \
     { "allow-nonfinite", no_argument, NULL, OPT_ALLOW_NONFINITE },                         \
-    { "quiet", no_argument, NULL, OPT_QUIET }
+    { "quiet", no_argument, NULL, OPT_QUIET },                                             \
+    { "json", no_argument, NULL, OPT_JSON },                                               \
+    { "progress", no_argument, NULL, OPT_PROGRESS }
 
 #define CONVERT_CLI_HELP                                                                   \
     "  --pure                      every quantizable tensor gets the default type\n"      \
@@ -70,6 +77,8 @@ enum {
     "  --stats                     per-tensor error table (RMSE, max error, rel. RMSE, SNR)\n" \
     "  --allow-requantize          allow quantizing tensors that are already quantized\n" \
     "  --allow-nonfinite           quantize NaN/Inf weights instead of refusing them\n"   \
-    "  --quiet                     no progress bar or summary\n"
+    "  -q, --quiet                 no progress bar or summary\n"                         \
+    "  --json                      print the result as JSON on stdout (README.md)\n"     \
+    "  --progress                  progress lines even when stderr is not a terminal\n"
 
 #endif

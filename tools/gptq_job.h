@@ -13,6 +13,7 @@
 #include "lq/gptq_gguf.h"
 #include "lq/gptq_st.h"
 #include "lq/source.h"
+#include "progress.h"
 
 struct gptq_opts {
     const char *model, *calib, *out, *log;
@@ -22,6 +23,7 @@ struct gptq_opts {
     bool rtn; /* baseline: round to nearest on GPTQ's grid (identity Hessian, one chunk) */
     struct lq_gptq_params gp;
     int64_t calib_tokens, calib_ctx, threads, first_layer, n_layers;
+    bool json, quiet;
 };
 
 /* A quantized weight kept until the output is written (safetensors). */
@@ -41,6 +43,9 @@ struct gptq_job {
     int64_t n_weights; /* quantized, for the summary */
     json_t *log_layers;
     double loss_sum;
+    struct progress bar;
+    int64_t n_total;    /* block weights GPTQ will visit (safetensors output's bar) */
+    bool weight_lines;  /* a line per weight on stderr (not under a bar on the terminal) */
 };
 
 /* Quantizes one weight to GPTQ integers, adds it to the safetensors writer in Hugging Face row

@@ -39,6 +39,7 @@ lq_status ivi_open_gguf(struct inspect_view *v, struct lq_error *err)
             t->shape[d] = ti->ne[d];
             t->n_elements *= ti->ne[d];
         }
+        t->n_params = t->n_elements;
         t->nbytes = ti->nbytes;
         t->offset = ti->file_offset;
         t->data = ti->data;

@@ -1,14 +1,12 @@
 /* inspect_view.c - opening any supported path as an inspect view, and the summary by type. */
 #include "inspect_view.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "inspect_priv.h"
-
-enum { IV_GGUF, IV_SAFETENSORS, IV_HF };
+#include "lq/sniff.h"
 
 lq_status ivi_nomem(struct lq_error *err)
 {
@@ -38,43 +36,126 @@ void ivi_print_quoted(FILE *f, const char *s, size_t len, size_t max)
     }
 }
 
-static int detect_kind(const char *path)
+lq_status ivi_alloc_tensors(struct inspect_view *v, int64_t n, struct lq_error *err)
 {
+    v->n_tensors = n;
+    v->tensors = calloc((size_t)(n ? n : 1), sizeof *v->tensors);
+    return v->tensors ? LQ_OK : ivi_nomem(err);
+}
+
+void ivi_set_torch_shape(struct iv_tensor *t, const int64_t *shape, uint32_t n_dims)
+{
+    t->n_dims = n_dims < IV_MAX_DIMS ? (int)n_dims : IV_MAX_DIMS;
+    t->n_elements = 1;
+    for (int d = 0; d < t->n_dims; d++) {
+        t->shape[d] = shape[t->n_dims - 1 - d];
+        t->n_elements *= t->shape[d];
+    }
+    t->n_params = t->n_elements;
+}
+
+void ivi_read_config(struct inspect_view *v, const lq_hf *hf)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", v->path);
+    v->meta = json_load_file(path, 0, NULL);
+    const char *arch = NULL;
+    if (lq_hf_config_str(hf, "architectures.0", &arch, NULL) == LQ_OK ||
+        lq_hf_config_str(hf, "model_type", &arch, NULL) == LQ_OK) {
+        v->architecture = arch;
+    }
+}
+
+void ivi_json_metadata_print(const json_t *o, FILE *f)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)o, key, val)
+    {
+        char *s = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
+        char k[1024], raw[128], ev[1024]; /* keys and values from the file: escaped */
+        snprintf(raw, sizeof raw, "%.100s", s ? s : "?");
+        fprintf(f, "  %-44s = %s%s\n", cli_esc(key, k, sizeof k), cli_esc(raw, ev, sizeof ev),
+                s && strlen(s) > 100 ? "..." : "");
+        free(s);
+    }
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* The reader for what lq_sniff_path (convert's own detection) saw. What it does not
+ * recognise goes to the reader its extension (or being a folder) names, which says what is
+ * wrong with it. */
+static int reader_for(const char *path, enum lq_file_kind kind)
+{
+    switch (kind) {
+    case LQ_FILE_GGUF:
+        return IV_GGUF;
+    case LQ_FILE_SAFETENSORS:
+        return IV_SAFETENSORS;
+    case LQ_FILE_HF_DIR:
+        return IV_HF;
+    case LQ_FILE_HF_DIR_PYTORCH:
+    case LQ_FILE_PYTORCH_ZIP:
+        return IV_PYTORCH;
+    case LQ_FILE_LLAMA2C:
+        return IV_LLAMA2C;
+    default:
+        break;
+    }
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
         return IV_HF;
     }
-    FILE *f = fopen(path, "rb");
-    char magic[4] = { 0 };
-    if (f) {
-        size_t n = fread(magic, 1, 4, f);
-        fclose(f);
-        if (n == 4 && memcmp(magic, "GGUF", 4) == 0) {
-            return IV_GGUF;
-        }
+    if (has_suffix(path, ".gguf")) {
+        return IV_GGUF;
     }
-    size_t n = strlen(path);
-    if (n > 5 && strcmp(path + n - 5, ".gguf") == 0) {
-        return IV_GGUF; /* let the GGUF reader say what is wrong with it */
+    return has_suffix(path, ".safetensors") ? IV_SAFETENSORS : -1;
+}
+
+static lq_status open_kind(struct inspect_view *v, enum lq_file_kind kind, struct lq_error *err)
+{
+    switch (v->kind) {
+    case IV_GGUF:
+        return ivi_open_gguf(v, err);
+    case IV_SAFETENSORS:
+        return ivi_open_safetensors(v, err);
+    case IV_HF:
+        return ivi_open_hf(v, err);
+    case IV_PYTORCH:
+        return ivi_open_pytorch(v, kind == LQ_FILE_HF_DIR_PYTORCH, err);
+    case IV_LLAMA2C:
+        return ivi_open_llama2c(v, err);
+    default:
+        break;
     }
-    return IV_SAFETENSORS;
+    if (err) {
+        err->code = LQ_E_UNSUPPORTED;
+        snprintf(err->msg, sizeof err->msg,
+                 "%s: not a model this tool reads (a GGUF, safetensors, PyTorch .bin or "
+                 "llama2.c file, or a Hugging Face folder with config.json)",
+                 v->path);
+    }
+    return LQ_E_UNSUPPORTED;
 }
 
 lq_status iv_open(const char *path, struct inspect_view **out, struct lq_error *err)
 {
     *out = NULL;
+    enum lq_file_kind kind;
+    LQ_TRY_CLI(lq_sniff_path(path, &kind, err));
     struct inspect_view *v = calloc(1, sizeof *v);
     if (!v) {
         return ivi_nomem(err);
     }
     v->path = path;
-    v->kind = detect_kind(path);
-    lq_status rc;
-    switch (v->kind) {
-    case IV_GGUF: rc = ivi_open_gguf(v, err); break;
-    case IV_HF: rc = ivi_open_hf(v, err); break;
-    default: rc = ivi_open_safetensors(v, err); break;
-    }
+    v->kind_name = lq_file_kind_name(kind);
+    v->kind = reader_for(path, kind);
+    lq_status rc = open_kind(v, kind, err);
     if (rc != LQ_OK) {
         iv_free(v);
         return rc;
@@ -89,12 +170,22 @@ void iv_free(struct inspect_view *v)
         return;
     }
     if (v->impl) {
-        if (v->kind == IV_GGUF) {
+        switch (v->kind) {
+        case IV_GGUF:
             ivi_gguf_close(v);
-        } else {
+            break;
+        case IV_PYTORCH:
+            ivi_pt_close(v);
+            break;
+        case IV_LLAMA2C:
+            ivi_llama2c_close(v);
+            break;
+        default:
             ivi_st_close(v);
+            break;
         }
     }
+    json_decref(v->meta);
     free(v->tensors);
     free(v);
 }
@@ -122,9 +213,9 @@ void iv_summarize(const struct inspect_view *v, struct iv_summary *s)
         const struct iv_tensor *t = &v->tensors[i];
         struct iv_type_sum *slot = type_slot(s, t->type_name);
         slot->n_tensors++;
-        slot->n_params += t->n_elements;
+        slot->n_params += t->n_params;
         slot->bytes += t->nbytes;
-        s->n_params += t->n_elements;
+        s->n_params += t->n_params;
         s->n_bytes += t->nbytes;
     }
     s->bpw = s->n_params ? (double)s->n_bytes * 8.0 / (double)s->n_params : 0.0;
@@ -138,19 +229,39 @@ void iv_summary_free(struct iv_summary *s)
 
 int64_t iv_metadata_count(const struct inspect_view *v)
 {
-    return v->kind == IV_GGUF ? ivi_gguf_metadata_count(v) : ivi_st_metadata_count(v);
+    switch (v->kind) {
+    case IV_GGUF:
+        return ivi_gguf_metadata_count(v);
+    case IV_SAFETENSORS:
+        return ivi_st_metadata_count(v);
+    default:
+        return (int64_t)json_object_size(v->meta);
+    }
 }
 
 void iv_metadata_print(const struct inspect_view *v, FILE *f)
 {
-    if (v->kind == IV_GGUF) {
+    switch (v->kind) {
+    case IV_GGUF:
         ivi_gguf_metadata_print(v, f);
-    } else {
+        break;
+    case IV_SAFETENSORS:
         ivi_st_metadata_print(v, f);
+        break;
+    default:
+        ivi_json_metadata_print(v->meta, f);
+        break;
     }
 }
 
 json_t *iv_metadata_json(const struct inspect_view *v)
 {
-    return v->kind == IV_GGUF ? ivi_gguf_metadata_json(v) : ivi_st_metadata_json(v);
+    switch (v->kind) {
+    case IV_GGUF:
+        return ivi_gguf_metadata_json(v);
+    case IV_SAFETENSORS:
+        return ivi_st_metadata_json(v);
+    default:
+        return v->meta ? json_deep_copy(v->meta) : json_object();
+    }
 }

@@ -1,5 +1,12 @@
-/* inspect_view.h - one read-only view over the files `quant inspect` understands (GGUF,
- * safetensors, Hugging Face folders): tensor list, metadata and a summary by type. */
+/* inspect_view.h - one read-only view over everything `quant convert` reads and a little more:
+ * GGUF files, safetensors files, Hugging Face folders (safetensors, sharded, pytorch_model.bin,
+ * GPTQ), PyTorch pytorch_model.bin files alone and llama2.c checkpoints, told apart by the
+ * same content sniffing as convert (lq_sniff_path). Tensor list, metadata and a summary by
+ * type.
+ *
+ * Shapes are in GGUF order for every format: shape[0] is ne[0], the row length (innermost,
+ * contiguous dimension), so a PyTorch / safetensors weight of torch shape [out, in] shows as
+ * [in, out], exactly as convert writes it to GGUF. Tensor names are the file's own. */
 #ifndef LQ_INSPECT_VIEW_H
 #define LQ_INSPECT_VIEW_H
 
@@ -15,26 +22,32 @@
 
 struct iv_tensor {
     const char *name;
-    const char *type_name;  /* "q4_K", "BF16", ... */
-    int lq_type;            /* -1 when the dtype has no ggml type */
-    double bits;            /* bits per element of the type */
+    const char *type_name; /* "q4_K", "BF16", ... */
+    int lq_type;           /* -1 when the dtype has no ggml type */
+    double bits;           /* bits per element of the type */
     int n_dims;
-    int64_t shape[IV_MAX_DIMS]; /* as the format writes it (GGUF: ne[0] first) */
-    int64_t n_elements;
+    int64_t shape[IV_MAX_DIMS]; /* GGUF order: shape[0] is the row length */
+    int64_t n_elements;         /* stored elements */
+    int64_t n_params;           /* parameters it holds: n_elements, except GPTQ's packed
+                                 * qweight (its unpacked weights) and side tensors (0) */
     uint64_t nbytes;
-    uint64_t offset;        /* absolute offset in its file */
-    const char *file;       /* shard file for model folders, else NULL */
+    uint64_t offset;  /* absolute offset in its file */
+    const char *file; /* shard file for model folders, else NULL */
     const void *data;
 };
 
 struct inspect_view {
     const char *path;
-    const char *format;      /* "GGUF", "safetensors", "Hugging Face folder" */
-    unsigned version;        /* GGUF version, else 0 */
+    const char *format;    /* "GGUF", "safetensors", "Hugging Face folder", "PyTorch",
+                              "Hugging Face folder (PyTorch)", "llama2.c" */
+    const char *kind_name; /* lq_file_kind_name() of what was sniffed ("hf-dir", ...) */
+    unsigned version;      /* GGUF version, else 0 */
     const char *architecture;
     int64_t n_tensors;
     struct iv_tensor *tensors;
-    void *impl;              /* the format's handle */
+    void *impl;   /* the format's handle */
+    json_t *meta; /* metadata as JSON (config.json, llama2.c header), owned; NULL
+                   * for GGUF and safetensors files */
     int kind;
 };
 

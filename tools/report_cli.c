@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json_out.h"
 
 void report_cli_progress(void *user, const struct lq_report_progress *p)
 {
@@ -68,4 +69,44 @@ void report_cli_print_table(const lq_report *r, FILE *f)
     for (int64_t i = 0; i < lq_report_n_entries(r); i++) {
         print_row(f, lq_report_entry(r, i));
     }
+}
+
+/* One row: sizes, times, figures and its three worst tensors. */
+static json_t *entry_json(const struct lq_report_entry *e)
+{
+    const struct lq_kld_report *k = &e->eval.kld;
+    json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I}", "name", e->name, "kind", e->kind,
+                          "file_bytes", (json_int_t)e->file_bytes, "data_bytes",
+                          (json_int_t)e->data_bytes, "n_params", (json_int_t)e->n_params);
+    json_out_real(o, "bpw", e->bpw);
+    json_out_real(o, "quantize_seconds", e->quantize_seconds);
+    json_out_real(o, "eval_seconds", e->eval.seconds);
+    json_out_real(o, "ppl", e->eval.ppl);
+    json_out_real(o, "ppl_err", e->eval.ppl_err);
+    if (strcmp(e->kind, "base") != 0) {
+        json_out_real(o, "dppl", e->dppl);
+        json_out_real(o, "mean_kld", k->kld);
+        json_out_real(o, "kld_p99", k->kld_dist.p99);
+        json_out_real(o, "top1", k->same_top);
+        json_out_real(o, "dp_rms", k->dp_rms);
+        json_t *worst = json_array();
+        for (int i = 0; i < 3 && e->worst[i] >= 0; i++) {
+            const struct lq_report_tensor *t = &e->tensors[e->worst[i]];
+            json_t *w = json_pack("{s:s, s:s}", "name", t->name, "type", lq_type_name(t->type));
+            json_out_real(w, "rel_rmse", t->stats.rel_rmse);
+            json_array_append_new(worst, w);
+        }
+        json_object_set_new(o, "worst_tensors", worst);
+    }
+    return o;
+}
+
+void report_cli_json_entries(const lq_report *r, json_t *doc)
+{
+    json_object_set_new(doc, "reference", entry_json(lq_report_base(r)));
+    json_t *arr = json_array();
+    for (int64_t i = 0; i < lq_report_n_entries(r); i++) {
+        json_array_append_new(arr, entry_json(lq_report_entry(r, i)));
+    }
+    json_object_set_new(doc, "entries", arr);
 }

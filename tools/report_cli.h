@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "lq/report.h"
 #include "progress.h"
 
@@ -21,5 +23,9 @@ int report_cli_number(const char *cmd, const char *name, const char *arg, long l
 
 /* One line per type: size, bpw, PPL, ΔPPL, KLD, top-1, worst tensor. */
 void report_cli_print_table(const lq_report *r, FILE *f);
+
+/* The --json "reference" and "entries" keys of report and check --update: each row's sizes,
+ * times and figures (keys in README.md). */
+void report_cli_json_entries(const lq_report *r, json_t *doc);
 
 #endif

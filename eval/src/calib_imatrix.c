@@ -77,14 +77,14 @@ lq_status lq_calib_imatrix(lq_model *m, const struct lq_calib *c,
                            struct lq_error *err)
 {
     LQ_FAIL_IF(!m || !c || !im, err, LQ_E_INVALID_ARG, "imatrix: NULL argument");
-    struct lq_imatrix_batching bt = batching ? *batching
-                                             : (struct lq_imatrix_batching){ 2048, 512 };
+    struct lq_imatrix_batching bt =
+        batching ? *batching : (struct lq_imatrix_batching){.n_batch = 2048, .n_ubatch = 512};
     LQ_FAIL_IF(bt.n_batch < 1 || bt.n_ubatch < 1, err, LQ_E_INVALID_ARG,
-               "imatrix: batch %lld and micro-batch %lld must be positive",
-               (long long)bt.n_batch, (long long)bt.n_ubatch);
+               "imatrix: batch %lld and micro-batch %lld must be positive", (long long)bt.n_batch,
+               (long long)bt.n_ubatch);
     bool *counted = lqi_calloc((size_t)c->n_ctx, sizeof *counted);
     LQ_FAIL_IF(!counted, err, LQ_E_NOMEM, "imatrix: out of memory");
-    struct collector col = { .im = im, .counted = counted, .n_ctx = c->n_ctx };
+    struct collector col = {.im = im, .counted = counted, .n_ctx = c->n_ctx};
     const int64_t n_seq = bt.n_batch / c->n_ctx > 1 ? bt.n_batch / c->n_ctx : 1;
     const int64_t n_batch = bt.n_batch < n_seq * c->n_ctx ? bt.n_batch : n_seq * c->n_ctx;
     lq_model_set_observer(m, observe, &col);
@@ -93,8 +93,11 @@ lq_status lq_calib_imatrix(lq_model *m, const struct lq_calib *c,
         const int64_t group = i / n_seq * n_seq;
         const int64_t n_in_group = c->n_chunks - group < n_seq ? c->n_chunks - group : n_seq;
         mark_counted(counted, c->n_ctx, n_batch, bt.n_ubatch, n_in_group);
-        struct lq_batch b = { .tokens = c->tokens + i * c->n_ctx, .n_tokens = c->n_ctx };
+        struct lq_batch b = {.tokens = c->tokens + i * c->n_ctx, .n_tokens = c->n_ctx};
         rc = lq_model_forward(m, &b, err);
+        if (rc == LQ_OK && bt.on_chunk) {
+            bt.on_chunk(bt.user, i + 1, c->n_chunks);
+        }
     }
     lq_model_set_observer(m, NULL, NULL);
     lqi_free(counted);

@@ -78,6 +78,32 @@ void lqi_xml_escape(FILE *f, const char *s);
 void lqi_out_abort(struct report_out *o); /* closes and removes the temporary file */
 /* Renders the chart into a new string (report_svg.c). */
 lq_status lqi_report_svg_string(const lq_report *r, char **out, struct lq_error *err);
+/* Renders the per-tensor heat map into a new string (report_heat.c). */
+lq_status lqi_report_heat_svg_string(const lq_report *r, char **out, struct lq_error *err);
+/* Calls draw(f, ctx) on a memory stream; *out is what it wrote, a new string (free()). */
+lq_status lqi_svg_render(void (*draw)(FILE *f, const void *ctx), const void *ctx, char **out,
+                         struct lq_error *err);
+/* Writes an SVG string as a standalone file (XML declaration first). */
+lq_status lqi_svg_write(const char *svg, const char *path, struct lq_error *err);
+
+/* Label placement (report_label.c). A box: top-left corner and size (pixels). */
+struct lqi_box {
+    double x, y, w, h;
+};
+struct lqi_label {
+    double px, py, pr;  /* the point labelled: centre and radius */
+    double w, h;        /* the label's size */
+    struct lqi_box box; /* out: where it goes */
+    bool leader;        /* out: far from its point, needs a leader line */
+};
+/* Places labels in order inside area, clear of each other, of every point and of avoid[]
+ * where the room allows (else where they overlap least). */
+void lqi_place_labels(struct lqi_label *ls, int n, const struct lqi_box *area,
+                      const struct lqi_box *avoid, int n_avoid);
+/* Where a leader line from the point meets the label's box. */
+void lqi_leader_end(const struct lqi_label *l, double *x, double *y);
+/* About how wide s is in a sans-serif font of font_px pixels (an upper estimate). */
+double lqi_text_width(const char *s, double font_px);
 /* Formats a hash as 16 lower-case hex digits. */
 void lqi_hex64(uint64_t v, char out[17]);
 

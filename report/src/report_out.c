@@ -83,3 +83,28 @@ void lqi_xml_escape(FILE *f, const char *s)
         }
     }
 }
+
+lq_status lqi_svg_render(void (*draw)(FILE *f, const void *ctx), const void *ctx, char **out,
+                         struct lq_error *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    LQ_FAIL_IF(!f, err, LQ_E_NOMEM, "out of memory");
+    draw(f, ctx);
+    if (fclose(f) != 0) {
+        free(buf);
+        return lqi_set_error(err, LQ_E_NOMEM, "out of memory");
+    }
+    *out = buf;
+    return LQ_OK;
+}
+
+lq_status lqi_svg_write(const char *svg, const char *path, struct lq_error *err)
+{
+    struct report_out o;
+    LQ_TRY(lqi_out_open(&o, path, err));
+    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", o.f);
+    fputs(svg, o.f);
+    return lqi_out_close(&o, err);
+}

@@ -127,7 +127,8 @@ lq_status lq_report_write_md(const lq_report *r, const char *path, struct lq_err
         row_cells(lq_report_entry(r, i), true, c);
         md_row(o.f, c);
     }
-    fprintf(o.f, "\n![size against KL divergence](report.svg)\n");
+    fprintf(o.f, "\n![bits per weight against KL divergence](report.svg)\n");
+    fprintf(o.f, "\n![per-tensor relative RMSE by layer](report-tensors.svg)\n");
     return lqi_out_close(&o, err);
 }
 
@@ -164,12 +165,14 @@ static void html_table(FILE *f, const lq_report *r)
 lq_status lq_report_write_html(const lq_report *r, const char *path, struct lq_error *err)
 {
     LQ_FAIL_IF(!r || !path, err, LQ_E_INVALID_ARG, "report: NULL argument");
-    char *svg = NULL;
+    char *svg = NULL, *heat = NULL;
     LQ_TRY(lqi_report_svg_string(r, &svg, err));
     struct report_out o;
-    lq_status s = lqi_out_open(&o, path, err);
+    lq_status s = lqi_report_heat_svg_string(r, &heat, err);
+    s = s == LQ_OK ? lqi_out_open(&o, path, err) : s;
     if (s != LQ_OK) {
         free(svg);
+        free(heat);
         return s;
     }
     const struct lq_report_model *m = lq_report_get_model(r);
@@ -179,7 +182,9 @@ lq_status lq_report_write_html(const lq_report *r, const char *path, struct lq_e
           "table{border-collapse:collapse;font-size:14px}\n"
           "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}\n"
           "th:first-child,td:first-child,td:nth-child(11){text-align:left}\n"
-          "tr:nth-child(even){background:#f6f6f6}\n</style></head><body>\n"
+          "tr:nth-child(even){background:#f6f6f6}\n"
+          "figure{margin:1.5em 0}\nfigure svg{max-width:100%;height:auto}\n"
+          ".hint{color:#666;font-size:13px}\n</style></head><body>\n"
           "<h1>Quantization report</h1>\n<p>reference ",
           o.f);
     lqi_xml_escape(o.f, lq_report_get_model(r)->path);
@@ -187,8 +192,12 @@ lq_status lq_report_write_html(const lq_report *r, const char *path, struct lq_e
     lqi_xml_escape(o.f, lq_report_text_path(r));
     fprintf(o.f, ": %lld chunks of %lld tokens</p>\n", (long long)m->n_chunk, (long long)m->n_ctx);
     html_table(o.f, r);
+    fputs("<p class=\"hint\">Hover a point or a cell for its exact values.</p>\n<figure>\n", o.f);
     fputs(svg, o.f);
-    fputs("\n</body></html>\n", o.f);
+    fputs("</figure>\n<figure>\n", o.f);
+    fputs(heat, o.f);
+    fputs("</figure>\n</body></html>\n", o.f);
     free(svg);
+    free(heat);
     return lqi_out_close(&o, err);
 }

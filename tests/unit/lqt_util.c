@@ -46,6 +46,16 @@ void *lqt_read_file(const char *path, size_t *size)
     return buf;
 }
 
+char *lqt_read_text(const char *path)
+{
+    size_t n;
+    char *s = lqt_read_file(path, &n);
+    char *t = realloc(s, n + 1);
+    assert_non_null(t);
+    t[n] = '\0';
+    return t;
+}
+
 void lqt_write_file(const char *path, const void *data, size_t size)
 {
     FILE *f = fopen(path, "wb");

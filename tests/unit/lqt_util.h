@@ -20,6 +20,9 @@ const char *lqt_data_path(const char *rel);
 /* Reads a whole file into a malloc'd buffer (fails the test on error). */
 void *lqt_read_file(const char *path, size_t *size);
 
+/* Reads a whole text file, NUL-terminated, into a malloc'd string (fails the test on error). */
+char *lqt_read_text(const char *path);
+
 /* Writes bytes to a file (fails the test on error). */
 void lqt_write_file(const char *path, const void *data, size_t size);
 

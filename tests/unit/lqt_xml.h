@@ -169,6 +169,17 @@ static bool lqt_xml_start(struct lqt_xml *x, char *tag, bool *empty)
     return true;
 }
 
+/* The value of attribute name among a start tag's attributes, or NULL. */
+static inline const char *lqt_xml_attr_get(const struct lqt_xml_attr *a, int n, const char *name)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(a[i].name, name) == 0) {
+            return a[i].value;
+        }
+    }
+    return NULL;
+}
+
 /* Skips "<?...?>" (after "<?") or "<!--...-->" (after "<!--"). */
 static bool lqt_xml_skip(struct lqt_xml *x, const char *close)
 {

@@ -58,16 +58,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static char *slurp(const char *path)
-{
-    size_t n;
-    char *s = lqt_read_file(path, &n);
-    char *t = realloc(s, n + 1);
-    assert_non_null(t);
-    t[n] = '\0';
-    return t;
-}
-
 static void test_report_writes_files(void **state)
 {
     struct fixture *fx = *state;
@@ -91,30 +81,20 @@ struct svg_seen {
     char types[8][32];
 };
 
-static const char *attr(const struct lqt_xml_attr *a, int n, const char *name)
-{
-    for (int i = 0; i < n; i++) {
-        if (strcmp(a[i].name, name) == 0) {
-            return a[i].value;
-        }
-    }
-    return NULL;
-}
-
 static void on_tag(void *user, const char *tag, const struct lqt_xml_attr *a, int n)
 {
     struct svg_seen *s = user;
-    const char *cls = attr(a, n, "class");
+    const char *cls = lqt_xml_attr_get(a, n, "class");
     if (strcmp(tag, "circle") == 0 && cls && strncmp(cls, "point", 5) == 0) {
         assert_true(s->points < 8);
-        snprintf(s->types[s->points++], 32, "%.31s", attr(a, n, "data-type"));
+        snprintf(s->types[s->points++], 32, "%.31s", lqt_xml_attr_get(a, n, "data-type"));
         s->on_front += strstr(cls, "on-front") != NULL;
-        assert_non_null(attr(a, n, "cx"));
-        assert_non_null(attr(a, n, "cy"));
+        assert_non_null(lqt_xml_attr_get(a, n, "cx"));
+        assert_non_null(lqt_xml_attr_get(a, n, "cy"));
     }
     if (strcmp(tag, "polyline") == 0 && cls && strcmp(cls, "front") == 0) {
         s->fronts++;
-        const char *pts = attr(a, n, "points");
+        const char *pts = lqt_xml_attr_get(a, n, "points");
         assert_non_null(pts);
         for (const char *p = pts; *p; p++) {
             s->front_vertices += *p == ',';
@@ -125,7 +105,7 @@ static void on_tag(void *user, const char *tag, const struct lqt_xml_attr *a, in
 static void test_report_svg_points_and_front(void **state)
 {
     struct fixture *fx = *state;
-    char *svg = slurp(fx->svg);
+    char *svg = lqt_read_text(fx->svg);
     struct svg_seen seen = {0};
     struct lqt_xml x = {.fn = on_tag, .user = &seen};
     assert_true(lqt_xml_check(&x, svg));
@@ -139,7 +119,7 @@ static void test_report_svg_points_and_front(void **state)
     assert_int_equal(seen.front_vertices, 2);
     free(svg);
     /* the HTML page is well-formed too (XHTML-style), with the chart inline */
-    char *html = slurp(fx->html);
+    char *html = lqt_read_text(fx->html);
     struct lqt_xml h = {0};
     assert_true(lqt_xml_check(&h, html));
     assert_non_null(strstr(html, "<polyline class=\"front\""));
@@ -285,7 +265,7 @@ static void test_report_md_equals_json(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "format")), "libquant-report");
     json_t *types = json_object_get(j, "types");
     assert_int_equal(json_array_size(types), 2);
-    char *md = slurp(fx->md), *save = NULL;
+    char *md = lqt_read_text(fx->md), *save = NULL;
     int rows = 0;
     for (char *line = strtok_r(md, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *c[16];

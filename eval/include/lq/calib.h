@@ -57,6 +57,10 @@ LQ_API lq_status lq_calib_run(lq_model *m, const struct lq_calib *c, struct lq_e
 struct lq_imatrix_batching {
     int64_t n_batch;
     int64_t n_ubatch;
+    /* called after each chunk with the chunks done and their total (a progress bar); NULL:
+     * none */
+    void (*on_chunk)(void *user, int64_t done, int64_t total);
+    void *user;
 };
 
 /* Accumulates the squared activations of every block weight (blk.N.attn_q.weight ...; not

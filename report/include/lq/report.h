@@ -140,12 +140,15 @@ LQ_API const struct lq_report_entry *lq_report_entry(const lq_report *r, int64_t
 /* The entry named name, or NULL. */
 LQ_API const struct lq_report_entry *lq_report_find(const lq_report *r, const char *name);
 
-/* The outputs (see README.md): a Markdown table, every number as JSON, the size-against-KLD
- * chart as SVG, and one HTML page with the table and the chart. Each file is written to a
- * temporary name and renamed when complete. */
+/* The outputs (see README.md): a Markdown table, every number as JSON, the chart of bits per
+ * weight against KLD as SVG, the per-tensor relative RMSE of every type as an SVG heat map
+ * (layer by tensor kind), and one HTML page with the table and both figures. Each file is
+ * written to a temporary name and renamed when complete. */
 LQ_API lq_status lq_report_write_md(const lq_report *r, const char *path, struct lq_error *err);
 LQ_API lq_status lq_report_write_json(const lq_report *r, const char *path, struct lq_error *err);
 LQ_API lq_status lq_report_write_svg(const lq_report *r, const char *path, struct lq_error *err);
+LQ_API lq_status lq_report_write_tensors_svg(const lq_report *r, const char *path,
+                                             struct lq_error *err);
 LQ_API lq_status lq_report_write_html(const lq_report *r, const char *path, struct lq_error *err);
 
 /* Frees the handle and removes a temporary work folder; accepts NULL. */
