@@ -12,7 +12,8 @@
  * transformers does). With an index, every tensor must be in exactly one shard and where
  * the index says: a shard file that is missing, a tensor of the index that its shard does
  * not hold, a tensor held by two shards and a tensor of a shard that the index does not
- * list are all errors naming the shard and the tensor. Shard names must be relative and
+ * list are all errors naming the shard and the tensor (LQ_E_FORMAT, a missing shard too:
+ * the folder contradicts its index). Shard names must be relative and
  * must not contain a ".." component.
  *
  * The tensors of all shards form one set, with ids 0 .. n-1 sorted by name (bytewise
