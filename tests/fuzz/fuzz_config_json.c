@@ -32,7 +32,8 @@ static void walk(const lq_hf *hf, const json_t *j, const char *prefix, int depth
     if (json_is_object(j)) {
         const char *k;
         const json_t *v;
-        json_object_foreach((json_t *)j, k, v) {
+        json_object_foreach((json_t *)j, k, v)
+        {
             snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", k);
             ask(hf, path);
             if (depth < 3) {
@@ -55,13 +56,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const keys[] = {
-        "architectures.0", "model_type", "hidden_size", "num_hidden_layers",
-        "intermediate_size", "num_attention_heads", "num_key_value_heads", "head_dim",
-        "vocab_size", "max_position_embeddings", "rope_theta", "rms_norm_eps",
-        "tie_word_embeddings", "rope_scaling.rope_type", "rope_scaling.type",
-        "rope_scaling.factor", "rope_scaling.low_freq_factor", "rope_scaling.high_freq_factor",
-        "rope_scaling.original_max_position_embeddings", "bos_token_id", "eos_token_id",
-        "eos_token_id.0", "quantization_config.bits", "a..b", ".", "",
+        "architectures.0",
+        "model_type",
+        "hidden_size",
+        "num_hidden_layers",
+        "intermediate_size",
+        "num_attention_heads",
+        "num_key_value_heads",
+        "head_dim",
+        "vocab_size",
+        "max_position_embeddings",
+        "rope_theta",
+        "rms_norm_eps",
+        "tie_word_embeddings",
+        "rope_scaling.rope_type",
+        "rope_scaling.type",
+        "rope_scaling.factor",
+        "rope_scaling.low_freq_factor",
+        "rope_scaling.high_freq_factor",
+        "rope_scaling.original_max_position_embeddings",
+        "bos_token_id",
+        "eos_token_id",
+        "eos_token_id.0",
+        "quantization_config.bits",
+        "a..b",
+        ".",
+        "",
     };
     struct lq_error err;
     lq_hf *hf = NULL;

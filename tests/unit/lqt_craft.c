@@ -189,8 +189,8 @@ void lqt_gguf_kv_arr(struct lqt_gguf *b, const char *key, uint32_t elem_type, ui
     lqt_gguf_u64(b, n);
 }
 
-void lqt_gguf_tensor_info(struct lqt_gguf *b, const char *name, uint32_t n_dims,
-                          const int64_t *ne, uint32_t type, uint64_t offset)
+void lqt_gguf_tensor_info(struct lqt_gguf *b, const char *name, uint32_t n_dims, const int64_t *ne,
+                          uint32_t type, uint64_t offset)
 {
     lqt_gguf_str(b, name);
     lqt_gguf_u32(b, n_dims);
@@ -224,8 +224,7 @@ static void copy_kv(lq_gguf_writer *w, const lq_gguf *g, int64_t i, const struct
     const char *key = lq_gguf_key(g, i);
     if ((e->str_key && strcmp(key, e->str_key) == 0) ||
         (e->u32_key && strcmp(key, e->u32_key) == 0) ||
-        (e->empty_key && strcmp(key, e->empty_key) == 0) ||
-        strcmp(key, "general.alignment") == 0) {
+        (e->empty_key && strcmp(key, e->empty_key) == 0) || strcmp(key, "general.alignment") == 0) {
         return; /* set after the copy */
     }
     assert_int_equal(lq_gguf_writer_set_value(w, key, lq_gguf_value(g, i), &err), LQ_OK);
@@ -236,8 +235,7 @@ static void set_edited_keys(lq_gguf_writer *w, const lq_gguf *g, const struct lq
     struct lq_error err;
     uint64_t align = 0;
     if (e->alignment) {
-        assert_int_equal(lq_gguf_writer_set_u32(w, "general.alignment", e->alignment, &err),
-                         LQ_OK);
+        assert_int_equal(lq_gguf_writer_set_u32(w, "general.alignment", e->alignment, &err), LQ_OK);
     } else if (lq_gguf_get_u64(g, "general.alignment", &align, NULL) == LQ_OK) {
         assert_int_equal(lq_gguf_writer_set_u32(w, "general.alignment", (uint32_t)align, &err),
                          LQ_OK);
@@ -266,9 +264,8 @@ void lqt_craft_gguf_copy(const char *src, const char *dst, const struct lqt_gguf
     set_edited_keys(w, g, e);
     for (int64_t i = 0; i < lq_gguf_n_tensors(g); i++) {
         const struct lq_gguf_tensor_info *t = lq_gguf_tensor(g, i);
-        const char *name = e->rename_from && strcmp(t->name, e->rename_from) == 0
-                               ? e->rename_to
-                               : t->name;
+        const char *name =
+            e->rename_from && strcmp(t->name, e->rename_from) == 0 ? e->rename_to : t->name;
         enum lq_type type = e->to_f16 && t->type == LQ_TYPE_F32 && t->n_dims == 2
                                 ? LQ_TYPE_F16
                                 : (enum lq_type)t->type;

@@ -42,8 +42,8 @@ void lqt_gguf_kv_str(struct lqt_gguf *b, const char *key, const char *v);
 /* Key, type ARRAY, element type and count: the caller appends the elements (or not). */
 void lqt_gguf_kv_arr(struct lqt_gguf *b, const char *key, uint32_t elem_type, uint64_t n);
 /* Name, n_dims, ne[0..n_dims), ggml type, offset in the data section. */
-void lqt_gguf_tensor_info(struct lqt_gguf *b, const char *name, uint32_t n_dims,
-                          const int64_t *ne, uint32_t type, uint64_t offset);
+void lqt_gguf_tensor_info(struct lqt_gguf *b, const char *name, uint32_t n_dims, const int64_t *ne,
+                          uint32_t type, uint64_t offset);
 /* Zero bytes up to a multiple of align (the start of the data section). */
 void lqt_gguf_pad(struct lqt_gguf *b, size_t align);
 /* Writes the file and frees the buffer; fails the test on error. */
@@ -51,13 +51,13 @@ void lqt_gguf_write(struct lqt_gguf *b, const char *path);
 
 /* Changes made by lqt_craft_gguf_copy; zero fields change nothing. */
 struct lqt_gguf_edit {
-    uint32_t alignment;                   /* general.alignment of the copy */
-    int to_f16;                           /* F32 tensors of 2 dimensions stored as F16 */
-    const char *rename_from, *rename_to;  /* one tensor renamed */
-    const char *str_key, *str_val;        /* one string key set */
-    const char *u32_key;                  /* one uint32 key set ... */
-    uint32_t u32_val;                     /* ... to this value */
-    const char *empty_key;                /* one key set to an empty array of strings */
+    uint32_t alignment;                  /* general.alignment of the copy */
+    int to_f16;                          /* F32 tensors of 2 dimensions stored as F16 */
+    const char *rename_from, *rename_to; /* one tensor renamed */
+    const char *str_key, *str_val;       /* one string key set */
+    const char *u32_key;                 /* one uint32 key set ... */
+    uint32_t u32_val;                    /* ... to this value */
+    const char *empty_key;               /* one key set to an empty array of strings */
 };
 
 /* Copies a GGUF file (read with lq_gguf_open, written with the GGUF writer) with changes. */

@@ -159,7 +159,6 @@ void lqt_hostile_run_limited(const struct lqt_hostile_case *cases, size_t n, int
     size_t failed = lqt_hostile_failures(cases, n);
     g_max_mb = 0;
     if (failed) {
-        fail_msg("%zu of %zu hostile cases failed within %d MiB (listed above)", failed, n,
-                 max_mb);
+        fail_msg("%zu of %zu hostile cases failed within %d MiB (listed above)", failed, n, max_mb);
     }
 }
