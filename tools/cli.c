@@ -2,7 +2,10 @@
 #include "cli.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <string.h>
+
+#include "lq/file_io.h"
 
 int cli_exit_code(lq_status s)
 {
@@ -39,4 +42,22 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\nTry 'quant %s --help'.\n", cmd);
     return LQ_EXIT_USAGE;
+}
+
+int cli_refuse_input_as_output(const char *cmd, const char *out, ...)
+{
+    if (!out) {
+        return LQ_EXIT_OK;
+    }
+    va_list ap;
+    va_start(ap, out);
+    const char *in;
+    int rc = LQ_EXIT_OK;
+    while (rc == LQ_EXIT_OK && (in = va_arg(ap, const char *)) != NULL) {
+        if (lq_same_file(out, in)) {
+            rc = cli_usage_error(cmd, "%s: the output is also an input (%s); refused", out, in);
+        }
+    }
+    va_end(ap);
+    return rc;
 }

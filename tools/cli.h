@@ -22,6 +22,15 @@ struct cli_command {
     const char *summary;
 };
 
+/* Propagates a failing lq_status from a helper of a subcommand. */
+#define LQ_TRY_CLI(expr)                                                                           \
+    do {                                                                                           \
+        lq_status rc_ = (expr);                                                                    \
+        if (rc_ != LQ_OK) {                                                                        \
+            return rc_;                                                                            \
+        }                                                                                          \
+    } while (0)
+
 /* Prints "quant <cmd>: <message>" (escaped: messages quote names from files) for a library
  * error and maps it to an exit code. */
 int cli_fail(const char *cmd, const struct lq_error *err);
@@ -40,6 +49,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 size_t cli_escape(const char *s, size_t len, bool keep_layout, char *buf, size_t cap);
 const char *cli_esc(const char *s, char *buf, size_t cap);
 void cli_put_escaped(FILE *f, const char *s, size_t len, bool keep_layout);
+/* Refuses (usage error, exit 2, before anything runs) an output that is also one of the
+ * inputs, same path or same file (st_dev/st_ino), so a run cannot read what it overwrites.
+ * The inputs follow out, NULL-terminated; a NULL input is skipped only as the terminator, so
+ * pass "" for an absent one. Returns LQ_EXIT_OK when out is NULL or distinct. */
+int cli_refuse_input_as_output(const char *cmd, const char *out, ...);
 
 /* The subcommands (tools/cmd_<name>.c). */
 int cmd_inspect(int argc, char **argv);

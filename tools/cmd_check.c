@@ -40,7 +40,8 @@ static void usage(FILE *f)
         "  --json           print the result as JSON on stdout (README.md); exit codes stay\n"
         "  --progress       progress lines even when stderr is not a terminal\n\n"
         "Exit codes: 0 every tolerance held, 1 a regression (or a failed run), 2 a bad\n"
-        "baseline (missing keys, unknown types, another model or text) or usage.\n");
+        "baseline (missing keys, unknown types, another model or text) or usage, 3 a\n"
+        "baseline or model that is no regular file (a FIFO, a device).\n");
 }
 
 static int parse_opts(int argc, char **argv, struct check_opts *o)
@@ -115,6 +116,10 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
                                       "(with --update); a check runs what the baseline lists");
     }
     o->p.model = rc == 0 ? argv[optind] : NULL;
+    if (rc == 0) {
+        rc = cli_refuse_input_as_output("check", o->junit, o->p.model, o->p.baseline,
+                                        o->p.text ? o->p.text : "", (const char *)NULL);
+    }
     return rc;
 }
 
@@ -191,7 +196,8 @@ static int check(struct check_opts *o, struct progress *bar)
     int rc;
     if (v == LQ_CHECK_BAD_BASELINE) {
         fprintf(stderr, "quant check: bad baseline: %s\n", err.msg);
-        rc = LQ_EXIT_USAGE;
+        /* a baseline that is no file at all (a FIFO, a device) is a refused input */
+        rc = err.code == LQ_E_UNSUPPORTED ? LQ_EXIT_BADINPUT : LQ_EXIT_USAGE;
     } else if (v == LQ_CHECK_ERROR) {
         fprintf(stderr, "quant check: %s\n", err.msg);
         rc = LQ_EXIT_FAIL;
@@ -276,7 +282,7 @@ static int update(const struct check_opts *o, struct progress *bar)
     struct lq_error err = {0};
     if (access(o->p.baseline, F_OK) == 0 && lq_baseline_load(o->p.baseline, &old, &err) != LQ_OK) {
         fprintf(stderr, "quant check: bad baseline: %s\n", err.msg);
-        return LQ_EXIT_USAGE;
+        return err.code == LQ_E_UNSUPPORTED ? LQ_EXIT_BADINPUT : LQ_EXIT_USAGE;
     }
     struct lq_report_params rp;
     int rc = update_params(o, old, &rp);

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "json_out.h"
+#include "lq/file_io.h"
 #include "lq/metrics.h"
 #include "lq/model.h"
 #include "lq/model_open_any.h"
@@ -119,7 +120,9 @@ static int parse_eval(int argc, char **argv, struct eval_opts *o)
     if (o->compare && o->save) {
         return cli_usage_error("eval", "--save-logits and --compare cannot be combined");
     }
-    return 0;
+    return cli_refuse_input_as_output("eval", o->save, o->model, o->text ? o->text : "",
+                                      o->tokens ? o->tokens : "",
+                                      o->tokenizer ? o->tokenizer : "", (const char *)NULL);
 }
 
 // ---- printing -----------------------------------------------------------------------------
@@ -272,17 +275,34 @@ static int print_result(const struct eval_opts *o, const struct lq_eval_result *
 
 // ---- input tokens -------------------------------------------------------------------------
 
+/* An input stream through lq_input_open (no hang on a FIFO); an exit code after printing why
+ * it cannot be read. */
+static int open_input(const char *path, const char *mode, FILE **f)
+{
+    struct lq_error err = {0};
+    int fd;
+    if (lq_input_open(path, false, &fd, &err) != LQ_OK) {
+        return cli_fail("eval", &err);
+    }
+    *f = fdopen(fd, mode);
+    if (!*f) {
+        fprintf(stderr, "quant eval: %s: %s\n", path, strerror(errno));
+        close(fd);
+        return LQ_EXIT_FAIL;
+    }
+    return LQ_EXIT_OK;
+}
+
 /* Reads whitespace-separated token ids (BOS first, as the model's tokenizer would give). */
 static int read_token_file(const char *path, int32_t **out, int64_t *n)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "quant eval: %s: %s\n", path, strerror(errno));
-        return LQ_EXIT_FAIL;
+    FILE *f;
+    int rc = open_input(path, "r", &f);
+    if (rc != LQ_EXIT_OK) {
+        return rc;
     }
     int64_t cap = 0;
     long long v;
-    int rc = LQ_EXIT_OK;
     *n = 0;
     while (rc == LQ_EXIT_OK && fscanf(f, "%lld", &v) == 1) {
         if (*n == cap) {
@@ -310,13 +330,15 @@ static int read_token_file(const char *path, int32_t **out, int64_t *n)
 /* Reads a whole text file (NUL-terminated copy). */
 static int read_text(const char *path, char **out, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f;
     *out = NULL;
-    if (!f || fseek(f, 0, SEEK_END) != 0) {
+    int rc = open_input(path, "rb", &f);
+    if (rc != LQ_EXIT_OK) {
+        return rc;
+    }
+    if (fseek(f, 0, SEEK_END) != 0) {
         fprintf(stderr, "quant eval: %s: %s\n", path, strerror(errno));
-        if (f) {
-            fclose(f);
-        }
+        fclose(f);
         return LQ_EXIT_FAIL;
     }
     const long size = ftell(f);

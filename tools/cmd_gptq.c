@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "gptq_job.h"
 #include "json_out.h"
+#include "lq/file_io.h"
 #include "progress.h"
 
 static void usage(FILE *f)
@@ -30,7 +31,9 @@ static void usage(FILE *f)
         "  --format safetensors  a GPTQ v1 folder (transformers, vLLM, AutoGPTQ) at OUT:\n"
         "                   --bits 2|3|4|8 (4), --group-size 32|64|128|-1 (128), --sym (default)\n"
         "                   or --asym. MODEL must be a Hugging Face folder (config.json and\n"
-        "                   tokenizer files are copied).\n\n"
+        "                   tokenizer files are copied). OUT must not exist or be an empty\n"
+        "                   folder; --force replaces it as a whole. The folder is built\n"
+        "                   beside OUT as .OUT.tmp.XXXXXX and renamed into place.\n\n"
         "GPTQ options:\n"
         "  --act-order      quantize columns by decreasing Hessian diagonal (desc_act); for GGUF\n"
         "                   blocks this implies --static-groups\n"
@@ -52,7 +55,8 @@ static void usage(FILE *f)
 }
 
 enum { O_CALIB = 256, O_FORMAT, O_TYPE, O_PURE, O_BITS, O_GROUP, O_SYM, O_ASYM, O_ACT,
-       O_STATIC, O_RTN, O_DAMP, O_TOKENS, O_CTX, O_LOG, O_LAYERS, O_JSON, O_PROGRESS };
+       O_STATIC, O_RTN, O_DAMP, O_TOKENS, O_CTX, O_LOG, O_LAYERS, O_JSON, O_PROGRESS,
+       O_FORCE };
 
 static int parse_opt(struct gptq_opts *o, int opt, const char *a)
 {
@@ -68,6 +72,7 @@ static int parse_opt(struct gptq_opts *o, int opt, const char *a)
     case 'q': o->quiet = true; progress_set_mode(PROGRESS_QUIET); return 0;
     case O_PURE: o->pure = true; return 0;
     case O_RTN: o->rtn = true; return 0;
+    case O_FORCE: o->force = true; return 0;
     case O_SYM: o->gp.sym = true; return 0;
     case O_ASYM: o->gp.sym = false; return 0;
     case O_ACT: o->gp.act_order = true; return 0;
@@ -117,6 +122,21 @@ static int parse_opt(struct gptq_opts *o, int opt, const char *a)
     }
 }
 
+/* Outputs that would overwrite an input, or a folder that is not ours to replace, are refused
+ * before anything runs. */
+static int check_outputs(const struct gptq_opts *o)
+{
+    int rc = cli_refuse_input_as_output("gptq", o->out, o->model, o->calib, (const char *)NULL);
+    rc = rc ? rc
+            : cli_refuse_input_as_output("gptq", o->log, o->model, o->calib, o->out,
+                                         (const char *)NULL);
+    struct lq_error err = { 0 };
+    if (rc == 0 && o->safetensors && lq_out_dir_check(o->out, o->force, &err) != LQ_OK) {
+        rc = cli_usage_error("gptq", "%s", err.msg);
+    }
+    return rc;
+}
+
 static int parse(int argc, char **argv, struct gptq_opts *o)
 {
     static const struct option lo[] = {
@@ -132,6 +152,7 @@ static int parse(int argc, char **argv, struct gptq_opts *o)
         { "log", required_argument, NULL, O_LOG }, { "layers", required_argument, NULL, O_LAYERS },
         { "json", no_argument, NULL, O_JSON }, { "progress", no_argument, NULL, O_PROGRESS },
         { "quiet", no_argument, NULL, 'q' },
+        { "force", no_argument, NULL, O_FORCE },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
     };
     int opt;
@@ -151,7 +172,7 @@ static int parse(int argc, char **argv, struct gptq_opts *o)
     }
     o->model = argv[optind];
     o->gp.n_threads = (int)o->threads;
-    return 0;
+    return check_outputs(o);
 }
 
 /* OpenBLAS reads OPENBLAS_CORETYPE when it is loaded, so the choice needs a fresh process. */
@@ -262,13 +283,17 @@ static int write_log(const struct gptq_job *j, double secs, int64_t tokens)
         return 0;
     }
     json_t *root = job_json(j, secs, tokens);
-    int rc = json_dump_file(root, j->o.log, JSON_INDENT(2)) == 0 ? 0 : -1;
-    json_decref(root);
-    if (rc != 0) {
-        fprintf(stderr, "quant gptq: cannot write %s\n", j->o.log);
-        return LQ_EXIT_FAIL;
+    struct lq_error err = { 0 };
+    lq_out *out = NULL;
+    lq_status st = lq_out_open(j->o.log, &out, &err);
+    if (st == LQ_OK && json_dumpfd(root, lq_out_fd(out), JSON_INDENT(2)) != 0) {
+        lq_out_abort(out);
+        st = cli_set_error(&err, LQ_E_IO, "%s: cannot write", j->o.log);
+    } else if (st == LQ_OK) {
+        st = lq_out_commit(out, &err);
     }
-    return 0;
+    json_decref(root);
+    return st == LQ_OK ? 0 : cli_fail("gptq", &err);
 }
 
 /* The --json document: the common keys, then the log's (keys in README.md). */
@@ -304,6 +329,7 @@ static lq_status prepare_st(struct gptq_job *j, struct lq_error *err)
                              "config.json and tokenizer are copied), not %s", j->o.model,
                              lq_source_describe(j->src));
     }
+    LQ_TRY_CLI(gptq_st_check_inputs(j, err));
     struct lq_gptq_st_config cfg = lq_gptq_st_config_from_params(&j->o.gp);
     cfg.true_sequential = true;
     return lq_gptq_st_new(&cfg, &j->stw, err);

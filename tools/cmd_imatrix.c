@@ -75,7 +75,7 @@ static int parse(int argc, char **argv, struct opts *o, const char **model)
         return cli_usage_error("imatrix", "expected MODEL, --calib FILE and -o OUT");
     }
     *model = argv[optind];
-    return 0;
+    return cli_refuse_input_as_output("imatrix", o->out, *model, o->calib, (const char *)NULL);
 }
 
 static void on_chunk(void *user, int64_t done, int64_t total)

@@ -181,6 +181,23 @@ static int check_args(int argc, char **argv, struct report_opts *o)
     return 0;
 }
 
+/* None of the files the report writes into OUT may be one of its inputs. */
+static int refuse_inputs_as_outputs(const struct report_opts *o)
+{
+    static const char *const names[] = {"report.md", "report.json", "report.svg", "report.html",
+                                        "report-tensors.svg"};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof names / sizeof names[0]; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", o->out, names[i]);
+        rc = cli_refuse_input_as_output("report", path, o->p.model ? o->p.model : "",
+                                        o->p.text ? o->p.text : "",
+                                        o->p.imatrix ? o->p.imatrix : "",
+                                        o->p.calib ? o->p.calib : "", (const char *)NULL);
+    }
+    return rc;
+}
+
 /* OUT exists (created when missing); with --keep the job files go to OUT/models. */
 static int prepare_out(struct report_opts *o)
 {
@@ -304,6 +321,7 @@ int cmd_report(int argc, char **argv)
         return rc < 0 ? LQ_EXIT_OK : rc;
     }
     rc = check_args(argc, argv, &o);
+    rc = rc ? rc : refuse_inputs_as_outputs(&o);
     rc = rc ? rc : prepare_out(&o);
     lq_report *r = NULL;
     struct lq_error err = {0};

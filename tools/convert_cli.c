@@ -212,6 +212,12 @@ int convert_cli_run(struct convert_cli *c)
     lq_error_clear(&err);
     lq_source *src = NULL;
     lq_imatrix *im = NULL;
+    int refused = cli_refuse_input_as_output(c->cmd, c->out, c->in,
+                                             c->imatrix_path ? c->imatrix_path : "",
+                                             (const char *)NULL);
+    if (refused) {
+        return refused;
+    }
     if (c->params.nthreads <= 0) {
         c->params.nthreads = omp_get_num_procs();
     }

@@ -18,6 +18,7 @@
 struct gptq_opts {
     const char *model, *calib, *out, *log;
     bool safetensors;
+    bool force;          /* replace an existing non-empty output folder (safetensors) */
     enum lq_ftype ftype; /* GGUF output */
     bool pure;
     bool rtn; /* baseline: round to nearest on GPTQ's grid (identity Hessian, one chunk) */
@@ -53,7 +54,12 @@ struct gptq_job {
 lq_status gptq_st_weight(struct gptq_job *j, int64_t layer, enum lq_layer_weight which,
                          const float *w, int64_t nrows, int64_t ncols, const lq_hessian *h,
                          struct gptq_kept *k, double *loss, struct lq_error *err);
-/* Adds embeddings, norms and lm_head as F16 and writes the folder with tokenizer files. */
+/* Refuses, before any work, a config or side file of the model folder that the output would
+ * copy and that leads outside the folder or is not a regular file. */
+lq_status gptq_st_check_inputs(const struct gptq_job *j, struct lq_error *err);
+
+/* Adds embeddings, norms and lm_head as F16 and writes the folder with tokenizer files: built
+ * under a temporary name beside OUT and renamed into place (lq_out_dir). */
 lq_status gptq_st_write(struct gptq_job *j, struct lq_error *err);
 
 #endif

@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "calib_cli.h"
+#include "cli.h"
 #include "gptq_job.h"
+#include "lq/file_io.h"
 #include "lq/llama_map.h"
 
 struct st_layer {
@@ -154,58 +157,102 @@ static lq_status add_plain(struct gptq_job *j, int64_t id, struct lq_error *err)
     return rc;
 }
 
-static char *read_text(const char *dir, const char *file)
+/* A model-folder member as a NUL-terminated string (config.json), through lq_input_member and
+ * lq_input_open: a link out of the folder or a FIFO is refused, naming the path. */
+static lq_status read_member(const char *dir, const char *file, char **out, struct lq_error *err)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        return NULL;
+    int fd;
+    *out = NULL;
+    LQ_TRY_CLI(lq_input_member(dir, file, path, sizeof path, NULL, err));
+    LQ_TRY_CLI(lq_input_open(path, false, &fd, err));
+    struct stat sb;
+    lq_status rc =
+        fstat(fd, &sb) == 0 ? LQ_OK : cli_set_error(err, LQ_E_IO, "%s: %s", path, strerror(errno));
+    char *buf = rc == LQ_OK ? malloc((size_t)sb.st_size + 1) : NULL;
+    if (rc == LQ_OK && !buf) {
+        rc = cli_set_error(err, LQ_E_NOMEM, "%s: out of memory", path);
     }
-    char *buf = NULL;
-    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL) {
-        if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            free(buf);
-            buf = NULL;
-        } else {
-            buf[n] = '\0';
+    size_t n = 0;
+    while (rc == LQ_OK && n < (size_t)sb.st_size) {
+        ssize_t k = read(fd, buf + n, (size_t)sb.st_size - n);
+        if (k <= 0) {
+            rc = cli_set_error(err, LQ_E_IO, "%s: cannot read: %s", path,
+                               k < 0 ? strerror(errno) : "file shrank");
+        }
+        n += k > 0 ? (size_t)k : 0;
+    }
+    close(fd);
+    if (rc != LQ_OK) {
+        free(buf);
+        return rc;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    return LQ_OK;
+}
+
+/* Copies one side file into the new folder (a temporary name there, then renamed). */
+static lq_status copy_file(const char *from, const char *to, struct lq_error *err)
+{
+    int in;
+    LQ_TRY_CLI(lq_input_open(from, false, &in, err));
+    lq_out *out = NULL;
+    lq_status rc = lq_out_open(to, &out, err);
+    char buf[65536];
+    ssize_t n;
+    while (rc == LQ_OK && (n = read(in, buf, sizeof buf)) != 0) {
+        if (n < 0 || write(lq_out_fd(out), buf, (size_t)n) != n) {
+            rc =
+                cli_set_error(err, LQ_E_IO, "%s: cannot copy to %s: %s", from, to, strerror(errno));
         }
     }
-    fclose(f);
-    return buf;
+    close(in);
+    if (rc != LQ_OK) {
+        lq_out_abort(out);
+        return rc;
+    }
+    return lq_out_commit(out, err);
 }
 
 /* Tokenizer and generation files, so the folder is a complete model. */
-static lq_status copy_side_files(const struct gptq_job *j, struct lq_error *err)
+static const char *const side_files[] = {"tokenizer.model",        "tokenizer.json",
+                                         "tokenizer_config.json",  "special_tokens_map.json",
+                                         "generation_config.json", "added_tokens.json"};
+
+lq_status gptq_st_check_inputs(const struct gptq_job *j, struct lq_error *err)
 {
-    static const char *const files[] = {"tokenizer.model",        "tokenizer.json",
-                                        "tokenizer_config.json",  "special_tokens_map.json",
-                                        "generation_config.json", "added_tokens.json"};
+    char path[4096];
+    LQ_TRY_CLI(lq_input_member(j->o.model, "config.json", path, sizeof path, NULL, err));
+    for (size_t i = 0; i < sizeof side_files / sizeof side_files[0]; i++) {
+        LQ_TRY_CLI(lq_input_member(j->o.model, side_files[i], path, sizeof path, NULL, err));
+    }
+    return LQ_OK;
+}
+
+static lq_status copy_side_files(const struct gptq_job *j, const char *dir, struct lq_error *err)
+{
     const char *src = lq_source_path(j->src);
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", src, files[i]);
-        FILE *in = fopen(path, "rb");
-        if (!in) {
-            continue;
-        }
-        snprintf(path, sizeof path, "%s/%s", j->o.out, files[i]);
-        FILE *out = fopen(path, "wb");
-        char buf[65536];
-        size_t n;
-        bool ok = out != NULL;
-        while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0) {
-            ok = fwrite(buf, 1, n, out) == n;
-        }
-        ok = ok && !ferror(in);
-        fclose(in);
-        ok = out && fclose(out) == 0 && ok;
-        if (!ok) {
-            return cli_set_error(err, LQ_E_IO, "%s: cannot write (%s)", path, strerror(errno));
+    for (size_t i = 0; i < sizeof side_files / sizeof side_files[0]; i++) {
+        char from[4096], to[4096];
+        bool exists;
+        LQ_TRY_CLI(lq_input_member(src, side_files[i], from, sizeof from, &exists, err));
+        if (exists) {
+            snprintf(to, sizeof to, "%s/%s", dir, side_files[i]);
+            LQ_TRY_CLI(copy_file(from, to, err));
         }
     }
     return LQ_OK;
+}
+
+/* The folder's files, written into dir (the temporary folder). */
+static lq_status write_folder(struct gptq_job *j, const char *dir, struct lq_error *err)
+{
+    char *config;
+    LQ_TRY_CLI(read_member(lq_source_path(j->src), "config.json", &config, err));
+    lq_status rc = lq_gptq_st_write(j->stw, dir, config, err);
+    free(config);
+    return rc == LQ_OK ? copy_side_files(j, dir, err) : rc;
 }
 
 lq_status gptq_st_write(struct gptq_job *j, struct lq_error *err)
@@ -220,15 +267,12 @@ lq_status gptq_st_write(struct gptq_job *j, struct lq_error *err)
             }
         }
     }
-    if (mkdir(j->o.out, 0777) != 0 && errno != EEXIST) {
-        return cli_set_error(err, LQ_E_IO, "%s: cannot create the folder (%s)", j->o.out,
-                             strerror(errno));
+    lq_out_dir *d = NULL;
+    LQ_TRY_CLI(lq_out_dir_open(j->o.out, j->o.force, &d, err));
+    lq_status rc = write_folder(j, lq_out_dir_path(d), err);
+    if (rc != LQ_OK) {
+        lq_out_dir_abort(d);
+        return rc;
     }
-    char *config = read_text(lq_source_path(j->src), "config.json");
-    if (!config) {
-        return cli_set_error(err, LQ_E_IO, "%s/config.json: cannot read", lq_source_path(j->src));
-    }
-    lq_status rc = lq_gptq_st_write(j->stw, j->o.out, config, err);
-    free(config);
-    return rc == LQ_OK ? copy_side_files(j, err) : rc;
+    return lq_out_dir_commit(d, err);
 }

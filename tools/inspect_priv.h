@@ -6,18 +6,14 @@
 #include "inspect_view.h"
 #include "lq/hf.h"
 
-#define LQ_TRY_CLI(expr)                                                                           \
-    do {                                                                                           \
-        lq_status rc_ = (expr);                                                                    \
-        if (rc_ != LQ_OK) {                                                                        \
-            return rc_;                                                                            \
-        }                                                                                          \
-    } while (0)
-
 /* Which reader a view holds (inspect_view.kind). */
 enum { IV_GGUF, IV_SAFETENSORS, IV_HF, IV_PYTORCH, IV_LLAMA2C };
 
 lq_status ivi_nomem(struct lq_error *err);
+
+/* A JSON file of a model folder through lq_input_member/lq_input_open (a link out of the folder
+ * or a FIFO is refused, naming the path). */
+lq_status ivi_load_json(const char *dir, const char *name, json_t **out, struct lq_error *err);
 void ivi_print_quoted(FILE *f, const char *s, size_t len, size_t max);
 lq_status ivi_alloc_tensors(struct inspect_view *v, int64_t n, struct lq_error *err);
 

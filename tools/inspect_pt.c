@@ -7,6 +7,7 @@
 
 #include "calib_cli.h"
 #include "inspect_priv.h"
+#include "lq/file_io.h"
 #include "lq/pytorch.h"
 #include "lq/types.h"
 
@@ -40,8 +41,8 @@ static lq_status open_one(struct inspect_view *v, const char *path, struct lq_er
 /* The distinct shard files of pytorch_model.bin.index.json's weight_map. */
 static lq_status open_index(struct inspect_view *v, const char *index, struct lq_error *err)
 {
-    json_error_t jerr;
-    json_t *root = json_load_file(index, 0, &jerr);
+    json_t *root;
+    LQ_TRY_CLI(ivi_load_json(v->path, "pytorch_model.bin.index.json", &root, err));
     json_t *map = json_object_get(root, "weight_map");
     lq_status rc = json_is_object(map)
                        ? LQ_OK
@@ -55,7 +56,9 @@ static lq_status open_index(struct inspect_view *v, const char *index, struct lq
             rc = cli_set_error(err, LQ_E_FORMAT, "%s: tensor '%s': bad shard name", index, key);
         }
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", v->path, file ? file : "");
+        if (rc == LQ_OK) {
+            rc = lq_input_member(v->path, file, path, sizeof path, NULL, err);
+        }
         rc = rc == LQ_OK ? open_one(v, path, err) : rc;
     }
     json_decref(root);
@@ -81,9 +84,9 @@ static lq_status open_folder(struct inspect_view *v, struct lq_error *err)
     LQ_TRY_CLI(lq_hf_open_config(v->path, &im->hf, err));
     ivi_read_config(v, im->hf);
     char path[4096];
-    struct stat st;
-    snprintf(path, sizeof path, "%s/pytorch_model.bin", v->path);
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+    bool single;
+    LQ_TRY_CLI(lq_input_member(v->path, "pytorch_model.bin", path, sizeof path, &single, err));
+    if (single) {
         return open_one(v, path, err);
     }
     snprintf(path, sizeof path, "%s/pytorch_model.bin.index.json", v->path);

@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "inspect_priv.h"
+#include "lq/file_io.h"
 #include "lq/hf.h"
 #include "lq/safetensors.h"
 #include "lq/types.h"

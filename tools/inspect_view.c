@@ -4,8 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "calib_cli.h"
 #include "inspect_priv.h"
+#include "lq/file_io.h"
 #include "lq/sniff.h"
 
 lq_status ivi_nomem(struct lq_error *err)
@@ -54,11 +57,25 @@ void ivi_set_torch_shape(struct iv_tensor *t, const int64_t *shape, uint32_t n_d
     t->n_params = t->n_elements;
 }
 
-void ivi_read_config(struct inspect_view *v, const lq_hf *hf)
+lq_status ivi_load_json(const char *dir, const char *name, json_t **out, struct lq_error *err)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/config.json", v->path);
-    v->meta = json_load_file(path, 0, NULL);
+    int fd;
+    *out = NULL;
+    LQ_TRY_CLI(lq_input_member(dir, name, path, sizeof path, NULL, err));
+    LQ_TRY_CLI(lq_input_open(path, false, &fd, err));
+    json_error_t je;
+    *out = json_loadfd(fd, 0, &je);
+    close(fd);
+    if (!*out) {
+        return cli_set_error(err, LQ_E_FORMAT, "%s: line %d: %s", path, je.line, je.text);
+    }
+    return LQ_OK;
+}
+
+void ivi_read_config(struct inspect_view *v, const lq_hf *hf)
+{
+    ivi_load_json(v->path, "config.json", &v->meta, NULL); /* lq_hf_open checked it already */
     const char *arch = NULL;
     if (lq_hf_config_str(hf, "architectures.0", &arch, NULL) == LQ_OK ||
         lq_hf_config_str(hf, "model_type", &arch, NULL) == LQ_OK) {

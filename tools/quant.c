@@ -1,6 +1,8 @@
 /* quant.c - the `quant` command: git-style dispatch to tools/cmd_<name>.c. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <jansson.h>
@@ -11,6 +13,7 @@
 
 #include "cli.h"
 #include "lq/core.h"
+#include "lq/file_io.h"
 
 static int cmd_version(int argc, char **argv);
 
@@ -26,6 +29,24 @@ static const struct cli_command commands[] = {
     { "gptq", cmd_gptq, "GPTQ from calibration text, to GGUF blocks or GPTQ safetensors" },
     { "version", cmd_version, "print the versions of libquant and its libraries" },
 };
+
+/* SIGINT/SIGTERM: remove the temporaries of unfinished outputs (lq/file_io.h), then exit with
+ * 128 + the signal as a shell reports it. Only async-signal-safe calls. */
+static void on_signal(int sig)
+{
+    lq_tmp_cleanup_all();
+    _exit(128 + sig);
+}
+
+static void install_signal_cleanup(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigfillset(&sa.sa_mask); /* the handler runs once, uninterrupted */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
 
 static void print_help(FILE *f)
 {
@@ -54,6 +75,7 @@ int main(int argc, char **argv)
         print_help(stderr);
         return LQ_EXIT_USAGE;
     }
+    install_signal_cleanup();
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
         print_help(stdout);

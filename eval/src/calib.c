@@ -5,14 +5,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "lq/file_io.h"
 #include "lqi.h"
 
 static lq_status read_text(const char *path, char **out, size_t *len, struct lq_error *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    LQ_FAIL_IF(!f, err, LQ_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    int fd;
+    LQ_TRY(lq_input_open(path, false, &fd, err));
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return lqi_set_error(err, LQ_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    }
     lq_status rc = LQ_OK;
     char *buf = NULL;
     size_t cap = 0, n = 0;

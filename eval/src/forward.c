@@ -7,6 +7,7 @@
  */
 #include "forward_impl.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "lqi.h"
@@ -122,6 +123,24 @@ static lq_status check_batch(const lq_model *m, const struct lq_batch *b, struct
     return LQ_OK;
 }
 
+/* The one check of every caller's logits (eval, KLD, generate, report, imatrix): a NaN/Inf
+ * would turn the metrics into NaN or pick arbitrary tokens, so it stops the run naming the
+ * position. LQ_E_RANGE: the model's weights make it overflow (or hold NaN/Inf). */
+static lq_status check_logits(const lq_model *m, const struct lq_batch *b, struct lq_error *err)
+{
+    const int64_t nv = m->hp.n_vocab, n = b->n_out * nv;
+    for (int64_t k = 0; k < n; k++) {
+        if (!isfinite(b->logits[k])) {
+            const int64_t pos = b->pos + b->n_tokens - b->n_out + k / nv;
+            return lqi_set_error(err, LQ_E_RANGE,
+                                 "%s: logit %lld at position %lld is %s (the weights overflow "
+                                 "or hold NaN/Inf)", m->src_name, (long long)(k % nv),
+                                 (long long)pos, isnan(b->logits[k]) ? "NaN" : "Inf");
+        }
+    }
+    return LQ_OK;
+}
+
 lq_status lq_model_forward(lq_model *m, const struct lq_batch *b, struct lq_error *err)
 {
     LQ_FAIL_IF(!m, err, LQ_E_INVALID_ARG, "forward: NULL model");
@@ -153,6 +172,7 @@ lq_status lq_model_forward(lq_model *m, const struct lq_batch *b, struct lq_erro
         norm_rows(m, st->xb, last, m->output_norm, b->n_out);
         lqi_acts_invalidate(&st->acts);
         project(m, b->logits, &m->output, st->xb, b->n_out);
+        LQ_TRY(check_logits(m, b, err));
     }
     return LQ_OK;
 }

@@ -84,7 +84,12 @@ static lq_status run_chunks(struct run *ru, struct lq_eval_result *r, struct lq_
         if (hp->add_bos) {
             ru->chunk[0] = hp->bos_token_id;
         }
-        LQ_TRY(forward_chunk(ru, err));
+        lq_status rc = forward_chunk(ru, err);
+        if (rc != LQ_OK) {
+            lqi_error_prefix(err, "chunk %lld of %lld: ", (long long)(c + 1),
+                             (long long)ru->n_chunk);
+            return rc;
+        }
         LQ_TRY(score_chunk(ru, c, err));
         if (ru->kld) {
             LQ_TRY(lq_kld_report(ru->kld, &r->kld, err));

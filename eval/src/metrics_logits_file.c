@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <zlib.h>
 
+#include "lq/file_io.h"
 #include "lqi.h"
 
 #define LQ_LOGITS_MAGIC "LQLOGITS"
@@ -18,6 +20,7 @@
 
 struct lq_logits_file {
     FILE *fp;
+    lq_out *out; /* writing: the temporary file, renamed onto path by lq_logits_close */
     char *path;
     bool writing;
     struct lq_logits_info info;
@@ -37,6 +40,7 @@ void lq_logits_free(lq_logits_file *f)
     if (f->fp) {
         fclose(f->fp);
     }
+    lq_out_abort(f->out); /* an unfinished file never appears under its name */
     lqi_free(f->path);
     lqi_free(f->tokens);
     lqi_free(f->zbuf);
@@ -70,6 +74,26 @@ static lq_status setup(lq_logits_file *f, struct lq_error *err)
     return LQ_OK;
 }
 
+/* Writing goes to a temporary file (lq_out) until lq_logits_close; reading opens through
+ * lq_input_open (no hang on a FIFO, nothing but a regular file). */
+static lq_status open_fp(lq_logits_file *f, struct lq_error *err)
+{
+    int fd;
+    if (f->writing) {
+        LQ_TRY(lq_out_open(f->path, &f->out, err));
+        fd = dup(lq_out_fd(f->out));
+    } else {
+        LQ_TRY(lq_input_open(f->path, false, &fd, err));
+    }
+    f->fp = fd >= 0 ? fdopen(fd, f->writing ? "wb" : "rb") : NULL;
+    if (!f->fp && fd >= 0) {
+        close(fd);
+    }
+    LQ_FAIL_IF(!f->fp, err, LQ_E_IO, "%s: cannot open for %s", f->path,
+               f->writing ? "writing" : "reading");
+    return LQ_OK;
+}
+
 static lq_status new_file(const char *path, bool writing, lq_logits_file **out,
                           struct lq_error *err)
 {
@@ -77,10 +101,8 @@ static lq_status new_file(const char *path, bool writing, lq_logits_file **out,
     LQ_FAIL_IF(!*out, err, LQ_E_NOMEM, "%s: out of memory", path);
     (*out)->writing = writing;
     (*out)->path = lqi_strdup(path);
-    (*out)->fp = fopen(path, writing ? "wb" : "rb");
-    LQ_FAIL_IF(!(*out)->path || !(*out)->fp, err, LQ_E_IO, "%s: cannot open for %s", path,
-               writing ? "writing" : "reading");
-    return LQ_OK;
+    LQ_FAIL_IF(!(*out)->path, err, LQ_E_NOMEM, "%s: out of memory", path);
+    return open_fp(*out, err);
 }
 
 // ---- writing ------------------------------------------------------------------------------
@@ -178,6 +200,11 @@ lq_status lq_logits_finish(lq_logits_file *f, struct lq_error *err)
     f->fp = NULL;
     if (rc == LQ_OK && crc != 0) {
         rc = lqi_set_error(err, LQ_E_IO, "%s: write failed on close", f->path);
+    }
+    if (rc == LQ_OK) {
+        lq_out *o = f->out;
+        f->out = NULL;
+        rc = lq_out_commit(o, err);
     }
     lq_logits_free(f);
     return rc;

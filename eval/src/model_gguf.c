@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lq/gguf.h"
+#include "lq/source.h"
 #include "lqi.h"
 
 // ---- the weight source --------------------------------------------------------------------
@@ -188,6 +189,11 @@ lq_status lq_model_open(const char *path, const struct lq_model_params *params, 
 {
     LQ_FAIL_IF(!path || !out, err, LQ_E_INVALID_ARG, "model: NULL argument");
     *out = NULL;
+    /* the metadata and tensors go through the converter's validator first, so that eval
+     * accepts exactly the llama files that convert and quantize accept */
+    lq_source *checked = NULL;
+    LQ_TRY(lq_source_open(path, &checked, err));
+    lq_source_free(checked);
     lq_gguf *g = NULL;
     LQ_TRY(lq_gguf_open(path, &g, err));
     struct lq_model_hparams hp;

@@ -2,15 +2,22 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "lq/file_io.h"
 #include "lq/tokenizer.h"
 #include "lqi.h"
 
 /* Reads the whole file into a new buffer of *len bytes (plus a NUL). */
 static lq_status read_all(const char *path, char **out, size_t *len, struct lq_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    LQ_FAIL_IF(!f, err, LQ_E_IO, "%s: %s", path, strerror(errno));
+    int fd;
+    LQ_TRY(lq_input_open(path, false, &fd, err));
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return lqi_set_error(err, LQ_E_IO, "%s: %s", path, strerror(errno));
+    }
     long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
     char *buf = size >= 0 && fseek(f, 0, SEEK_SET) == 0 ? lqi_malloc((size_t)size + 1) : NULL;
     bool ok = buf && fread(buf, 1, (size_t)size, f) == (size_t)size;

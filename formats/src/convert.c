@@ -211,13 +211,14 @@ static lq_status convert_tensor(const lq_source *src, int64_t i, enum lq_type to
         !grow(&wk->out, &wk->out_cap, out_bytes ? out_bytes : 1)) {
         return lqi_set_error(err, LQ_E_NOMEM, "tensor '%s': out of memory", t->name);
     }
-    LQ_TRY(lq_source_read_f32(src, i, wk->f32, !p->allow_nonfinite, err));
+    /* NaN/Inf are refused by check_written, with the source file's positions */
+    LQ_TRY(lq_source_read_f32(src, i, wk->f32, false, err));
     const float *imat = NULL;
     LQ_TRY(imatrix_for(p, t, wk, &imat, err));
     struct lq_quantize_params qp = lq_quantize_params_default();
     qp.tensor_name = t->name;
     qp.nthreads = p->nthreads;
-    qp.allow_nonfinite = p->allow_nonfinite;
+    qp.allow_nonfinite = true;
     size_t written = 0;
     /* experts (ne[2] > 1) each use their own slice of the importance weights */
     for (int64_t e = 0; e < t->ne[2] * t->ne[3]; e++) {
@@ -233,6 +234,55 @@ static lq_status convert_tensor(const lq_source *src, int64_t i, enum lq_type to
     return p->stats ? measure(wk, to, n, r, err) : LQ_OK;
 }
 
+/* Index of the largest |x| in the block of `blck` values holding column c of a row. */
+static int64_t block_argmax(const float *row, int64_t c, int64_t blck)
+{
+    int64_t b0 = c - c % blck, best = b0;
+    for (int64_t k = b0; k < b0 + blck; k++) {
+        best = fabsf(row[k]) > fabsf(row[best]) ? k : best;
+    }
+    return best;
+}
+
+/* The pass's one NaN/Inf check, on every tensor about to be written whatever its path
+ * (converted, copied as stored, supplied by the caller, generated): the source floats when
+ * they were read (f32, else NULL), then every output row, since finite values can still
+ * overflow F16 or a block's fp16 scale. Positions are named as they are in the source. */
+static lq_status check_written(const lq_source *src, int64_t i, enum lq_type to,
+                               const void *bytes, const float *f32, struct work *wk,
+                               struct lq_error *err)
+{
+    const struct lq_source_tensor *t = lq_source_tensor(src, i);
+    if (f32) {
+        LQ_TRY(lq_source_check_finite(src, i, f32, err));
+    }
+    const int64_t n_per_row = t->ne[0], nrows = n_per_row > 0 ? n_elements(t) / n_per_row : 0;
+    const size_t row_bytes = lq_row_size(to, n_per_row);
+    for (int64_t r = 0; r < nrows; r++) {
+        const char *row = (const char *)bytes + (size_t)r * row_bytes;
+        if (lq_validate_row_data(to, row, row_bytes)) {
+            continue;
+        }
+        if (!grow((void **)&wk->deq, &wk->deq_cap, (size_t)n_per_row * sizeof(float))) {
+            return lqi_set_error(err, LQ_E_NOMEM, "tensor '%s': out of memory", t->name);
+        }
+        LQ_TRY(lq_dequantize_rows(to, row, wk->deq, n_per_row, err));
+        int64_t c = 0;
+        while (c < n_per_row - 1 && isfinite(wk->deq[c])) {
+            c++;
+        }
+        if (!f32) {
+            return lq_source_nonfinite_error(src, i, r, c, wk->deq[c], NULL, err);
+        }
+        const float *x = f32 + r * n_per_row;
+        c = block_argmax(x, c, lq_type_traits_get(to)->blck_size);
+        char why[64];
+        snprintf(why, sizeof why, "too large for %s", lq_type_name(to));
+        return lq_source_nonfinite_error(src, i, r, c, x[c], why, err);
+    }
+    return LQ_OK;
+}
+
 static lq_status write_tensor(const lq_source *src, lq_gguf_writer *w, int64_t i,
                               enum lq_type to, const struct lq_convert_params *p,
                               struct work *wk, struct lq_convert_tensor_report *r,
@@ -240,6 +290,7 @@ static lq_status write_tensor(const lq_source *src, lq_gguf_writer *w, int64_t i
 {
     const struct lq_source_tensor *t = lq_source_tensor(src, i);
     const void *bytes;
+    const float *f32 = NULL; /* the source floats, when the tensor was converted */
     size_t nbytes;
     if (p->tensor_data && p->tensor_data(t->name, to, &bytes, &nbytes, p->tensor_data_user)) {
         const size_t want = lq_row_size(to, t->ne[0]) * (size_t)(n_elements(t) / t->ne[0]);
@@ -257,8 +308,12 @@ static lq_status write_tensor(const lq_source *src, lq_gguf_writer *w, int64_t i
         nbytes = t->nbytes;
     } else {
         LQ_TRY(convert_tensor(src, i, to, p, wk, r, err));
+        f32 = wk->f32;
         bytes = wk->out;
         nbytes = lq_row_size(to, t->ne[0]) * (size_t)(n_elements(t) / t->ne[0]);
+    }
+    if (!p->allow_nonfinite) {
+        LQ_TRY(check_written(src, i, to, bytes, f32, wk, err));
     }
     r->bytes_out = nbytes;
     LQ_TRY(lq_gguf_writer_write_tensor(w, i, bytes, nbytes, err));

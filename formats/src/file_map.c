@@ -8,22 +8,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lq/file_io.h"
 #include "lqi.h"
 
 lq_status lqi_file_map_open(const char *path, struct lqi_file_map *m, struct lq_error *err)
 {
     memset(m, 0, sizeof *m);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    LQ_FAIL_IF(fd < 0, err, errno == ENOENT ? LQ_E_NOT_FOUND : LQ_E_IO, "%s: cannot open: %s",
-               path, strerror(errno));
+    int fd;
+    LQ_TRY(lq_input_open(path, false, &fd, err));
     struct stat st;
     lq_status rc = LQ_OK;
     if (fstat(fd, &st) != 0) {
         rc = lqi_set_error(err, LQ_E_IO, "%s: cannot stat: %s", path, strerror(errno));
-        goto out_close_fd;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = lqi_set_error(err, LQ_E_IO, "%s: not a regular file", path);
         goto out_close_fd;
     }
     m->size = (uint64_t)st.st_size;

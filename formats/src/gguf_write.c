@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "gguf_write_impl.h"
+#include "lq/file_io.h"
 #include "lqi.h"
 #include "name_index.h"
 
@@ -34,7 +35,8 @@ enum writer_state { W_META, W_DATA, W_DONE };
 
 struct lq_gguf_writer {
     char *path;
-    char *tmp_path;
+    lq_out *out;          /* the temporary file until finish renames it; NULL in memory */
+    const char *tmp_path; /* its name, for messages (borrowed from out) */
     int fd;
     enum writer_state state;
     bool failed; /* a data write failed: the file can no longer be finished */
@@ -49,27 +51,6 @@ struct lq_gguf_writer {
 };
 
 // ---- file helpers ----
-
-/* The process umask without changing it (umask(2) can only be read by setting it, which
- * would race with other threads creating files). */
-static mode_t current_umask(void)
-{
-    mode_t mask = 022;
-    FILE *f = fopen("/proc/self/status", "re");
-    if (!f) {
-        return mask;
-    }
-    char line[256];
-    unsigned v;
-    while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "Umask: %o", &v) == 1) {
-            mask = (mode_t)v;
-            break;
-        }
-    }
-    fclose(f);
-    return mask;
-}
 
 static lq_status write_at(lq_gguf_writer *w, const void *data, size_t n, uint64_t off,
                           struct lq_error *err)
@@ -122,26 +103,14 @@ lq_status lq_gguf_writer_open(const char *path, lq_gguf_writer **out, struct lq_
     LQ_FAIL_IF(!w, err, LQ_E_NOMEM, "%s: out of memory", path);
     w->fd = -1;
     w->alignment = LQ_GGUF_DEFAULT_ALIGNMENT;
-    size_t n = strlen(path);
     w->path = lqi_strdup(path);
-    w->tmp_path = lqi_malloc(n + sizeof ".tmp.XXXXXX");
-    lq_status rc = LQ_OK;
-    if (!w->path || !w->tmp_path) {
-        rc = lqi_set_error(err, LQ_E_NOMEM, "%s: out of memory", path);
+    lq_status rc = w->path ? lq_out_open(path, &w->out, err)
+                           : lqi_set_error(err, LQ_E_NOMEM, "%s: out of memory", path);
+    if (rc != LQ_OK) {
         goto out_free_writer;
     }
-    memcpy(w->tmp_path, path, n);
-    memcpy(w->tmp_path + n, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-    w->fd = mkostemp(w->tmp_path, O_CLOEXEC);
-    if (w->fd < 0) {
-        rc = lqi_set_error(err, LQ_E_IO, "%s: cannot create temporary file %s: %s", path,
-                           w->tmp_path, strerror(errno));
-        lqi_free(w->tmp_path);
-        w->tmp_path = NULL; /* nothing was created: free must not unlink */
-        goto out_free_writer;
-    }
-    /* mkstemp creates 0600; the output should get the usual permissions */
-    fchmod(w->fd, 0666 & ~current_umask());
+    w->fd = lq_out_fd(w->out);
+    w->tmp_path = lq_out_tmp_path(w->out);
     *out = w;
     return LQ_OK;
 out_free_writer:
@@ -171,12 +140,7 @@ void lq_gguf_writer_free(lq_gguf_writer *w)
     if (!w) {
         return;
     }
-    if (w->fd >= 0) {
-        close(w->fd);
-    }
-    if (w->state != W_DONE && w->tmp_path) {
-        unlink(w->tmp_path);
-    }
+    lq_out_abort(w->out); /* NULL once finished */
     for (int64_t i = 0; i < w->n_kv; i++) {
         lqi_free(w->kv[i].key);
         lqi_buf_free(&w->kv[i].bytes);
@@ -189,7 +153,6 @@ void lq_gguf_writer_free(lq_gguf_writer *w)
     lqi_name_index_free(&w->kv_index);
     lqi_name_index_free(&w->t_index);
     lqi_free(w->path);
-    lqi_free(w->tmp_path);
     lqi_free(w);
 }
 
@@ -512,37 +475,14 @@ static lq_status check_complete(const lq_gguf_writer *w, struct lq_error *err)
     return LQ_OK;
 }
 
-/* Makes the rename itself durable. Best effort: the output is complete and in place by now,
- * so a failure here is not reported as a failure to write it. */
-static void sync_parent_dir(const char *path)
-{
-    char *dir = lqi_strdup(path);
-    if (!dir) {
-        return;
-    }
-    char *slash = strrchr(dir, '/');
-    const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
-    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    lqi_free(dir);
-}
-
 lq_status lq_gguf_writer_finish(lq_gguf_writer *w, struct lq_error *err)
 {
     LQ_TRY(lq_gguf_writer_write_header(w, err));
     LQ_TRY(check_complete(w, err));
-    LQ_FAIL_IF(fsync(w->fd) != 0, err, LQ_E_IO, "%s: fsync failed: %s; output not created",
-               w->tmp_path, strerror(errno));
-    int rc = close(w->fd);
+    lq_out *o = w->out;
+    w->out = NULL;
     w->fd = -1;
-    LQ_FAIL_IF(rc != 0, err, LQ_E_IO, "%s: close failed: %s; output not created", w->tmp_path,
-               strerror(errno));
-    LQ_FAIL_IF(rename(w->tmp_path, w->path) != 0, err, LQ_E_IO, "%s: cannot rename %s to it: %s",
-               w->path, w->tmp_path, strerror(errno));
+    LQ_TRY(lq_out_commit(o, err));
     w->state = W_DONE;
-    sync_parent_dir(w->path);
     return LQ_OK;
 }

@@ -34,8 +34,10 @@ struct lq_hf {
     int64_t n_entries;
 };
 
-/* dir + "/" + name, malloc'd (lqi_free); NULL when out of memory. */
-char *lqi_hf_join(const char *dir, const char *name);
+/* dir + "/" + name into *out, malloc'd (lqi_free), through lq_input_member: a link out of the
+ * folder or a non-regular entry is refused; *exists (may be NULL) says whether it is there. */
+lq_status lqi_hf_join(const char *dir, const char *name, char **out, bool *exists,
+                      struct lq_error *err);
 
 /* Loads a JSON file that must hold an object (duplicate keys refused). LQ_E_NOT_FOUND when
  * the file does not exist. */

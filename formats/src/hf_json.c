@@ -6,31 +6,36 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include "json_kind.h"
+#include "lq/file_io.h"
 #include "lqi.h"
 
 // ---- loading -----------------------------------------------------------------------------
 
-char *lqi_hf_join(const char *dir, const char *name)
+lq_status lqi_hf_join(const char *dir, const char *name, char **out, bool *exists,
+                      struct lq_error *err)
 {
-    size_t nd = strlen(dir), nn = strlen(name);
-    char *p = lqi_malloc(nd + nn + 2);
-    if (p) {
-        memcpy(p, dir, nd);
-        p[nd] = '/';
-        memcpy(p + nd + 1, name, nn + 1);
+    size_t n = strlen(dir) + strlen(name) + 2;
+    *out = lqi_malloc(n);
+    LQ_FAIL_IF(!*out, err, LQ_E_NOMEM, "%s: out of memory", dir);
+    lq_status rc = lq_input_member(dir, name, *out, n, exists, err);
+    if (rc != LQ_OK) {
+        lqi_free(*out);
+        *out = NULL;
     }
-    return p;
+    return rc;
 }
 
 lq_status lqi_hf_load_json(const char *path, json_t **out, struct lq_error *err)
 {
     *out = NULL;
-    struct stat sb;
-    LQ_FAIL_IF(stat(path, &sb) != 0, err, errno == ENOENT ? LQ_E_NOT_FOUND : LQ_E_IO,
-               "%s: cannot open: %s", path, strerror(errno));
+    int fd;
+    LQ_TRY(lq_input_open(path, false, &fd, err));
     json_error_t je;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    json_t *root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
+    close(fd);
     LQ_FAIL_IF(!root, err, LQ_E_FORMAT, "%s: invalid JSON at byte %d (line %d, column %d): %s",
                path, je.position, je.line, je.column, je.text);
     if (!json_is_object(root)) {
@@ -79,10 +84,11 @@ static lq_status get_file(lq_hf *hf, const char *file, const json_t **out, struc
             return LQ_OK;
         }
     }
-    char *path = lqi_hf_join(hf->dir, file);
+    char *path;
+    LQ_TRY(lqi_hf_join(hf->dir, file, &path, NULL, err));
     struct hf_json_file *f = lqi_calloc(1, sizeof *f);
     lq_status rc = LQ_E_NOMEM;
-    if (!path || !f || !(f->name = lqi_strdup(file))) {
+    if (!f || !(f->name = lqi_strdup(file))) {
         lqi_set_error(err, rc, "%s: out of memory", hf->dir);
         goto out_free;
     }
@@ -234,9 +240,12 @@ bool lq_hf_has_file(const lq_hf *hf, const char *file)
     if (!hf || !file || !*file || strchr(file, '/')) {
         return false;
     }
-    char *path = lqi_hf_join(hf->dir, file);
-    struct stat sb;
-    bool ok = path && stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+    char *path;
+    bool ok = false;
+    /* a refused entry counts as present, so that opening it reports why */
+    if (lqi_hf_join(hf->dir, file, &path, &ok, NULL) != LQ_OK) {
+        return true;
+    }
     lqi_free(path);
     return ok;
 }

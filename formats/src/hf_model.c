@@ -12,12 +12,6 @@
 #define HF_SINGLE "model.safetensors"
 #define HF_INDEX "model.safetensors.index.json"
 
-static bool is_file(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
 // ---- shards ------------------------------------------------------------------------------
 
 /* Shard names come from a file: keep them inside the folder. */
@@ -75,8 +69,8 @@ static lq_status open_shard(lq_hf *hf, const char *name, struct lq_error *err)
 {
     struct hf_shard *s = &hf->shards[hf->n_shards++];
     s->name = lqi_strdup(name);
-    s->path = lqi_hf_join(hf->dir, name);
-    LQ_FAIL_IF(!s->name || !s->path, err, LQ_E_NOMEM, "%s: out of memory", hf->dir);
+    LQ_FAIL_IF(!s->name, err, LQ_E_NOMEM, "%s: out of memory", hf->dir);
+    LQ_TRY(lqi_hf_join(hf->dir, name, &s->path, NULL, err));
     return lq_st_open(s->path, &s->st, err);
 }
 
@@ -196,16 +190,17 @@ out_free:
 
 static lq_status open_weights(lq_hf *hf, struct lq_error *err)
 {
-    char *single = lqi_hf_join(hf->dir, HF_SINGLE);
-    char *index = lqi_hf_join(hf->dir, HF_INDEX);
-    lq_status rc = LQ_E_NOMEM;
-    if (!single || !index) {
-        lqi_set_error(err, rc, "%s: out of memory", hf->dir);
-    } else if (is_file(single)) {
+    char *single = NULL, *index = NULL;
+    bool has_single = false, has_index = false;
+    lq_status rc = lqi_hf_join(hf->dir, HF_SINGLE, &single, &has_single, err);
+    rc = rc == LQ_OK ? lqi_hf_join(hf->dir, HF_INDEX, &index, &has_index, err) : rc;
+    if (rc != LQ_OK) {
+        /* refused or out of memory: err says which */
+    } else if (has_single) {
         const char *name = HF_SINGLE;
         rc = open_shards(hf, &name, 1, false, err);
         rc = rc == LQ_OK ? merge_tensors(hf, err) : rc;
-    } else if (is_file(index)) {
+    } else if (has_index) {
         rc = open_indexed(hf, index, err);
     } else {
         rc = lqi_set_error(err, LQ_E_NOT_FOUND, "%s: neither %s nor %s found", hf->dir, HF_SINGLE,
@@ -222,8 +217,8 @@ static lq_status open_folder(lq_hf *hf, bool weights, struct lq_error *err)
     LQ_FAIL_IF(stat(hf->dir, &sb) != 0, err, errno == ENOENT ? LQ_E_NOT_FOUND : LQ_E_IO,
                "%s: cannot open: %s", hf->dir, strerror(errno));
     LQ_FAIL_IF(!S_ISDIR(sb.st_mode), err, LQ_E_INVALID_ARG, "%s: not a folder", hf->dir);
-    char *config = lqi_hf_join(hf->dir, "config.json");
-    LQ_FAIL_IF(!config, err, LQ_E_NOMEM, "%s: out of memory", hf->dir);
+    char *config;
+    LQ_TRY(lqi_hf_join(hf->dir, "config.json", &config, NULL, err));
     lq_status rc = lqi_hf_load_json(config, &hf->config, err);
     lqi_free(config);
     LQ_TRY(rc);

@@ -1,6 +1,7 @@
 /* imatrix.c - llama.cpp's imatrix GGUF: loading, accumulating and saving importance data. */
 #include "lq/imatrix.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,8 +269,26 @@ static lq_status save_to(const lq_imatrix *im, lq_gguf_writer *w, struct lq_erro
     return rc;
 }
 
+/* Sums of squares are NaN/Inf only when the model's activations were: such a file would pass
+ * the NaN on to every quantization that uses it, so it is not written. */
+static lq_status check_finite(const lq_imatrix *im, struct lq_error *err)
+{
+    for (int64_t i = 0; i < im->n; i++) {
+        const struct lq_imatrix_entry *e = &im->e[i];
+        for (int64_t k = 0; k < e->n_per_row * e->n_mat; k++) {
+            LQ_FAIL_IF(!isfinite(e->sum2[k]), err, LQ_E_RANGE,
+                       "imatrix: the activations of '%s' are %s at column %lld (matrix %lld): "
+                       "the model's weights hold or overflow to NaN/Inf",
+                       e->name, isnan(e->sum2[k]) ? "NaN" : "Inf", (long long)(k % e->n_per_row),
+                       (long long)(k / e->n_per_row));
+        }
+    }
+    return LQ_OK;
+}
+
 lq_status lq_imatrix_save(const lq_imatrix *im, const char *path, struct lq_error *err)
 {
+    LQ_TRY(check_finite(im, err));
     lq_gguf_writer *w = NULL;
     LQ_TRY(lq_gguf_writer_open(path, &w, err));
     lq_status rc = save_to(im, w, err);

@@ -82,6 +82,14 @@ int64_t lq_llama_permuted_row(int64_t r, int64_t n_rows, int n_head)
     return h * d + 2 * i + j;
 }
 
+int64_t lq_llama_unpermuted_row(int64_t r, int64_t n_rows, int n_head)
+{
+    int64_t d = n_rows / n_head;
+    int64_t h = r / d, k = r % d;
+    int64_t i = k / 2, j = k % 2; /* GGUF row 2i + j of the head holds HF half j, index i */
+    return h * d + j * (d / 2) + i;
+}
+
 void lq_llama_permute_rows(const void *src, void *dst, int64_t n_rows, size_t row_bytes,
                            int n_head)
 {

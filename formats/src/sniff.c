@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lq/file_io.h"
 #include "lq/safetensors.h"
 #include "lqi.h"
 
@@ -104,9 +105,8 @@ enum lq_file_kind lq_sniff_bytes(const void *head_, size_t n, uint64_t file_size
 
 static lq_status sniff_file(const char *path, enum lq_file_kind *kind, struct lq_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    LQ_FAIL_IF(fd < 0, err, errno == ENOENT ? LQ_E_NOT_FOUND : LQ_E_IO, "%s: cannot open: %s", path,
-               strerror(errno));
+    int fd;
+    LQ_TRY(lq_input_open(path, false, &fd, err));
     unsigned char head[SNIFF_HEAD];
     struct stat sb;
     lq_status rc = LQ_OK;
@@ -123,26 +123,35 @@ static lq_status sniff_file(const char *path, enum lq_file_kind *kind, struct lq
 
 // ---- folders ---------------------------------------------------------------------------
 
-static bool has_file(const char *dir, const char *name)
+/* A member the folder holds; a planted link or FIFO there is refused, not skipped. */
+static lq_status has_file(const char *dir, const char *name, bool *has, struct lq_error *err)
 {
     char path[4096];
-    struct stat sb;
-    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
-    return n > 0 && (size_t)n < sizeof path && stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+    return lq_input_member(dir, name, path, sizeof path, has, err);
 }
 
-static enum lq_file_kind sniff_dir(const char *dir)
+static lq_status sniff_dir(const char *dir, enum lq_file_kind *kind, struct lq_error *err)
 {
-    if (!has_file(dir, "config.json")) {
-        return LQ_FILE_UNKNOWN;
+    static const struct {
+        const char *file;
+        enum lq_file_kind kind;
+    } weights[] = {
+        {"model.safetensors", LQ_FILE_HF_DIR},
+        {"model.safetensors.index.json", LQ_FILE_HF_DIR},
+        {"pytorch_model.bin", LQ_FILE_HF_DIR_PYTORCH},
+        {"pytorch_model.bin.index.json", LQ_FILE_HF_DIR_PYTORCH},
+    };
+    bool has;
+    LQ_TRY(has_file(dir, "config.json", &has, err));
+    for (size_t i = 0; has && i < sizeof weights / sizeof weights[0]; i++) {
+        bool w;
+        LQ_TRY(has_file(dir, weights[i].file, &w, err));
+        if (w) {
+            *kind = weights[i].kind;
+            return LQ_OK;
+        }
     }
-    if (has_file(dir, "model.safetensors") || has_file(dir, "model.safetensors.index.json")) {
-        return LQ_FILE_HF_DIR;
-    }
-    if (has_file(dir, "pytorch_model.bin") || has_file(dir, "pytorch_model.bin.index.json")) {
-        return LQ_FILE_HF_DIR_PYTORCH;
-    }
-    return LQ_FILE_UNKNOWN;
+    return LQ_OK;
 }
 
 lq_status lq_sniff_path(const char *path, enum lq_file_kind *kind, struct lq_error *err)
@@ -153,11 +162,7 @@ lq_status lq_sniff_path(const char *path, enum lq_file_kind *kind, struct lq_err
     LQ_FAIL_IF(stat(path, &sb) != 0, err, errno == ENOENT ? LQ_E_NOT_FOUND : LQ_E_IO,
                "%s: cannot open: %s", path, strerror(errno));
     if (S_ISDIR(sb.st_mode)) {
-        *kind = sniff_dir(path);
-        return LQ_OK;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        return LQ_OK;
+        return sniff_dir(path, kind, err);
     }
     return sniff_file(path, kind, err);
 }

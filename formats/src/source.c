@@ -113,7 +113,12 @@ static int cmp_tensors(const void *a, const void *b)
 void lqi_source_sort(struct lq_source *s)
 {
     qsort(s->tensors, (size_t)s->n_tensors, sizeof *s->tensors, cmp_tensors);
-    /* ids changed: re-index (lqi_source_alloc sized the table for every tensor) */
+    lqi_source_reindex(s); /* ids changed */
+}
+
+void lqi_source_reindex(struct lq_source *s)
+{
+    /* lqi_source_alloc sized the table for every tensor */
     if (!lqi_name_index_reserve(&s->index, (size_t)s->n_tensors)) {
         return;
     }
@@ -193,17 +198,50 @@ static lq_status decode_row(const struct lq_source_tensor *t, const void *src, f
     return LQ_OK;
 }
 
-static lq_status check_finite(const struct lq_source_tensor *t, const float *x, int64_t nrows,
-                              int64_t ncols, struct lq_error *err)
+void lq_source_position(const lq_source *s, int64_t i, int64_t row, int64_t col,
+                        int64_t *src_row, int64_t *src_col)
 {
-    for (int64_t r = 0; r < nrows; r++) {
-        for (int64_t c = 0; c < ncols; c++) {
-            if (!isfinite(x[r * ncols + c])) {
-                return lqi_set_error(err, LQ_E_RANGE,
-                                     "tensor '%s' (%s): %s at row %lld, column %lld", t->name,
-                                     t->file, isnan(x[r * ncols + c]) ? "NaN" : "Inf",
-                                     (long long)r, (long long)c);
-            }
+    const struct lq_source_tensor *t = lq_source_tensor(s, i);
+    *src_row = row;
+    *src_col = col;
+    if (!t || t->permute_heads <= 0) {
+        return;
+    }
+    if (t->n_dims == 1) { /* a q/k bias: its elements are what the permutation moves */
+        *src_col = lq_llama_unpermuted_row(col, t->ne[0], t->permute_heads);
+    } else {
+        *src_row = lq_llama_unpermuted_row(row, n_elements(t) / t->ne[0], t->permute_heads);
+    }
+}
+
+lq_status lq_source_nonfinite_error(const lq_source *s, int64_t i, int64_t row, int64_t col,
+                                    float v, const char *why, struct lq_error *err)
+{
+    const struct lq_source_tensor *t = lq_source_tensor(s, i);
+    int64_t r, c;
+    lq_source_position(s, i, row, col, &r, &c);
+    char what[48];
+    if (isfinite(v)) {
+        snprintf(what, sizeof what, "value %g", (double)v);
+    } else {
+        snprintf(what, sizeof what, "%s", isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
+    }
+    const bool renamed = strcmp(t->src_name, t->name) != 0;
+    return lqi_set_error(err, LQ_E_RANGE, "%s: tensor '%s'%s%s%s: %s at row %lld, column %lld%s%s",
+                         t->file, t->src_name, renamed ? " (GGUF '" : "", renamed ? t->name : "",
+                         renamed ? "')" : "", what, (long long)r, (long long)c, why ? ": " : "",
+                         why ? why : "");
+}
+
+lq_status lq_source_check_finite(const lq_source *s, int64_t i, const float *x,
+                                 struct lq_error *err)
+{
+    const struct lq_source_tensor *t = lq_source_tensor(s, i);
+    LQ_FAIL_IF(!t || !x, err, LQ_E_INVALID_ARG, "source: bad tensor id %lld", (long long)i);
+    const int64_t n = n_elements(t), ncols = t->ne[0] ? t->ne[0] : 1;
+    for (int64_t k = 0; k < n; k++) {
+        if (!isfinite(x[k])) {
+            return lq_source_nonfinite_error(s, i, k / ncols, k % ncols, x[k], NULL, err);
         }
     }
     return LQ_OK;
@@ -214,10 +252,10 @@ static lq_status check_finite(const struct lq_source_tensor *t, const float *x, 
 #define DECODE_ALIGN 16
 
 /* Decodes tensor t whose bytes are at data (aligned) into dst. */
-static lq_status read_f32_from(const lq_source *s, const struct lq_source_tensor *t,
-                               const unsigned char *data, float *dst, bool finite,
-                               struct lq_error *err)
+static lq_status read_f32_from(const lq_source *s, int64_t i, const unsigned char *data,
+                               float *dst, bool finite, struct lq_error *err)
 {
+    const struct lq_source_tensor *t = lq_source_tensor(s, i);
     int64_t ncols = t->ne[0];
     int64_t nrows = n_elements(t) / (ncols ? ncols : 1);
     if (!data) { /* generated (rope factors) */
@@ -234,7 +272,7 @@ static lq_status read_f32_from(const lq_source *s, const struct lq_source_tensor
             LQ_TRY(decode_row(t, data + (size_t)r * row_bytes, dst + to * cols, cols, err));
         }
     }
-    return finite ? check_finite(t, dst, nrows, ncols, err) : LQ_OK;
+    return finite ? lq_source_check_finite(s, i, dst, err) : LQ_OK;
 }
 
 lq_status lq_source_read_f32(const lq_source *s, int64_t i, float *dst, bool finite,
@@ -243,12 +281,12 @@ lq_status lq_source_read_f32(const lq_source *s, int64_t i, float *dst, bool fin
     const struct lq_source_tensor *t = lq_source_tensor(s, i);
     LQ_FAIL_IF(!t || !dst, err, LQ_E_INVALID_ARG, "source: bad tensor id %lld", (long long)i);
     if (!t->data || (uintptr_t)t->data % DECODE_ALIGN == 0) {
-        return read_f32_from(s, t, t->data, dst, finite, err);
+        return read_f32_from(s, i, t->data, dst, finite, err);
     }
     unsigned char *copy = lqi_malloc(t->nbytes ? t->nbytes : 1); /* malloc aligns to 16 */
     LQ_FAIL_IF(!copy, err, LQ_E_NOMEM, "%s: out of memory for tensor '%s'", t->file, t->name);
     memcpy(copy, t->data, t->nbytes);
-    lq_status rc = read_f32_from(s, t, copy, dst, finite, err);
+    lq_status rc = read_f32_from(s, i, copy, dst, finite, err);
     lqi_free(copy);
     return rc;
 }

@@ -14,12 +14,12 @@ static int64_t arch_i64(const lq_gguf *g, const char *arch, const char *suffix, 
     return lq_gguf_get_i64(g, key, &v, NULL) == LQ_OK ? v : def;
 }
 
-static float arch_f32(const lq_gguf *g, const char *arch, const char *suffix, float def)
+static double arch_f64(const lq_gguf *g, const char *arch, const char *suffix, double def)
 {
     char key[128];
     snprintf(key, sizeof key, "%s.%s", arch, suffix);
     double v;
-    return lq_gguf_get_f64(g, key, &v, NULL) == LQ_OK ? (float)v : def;
+    return lq_gguf_get_f64(g, key, &v, NULL) == LQ_OK ? v : def;
 }
 
 static void read_hparams(struct lq_source *s)
@@ -38,12 +38,43 @@ static void read_hparams(struct lq_source *s)
     hp->n_rot = arch_i64(g, arch, "rope.dimension_count", hp->head_dim);
     hp->n_ctx_train = arch_i64(g, arch, "context_length", 0);
     hp->n_expert = (int)arch_i64(g, arch, "expert_count", 0);
-    hp->rope_freq_base = arch_f32(g, arch, "rope.freq_base", 10000.0f);
-    hp->norm_eps = arch_f32(g, arch, "attention.layer_norm_rms_epsilon", 1e-5f);
+    hp->rope_freq_base = arch_f64(g, arch, "rope.freq_base", 10000.0);
+    hp->norm_eps = arch_f64(g, arch, "attention.layer_norm_rms_epsilon", 1e-5);
     hp->tied_embeddings = lq_gguf_find_tensor(g, "output.weight") < 0;
+    /* llama.cpp sizes the vocabulary by the token list, whatever llama.vocab_size says */
     int64_t tok = lq_gguf_find_key(g, "tokenizer.ggml.tokens");
-    hp->n_vocab = arch_i64(g, arch, "vocab_size",
-                           tok >= 0 ? (int64_t)lq_gguf_value(g, tok)->v.arr.n : 0);
+    hp->n_vocab = tok >= 0 && lq_gguf_value(g, tok)->type == LQ_GGUF_ARRAY
+                      ? (int64_t)lq_gguf_value(g, tok)->v.arr.n
+                      : arch_i64(g, arch, "vocab_size", 0);
+}
+
+/* A llama GGUF with tensors goes through the validator (other architectures and
+ * vocabulary-only files are copied as they are). */
+static lq_status check_hparams(const struct lq_source *s, struct lq_error *err)
+{
+    const char *arch = NULL;
+    if (lq_gguf_get_str(s->gguf, "general.architecture", &arch, NULL) != LQ_OK ||
+        strcmp(arch, "llama") != 0 || s->n_tensors == 0) {
+        return LQ_OK;
+    }
+    const bool listed = lq_gguf_find_key(s->gguf, "tokenizer.ggml.tokens") >= 0;
+    int64_t declared;
+    if (listed && lq_gguf_get_i64(s->gguf, "llama.vocab_size", &declared, NULL) == LQ_OK) {
+        LQ_FAIL_IF(declared != s->hp.n_vocab, err, LQ_E_FORMAT,
+                   "%s: llama.vocab_size is %lld but tokenizer.ggml.tokens has %lld entries",
+                   s->path, (long long)declared, (long long)s->hp.n_vocab);
+    }
+    const struct lqi_hparam_keys k = {
+        .file = s->path,
+        .n_vocab = listed ? "the tokenizer.ggml.tokens count" : "llama.vocab_size",
+        .n_embd = "llama.embedding_length", .n_layer = "llama.block_count",
+        .n_ff = "llama.feed_forward_length", .n_head = "llama.attention.head_count",
+        .n_head_kv = "llama.attention.head_count_kv", .head_dim = "llama.attention.key_length",
+        .n_ctx_train = "llama.context_length", .rope_freq_base = "llama.rope.freq_base",
+        .norm_eps = "llama.attention.layer_norm_rms_epsilon",
+        .head_dim_implied = lq_gguf_find_key(s->gguf, "llama.attention.key_length") < 0,
+    };
+    return lqi_source_check_hparams(s, &k, err);
 }
 
 lq_status lqi_source_open_gguf(struct lq_source *s, struct lq_error *err)
@@ -71,7 +102,9 @@ lq_status lqi_source_open_gguf(struct lq_source *s, struct lq_error *err)
         t->data = ti->data;
     }
     s->n_tensors = n;
+    lqi_source_reindex(s);
     read_hparams(s);
+    LQ_TRY(check_hparams(s, err));
     snprintf(s->describe, sizeof s->describe, "GGUF v%u, %lld tensors", lq_gguf_version(s->gguf),
              (long long)n);
     return LQ_OK;

@@ -31,6 +31,44 @@ static bool is_llama_config(const struct lq_source *s)
            (strcmp(mt, "llama") == 0 || strcmp(mt, "mistral") == 0);
 }
 
+/* An optional key: its default when absent, an error naming it when of the wrong kind. */
+static lq_status opt_i64(const struct lq_source *s, const char *key, int64_t *v,
+                         struct lq_error *err)
+{
+    lq_status rc = lq_hf_config_i64(s->hf, key, v, err);
+    if (rc == LQ_E_NOT_FOUND) {
+        lq_error_clear(err);
+        return LQ_OK;
+    }
+    return rc;
+}
+
+static lq_status opt_f64(const struct lq_source *s, const char *key, double *v,
+                         struct lq_error *err)
+{
+    lq_status rc = lq_hf_config_f64(s->hf, key, v, err);
+    if (rc == LQ_E_NOT_FOUND) {
+        lq_error_clear(err);
+        return LQ_OK;
+    }
+    return rc;
+}
+
+/* config.json's key names, for the validator's messages (file in buf). */
+static struct lqi_hparam_keys hf_keys(const struct lq_source *s, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/config.json", s->path);
+    struct lqi_hparam_keys k = {
+        .file = buf, .n_vocab = "vocab_size", .n_embd = "hidden_size",
+        .n_layer = "num_hidden_layers", .n_ff = "intermediate_size",
+        .n_head = "num_attention_heads", .n_head_kv = "num_key_value_heads",
+        .head_dim = "head_dim", .n_ctx_train = "max_position_embeddings",
+        .rope_freq_base = "rope_theta", .norm_eps = "rms_norm_eps",
+        .head_dim_implied = !lq_hf_config_has(s->hf, "head_dim"),
+    };
+    return k;
+}
+
 static lq_status read_hparams(struct lq_source *s, struct lq_error *err)
 {
     struct lq_llama_hparams *hp = &s->hp;
@@ -44,20 +82,11 @@ static lq_status read_hparams(struct lq_source *s, struct lq_error *err)
     LQ_TRY(config_i64(s, "intermediate_size", &hp->n_ff, err));
     LQ_TRY(config_i64(s, "num_attention_heads", &hp->n_head, err));
     LQ_TRY(config_i64(s, "vocab_size", &hp->n_vocab, err));
-    LQ_FAIL_IF(hp->n_embd <= 0 || hp->n_layer <= 0 || hp->n_ff <= 0 || hp->n_head <= 0 ||
-                   hp->n_vocab <= 0 || hp->n_layer > 4096,
-               err, LQ_E_FORMAT, "%s/config.json: sizes must be positive", s->path);
     hp->n_head_kv = hp->n_head;
-    lq_hf_config_i64(s->hf, "num_key_value_heads", &hp->n_head_kv, NULL);
-    hp->head_dim = hp->n_embd / hp->n_head;
-    lq_hf_config_i64(s->hf, "head_dim", &hp->head_dim, NULL);
-    LQ_FAIL_IF(hp->n_head_kv <= 0 || hp->n_head % hp->n_head_kv != 0 || hp->head_dim <= 0 ||
-                   hp->head_dim % 2 != 0,
-               err, LQ_E_FORMAT,
-               "%s/config.json: num_attention_heads %lld, num_key_value_heads %lld, head_dim "
-               "%lld do not fit together", s->path, (long long)hp->n_head,
-               (long long)hp->n_head_kv, (long long)hp->head_dim);
-    int64_t q_dim, kv_dim; /* what expected_shape and the maps compute from them */
+    LQ_TRY(opt_i64(s, "num_key_value_heads", &hp->n_head_kv, err));
+    hp->head_dim = hp->n_head > 0 ? hp->n_embd / hp->n_head : 0;
+    LQ_TRY(opt_i64(s, "head_dim", &hp->head_dim, err));
+    int64_t q_dim, kv_dim; /* what the shape checks and the maps compute from them */
     LQ_FAIL_IF(hp->n_head > INT32_MAX || lqi_mul_overflow_i64(hp->n_head, hp->head_dim, &q_dim) ||
                    lqi_mul_overflow_i64(hp->n_head_kv, hp->head_dim, &kv_dim),
                err, LQ_E_FORMAT,
@@ -65,40 +94,17 @@ static lq_status read_hparams(struct lq_source *s, struct lq_error *err)
                s->path, (long long)hp->n_head, (long long)hp->head_dim);
     hp->n_rot = hp->head_dim;
     hp->n_ctx_train = 2048;
-    lq_hf_config_i64(s->hf, "max_position_embeddings", &hp->n_ctx_train, NULL);
-    double v = 10000.0;
-    lq_hf_config_f64(s->hf, "rope_theta", &v, NULL);
-    hp->rope_freq_base = (float)v;
-    v = 1e-6;
-    lq_hf_config_f64(s->hf, "rms_norm_eps", &v, NULL);
-    hp->norm_eps = (float)v;
+    LQ_TRY(opt_i64(s, "max_position_embeddings", &hp->n_ctx_train, err));
+    hp->rope_freq_base = 10000.0;
+    LQ_TRY(opt_f64(s, "rope_theta", &hp->rope_freq_base, err));
+    hp->norm_eps = 1e-6;
+    LQ_TRY(opt_f64(s, "rms_norm_eps", &hp->norm_eps, err));
     bool tied = false;
     lq_hf_config_bool(s->hf, "tie_word_embeddings", &tied, NULL);
     hp->tied_embeddings = tied;
-    return LQ_OK;
-}
-
-/* Expected GGUF shape (ne[0] first) of a Llama tensor; false when no rule applies. */
-static bool expected_shape(const struct lq_llama_hparams *hp, const char *name, int64_t ne[2])
-{
-    const char *p = strncmp(name, "blk.", 4) == 0 ? strchr(name + 4, '.') + 1 : name;
-    int64_t q = hp->n_head * hp->head_dim, kv = hp->n_head_kv * hp->head_dim;
-    static const char *const names[] = { "token_embd.weight", "output.weight", "attn_q.weight",
-                                         "attn_k.weight", "attn_v.weight", "attn_output.weight",
-                                         "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight" };
-    int64_t shapes[][2] = { { hp->n_embd, hp->n_vocab }, { hp->n_embd, hp->n_vocab },
-                            { hp->n_embd, q },           { hp->n_embd, kv },
-                            { hp->n_embd, kv },          { q, hp->n_embd },
-                            { hp->n_embd, hp->n_ff },    { hp->n_embd, hp->n_ff },
-                            { hp->n_ff, hp->n_embd } };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (strcmp(p, names[i]) == 0) {
-            ne[0] = shapes[i][0];
-            ne[1] = shapes[i][1];
-            return true;
-        }
-    }
-    return false;
+    char file[4096];
+    const struct lqi_hparam_keys k = hf_keys(s, file, sizeof file);
+    return lqi_source_check_ranges(hp, &k, err);
 }
 
 /* One source tensor from a safetensors-style info (shape in file order, outermost first). */
@@ -135,13 +141,6 @@ lq_status lqi_source_add_hf_tensor(struct lq_source *s, const char *src_name, co
     t->data = data;
     t->nbytes = nbytes;
     t->permute_heads = m.permute_heads;
-    int64_t want[2];
-    if (expected_shape(&s->hp, t->name, want)) {
-        LQ_FAIL_IF(n_dims != 2 || t->ne[0] != want[0] || t->ne[1] != want[1], err, LQ_E_FORMAT,
-                   "%s: tensor '%s' has shape [%lld, %lld] but config.json implies [%lld, %lld]",
-                   file, src_name, (long long)t->ne[1], (long long)t->ne[0], (long long)want[1],
-                   (long long)want[0]);
-    }
     return LQ_OK;
 }
 
@@ -152,20 +151,40 @@ static lq_status add_rope_freqs(struct lq_source *s, struct lq_error *err)
         lq_hf_config_str(s->hf, "rope_scaling.type", &type, NULL) != LQ_OK) {
         return LQ_OK;
     }
-    if (strcmp(type, "llama3") != 0) {
-        return LQ_OK; /* linear/yarn scaling are metadata only */
+    if (strcmp(type, "llama3") != 0) { /* linear/yarn scaling are metadata only */
+        double factor = 1;
+        char file[4096];
+        const struct lqi_hparam_keys k = hf_keys(s, file, sizeof file);
+        LQ_TRY(opt_f64(s, "rope_scaling.factor", &factor, err));
+        return lqi_source_check_real(&k, "rope_scaling.factor", factor, err);
     }
     double factor = 8, lo = 1, hi = 4;
     int64_t orig = 8192;
-    lq_hf_config_f64(s->hf, "rope_scaling.factor", &factor, NULL);
-    lq_hf_config_f64(s->hf, "rope_scaling.low_freq_factor", &lo, NULL);
-    lq_hf_config_f64(s->hf, "rope_scaling.high_freq_factor", &hi, NULL);
-    lq_hf_config_i64(s->hf, "rope_scaling.original_max_position_embeddings", &orig, NULL);
+    LQ_TRY(opt_f64(s, "rope_scaling.factor", &factor, err));
+    LQ_TRY(opt_f64(s, "rope_scaling.low_freq_factor", &lo, err));
+    LQ_TRY(opt_f64(s, "rope_scaling.high_freq_factor", &hi, err));
+    LQ_TRY(opt_i64(s, "rope_scaling.original_max_position_embeddings", &orig, err));
+    char file[4096];
+    const struct lqi_hparam_keys k = hf_keys(s, file, sizeof file);
+    LQ_TRY(lqi_source_check_real(&k, "rope_scaling.factor", factor, err));
+    LQ_TRY(lqi_source_check_real(&k, "rope_scaling.low_freq_factor", lo, err));
+    LQ_TRY(lqi_source_check_real(&k, "rope_scaling.high_freq_factor", hi, err));
+    LQ_FAIL_IF(!(hi > lo), err, LQ_E_FORMAT,
+               "%s: rope_scaling.high_freq_factor %g must exceed low_freq_factor %g", file, hi,
+               lo);
+    LQ_FAIL_IF(orig <= 0 || orig > INT32_MAX, err, LQ_E_FORMAT,
+               "%s: rope_scaling.original_max_position_embeddings is %lld: must be 1 .. %d",
+               file, (long long)orig, INT32_MAX);
     int n = (int)s->hp.n_rot / 2;
     s->rope_freqs = lqi_malloc((size_t)n * sizeof(float));
     LQ_FAIL_IF(!s->rope_freqs, err, LQ_E_NOMEM, "out of memory");
-    lq_llama3_rope_factors(s->hp.rope_freq_base, (int)s->hp.n_rot, (float)factor, (float)lo,
-                           (float)hi, (int)orig, s->rope_freqs);
+    lq_llama3_rope_factors((float)s->hp.rope_freq_base, (int)s->hp.n_rot, (float)factor,
+                           (float)lo, (float)hi, (int)orig, s->rope_freqs);
+    for (int i = 0; i < n; i++) { /* the inputs are sane; their combination must be too */
+        LQ_FAIL_IF(!isfinite(s->rope_freqs[i]) || !(s->rope_freqs[i] > 0), err, LQ_E_FORMAT,
+                   "%s: rope_scaling gives rope factor %d = %g", file, i,
+                   (double)s->rope_freqs[i]);
+    }
     LQ_FAIL_IF(lqi_name_index_insert(&s->index, "rope_freqs.weight", 17, s->n_tensors) >= 0, err,
                LQ_E_FORMAT, "%s: rope_freqs.weight is both a tensor and generated from "
                "rope_scaling", s->path);
@@ -206,28 +225,6 @@ static lq_status add_safetensors(struct lq_source *s, struct lq_error *err)
     return LQ_OK;
 }
 
-static lq_status check_complete(struct lq_source *s, struct lq_error *err)
-{
-    char name[96];
-    for (int64_t l = 0; l < s->hp.n_layer; l++) {
-        static const char *const parts[] = { "attn_norm", "attn_q", "attn_k", "attn_v",
-                                             "attn_output", "ffn_norm", "ffn_gate", "ffn_up",
-                                             "ffn_down" };
-        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-            snprintf(name, sizeof name, "blk.%lld.%s.weight", (long long)l, parts[i]);
-            LQ_FAIL_IF(lq_source_find_tensor(s, name) < 0, err, LQ_E_FORMAT,
-                       "%s: layer %lld has no %s weight (config.json says %lld layers)", s->path,
-                       (long long)l, parts[i], (long long)s->hp.n_layer);
-        }
-    }
-    LQ_FAIL_IF(lq_source_find_tensor(s, "token_embd.weight") < 0, err, LQ_E_FORMAT,
-               "%s: model.embed_tokens.weight is missing", s->path);
-    if (lq_source_find_tensor(s, "output.weight") < 0) {
-        s->hp.tied_embeddings = true;
-    }
-    return LQ_OK;
-}
-
 lq_status lqi_source_open_hf(struct lq_source *s, bool pytorch, struct lq_error *err)
 {
     s->kind = pytorch ? LQ_SOURCE_HF_PYTORCH : LQ_SOURCE_HF_SAFETENSORS;
@@ -239,5 +236,8 @@ lq_status lqi_source_open_hf(struct lq_source *s, bool pytorch, struct lq_error 
         LQ_TRY(add_safetensors(s, err));
     }
     LQ_TRY(add_rope_freqs(s, err));
-    return check_complete(s, err);
+    s->hp.tied_embeddings = s->hp.tied_embeddings || lq_source_find_tensor(s, "output.weight") < 0;
+    char file[4096];
+    const struct lqi_hparam_keys k = hf_keys(s, file, sizeof file);
+    return lqi_source_check_hparams(s, &k, err);
 }

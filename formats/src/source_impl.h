@@ -65,6 +65,33 @@ lq_status lqi_source_add_gptq(struct lq_source *s, int64_t i, struct lq_error *e
  * entry point). Messages name `name`. */
 lq_status lqi_source_bpe_json(const char *text, size_t len, const char *name, int64_t n_vocab,
                               lq_gguf_writer *w, struct lq_error *err);
+/* Where a source's hyper-parameters came from, for messages: the file and each value's key as
+ * that file spells it ("num_hidden_layers", "llama.block_count", "n_layers"). */
+struct lqi_hparam_keys {
+    const char *file;
+    const char *n_vocab, *n_embd, *n_layer, *n_ff, *n_head, *n_head_kv, *head_dim;
+    const char *n_ctx_train, *rope_freq_base, *norm_eps;
+    bool head_dim_implied; /* head_dim is n_embd / n_head, which must then be exact */
+};
+
+/* The one validator (source_check.c) every Llama loader calls once its tensors are listed:
+ * ranges of s->hp, then agreement with the tensors (layer count, every layer complete, matrix
+ * and norm shapes, rope_freqs length). LQ_E_FORMAT naming file, key and both values. */
+lq_status lqi_source_check_hparams(const struct lq_source *s, const struct lqi_hparam_keys *k,
+                                   struct lq_error *err);
+
+/* The range part of it alone, for loaders that need sane values before listing tensors
+ * (head counts size the q/k permutation). */
+lq_status lqi_source_check_ranges(const struct lq_llama_hparams *hp,
+                                  const struct lqi_hparam_keys *k, struct lq_error *err);
+
+/* A positive real that a GGUF float32 key can hold (key, as spelt in k->file). */
+lq_status lqi_source_check_real(const struct lqi_hparam_keys *k, const char *key, double v,
+                                struct lq_error *err);
+
+/* A tokenizer read from `file` with n_pieces pieces must fit the vocabulary (vocab_key). */
+lq_status lqi_source_check_pieces(const struct lq_source *s, const char *file, int64_t n_pieces,
+                                  const char *vocab_key, struct lq_error *err);
 
 /* Writes the tokenizer keys of a Hugging Face folder. */
 lq_status lqi_source_write_tokenizer(const struct lq_source *s, lq_gguf_writer *w,
@@ -72,6 +99,9 @@ lq_status lqi_source_write_tokenizer(const struct lq_source *s, lq_gguf_writer *
 
 /* Allocates the tensor table (n entries, zeroed), the owned-name table and the name index. */
 lq_status lqi_source_alloc(struct lq_source *s, int64_t n, struct lq_error *err);
+
+/* Rebuilds the name index from s->tensors (after filling the table directly, or reordering). */
+void lqi_source_reindex(struct lq_source *s);
 
 /* Sorts s->tensors into llama.cpp's order (outside blocks first, then block, then name). */
 void lqi_source_sort(struct lq_source *s);

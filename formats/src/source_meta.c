@@ -88,8 +88,8 @@ lq_status lqi_source_write_llama_keys(const struct lq_source *s, lq_gguf_writer 
     LQ_TRY(lq_gguf_writer_set_u32(w, "llama.attention.head_count", (uint32_t)hp->n_head, err));
     LQ_TRY(lq_gguf_writer_set_u32(w, "llama.attention.head_count_kv", (uint32_t)hp->n_head_kv,
                                   err));
-    LQ_TRY(lq_gguf_writer_set_f32(w, "llama.rope.freq_base", hp->rope_freq_base, err));
-    LQ_TRY(lq_gguf_writer_set_f32(w, "llama.attention.layer_norm_rms_epsilon", hp->norm_eps,
+    LQ_TRY(lq_gguf_writer_set_f32(w, "llama.rope.freq_base", (float)hp->rope_freq_base, err));
+    LQ_TRY(lq_gguf_writer_set_f32(w, "llama.attention.layer_norm_rms_epsilon", (float)hp->norm_eps,
                                   err));
     LQ_TRY(lq_gguf_writer_set_u32(w, "llama.attention.key_length", (uint32_t)hp->head_dim, err));
     LQ_TRY(lq_gguf_writer_set_u32(w, "llama.attention.value_length", (uint32_t)hp->head_dim,

@@ -6,19 +6,15 @@
 
 #include <jansson.h>
 
+#include "hf_impl.h"
+#include "lq/file_io.h"
 #include "lqi.h"
 #include "source_impl.h"
-
-static bool is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
 
 static lq_status open_shard(struct lq_source *s, const char *file, struct lq_error *err)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", s->path, file);
+    LQ_TRY(lq_input_member(s->path, file, path, sizeof path, NULL, err));
     for (int64_t i = 0; i < s->n_pts; i++) {
         if (strcmp(s->pt_paths[i], path) == 0) {
             return LQ_OK;
@@ -40,16 +36,16 @@ static lq_status open_shard(struct lq_source *s, const char *file, struct lq_err
 /* The shard files of pytorch_model.bin.index.json, each opened once. */
 static lq_status open_indexed(struct lq_source *s, const char *index, struct lq_error *err)
 {
-    json_error_t jerr;
-    json_t *root = json_load_file(index, JSON_REJECT_DUPLICATES, &jerr);
-    LQ_FAIL_IF(!root, err, LQ_E_FORMAT, "%s: line %d: %s", index, jerr.line, jerr.text);
+    json_t *root;
+    LQ_TRY(lqi_hf_load_json(index, &root, err));
     json_t *map = json_object_get(root, "weight_map");
-    lq_status rc = json_is_object(map) ? LQ_OK
-                                       : lqi_set_error(err, LQ_E_FORMAT,
-                                                       "%s: no \"weight_map\" object", index);
+    lq_status rc = json_is_object(map)
+                       ? LQ_OK
+                       : lqi_set_error(err, LQ_E_FORMAT, "%s: no \"weight_map\" object", index);
     const char *key;
     json_t *val;
-    json_object_foreach(map, key, val) {
+    json_object_foreach(map, key, val)
+    {
         const char *file = json_string_value(val);
         if (rc == LQ_OK && (!file || strstr(file, "..") || file[0] == '/')) {
             rc = lqi_set_error(err, LQ_E_FORMAT, "%s: tensor '%s': bad shard name", index, key);
@@ -65,9 +61,11 @@ static lq_status open_indexed(struct lq_source *s, const char *index, struct lq_
 lq_status lqi_source_add_pytorch(struct lq_source *s, struct lq_error *err)
 {
     char single[4096], index[4096];
-    snprintf(single, sizeof single, "%s/pytorch_model.bin", s->path);
-    snprintf(index, sizeof index, "%s/pytorch_model.bin.index.json", s->path);
-    if (is_file(single)) {
+    bool has_single;
+    LQ_TRY(lq_input_member(s->path, "pytorch_model.bin", single, sizeof single, &has_single, err));
+    LQ_TRY(
+        lq_input_member(s->path, "pytorch_model.bin.index.json", index, sizeof index, NULL, err));
+    if (has_single) {
         LQ_TRY(open_shard(s, "pytorch_model.bin", err));
     } else {
         LQ_TRY(open_indexed(s, index, err));

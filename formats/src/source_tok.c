@@ -7,6 +7,9 @@
 
 #include <jansson.h>
 
+#include "hf_impl.h"
+#include "json_kind.h"
+#include "lq/file_io.h"
 #include "lq/spm_model.h"
 #include "lqi.h"
 #include "source_impl.h"
@@ -14,17 +17,22 @@
 static lq_status write_spm(const struct lq_source *s, lq_gguf_writer *w, struct lq_error *err)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/tokenizer.model", s->path);
+    LQ_TRY(lq_input_member(s->path, "tokenizer.model", path, sizeof path, NULL, err));
     lq_spm *sp = NULL;
     LQ_TRY(lq_spm_open(path, &sp, err));
     int64_t n = lq_spm_n_pieces(sp);
-    int64_t total = n > s->hp.n_vocab ? n : s->hp.n_vocab;
+    lq_status rc = lqi_source_check_pieces(s, path, n, "config.json's vocab_size", err);
+    if (rc != LQ_OK) {
+        lq_spm_free(sp);
+        return rc;
+    }
     /* config.json's vocab_size may exceed the pieces: llama.cpp pads with [PADn] tokens */
+    int64_t total = s->hp.n_vocab;
     const char **tokens = lqi_calloc((size_t)total, sizeof *tokens);
     float *scores = lqi_calloc((size_t)total, sizeof *scores);
     int32_t *types = lqi_calloc((size_t)total, sizeof *types);
     char (*pads)[32] = lqi_calloc((size_t)(total - n + 1), sizeof *pads);
-    lq_status rc = LQ_E_NOMEM;
+    rc = LQ_E_NOMEM;
     if (!tokens || !scores || !types || !pads) {
         lqi_set_error(err, rc, "out of memory");
         goto out_free;
@@ -80,6 +88,30 @@ static const char *bpe_pre_name(json_t *root)
     return pre;
 }
 
+/* One merge as GGUF stores it, "a b": either that string already, or (newer tokenizers) the
+ * pair ["a", "b"], joined into *owned. Anything else (numbers, nulls, one part) is refused. */
+static lq_status merge_text(json_t *val, const char **out, char **owned, struct lq_error *err)
+{
+    *owned = NULL;
+    if (json_is_string(val)) {
+        const char *m = json_string_value(val), *sp = strchr(m, ' ');
+        LQ_FAIL_IF(!sp || sp == m || !sp[1], err, LQ_E_FORMAT,
+                   "\"%.40s\" is not two pieces separated by one space", m);
+        *out = m;
+        return LQ_OK;
+    }
+    const char *a = json_string_value(json_array_get(val, 0));
+    const char *b = json_string_value(json_array_get(val, 1));
+    LQ_FAIL_IF(!json_is_array(val) || json_array_size(val) != 2 || !a || !b || !*a || !*b, err,
+               LQ_E_FORMAT, "%s, not a string \"a b\" or a pair of non-empty strings",
+               lqi_json_kind(val));
+    char *m = lqi_malloc(strlen(a) + strlen(b) + 2);
+    LQ_FAIL_IF(!m, err, LQ_E_NOMEM, "out of memory");
+    sprintf(m, "%s %s", a, b);
+    *out = *owned = m;
+    return LQ_OK;
+}
+
 /* Byte-level BPE: vocab sorted by id, added tokens typed CONTROL (special) or USER_DEFINED.
  * n vocabulary entries; takes the reference to root. */
 static lq_status write_bpe_json(json_t *root, int64_t n, const char *path, lq_gguf_writer *w,
@@ -120,7 +152,14 @@ static lq_status write_bpe_json(json_t *root, int64_t n, const char *path, lq_gg
     json_array_foreach(json_object_get(root, "added_tokens"), i, val) {
         json_int_t id = json_integer_value(json_object_get(val, "id"));
         const char *content = json_string_value(json_object_get(val, "content"));
-        if (content && id >= 0 && id < n) {
+        if (!content || !json_is_integer(json_object_get(val, "id")) || id < 0 || id >= n) {
+            rc = lqi_set_error(err, LQ_E_FORMAT,
+                               "%s: added_tokens entry %zu: id %lld outside 0..%lld "
+                               "(config.json's vocab_size %lld) or no content", path, i,
+                               (long long)id, (long long)n - 1, (long long)n);
+            goto out_free;
+        }
+        {
             tokens[id] = content;
             types[id] = json_is_true(json_object_get(val, "special")) ? LQ_SPM_CONTROL
                                                                        : LQ_SPM_USER_DEFINED;
@@ -135,18 +174,18 @@ static lq_status write_bpe_json(json_t *root, int64_t n, const char *path, lq_gg
         }
     }
     const char **merge_strs = lqi_calloc(json_array_size(merges) + 1, sizeof *merge_strs);
+    if (!merge_strs) {
+        rc = lqi_set_error(err, LQ_E_NOMEM, "out of memory");
+        goto out_free;
+    }
     json_array_foreach(merges, i, val) {
-        if (json_is_string(val)) {
-            merge_strs[i] = json_string_value(val);
-        } else { /* newer tokenizers store merges as ["a", "b"] pairs */
-            const char *a = json_string_value(json_array_get(val, 0));
-            const char *b = json_string_value(json_array_get(val, 1));
-            char *m = lqi_malloc(strlen(a ? a : "") + strlen(b ? b : "") + 2);
-            if (m) {
-                sprintf(m, "%s %s", a ? a : "", b ? b : "");
-            }
-            merge_strs[i] = owned[n_owned++] = m;
+        rc = merge_text(val, &merge_strs[i], &owned[n_owned], err);
+        if (rc != LQ_OK) {
+            lqi_error_prefix(err, "%s: model.merges[%zu]: ", path, i);
+            lqi_free(merge_strs);
+            goto out_free;
         }
+        n_owned += owned[n_owned] != NULL;
     }
     if ((rc = lq_gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2", err)) ||
         (rc = lq_gguf_writer_set_str(w, "tokenizer.ggml.pre", bpe_pre_name(root), err)) ||
@@ -172,9 +211,8 @@ out_free:
 static lq_status write_bpe(const struct lq_source *s, lq_gguf_writer *w, const char *path,
                            struct lq_error *err)
 {
-    json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    LQ_FAIL_IF(!root, err, LQ_E_FORMAT, "%s: line %d: %s", path, jerr.line, jerr.text);
+    json_t *root;
+    LQ_TRY(lqi_hf_load_json(path, &root, err));
     return write_bpe_json(root, s->hp.n_vocab, path, w, err);
 }
 
@@ -231,7 +269,7 @@ lq_status lqi_source_write_tokenizer(const struct lq_source *s, lq_gguf_writer *
     if (lq_hf_has_file(s->hf, "tokenizer.model")) {
         LQ_TRY(write_spm(s, w, err));
     } else if (lq_hf_has_file(s->hf, "tokenizer.json")) {
-        snprintf(path, sizeof path, "%s/tokenizer.json", s->path);
+        LQ_TRY(lq_input_member(s->path, "tokenizer.json", path, sizeof path, NULL, err));
         LQ_TRY(write_bpe(s, w, path, err));
     } else {
         return lqi_set_error(err, LQ_E_NOT_FOUND,

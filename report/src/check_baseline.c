@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -225,8 +226,11 @@ lq_status lq_baseline_load(const char *path, lq_baseline **out, struct lq_error 
 {
     LQ_FAIL_IF(!path || !out, err, LQ_E_INVALID_ARG, "baseline: NULL argument");
     *out = NULL;
+    int fd;
+    LQ_TRY(lq_input_open(path, false, &fd, err));
     json_error_t je;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    json_t *root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
+    close(fd);
     LQ_FAIL_IF(!root, err, LQ_E_FORMAT, "%s: line %d: %s", path, je.line, je.text);
     lq_baseline *b = lqi_calloc(1, sizeof *b);
     if (!b) {

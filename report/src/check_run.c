@@ -51,7 +51,11 @@ enum lq_check_verdict lq_check_run(const struct lq_check_params *p, lq_check **o
     }
     enum lq_check_verdict v = LQ_CHECK_PASS;
     if (lq_baseline_load(p->baseline, &b, err) != LQ_OK) {
-        v = err && err->code == LQ_E_FORMAT ? LQ_CHECK_BAD_BASELINE : LQ_CHECK_ERROR;
+        /* malformed, missing, or no regular file (a FIFO): the baseline is at fault */
+        const lq_status why = err ? err->code : LQ_E_IO;
+        v = why == LQ_E_FORMAT || why == LQ_E_NOT_FOUND || why == LQ_E_UNSUPPORTED
+                ? LQ_CHECK_BAD_BASELINE
+                : LQ_CHECK_ERROR;
     }
     v = v == LQ_CHECK_PASS ? open_report(p, b, &r, err) : v;
     if (v == LQ_CHECK_PASS &&

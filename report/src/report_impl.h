@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "lq/file_io.h"
 #include "lq/report.h"
 
 struct report_job;
@@ -64,10 +65,11 @@ lq_status lqi_report_fingerprint(const char *path, struct lq_report_model *m, st
 /* Text (report_text.c): the first n_ctx * n_chunk tokens' hash and counts. */
 lq_status lqi_report_tokenize(lq_report *r, struct lq_error *err);
 
-/* Output helpers (report_write.c): a file written through a temporary name. */
+/* Output helpers (report_out.c): a stream over an lq_out (lq/file_io.h), so the file appears
+ * complete under its name or not at all. */
 struct report_out {
     FILE *f;
-    char *tmp;
+    lq_out *out;
     const char *path;
 };
 lq_status lqi_out_open(struct report_out *o, const char *path, struct lq_error *err);

@@ -1,5 +1,5 @@
-/* report_out.c - output files written through a temporary name in the same folder and
- * renamed when complete, so a failed write never leaves a truncated report or baseline. */
+/* report_out.c - report, JUnit and baseline files as streams over lq_out: written under a
+ * temporary name beside the target and renamed when complete (no truncated file, ever). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,21 +14,17 @@ lq_status lqi_out_open(struct report_out *o, const char *path, struct lq_error *
 {
     memset(o, 0, sizeof *o);
     o->path = path;
-    size_t n = strlen(path) + 16;
-    o->tmp = lqi_malloc(n);
-    LQ_FAIL_IF(!o->tmp, err, LQ_E_NOMEM, "out of memory");
-    snprintf(o->tmp, n, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(o->tmp);
-    /* mkstemp makes 0600; reports are meant to be shared like any other output */
-    o->f = fd >= 0 && fchmod(fd, 0644) == 0 ? fdopen(fd, "w") : NULL;
+    LQ_TRY(lq_out_open(path, &o->out, err));
+    /* the stream has its own descriptor: lq_out_commit closes the original after fsync */
+    int fd = dup(lq_out_fd(o->out));
+    o->f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!o->f) {
         lq_status s = lqi_set_error(err, LQ_E_IO, "%s: cannot create: %s", path, strerror(errno));
         if (fd >= 0) {
             close(fd);
-            unlink(o->tmp);
         }
-        lqi_free(o->tmp);
-        o->tmp = NULL;
+        lq_out_abort(o->out);
+        o->out = NULL;
         return s;
     }
     return LQ_OK;
@@ -40,26 +36,22 @@ lq_status lqi_out_close(struct report_out *o, struct lq_error *err)
     if (fclose(o->f) != 0 && !e) {
         e = errno ? errno : EIO;
     }
-    if (!e && rename(o->tmp, o->path) != 0) {
-        e = errno;
-    }
-    if (e) {
-        unlink(o->tmp);
-    }
-    lqi_free(o->tmp);
-    o->tmp = NULL;
     o->f = NULL;
-    LQ_FAIL_IF(e, err, LQ_E_IO, "%s: cannot write: %s", o->path, strerror(e));
-    return LQ_OK;
+    lq_out *out = o->out;
+    o->out = NULL;
+    if (e) {
+        lq_out_abort(out);
+        return lqi_set_error(err, LQ_E_IO, "%s: cannot write: %s", o->path, strerror(e));
+    }
+    return lq_out_commit(out, err);
 }
 
 void lqi_out_abort(struct report_out *o)
 {
     fclose(o->f);
-    unlink(o->tmp);
-    lqi_free(o->tmp);
-    o->tmp = NULL;
+    lq_out_abort(o->out);
     o->f = NULL;
+    o->out = NULL;
 }
 
 void lqi_xml_escape(FILE *f, const char *s)

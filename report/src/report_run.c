@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lq/convert.h"
+#include "lq/file_io.h"
 #include "lq/sniff.h"
 #include "lqi.h"
 #include "report_impl.h"
@@ -45,6 +46,8 @@ static lq_status make_work_dir(lq_report *r, struct lq_error *err)
         LQ_FAIL_IF(r->work_dir && !mkdtemp(r->work_dir), err, LQ_E_IO,
                    "report: cannot create a temporary folder %s: %s", r->work_dir, strerror(errno));
         r->own_work_dir = true;
+        /* an interrupted report must not leave its quantized models behind */
+        lq_tmp_register_dir(r->work_dir);
     }
     LQ_FAIL_IF(!r->work_dir, err, LQ_E_NOMEM, "out of memory");
     return LQ_OK;
@@ -72,6 +75,7 @@ static void clean_work_dir(lq_report *r)
     if (r->base_converted) {
         unlink(r->base_path);
     }
+    lq_tmp_unregister(r->work_dir);
     rmdir(r->work_dir);
 }
 

@@ -2,10 +2,14 @@
 #include "lqt_craft.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lq/fp16.h"
 #include "lq/gguf.h"
@@ -292,4 +296,272 @@ void lqt_craft_gguf_copy(const char *src, const char *dst, const struct lqt_gguf
     assert_int_equal(lq_gguf_writer_finish(w, &err), LQ_OK);
     lq_gguf_writer_free(w);
     lq_gguf_free(g);
+}
+// ---- values poked into existing files, small tokenizers --------------------------------------
+
+static void encode_value(unsigned char *at, const char *dtype, float v)
+{
+    if (strcmp(dtype, "F32") == 0) {
+        memcpy(at, &v, 4);
+        return;
+    }
+    uint16_t h = strcmp(dtype, "F16") == 0 ? lq_fp32_to_fp16(v) : lq_fp32_to_bf16(v);
+    memcpy(at, &h, 2);
+}
+
+/* File offset and dtype of element (row, col) of a safetensors tensor. */
+static size_t st_locate(const unsigned char *file, size_t size, const char *name, int64_t row,
+                        int64_t col, char *dtype)
+{
+    uint64_t hlen = 0;
+    for (int b = 0; b < 8; b++) {
+        hlen |= (uint64_t)file[b] << (8 * b);
+    }
+    assert_true(hlen + 8 <= size);
+    json_error_t je;
+    json_t *hdr = json_loadb((const char *)file + 8, (size_t)hlen, 0, &je);
+    assert_non_null(hdr);
+    json_t *t = json_object_get(hdr, name);
+    if (!t) {
+        fail_msg("no tensor '%s' in the safetensors file", name);
+    }
+    snprintf(dtype, 8, "%s", json_string_value(json_object_get(t, "dtype")));
+    json_t *shape = json_object_get(t, "shape");
+    int64_t ncols = json_integer_value(json_array_get(shape, json_array_size(shape) - 1));
+    size_t off = (size_t)json_integer_value(json_array_get(json_object_get(t, "data_offsets"), 0));
+    json_decref(hdr);
+    return 8 + (size_t)hlen + off + (size_t)(row * ncols + col) * dtype_size(dtype);
+}
+
+/* The same for a GGUF file, through the library's reader. */
+static size_t gguf_locate(const char *path, const char *name, int64_t row, int64_t col, char *dtype)
+{
+    lq_gguf *g = NULL;
+    assert_int_equal(lq_gguf_open(path, &g, NULL), LQ_OK);
+    int64_t id = lq_gguf_find_tensor(g, name);
+    if (id < 0) {
+        fail_msg("no tensor '%s' in %s", name, path);
+    }
+    const struct lq_gguf_tensor_info *ti = lq_gguf_tensor(g, id);
+    const char *d = ti->type == LQ_TYPE_F32    ? "F32"
+                    : ti->type == LQ_TYPE_F16  ? "F16"
+                    : ti->type == LQ_TYPE_BF16 ? "BF16"
+                                               : NULL;
+    if (!d) {
+        fail_msg("tensor '%s' is not F32/F16/BF16", name);
+    }
+    snprintf(dtype, 8, "%s", d);
+    size_t at = (size_t)ti->file_offset + (size_t)(row * ti->ne[0] + col) * dtype_size(d);
+    lq_gguf_free(g);
+    return at;
+}
+
+void lqt_craft_set_value(const char *path, const char *name, int64_t row, int64_t col, float v)
+{
+    size_t size;
+    unsigned char *file = lqt_read_file(path, &size);
+    char dtype[8];
+    size_t at = memcmp(file, "GGUF", 4) == 0 ? gguf_locate(path, name, row, col, dtype)
+                                             : st_locate(file, size, name, row, col, dtype);
+    assert_true(at + dtype_size(dtype) <= size);
+    encode_value(file + at, dtype, v);
+    lqt_write_file(path, file, size);
+    free(file);
+}
+
+void lqt_craft_copy_file(const char *from, const char *to)
+{
+    size_t n;
+    void *data = lqt_read_file(from, &n);
+    lqt_write_file(to, data, n);
+    free(data);
+}
+
+/* GPT-2's byte-to-unicode table: printable bytes stand for themselves, the rest are moved
+ * to U+0100 upwards; written as UTF-8 into out. */
+static void byte_piece(int b, char *out)
+{
+    static int map[256];
+    static int ready;
+    if (!ready) {
+        int n = 0;
+        for (int c = 0; c < 256; c++) {
+            bool keep = (c >= '!' && c <= '~') || (c >= 0xA1 && c <= 0xAC) || c >= 0xAE;
+            map[c] = keep ? c : 256 + n++;
+        }
+        ready = 1;
+    }
+    int cp = map[b];
+    if (cp < 0x80) {
+        out[0] = (char)cp, out[1] = '\0';
+    } else {
+        out[0] = (char)(0xC0 | (cp >> 6)), out[1] = (char)(0x80 | (cp & 0x3F)), out[2] = '\0';
+    }
+}
+
+void lqt_craft_bpe_tokenizer(const char *dir, const char *merges_json, const char *added_json)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tokenizer.model", dir);
+    remove(path);
+    json_t *vocab = json_object();
+    for (int b = 0; b < 256; b++) {
+        char piece[4];
+        byte_piece(b, piece);
+        json_object_set_new(vocab, piece, json_integer(b));
+    }
+    json_error_t je;
+    json_t *merges = json_loads(merges_json, 0, &je);
+    json_t *added = added_json ? json_loads(added_json, 0, &je) : json_array();
+    assert_non_null(merges);
+    assert_non_null(added);
+    size_t i;
+    json_t *m;
+    json_array_foreach(merges, i, m)
+    {
+        const char *text = json_string_value(m);
+        if (text && strchr(text, ' ')) { /* "a b" makes the piece "ab" */
+            char joined[256];
+            snprintf(joined, sizeof joined, "%.*s%s", (int)(strchr(text, ' ') - text), text,
+                     strchr(text, ' ') + 1);
+            json_object_set_new(vocab, joined, json_integer((json_int_t)json_object_size(vocab)));
+        }
+    }
+    json_t *tok = json_pack("{s:s, s:o, s:{s:s, s:o, s:o}, s:{s:s, s:b, s:b, s:b}}", "version",
+                            "1.0", "added_tokens", added, "model", "type", "BPE", "vocab", vocab,
+                            "merges", merges, "pre_tokenizer", "type", "ByteLevel",
+                            "add_prefix_space", 0, "trim_offsets", 1, "use_regex", 1);
+    assert_non_null(tok);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    assert_int_equal(json_dump_file(tok, path, JSON_INDENT(1)), 0);
+    json_decref(tok);
+}
+
+static float decode_value(const unsigned char *at, const char *dtype)
+{
+    float f;
+    uint16_t h;
+    if (strcmp(dtype, "F32") == 0) {
+        memcpy(&f, at, 4);
+        return f;
+    }
+    memcpy(&h, at, 2);
+    if (strcmp(dtype, "F16") == 0) {
+        lq_fp16_to_fp32_row(&h, &f, 1);
+    } else {
+        lq_bf16_to_fp32_row(&h, &f, 1);
+    }
+    return f;
+}
+
+void lqt_craft_st_retype(const char *path, const char *dtype)
+{
+    size_t size;
+    unsigned char *file = lqt_read_file(path, &size);
+    uint64_t hlen = 0;
+    for (int b = 0; b < 8; b++) {
+        hlen |= (uint64_t)file[b] << (8 * b);
+    }
+    json_error_t je;
+    json_t *hdr = json_loadb((const char *)file + 8, (size_t)hlen, 0, &je);
+    assert_non_null(hdr);
+    size_t n = json_object_size(hdr), k = 0;
+    struct lqt_st_tensor *ts = calloc(n, sizeof *ts);
+    assert_non_null(ts);
+    const char *name;
+    json_t *v;
+    json_object_foreach(hdr, name, v)
+    {
+        if (strcmp(name, "__metadata__") == 0) {
+            continue;
+        }
+        const char *from = json_string_value(json_object_get(v, "dtype"));
+        json_t *shape = json_object_get(v, "shape");
+        struct lqt_st_tensor *t = &ts[k++];
+        t->name = name;
+        t->dtype = dtype;
+        t->n_dims = (int)json_array_size(shape);
+        size_t count = 1;
+        for (int d = 0; d < t->n_dims; d++) {
+            t->shape[d] = json_integer_value(json_array_get(shape, (size_t)d));
+            count *= (size_t)t->shape[d];
+        }
+        size_t off =
+            (size_t)json_integer_value(json_array_get(json_object_get(v, "data_offsets"), 0));
+        const unsigned char *src = file + 8 + hlen + off;
+        unsigned char *dst = malloc(count * dtype_size(dtype) + 1);
+        assert_non_null(dst);
+        for (size_t i = 0; i < count; i++) {
+            encode_value(dst + i * dtype_size(dtype), dtype,
+                         decode_value(src + i * dtype_size(from), from));
+        }
+        t->data = dst;
+    }
+    lqt_craft_safetensors(path, ts, k);
+    for (size_t i = 0; i < k; i++) {
+        free((void *)ts[i].data);
+    }
+    free(ts);
+    json_decref(hdr);
+    free(file);
+}
+
+/* Sets (or, for null, removes) a key in a GGUF writer from a JSON value text. */
+static void set_json_value(lq_gguf_writer *w, const char *key, const char *json)
+{
+    json_error_t je;
+    json_t *v = json_loads(json, JSON_DECODE_ANY, &je);
+    assert_non_null(v);
+    if (json_is_null(v)) {
+        assert_int_equal(lq_gguf_writer_remove_key(w, key, NULL), LQ_OK);
+    } else if (json_is_integer(v)) {
+        assert_int_equal(lq_gguf_writer_set_i64(w, key, json_integer_value(v), NULL), LQ_OK);
+    } else {
+        assert_true(json_is_real(v));
+        assert_int_equal(lq_gguf_writer_set_f64(w, key, json_real_value(v), NULL), LQ_OK);
+    }
+    json_decref(v);
+}
+
+void lqt_craft_gguf_patch(const char *from, const char *to, const char *key, const char *json)
+{
+    lq_gguf *g = NULL;
+    lq_gguf_writer *w = NULL;
+    assert_int_equal(lq_gguf_open(from, &g, NULL), LQ_OK);
+    assert_int_equal(lq_gguf_writer_open(to, &w, NULL), LQ_OK);
+    for (int64_t i = 0; i < lq_gguf_n_kv(g); i++) {
+        assert_int_equal(lq_gguf_writer_set_value(w, lq_gguf_key(g, i), lq_gguf_value(g, i), NULL),
+                         LQ_OK);
+    }
+    set_json_value(w, key, json);
+    for (int64_t i = 0; i < lq_gguf_n_tensors(g); i++) {
+        const struct lq_gguf_tensor_info *ti = lq_gguf_tensor(g, i);
+        assert_int_equal(
+            lq_gguf_writer_add_tensor(w, ti->name, ti->type, ti->n_dims, ti->ne, NULL, NULL),
+            LQ_OK);
+    }
+    assert_int_equal(lq_gguf_writer_write_header(w, NULL), LQ_OK);
+    for (int64_t i = 0; i < lq_gguf_n_tensors(g); i++) {
+        const struct lq_gguf_tensor_info *ti = lq_gguf_tensor(g, i);
+        assert_int_equal(lq_gguf_writer_write_tensor(w, i, ti->data, ti->nbytes, NULL), LQ_OK);
+    }
+    assert_int_equal(lq_gguf_writer_finish(w, NULL), LQ_OK);
+    lq_gguf_writer_free(w);
+    lq_gguf_free(g);
+}
+
+void lqt_craft_fifo(const char *path)
+{
+    unlink(path);
+    if (mkfifo(path, 0644) != 0) {
+        fail_msg("mkfifo %s: %s", path, strerror(errno));
+    }
+}
+
+void lqt_craft_symlink(const char *path, const char *target)
+{
+    unlink(path);
+    if (symlink(target, path) != 0) {
+        fail_msg("symlink %s -> %s: %s", path, target, strerror(errno));
+    }
 }

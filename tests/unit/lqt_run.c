@@ -1,6 +1,7 @@
 /* lqt_run.c - see lqt_run.h. */
 #include "lqt_run.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -37,6 +38,21 @@ static char *slurp_fd(int fd)
     return buf;
 }
 
+/* True when dir holds an entry whose name contains ".tmp.". */
+static bool has_tmp_entry(const char *dir)
+{
+    DIR *d = opendir(dir);
+    bool found = false;
+    struct dirent *e;
+    while (d && !found && (e = readdir(d)) != NULL) {
+        found = strstr(e->d_name, ".tmp.") != NULL;
+    }
+    if (d) {
+        closedir(d);
+    }
+    return found;
+}
+
 /* Waits for pid, sending opts' signal on time and SIGKILL past the limit. */
 static int wait_child(pid_t pid, const struct lqt_run_opts *o, double t0, struct lqt_run *r)
 {
@@ -49,7 +65,8 @@ static int wait_child(pid_t pid, const struct lqt_run_opts *o, double t0, struct
             return status;
         }
         const double t = now_seconds() - t0;
-        if (o && o->send_signal && !sent && t >= o->signal_after) {
+        if (o && o->send_signal && !sent && t >= o->signal_after &&
+            (!o->signal_on_tmp_in || has_tmp_entry(o->signal_on_tmp_in))) {
             kill(pid, o->send_signal);
             sent = true;
         }

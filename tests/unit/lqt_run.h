@@ -23,6 +23,10 @@ struct lqt_run_opts {
     int max_mb;             /* 0: none; else the child's address space (RLIMIT_AS) in MiB, or
                              * under AddressSanitizer (which reserves terabytes of address
                              * space) its resident memory, through ASAN_OPTIONS hard_rss_limit_mb */
+    /* With send_signal: wait (past signal_after) until this folder holds an entry whose name
+     * contains ".tmp." before sending it, so an interruption lands while an output is being
+     * written. NULL: signal_after alone decides. */
+    const char *signal_on_tmp_in;
 };
 
 /* Runs LQ_QUANT_BIN with args (NULL-terminated, without the program name). Never fails the

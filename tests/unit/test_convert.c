@@ -338,13 +338,13 @@ static void test_bad_inputs(void **state)
     char *p = strstr(cfg, "\"intermediate_size\": 768");
     memcpy(p, "\"intermediate_size\": 512", 24);
     dir = make_model_copy("shape", cfg);
-    expect_failure(dir, "F16", LQ_E_FORMAT, "config.json implies");
+    expect_failure(dir, "F16", LQ_E_FORMAT, "config.json: intermediate_size is 512 but tensor");
     free(dir);
     snprintf(cfg, sizeof cfg, "%s", good_config);
     p = strstr(cfg, "\"num_hidden_layers\": 6");
     memcpy(p, "\"num_hidden_layers\": 7", 22);
     dir = make_model_copy("layers", cfg);
-    expect_failure(dir, "F16", LQ_E_FORMAT, "layer 6");
+    expect_failure(dir, "F16", LQ_E_FORMAT, "num_hidden_layers is 7 but the tensors have 6 layers");
     free(dir);
 }
 

@@ -153,7 +153,7 @@ static void make_llama2c_vocab_2(const char *dir, const char **args, char *buf)
 static const struct lqt_hostile_case cases[] = {
     {"exit/eval-bos-beyond-vocab", make_bos_beyond_vocab, 3, "bos.gguf", 0},
     {"exit/eval-vocab-empty", make_vocab_empty, 3, "novocab.gguf", 0},
-    {"exit/eval-block-count-2^24", make_block_count_2e24, 3, "blocks.gguf: block_count", 0},
+    {"exit/eval-block-count-2^24", make_block_count_2e24, 3, "blocks.gguf: llama.block_count", 0},
     {"exit/quantize-no-dims", make_gguf_no_dims, 3, "nodims.gguf", 0},
     {"exit/convert-missing-shard", make_missing_shard, 3, "model-00002-of-00002.safetensors", 0},
     {"exit/pickle-member-named", make_pickle_not_dict, 3, "pytorch_model.bin:archive/data.pkl", 0},

@@ -46,7 +46,9 @@ struct lq_convert_params {
     int token_embedding_type;     /* -1: recipe's choice */
     bool pure;
     bool allow_requantize;        /* quantized sources may be re-quantized */
-    bool allow_nonfinite;         /* otherwise NaN/Inf weights are an error naming the tensor */
+    bool allow_nonfinite;         /* otherwise a NaN/Inf in any tensor written (or a value that
+                                   * overflows its output type) is an LQ_E_RANGE error naming
+                                   * the file, tensor, row and column as in the source */
     bool stats;                   /* fill report.stats for every converted tensor */
     int nthreads;
     const lq_imatrix *imatrix;    /* optional importance data; borrowed */

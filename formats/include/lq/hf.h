@@ -94,7 +94,9 @@ LQ_API lq_status lq_hf_config_len(const lq_hf *hf, const char *key, int64_t *out
 
 /* The same over another JSON file of the folder ("tokenizer_config.json",
  * "generation_config.json"), loaded on first use and kept. `file` is a plain file name
- * (no '/'). LQ_E_NOT_FOUND when the file or the key is absent. */
+ * (no '/'). LQ_E_NOT_FOUND when the file or the key is absent. lq_hf_has_file is also true
+ * for an entry that opening will refuse (a link out of the folder, a FIFO: lq/file_io.h), so
+ * that the refusal is reported instead of the file being skipped. */
 LQ_API bool lq_hf_has_file(const lq_hf *hf, const char *file);
 LQ_API lq_status lq_hf_json_i64(lq_hf *hf, const char *file, const char *key, int64_t *out,
                                 struct lq_error *err);

@@ -56,7 +56,8 @@ LQ_API void lq_imatrix_set_info(lq_imatrix *im, const char *dataset, uint32_t ch
 LQ_API uint32_t lq_imatrix_chunk_count(const lq_imatrix *im);
 LQ_API const char *lq_imatrix_dataset(const lq_imatrix *im);
 
-/* Writes the imatrix GGUF (entries sorted by name, as llama-imatrix does). */
+/* Writes the imatrix GGUF (entries sorted by name, as llama-imatrix does). A NaN/Inf sum is
+ * LQ_E_RANGE naming the entry and column, and nothing is written. */
 LQ_API lq_status lq_imatrix_save(const lq_imatrix *im, const char *path, struct lq_error *err);
 
 #ifdef __cplusplus

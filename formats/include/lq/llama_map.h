@@ -36,6 +36,10 @@ LQ_API lq_status lq_llama_map_hf_name(const char *hf_name, int n_head, int n_hea
 /* The GGUF row that Hugging Face row `r` lands in, for rows of `n_head` heads. */
 LQ_API int64_t lq_llama_permuted_row(int64_t r, int64_t n_rows, int n_head);
 
+/* The inverse: the Hugging Face row that GGUF row `r` came from (for messages that must name
+ * a position as it is in the source file). */
+LQ_API int64_t lq_llama_unpermuted_row(int64_t r, int64_t n_rows, int n_head);
+
 /* Copies rows (n_rows x row_bytes) from src to dst applying the q/k permutation. */
 LQ_API void lq_llama_permute_rows(const void *src, void *dst, int64_t n_rows, size_t row_bytes,
                                   int n_head);

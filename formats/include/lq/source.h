@@ -49,8 +49,8 @@ struct lq_source_tensor {
 /* Llama hyper-parameters, from config.json, GGUF metadata or the llama2.c header. */
 struct lq_llama_hparams {
     int64_t n_vocab, n_embd, n_layer, n_ff, n_head, n_head_kv, head_dim, n_rot, n_ctx_train;
-    float rope_freq_base;
-    float norm_eps;
+    double rope_freq_base; /* double, so that a value beyond float32 can be refused by name */
+    double norm_eps;
     bool tied_embeddings;
     int n_expert;
 };
@@ -80,10 +80,26 @@ LQ_API int64_t lq_source_find_tensor(const lq_source *src, const char *gguf_name
 LQ_API const struct lq_llama_hparams *lq_source_hparams(const lq_source *src);
 
 /* Converts tensor i to float32 (ne[0] * ... elements) in dst, permuted into GGUF row order.
- * Fails on types that cannot be decoded; with check_finite, on NaN/Inf (naming the tensor,
- * the row and the column). */
+ * Fails on types that cannot be decoded; with check_finite, as lq_source_check_finite. */
 LQ_API lq_status lq_source_read_f32(const lq_source *src, int64_t i, float *dst,
                                     bool check_finite, struct lq_error *err);
+
+/* The row and column in the source file of element (row, col) of tensor i in GGUF order
+ * (they differ for the q/k rows of Hugging Face checkpoints, which are permuted). */
+LQ_API void lq_source_position(const lq_source *src, int64_t i, int64_t row, int64_t col,
+                               int64_t *src_row, int64_t *src_col);
+
+/* LQ_E_RANGE with a message naming the file, the tensor and the position as stored in the
+ * source file of the bad value v at GGUF (row, col): NaN, +Inf/-Inf, or (when v is finite)
+ * "value"; why, when not NULL, is appended ("does not fit F16"). */
+LQ_API lq_status lq_source_nonfinite_error(const lq_source *src, int64_t i, int64_t row,
+                                           int64_t col, float v, const char *why,
+                                           struct lq_error *err);
+
+/* LQ_E_RANGE (see lq_source_nonfinite_error) at the first NaN/Inf of x, tensor i's values as
+ * float32 in GGUF order; LQ_OK when all are finite. */
+LQ_API lq_status lq_source_check_finite(const lq_source *src, int64_t i, const float *x,
+                                        struct lq_error *err);
 
 /* Copies tensor i's stored bytes (nbytes) into dst in GGUF row order. */
 LQ_API lq_status lq_source_read_raw(const lq_source *src, int64_t i, void *dst,

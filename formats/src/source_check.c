@@ -1,0 +1,212 @@
+/* source_check.c - the one validator of a Llama source's hyper-parameters, whichever file they
+ * came from (config.json, GGUF metadata, a llama2.c header): each value's range, and its
+ * agreement with the tensors (layers found, q/k/v/o and FFN shapes, embedding and output rows,
+ * tokenizer pieces). A file `quant convert` writes from an accepted source is one that eval
+ * and llama.cpp load. Messages name the file, the key as that file spells it, and both
+ * values; the errors are LQ_E_FORMAT (exit 3). */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lqi.h"
+#include "source_impl.h"
+
+/* Largest dimension accepted: keeps every product of two in int64, as eval requires. */
+#define LQI_HP_DIM_MAX ((int64_t)1 << 24)
+#define LQI_HP_LAYERS_MAX 4096
+
+static lq_status check_dim(const struct lqi_hparam_keys *k, const char *key, int64_t v, int64_t max,
+                           struct lq_error *err)
+{
+    LQ_FAIL_IF(v <= 0 || v > max, err, LQ_E_FORMAT, "%s: %s is %lld: must be 1 .. %lld", k->file,
+               key, (long long)v, (long long)max);
+    return LQ_OK;
+}
+
+lq_status lqi_source_check_real(const struct lqi_hparam_keys *k, const char *key, double v,
+                                struct lq_error *err)
+{
+    LQ_FAIL_IF(!isfinite(v) || !(v > 0) || v > FLT_MAX || (float)v == 0.0f, err, LQ_E_FORMAT,
+               "%s: %s is %g: must be finite, > 0 and within float32 range", k->file, key, v);
+    return LQ_OK;
+}
+
+lq_status lqi_source_check_ranges(const struct lq_llama_hparams *hp,
+                                  const struct lqi_hparam_keys *k, struct lq_error *err)
+{
+    LQ_TRY(check_dim(k, k->n_embd, hp->n_embd, LQI_HP_DIM_MAX, err));
+    LQ_TRY(check_dim(k, k->n_layer, hp->n_layer, LQI_HP_LAYERS_MAX, err));
+    LQ_TRY(check_dim(k, k->n_ff, hp->n_ff, LQI_HP_DIM_MAX, err));
+    LQ_TRY(check_dim(k, k->n_head, hp->n_head, LQI_HP_DIM_MAX, err));
+    LQ_TRY(check_dim(k, k->n_head_kv, hp->n_head_kv, LQI_HP_DIM_MAX, err));
+    LQ_TRY(check_dim(k, k->n_vocab, hp->n_vocab, INT32_MAX, err));
+    LQ_TRY(check_dim(k, k->n_ctx_train, hp->n_ctx_train, UINT32_MAX, err));
+    LQ_FAIL_IF(hp->n_head % hp->n_head_kv != 0, err, LQ_E_FORMAT,
+               "%s: %s is %lld, which does not divide %s %lld", k->file, k->n_head_kv,
+               (long long)hp->n_head_kv, k->n_head, (long long)hp->n_head);
+    LQ_FAIL_IF(k->head_dim_implied && hp->n_embd % hp->n_head != 0, err, LQ_E_FORMAT,
+               "%s: %s %lld is not %s %lld times a whole head size", k->file, k->n_embd,
+               (long long)hp->n_embd, k->n_head, (long long)hp->n_head);
+    LQ_TRY(check_dim(k, k->head_dim, hp->head_dim, LQI_HP_DIM_MAX, err));
+    LQ_FAIL_IF(hp->head_dim % 2 != 0 || hp->n_rot <= 0 || hp->n_rot % 2 != 0 ||
+                   hp->n_rot > hp->head_dim,
+               err, LQ_E_FORMAT,
+               "%s: %s %lld and rotary dimensions %lld: both must be even, "
+               "rotary <= head size",
+               k->file, k->head_dim, (long long)hp->head_dim, (long long)hp->n_rot);
+    LQ_TRY(lqi_source_check_real(k, k->rope_freq_base, hp->rope_freq_base, err));
+    return lqi_source_check_real(k, k->norm_eps, hp->norm_eps, err);
+}
+
+/* Layers the tensors hold: one past the largest blk.N, 0 when none. */
+static int64_t layers_found(const struct lq_source *s)
+{
+    int64_t n = 0;
+    for (int64_t i = 0; i < s->n_tensors; i++) {
+        const char *name = s->tensors[i].name;
+        if (strncmp(name, "blk.", 4) == 0) {
+            int64_t l = strtoll(name + 4, NULL, 10);
+            n = l + 1 > n ? l + 1 : n;
+        }
+    }
+    return n;
+}
+
+static const char *const parts[] = {"attn_norm", "attn_q",   "attn_k", "attn_v",  "attn_output",
+                                    "ffn_norm",  "ffn_gate", "ffn_up", "ffn_down"};
+#define N_PARTS (sizeof parts / sizeof parts[0])
+
+/* Bit p of have[l] is set when layer l has the weight parts[p]: one pass over the tensors, so
+ * the check costs the same however many tensors a file claims. */
+static void mark_parts(const struct lq_source *s, uint16_t *have)
+{
+    for (int64_t i = 0; i < s->n_tensors; i++) {
+        const char *name = s->tensors[i].name;
+        char *end;
+        long long l = strncmp(name, "blk.", 4) == 0 ? strtoll(name + 4, &end, 10) : -1;
+        if (l < 0 || l >= s->hp.n_layer || *end != '.') {
+            continue;
+        }
+        for (size_t p = 0; p < N_PARTS; p++) {
+            size_t n = strlen(parts[p]);
+            if (strncmp(end + 1, parts[p], n) == 0 && strcmp(end + 1 + n, ".weight") == 0) {
+                have[l] |= (uint16_t)(1u << p);
+            }
+        }
+    }
+}
+
+static lq_status check_layers(const struct lq_source *s, const struct lqi_hparam_keys *k,
+                              struct lq_error *err)
+{
+    const int64_t found = layers_found(s);
+    LQ_FAIL_IF(found != s->hp.n_layer, err, LQ_E_FORMAT,
+               "%s: %s is %lld but the tensors have %lld layers", k->file, k->n_layer,
+               (long long)s->hp.n_layer, (long long)found);
+    uint16_t *have = lqi_calloc((size_t)s->hp.n_layer, sizeof *have);
+    LQ_FAIL_IF(!have, err, LQ_E_NOMEM, "%s: out of memory", s->path);
+    mark_parts(s, have);
+    lq_status rc = LQ_OK;
+    for (int64_t l = 0; l < s->hp.n_layer && rc == LQ_OK; l++) {
+        for (size_t p = 0; p < N_PARTS && rc == LQ_OK; p++) {
+            if (!(have[l] & (1u << p))) {
+                rc = lqi_set_error(err, LQ_E_FORMAT, "%s: layer %lld has no %s weight (%s is %lld)",
+                                   s->path, (long long)l, parts[p], k->n_layer,
+                                   (long long)s->hp.n_layer);
+            }
+        }
+    }
+    lqi_free(have);
+    LQ_FAIL_IF(rc == LQ_OK && lq_source_find_tensor(s, "token_embd.weight") < 0, err, LQ_E_FORMAT,
+               "%s: the token embedding is missing", s->path);
+    return rc;
+}
+
+/* What one tensor's shape must be, and the keys (with their values) each dimension follows. */
+struct want {
+    int64_t ne0, ne1;
+    const char *key0, *key1; /* "hidden_size", "num_attention_heads x head_dim", ... */
+};
+
+/* Expected GGUF shape of a Llama matrix or norm (ne1 = 1); false when no rule applies. */
+static bool expected_shape(const struct lq_llama_hparams *hp, const struct lqi_hparam_keys *k,
+                           const char *name, struct want *w, char *buf, size_t cap)
+{
+    const char *p = strncmp(name, "blk.", 4) == 0 ? strchr(name + 4, '.') : NULL;
+    p = p ? p + 1 : name;
+    const int64_t q = hp->n_head * hp->head_dim, kv = hp->n_head_kv * hp->head_dim;
+    if (strcmp(p, "token_embd.weight") == 0 || strcmp(p, "output.weight") == 0) {
+        *w = (struct want){hp->n_embd, hp->n_vocab, k->n_embd, k->n_vocab};
+    } else if (strcmp(p, "attn_q.weight") == 0 || strcmp(p, "attn_output.weight") == 0) {
+        snprintf(buf, cap, "%s x %s", k->n_head, k->head_dim);
+        *w = (struct want){hp->n_embd, q, k->n_embd, buf};
+        if (strcmp(p, "attn_output.weight") == 0) {
+            *w = (struct want){q, hp->n_embd, buf, k->n_embd};
+        }
+    } else if (strcmp(p, "attn_k.weight") == 0 || strcmp(p, "attn_v.weight") == 0) {
+        snprintf(buf, cap, "%s x %s", k->n_head_kv, k->head_dim);
+        *w = (struct want){hp->n_embd, kv, k->n_embd, buf};
+    } else if (strcmp(p, "ffn_gate.weight") == 0 || strcmp(p, "ffn_up.weight") == 0) {
+        *w = (struct want){hp->n_embd, hp->n_ff, k->n_embd, k->n_ff};
+    } else if (strcmp(p, "ffn_down.weight") == 0) {
+        *w = (struct want){hp->n_ff, hp->n_embd, k->n_ff, k->n_embd};
+    } else if (strcmp(p, "attn_norm.weight") == 0 || strcmp(p, "ffn_norm.weight") == 0 ||
+               strcmp(p, "output_norm.weight") == 0) {
+        *w = (struct want){hp->n_embd, 1, k->n_embd, NULL};
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static lq_status check_shapes(const struct lq_source *s, const struct lqi_hparam_keys *k,
+                              struct lq_error *err)
+{
+    char buf[96];
+    for (int64_t i = 0; i < s->n_tensors; i++) {
+        const struct lq_source_tensor *t = &s->tensors[i];
+        struct want w;
+        if (!expected_shape(&s->hp, k, t->name, &w, buf, sizeof buf)) {
+            continue;
+        }
+        const int n_dims = w.key1 ? 2 : 1;
+        LQ_FAIL_IF(t->ne[0] != w.ne0, err, LQ_E_FORMAT,
+                   "%s: %s is %lld but tensor '%s' has rows of %lld", k->file, w.key0,
+                   (long long)w.ne0, t->src_name, (long long)t->ne[0]);
+        LQ_FAIL_IF(w.key1 && t->ne[1] != w.ne1, err, LQ_E_FORMAT,
+                   "%s: %s is %lld but tensor '%s' has %lld rows", k->file, w.key1,
+                   (long long)w.ne1, t->src_name, (long long)t->ne[1]);
+        LQ_FAIL_IF(t->n_dims != n_dims || t->ne[1] != w.ne1 || t->ne[2] != 1 || t->ne[3] != 1, err,
+                   LQ_E_FORMAT,
+                   "%s: tensor '%s' has %d dimensions [%lld, %lld, %lld, %lld] "
+                   "(GGUF order), %s implies [%lld, %lld]",
+                   t->file, t->src_name, t->n_dims, (long long)t->ne[0], (long long)t->ne[1],
+                   (long long)t->ne[2], (long long)t->ne[3], k->file, (long long)w.ne0,
+                   (long long)w.ne1);
+    }
+    const int64_t rf = lq_source_find_tensor(s, "rope_freqs.weight");
+    LQ_FAIL_IF(rf >= 0 && s->tensors[rf].ne[0] != s->hp.n_rot / 2, err, LQ_E_FORMAT,
+               "%s: rope_freqs.weight has %lld factors, the rotary dimensions %lld need %lld",
+               s->path, (long long)s->tensors[rf].ne[0], (long long)s->hp.n_rot,
+               (long long)(s->hp.n_rot / 2));
+    return LQ_OK;
+}
+
+lq_status lqi_source_check_hparams(const struct lq_source *s, const struct lqi_hparam_keys *k,
+                                   struct lq_error *err)
+{
+    LQ_TRY(lqi_source_check_ranges(&s->hp, k, err));
+    LQ_TRY(check_layers(s, k, err));
+    return check_shapes(s, k, err);
+}
+
+lq_status lqi_source_check_pieces(const struct lq_source *s, const char *file, int64_t n_pieces,
+                                  const char *vocab_key, struct lq_error *err)
+{
+    LQ_FAIL_IF(n_pieces > s->hp.n_vocab, err, LQ_E_FORMAT,
+               "%s: the tokenizer has %lld pieces but %s is %lld (the embedding's rows)", file,
+               (long long)n_pieces, vocab_key, (long long)s->hp.n_vocab);
+    return LQ_OK;
+}
