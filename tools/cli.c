@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "lq/file_io.h"
 
@@ -25,7 +26,10 @@ int cli_exit_code(lq_status s)
 
 int cli_fail(const char *cmd, const struct lq_error *err)
 {
-    fprintf(stderr, "quant %s: %s\n", cmd, err->msg[0] ? err->msg : lq_status_str(err->code));
+    const char *msg = err->msg[0] ? err->msg : lq_status_str(err->code);
+    fprintf(stderr, "quant %s: ", cmd);
+    cli_put_escaped(stderr, msg, strlen(msg), false);
+    fputc('\n', stderr);
     return cli_exit_code(err->code);
 }
 

@@ -124,7 +124,7 @@ static void print_token(const lq_tokenizer *tok, int32_t id, struct gen_out *g)
         n = (size_t)snprintf(buf, sizeof buf, "%d ", id);
     }
     if (!g) {
-        fwrite(buf, 1, n, stdout);
+        cli_put_escaped(stdout, buf, n, true); /* pieces come from the file's vocabulary */
         fflush(stdout);
         return;
     }

@@ -88,19 +88,22 @@ static void print_summary(const struct inspect_view *v)
 {
     struct iv_summary s;
     iv_summarize(v, &s);
-    printf("%s\n", v->path);
+    char esc[256];
+    printf("%s\n", cli_esc(v->path, esc, sizeof esc));
     printf("  format:        %s (%s)", v->format, v->kind_name);
     if (v->version) {
         printf(" v%u", v->version);
     }
-    printf("\n  architecture:  %s\n", v->architecture ? v->architecture : "(not stated)");
+    printf("\n  architecture:  %s\n",
+           v->architecture ? cli_esc(v->architecture, esc, sizeof esc) : "(not stated)");
     printf("  parameters:    %" PRId64 " (%.2f M)\n", s.n_params, (double)s.n_params / 1e6);
     printf("  tensor bytes:  %" PRIu64 " (%.2f MiB), %.3f bits per weight\n", s.n_bytes,
            (double)s.n_bytes / 1048576.0, s.bpw);
     printf("  by type:\n");
     for (size_t i = 0; i < s.n_types; i++) {
         printf("    %-10s %5" PRId64 " tensors %12" PRId64 " params %14" PRIu64 " bytes\n",
-               s.types[i].name, s.types[i].n_tensors, s.types[i].n_params, s.types[i].bytes);
+               cli_esc(s.types[i].name, esc, sizeof esc), s.types[i].n_tensors,
+               s.types[i].n_params, s.types[i].bytes);
     }
     iv_summary_free(&s);
 }
@@ -118,10 +121,10 @@ static void print_text(const struct inspect_view *v, bool hash, bool tensors)
            hash ? "  xxh3" : "");
     for (int64_t i = 0; i < v->n_tensors; i++) {
         const struct iv_tensor *t = &v->tensors[i];
-        char shape[96];
+        char shape[96], name[1024], type[64];
         shape_str(t, shape, sizeof shape);
-        printf("  %-40s %-10s %-22s %12" PRIu64 " %12" PRIu64, t->name, t->type_name, shape,
-               t->nbytes, t->offset);
+        printf("  %-40s %-10s %-22s %12" PRIu64 " %12" PRIu64, cli_esc(t->name, name, sizeof name),
+               cli_esc(t->type_name, type, sizeof type), shape, t->nbytes, t->offset);
         if (hash) {
             printf("  %016llx", (unsigned long long)XXH3_64bits(t->data, (size_t)t->nbytes));
         }

@@ -155,14 +155,14 @@ static void on_tensor(const struct lq_convert_tensor_report *r, void *user)
         printf("%-32s %-14s %-6s %-6s %11s %11s %9s %8s\n", "tensor", "shape", "from", "to",
                "rmse", "max_err", "rel_rmse", "snr_db");
     }
-    char shape[48] = "";
+    char shape[48] = "", nm[256];
     shape_str(r, shape, sizeof shape);
     if (r->have_stats) {
-        printf("%-32s %-14s %-6s %-6s %11.4e %11.4e %9.5f %8.2f%s\n", r->name, shape,
+        printf("%-32s %-14s %-6s %-6s %11.4e %11.4e %9.5f %8.2f%s\n", cli_esc(r->name, nm, sizeof nm), shape,
                lq_type_name(r->from), lq_type_name(r->to), r->stats.rmse, r->stats.max_abs_err,
                r->stats.rel_rmse, r->stats.snr_db, r->used_imatrix ? " (imatrix)" : "");
     } else {
-        printf("%-32s %-14s %-6s %-6s %11s %11s %9s %8s\n", r->name, shape,
+        printf("%-32s %-14s %-6s %-6s %11s %11s %9s %8s\n", cli_esc(r->name, nm, sizeof nm), shape,
                lq_type_name(r->from), lq_type_name(r->to), "copied", "-", "-", "-");
     }
 }

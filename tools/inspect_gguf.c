@@ -116,7 +116,9 @@ void ivi_gguf_metadata_print(const struct inspect_view *v, FILE *f)
     const lq_gguf *g = v->impl;
     for (int64_t i = 0; i < lq_gguf_n_kv(g); i++) {
         const struct lq_gguf_value *val = lq_gguf_value(g, i);
-        fprintf(f, "  %-44s %-7s = ", lq_gguf_key(g, i), lq_gguf_type_name(val->type));
+        char key[1024];
+        fprintf(f, "  %-44s %-7s = ", cli_esc(lq_gguf_key(g, i), key, sizeof key),
+                lq_gguf_type_name(val->type));
         print_value(f, val);
         fputc('\n', f);
     }

@@ -121,7 +121,8 @@ void ivi_st_metadata_print(const struct inspect_view *v, FILE *f)
     const struct st_impl *im = v->impl;
     for (int64_t i = 0; i < lq_st_n_meta(im->st); i++) {
         const char *val = lq_st_meta_value(im->st, i);
-        fprintf(f, "  %-44s = ", lq_st_meta_key(im->st, i));
+        char esc[1024];
+        fprintf(f, "  %-44s = ", cli_esc(lq_st_meta_key(im->st, i), esc, sizeof esc));
         ivi_print_quoted(f, val, strlen(val), 80);
         fputc('\n', f);
     }

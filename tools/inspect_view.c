@@ -23,14 +23,14 @@ lq_status ivi_nomem(struct lq_error *err)
 void ivi_print_quoted(FILE *f, const char *s, size_t len, size_t max)
 {
     fputc('"', f);
-    for (size_t i = 0; i < len && i < max; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            fprintf(f, "\\%c", c);
-        } else if (c < 0x20 || c == 0x7f) {
-            fprintf(f, "\\x%02x", c);
-        } else {
-            fputc(c, f);
+    size_t n = len < max ? len : max, run = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || s[i] == '"' || s[i] == '\\') {
+            cli_put_escaped(f, s + run, i - run, false); /* controls made visible */
+            if (i < n) {
+                fprintf(f, "\\%c", s[i]);
+            }
+            run = i + 1;
         }
     }
     fputc('"', f);
@@ -90,7 +90,10 @@ void ivi_json_metadata_print(const json_t *o, FILE *f)
     json_object_foreach((json_t *)o, key, val)
     {
         char *s = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
-        fprintf(f, "  %-44s = %.100s%s\n", key, s ? s : "?", s && strlen(s) > 100 ? "..." : "");
+        char k[1024], raw[128], ev[1024]; /* keys and values from the file: escaped */
+        snprintf(raw, sizeof raw, "%.100s", s ? s : "?");
+        fprintf(f, "  %-44s = %s%s\n", cli_esc(key, k, sizeof k), cli_esc(raw, ev, sizeof ev),
+                s && strlen(s) > 100 ? "..." : "");
         free(s);
     }
 }

@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
+
 #define BAR_MAX 30
 #define BAR_MIN 8
 
@@ -166,9 +168,10 @@ static void maybe_draw(struct progress *p)
     }
 }
 
+/* Labels are tensor names from the file: escaped for the terminal. */
 static void set_label(struct progress *p, const char *label)
 {
-    snprintf(p->label, sizeof p->label, "%s", label ? label : "");
+    cli_esc(label, p->label, sizeof p->label);
 }
 
 void progress_update(struct progress *p, int64_t i, int64_t n, uint64_t bytes_done,

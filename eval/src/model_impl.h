@@ -87,6 +87,8 @@ struct lq_model {
     struct lqi_weight output;   /* (n_embd -> n_vocab) */
     const float *rope_freqs;    /* (n_rot / 2) frequency divisors, or NULL */
     float *vectors;             /* one allocation: norms and rope_freqs as F32 */
+    void **aligned;             /* aligned copies of weights the file misaligns, n_aligned */
+    int64_t n_aligned;
     void *state_mem;
     struct lqi_state st;
     /* calibration hooks (model_hooks.c); all zero when unused */

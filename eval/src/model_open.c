@@ -123,6 +123,10 @@ void lq_model_free(lq_model *m)
     lqi_free(m->state_mem);
     lqi_free(m->layers);
     lqi_free(m->vectors);
+    for (int64_t i = 0; i < m->n_aligned; i++) {
+        lqi_free(m->aligned[i]);
+    }
+    lqi_free(m->aligned);
     lqi_free(m->src_name);
     lqi_free(m);
 }

@@ -279,6 +279,7 @@ lq_status lq_tokenizer_from_gguf(const lq_gguf *g, lq_tokenizer **out, struct lq
     lq_status rc = build(t, g, err);
     if (rc != LQ_OK) {
         lq_tokenizer_free(t);
+        lqi_error_prefix(err, "%s: ", lq_gguf_path(g)); /* the messages say "tokenizer: ..." */
         return rc;
     }
     *out = t;

@@ -12,6 +12,7 @@
 #include "gguf_write_impl.h"
 #include "lq/file_io.h"
 #include "lqi.h"
+#include "name_index.h"
 
 #define GGUF_VERSION 3
 
@@ -45,6 +46,8 @@ struct lq_gguf_writer {
     int64_t n_kv, cap_kv;
     struct tensor_decl *t;
     int64_t n_t, cap_t;
+    /* hashed lookups: a file may hold 100,000 tensors or keys */
+    struct lqi_name_index kv_index, t_index;
 };
 
 // ---- file helpers ----
@@ -147,6 +150,8 @@ void lq_gguf_writer_free(lq_gguf_writer *w)
     }
     lqi_free(w->kv);
     lqi_free(w->t);
+    lqi_name_index_free(&w->kv_index);
+    lqi_name_index_free(&w->t_index);
     lqi_free(w->path);
     lqi_free(w);
 }
@@ -166,12 +171,7 @@ static lq_status check_meta_phase(const lq_gguf_writer *w, const char *what,
 
 int64_t lq_gguf_writer_find_key(const lq_gguf_writer *w, const char *key)
 {
-    for (int64_t i = 0; w && key && i < w->n_kv; i++) {
-        if (strcmp(w->kv[i].key, key) == 0) {
-            return i;
-        }
-    }
-    return -1;
+    return w && key ? lqi_name_index_find(&w->kv_index, key, strlen(key)) : -1;
 }
 
 int64_t lq_gguf_writer_n_kv(const lq_gguf_writer *w)
@@ -179,12 +179,17 @@ int64_t lq_gguf_writer_n_kv(const lq_gguf_writer *w)
     return w ? w->n_kv : 0;
 }
 
+/* Removes a pair; the later ones move down, so the index is rebuilt (same capacity). */
 static void drop_kv(lq_gguf_writer *w, int64_t id)
 {
     lqi_free(w->kv[id].key);
     lqi_buf_free(&w->kv[id].bytes);
     memmove(&w->kv[id], &w->kv[id + 1], (size_t)(w->n_kv - id - 1) * sizeof *w->kv);
     w->n_kv--;
+    lqi_name_index_clear(&w->kv_index);
+    for (int64_t i = 0; i < w->n_kv; i++) {
+        lqi_name_index_insert(&w->kv_index, w->kv[i].key, strlen(w->kv[i].key), i);
+    }
 }
 
 lq_status lq_gguf_writer_remove_key(lq_gguf_writer *w, const char *key, struct lq_error *err)
@@ -228,6 +233,8 @@ lq_status lq_gguf_writer_set_value(lq_gguf_writer *w, const char *key,
         w->kv = p;
         w->cap_kv = cap;
     }
+    LQ_FAIL_IF(!lqi_name_index_reserve(&w->kv_index, (size_t)w->n_kv + 1), err, LQ_E_NOMEM,
+               "%s: out of memory", w->path);
     struct kv_pair kv = { .key = lqi_strdup(key) };
     LQ_FAIL_IF(!kv.key, err, LQ_E_NOMEM, "%s: out of memory", w->path);
     lq_status rc = lqi_gguf_put_kv(&kv.bytes, key, v, err);
@@ -240,6 +247,7 @@ lq_status lq_gguf_writer_set_value(lq_gguf_writer *w, const char *key,
     if (old >= 0) {
         drop_kv(w, old);
     }
+    lqi_name_index_insert(&w->kv_index, kv.key, strlen(kv.key), w->n_kv);
     w->kv[w->n_kv++] = kv;
     if (is_align) {
         w->alignment = v->v.u32;
@@ -256,12 +264,7 @@ int64_t lq_gguf_writer_n_tensors(const lq_gguf_writer *w)
 
 int64_t lq_gguf_writer_find_tensor(const lq_gguf_writer *w, const char *name)
 {
-    for (int64_t i = 0; w && name && i < w->n_t; i++) {
-        if (strcmp(w->t[i].name, name) == 0) {
-            return i;
-        }
-    }
-    return -1;
+    return w && name ? lqi_name_index_find(&w->t_index, name, strlen(name)) : -1;
 }
 
 size_t lq_gguf_writer_tensor_nbytes(const lq_gguf_writer *w, int64_t id)
@@ -314,11 +317,14 @@ lq_status lq_gguf_writer_add_tensor(lq_gguf_writer *w, const char *name, enum lq
         w->t = p;
         w->cap_t = cap;
     }
+    LQ_FAIL_IF(!lqi_name_index_reserve(&w->t_index, (size_t)w->n_t + 1), err, LQ_E_NOMEM,
+               "%s: out of memory", w->path);
     d.name = lqi_strdup(name);
     LQ_FAIL_IF(!d.name, err, LQ_E_NOMEM, "%s: out of memory", w->path);
     if (id) {
         *id = w->n_t;
     }
+    lqi_name_index_insert(&w->t_index, d.name, strlen(d.name), w->n_t);
     w->t[w->n_t++] = d;
     return LQ_OK;
 }

@@ -43,6 +43,10 @@ lq_status lqi_hf_join(const char *dir, const char *name, char **out, bool *exist
  * the file does not exist. */
 lq_status lqi_hf_load_json(const char *path, json_t **out, struct lq_error *err);
 
+/* Parses a JSON object held in memory (messages name `name`). */
+lq_status lqi_hf_parse_json(const char *text, size_t len, const char *name, json_t **out,
+                            struct lq_error *err);
+
 /* Frees the cached JSON files (not the config). */
 void lqi_hf_free_json_files(lq_hf *hf);
 

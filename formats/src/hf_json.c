@@ -46,6 +46,22 @@ lq_status lqi_hf_load_json(const char *path, json_t **out, struct lq_error *err)
     return LQ_OK;
 }
 
+lq_status lqi_hf_parse_json(const char *text, size_t len, const char *name, json_t **out,
+                            struct lq_error *err)
+{
+    *out = NULL;
+    json_error_t je;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    LQ_FAIL_IF(!root, err, LQ_E_FORMAT, "%s: invalid JSON at byte %d (line %d, column %d): %s",
+               name, je.position, je.line, je.column, je.text);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return lqi_set_error(err, LQ_E_FORMAT, "%s: not a JSON object", name);
+    }
+    *out = root;
+    return LQ_OK;
+}
+
 void lqi_hf_free_json_files(lq_hf *hf)
 {
     while (hf->files) {

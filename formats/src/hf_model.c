@@ -84,6 +84,12 @@ static lq_status open_shards(lq_hf *hf, const char **names, size_t n, bool index
         lq_status rc = open_shard(hf, names[i], err);
         if (rc != LQ_OK && indexed) {
             lqi_error_prefix(err, "%s: shard '%s' listed in %s: ", hf->dir, names[i], HF_INDEX);
+            if (rc == LQ_E_NOT_FOUND) { /* the index promises it: a defect of the folder */
+                rc = LQ_E_FORMAT;
+                if (err) {
+                    err->code = rc;
+                }
+            }
         }
         LQ_TRY(rc);
     }
@@ -244,6 +250,25 @@ lq_status lq_hf_open(const char *dir, lq_hf **out, struct lq_error *err)
 lq_status lq_hf_open_config(const char *dir, lq_hf **out, struct lq_error *err)
 {
     return open_hf(dir, false, out, err);
+}
+
+lq_status lq_hf_open_config_memory(const char *json, size_t len, const char *name, lq_hf **out,
+                                   struct lq_error *err)
+{
+    LQ_FAIL_IF(!out || (!json && len), err, LQ_E_INVALID_ARG, "lq_hf: bad arguments");
+    *out = NULL;
+    name = name ? name : "config.json";
+    lq_hf *hf = lqi_calloc(1, sizeof *hf);
+    LQ_FAIL_IF(!hf, err, LQ_E_NOMEM, "%s: out of memory", name);
+    hf->dir = lqi_strdup(name);
+    lq_status rc = hf->dir ? lqi_hf_parse_json(json ? json : "", len, name, &hf->config, err)
+                           : lqi_set_error(err, LQ_E_NOMEM, "%s: out of memory", name);
+    if (rc != LQ_OK) {
+        lq_hf_free(hf);
+        return rc;
+    }
+    *out = hf;
+    return LQ_OK;
 }
 
 void lq_hf_free(lq_hf *hf)

@@ -54,15 +54,19 @@ static lq_status read_config(const lq_llama2c *m, struct lq_llama2c_config *c,
                                      .n_heads = h[3], .n_kv_heads = h[4], .seq_len = h[6] };
     c->shared_classifier = h[5] > 0;
     c->vocab_size = h[5] > 0 ? h[5] : (h[5] == INT32_MIN ? 0 : -h[5]);
-    LQ_FAIL_IF(c->dim <= 0 || c->hidden_dim <= 0 || c->n_layers <= 0 || c->n_heads <= 0 ||
-                   c->n_kv_heads <= 0 || c->vocab_size <= 0 || c->seq_len <= 0,
-               err, LQ_E_FORMAT,
-               "%s: header {dim %d, hidden %d, layers %d, heads %d, kv heads %d, vocab %d, "
-               "seq %d} has a value <= 0 (not a llama2.c checkpoint?)",
-               m->path, h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
+    /* the header's fields in file order; vocab_size is negative for an unshared classifier */
+    static const char *const fields[7] = { "dim",        "hidden_dim", "n_layers", "n_heads",
+                                           "n_kv_heads", "vocab_size", "seq_len" };
+    for (int i = 0; i < 7; i++) {
+        bool bad = i == 5 ? c->vocab_size <= 0 : h[i] <= 0;
+        LQ_FAIL_IF(bad, err, LQ_E_FORMAT,
+                   "%s: llama2.c header field %s (bytes %d..%d) is %d, must be %s (not a "
+                   "llama2.c checkpoint?)",
+                   m->path, fields[i], 4 * i, 4 * i + 3, h[i], i == 5 ? "non-zero" : "> 0");
+    }
     LQ_FAIL_IF(c->dim % c->n_heads != 0 || c->n_heads % c->n_kv_heads != 0, err, LQ_E_FORMAT,
-               "%s: dim %d, heads %d, kv heads %d: dim must divide into heads and heads into "
-               "kv heads", m->path, c->dim, c->n_heads, c->n_kv_heads);
+               "%s: llama2.c header fields dim %d, n_heads %d, n_kv_heads %d: dim must "
+               "divide into n_heads and n_heads into n_kv_heads", m->path, c->dim, c->n_heads, c->n_kv_heads);
     c->head_size = c->dim / c->n_heads;
     c->kv_dim = c->n_kv_heads * c->head_size;
     return LQ_OK;

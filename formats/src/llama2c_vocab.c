@@ -172,7 +172,7 @@ lq_status lq_llama2c_vocab_open(const char *path, int32_t n_vocab, lq_llama2c_vo
 {
     LQ_FAIL_IF(!out || !path, err, LQ_E_INVALID_ARG, "llama2c: NULL path or out");
     *out = NULL;
-    LQ_FAIL_IF(n_vocab < 3, err, LQ_E_INVALID_ARG,
+    LQ_FAIL_IF(n_vocab < 3, err, LQ_E_FORMAT,
                "%s: vocab_size %d (unk, bos and eos need at least 3)", path, n_vocab);
     lq_llama2c_vocab *v = lqi_calloc(1, sizeof *v);
     LQ_FAIL_IF(!v, err, LQ_E_NOMEM, "%s: out of memory", path);

@@ -13,17 +13,23 @@ struct lqi_name_slot {
     int64_t id;
 };
 
-bool lqi_name_index_init(struct lqi_name_index *ix, size_t n)
+/* The capacity for n names: at most half full keeps probe sequences short. 0 on overflow. */
+static size_t capacity_for(size_t n)
 {
-    /* at most half full keeps probe sequences short */
     size_t cap = 8;
     while (cap / 2 < n) {
         if (cap > SIZE_MAX / 2 / sizeof(struct lqi_name_slot)) {
-            return false;
+            return 0;
         }
         cap *= 2;
     }
-    ix->slots = lqi_calloc(cap, sizeof *ix->slots);
+    return cap;
+}
+
+bool lqi_name_index_init(struct lqi_name_index *ix, size_t n)
+{
+    size_t cap = capacity_for(n);
+    ix->slots = cap ? lqi_calloc(cap, sizeof *ix->slots) : NULL;
     ix->cap = ix->slots ? cap : 0;
     return ix->slots != NULL;
 }
@@ -38,6 +44,33 @@ static size_t probe(const struct lqi_name_index *ix, const char *s, size_t len, 
             return i;
         }
         i = (i + 1) & mask;
+    }
+}
+
+bool lqi_name_index_reserve(struct lqi_name_index *ix, size_t n)
+{
+    if (ix->cap / 2 >= n && ix->cap > 0) {
+        return true;
+    }
+    struct lqi_name_index grown;
+    if (!lqi_name_index_init(&grown, n > ix->cap ? n : ix->cap)) {
+        return false;
+    }
+    for (size_t i = 0; i < ix->cap; i++) {
+        const struct lqi_name_slot *e = &ix->slots[i];
+        if (e->s) {
+            grown.slots[probe(&grown, e->s, e->len, e->hash)] = *e;
+        }
+    }
+    lqi_name_index_free(ix);
+    *ix = grown;
+    return true;
+}
+
+void lqi_name_index_clear(struct lqi_name_index *ix)
+{
+    if (ix->cap) {
+        memset(ix->slots, 0, ix->cap * sizeof *ix->slots);
     }
 }
 

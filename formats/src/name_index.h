@@ -18,6 +18,13 @@ struct lqi_name_index {
 /* Sizes the table for n names; false when out of memory. */
 bool lqi_name_index_init(struct lqi_name_index *ix, size_t n);
 
+/* Makes room for n names in all, keeping (rehashing) those stored: for tables that grow one
+ * name at a time. False when out of memory (the table is unchanged then). */
+bool lqi_name_index_reserve(struct lqi_name_index *ix, size_t n);
+
+/* Forgets every name, keeping the capacity. */
+void lqi_name_index_clear(struct lqi_name_index *ix);
+
 /* Adds a name with its id. Returns -1 when added, or the id already stored under the
  * same name (nothing is added then). The table must have been sized for every insert. */
 int64_t lqi_name_index_insert(struct lqi_name_index *ix, const char *s, size_t len, int64_t id);

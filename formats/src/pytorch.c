@@ -2,6 +2,7 @@
  * turns each state-dict entry into a checked view of its storage member. */
 #include "lq/pytorch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -126,7 +127,14 @@ static lq_status load_pickle(lq_pt *pt, struct lqi_pt_record **recs, int64_t *n,
     LQ_FAIL_IF(crc != pkl->crc32, err, LQ_E_CHECKSUM, "%s: '%s': CRC-32 %08lx, zip says %08x",
                pt->name, pkl->name, (unsigned long)crc, pkl->crc32);
     LQ_FAIL_IF(pkl->size > SIZE_MAX, err, LQ_E_RANGE, "%s: data.pkl too large", pt->name);
-    return lqi_pt_unpickle(p, (size_t)pkl->size, pkl->name, recs, n, err);
+    /* messages name the member inside the file given: "model.bin:archive/data.pkl" */
+    size_t len = strlen(pt->name) + strlen(pkl->name) + 2;
+    char *where = lqi_malloc(len);
+    LQ_FAIL_IF(!where, err, LQ_E_NOMEM, "%s: out of memory", pt->name);
+    snprintf(where, len, "%s:%s", pt->name, pkl->name);
+    lq_status rc = lqi_pt_unpickle(p, (size_t)pkl->size, where, recs, n, err);
+    lqi_free(where);
+    return rc;
 }
 
 // ---- tensors ----
@@ -137,7 +145,7 @@ static lq_status check_shape(const lq_pt *pt, const struct lqi_pt_record *r, con
 {
     int64_t n = 1;
     for (uint32_t i = 0; i < r->n_dims; i++) {
-        LQ_FAIL_IF(r->shape[i] < 0 || __builtin_mul_overflow(n, r->shape[i], &n), err,
+        LQ_FAIL_IF(r->shape[i] < 0 || lqi_mul_overflow_i64(n, r->shape[i], &n), err,
                    LQ_E_FORMAT, "%s: tensor '%s': bad size %lld in dimension %u", pt->name, name,
                    (long long)r->shape[i], i);
     }
@@ -146,7 +154,10 @@ static lq_status check_shape(const lq_pt *pt, const struct lqi_pt_record *r, con
         LQ_FAIL_IF(r->shape[i] != 1 && r->stride[i] != want, err, LQ_E_UNSUPPORTED,
                    "%s: tensor '%s' is not contiguous (dimension %u has stride %lld, want %lld)",
                    pt->name, name, i, (long long)r->stride[i], (long long)want);
-        want *= r->shape[i];
+        /* with a zero dimension the element count fits, but the strides may not */
+        LQ_FAIL_IF(lqi_mul_overflow_i64(want, r->shape[i], &want), err, LQ_E_FORMAT,
+                   "%s: tensor '%s': sizes overflow 64 bits from dimension %u", pt->name, name,
+                   i);
     }
     *n_elements = n;
     return LQ_OK;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arena.h"
 #include "lqi.h"
 #include "pytorch_impl.h"
 
@@ -44,10 +45,19 @@ struct vm {
     size_t n_marks, marks_cap;
     struct pv **memo;
     size_t memo_cap, memo_n;
-    struct pv **all;
-    size_t n_all, all_cap;
+    struct lqi_arena values; /* every struct pv */
+    struct pv **all;         /* the containers, whose items arrays are freed at the end */
+    size_t n_all, all_cap, n_values, max_values;
+    struct pv none, yes, no; /* immutable constants: not allocated per opcode */
     struct lq_error *err;
 };
+
+/* Growth bounds (see lq/pytorch.h): torch.save batches SETITEMS/APPENDS by 1000 items and
+ * nests a few levels, so its stack stays below a few thousand values. Every value costs at
+ * least one opcode byte, so the values are fewer than the pickle's bytes; the fixed cap keeps
+ * a huge hostile pickle from using gigabytes before it fails. */
+#define PT_MAX_STACK ((size_t)1 << 20)
+#define PT_MAX_VALUES ((size_t)1 << 23)
 
 /* Pickle's opcode names, for messages (every opcode of protocols 0-5). */
 static const char *op_name(unsigned char op)
@@ -114,12 +124,23 @@ static lq_status grow(struct vm *vm, void **arr, size_t *cap, size_t need, size_
 
 static lq_status new_value(struct vm *vm, enum pk kind, struct pv **out)
 {
-    LQ_TRY(grow(vm, (void **)&vm->all, &vm->all_cap, vm->n_all + 1, sizeof *vm->all));
-    struct pv *v = lqi_calloc(1, sizeof *v);
+    if (vm->n_values >= vm->max_values) {
+        return vm_fail(vm, "more than %zu values (at most one per opcode byte, %zu in all)",
+                       vm->max_values, PT_MAX_VALUES);
+    }
+    bool container = kind == PK_TUPLE || kind == PK_LIST || kind == PK_DICT || kind == PK_TENSOR;
+    if (container) {
+        LQ_TRY(grow(vm, (void **)&vm->all, &vm->all_cap, vm->n_all + 1, sizeof *vm->all));
+    }
+    struct pv *v = lqi_arena_alloc(&vm->values, sizeof *v, _Alignof(struct pv));
     LQ_FAIL_IF(!v, vm->err, LQ_E_NOMEM, "%s: out of memory unpickling", vm->name);
+    memset(v, 0, sizeof *v);
     v->kind = kind;
     v->at = vm->op_at;
-    vm->all[vm->n_all++] = v;
+    vm->n_values++;
+    if (container) {
+        vm->all[vm->n_all++] = v;
+    }
     *out = v;
     return LQ_OK;
 }
@@ -135,9 +156,9 @@ static void free_values(struct vm *vm)
 {
     for (size_t i = 0; i < vm->n_all; i++) {
         lqi_free(vm->all[i]->items);
-        lqi_free(vm->all[i]);
     }
     lqi_free(vm->all);
+    lqi_arena_free(&vm->values);
     lqi_free(vm->stack);
     lqi_free(vm->marks);
     lqi_free(vm->memo);
@@ -152,6 +173,9 @@ static size_t stack_base(const struct vm *vm)
 
 static lq_status push(struct vm *vm, struct pv *v)
 {
+    if (vm->sp >= PT_MAX_STACK) {
+        return vm_fail(vm, "stack deeper than %zu values", PT_MAX_STACK);
+    }
     LQ_TRY(grow(vm, (void **)&vm->stack, &vm->stack_cap, vm->sp + 1, sizeof *vm->stack));
     vm->stack[vm->sp++] = v;
     return LQ_OK;
@@ -262,9 +286,11 @@ static lq_status op_long1(struct vm *vm)
 
 static lq_status memo_put(struct vm *vm, uint64_t idx)
 {
-    /* every memo entry costs an opcode, so a valid index is below the pickle's size */
-    if (idx >= vm->size) {
-        return vm_fail(vm, "memo index %llu out of range", (unsigned long long)idx);
+    /* picklers number memo entries in order: an index past the next free one is refused,
+     * so the memo grows by one entry per PUT opcode at most */
+    if (idx > vm->memo_n) {
+        return vm_fail(vm, "memo index %llu out of range (the next free entry is %zu)",
+                       (unsigned long long)idx, vm->memo_n);
     }
     struct pv *v = NULL;
     LQ_TRY(top(vm, &v));
@@ -314,6 +340,11 @@ static lq_status op_tuple(struct vm *vm, size_t n)
     }
     struct pv *t = NULL;
     LQ_TRY(new_value(vm, PK_TUPLE, &t));
+    if (vm->sp > start) { /* tuples never grow: no spare capacity */
+        t->items = lqi_malloc((vm->sp - start) * sizeof *t->items);
+        LQ_FAIL_IF(!t->items, vm->err, LQ_E_NOMEM, "%s: out of memory unpickling", vm->name);
+        t->cap = vm->sp - start;
+    }
     for (size_t i = start; i < vm->sp; i++) {
         LQ_TRY(add_item(vm, t, vm->stack[i]));
     }
@@ -510,6 +541,9 @@ static lq_status step(struct vm *vm, bool *stop)
     case 0x95: return arg_uint(vm, 8, &u);                 /* FRAME: a hint only */
     case '.': *stop = true; return LQ_OK;                  /* STOP */
     case '(':                                              /* MARK */
+        if (vm->n_marks >= PT_MAX_STACK) {
+            return vm_fail(vm, "more than %zu nested MARKs", PT_MAX_STACK);
+        }
         LQ_TRY(grow(vm, (void **)&vm->marks, &vm->marks_cap, vm->n_marks + 1, sizeof(size_t)));
         vm->marks[vm->n_marks++] = vm->sp;
         return LQ_OK;
@@ -529,9 +563,9 @@ static lq_status step(struct vm *vm, bool *stop)
     case 'K': LQ_TRY(arg_uint(vm, 1, &u)); return op_int(vm, (int64_t)u, PK_INT); /* BININT1 */
     case 'M': LQ_TRY(arg_uint(vm, 2, &u)); return op_int(vm, (int64_t)u, PK_INT); /* BININT2 */
     case 0x8a: return op_long1(vm);                        /* LONG1 */
-    case 'N': return op_empty(vm, PK_NONE);                /* NONE */
-    case 0x88: return op_int(vm, 1, PK_BOOL);              /* NEWTRUE */
-    case 0x89: return op_int(vm, 0, PK_BOOL);              /* NEWFALSE */
+    case 'N': return push(vm, &vm->none);                  /* NONE */
+    case 0x88: return push(vm, &vm->yes);                  /* NEWTRUE */
+    case 0x89: return push(vm, &vm->no);                   /* NEWFALSE */
     case 'q': return op_put_get(vm, 1, true);              /* BINPUT */
     case 'r': return op_put_get(vm, 4, true);              /* LONG_BINPUT */
     case 0x94: return memo_put(vm, vm->memo_n);            /* MEMOIZE */
@@ -624,6 +658,10 @@ lq_status lqi_pt_unpickle(const unsigned char *pkl, size_t size, const char *nam
                           struct lqi_pt_record **recs, int64_t *n, struct lq_error *err)
 {
     struct vm vm = { .p = pkl, .size = size, .name = name, .err = err };
+    vm.max_values = size < PT_MAX_VALUES ? size : PT_MAX_VALUES;
+    vm.none.kind = PK_NONE;
+    vm.yes.kind = vm.no.kind = PK_BOOL;
+    vm.yes.i = 1;
     struct pv *result = NULL;
     *recs = NULL;
     *n = 0;

@@ -14,6 +14,25 @@
 #include "lq/sniff.h"
 #include "lqi.h"
 
+/* A file no sniffer recognised. A ".bin" file is most likely a llama2.c checkpoint with a bad
+ * header (llama2.c has no magic): its reader says which field is wrong. */
+static lq_status unknown_kind(const char *path, struct lq_error *err)
+{
+    size_t len = strlen(path);
+    if (len > 4 && strcmp(path + len - 4, ".bin") == 0) {
+        lq_llama2c *m = NULL;
+        lq_status rc = lq_llama2c_open(path, &m, err);
+        lq_llama2c_free(m);
+        if (rc == LQ_E_FORMAT || rc == LQ_E_RANGE || rc == LQ_E_UNSUPPORTED) {
+            return rc;
+        }
+    }
+    return lqi_set_error(err, LQ_E_UNSUPPORTED,
+                         "%s: not a model this tool reads (expected a GGUF file, a Hugging Face "
+                         "folder with config.json, or a llama2.c .bin checkpoint)",
+                         path);
+}
+
 lq_status lq_source_open(const char *path, lq_source **out, struct lq_error *err)
 {
     LQ_FAIL_IF(!path || !out, err, LQ_E_INVALID_ARG, "source: NULL argument");
@@ -31,10 +50,7 @@ lq_status lq_source_open(const char *path, lq_source **out, struct lq_error *err
         case LQ_FILE_HF_DIR_PYTORCH: rc = lqi_source_open_hf(s, true, err); break;
         case LQ_FILE_LLAMA2C: rc = lqi_source_open_llama2c(s, err); break;
         default:
-            rc = lqi_set_error(err, LQ_E_UNSUPPORTED,
-                               "%s: not a model this tool reads (expected a GGUF file, a Hugging "
-                               "Face folder with config.json, or a llama2.c .bin checkpoint)",
-                               path);
+            rc = unknown_kind(path, err);
         }
     }
     if (rc != LQ_OK) {
@@ -58,6 +74,7 @@ void lq_source_free(lq_source *s)
     }
     lqi_free(s->names);
     lqi_free(s->tensors);
+    lqi_name_index_free(&s->index);
     lqi_free(s->rope_freqs);
     lqi_free(s->vocab_path);
     lq_gguf_free(s->gguf);
@@ -82,7 +99,8 @@ lq_status lqi_source_alloc(struct lq_source *s, int64_t n, struct lq_error *err)
 {
     s->tensors = lqi_calloc((size_t)(n ? n : 1), sizeof *s->tensors);
     s->names = lqi_calloc((size_t)(n ? n : 1), sizeof *s->names);
-    LQ_FAIL_IF(!s->tensors || !s->names, err, LQ_E_NOMEM, "out of memory");
+    LQ_FAIL_IF(!s->tensors || !s->names || !lqi_name_index_init(&s->index, (size_t)n), err,
+               LQ_E_NOMEM, "out of memory");
     return LQ_OK;
 }
 
@@ -95,6 +113,20 @@ static int cmp_tensors(const void *a, const void *b)
 void lqi_source_sort(struct lq_source *s)
 {
     qsort(s->tensors, (size_t)s->n_tensors, sizeof *s->tensors, cmp_tensors);
+    lqi_source_reindex(s); /* ids changed */
+}
+
+void lqi_source_reindex(struct lq_source *s)
+{
+    /* lqi_source_alloc sized the table for every tensor */
+    if (!lqi_name_index_reserve(&s->index, (size_t)s->n_tensors)) {
+        return;
+    }
+    lqi_name_index_clear(&s->index);
+    for (int64_t i = 0; i < s->n_tensors; i++) {
+        const char *nm = s->tensors[i].name;
+        lqi_name_index_insert(&s->index, nm, strlen(nm), i);
+    }
 }
 
 lq_status lq_source_set_tokenizer(lq_source *s, const char *path, struct lq_error *err)
@@ -137,12 +169,7 @@ const struct lq_source_tensor *lq_source_tensor(const lq_source *s, int64_t i)
 
 int64_t lq_source_find_tensor(const lq_source *s, const char *name)
 {
-    for (int64_t i = 0; i < s->n_tensors; i++) {
-        if (strcmp(s->tensors[i].name, name) == 0) {
-            return i;
-        }
-    }
-    return -1;
+    return lqi_name_index_find(&s->index, name, strlen(name));
 }
 
 const struct lq_llama_hparams *lq_source_hparams(const lq_source *s)
@@ -220,29 +247,48 @@ lq_status lq_source_check_finite(const lq_source *s, int64_t i, const float *x,
     return LQ_OK;
 }
 
-lq_status lq_source_read_f32(const lq_source *s, int64_t i, float *dst, bool finite,
-                             struct lq_error *err)
+/* The decoders read blocks and elements as C objects: data that a GGUF file aligned to less
+ * than them (general.alignment 1 is legal) is decoded from an aligned copy. */
+#define DECODE_ALIGN 16
+
+/* Decodes tensor t whose bytes are at data (aligned) into dst. */
+static lq_status read_f32_from(const lq_source *s, int64_t i, const unsigned char *data,
+                               float *dst, bool finite, struct lq_error *err)
 {
     const struct lq_source_tensor *t = lq_source_tensor(s, i);
-    LQ_FAIL_IF(!t || !dst, err, LQ_E_INVALID_ARG, "source: bad tensor id %lld", (long long)i);
     int64_t ncols = t->ne[0];
     int64_t nrows = n_elements(t) / (ncols ? ncols : 1);
-    if (!t->data) { /* generated (rope factors) */
+    if (!data) { /* generated (rope factors) */
         memcpy(dst, s->rope_freqs, (size_t)n_elements(t) * sizeof(float));
     } else if (t->permute_heads <= 0) {
-        LQ_TRY(decode_row(t, t->data, dst, n_elements(t), err));
+        LQ_TRY(decode_row(t, data, dst, n_elements(t), err));
     } else {
         /* q/k rows (or bias elements) move to their GGUF position one at a time */
         bool bias = t->n_dims == 1;
         int64_t rows = bias ? ncols : nrows, cols = bias ? 1 : ncols;
         size_t row_bytes = lq_row_size(t->type, cols);
-        const unsigned char *p = t->data;
         for (int64_t r = 0; r < rows; r++) {
             int64_t to = lq_llama_permuted_row(r, rows, t->permute_heads);
-            LQ_TRY(decode_row(t, p + (size_t)r * row_bytes, dst + to * cols, cols, err));
+            LQ_TRY(decode_row(t, data + (size_t)r * row_bytes, dst + to * cols, cols, err));
         }
     }
     return finite ? lq_source_check_finite(s, i, dst, err) : LQ_OK;
+}
+
+lq_status lq_source_read_f32(const lq_source *s, int64_t i, float *dst, bool finite,
+                             struct lq_error *err)
+{
+    const struct lq_source_tensor *t = lq_source_tensor(s, i);
+    LQ_FAIL_IF(!t || !dst, err, LQ_E_INVALID_ARG, "source: bad tensor id %lld", (long long)i);
+    if (!t->data || (uintptr_t)t->data % DECODE_ALIGN == 0) {
+        return read_f32_from(s, i, t->data, dst, finite, err);
+    }
+    unsigned char *copy = lqi_malloc(t->nbytes ? t->nbytes : 1); /* malloc aligns to 16 */
+    LQ_FAIL_IF(!copy, err, LQ_E_NOMEM, "%s: out of memory for tensor '%s'", t->file, t->name);
+    memcpy(copy, t->data, t->nbytes);
+    lq_status rc = read_f32_from(s, i, copy, dst, finite, err);
+    lqi_free(copy);
+    return rc;
 }
 
 lq_status lq_source_read_raw(const lq_source *s, int64_t i, void *dst, struct lq_error *err)

@@ -85,6 +85,12 @@ lq_status lqi_source_open_gguf(struct lq_source *s, struct lq_error *err)
     LQ_TRY(lqi_source_alloc(s, n, err));
     for (int64_t i = 0; i < n; i++) {
         const struct lq_gguf_tensor_info *ti = lq_gguf_tensor(s->gguf, i);
+        /* what a GGUF output can hold, checked here so that the error names this file */
+        LQ_FAIL_IF(ti->n_dims == 0, err, LQ_E_FORMAT, "%s: tensor '%s' has no dimensions",
+                   s->path, ti->name);
+        LQ_FAIL_IF(strlen(ti->name) > LQ_GGUF_MAX_NAME, err, LQ_E_FORMAT,
+                   "%s: tensor name '%.*s...' is longer than %d bytes", s->path, 32, ti->name,
+                   LQ_GGUF_MAX_NAME);
         struct lq_source_tensor *t = &s->tensors[i];
         t->name = ti->name;
         t->src_name = ti->name;
@@ -96,6 +102,7 @@ lq_status lqi_source_open_gguf(struct lq_source *s, struct lq_error *err)
         t->data = ti->data;
     }
     s->n_tensors = n;
+    lqi_source_reindex(s);
     read_hparams(s);
     LQ_TRY(check_hparams(s, err));
     snprintf(s->describe, sizeof s->describe, "GGUF v%u, %lld tensors", lq_gguf_version(s->gguf),

@@ -86,6 +86,12 @@ static lq_status read_hparams(struct lq_source *s, struct lq_error *err)
     LQ_TRY(opt_i64(s, "num_key_value_heads", &hp->n_head_kv, err));
     hp->head_dim = hp->n_head > 0 ? hp->n_embd / hp->n_head : 0;
     LQ_TRY(opt_i64(s, "head_dim", &hp->head_dim, err));
+    int64_t q_dim, kv_dim; /* what the shape checks and the maps compute from them */
+    LQ_FAIL_IF(hp->n_head > INT32_MAX || lqi_mul_overflow_i64(hp->n_head, hp->head_dim, &q_dim) ||
+                   lqi_mul_overflow_i64(hp->n_head_kv, hp->head_dim, &kv_dim),
+               err, LQ_E_FORMAT,
+               "%s/config.json: num_attention_heads %lld x head_dim %lld overflows 64 bits",
+               s->path, (long long)hp->n_head, (long long)hp->head_dim);
     hp->n_rot = hp->head_dim;
     hp->n_ctx_train = 2048;
     LQ_TRY(opt_i64(s, "max_position_embeddings", &hp->n_ctx_train, err));
@@ -117,11 +123,12 @@ lq_status lqi_source_add_hf_tensor(struct lq_source *s, const char *src_name, co
                file, src_name, dtype);
     LQ_FAIL_IF(n_dims < 1 || n_dims > 4, err, LQ_E_UNSUPPORTED,
                "%s: tensor '%s': %u dimensions", file, src_name, n_dims);
-    LQ_FAIL_IF(lq_source_find_tensor(s, m.gguf_name) >= 0, err, LQ_E_FORMAT,
-               "%s: tensor '%s' appears twice", file, src_name);
     struct lq_source_tensor *t = &s->tensors[s->n_tensors];
     s->names[s->n_tensors] = lqi_strdup(m.gguf_name);
     LQ_FAIL_IF(!s->names[s->n_tensors], err, LQ_E_NOMEM, "out of memory");
+    const char *nm = s->names[s->n_tensors];
+    LQ_FAIL_IF(lqi_name_index_insert(&s->index, nm, strlen(nm), s->n_tensors) >= 0, err,
+               LQ_E_FORMAT, "%s: tensor '%s' appears twice", file, src_name);
     s->n_tensors++;
     t->name = s->names[s->n_tensors - 1];
     t->src_name = src_name;
@@ -178,6 +185,9 @@ static lq_status add_rope_freqs(struct lq_source *s, struct lq_error *err)
                    "%s: rope_scaling gives rope factor %d = %g", file, i,
                    (double)s->rope_freqs[i]);
     }
+    LQ_FAIL_IF(lqi_name_index_insert(&s->index, "rope_freqs.weight", 17, s->n_tensors) >= 0, err,
+               LQ_E_FORMAT, "%s: rope_freqs.weight is both a tensor and generated from "
+               "rope_scaling", s->path);
     struct lq_source_tensor *t = &s->tensors[s->n_tensors++];
     t->name = "rope_freqs.weight";
     t->src_name = "(rope_scaling in config.json)";

@@ -7,6 +7,7 @@
 #include "lq/llama2c.h"
 #include "lq/pytorch.h"
 #include "lq/source.h"
+#include "name_index.h"
 
 /* A GPTQ layer dequantized at open time (source_gptq.c). */
 struct lqi_source_deq {
@@ -22,6 +23,7 @@ struct lq_source {
     struct lq_llama_hparams hp;
     int64_t n_tensors;
     struct lq_source_tensor *tensors; /* llama.cpp order */
+    struct lqi_name_index index;      /* GGUF name -> tensor id, kept by add and sort */
     char **names;                     /* owned GGUF names (HF / PyTorch / llama2.c kinds) */
     float *rope_freqs;                /* generated rope_freqs.weight (Llama 3 scaling) */
     lq_gguf *gguf;
@@ -58,6 +60,11 @@ lq_status lqi_source_add_hf_tensor(struct lq_source *s, const char *src_name, co
 bool lqi_source_gptq_part(const char *name);
 lq_status lqi_source_add_gptq(struct lq_source *s, int64_t i, struct lq_error *err);
 
+/* The tokenizer.ggml.* keys of a byte-level BPE tokenizer.json held in memory (len bytes), for
+ * a vocabulary of n_vocab ids: what the folder's tokenizer.json becomes (and the fuzz target's
+ * entry point). Messages name `name`. */
+lq_status lqi_source_bpe_json(const char *text, size_t len, const char *name, int64_t n_vocab,
+                              lq_gguf_writer *w, struct lq_error *err);
 /* Where a source's hyper-parameters came from, for messages: the file and each value's key as
  * that file spells it ("num_hidden_layers", "llama.block_count", "n_layers"). */
 struct lqi_hparam_keys {
@@ -90,8 +97,11 @@ lq_status lqi_source_check_pieces(const struct lq_source *s, const char *file, i
 lq_status lqi_source_write_tokenizer(const struct lq_source *s, lq_gguf_writer *w,
                                      struct lq_error *err);
 
-/* Allocates the tensor table (n entries, zeroed) and the owned-name table. */
+/* Allocates the tensor table (n entries, zeroed), the owned-name table and the name index. */
 lq_status lqi_source_alloc(struct lq_source *s, int64_t n, struct lq_error *err);
+
+/* Rebuilds the name index from s->tensors (after filling the table directly, or reordering). */
+void lqi_source_reindex(struct lq_source *s);
 
 /* Sorts s->tensors into llama.cpp's order (outside blocks first, then block, then name). */
 void lqi_source_sort(struct lq_source *s);

@@ -41,6 +41,7 @@ lq_status lqi_source_open_llama2c(struct lq_source *s, struct lq_error *err)
         t->data = lt->data;
     }
     s->n_tensors = n;
+    lqi_source_reindex(s);
     const struct lqi_hparam_keys k = {
         .file = s->path, .n_vocab = "vocab_size", .n_embd = "dim", .n_layer = "n_layers",
         .n_ff = "hidden_dim", .n_head = "n_heads", .n_head_kv = "n_kv_heads",

@@ -112,18 +112,16 @@ static lq_status merge_text(json_t *val, const char **out, char **owned, struct 
     return LQ_OK;
 }
 
-/* Byte-level BPE: vocab sorted by id, added tokens typed CONTROL (special) or USER_DEFINED. */
-static lq_status write_bpe(const struct lq_source *s, lq_gguf_writer *w, const char *path,
-                           struct lq_error *err)
+/* Byte-level BPE: vocab sorted by id, added tokens typed CONTROL (special) or USER_DEFINED.
+ * n vocabulary entries; takes the reference to root. */
+static lq_status write_bpe_json(json_t *root, int64_t n, const char *path, lq_gguf_writer *w,
+                                struct lq_error *err)
 {
-    json_t *root;
-    LQ_TRY(lqi_hf_load_json(path, &root, err));
     lq_status rc = LQ_OK;
     json_t *model = json_object_get(root, "model");
     json_t *vocab = json_object_get(model, "vocab");
     json_t *merges = json_object_get(model, "merges");
     const char *mtype = json_string_value(json_object_get(model, "type"));
-    int64_t n = s->hp.n_vocab;
     const char **tokens = lqi_calloc((size_t)n, sizeof *tokens);
     int32_t *types = lqi_calloc((size_t)n, sizeof *types);
     char **owned = lqi_calloc((size_t)(json_array_size(merges) + n + 1), sizeof *owned);
@@ -208,6 +206,23 @@ out_free:
     lqi_free(tokens);
     json_decref(root);
     return rc;
+}
+
+static lq_status write_bpe(const struct lq_source *s, lq_gguf_writer *w, const char *path,
+                           struct lq_error *err)
+{
+    json_t *root;
+    LQ_TRY(lqi_hf_load_json(path, &root, err));
+    return write_bpe_json(root, s->hp.n_vocab, path, w, err);
+}
+
+lq_status lqi_source_bpe_json(const char *text, size_t len, const char *name, int64_t n_vocab,
+                              lq_gguf_writer *w, struct lq_error *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    LQ_FAIL_IF(!root, err, LQ_E_FORMAT, "%s: line %d: %s", name, jerr.line, jerr.text);
+    return write_bpe_json(root, n_vocab, name, w, err);
 }
 
 /* Special token ids as llama.cpp finds them: config.json's *_token_id first. */

@@ -49,6 +49,14 @@ static inline bool lqi_add_overflow_u64(uint64_t a, uint64_t b, uint64_t *out)
 {
     return __builtin_add_overflow(a, b, out);
 }
+static inline bool lqi_mul_overflow_i64(int64_t a, int64_t b, int64_t *out)
+{
+    return __builtin_mul_overflow(a, b, out);
+}
+static inline bool lqi_add_overflow_i64(int64_t a, int64_t b, int64_t *out)
+{
+    return __builtin_add_overflow(a, b, out);
+}
 
 /* Allocation seam: tests may redirect these. Sizes are checked for overflow. */
 void *lqi_malloc(size_t n);

@@ -1,6 +1,8 @@
 /* fp16.c - float -> half / bfloat16 rounding and row conversions. */
 #include "lq/fp16.h"
 
+#include <string.h>
+
 uint16_t lq_fp32_to_fp16(float f)
 {
     uint32_t x = lq_f32_bits(f);
@@ -55,10 +57,19 @@ uint16_t lq_fp32_to_bf16(float f)
     return (uint16_t)((u + (0x7fff + ((u >> 16) & 1))) >> 16);
 }
 
+/* Halves read with memcpy: a GGUF file may align its tensors to 1 byte (general.alignment is
+ * any power of two), so src need not be 2-byte aligned. */
+static inline uint16_t load_u16(const uint16_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
 void lq_fp16_to_fp32_row(const uint16_t *restrict src, float *restrict dst, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) {
-        dst[i] = lq_fp16_to_fp32(src[i]);
+        dst[i] = lq_fp16_to_fp32(load_u16(src + i));
     }
 }
 
@@ -72,7 +83,7 @@ void lq_fp32_to_fp16_row(const float *restrict src, uint16_t *restrict dst, int6
 void lq_bf16_to_fp32_row(const uint16_t *restrict src, float *restrict dst, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) {
-        dst[i] = lq_bf16_to_fp32(src[i]);
+        dst[i] = lq_bf16_to_fp32(load_u16(src + i));
     }
 }
 

@@ -88,6 +88,8 @@ const char *lqt_hostile_str(char *buf, const char *fmt, ...)
     return at;
 }
 
+static int g_max_mb; /* set by lqt_hostile_run_limited for its cases */
+
 /* Runs one case; returns a malloc'd description of what went wrong, or NULL. */
 static char *run_case(const struct lqt_hostile_case *c)
 {
@@ -97,7 +99,8 @@ static char *run_case(const struct lqt_hostile_case *c)
     assert_non_null(buf);
     c->make(dir, args, buf);
     char *before = list_tree(dir);
-    struct lqt_run_opts o = {.max_seconds = c->max_seconds > 0 ? c->max_seconds : 30.0};
+    struct lqt_run_opts o = {.max_seconds = c->max_seconds > 0 ? c->max_seconds : 30.0,
+                             .max_mb = g_max_mb};
     struct lqt_run r = lqt_run_quant(args, &o);
     char *after = list_tree(dir);
     char *fresh = c->want_exit != 0 ? first_new_entry(before, after) : NULL;
@@ -147,5 +150,15 @@ void lqt_hostile_run(const struct lqt_hostile_case *cases, size_t n)
     size_t failed = lqt_hostile_failures(cases, n);
     if (failed) {
         fail_msg("%zu of %zu hostile cases failed (listed above)", failed, n);
+    }
+}
+
+void lqt_hostile_run_limited(const struct lqt_hostile_case *cases, size_t n, int max_mb)
+{
+    g_max_mb = max_mb;
+    size_t failed = lqt_hostile_failures(cases, n);
+    g_max_mb = 0;
+    if (failed) {
+        fail_msg("%zu of %zu hostile cases failed within %d MiB (listed above)", failed, n, max_mb);
     }
 }

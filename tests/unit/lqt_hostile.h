@@ -27,6 +27,10 @@ struct lqt_hostile_case {
  * output or a temporary). Cases with want_exit == 0 may create files but no temporaries. */
 void lqt_hostile_run(const struct lqt_hostile_case *cases, size_t n);
 
+/* lqt_hostile_run with each command's memory limited to max_mb MiB (see lqt_run_opts): a
+ * command that needs more fails (it gets no memory, or is killed by the sanitizer). */
+void lqt_hostile_run_limited(const struct lqt_hostile_case *cases, size_t n, int max_mb);
+
 /* The same checks without failing the test: the number of cases that failed (each printed). */
 size_t lqt_hostile_failures(const struct lqt_hostile_case *cases, size_t n);
 

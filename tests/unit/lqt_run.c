@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -79,6 +80,82 @@ static int wait_child(pid_t pid, const struct lqt_run_opts *o, double t0, struct
     }
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define LQT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LQT_ASAN 1
+#endif
+#endif
+
+/* The environment of the child: ours, plus the RSS limit under AddressSanitizer. */
+static char **child_env(const struct lqt_run_opts *opts)
+{
+    size_t n = 0;
+    while (environ[n]) {
+        n++;
+    }
+    char **env = calloc(n + 2, sizeof *env);
+    assert_non_null(env);
+    size_t k = 0;
+    const char *asan = "";
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(environ[i], "ASAN_OPTIONS=", 13) == 0) {
+            asan = environ[i] + 13;
+        } else {
+            env[k++] = strdup(environ[i]);
+        }
+    }
+#ifdef LQT_ASAN
+    char opt[64] = "";
+    if (opts && opts->max_mb > 0) {
+        snprintf(opt, sizeof opt, "%shard_rss_limit_mb=%d", *asan ? ":" : "", opts->max_mb);
+    }
+#else
+    const char *opt = "";
+#endif
+    if (*asan || *opt) {
+        size_t len = strlen(asan) + strlen(opt) + 16;
+        env[k] = malloc(len);
+        assert_non_null(env[k]);
+        snprintf(env[k++], len, "ASAN_OPTIONS=%s%s", asan, opt);
+    }
+    return env;
+}
+
+static void free_env(char **env)
+{
+    for (size_t i = 0; env[i]; i++) {
+        free(env[i]);
+    }
+    free(env);
+}
+
+/* RLIMIT_AS for the child: set on us around posix_spawn, which the child inherits. */
+static void limit_memory(const struct lqt_run_opts *opts, struct rlimit *old)
+{
+    assert_int_equal(getrlimit(RLIMIT_AS, old), 0);
+#ifndef LQT_ASAN
+    if (opts && opts->max_mb > 0) {
+        struct rlimit lim = *old;
+        lim.rlim_cur = (rlim_t)opts->max_mb << 20;
+        if (old->rlim_max != RLIM_INFINITY && lim.rlim_cur > old->rlim_max) {
+            lim.rlim_cur = old->rlim_max;
+        }
+        assert_int_equal(setrlimit(RLIMIT_AS, &lim), 0);
+    }
+#else
+    (void)opts;
+#endif
+}
+
+static void restore_memory(const struct lqt_run_opts *opts, const struct rlimit *old)
+{
+    if (opts && opts->max_mb > 0) {
+        assert_int_equal(setrlimit(RLIMIT_AS, old), 0);
+    }
+}
+
 struct lqt_run lqt_run_quant(const char *const *args, const struct lqt_run_opts *opts)
 {
     const char *argv[64] = {LQ_QUANT_BIN};
@@ -98,10 +175,16 @@ struct lqt_run lqt_run_quant(const char *const *args, const struct lqt_run_opts 
     posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
     posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
     struct lqt_run r = {0};
+    char **env = child_env(opts);
+    struct rlimit old;
+    limit_memory(opts, &old);
     const double t0 = now_seconds();
     pid_t pid;
-    assert_int_equal(posix_spawn(&pid, LQ_QUANT_BIN, &fa, NULL, (char *const *)argv, environ), 0);
+    int spawned = posix_spawn(&pid, LQ_QUANT_BIN, &fa, NULL, (char *const *)argv, env);
+    restore_memory(opts, &old);
+    assert_int_equal(spawned, 0);
     posix_spawn_file_actions_destroy(&fa);
+    free_env(env);
     int status = wait_child(pid, opts, t0, &r);
     r.seconds = now_seconds() - t0;
     if (WIFSIGNALED(status)) {

@@ -20,6 +20,9 @@ struct lqt_run_opts {
     int send_signal;        /* 0: none; else sent after signal_after seconds */
     double signal_after;    /* seconds */
     const char *stdin_path; /* NULL: /dev/null */
+    int max_mb;             /* 0: none; else the child's address space (RLIMIT_AS) in MiB, or
+                             * under AddressSanitizer (which reserves terabytes of address
+                             * space) its resident memory, through ASAN_OPTIONS hard_rss_limit_mb */
     /* With send_signal: wait (past signal_after) until this folder holds an entry whose name
      * contains ".tmp." before sending it, so an interruption lands while an output is being
      * written. NULL: signal_after alone decides. */

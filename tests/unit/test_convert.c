@@ -378,7 +378,7 @@ static void test_missing_shard(void **state)
         snprintf(to, sizeof to, "%s/%s", dir, files[i]);
         copy_file(lqt_data_path(from), to);
     }
-    expect_failure(dir, "F16", LQ_E_NOT_FOUND, "model-00002-of-00002.safetensors");
+    expect_failure(dir, "F16", LQ_E_FORMAT, "model-00002-of-00002.safetensors");
     free(dir);
 }
 

@@ -202,10 +202,10 @@ static void test_llama2c_rejects_bad_files(void **state)
     lq_llama2c_free(m);
     free(p);
     p = corrupt_copy(dir, STORIES, full, 3, 0);
-    expect_open_fails(p, LQ_E_FORMAT, "heads 0");
+    expect_open_fails(p, LQ_E_FORMAT, "field n_heads (bytes 12..15) is 0");
     free(p);
     p = corrupt_copy(dir, STORIES, full, 4, 3);
-    expect_open_fails(p, LQ_E_FORMAT, "kv heads 3");
+    expect_open_fails(p, LQ_E_FORMAT, "n_kv_heads 3");
     free(p);
     p = corrupt_copy(dir, STORIES, full, 0, 0x616b3432);
     expect_open_fails(p, LQ_E_UNSUPPORTED, "ak42");

@@ -18,6 +18,11 @@
  * element-count overflow, known types, row lengths a multiple of the block size, offsets
  * aligned, in bounds and not overlapping, duplicate keys and tensor names.
  *
+ * Limits (work and memory bounded by the file's size): before anything is allocated, n_kv
+ * is checked against the bytes left at 13 bytes a pair at least (12 in v1), n_tensors at 24
+ * bytes an info (16 in v1), an array's count at its element type's smallest encoding, and
+ * every string length against the bytes left; keys and names are found by hash.
+ *
  * Metadata strings and numeric arrays are copied at open time into NUL-terminated,
  * aligned memory owned by the handle (bools are stored as 0/1 whatever byte the file
  * holds); tensor data is a view into the mapping. Arrays of arrays nest at most 16 deep.

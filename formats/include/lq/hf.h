@@ -12,7 +12,8 @@
  * transformers does). With an index, every tensor must be in exactly one shard and where
  * the index says: a shard file that is missing, a tensor of the index that its shard does
  * not hold, a tensor held by two shards and a tensor of a shard that the index does not
- * list are all errors naming the shard and the tensor. Shard names must be relative and
+ * list are all errors naming the shard and the tensor (LQ_E_FORMAT, a missing shard too:
+ * the folder contradicts its index). Shard names must be relative and
  * must not contain a ".." component.
  *
  * The tensors of all shards form one set, with ids 0 .. n-1 sorted by name (bytewise
@@ -50,6 +51,11 @@ LQ_API lq_status lq_hf_open(const char *dir, lq_hf **out, struct lq_error *err);
 /* Opens config.json (and, on demand, the other JSON files) of a folder whose weights are
  * read by another reader (pytorch_model.bin): no safetensors file is looked for. */
 LQ_API lq_status lq_hf_open_config(const char *dir, lq_hf **out, struct lq_error *err);
+
+/* A config.json held in memory (len bytes, not NUL-terminated), for the config getters
+ * only: no folder, no weights, no other JSON file. Messages name `name`. */
+LQ_API lq_status lq_hf_open_config_memory(const char *json, size_t len, const char *name,
+                                          lq_hf **out, struct lq_error *err);
 
 /* Unmaps and frees everything; accepts NULL. */
 LQ_API void lq_hf_free(lq_hf *hf);

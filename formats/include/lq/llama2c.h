@@ -15,6 +15,12 @@
  *   The file must end exactly there. The "ak42" versioned exports are refused
  *   (LQ_E_UNSUPPORTED).
  *
+ * Limits: every header field must be > 0 (vocab_size non-zero) and the file's size must be
+ * exactly the header's implied size (overflow-checked), so layers, vocabulary and dimensions
+ * are bounded by the bytes the file holds before the tensor table is allocated; a bad field
+ * is an LQ_E_FORMAT error naming it and its value. A tokenizer file is scanned against its
+ * size before its vocab_size entries are allocated.
+ *
  * The weights are in Meta's original rotary layout (pairs of adjacent q/k components rotate
  * together), which is what llama.cpp's llama architecture expects: no permutation is needed,
  * and none is applied (llama.cpp's convert-llama2c-to-ggml copies them unchanged; the

@@ -21,6 +21,12 @@
  * Byte,Bool}Storage. Anything else is an LQ_E_FORMAT error naming the opcode or global and
  * its offset in data.pkl.
  *
+ * Limits (memory bounded by the pickle's size): the unpickler's stack holds at most 2^20
+ * values (torch.save batches items by 1,000), it makes at most one value per opcode byte and
+ * 2^23 in all, memo indices must be assigned in order (one new entry per PUT), and NONE and
+ * booleans cost no allocation; shape and stride products are overflow-checked. Messages name
+ * the pickle as FILE:MEMBER ("pytorch_model.bin:archive/data.pkl").
+ *
  * Tensors must be contiguous (row-major strides; dimensions of size 1 may have any stride)
  * and lie inside their storage. Tensor data are views into the read-only mapping of the file
  * (no copy); torch aligns storages to 64 bytes, but a view is only guaranteed to be aligned

@@ -74,6 +74,7 @@ LQ_API const char *lq_source_describe(const lq_source *src);
 
 LQ_API int64_t lq_source_n_tensors(const lq_source *src);
 LQ_API const struct lq_source_tensor *lq_source_tensor(const lq_source *src, int64_t i);
+/* By hash (a file may hold 100,000 tensors): -1 when absent. */
 LQ_API int64_t lq_source_find_tensor(const lq_source *src, const char *gguf_name);
 
 LQ_API const struct lq_llama_hparams *lq_source_hparams(const lq_source *src);

@@ -63,6 +63,8 @@ LQ_API uint16_t lq_fp32_to_fp16(float f);
 LQ_API uint16_t lq_fp32_to_bf16(float f);
 
 /* Row conversions (n elements; src and dst must not overlap). */
+/* Rows of n values. The half/bf16 sources of the _to_fp32 rows may be misaligned (a GGUF file
+ * may align its data to 1 byte). */
 LQ_API void lq_fp16_to_fp32_row(const uint16_t *src, float *dst, int64_t n);
 LQ_API void lq_fp32_to_fp16_row(const float *src, uint16_t *dst, int64_t n);
 LQ_API void lq_bf16_to_fp32_row(const uint16_t *src, float *dst, int64_t n);
