@@ -61,17 +61,18 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
         {
             .name = "quantize",
             .summary = "quantize a model with llama.cpp's file types and recipes",
-            .synopsis = "[options] IN OUT TYPE",
+            .synopsis = "[options] IN OUT TYPE | [options] -o OUT IN TYPE",
             .description =
                 "Quantizes IN into the GGUF file OUT with llama.cpp's recipe for TYPE. Tensor\n"
-                "data is byte-identical to llama-quantize's for the same input.",
+                "data is byte-identical to llama-quantize's for the same input. OUT is the\n"
+                "second argument, as llama-quantize takes it, or -o/--output as elsewhere.",
             .pos = {{"IN", "a GGUF file, a Hugging Face folder or a llama2.c checkpoint"},
                     {"OUT", "the GGUF file to write"},
                     {"TYPE",
                      "the file type: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, "
                      "Q2_K_S, Q3_K_S, Q3_K_M (Q3_K), Q3_K_L, Q4_K_S, Q4_K_M (Q4_K), Q5_K_S, "
                      "Q5_K_M (Q5_K), Q6_K"}},
-            .n_pos_min = 3,
+            .n_pos_min = 2,
             .n_pos_max = 3,
         },
     [CLI_EVAL] =
@@ -267,6 +268,13 @@ const struct cli_option cli_options[] = {
      .cmds = CONVERT,
      .id = OPT_OUTPUT,
      .flags = CLI_REQUIRED},
+    {.name = "output",
+     .short_name = 'o',
+     .kind = CLI_PATH,
+     .metavar = "FILE",
+     .help = "the GGUF file to write (instead of the OUT argument)",
+     .cmds = QUANTIZE,
+     .id = OPT_OUTPUT},
     {.name = "output",
      .short_name = 'o',
      .kind = CLI_PATH,

@@ -1,5 +1,6 @@
 /* cmd_quantize.c - `quant quantize IN OUT TYPE`: llama-quantize's file types and recipes, in one
  * streaming pass over IN (a GGUF file or any checkpoint `quant convert` reads). */
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -18,10 +19,17 @@ int cmd_quantize(int argc, char **argv)
     if (rc != 0) {
         goto out;
     }
+    /* IN OUT TYPE as llama-quantize, or -o OUT IN TYPE as every other command writes */
+    const bool out_opt = cli_has(&a, OPT_OUTPUT);
+    if (a.n_pos != (out_opt ? 2 : 3)) {
+        rc = cli_usage_error("quantize", out_opt ? "with -o OUT, expected IN TYPE"
+                                                 : "expected IN OUT TYPE (or -o OUT IN TYPE)");
+        goto out;
+    }
     c.in = a.pos[0];
-    c.out = a.pos[1];
+    c.out = out_opt ? cli_str(&a, OPT_OUTPUT) : a.pos[1];
     struct lq_error err;
-    if (lq_ftype_from_name(a.pos[2], &c.params.ftype, &err) != LQ_OK) {
+    if (lq_ftype_from_name(a.pos[out_opt ? 1 : 2], &c.params.ftype, &err) != LQ_OK) {
         rc = cli_usage_error("quantize", "%s", err.msg);
         goto out;
     }

@@ -158,6 +158,30 @@ static void test_quantize_matches_llama_cpp(void **state)
     rmdir(dir);
 }
 
+/* quantize takes its output as -o/--output like every other command, as well as llama-quantize's
+ * positional OUT: both spellings write the same tensors; a wrong argument count is exit 2. */
+static void test_quantize_output_option(void **state)
+{
+    (void)state;
+    const char *f16 = lqt_data_path("reference/llama.cpp/tiny-llama-6L/f16.gguf");
+    const char *ref = lqt_data_path("reference/llama.cpp/tiny-llama-6L/q8_0.gguf");
+    char dir[] = "/tmp/lqt_cli_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char out[256];
+    snprintf(out, sizeof out, "%s/q8_0.gguf", dir);
+    struct lqt_run r = run_quant((const char *[]){"quantize", "-q", "-o", out, f16, "Q8_0", NULL});
+    if (r.code != 0)
+        fail_msg("quantize -o: exit %d: %s", r.code, r.err);
+    lqt_run_free(&r);
+    json_t *a = inspect_json(out), *b = inspect_json(ref);
+    expect_same_tensors(a, b);
+    json_decref(a);
+    json_decref(b);
+    expect_code((const char *[]){"quantize", "-o", out, f16, out, "Q8_0", NULL}, 2, "IN TYPE");
+    unlink(out);
+    rmdir(dir);
+}
+
 /* A shard named by the index but missing: exit 3 (the folder contradicts its own index: a bad
  * input, issue 11) naming the shard and the index, and nothing left behind. */
 static void test_convert_missing_shard_leaves_nothing(void **state)
@@ -219,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_bad_files_exit_3_naming_file),
         cmocka_unit_test(test_inspect_json_counts),
         cmocka_unit_test(test_quantize_matches_llama_cpp),
+        cmocka_unit_test(test_quantize_output_option),
         cmocka_unit_test(test_convert_missing_shard_leaves_nothing),
         cmocka_unit_test(test_unwritable_output),
         cmocka_unit_test(test_check_bad_baseline_exits_2),
