@@ -28,21 +28,8 @@ lq_status ivi_open_gguf(struct inspect_view *v, struct lq_error *err)
     }
     for (int64_t i = 0; i < v->n_tensors; i++) {
         const struct lq_gguf_tensor_info *ti = lq_gguf_tensor(g, i);
-        struct iv_tensor *t = &v->tensors[i];
-        t->name = ti->name;
-        t->lq_type = (int)ti->type;
-        t->type_name = lq_type_name(ti->type);
-        t->bits = lq_type_bpw(ti->type);
-        t->n_dims = (int)ti->n_dims;
-        t->n_elements = 1;
-        for (uint32_t d = 0; d < ti->n_dims; d++) {
-            t->shape[d] = ti->ne[d];
-            t->n_elements *= ti->ne[d];
-        }
-        t->n_params = t->n_elements;
-        t->nbytes = ti->nbytes;
-        t->offset = ti->file_offset;
-        t->data = ti->data;
+        iv_tensor_set_ggml(&v->tensors[i], ti->name, (int)ti->type, ti->n_dims, ti->ne, ti->nbytes,
+                           ti->file_offset, ti->data);
     }
     return LQ_OK;
 }
@@ -50,37 +37,75 @@ lq_status ivi_open_gguf(struct inspect_view *v, struct lq_error *err)
 static void print_scalar(FILE *f, enum lq_gguf_type type, const void *p)
 {
     switch (type) {
-    case LQ_GGUF_UINT8: fprintf(f, "%u", *(const uint8_t *)p); break;
-    case LQ_GGUF_INT8: fprintf(f, "%d", *(const int8_t *)p); break;
-    case LQ_GGUF_UINT16: fprintf(f, "%u", *(const uint16_t *)p); break;
-    case LQ_GGUF_INT16: fprintf(f, "%d", *(const int16_t *)p); break;
-    case LQ_GGUF_UINT32: fprintf(f, "%" PRIu32, *(const uint32_t *)p); break;
-    case LQ_GGUF_INT32: fprintf(f, "%" PRId32, *(const int32_t *)p); break;
-    case LQ_GGUF_FLOAT32: fprintf(f, "%.9g", *(const float *)p); break;
-    case LQ_GGUF_BOOL: fprintf(f, "%s", *(const bool *)p ? "true" : "false"); break;
-    case LQ_GGUF_UINT64: fprintf(f, "%" PRIu64, *(const uint64_t *)p); break;
-    case LQ_GGUF_INT64: fprintf(f, "%" PRId64, *(const int64_t *)p); break;
-    case LQ_GGUF_FLOAT64: fprintf(f, "%.17g", *(const double *)p); break;
+    case LQ_GGUF_UINT8:
+        fprintf(f, "%u", *(const uint8_t *)p);
+        break;
+    case LQ_GGUF_INT8:
+        fprintf(f, "%d", *(const int8_t *)p);
+        break;
+    case LQ_GGUF_UINT16:
+        fprintf(f, "%u", *(const uint16_t *)p);
+        break;
+    case LQ_GGUF_INT16:
+        fprintf(f, "%d", *(const int16_t *)p);
+        break;
+    case LQ_GGUF_UINT32:
+        fprintf(f, "%" PRIu32, *(const uint32_t *)p);
+        break;
+    case LQ_GGUF_INT32:
+        fprintf(f, "%" PRId32, *(const int32_t *)p);
+        break;
+    case LQ_GGUF_FLOAT32:
+        fprintf(f, "%.9g", *(const float *)p);
+        break;
+    case LQ_GGUF_BOOL:
+        fprintf(f, "%s", *(const bool *)p ? "true" : "false");
+        break;
+    case LQ_GGUF_UINT64:
+        fprintf(f, "%" PRIu64, *(const uint64_t *)p);
+        break;
+    case LQ_GGUF_INT64:
+        fprintf(f, "%" PRId64, *(const int64_t *)p);
+        break;
+    case LQ_GGUF_FLOAT64:
+        fprintf(f, "%.17g", *(const double *)p);
+        break;
     case LQ_GGUF_STRING: {
         const struct lq_gguf_str *s = p;
         ivi_print_quoted(f, s->s, (size_t)s->len, 80);
         break;
     }
-    default: fprintf(f, "?"); break;
+    default:
+        fprintf(f, "?");
+        break;
     }
 }
 
 static size_t elem_size(enum lq_gguf_type t)
 {
     switch (t) {
-    case LQ_GGUF_UINT8: case LQ_GGUF_INT8: return 1;
-    case LQ_GGUF_BOOL: return sizeof(bool);
-    case LQ_GGUF_UINT16: case LQ_GGUF_INT16: return 2;
-    case LQ_GGUF_UINT32: case LQ_GGUF_INT32: case LQ_GGUF_FLOAT32: return 4;
-    case LQ_GGUF_UINT64: case LQ_GGUF_INT64: case LQ_GGUF_FLOAT64: return 8;
-    case LQ_GGUF_STRING: return sizeof(struct lq_gguf_str);
-    case LQ_GGUF_ARRAY: return sizeof(struct lq_gguf_value);
-    default: return 0;
+    case LQ_GGUF_UINT8:
+    case LQ_GGUF_INT8:
+        return 1;
+    case LQ_GGUF_BOOL:
+        return sizeof(bool);
+    case LQ_GGUF_UINT16:
+    case LQ_GGUF_INT16:
+        return 2;
+    case LQ_GGUF_UINT32:
+    case LQ_GGUF_INT32:
+    case LQ_GGUF_FLOAT32:
+        return 4;
+    case LQ_GGUF_UINT64:
+    case LQ_GGUF_INT64:
+    case LQ_GGUF_FLOAT64:
+        return 8;
+    case LQ_GGUF_STRING:
+        return sizeof(struct lq_gguf_str);
+    case LQ_GGUF_ARRAY:
+        return sizeof(struct lq_gguf_value);
+    default:
+        return 0;
     }
 }
 
@@ -127,22 +152,34 @@ void ivi_gguf_metadata_print(const struct inspect_view *v, FILE *f)
 static json_t *scalar_json(enum lq_gguf_type type, const void *p)
 {
     switch (type) {
-    case LQ_GGUF_UINT8: return json_integer(*(const uint8_t *)p);
-    case LQ_GGUF_INT8: return json_integer(*(const int8_t *)p);
-    case LQ_GGUF_UINT16: return json_integer(*(const uint16_t *)p);
-    case LQ_GGUF_INT16: return json_integer(*(const int16_t *)p);
-    case LQ_GGUF_UINT32: return json_integer(*(const uint32_t *)p);
-    case LQ_GGUF_INT32: return json_integer(*(const int32_t *)p);
-    case LQ_GGUF_FLOAT32: return json_real(*(const float *)p);
-    case LQ_GGUF_BOOL: return json_boolean(*(const bool *)p);
-    case LQ_GGUF_UINT64: return json_integer((json_int_t)*(const uint64_t *)p);
-    case LQ_GGUF_INT64: return json_integer(*(const int64_t *)p);
-    case LQ_GGUF_FLOAT64: return json_real(*(const double *)p);
+    case LQ_GGUF_UINT8:
+        return json_integer(*(const uint8_t *)p);
+    case LQ_GGUF_INT8:
+        return json_integer(*(const int8_t *)p);
+    case LQ_GGUF_UINT16:
+        return json_integer(*(const uint16_t *)p);
+    case LQ_GGUF_INT16:
+        return json_integer(*(const int16_t *)p);
+    case LQ_GGUF_UINT32:
+        return json_integer(*(const uint32_t *)p);
+    case LQ_GGUF_INT32:
+        return json_integer(*(const int32_t *)p);
+    case LQ_GGUF_FLOAT32:
+        return json_real(*(const float *)p);
+    case LQ_GGUF_BOOL:
+        return json_boolean(*(const bool *)p);
+    case LQ_GGUF_UINT64:
+        return json_integer((json_int_t) * (const uint64_t *)p);
+    case LQ_GGUF_INT64:
+        return json_integer(*(const int64_t *)p);
+    case LQ_GGUF_FLOAT64:
+        return json_real(*(const double *)p);
     case LQ_GGUF_STRING: {
         const struct lq_gguf_str *s = p;
         return json_stringn_nocheck(s->s, (size_t)s->len);
     }
-    default: return json_null();
+    default:
+        return json_null();
     }
 }
 
@@ -163,8 +200,8 @@ static json_t *value_json(const struct lq_gguf_value *val)
     if (shown == n) {
         return head;
     }
-    return json_pack("{s:s,s:I,s:o}", "array_of", lq_gguf_type_name(et), "n", (json_int_t)n,
-                     "head", head);
+    return json_pack("{s:s,s:I,s:o}", "array_of", lq_gguf_type_name(et), "n", (json_int_t)n, "head",
+                     head);
 }
 
 json_t *ivi_gguf_metadata_json(const struct inspect_view *v)

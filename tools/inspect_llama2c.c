@@ -26,21 +26,8 @@ lq_status ivi_open_llama2c(struct inspect_view *v, struct lq_error *err)
     LQ_TRY_CLI(ivi_alloc_tensors(v, lq_llama2c_n_tensors(m), err));
     for (int64_t i = 0; i < v->n_tensors; i++) {
         const struct lq_llama2c_tensor *ti = lq_llama2c_tensor(m, i);
-        struct iv_tensor *t = &v->tensors[i];
-        t->name = ti->name;
-        t->lq_type = (int)ti->type;
-        t->type_name = lq_type_name(ti->type);
-        t->bits = lq_type_bpw(ti->type);
-        t->n_dims = (int)ti->n_dims;
-        t->n_elements = 1;
-        for (uint32_t d = 0; d < ti->n_dims; d++) {
-            t->shape[d] = ti->ne[d];
-            t->n_elements *= ti->ne[d];
-        }
-        t->n_params = t->n_elements;
-        t->nbytes = ti->nbytes;
-        t->offset = ti->file_offset;
-        t->data = ti->data;
+        iv_tensor_set_ggml(&v->tensors[i], ti->name, (int)ti->type, ti->n_dims, ti->ne, ti->nbytes,
+                           ti->file_offset, ti->data);
     }
     return LQ_OK;
 }

@@ -10,6 +10,7 @@
 #include "inspect_priv.h"
 #include "lq/file_io.h"
 #include "lq/sniff.h"
+#include "lq/types.h"
 
 lq_status ivi_nomem(struct lq_error *err)
 {
@@ -281,4 +282,23 @@ json_t *iv_metadata_json(const struct inspect_view *v)
     default:
         return v->meta ? json_deep_copy(v->meta) : json_object();
     }
+}
+
+void iv_tensor_set_ggml(struct iv_tensor *t, const char *name, int type, uint32_t n_dims,
+                        const int64_t *ne, uint64_t nbytes, uint64_t offset, const void *data)
+{
+    t->name = name;
+    t->lq_type = type;
+    t->type_name = lq_type_name(type);
+    t->bits = lq_type_bpw(type);
+    t->n_dims = (int)n_dims;
+    t->n_elements = 1;
+    for (uint32_t d = 0; d < n_dims; d++) {
+        t->shape[d] = ne[d];
+        t->n_elements *= ne[d];
+    }
+    t->n_params = t->n_elements;
+    t->nbytes = nbytes;
+    t->offset = offset;
+    t->data = data;
 }

@@ -65,6 +65,11 @@ struct iv_summary {
     struct iv_type_sum *types;
 };
 
+/* Fills t for a tensor of a ggml type stored as is (GGUF, llama2.c): every element a
+ * parameter. ne in GGUF order. */
+void iv_tensor_set_ggml(struct iv_tensor *t, const char *name, int type, uint32_t n_dims,
+                        const int64_t *ne, uint64_t nbytes, uint64_t offset, const void *data);
+
 lq_status iv_open(const char *path, struct inspect_view **out, struct lq_error *err);
 void iv_free(struct inspect_view *v);
 
