@@ -36,8 +36,8 @@ static_assert(sizeof(block_iq4_xs) == 136, "block_iq4_xs must be 136 bytes");
 /* The 16 levels (a format constant: llama.cpp's kvalues_iq4nl). */
 extern const int8_t lqi_iq4_levels[16];
 
-/* Index of the level nearest v (ties to the upper of two neighbours' lower one, as ggml's
- * best_index_int8): the levels are sorted, so a bisection finds the bracket. */
+/* Index of the level nearest v, a tie going to the upper level (ggml's best_index_int8):
+ * the levels are sorted, so a bisection finds the bracket. */
 static inline int lqi_iq4_nearest(float v)
 {
     const int8_t *lv = lqi_iq4_levels;
