@@ -117,8 +117,10 @@ static void check_plan(enum lq_ftype f, json_t *doc, lq_source *src)
     lq_imatrix_free(im);
 }
 
-/* Quantizes f16.gguf with the imatrix and compares every tensor with llama-quantize's. */
-static void check_bytes(enum lq_ftype f, json_t *doc, lq_source *src)
+/* Quantizes f16.gguf with the imatrix and compares every tensor with llama-quantize's.
+ * False, with why in msg, when a tensor type cannot be written yet or a tensor differs: the
+ * caller lists every such file type before failing. */
+static bool check_bytes(enum lq_ftype f, json_t *doc, lq_source *src, char *msg, size_t cap)
 {
     char out[4096];
     snprintf(out, sizeof out, "%s/%s.gguf", g_tmp, lq_ftype_name(f));
@@ -129,10 +131,12 @@ static void check_bytes(enum lq_ftype f, json_t *doc, lq_source *src)
     struct lq_error err;
     assert_int_equal(lq_imatrix_load(lqt_data_path(REF "imatrix.gguf"), &im, &err), LQ_OK);
     p.imatrix = im;
-    if (lq_convert_run(src, out, &p, NULL, &err) != LQ_OK) {
-        fail_msg("quantize %s: %s", lq_ftype_name(f), err.msg);
-    }
+    lq_status s = lq_convert_run(src, out, &p, NULL, &err);
     lq_imatrix_free(im);
+    if (s != LQ_OK) {
+        snprintf(msg, cap, "%s: %s", lq_ftype_name(f), err.msg);
+        return false;
+    }
     lq_gguf *g = NULL;
     assert_int_equal(lq_gguf_open(out, &g, &err), LQ_OK);
     uint64_t ft = 0;
@@ -154,12 +158,15 @@ static void check_bytes(enum lq_ftype f, json_t *doc, lq_source *src)
         const char *want_type = json_string_value(json_object_get(rt, "type"));
         const char *want_hash = json_string_value(json_object_get(rt, "xxh3"));
         if (strcasecmp(lq_type_name(t->type), want_type) != 0 || strcmp(hash, want_hash) != 0) {
-            fail_msg("%s: %s is %s %s, llama.cpp wrote %s %s", lq_ftype_name(f), t->name,
+            snprintf(msg, cap, "%s: %s is %s %s, llama.cpp wrote %s %s", lq_ftype_name(f), t->name,
                      lq_type_name(t->type), hash, want_type, want_hash);
+            lq_gguf_free(g);
+            return false;
         }
     }
     lq_gguf_free(g);
     remove(out);
+    return true;
 }
 
 static void test_iq_ftypes_plan(void **state)
@@ -187,15 +194,24 @@ static void test_iq_ftypes_bytes(void **state)
     enum lq_ftype all[64];
     size_t n = lq_ftype_list(all, 64);
     lq_source *src = open_f16();
+    int failed = 0;
     for (size_t i = 0; i < n; i++) {
         if (is_iq_ftype(all[i])) {
             json_t *doc = load_ref_json(all[i]);
-            check_bytes(all[i], doc, src);
-            print_message("%s: every tensor as llama-quantize's\n", lq_ftype_name(all[i]));
+            char msg[1024];
+            if (check_bytes(all[i], doc, src, msg, sizeof msg)) {
+                print_message("%s: every tensor as llama-quantize's\n", lq_ftype_name(all[i]));
+            } else {
+                print_message("FAIL %s\n", msg);
+                failed++;
+            }
             json_decref(doc);
         }
     }
     lq_source_free(src);
+    if (failed) {
+        fail_msg("%d file types differ from llama-quantize's (listed above)", failed);
+    }
 }
 
 /* Without an imatrix the file types that need one are refused before anything is written,
