@@ -37,7 +37,7 @@ LQ_API struct lq_quantize_params lq_quantize_params_default(void);
  * dst_size bytes; *written (may be NULL) receives nrow * lq_row_size(type, n_per_row).
  * params may be NULL (defaults). Float types (f32, f16, bf16) are converted, ignoring imatrix.
  * Errors: LQ_E_INVALID_ARG (NULL buffers, n_per_row not a multiple of the block size,
- * dst too small), LQ_E_UNSUPPORTED (type without a quantizer), LQ_E_RANGE (a NaN/Inf input
+ * dst too small, no imatrix for a type that requires_imatrix), LQ_E_UNSUPPORTED (type without a quantizer), LQ_E_RANGE (a NaN/Inf input
  * at row r, column c; a bad imatrix value; or, as llama-quantize refuses it too, output whose
  * fp16 scales overflowed because the values are too large for the type). On error the dst
  * contents are unspecified. With allow_nonfinite neither input nor output is checked, and
