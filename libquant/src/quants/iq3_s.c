@@ -1,0 +1,201 @@
+/* iq3_s.c - IQ3_S: groups of 4 magnitudes on a 512-point grid, one sign bit per value, a
+ * 4-bit scale per 32 and an fp16 per 256 (3.4375 bits per weight). Quantization is
+ * llama.cpp's quantize_row_iq3_s_impl, byte for byte, with or without weights. */
+#include <assert.h>
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "lq/fp16.h"
+#include "quants/dot_multi.h"
+#include "quants/iq3.h"
+#include "quants/kquant_common.h"
+
+// ---- quantize ---------------------------------------------------------------------------
+
+/* Magnitudes of 8 values and their minus signs (bit i for value i). */
+static uint8_t split_signs(const float *x, float *xval)
+{
+    unsigned s = 0;
+    for (int i = 0; i < 8; ++i) {
+        if (x[i] >= 0) {
+            xval[i] = x[i];
+        } else {
+            xval[i] = -x[i];
+            s |= 1u << i;
+        }
+    }
+    return (uint8_t)s;
+}
+
+/* llama.cpp advances its index and sign cursors only past sub-blocks that are not all zero,
+ * so the ones after an all-zero sub-block land early in qs and signs (qh and the scales keep
+ * their places). The bytes are the format's as files hold them, so this is kept. */
+static void iq3_s_block(const float *x, void *vy, const float *qw)
+{
+    block_iq3_s *y = vy;
+    const struct lqi_iq3_search search = {
+        .grid = lqi_iq3_grid(512), .n_steps = 9, .start_on_grid = false, .refit_all = true};
+    memset(y, 0, sizeof *y);
+    y->d = lq_fp32_to_fp16(0.f);
+    uint8_t *qs = y->qs, *signs = y->signs;
+    float scales[QK_K / 32], weight[32], waux[32], xval[32];
+    float sumx2 = 0;
+    for (int i = 0; i < QK_K; ++i) {
+        sumx2 += x[i] * x[i];
+    }
+    const float sigma2 = 2 * sumx2 / QK_K;
+    float max_scale = 0;
+    for (int ib = 0; ib < QK_K / 32; ++ib) {
+        const float *xb = x + 32 * ib;
+        for (int i = 0; i < 32; ++i) {
+            weight[i] = qw ? qw[32 * ib + i] * sqrtf(sigma2 + xb[i] * xb[i]) : xb[i] * xb[i];
+        }
+        for (int i = 0; i < 32; ++i) {
+            waux[i] = sqrtf(weight[i]);
+        }
+        uint8_t bsigns[4];
+        for (int k = 0; k < 4; ++k) {
+            bsigns[k] = split_signs(xb + 8 * k, xval + 8 * k);
+        }
+        float max = xval[0];
+        for (int i = 1; i < 32; ++i) {
+            max = LQI_MAX(max, xval[i]);
+        }
+        if (!max) {
+            scales[ib] = 0;
+            continue;
+        }
+        uint16_t idx[8];
+        float scale = lqi_iq3_search_block(&search, xval, weight, waux, idx);
+        if (scale < 0) { /* never seen; kept as llama.cpp has it */
+            scale = -scale;
+            for (int k = 0; k < 4; ++k) {
+                bsigns[k] = (uint8_t)~bsigns[k];
+            }
+        }
+        for (int k = 0; k < 8; ++k) {
+            qs[k] = (uint8_t)(idx[k] & 255);
+            y->qh[ib] |= (uint8_t)((idx[k] >> 8) << k);
+        }
+        qs += 8;
+        memcpy(signs, bsigns, 4);
+        signs += 4;
+        scales[ib] = scale;
+        max_scale = LQI_MAX(max_scale, scale);
+    }
+    if (!max_scale) {
+        return;
+    }
+    const float d = max_scale / 31;
+    y->d = lq_fp32_to_fp16(d * 1.033f); /* llama.cpp's fudge factor */
+    const float id = 1 / d;
+    for (int ib = 0; ib < QK_K / 32; ib += 2) {
+        int l1 = lqi_nearest_int(0.5f * (id * scales[ib + 0] - 1));
+        int l2 = lqi_nearest_int(0.5f * (id * scales[ib + 1] - 1));
+        l1 = LQI_MAX(0, LQI_MIN(15, l1));
+        l2 = LQI_MAX(0, LQI_MIN(15, l2));
+        y->scales[ib / 2] = (uint8_t)(l1 | (l2 << 4));
+    }
+}
+
+void lqi_quantize_row_iq3_s_ref(const float *restrict x, void *restrict y, int64_t k)
+{
+    lqi_qk_quantize_ref(iq3_s_block, sizeof(block_iq3_s), x, y, k);
+}
+
+size_t lqi_quantize_iq3_s(const float *restrict src, void *restrict dst, int64_t nrow,
+                          int64_t n_per_row, const float *imatrix)
+{
+    return lqi_qk_quantize_rows(iq3_s_block, iq3_s_block, sizeof(block_iq3_s), src, dst, nrow,
+                                n_per_row, imatrix);
+}
+
+// ---- dequantize and validate ------------------------------------------------------------
+
+/* Grid point of group g (0..63): 8 bits from qs, the ninth from qh. */
+static const uint8_t *point_of(const block_iq3_s *x, const uint32_t *grid, int g)
+{
+    const int index = x->qs[g] | (((x->qh[g / 8] >> (g % 8)) & 1) << 8);
+    return (const uint8_t *)&grid[index];
+}
+
+/* Odd 4-bit scale 2s + 1 of sub-block ib. */
+static int scale_of(const block_iq3_s *x, int ib)
+{
+    return 1 + 2 * ((x->scales[ib / 2] >> 4 * (ib % 2)) & 0xf);
+}
+
+void lqi_dequantize_row_iq3_s(const void *restrict vx, float *restrict y, int64_t k)
+{
+    assert(k % QK_K == 0);
+    const block_iq3_s *x = vx;
+    const uint32_t *grid = lqi_iq3_grid(512)->values;
+    for (int64_t i = 0; i < k / QK_K; ++i) {
+        const float d = lq_fp16_to_fp32(x[i].d);
+        for (int ib = 0; ib < QK_K / 32; ++ib) {
+            const float db = d * scale_of(&x[i], ib);
+            for (int g = 8 * ib; g < 8 * ib + 8; ++g) {
+                const uint8_t *pt = point_of(&x[i], grid, g);
+                const uint8_t signs = x[i].signs[g / 2];
+                for (int j = 0; j < 4; ++j) {
+                    const int bit = 4 * (g % 2) + j;
+                    *y++ = db * pt[j] * ((signs >> bit) & 1 ? -1.f : 1.f);
+                }
+            }
+        }
+    }
+}
+
+bool lqi_validate_iq3_s(const void *data, size_t nbytes)
+{
+    return lqi_validate_f16_scales(data, nbytes, sizeof(block_iq3_s), offsetof(block_iq3_s, d),
+                                   -1);
+}
+
+// ---- dot product with Q8_K --------------------------------------------------------------
+
+/* ggml's generic kernel: integer sums per sub-block times its odd scale, the block's total
+ * times d. */
+static void dot_iq3_s_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
+                                  const void *restrict vy)
+{
+    const block_iq3_s *x = vx;
+    const block_q8_K *y = vy;
+    const uint32_t *grid = lqi_iq3_grid(512)->values;
+    float sumf = 0.f;
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+        const float d = lq_fp16_to_fp32(x[i].d) * y[i].d;
+        const int8_t *q8 = y[i].qs;
+        int32_t bsum = 0;
+        for (int ib = 0; ib < QK_K / 32; ++ib) {
+            int32_t sumi = 0;
+            for (int g = 8 * ib; g < 8 * ib + 8; ++g) {
+                const uint8_t *pt = point_of(&x[i], grid, g);
+                const uint8_t signs = x[i].signs[g / 2];
+                for (int j = 0; j < 4; ++j) {
+                    const int v = pt[j] * q8[j];
+                    sumi += (signs >> (4 * (g % 2) + j)) & 1 ? -v : v;
+                }
+                q8 += 4;
+            }
+            bsum += sumi * scale_of(&x[i], ib);
+        }
+        sumf += d * bsum;
+    }
+    *s = sumf;
+}
+
+void lqi_vec_dot_iq3_s_q8_K(int64_t n, float *restrict s, const void *restrict x,
+                            const void *restrict y)
+{
+    dot_iq3_s_q8_K_scalar(n, s, x, y);
+}
+
+LQI_DOT_MULTI_SCALAR(dot_multi_iq3_s_q8_K_scalar, dot_iq3_s_q8_K_scalar)
+
+void lqi_vec_dot_multi_iq3_s_q8_K(int64_t n, float *restrict s, const void *restrict x,
+                                  const void *restrict y, size_t y_stride, int n_tok)
+{
+    dot_multi_iq3_s_q8_K_scalar(n, s, x, y, y_stride, n_tok);
+}

@@ -1,0 +1,220 @@
+/* iq3_xxs.c - IQ3_XXS: groups of 4 magnitudes on a 256-point grid, 7 stored sign bits per 8
+ * values, a 4-bit scale per 32 and an fp16 per 256 (3.0625 bits per weight). Quantization
+ * is llama.cpp's quantize_row_iq3_xxs_impl, byte for byte, with or without weights. */
+#include <assert.h>
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "lq/fp16.h"
+#include "quants/dot_multi.h"
+#include "quants/iq3.h"
+#include "quants/kquant_common.h"
+
+#define IQ3_XXS_EPS 1e-8f /* sub-blocks whose largest magnitude is below this are zero */
+
+// ---- quantize ---------------------------------------------------------------------------
+
+/* Magnitudes of 8 values and their minus signs; with an odd count, the value whose
+ * weighted square is least takes the wrong sign, so that the eighth bit is implied. */
+static uint8_t even_signs(const float *x, const float *weight, float *xval)
+{
+    int nflip = 0;
+    unsigned s = 0;
+    for (int i = 0; i < 8; ++i) {
+        if (x[i] >= 0) {
+            xval[i] = x[i];
+        } else {
+            xval[i] = -x[i];
+            ++nflip;
+            s |= 1u << i;
+        }
+    }
+    if (nflip % 2) {
+        int imin = 0;
+        float min = weight[0] * x[0] * x[0];
+        for (int i = 1; i < 8; ++i) {
+            float ax = weight[i] * x[i] * x[i];
+            if (ax < min) {
+                min = ax;
+                imin = i;
+            }
+        }
+        xval[imin] = -xval[imin];
+        s ^= 1u << imin;
+    }
+    return (uint8_t)(s & 127);
+}
+
+/* Importance weights of a sub-block: qw * sqrt(sigma2 + x^2), or x^2 without qw. */
+static void sub_weights(const float *xb, const float *qw, float sigma2, float *weight,
+                        float *waux)
+{
+    for (int i = 0; i < 32; ++i) {
+        weight[i] = qw ? qw[i] * sqrtf(sigma2 + xb[i] * xb[i]) : xb[i] * xb[i];
+    }
+    for (int i = 0; i < 32; ++i) {
+        waux[i] = sqrtf(weight[i]);
+    }
+}
+
+static void iq3_xxs_block(const float *x, void *vy, const float *qw)
+{
+    block_iq3_xxs *y = vy;
+    const struct lqi_iq3_search search = {
+        .grid = lqi_iq3_grid(256), .n_steps = 15, .start_on_grid = true, .refit_all = false};
+    uint8_t q3[3 * QK_K / 8];
+    uint32_t signs_scale[QK_K / 32] = {0};
+    float scales[QK_K / 32], weight[32], waux[32], xval[32];
+    memset(q3, 0, sizeof q3);
+    y->d = lq_fp32_to_fp16(0.f);
+    float sumx2 = 0;
+    for (int i = 0; i < QK_K; ++i) {
+        sumx2 += x[i] * x[i];
+    }
+    const float sigma2 = 2 * sumx2 / QK_K;
+    float max_scale = 0;
+    for (int ib = 0; ib < QK_K / 32; ++ib) {
+        const float *xb = x + 32 * ib;
+        sub_weights(xb, qw ? qw + 32 * ib : NULL, sigma2, weight, waux);
+        uint8_t signs[4];
+        for (int k = 0; k < 4; ++k) {
+            signs[k] = even_signs(xb + 8 * k, weight + 8 * k, xval + 8 * k);
+        }
+        float max = xval[0];
+        for (int i = 1; i < 32; ++i) {
+            max = LQI_MAX(max, xval[i]);
+        }
+        if (max < IQ3_XXS_EPS) {
+            scales[ib] = 0;
+            continue;
+        }
+        uint16_t idx[8];
+        float scale = lqi_iq3_search_block(&search, xval, weight, waux, idx);
+        if (scale < 0) { /* never seen; kept as llama.cpp has it */
+            scale = -scale;
+            for (int k = 0; k < 4; ++k) {
+                signs[k] = (uint8_t)(~signs[k] & 127);
+            }
+        }
+        for (int k = 0; k < 8; ++k) {
+            q3[8 * ib + k] = (uint8_t)idx[k];
+        }
+        signs_scale[ib] = (uint32_t)signs[0] | (uint32_t)signs[1] << 7 |
+                          (uint32_t)signs[2] << 14 | (uint32_t)signs[3] << 21;
+        scales[ib] = scale;
+        max_scale = LQI_MAX(max_scale, scale);
+    }
+    if (!max_scale) {
+        memset(y->qs, 0, sizeof y->qs);
+        return;
+    }
+    const float d = max_scale / 31;
+    y->d = lq_fp32_to_fp16(d * 1.0125f); /* llama.cpp's fudge factor */
+    const float id = 1 / d;
+    for (int ib = 0; ib < QK_K / 32; ++ib) {
+        int l = lqi_nearest_int(0.5f * (id * scales[ib] - 1));
+        signs_scale[ib] |= (uint32_t)LQI_MAX(0, LQI_MIN(15, l)) << 28;
+        for (int b = 0; b < 4; ++b) {
+            q3[QK_K / 4 + 4 * ib + b] = (uint8_t)(signs_scale[ib] >> 8 * b);
+        }
+    }
+    memcpy(y->qs, q3, sizeof q3);
+}
+
+void lqi_quantize_row_iq3_xxs_ref(const float *restrict x, void *restrict y, int64_t k)
+{
+    lqi_qk_quantize_ref(iq3_xxs_block, sizeof(block_iq3_xxs), x, y, k);
+}
+
+size_t lqi_quantize_iq3_xxs(const float *restrict src, void *restrict dst, int64_t nrow,
+                            int64_t n_per_row, const float *imatrix)
+{
+    return lqi_qk_quantize_rows(iq3_xxs_block, iq3_xxs_block, sizeof(block_iq3_xxs), src, dst,
+                                nrow, n_per_row, imatrix);
+}
+
+// ---- dequantize and validate ------------------------------------------------------------
+
+/* The word of sub-block ib: four 7-bit sign groups and the 4-bit scale on top. */
+static uint32_t signs_scale_of(const block_iq3_xxs *x, int ib)
+{
+    const uint8_t *p = x->qs + QK_K / 4 + 4 * ib;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void lqi_dequantize_row_iq3_xxs(const void *restrict vx, float *restrict y, int64_t k)
+{
+    assert(k % QK_K == 0);
+    const block_iq3_xxs *x = vx;
+    const uint32_t *grid = lqi_iq3_grid(256)->values;
+    for (int64_t i = 0; i < k / QK_K; ++i) {
+        const float d = lq_fp16_to_fp32(x[i].d);
+        for (int ib = 0; ib < QK_K / 32; ++ib) {
+            const uint32_t aux = signs_scale_of(&x[i], ib);
+            const float db = d * (0.5f + (aux >> 28)) * 0.5f;
+            for (int g = 0; g < 8; ++g) {
+                const uint8_t signs = lqi_iq3_signs7((aux >> 7 * (g / 2)) & 127);
+                const uint8_t *pt = (const uint8_t *)&grid[x[i].qs[8 * ib + g]];
+                for (int j = 0; j < 4; ++j) {
+                    const int bit = 4 * (g % 2) + j;
+                    *y++ = db * pt[j] * ((signs >> bit) & 1 ? -1.f : 1.f);
+                }
+            }
+        }
+    }
+}
+
+bool lqi_validate_iq3_xxs(const void *data, size_t nbytes)
+{
+    return lqi_validate_f16_scales(data, nbytes, sizeof(block_iq3_xxs),
+                                   offsetof(block_iq3_xxs, d), -1);
+}
+
+// ---- dot product with Q8_K --------------------------------------------------------------
+
+/* ggml's generic kernel: integer sums per sub-block times its odd scale 2s + 1, the block's
+ * total times d, and the factor 1/4 (the scale's 0.5 steps and dequantize's 0.5) at the end. */
+static void dot_iq3_xxs_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
+                                    const void *restrict vy)
+{
+    const block_iq3_xxs *x = vx;
+    const block_q8_K *y = vy;
+    const uint32_t *grid = lqi_iq3_grid(256)->values;
+    float sumf = 0.f;
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+        const float d = lq_fp16_to_fp32(x[i].d) * y[i].d;
+        const int8_t *q8 = y[i].qs;
+        int32_t bsum = 0;
+        for (int ib = 0; ib < QK_K / 32; ++ib) {
+            const uint32_t aux = signs_scale_of(&x[i], ib);
+            int32_t sumi = 0;
+            for (int g = 0; g < 8; ++g) {
+                const uint8_t signs = lqi_iq3_signs7((aux >> 7 * (g / 2)) & 127);
+                const uint8_t *pt = (const uint8_t *)&grid[x[i].qs[8 * ib + g]];
+                for (int j = 0; j < 4; ++j) {
+                    const int v = pt[j] * q8[j];
+                    sumi += (signs >> (4 * (g % 2) + j)) & 1 ? -v : v;
+                }
+                q8 += 4;
+            }
+            bsum += sumi * (int32_t)(2 * (aux >> 28) + 1);
+        }
+        sumf += d * bsum;
+    }
+    *s = 0.25f * sumf;
+}
+
+void lqi_vec_dot_iq3_xxs_q8_K(int64_t n, float *restrict s, const void *restrict x,
+                              const void *restrict y)
+{
+    dot_iq3_xxs_q8_K_scalar(n, s, x, y);
+}
+
+LQI_DOT_MULTI_SCALAR(dot_multi_iq3_xxs_q8_K_scalar, dot_iq3_xxs_q8_K_scalar)
+
+void lqi_vec_dot_multi_iq3_xxs_q8_K(int64_t n, float *restrict s, const void *restrict x,
+                                    const void *restrict y, size_t y_stride, int n_tok)
+{
+    dot_multi_iq3_xxs_q8_K_scalar(n, s, x, y, y_stride, n_tok);
+}
