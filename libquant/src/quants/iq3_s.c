@@ -10,6 +10,10 @@
 #include "quants/dot_multi.h"
 #include "quants/iq3.h"
 #include "quants/kquant_common.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/iq3_simd.h"
+#endif
 
 // ---- quantize ---------------------------------------------------------------------------
 
@@ -186,10 +190,39 @@ static void dot_iq3_s_q8_K_scalar(int64_t n, float *restrict s, const void *rest
     *s = sumf;
 }
 
+#if LQI_X86
+/* The weight side once per block: values + 64 and the scales. */
+static inline LQI_AVX2 void iq3_s_unpack(const block_iq3_s *x, struct lqi_qk_prep *p)
+{
+    const uint32_t *values = lqi_iq3_grid(512)->values;
+    const __m256i shifts = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    int odd_scale[8];
+    for (int ib = 0; ib < QK_K / 32; ++ib) {
+        const __m256i lo = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(x->qs + 8 * ib)));
+        const __m256i hi = _mm256_and_si256(
+            _mm256_srlv_epi32(_mm256_set1_epi32(x->qh[ib]), shifts), _mm256_set1_epi32(1));
+        const __m256i idx = _mm256_or_si256(lo, _mm256_slli_epi32(hi, 8));
+        p->q[ib] = lqi_iq3_biased32(values, idx, x->signs + 4 * ib);
+        odd_scale[ib] = scale_of(x, ib);
+    }
+    lqi_iq3_scales(odd_scale, lq_fp16_to_fp32(x->d), p);
+}
+
+static inline LQI_AVX2 void iq3_s_prep(const block_iq3_s *x, const block_q8_K *y,
+                                       struct lqi_qk_prep *p)
+{
+    iq3_s_unpack(x, p);
+    lqi_qk_k4_factors(y, p);
+}
+
+LQI_QK_DOT_KERNELS(iq3_s, block_iq3_s, iq3_s_prep)
+LQI_QK_DOT_MULTI_KERNELS(iq3_s, block_iq3_s, iq3_s_unpack, lqi_qk_k4_factors)
+#endif
+
 void lqi_vec_dot_iq3_s_q8_K(int64_t n, float *restrict s, const void *restrict x,
                             const void *restrict y)
 {
-    dot_iq3_s_q8_K_scalar(n, s, x, y);
+    LQI_SIMD_CALL(dot_iq3_s_q8_K_avx512, dot_iq3_s_q8_K_avx2, dot_iq3_s_q8_K_scalar, n, s, x, y);
 }
 
 LQI_DOT_MULTI_SCALAR(dot_multi_iq3_s_q8_K_scalar, dot_iq3_s_q8_K_scalar)
@@ -197,5 +230,6 @@ LQI_DOT_MULTI_SCALAR(dot_multi_iq3_s_q8_K_scalar, dot_iq3_s_q8_K_scalar)
 void lqi_vec_dot_multi_iq3_s_q8_K(int64_t n, float *restrict s, const void *restrict x,
                                   const void *restrict y, size_t y_stride, int n_tok)
 {
-    dot_multi_iq3_s_q8_K_scalar(n, s, x, y, y_stride, n_tok);
+    LQI_SIMD_CALL(dot_multi_iq3_s_q8_K_avx512, dot_multi_iq3_s_q8_K_avx2,
+                  dot_multi_iq3_s_q8_K_scalar, n, s, x, y, y_stride, n_tok);
 }

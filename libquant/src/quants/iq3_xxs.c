@@ -10,6 +10,10 @@
 #include "quants/dot_multi.h"
 #include "quants/iq3.h"
 #include "quants/kquant_common.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/iq3_simd.h"
+#endif
 
 #define IQ3_XXS_EPS 1e-8f /* sub-blocks whose largest magnitude is below this are zero */
 
@@ -205,10 +209,42 @@ static void dot_iq3_xxs_q8_K_scalar(int64_t n, float *restrict s, const void *re
     *s = 0.25f * sumf;
 }
 
+#if LQI_X86
+/* The weight side once per block: values + 64 and the scales; the 1/4 goes into xd (exact). */
+static inline LQI_AVX2 void iq3_xxs_unpack(const block_iq3_xxs *x, struct lqi_qk_prep *p)
+{
+    const uint32_t *values = lqi_iq3_grid(256)->values;
+    int odd_scale[8];
+    for (int ib = 0; ib < QK_K / 32; ++ib) {
+        const uint32_t aux = signs_scale_of(x, ib);
+        uint8_t signs[4];
+        for (int l = 0; l < 4; ++l) {
+            signs[l] = lqi_iq3_signs7((aux >> 7 * l) & 127);
+        }
+        const __m256i idx =
+            _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(x->qs + 8 * ib)));
+        p->q[ib] = lqi_iq3_biased32(values, idx, signs);
+        odd_scale[ib] = (int)(2 * (aux >> 28) + 1);
+    }
+    lqi_iq3_scales(odd_scale, 0.25f * lq_fp16_to_fp32(x->d), p);
+}
+
+static inline LQI_AVX2 void iq3_xxs_prep(const block_iq3_xxs *x, const block_q8_K *y,
+                                         struct lqi_qk_prep *p)
+{
+    iq3_xxs_unpack(x, p);
+    lqi_qk_k4_factors(y, p);
+}
+
+LQI_QK_DOT_KERNELS(iq3_xxs, block_iq3_xxs, iq3_xxs_prep)
+LQI_QK_DOT_MULTI_KERNELS(iq3_xxs, block_iq3_xxs, iq3_xxs_unpack, lqi_qk_k4_factors)
+#endif
+
 void lqi_vec_dot_iq3_xxs_q8_K(int64_t n, float *restrict s, const void *restrict x,
                               const void *restrict y)
 {
-    dot_iq3_xxs_q8_K_scalar(n, s, x, y);
+    LQI_SIMD_CALL(dot_iq3_xxs_q8_K_avx512, dot_iq3_xxs_q8_K_avx2, dot_iq3_xxs_q8_K_scalar, n, s,
+                  x, y);
 }
 
 LQI_DOT_MULTI_SCALAR(dot_multi_iq3_xxs_q8_K_scalar, dot_iq3_xxs_q8_K_scalar)
@@ -216,5 +252,6 @@ LQI_DOT_MULTI_SCALAR(dot_multi_iq3_xxs_q8_K_scalar, dot_iq3_xxs_q8_K_scalar)
 void lqi_vec_dot_multi_iq3_xxs_q8_K(int64_t n, float *restrict s, const void *restrict x,
                                     const void *restrict y, size_t y_stride, int n_tok)
 {
-    dot_multi_iq3_xxs_q8_K_scalar(n, s, x, y, y_stride, n_tok);
+    LQI_SIMD_CALL(dot_multi_iq3_xxs_q8_K_avx512, dot_multi_iq3_xxs_q8_K_avx2,
+                  dot_multi_iq3_xxs_q8_K_scalar, n, s, x, y, y_stride, n_tok);
 }

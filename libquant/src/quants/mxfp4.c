@@ -7,6 +7,10 @@
 #include "lq/fp16.h"
 #include "quants/blocks.h"
 #include "quants/dot_multi.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/simd_x86.h"
+#endif
 
 const int8_t lqi_mxfp4_levels[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
 
@@ -120,10 +124,59 @@ static float dot_mxfp4_q8_0_scalar(int64_t n, const block_mxfp4 *restrict x,
     return sumf;
 }
 
+#if LQI_X86
+/* The block's 32 values (2 x E2M1, int8 in -12..12) in element order, by table lookup. */
+static inline LQI_AVX2 __m256i mxfp4_values(const block_mxfp4 *x)
+{
+    const __m128i lv = _mm_loadu_si128((const __m128i *)lqi_mxfp4_levels);
+    return _mm256_shuffle_epi8(_mm256_set_m128i(lv, lv), lqi_nibbles32(x->qs));
+}
+
+/* Q8_0 activations are within -127..127 (d = max|y| / 127), so the sign trick of
+ * lqi_dot_i8i8 is exact. */
+static LQI_AVX2 float dot_mxfp4_q8_0_avx2(int64_t n, const block_mxfp4 *restrict x,
+                                          const block_q8_0 *restrict y)
+{
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < n / QK_MXFP4; ++ib) {
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[ib].qs);
+        const __m256 d = _mm256_set1_ps(lqi_h2f(y[ib].d) * lqi_e8m0_half(x[ib].e));
+        acc = _mm256_fmadd_ps(d, lqi_dot_i8i8(mxfp4_values(&x[ib]), qy), acc);
+    }
+    return lqi_hsum_f32x8(acc);
+}
+
+/* The same per activation row, each weight block looked up once: the same operations in
+ * the same order for every row, so each equals dot_mxfp4_q8_0_avx2's. */
+static LQI_AVX2 void dot_multi_mxfp4_q8_0_avx2(int64_t n, float *restrict s,
+                                               const void *restrict vx, const void *restrict vy,
+                                               size_t y_stride, int n_tok)
+{
+    const block_mxfp4 *x = vx;
+    __m256 acc[LQ_VEC_DOT_MULTI_MAX];
+    for (int t = 0; t < n_tok; ++t) {
+        acc[t] = _mm256_setzero_ps();
+    }
+    for (int64_t ib = 0; ib < n / QK_MXFP4; ++ib) {
+        const __m256i qx = mxfp4_values(&x[ib]);
+        const float dx = lqi_e8m0_half(x[ib].e);
+        for (int t = 0; t < n_tok; ++t) {
+            const block_q8_0 *y = (const block_q8_0 *)LQI_MULTI_ROW(vy, y_stride, t) + ib;
+            const __m256i qy = _mm256_loadu_si256((const __m256i *)y->qs);
+            const __m256 d = _mm256_set1_ps(lqi_h2f(y->d) * dx);
+            acc[t] = _mm256_fmadd_ps(d, lqi_dot_i8i8(qx, qy), acc[t]);
+        }
+    }
+    for (int t = 0; t < n_tok; ++t) {
+        s[t] = lqi_hsum_f32x8(acc[t]);
+    }
+}
+#endif
+
 void lqi_vec_dot_mxfp4_q8_0(int64_t n, float *restrict s, const void *restrict x,
                             const void *restrict y)
 {
-    *s = dot_mxfp4_q8_0_scalar(n, x, y);
+    *s = LQI_SIMD_CALL(dot_mxfp4_q8_0_avx2, dot_mxfp4_q8_0_avx2, dot_mxfp4_q8_0_scalar, n, x, y);
 }
 
 LQI_DOT_MULTI_SCALAR_RET(dot_multi_mxfp4_q8_0_scalar, dot_mxfp4_q8_0_scalar, block_mxfp4,
@@ -132,5 +185,6 @@ LQI_DOT_MULTI_SCALAR_RET(dot_multi_mxfp4_q8_0_scalar, dot_mxfp4_q8_0_scalar, blo
 void lqi_vec_dot_multi_mxfp4_q8_0(int64_t n, float *restrict s, const void *restrict x,
                                   const void *restrict y, size_t y_stride, int n_tok)
 {
-    dot_multi_mxfp4_q8_0_scalar(n, s, x, y, y_stride, n_tok);
+    LQI_SIMD_CALL(dot_multi_mxfp4_q8_0_avx2, dot_multi_mxfp4_q8_0_avx2,
+                  dot_multi_mxfp4_q8_0_scalar, n, s, x, y, y_stride, n_tok);
 }

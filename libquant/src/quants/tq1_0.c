@@ -6,6 +6,10 @@
 #include "lq/fp16.h"
 #include "quants/dot_multi.h"
 #include "quants/kquant_common.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/kquant_simd.h"
+#endif
 #include "quants/ternary.h"
 
 static const uint8_t pow3[5] = {1, 3, 9, 27, 81};
@@ -128,10 +132,43 @@ static void dot_tq1_0_q8_K_scalar(int64_t n, float *restrict s, const void *rest
     *s = sumf;
 }
 
+#if LQI_X86
+static inline LQI_AVX2 void tq_unit_scales(float xd, struct lqi_qk_prep *p)
+{
+    for (int j = 0; j < 16; ++j) {
+        p->sc16[j] = p->m16[j] = 1;
+    }
+    p->xd = p->xm = xd;
+}
+
+/* The weight side once per block: t + 1 (0..2) as unsigned quants, scale 1 everywhere and
+ * the 1 back out through the activation sums. */
+static inline LQI_AVX2 void tq1_0_unpack_simd(const block_tq1_0 *x, struct lqi_qk_prep *p)
+{
+    int8_t t[QK_K];
+    tq1_0_unpack(x, t);
+    for (int g = 0; g < 8; ++g) {
+        p->q[g] = _mm256_add_epi8(_mm256_loadu_si256((const __m256i *)(t + 32 * g)),
+                                  _mm256_set1_epi8(1));
+    }
+    tq_unit_scales(lq_fp16_to_fp32(x->d), p);
+}
+
+static inline LQI_AVX2 void tq1_0_prep(const block_tq1_0 *x, const block_q8_K *y,
+                                       struct lqi_qk_prep *p)
+{
+    tq1_0_unpack_simd(x, p);
+    lqi_qk_k4_factors(y, p);
+}
+
+LQI_QK_DOT_KERNELS(tq1_0, block_tq1_0, tq1_0_prep)
+LQI_QK_DOT_MULTI_KERNELS(tq1_0, block_tq1_0, tq1_0_unpack_simd, lqi_qk_k4_factors)
+#endif
+
 void lqi_vec_dot_tq1_0_q8_K(int64_t n, float *restrict s, const void *restrict x,
                             const void *restrict y)
 {
-    dot_tq1_0_q8_K_scalar(n, s, x, y);
+    LQI_SIMD_CALL(dot_tq1_0_q8_K_avx512, dot_tq1_0_q8_K_avx2, dot_tq1_0_q8_K_scalar, n, s, x, y);
 }
 
 LQI_DOT_MULTI_SCALAR(dot_multi_tq1_0_q8_K_scalar, dot_tq1_0_q8_K_scalar)
@@ -139,5 +176,6 @@ LQI_DOT_MULTI_SCALAR(dot_multi_tq1_0_q8_K_scalar, dot_tq1_0_q8_K_scalar)
 void lqi_vec_dot_multi_tq1_0_q8_K(int64_t n, float *restrict s, const void *restrict x,
                                   const void *restrict y, size_t y_stride, int n_tok)
 {
-    dot_multi_tq1_0_q8_K_scalar(n, s, x, y, y_stride, n_tok);
+    LQI_SIMD_CALL(dot_multi_tq1_0_q8_K_avx512, dot_multi_tq1_0_q8_K_avx2, dot_multi_tq1_0_q8_K_scalar,
+                  n, s, x, y, y_stride, n_tok);
 }

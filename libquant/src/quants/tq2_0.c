@@ -6,6 +6,10 @@
 #include "lq/fp16.h"
 #include "quants/dot_multi.h"
 #include "quants/kquant_common.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/kquant_simd.h"
+#endif
 #include "quants/ternary.h"
 
 // ---- quantize ---------------------------------------------------------------------------
@@ -88,10 +92,44 @@ static void dot_tq2_0_q8_K_scalar(int64_t n, float *restrict s, const void *rest
     *s = sumf;
 }
 
+#if LQI_X86
+static inline LQI_AVX2 void tq_unit_scales(float xd, struct lqi_qk_prep *p)
+{
+    for (int j = 0; j < 16; ++j) {
+        p->sc16[j] = p->m16[j] = 1;
+    }
+    p->xd = p->xm = xd;
+}
+
+/* The weight side once per block: the stored t + 1 (0..2) as unsigned quants, scale 1
+ * everywhere and the 1 back out through the activation sums. */
+static inline LQI_AVX2 void tq2_0_unpack_simd(const block_tq2_0 *x, struct lqi_qk_prep *p)
+{
+    const __m256i m3 = _mm256_set1_epi8(3);
+    for (int j = 0; j < 2; ++j) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * j));
+        for (int n = 0; n < 4; ++n) {
+            p->q[4 * j + n] = _mm256_and_si256(_mm256_srli_epi16(v, 2 * n), m3);
+        }
+    }
+    tq_unit_scales(lq_fp16_to_fp32(x->d), p);
+}
+
+static inline LQI_AVX2 void tq2_0_prep(const block_tq2_0 *x, const block_q8_K *y,
+                                       struct lqi_qk_prep *p)
+{
+    tq2_0_unpack_simd(x, p);
+    lqi_qk_k4_factors(y, p);
+}
+
+LQI_QK_DOT_KERNELS(tq2_0, block_tq2_0, tq2_0_prep)
+LQI_QK_DOT_MULTI_KERNELS(tq2_0, block_tq2_0, tq2_0_unpack_simd, lqi_qk_k4_factors)
+#endif
+
 void lqi_vec_dot_tq2_0_q8_K(int64_t n, float *restrict s, const void *restrict x,
                             const void *restrict y)
 {
-    dot_tq2_0_q8_K_scalar(n, s, x, y);
+    LQI_SIMD_CALL(dot_tq2_0_q8_K_avx512, dot_tq2_0_q8_K_avx2, dot_tq2_0_q8_K_scalar, n, s, x, y);
 }
 
 LQI_DOT_MULTI_SCALAR(dot_multi_tq2_0_q8_K_scalar, dot_tq2_0_q8_K_scalar)
@@ -99,5 +137,6 @@ LQI_DOT_MULTI_SCALAR(dot_multi_tq2_0_q8_K_scalar, dot_tq2_0_q8_K_scalar)
 void lqi_vec_dot_multi_tq2_0_q8_K(int64_t n, float *restrict s, const void *restrict x,
                                   const void *restrict y, size_t y_stride, int n_tok)
 {
-    dot_multi_tq2_0_q8_K_scalar(n, s, x, y, y_stride, n_tok);
+    LQI_SIMD_CALL(dot_multi_tq2_0_q8_K_avx512, dot_multi_tq2_0_q8_K_avx2, dot_multi_tq2_0_q8_K_scalar,
+                  n, s, x, y, y_stride, n_tok);
 }

@@ -1,0 +1,40 @@
+/*
+ * iq3_simd.h - AVX2 unpacking shared by the IQ3_XXS and IQ3_S dot kernels (include only
+ * where LQI_X86 is set). The k-quant dot machinery (kquant_simd.h) multiplies unsigned
+ * quants by the activations, so a signed grid value v (|v| <= 62) enters as v + 64 (2..126:
+ * maddubs pairs stay below 2 * 126 * 128 < 32768) and the 64 comes back out through the
+ * activation sums, exactly, in integers.
+ */
+#ifndef LQ_QUANTS_IQ3_SIMD_H
+#define LQ_QUANTS_IQ3_SIMD_H
+
+#include "quants/iq3.h"
+#include "quants/kquant_simd.h"
+
+#define LQI_IQ3_BIAS 64
+
+/* 32 signed values v + 64 from 8 grid indices (int32 lanes) and 32 sign bits (1 = minus,
+ * little-endian bytes, bit i for value i). */
+static inline LQI_AVX2 __m256i lqi_iq3_biased32(const uint32_t *values, __m256i idx,
+                                                const uint8_t signs[4])
+{
+    const __m256i u = _mm256_i32gather_epi32((const int *)values, idx, 4);
+    const __m256i neg = lqi_bits32(signs); /* 0xFF where the value is negative */
+    const __m256i v = _mm256_sub_epi8(_mm256_xor_si256(u, neg), neg);
+    return _mm256_add_epi8(v, _mm256_set1_epi8(LQI_IQ3_BIAS));
+}
+
+/* The scale of each group of 16 (sub-block scales 2s + 1, twice each), the bias weight of
+ * each activation sum (m16) and the block's float factor xd (also xm), for
+ * lqi_qk_k4_factors: off = xd * y->d * sum(m16 * bsums). */
+static inline LQI_AVX2 void lqi_iq3_scales(const int odd_scale[8], float xd,
+                                           struct lqi_qk_prep *p)
+{
+    for (int ib = 0; ib < 8; ++ib) {
+        p->sc16[2 * ib] = p->sc16[2 * ib + 1] = (int16_t)odd_scale[ib];
+        p->m16[2 * ib] = p->m16[2 * ib + 1] = (int16_t)(LQI_IQ3_BIAS * odd_scale[ib]);
+    }
+    p->xd = p->xm = xd;
+}
+
+#endif /* LQ_QUANTS_IQ3_SIMD_H */
