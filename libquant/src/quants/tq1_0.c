@@ -141,15 +141,42 @@ static inline LQI_AVX2 void tq_unit_scales(float xd, struct lqi_qk_prep *p)
     p->xd = p->xm = xd;
 }
 
+/* Trit n of 32 packed bytes as t + 1 (0..2): the byte times 3^n modulo 256, times 3, over
+ * 256 (trit_of), in 16-bit lanes; unpack and pack are inverse within each 128-bit lane. */
+static inline LQI_AVX2 __m256i trit_plane32(__m256i v, int n)
+{
+    const __m256i zero = _mm256_setzero_si256(), ff = _mm256_set1_epi16(0xFF);
+    const __m256i p3 = _mm256_set1_epi16(pow3[n]), three = _mm256_set1_epi16(3);
+    __m256i lo = _mm256_and_si256(_mm256_mullo_epi16(_mm256_unpacklo_epi8(v, zero), p3), ff);
+    __m256i hi = _mm256_and_si256(_mm256_mullo_epi16(_mm256_unpackhi_epi8(v, zero), p3), ff);
+    lo = _mm256_srli_epi16(_mm256_mullo_epi16(lo, three), 8);
+    hi = _mm256_srli_epi16(_mm256_mullo_epi16(hi, three), 8);
+    return _mm256_packus_epi16(lo, hi);
+}
+
 /* The weight side once per block: t + 1 (0..2) as unsigned quants, scale 1 everywhere and
- * the 1 back out through the activation sums. */
+ * the 1 back out through the activation sums. Values 0..159 come from whole planes of
+ * qs[0..31]; 160..255 (planes of 16 bytes and qh) through a buffer. */
 static inline LQI_AVX2 void tq1_0_unpack_simd(const block_tq1_0 *x, struct lqi_qk_prep *p)
 {
-    int8_t t[QK_K];
-    tq1_0_unpack(x, t);
-    for (int g = 0; g < 8; ++g) {
-        p->q[g] = _mm256_add_epi8(_mm256_loadu_si256((const __m256i *)(t + 32 * g)),
-                                  _mm256_set1_epi8(1));
+    const __m256i v = _mm256_loadu_si256((const __m256i *)x->qs);
+    for (int n = 0; n < 5; ++n) {
+        p->q[n] = trit_plane32(v, n);
+    }
+    uint8_t tail[96];
+    __m128i v16 = _mm_loadu_si128((const __m128i *)(x->qs + 32));
+    const __m256i v2 = _mm256_set_m128i(v16, v16); /* planes of both lanes are the same */
+    for (int n = 0; n < 5; ++n) {
+        _mm_storeu_si128((__m128i *)(tail + 16 * n),
+                         _mm256_castsi256_si128(trit_plane32(v2, n)));
+    }
+    for (int n = 0; n < 4; ++n) {
+        for (int j = 0; j < 4; ++j) {
+            tail[80 + 4 * n + j] = (uint8_t)(trit_of(x->qh[j], n) + 1);
+        }
+    }
+    for (int g = 5; g < 8; ++g) {
+        p->q[g] = _mm256_loadu_si256((const __m256i *)(tail + 32 * (g - 5)));
     }
     tq_unit_scales(lq_fp16_to_fp32(x->d), p);
 }
