@@ -107,7 +107,7 @@ static void test_grid_map_and_neighbours(void **state)
             }
             const uint16_t *nb = g->neighbours - g->map[key] - 1;
             assert_true(nb >= g->neighbours && nb + nb[0] < g->neighbours + g->n_neighbours);
-            assert_true(nb[0] >= 1);
+            assert_true(nb[0] >= 1 && nb[0] <= LQI_IQ3_MAX_NEIGHBOURS);
             int distinct = 0, prev_d2 = -1, prev_j = -1;
             for (int j = 1; j <= nb[0]; j++) {
                 const int d2 = dist2(g, nb[j], key);

@@ -35,6 +35,9 @@ typedef struct {
 } block_iq3_s;
 static_assert(sizeof(block_iq3_s) == 110, "block_iq3_s must be 110 bytes");
 
+/* Longest neighbour list (the format's grids have at most 36 and 38). */
+#define LQI_IQ3_MAX_NEIGHBOURS 48
+
 /* A grid with its lookup structures, built once from the format's compact encoding. */
 struct lqi_iq3_grid {
     const uint32_t *points;     /* point i: 4 bytes, coordinate 2l + 1 each (the search's) */

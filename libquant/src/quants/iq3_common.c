@@ -8,6 +8,10 @@
 #include <string.h>
 
 #include "quants/kquant_common.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/simd_x86.h"
+#endif
 
 // ---- the grids --------------------------------------------------------------------------
 
@@ -131,7 +135,8 @@ static int add_neighbours(struct grid_store *g, int n_points, int nwant, int key
             continue;
         }
         ++have;
-        for (int j = 0; j < n_points && fill < cap; ++j) {
+        for (int j = 0; j < n_points && fill < cap && fill - start <= LQI_IQ3_MAX_NEIGHBOURS;
+             ++j) {
             if (d2_of[j] == d2) {
                 g->neighbours[fill++] = (uint16_t)j;
             }
@@ -192,15 +197,36 @@ const struct lqi_iq3_grid *lqi_iq3_grid(int n_points)
 
 // ---- the search -------------------------------------------------------------------------
 
-/* The point among an off-grid key's neighbours with the least weighted error at `scale`;
- * its levels go to L. The first of equal errors wins; if every error is NaN, the first
- * neighbour (llama.cpp asserts instead). */
-static int best_neighbour(const struct lqi_iq3_grid *g, int key, const float *xval,
-                          const float *waux, float scale, int8_t L[4])
+/* Levels of grid point `index` into L. */
+static int take_point(const struct lqi_iq3_grid *g, int index, int8_t L[4])
 {
-    const uint16_t *nb = g->neighbours - g->map[key] - 1;
+    const int8_t *pg = (const int8_t *)&g->points[index];
+    for (int i = 0; i < 4; ++i) {
+        L[i] = (int8_t)((pg[i] - 1) / 2);
+    }
+    return index;
+}
+
+/* The first of the neighbours nb[1..n] whose error d2[j - 1] is least (strictly smaller
+ * than all before it); if every error is NaN, the first neighbour (llama.cpp asserts). */
+static int first_least(const uint16_t *nb, const float *d2)
+{
     float best_d2 = FLT_MAX;
     int best = nb[1];
+    for (int j = 1; j <= nb[0]; ++j) {
+        if (d2[j - 1] < best_d2) {
+            best_d2 = d2[j - 1];
+            best = nb[j];
+        }
+    }
+    return best;
+}
+
+/* The weighted error sum_i w_i (scale q_i - x_i)^2 of each neighbour of an off-grid key, in
+ * llama.cpp's order: d2 = 0, then each term (w * diff) * diff added in turn. */
+static void neighbour_errors_scalar(const struct lqi_iq3_grid *g, const uint16_t *nb,
+                                    const float *xval, const float *waux, float scale, float *out)
+{
     for (int j = 1; j <= nb[0]; ++j) {
         const int8_t *pg = (const int8_t *)&g->points[nb[j]];
         float d2 = 0;
@@ -209,16 +235,51 @@ static int best_neighbour(const struct lqi_iq3_grid *g, int key, const float *xv
             float diff = scale * q - xval[i];
             d2 += waux[i] * diff * diff;
         }
-        if (d2 < best_d2) {
-            best_d2 = d2;
-            best = nb[j];
+        out[j - 1] = d2;
+    }
+}
+
+#if LQI_X86
+/* The same errors, 8 neighbours per step, one lane each: every lane performs the scalar
+ * operations in the scalar order (no fused multiply-add: the target lacks FMA), so the
+ * floats are the same bits. */
+static LQI_AVX2_NOFMA void neighbour_errors_avx2(const struct lqi_iq3_grid *g,
+                                                 const uint16_t *nb, const float *xval,
+                                                 const float *waux, float scale, float *out)
+{
+    const __m256 vs = _mm256_set1_ps(scale);
+    const __m256i ff = _mm256_set1_epi32(0xFF);
+    for (int j0 = 0; j0 < nb[0]; j0 += 8) {
+        uint32_t p[8];
+        for (int k = 0; k < 8; ++k) {
+            p[k] = g->points[j0 + k < nb[0] ? nb[1 + j0 + k] : nb[1]];
+        }
+        const __m256i pts = _mm256_loadu_si256((const __m256i *)p);
+        __m256 d2 = _mm256_setzero_ps();
+        for (int i = 0; i < 4; ++i) {
+            const __m256 q = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(pts, 8 * i), ff));
+            const __m256 diff = _mm256_sub_ps(_mm256_mul_ps(vs, q), _mm256_set1_ps(xval[i]));
+            d2 = _mm256_add_ps(d2, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(waux[i]), diff), diff));
+        }
+        float lanes[8];
+        _mm256_storeu_ps(lanes, d2);
+        for (int k = 0; k < 8 && j0 + k < nb[0]; ++k) {
+            out[j0 + k] = lanes[k];
         }
     }
-    const int8_t *pg = (const int8_t *)&g->points[best];
-    for (int i = 0; i < 4; ++i) {
-        L[i] = (int8_t)((pg[i] - 1) / 2);
-    }
-    return best;
+}
+#endif
+
+/* The point among an off-grid key's neighbours with the least weighted error at `scale`;
+ * its levels go to L. */
+static int best_neighbour(const struct lqi_iq3_grid *g, int key, const float *xval,
+                          const float *waux, float scale, int8_t L[4])
+{
+    const uint16_t *nb = g->neighbours - g->map[key] - 1;
+    float d2[LQI_IQ3_MAX_NEIGHBOURS];
+    LQI_SIMD_CALL(neighbour_errors_avx2, neighbour_errors_avx2, neighbour_errors_scalar, g, nb,
+                  xval, waux, scale, d2);
+    return take_point(g, first_least(nb, d2), L);
 }
 
 /* Levels of a group of 4 at inverse scale id, clamped to 0..7, and their key. */
