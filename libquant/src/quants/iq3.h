@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "quants/kblocks.h"
+#include "quants/kquants.h"
 
 typedef struct {
     uint16_t d;              /* fp16 super-block scale */
@@ -77,20 +78,10 @@ struct lqi_iq3_search {
 float lqi_iq3_search_block(const struct lqi_iq3_search *s, const float *xval, const float *weight,
                            const float *waux, uint16_t idx[8]);
 
-#define LQI_DECLARE_IQ3(t)                                                                         \
-    void lqi_quantize_row_##t##_ref(const float *restrict x, void *restrict y, int64_t k);         \
-    size_t lqi_quantize_##t(const float *restrict src, void *restrict dst, int64_t nrow,           \
-                            int64_t n_per_row, const float *imatrix);                              \
-    void lqi_dequantize_row_##t(const void *restrict x, float *restrict y, int64_t k);             \
-    bool lqi_validate_##t(const void *data, size_t nbytes);                                        \
-    void lqi_vec_dot_##t##_q8_K(int64_t n, float *restrict s, const void *restrict x,              \
-                                const void *restrict y);                                           \
-    void lqi_vec_dot_multi_##t##_q8_K(int64_t n, float *restrict s, const void *restrict x,        \
-                                      const void *restrict y, size_t y_stride, int n_tok);
-
-LQI_DECLARE_IQ3(iq3_xxs)
-LQI_DECLARE_IQ3(iq3_s)
-
-#undef LQI_DECLARE_IQ3
+/* The k-quants' kernel set (kquants.h), multi-token dot included. */
+LQI_KQUANT_DECLARE(iq3_xxs)
+LQI_KQUANT_DECLARE(iq3_s)
+LQI_KQUANT_DECLARE_MULTI(iq3_xxs)
+LQI_KQUANT_DECLARE_MULTI(iq3_s)
 
 #endif /* LQ_QUANTS_IQ3_H */

@@ -196,16 +196,16 @@ static inline LQI_AVX2 void iq3_s_unpack(const block_iq3_s *x, struct lqi_qk_pre
 {
     const uint32_t *values = lqi_iq3_grid(512)->values;
     const __m256i shifts = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    int odd_scale[8];
+    int16_t sc16[16];
     for (int ib = 0; ib < QK_K / 32; ++ib) {
         const __m256i lo = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(x->qs + 8 * ib)));
         const __m256i hi = _mm256_and_si256(
             _mm256_srlv_epi32(_mm256_set1_epi32(x->qh[ib]), shifts), _mm256_set1_epi32(1));
         const __m256i idx = _mm256_or_si256(lo, _mm256_slli_epi32(hi, 8));
         p->q[ib] = lqi_iq3_biased32(values, idx, x->signs + 4 * ib);
-        odd_scale[ib] = scale_of(x, ib);
+        sc16[2 * ib] = sc16[2 * ib + 1] = (int16_t)scale_of(x, ib);
     }
-    lqi_iq3_scales(odd_scale, lq_fp16_to_fp32(x->d), p);
+    lqi_qk_biased_scales(sc16, LQI_IQ3_BIAS, lq_fp16_to_fp32(x->d), p);
 }
 
 static inline LQI_AVX2 void iq3_s_prep(const block_iq3_s *x, const block_q8_K *y,

@@ -24,17 +24,4 @@ static inline LQI_AVX2 __m256i lqi_iq3_biased32(const uint32_t *values, __m256i 
     return _mm256_add_epi8(v, _mm256_set1_epi8(LQI_IQ3_BIAS));
 }
 
-/* The scale of each group of 16 (sub-block scales 2s + 1, twice each), the bias weight of
- * each activation sum (m16) and the block's float factor xd (also xm), for
- * lqi_qk_k4_factors: off = xd * y->d * sum(m16 * bsums). */
-static inline LQI_AVX2 void lqi_iq3_scales(const int odd_scale[8], float xd,
-                                           struct lqi_qk_prep *p)
-{
-    for (int ib = 0; ib < 8; ++ib) {
-        p->sc16[2 * ib] = p->sc16[2 * ib + 1] = (int16_t)odd_scale[ib];
-        p->m16[2 * ib] = p->m16[2 * ib + 1] = (int16_t)(LQI_IQ3_BIAS * odd_scale[ib]);
-    }
-    p->xd = p->xm = xd;
-}
-
 #endif /* LQ_QUANTS_IQ3_SIMD_H */

@@ -214,7 +214,7 @@ static void dot_iq3_xxs_q8_K_scalar(int64_t n, float *restrict s, const void *re
 static inline LQI_AVX2 void iq3_xxs_unpack(const block_iq3_xxs *x, struct lqi_qk_prep *p)
 {
     const uint32_t *values = lqi_iq3_grid(256)->values;
-    int odd_scale[8];
+    int16_t sc16[16];
     for (int ib = 0; ib < QK_K / 32; ++ib) {
         const uint32_t aux = signs_scale_of(x, ib);
         uint8_t signs[4];
@@ -224,9 +224,9 @@ static inline LQI_AVX2 void iq3_xxs_unpack(const block_iq3_xxs *x, struct lqi_qk
         const __m256i idx =
             _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(x->qs + 8 * ib)));
         p->q[ib] = lqi_iq3_biased32(values, idx, signs);
-        odd_scale[ib] = (int)(2 * (aux >> 28) + 1);
+        sc16[2 * ib] = sc16[2 * ib + 1] = (int16_t)(2 * (aux >> 28) + 1);
     }
-    lqi_iq3_scales(odd_scale, 0.25f * lq_fp16_to_fp32(x->d), p);
+    lqi_qk_biased_scales(sc16, LQI_IQ3_BIAS, 0.25f * lq_fp16_to_fp32(x->d), p);
 }
 
 static inline LQI_AVX2 void iq3_xxs_prep(const block_iq3_xxs *x, const block_q8_K *y,

@@ -192,6 +192,19 @@ static inline LQI_AVX2_NOFMA void lqi_qk_k4_factors(const block_q8_K *y, struct 
     p->off = p->xm * y->d * (float)summ;
 }
 
+/* Types whose signed values v enter as unsigned quants v + bias (IQ3, ternary): the scale of
+ * each group of 16, bias times it as the weight of each activation sum, and the block's float
+ * factor, so that lqi_qk_k4_factors takes the bias back out exactly (integer sums). */
+static inline LQI_AVX2_NOFMA void lqi_qk_biased_scales(const int16_t sc16[16], int bias, float xd,
+                                                       struct lqi_qk_prep *p)
+{
+    for (int j = 0; j < 16; ++j) {
+        p->sc16[j] = sc16[j];
+        p->m16[j] = (int16_t)(bias * sc16[j]);
+    }
+    p->xd = p->xm = xd;
+}
+
 /*
  * Defines static dot_multi_<T>_q8_K_avx2 / _avx512 (lq_vec_dot_multi_fn) from a split
  * preparer: UNPACK(const BLOCK *x, struct lqi_qk_prep *p) fills q, sc16, m16, xd and xm

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "quants/kblocks.h"
+#include "quants/kquants.h"
 
 typedef struct {
     uint8_t qs[(QK_K - 4 * QK_K / 64) / 5]; /* 240 values, 5 trits per byte (base-3 fixed
@@ -50,20 +51,10 @@ static inline float lqi_tq_amax(const float *x)
     return amax;
 }
 
-#define LQI_DECLARE_TQ(t)                                                                          \
-    void lqi_quantize_row_##t##_ref(const float *restrict x, void *restrict y, int64_t k);         \
-    size_t lqi_quantize_##t(const float *restrict src, void *restrict dst, int64_t nrow,           \
-                            int64_t n_per_row, const float *imatrix);                              \
-    void lqi_dequantize_row_##t(const void *restrict x, float *restrict y, int64_t k);             \
-    bool lqi_validate_##t(const void *data, size_t nbytes);                                        \
-    void lqi_vec_dot_##t##_q8_K(int64_t n, float *restrict s, const void *restrict x,              \
-                                const void *restrict y);                                           \
-    void lqi_vec_dot_multi_##t##_q8_K(int64_t n, float *restrict s, const void *restrict x,        \
-                                      const void *restrict y, size_t y_stride, int n_tok);
-
-LQI_DECLARE_TQ(tq1_0)
-LQI_DECLARE_TQ(tq2_0)
-
-#undef LQI_DECLARE_TQ
+/* The k-quants' kernel set (kquants.h), multi-token dot included. */
+LQI_KQUANT_DECLARE(tq1_0)
+LQI_KQUANT_DECLARE(tq2_0)
+LQI_KQUANT_DECLARE_MULTI(tq1_0)
+LQI_KQUANT_DECLARE_MULTI(tq2_0)
 
 #endif /* LQ_QUANTS_TERNARY_H */

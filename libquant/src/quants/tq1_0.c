@@ -133,13 +133,8 @@ static void dot_tq1_0_q8_K_scalar(int64_t n, float *restrict s, const void *rest
 }
 
 #if LQI_X86
-static inline LQI_AVX2 void tq_unit_scales(float xd, struct lqi_qk_prep *p)
-{
-    for (int j = 0; j < 16; ++j) {
-        p->sc16[j] = p->m16[j] = 1;
-    }
-    p->xd = p->xm = xd;
-}
+/* t + 1 enters the integer dot; scale 1, and the 1 comes back out through the sums. */
+static const int16_t unit_scales[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
 
 /* Trit n of 32 packed bytes as t + 1 (0..2): the byte times 3^n modulo 256, times 3, over
  * 256 (trit_of), in 16-bit lanes; unpack and pack are inverse within each 128-bit lane. */
@@ -178,7 +173,7 @@ static inline LQI_AVX2 void tq1_0_unpack_simd(const block_tq1_0 *x, struct lqi_q
     for (int g = 5; g < 8; ++g) {
         p->q[g] = _mm256_loadu_si256((const __m256i *)(tail + 32 * (g - 5)));
     }
-    tq_unit_scales(lq_fp16_to_fp32(x->d), p);
+    lqi_qk_biased_scales(unit_scales, 1, lq_fp16_to_fp32(x->d), p);
 }
 
 static inline LQI_AVX2 void tq1_0_prep(const block_tq1_0 *x, const block_q8_K *y,

@@ -93,13 +93,8 @@ static void dot_tq2_0_q8_K_scalar(int64_t n, float *restrict s, const void *rest
 }
 
 #if LQI_X86
-static inline LQI_AVX2 void tq_unit_scales(float xd, struct lqi_qk_prep *p)
-{
-    for (int j = 0; j < 16; ++j) {
-        p->sc16[j] = p->m16[j] = 1;
-    }
-    p->xd = p->xm = xd;
-}
+/* t + 1 enters the integer dot; scale 1, and the 1 comes back out through the sums. */
+static const int16_t unit_scales[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
 
 /* The weight side once per block: the stored t + 1 (0..2) as unsigned quants, scale 1
  * everywhere and the 1 back out through the activation sums. */
@@ -112,7 +107,7 @@ static inline LQI_AVX2 void tq2_0_unpack_simd(const block_tq2_0 *x, struct lqi_q
             p->q[4 * j + n] = _mm256_and_si256(_mm256_srli_epi16(v, 2 * n), m3);
         }
     }
-    tq_unit_scales(lq_fp16_to_fp32(x->d), p);
+    lqi_qk_biased_scales(unit_scales, 1, lq_fp16_to_fp32(x->d), p);
 }
 
 static inline LQI_AVX2 void tq2_0_prep(const block_tq2_0 *x, const block_q8_K *y,
