@@ -229,29 +229,7 @@ static inline LQI_AVX2 void iq3_xxs_unpack(const block_iq3_xxs *x, struct lqi_qk
     lqi_qk_biased_scales(sc16, LQI_IQ3_BIAS, 0.25f * lq_fp16_to_fp32(x->d), p);
 }
 
-static inline LQI_AVX2 void iq3_xxs_prep(const block_iq3_xxs *x, const block_q8_K *y,
-                                         struct lqi_qk_prep *p)
-{
-    iq3_xxs_unpack(x, p);
-    lqi_qk_k4_factors(y, p);
-}
-
-LQI_QK_DOT_KERNELS(iq3_xxs, block_iq3_xxs, iq3_xxs_prep)
-LQI_QK_DOT_MULTI_KERNELS(iq3_xxs, block_iq3_xxs, iq3_xxs_unpack, lqi_qk_k4_factors)
+LQI_QK_BIASED_DOT_KERNELS(iq3_xxs, block_iq3_xxs, iq3_xxs_unpack)
 #endif
 
-void lqi_vec_dot_iq3_xxs_q8_K(int64_t n, float *restrict s, const void *restrict x,
-                              const void *restrict y)
-{
-    LQI_SIMD_CALL(dot_iq3_xxs_q8_K_avx512, dot_iq3_xxs_q8_K_avx2, dot_iq3_xxs_q8_K_scalar, n, s,
-                  x, y);
-}
-
-LQI_DOT_MULTI_SCALAR(dot_multi_iq3_xxs_q8_K_scalar, dot_iq3_xxs_q8_K_scalar)
-
-void lqi_vec_dot_multi_iq3_xxs_q8_K(int64_t n, float *restrict s, const void *restrict x,
-                                    const void *restrict y, size_t y_stride, int n_tok)
-{
-    LQI_SIMD_CALL(dot_multi_iq3_xxs_q8_K_avx512, dot_multi_iq3_xxs_q8_K_avx2,
-                  dot_multi_iq3_xxs_q8_K_scalar, n, s, x, y, y_stride, n_tok);
-}
+LQI_QK_DOT_ENTRY_POINTS(iq3_xxs)

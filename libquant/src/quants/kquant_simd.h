@@ -250,4 +250,17 @@ static inline LQI_AVX2_NOFMA void lqi_qk_biased_scales(const int16_t sc16[16], i
     LQI_QK_DOT_MULTI_SIMD_KERNEL(T, BLOCK, UNPACK, FACTORS, LQI_AVX512, struct lqi_qk_w512,        \
                                  lqi_qk_w_avx512, lqi_qk_wdot_avx512, lqi_fold512, avx512)
 
+/* Single and multi-token kernels of a biased type (see lqi_qk_biased_scales) from its
+ * UNPACK(const BLOCK *x, struct lqi_qk_prep *p): the weight side, scales by
+ * lqi_qk_biased_scales; the activation side is lqi_qk_k4_factors. */
+#define LQI_QK_BIASED_DOT_KERNELS(T, BLOCK, UNPACK)                                                \
+    static inline LQI_AVX2 void T##_prep(const BLOCK *x, const block_q8_K *y,                      \
+                                         struct lqi_qk_prep *p)                                    \
+    {                                                                                              \
+        UNPACK(x, p);                                                                              \
+        lqi_qk_k4_factors(y, p);                                                                   \
+    }                                                                                              \
+    LQI_QK_DOT_KERNELS(T, BLOCK, T##_prep)                                                         \
+    LQI_QK_DOT_MULTI_KERNELS(T, BLOCK, UNPACK, lqi_qk_k4_factors)
+
 #endif /* LQ_KQUANT_SIMD_H */

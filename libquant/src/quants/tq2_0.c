@@ -110,28 +110,7 @@ static inline LQI_AVX2 void tq2_0_unpack_simd(const block_tq2_0 *x, struct lqi_q
     lqi_qk_biased_scales(unit_scales, 1, lq_fp16_to_fp32(x->d), p);
 }
 
-static inline LQI_AVX2 void tq2_0_prep(const block_tq2_0 *x, const block_q8_K *y,
-                                       struct lqi_qk_prep *p)
-{
-    tq2_0_unpack_simd(x, p);
-    lqi_qk_k4_factors(y, p);
-}
-
-LQI_QK_DOT_KERNELS(tq2_0, block_tq2_0, tq2_0_prep)
-LQI_QK_DOT_MULTI_KERNELS(tq2_0, block_tq2_0, tq2_0_unpack_simd, lqi_qk_k4_factors)
+LQI_QK_BIASED_DOT_KERNELS(tq2_0, block_tq2_0, tq2_0_unpack_simd)
 #endif
 
-void lqi_vec_dot_tq2_0_q8_K(int64_t n, float *restrict s, const void *restrict x,
-                            const void *restrict y)
-{
-    LQI_SIMD_CALL(dot_tq2_0_q8_K_avx512, dot_tq2_0_q8_K_avx2, dot_tq2_0_q8_K_scalar, n, s, x, y);
-}
-
-LQI_DOT_MULTI_SCALAR(dot_multi_tq2_0_q8_K_scalar, dot_tq2_0_q8_K_scalar)
-
-void lqi_vec_dot_multi_tq2_0_q8_K(int64_t n, float *restrict s, const void *restrict x,
-                                  const void *restrict y, size_t y_stride, int n_tok)
-{
-    LQI_SIMD_CALL(dot_multi_tq2_0_q8_K_avx512, dot_multi_tq2_0_q8_K_avx2, dot_multi_tq2_0_q8_K_scalar,
-                  n, s, x, y, y_stride, n_tok);
-}
+LQI_QK_DOT_ENTRY_POINTS(tq2_0)
