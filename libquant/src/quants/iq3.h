@@ -63,6 +63,20 @@ static inline uint8_t lqi_iq3_signs7(unsigned s7)
     return (uint8_t)(s7 | ((unsigned)__builtin_parity(s7 & 127u) << 7));
 }
 
+/* The 32 signed values of a sub-block: the decoded grid values of its 8 groups idx[], negated
+ * where bit i of the little-endian sign bits (value i) is set. |v| <= 62. */
+static inline void lqi_iq3_signed32(const uint32_t *values, const uint16_t idx[8],
+                                    const uint8_t signs[4], int8_t v[32])
+{
+    for (int g = 0; g < 8; ++g) {
+        const uint8_t *pt = (const uint8_t *)&values[idx[g]];
+        for (int j = 0; j < 4; ++j) {
+            const int i = 4 * g + j;
+            v[i] = (int8_t)((signs[i / 8] >> (i % 8)) & 1 ? -pt[j] : pt[j]);
+        }
+    }
+}
+
 /* The search that IQ3_XXS and IQ3_S share, per sub-block of 32 values (llama.cpp's
  * quantize_row_iq3_xxs_impl / quantize_row_iq3_s_impl, operation for operation). */
 struct lqi_iq3_search {

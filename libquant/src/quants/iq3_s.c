@@ -117,35 +117,42 @@ size_t lqi_quantize_iq3_s(const float *restrict src, void *restrict dst, int64_t
 
 // ---- dequantize and validate ------------------------------------------------------------
 
-/* Grid point of group g (0..63): 8 bits from qs, the ninth from qh. */
-static const uint8_t *point_of(const block_iq3_s *x, const uint32_t *grid, int g)
-{
-    const int index = x->qs[g] | (((x->qh[g / 8] >> (g % 8)) & 1) << 8);
-    return (const uint8_t *)&grid[index];
-}
-
 /* Odd 4-bit scale 2s + 1 of sub-block ib. */
 static int scale_of(const block_iq3_s *x, int ib)
 {
     return 1 + 2 * ((x->scales[ib / 2] >> 4 * (ib % 2)) & 0xf);
 }
 
+/* Grid index of group g (0..63): 8 bits from qs, the ninth from qh. */
+static uint16_t index_of(const block_iq3_s *x, int g)
+{
+    return (uint16_t)(x->qs[g] | (((x->qh[g / 8] >> (g % 8)) & 1) << 8));
+}
+
+/* Sub-block ib's 32 signed values. */
+static void sub_block(const block_iq3_s *x, const uint32_t *values, int ib, int8_t v[32])
+{
+    uint16_t idx[8];
+    for (int g = 0; g < 8; ++g) {
+        idx[g] = index_of(x, 8 * ib + g);
+    }
+    lqi_iq3_signed32(values, idx, x->signs + 4 * ib, v);
+}
+
+/* db * v is db * |v| negated: the same float as ggml's db * grid * -1. */
 void lqi_dequantize_row_iq3_s(const void *restrict vx, float *restrict y, int64_t k)
 {
     assert(k % QK_K == 0);
     const block_iq3_s *x = vx;
-    const uint32_t *grid = lqi_iq3_grid(512)->values;
+    const uint32_t *values = lqi_iq3_grid(512)->values;
     for (int64_t i = 0; i < k / QK_K; ++i) {
         const float d = lq_fp16_to_fp32(x[i].d);
         for (int ib = 0; ib < QK_K / 32; ++ib) {
+            int8_t v[32];
+            sub_block(&x[i], values, ib, v);
             const float db = d * scale_of(&x[i], ib);
-            for (int g = 8 * ib; g < 8 * ib + 8; ++g) {
-                const uint8_t *pt = point_of(&x[i], grid, g);
-                const uint8_t signs = x[i].signs[g / 2];
-                for (int j = 0; j < 4; ++j) {
-                    const int bit = 4 * (g % 2) + j;
-                    *y++ = db * pt[j] * ((signs >> bit) & 1 ? -1.f : 1.f);
-                }
+            for (int j = 0; j < 32; ++j) {
+                *y++ = db * v[j];
             }
         }
     }
@@ -166,22 +173,17 @@ static void dot_iq3_s_q8_K_scalar(int64_t n, float *restrict s, const void *rest
 {
     const block_iq3_s *x = vx;
     const block_q8_K *y = vy;
-    const uint32_t *grid = lqi_iq3_grid(512)->values;
+    const uint32_t *values = lqi_iq3_grid(512)->values;
     float sumf = 0.f;
     for (int64_t i = 0; i < n / QK_K; ++i) {
         const float d = lq_fp16_to_fp32(x[i].d) * y[i].d;
-        const int8_t *q8 = y[i].qs;
         int32_t bsum = 0;
         for (int ib = 0; ib < QK_K / 32; ++ib) {
+            int8_t v[32];
+            sub_block(&x[i], values, ib, v);
             int32_t sumi = 0;
-            for (int g = 8 * ib; g < 8 * ib + 8; ++g) {
-                const uint8_t *pt = point_of(&x[i], grid, g);
-                const uint8_t signs = x[i].signs[g / 2];
-                for (int j = 0; j < 4; ++j) {
-                    const int v = pt[j] * q8[j];
-                    sumi += (signs >> (4 * (g % 2) + j)) & 1 ? -v : v;
-                }
-                q8 += 4;
+            for (int j = 0; j < 32; ++j) {
+                sumi += v[j] * y[i].qs[32 * ib + j];
             }
             bsum += sumi * scale_of(&x[i], ib);
         }

@@ -147,23 +147,36 @@ static uint32_t signs_scale_of(const block_iq3_xxs *x, int ib)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* Sub-block ib's 32 signed values and its word (signs and scale). */
+static uint32_t sub_block(const block_iq3_xxs *x, const uint32_t *values, int ib, int8_t v[32])
+{
+    const uint32_t aux = signs_scale_of(x, ib);
+    uint8_t signs[4];
+    uint16_t idx[8];
+    for (int l = 0; l < 4; ++l) {
+        signs[l] = lqi_iq3_signs7((aux >> 7 * l) & 127);
+    }
+    for (int g = 0; g < 8; ++g) {
+        idx[g] = x->qs[8 * ib + g];
+    }
+    lqi_iq3_signed32(values, idx, signs, v);
+    return aux;
+}
+
+/* db * v is db * |v| negated: the same float as ggml's db * grid * -1. */
 void lqi_dequantize_row_iq3_xxs(const void *restrict vx, float *restrict y, int64_t k)
 {
     assert(k % QK_K == 0);
     const block_iq3_xxs *x = vx;
-    const uint32_t *grid = lqi_iq3_grid(256)->values;
+    const uint32_t *values = lqi_iq3_grid(256)->values;
     for (int64_t i = 0; i < k / QK_K; ++i) {
         const float d = lq_fp16_to_fp32(x[i].d);
         for (int ib = 0; ib < QK_K / 32; ++ib) {
-            const uint32_t aux = signs_scale_of(&x[i], ib);
+            int8_t v[32];
+            const uint32_t aux = sub_block(&x[i], values, ib, v);
             const float db = d * (0.5f + (aux >> 28)) * 0.5f;
-            for (int g = 0; g < 8; ++g) {
-                const uint8_t signs = lqi_iq3_signs7((aux >> 7 * (g / 2)) & 127);
-                const uint8_t *pt = (const uint8_t *)&grid[x[i].qs[8 * ib + g]];
-                for (int j = 0; j < 4; ++j) {
-                    const int bit = 4 * (g % 2) + j;
-                    *y++ = db * pt[j] * ((signs >> bit) & 1 ? -1.f : 1.f);
-                }
+            for (int j = 0; j < 32; ++j) {
+                *y++ = db * v[j];
             }
         }
     }
@@ -184,23 +197,17 @@ static void dot_iq3_xxs_q8_K_scalar(int64_t n, float *restrict s, const void *re
 {
     const block_iq3_xxs *x = vx;
     const block_q8_K *y = vy;
-    const uint32_t *grid = lqi_iq3_grid(256)->values;
+    const uint32_t *values = lqi_iq3_grid(256)->values;
     float sumf = 0.f;
     for (int64_t i = 0; i < n / QK_K; ++i) {
         const float d = lq_fp16_to_fp32(x[i].d) * y[i].d;
-        const int8_t *q8 = y[i].qs;
         int32_t bsum = 0;
         for (int ib = 0; ib < QK_K / 32; ++ib) {
-            const uint32_t aux = signs_scale_of(&x[i], ib);
+            int8_t v[32];
+            const uint32_t aux = sub_block(&x[i], values, ib, v);
             int32_t sumi = 0;
-            for (int g = 0; g < 8; ++g) {
-                const uint8_t signs = lqi_iq3_signs7((aux >> 7 * (g / 2)) & 127);
-                const uint8_t *pt = (const uint8_t *)&grid[x[i].qs[8 * ib + g]];
-                for (int j = 0; j < 4; ++j) {
-                    const int v = pt[j] * q8[j];
-                    sumi += (signs >> (4 * (g % 2) + j)) & 1 ? -v : v;
-                }
-                q8 += 4;
+            for (int j = 0; j < 32; ++j) {
+                sumi += v[j] * y[i].qs[32 * ib + j];
             }
             bsum += sumi * (int32_t)(2 * (aux >> 28) + 1);
         }
