@@ -93,6 +93,7 @@ struct grid_store {
     uint32_t values[512];
     int32_t map[KEY_COUNT];
     uint16_t neighbours[NEIGHBOURS_512];
+    uint64_t sign_masks[128];
     struct lqi_iq3_grid pub;
 };
 
@@ -170,7 +171,15 @@ static void build(struct grid_store *g, const uint16_t *compact, const uint8_t d
             fill = add_neighbours(g, n_points, nwant, key, fill, cap);
         }
     }
-    g->pub = (struct lqi_iq3_grid){.points = g->points, .values = g->values, .map = g->map,
+    for (unsigned c = 0; c < 128; ++c) {
+        uint64_t m = 0;
+        for (int i = 0; i < 8; ++i) {
+            m |= (uint64_t)((lqi_iq3_signs7(c) >> i) & 1 ? 0xFF : 0) << 8 * i;
+        }
+        g->sign_masks[c] = m;
+    }
+    g->pub = (struct lqi_iq3_grid){.points = g->points, .values = g->values,
+                                   .sign_masks = g->sign_masks, .map = g->map,
                                    .neighbours = g->neighbours, .n_points = n_points,
                                    .n_neighbours = fill};
 }

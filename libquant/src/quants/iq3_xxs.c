@@ -220,17 +220,16 @@ static void dot_iq3_xxs_q8_K_scalar(int64_t n, float *restrict s, const void *re
 /* The weight side once per block: values + 64 and the scales; the 1/4 goes into xd (exact). */
 static inline LQI_AVX2 void iq3_xxs_unpack(const block_iq3_xxs *x, struct lqi_qk_prep *p)
 {
-    const uint32_t *values = lqi_iq3_grid(256)->values;
+    const struct lqi_iq3_grid *g = lqi_iq3_grid(256);
     int16_t sc16[16];
     for (int ib = 0; ib < QK_K / 32; ++ib) {
         const uint32_t aux = signs_scale_of(x, ib);
-        uint8_t signs[4];
-        for (int l = 0; l < 4; ++l) {
-            signs[l] = lqi_iq3_signs7((aux >> 7 * l) & 127);
-        }
+        const __m256i neg = _mm256_setr_epi64x(
+            (long long)g->sign_masks[aux & 127], (long long)g->sign_masks[(aux >> 7) & 127],
+            (long long)g->sign_masks[(aux >> 14) & 127], (long long)g->sign_masks[(aux >> 21) & 127]);
         const __m256i idx =
             _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(x->qs + 8 * ib)));
-        p->q[ib] = lqi_iq3_biased32(values, idx, signs);
+        p->q[ib] = lqi_iq3_biased32_masked(g->values, idx, neg);
         sc16[2 * ib] = sc16[2 * ib + 1] = (int16_t)(2 * (aux >> 28) + 1);
     }
     lqi_qk_biased_scales(sc16, LQI_IQ3_BIAS, 0.25f * lq_fp16_to_fp32(x->d), p);
