@@ -1,6 +1,6 @@
 /* test_quants_random_blocks.c - blocks of random bytes, not just what the quantizers write:
- * every bit pattern must decode (no out-of-range index, sanitizers watching) and every dot
- * kernel, at every SIMD level, must agree with the float dot of the decoded values. Codes a
+ * every bit pattern must decode (no out-of-range index, sanitizers watching) to the same
+ * floats at every SIMD level, and every dot kernel must agree with the float dot of them. Codes a
  * quantizer never writes (TQ2_0's 3, TQ1_0 bytes above 242, IQ3_S indices with any ninth
  * bit, MXFP4's -0) are where a SIMD path would part from the scalar one.
  *
@@ -70,7 +70,7 @@ static void check_case(const struct random_case *c, int64_t nb)
     const int64_t n = nb * t->blck_size;
     unsigned char *q = malloc((size_t)nb * t->type_size);
     float *xd = malloc(sizeof(float) * (size_t)n), *y = malloc(sizeof(float) * (size_t)n);
-    float *yd = malloc(sizeof(float) * (size_t)n);
+    float *yd = malloc(sizeof(float) * (size_t)n), *xs = malloc(sizeof(float) * (size_t)n);
     void *qy = malloc(lq_row_size(t->vec_dot_type, n));
     random_row(t, q, nb);
     fix_scales(c, t, q, nb);
@@ -84,6 +84,10 @@ static void check_case(const struct random_case *c, int64_t nb)
     for (int l = LQ_SIMD_SCALAR; l <= (int)lq_simd_level_supported(); l++) {
         assert_int_equal(lq_simd_level_set((enum lq_simd_level)l, NULL), LQ_OK);
         assert_int_equal(lq_dequantize_rows(c->type, q, xd, n, NULL), LQ_OK);
+        if (l == LQ_SIMD_SCALAR) {
+            memcpy(xs, xd, sizeof(float) * (size_t)n);
+        }
+        assert_memory_equal(xd, xs, sizeof(float) * (size_t)n); /* every level decodes alike */
         double want = 0, tol = 1e-30;
         for (int64_t i = 0; i < n; i++) {
             assert_true(isfinite(xd[i]));
@@ -108,6 +112,7 @@ static void check_case(const struct random_case *c, int64_t nb)
     free(xd);
     free(y);
     free(yd);
+    free(xs);
     free(qy);
 }
 

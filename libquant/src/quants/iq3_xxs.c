@@ -164,9 +164,8 @@ static uint32_t sub_block(const block_iq3_xxs *x, const uint32_t *values, int ib
 }
 
 /* db * v is db * |v| negated: the same float as ggml's db * grid * -1. */
-void lqi_dequantize_row_iq3_xxs(const void *restrict vx, float *restrict y, int64_t k)
+static void dequantize_iq3_xxs_scalar(const void *restrict vx, float *restrict y, int64_t k)
 {
-    assert(k % QK_K == 0);
     const block_iq3_xxs *x = vx;
     const uint32_t *values = lqi_iq3_grid(256)->values;
     for (int64_t i = 0; i < k / QK_K; ++i) {
@@ -236,6 +235,28 @@ static inline LQI_AVX2 void iq3_xxs_unpack(const block_iq3_xxs *x, struct lqi_qk
 }
 
 LQI_QK_BIASED_DOT_KERNELS(iq3_xxs, block_iq3_xxs, iq3_xxs_unpack)
+
+/* The dot's unpacking, less the bias, times the same db as the scalar path: the same floats. */
+static LQI_AVX2 void dequantize_iq3_xxs_avx2(const void *restrict vx, float *restrict y, int64_t k)
+{
+    const block_iq3_xxs *x = vx;
+    const __m256i bias = _mm256_set1_epi8(LQI_IQ3_BIAS);
+    for (int64_t i = 0; i < k / QK_K; ++i) {
+        struct lqi_qk_prep p;
+        iq3_xxs_unpack(&x[i], &p);
+        const float d = lq_fp16_to_fp32(x[i].d);
+        for (int ib = 0; ib < QK_K / 32; ++ib) {
+            const float db = d * (0.5f + (signs_scale_of(&x[i], ib) >> 28)) * 0.5f;
+            lqi_store_i8_scaled(_mm256_sub_epi8(p.q[ib], bias), db, y + QK_K * i + 32 * ib);
+        }
+    }
+}
 #endif
 
 LQI_QK_DOT_ENTRY_POINTS(iq3_xxs)
+
+void lqi_dequantize_row_iq3_xxs(const void *restrict x, float *restrict y, int64_t k)
+{
+    assert(k % QK_K == 0);
+    LQI_SIMD_CALL(dequantize_iq3_xxs_avx2, dequantize_iq3_xxs_avx2, dequantize_iq3_xxs_scalar, x, y, k);
+}
