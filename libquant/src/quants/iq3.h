@@ -1,6 +1,6 @@
 /*
  * iq3.h - the 3-bit lattice types IQ3_XXS and IQ3_S (internal; one file each, src/quants/
- * iq3_xxs.c and iq3_s.c, their grids and shared search in iq3_common.c).
+ * iq3_xxs.c and iq3_s.c, their grids in iq3_grid.c and shared search in iq3_search.c).
  *
  * Both store each group of 4 magnitudes as an index into a grid of points whose coordinates
  * are odd numbers 1..15 (2l + 1, l = 0..7), with one sign bit per value and a 4-bit scale per
