@@ -48,8 +48,8 @@ struct lqi_iq3_grid {
     const int32_t *map;         /* 4096 entries over (l0 | l1 << 3 | l2 << 6 | l3 << 9): the
                                    point's index, or -(offset + 1) into neighbours */
     const uint16_t *neighbours; /* per off-grid key: count n, then n point indices */
-    const uint64_t *sign_masks; /* IQ3_XXS's 128 sign codes as 8 bytes, 0xFF where minus
-                                   (lqi_iq3_signs7 spread out; the 256-point grid only) */
+    const uint64_t *sign_masks; /* IQ3_XXS's 128 sign codes as 8 bytes each, 0xFF where
+                                   minus (lqi_iq3_signs7 spread out) */
     int n_points;
     int n_neighbours;           /* entries used in neighbours (tests) */
 };
