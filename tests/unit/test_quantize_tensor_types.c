@@ -138,8 +138,8 @@ static int check_file(const char *ftype, const char *tmp)
         const char *ghash = json_string_value(json_object_get(g, "xxh3"));
         const char *want = json_string_value(json_object_get(t, "xxh3"));
         if (strcasecmp(gtype, type) != 0 || strcmp(ghash, want) != 0) {
-            fail_msg("%s: %s is %s %s, llama-quantize wrote %s %s", ftype, name, gtype, ghash,
-                     type, want);
+            fail_msg("%s: %s is %s %s, llama-quantize wrote %s %s", ftype, name, gtype, ghash, type,
+                     want);
         }
         compared++;
     }

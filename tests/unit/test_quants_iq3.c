@@ -185,7 +185,7 @@ static void test_iq3_s_decode_by_hand(void **state)
     for (int i = 1; i < 4; i++) {
         assert_true(y[i] == 3.0f * v[i]);
     }
-    assert_true(y[4] == 3.0f); /* index 0 is (1 1 1 1) */
+    assert_true(y[4] == 3.0f);  /* index 0 is (1 1 1 1) */
     assert_true(y[32] == 1.0f); /* sub-block 1: scale nibble 0, db = 1 */
 }
 

@@ -25,9 +25,8 @@ struct random_case {
 };
 
 static const struct random_case cases[] = {
-    {LQ_TYPE_IQ3_XXS, 0, SCALE_F16},  {LQ_TYPE_IQ3_S, 0, SCALE_F16},
-    {LQ_TYPE_TQ1_0, 52, SCALE_F16},   {LQ_TYPE_TQ2_0, 64, SCALE_F16},
-    {LQ_TYPE_MXFP4, 0, SCALE_E8M0},
+    {LQ_TYPE_IQ3_XXS, 0, SCALE_F16}, {LQ_TYPE_IQ3_S, 0, SCALE_F16},  {LQ_TYPE_TQ1_0, 52, SCALE_F16},
+    {LQ_TYPE_TQ2_0, 64, SCALE_F16},  {LQ_TYPE_MXFP4, 0, SCALE_E8M0},
 };
 
 static uint64_t rng = 0x243F6A8885A308D3ull;
@@ -102,9 +101,9 @@ static void check_case(const struct random_case *c, int64_t nb)
             assert_memory_equal(&m, &got, sizeof got);
         }
         if (fabs(got - want) > tol) {
-            fail_msg("%s random blocks (%s, %lld blocks): dot %.9g, float %.9g (tol %.3g)",
-                     t->name, lq_simd_level_name((enum lq_simd_level)l), (long long)nb,
-                     (double)got, want, tol);
+            fail_msg("%s random blocks (%s, %lld blocks): dot %.9g, float %.9g (tol %.3g)", t->name,
+                     lq_simd_level_name((enum lq_simd_level)l), (long long)nb, (double)got, want,
+                     tol);
         }
     }
     assert_int_equal(lq_simd_level_set(saved, NULL), LQ_OK);

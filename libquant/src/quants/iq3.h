@@ -21,17 +21,17 @@
 #include "quants/kquants.h"
 
 typedef struct {
-    uint16_t d;              /* fp16 super-block scale */
+    uint16_t d;               /* fp16 super-block scale */
     uint8_t qs[3 * QK_K / 8]; /* 64 grid indices, then per 32 values a little-endian uint32:
                                  four 7-bit sign groups (bits 0..27) and the scale (28..31) */
 } block_iq3_xxs;
 static_assert(sizeof(block_iq3_xxs) == 98, "block_iq3_xxs must be 98 bytes");
 
 typedef struct {
-    uint16_t d;              /* fp16 super-block scale */
-    uint8_t qs[QK_K / 4];    /* low 8 bits of the 64 grid indices */
-    uint8_t qh[QK_K / 32];   /* ninth bit: index 8*i + k has bit k of qh[i] */
-    uint8_t signs[QK_K / 8]; /* one bit per value, 1 = negative */
+    uint16_t d;                /* fp16 super-block scale */
+    uint8_t qs[QK_K / 4];      /* low 8 bits of the 64 grid indices */
+    uint8_t qh[QK_K / 32];     /* ninth bit: index 8*i + k has bit k of qh[i] */
+    uint8_t signs[QK_K / 8];   /* one bit per value, 1 = negative */
     uint8_t scales[QK_K / 64]; /* 4-bit scales, sub-block 2i low nibble, 2i + 1 high */
 } block_iq3_s;
 static_assert(sizeof(block_iq3_s) == 110, "block_iq3_s must be 110 bytes");
@@ -51,7 +51,7 @@ struct lqi_iq3_grid {
     const uint64_t *sign_masks; /* IQ3_XXS's 128 sign codes as 8 bytes each, 0xFF where
                                    minus (lqi_iq3_signs7 spread out) */
     int n_points;
-    int n_neighbours;           /* entries used in neighbours (tests) */
+    int n_neighbours; /* entries used in neighbours (tests) */
 };
 
 /* The 256-point grid of IQ3_XXS and the 512-point grid of IQ3_S; thread-safe, built on

@@ -159,8 +159,7 @@ static void dequantize_iq3_s_scalar(const void *restrict vx, float *restrict y, 
 
 bool lqi_validate_iq3_s(const void *data, size_t nbytes)
 {
-    return lqi_validate_f16_scales(data, nbytes, sizeof(block_iq3_s), offsetof(block_iq3_s, d),
-                                   -1);
+    return lqi_validate_f16_scales(data, nbytes, sizeof(block_iq3_s), offsetof(block_iq3_s, d), -1);
 }
 
 // ---- dot product with Q8_K --------------------------------------------------------------
@@ -200,8 +199,8 @@ static inline LQI_AVX2 void iq3_s_unpack(const block_iq3_s *x, struct lqi_qk_pre
     int16_t sc16[16];
     for (int ib = 0; ib < QK_K / 32; ++ib) {
         const __m256i lo = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(x->qs + 8 * ib)));
-        const __m256i hi = _mm256_and_si256(
-            _mm256_srlv_epi32(_mm256_set1_epi32(x->qh[ib]), shifts), _mm256_set1_epi32(1));
+        const __m256i hi = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(x->qh[ib]), shifts),
+                                            _mm256_set1_epi32(1));
         const __m256i idx = _mm256_or_si256(lo, _mm256_slli_epi32(hi, 8));
         p->q[ib] = lqi_iq3_biased32(values, idx, x->signs + 4 * ib);
         sc16[2 * ib] = sc16[2 * ib + 1] = (int16_t)scale_of(x, ib);

@@ -59,9 +59,9 @@ static void neighbour_errors_scalar(const struct lqi_iq3_grid *g, const uint16_t
 /* The same errors, 8 neighbours per step, one lane each: every lane performs the scalar
  * operations in the scalar order (no fused multiply-add: the target lacks FMA), so the
  * floats are the same bits. */
-static LQI_AVX2_NOFMA void neighbour_errors_avx2(const struct lqi_iq3_grid *g,
-                                                 const uint16_t *nb, const float *xval,
-                                                 const float *waux, float scale, float *out)
+static LQI_AVX2_NOFMA void neighbour_errors_avx2(const struct lqi_iq3_grid *g, const uint16_t *nb,
+                                                 const float *xval, const float *waux, float scale,
+                                                 float *out)
 {
     const __m256 vs = _mm256_set1_ps(scale);
     const __m256i ff = _mm256_set1_epi32(0xFF);
@@ -73,9 +73,11 @@ static LQI_AVX2_NOFMA void neighbour_errors_avx2(const struct lqi_iq3_grid *g,
         const __m256i pts = _mm256_loadu_si256((const __m256i *)p);
         __m256 d2 = _mm256_setzero_ps();
         for (int i = 0; i < 4; ++i) {
-            const __m256 q = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(pts, 8 * i), ff));
+            const __m256 q =
+                _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(pts, 8 * i), ff));
             const __m256 diff = _mm256_sub_ps(_mm256_mul_ps(vs, q), _mm256_set1_ps(xval[i]));
-            d2 = _mm256_add_ps(d2, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(waux[i]), diff), diff));
+            d2 = _mm256_add_ps(d2,
+                               _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(waux[i]), diff), diff));
         }
         float lanes[8];
         _mm256_storeu_ps(lanes, d2);

@@ -51,8 +51,7 @@ static uint8_t even_signs(const float *x, const float *weight, float *xval)
 }
 
 /* Importance weights of a sub-block: qw * sqrt(sigma2 + x^2), or x^2 without qw. */
-static void sub_weights(const float *xb, const float *qw, float sigma2, float *weight,
-                        float *waux)
+static void sub_weights(const float *xb, const float *qw, float sigma2, float *weight, float *waux)
 {
     for (int i = 0; i < 32; ++i) {
         weight[i] = qw ? qw[i] * sqrtf(sigma2 + xb[i] * xb[i]) : xb[i] * xb[i];
@@ -104,8 +103,8 @@ static void iq3_xxs_block(const float *x, void *vy, const float *qw)
         for (int k = 0; k < 8; ++k) {
             q3[8 * ib + k] = (uint8_t)idx[k];
         }
-        signs_scale[ib] = (uint32_t)signs[0] | (uint32_t)signs[1] << 7 |
-                          (uint32_t)signs[2] << 14 | (uint32_t)signs[3] << 21;
+        signs_scale[ib] = (uint32_t)signs[0] | (uint32_t)signs[1] << 7 | (uint32_t)signs[2] << 14 |
+                          (uint32_t)signs[3] << 21;
         scales[ib] = scale;
         max_scale = LQI_MAX(max_scale, scale);
     }
@@ -134,8 +133,8 @@ void lqi_quantize_row_iq3_xxs_ref(const float *restrict x, void *restrict y, int
 size_t lqi_quantize_iq3_xxs(const float *restrict src, void *restrict dst, int64_t nrow,
                             int64_t n_per_row, const float *imatrix)
 {
-    return lqi_qk_quantize_rows(iq3_xxs_block, iq3_xxs_block, sizeof(block_iq3_xxs), src, dst,
-                                nrow, n_per_row, imatrix);
+    return lqi_qk_quantize_rows(iq3_xxs_block, iq3_xxs_block, sizeof(block_iq3_xxs), src, dst, nrow,
+                                n_per_row, imatrix);
 }
 
 // ---- dequantize and validate ------------------------------------------------------------
@@ -183,8 +182,8 @@ static void dequantize_iq3_xxs_scalar(const void *restrict vx, float *restrict y
 
 bool lqi_validate_iq3_xxs(const void *data, size_t nbytes)
 {
-    return lqi_validate_f16_scales(data, nbytes, sizeof(block_iq3_xxs),
-                                   offsetof(block_iq3_xxs, d), -1);
+    return lqi_validate_f16_scales(data, nbytes, sizeof(block_iq3_xxs), offsetof(block_iq3_xxs, d),
+                                   -1);
 }
 
 // ---- dot product with Q8_K --------------------------------------------------------------
@@ -223,9 +222,10 @@ static inline LQI_AVX2 void iq3_xxs_unpack(const block_iq3_xxs *x, struct lqi_qk
     int16_t sc16[16];
     for (int ib = 0; ib < QK_K / 32; ++ib) {
         const uint32_t aux = signs_scale_of(x, ib);
-        const __m256i neg = _mm256_setr_epi64x(
-            (long long)g->sign_masks[aux & 127], (long long)g->sign_masks[(aux >> 7) & 127],
-            (long long)g->sign_masks[(aux >> 14) & 127], (long long)g->sign_masks[(aux >> 21) & 127]);
+        const __m256i neg = _mm256_setr_epi64x((long long)g->sign_masks[aux & 127],
+                                               (long long)g->sign_masks[(aux >> 7) & 127],
+                                               (long long)g->sign_masks[(aux >> 14) & 127],
+                                               (long long)g->sign_masks[(aux >> 21) & 127]);
         const __m256i idx =
             _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(x->qs + 8 * ib)));
         p->q[ib] = lqi_iq3_biased32_masked(g->values, idx, neg);
@@ -258,5 +258,6 @@ LQI_QK_DOT_ENTRY_POINTS(iq3_xxs)
 void lqi_dequantize_row_iq3_xxs(const void *restrict x, float *restrict y, int64_t k)
 {
     assert(k % QK_K == 0);
-    LQI_SIMD_CALL(dequantize_iq3_xxs_avx2, dequantize_iq3_xxs_avx2, dequantize_iq3_xxs_scalar, x, y, k);
+    LQI_SIMD_CALL(dequantize_iq3_xxs_avx2, dequantize_iq3_xxs_avx2, dequantize_iq3_xxs_scalar, x, y,
+                  k);
 }

@@ -31,9 +31,10 @@ static int nearest_code(float x, float e)
     return best;
 }
 
-/* The exponent byte for max |x| = amax > 0: floor(log2 amax) - 2 + 127 (so that amax / 2^e
- * falls in [4, 8), the top E2M1 binade), through the float -> int conversion x86-64
- * llama.cpp performs: out of range (an infinite amax) gives 0, negative values wrap. */
+/* The exponent byte for max |x| = amax > 0: e = floor(log2 amax) - 2 + 127, so that
+ * amax / 2^(e - 127) falls in [4, 8), the top E2M1 binade; through the float -> int
+ * conversion x86-64 llama.cpp performs: out of range (an infinite amax) gives 0, negative
+ * values wrap. */
 static uint8_t e8m0_of(float amax)
 {
     const float f = floorf(log2f(amax)) - 2 + 127;
@@ -56,8 +57,8 @@ void lqi_quantize_row_mxfp4_ref(const float *restrict x, void *restrict vy, int6
         const float d = lqi_e8m0_half(e);
         y[i].e = e;
         for (int j = 0; j < QK_MXFP4 / 2; ++j) {
-            y[i].qs[j] = (uint8_t)(nearest_code(xb[j], d) |
-                                   nearest_code(xb[QK_MXFP4 / 2 + j], d) << 4);
+            y[i].qs[j] =
+                (uint8_t)(nearest_code(xb[j], d) | nearest_code(xb[QK_MXFP4 / 2 + j], d) << 4);
         }
     }
 }
@@ -185,6 +186,6 @@ LQI_DOT_MULTI_SCALAR_RET(dot_multi_mxfp4_q8_0_scalar, dot_mxfp4_q8_0_scalar, blo
 void lqi_vec_dot_multi_mxfp4_q8_0(int64_t n, float *restrict s, const void *restrict x,
                                   const void *restrict y, size_t y_stride, int n_tok)
 {
-    LQI_SIMD_CALL(dot_multi_mxfp4_q8_0_avx2, dot_multi_mxfp4_q8_0_avx2,
-                  dot_multi_mxfp4_q8_0_scalar, n, s, x, y, y_stride, n_tok);
+    LQI_SIMD_CALL(dot_multi_mxfp4_q8_0_avx2, dot_multi_mxfp4_q8_0_avx2, dot_multi_mxfp4_q8_0_scalar,
+                  n, s, x, y, y_stride, n_tok);
 }

@@ -20,8 +20,8 @@
 typedef struct {
     uint8_t qs[(QK_K - 4 * QK_K / 64) / 5]; /* 240 values, 5 trits per byte (base-3 fixed
                                                 point: byte = ceil(v * 256 / 243)) */
-    uint8_t qh[QK_K / 64];                   /* the last 16 values, 4 trits per byte */
-    uint16_t d;                              /* fp16 scale */
+    uint8_t qh[QK_K / 64];                  /* the last 16 values, 4 trits per byte */
+    uint16_t d;                             /* fp16 scale */
 } block_tq1_0;
 static_assert(sizeof(block_tq1_0) == 54, "block_tq1_0 must be 54 bytes");
 

@@ -107,8 +107,7 @@ void lqi_dequantize_row_tq1_0(const void *restrict vx, float *restrict y, int64_
 
 bool lqi_validate_tq1_0(const void *data, size_t nbytes)
 {
-    return lqi_validate_f16_scales(data, nbytes, sizeof(block_tq1_0), offsetof(block_tq1_0, d),
-                                   -1);
+    return lqi_validate_f16_scales(data, nbytes, sizeof(block_tq1_0), offsetof(block_tq1_0, d), -1);
 }
 
 // ---- dot product with Q8_K --------------------------------------------------------------
@@ -162,8 +161,7 @@ static inline LQI_AVX2 void tq1_0_unpack_simd(const block_tq1_0 *x, struct lqi_q
     __m128i v16 = _mm_loadu_si128((const __m128i *)(x->qs + 32));
     const __m256i v2 = _mm256_set_m128i(v16, v16); /* planes of both lanes are the same */
     for (int n = 0; n < 5; ++n) {
-        _mm_storeu_si128((__m128i *)(tail + 16 * n),
-                         _mm256_castsi256_si128(trit_plane32(v2, n)));
+        _mm_storeu_si128((__m128i *)(tail + 16 * n), _mm256_castsi256_si128(trit_plane32(v2, n)));
     }
     for (int n = 0; n < 4; ++n) {
         for (int j = 0; j < 4; ++j) {

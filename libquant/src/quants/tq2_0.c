@@ -69,8 +69,7 @@ void lqi_dequantize_row_tq2_0(const void *restrict vx, float *restrict y, int64_
 
 bool lqi_validate_tq2_0(const void *data, size_t nbytes)
 {
-    return lqi_validate_f16_scales(data, nbytes, sizeof(block_tq2_0), offsetof(block_tq2_0, d),
-                                   -1);
+    return lqi_validate_f16_scales(data, nbytes, sizeof(block_tq2_0), offsetof(block_tq2_0, d), -1);
 }
 
 // ---- dot product with Q8_K --------------------------------------------------------------
