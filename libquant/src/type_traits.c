@@ -6,6 +6,7 @@
 
 #include "lq/fp16.h"
 #include "lqi.h"
+#include "quants/iq2_rows.h"
 #include "quants/kquant_rows.h"
 #include "quants/legacy_rows.h"
 
@@ -60,7 +61,7 @@ static void f64_to_float(const void *restrict x, float *restrict y, int64_t k)
 
 // ---- the table --------------------------------------------------------------------------
 
-/* IQ*, TQ*, MXFP4, NVFP4 and Q1_0 are known by size only, so files holding them open,
+/* The KNOWN_ROW types (IQ3/IQ4, TQ*, MXFP4, NVFP4, Q1_0) are known by size only, so files holding them open,
  * inspect and copy correctly; libquant does not compute with them. */
 static const struct lq_type_traits lq_traits[LQ_TYPE_COUNT] = {
     [LQ_TYPE_F32] = FLOAT_ROW("f32", 4, f32_to_float, f32_from_float),
@@ -69,20 +70,16 @@ static const struct lq_type_traits lq_traits[LQ_TYPE_COUNT] = {
     [5] = TOMBSTONE,
     LQ_LEGACY_TRAITS_ROWS
     LQ_KQUANT_TRAITS_ROWS
-    [LQ_TYPE_IQ2_XXS] = KNOWN_ROW("iq2_xxs", 256, 66),
-    [LQ_TYPE_IQ2_XS] = KNOWN_ROW("iq2_xs", 256, 74),
+    LQ_IQ2_TRAITS_ROWS
     [LQ_TYPE_IQ3_XXS] = KNOWN_ROW("iq3_xxs", 256, 98),
-    [LQ_TYPE_IQ1_S] = KNOWN_ROW("iq1_s", 256, 50),
     [LQ_TYPE_IQ4_NL] = KNOWN_ROW("iq4_nl", 32, 18),
     [LQ_TYPE_IQ3_S] = KNOWN_ROW("iq3_s", 256, 110),
-    [LQ_TYPE_IQ2_S] = KNOWN_ROW("iq2_s", 256, 82),
     [LQ_TYPE_IQ4_XS] = KNOWN_ROW("iq4_xs", 256, 136),
     [LQ_TYPE_I8] = INT_ROW("i8", 1),
     [LQ_TYPE_I16] = INT_ROW("i16", 2),
     [LQ_TYPE_I32] = INT_ROW("i32", 4),
     [LQ_TYPE_I64] = INT_ROW("i64", 8),
     [LQ_TYPE_F64] = { .name = "f64", .blck_size = 1, .type_size = 8, .to_float = f64_to_float },
-    [LQ_TYPE_IQ1_M] = KNOWN_ROW("iq1_m", 256, 56),
     [LQ_TYPE_BF16] = FLOAT_ROW("bf16", 2, bf16_to_float, bf16_from_float),
     [31] = TOMBSTONE,
     [32] = TOMBSTONE,

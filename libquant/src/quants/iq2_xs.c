@@ -1,0 +1,173 @@
+/* iq2_xs.c - IQ2_XS: 2.3125 bpw, groups of 8 weights as a 9-bit index into a 512-point grid
+ * plus 7 stored signs, a 4-bit scale per 16 (llama.cpp's quantize_row_iq2_xs_impl, byte for
+ * byte; it has no reference quantizer: importance weights are required). */
+#include <assert.h>
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "lq/fp16.h"
+#include "quants/dot_multi.h"
+#include "quants/iq2_search.h"
+#include "quants/iq2quants.h"
+#include "quants/kquant_common.h"
+
+// ---- quantize ---------------------------------------------------------------------------
+
+static void iq2_xs_block(const struct lqi_iq2_qgrid *g, const float *xbl, const float *qwbl,
+                         block_iq2_xs *y)
+{
+    float scales[QK_K / 16], weight[16], waux[16], xval[16];
+    int8_t L[16];
+    uint8_t signs[2];
+    float max_scale = 0;
+    const float sigma2 = lqi_iq2_sumx2(xbl) / QK_K;
+    y->d = lq_fp32_to_fp16(0.f);
+    memset(y->qs, 0, sizeof y->qs);
+    memset(y->scales, 0, sizeof y->scales);
+    for (int ib = 0; ib < QK_K / 16; ++ib) {
+        const float *xb = xbl + 16 * ib, *qw = qwbl + 16 * ib;
+        for (int i = 0; i < 16; ++i) {
+            weight[i] = qw[i] * sqrtf(sigma2 + xb[i] * xb[i]);
+        }
+        for (int i = 0; i < 16; ++i) {
+            waux[i] = sqrtf(weight[i]);
+        }
+        for (int k = 0; k < 2; ++k) {
+            signs[k] = lqi_iq2_signs8(xb + 8 * k, weight + 8 * k, true, xval + 8 * k) & 127;
+        }
+        bool zero;
+        float scale = lqi_iq2_scale16(g, xval, weight, waux, LQI_IQ2_EPS, L, &zero);
+        if (zero) {
+            scales[ib] = 0;
+            continue;
+        }
+        if (scale < 0) { /* the one negative magnitude outweighed the rest: flip every sign */
+            scale = -scale;
+            for (int k = 0; k < 2; ++k) {
+                signs[k] = (uint8_t)(~signs[k] & 127);
+            }
+        }
+        for (int k = 0; k < 2; ++k) {
+            y->qs[2 * ib + k] = (uint16_t)(lqi_iq2_index8(g, L + 8 * k) | signs[k] << 9);
+        }
+        scales[ib] = scale;
+        max_scale = LQI_MAX(max_scale, scale);
+    }
+    if (!max_scale) {
+        memset(y->qs, 0, sizeof y->qs);
+        return;
+    }
+    float d = max_scale / 31;
+    y->d = lq_fp32_to_fp16(d);
+    float id = 1 / d;
+    for (int ib = 0; ib < QK_K / 16; ++ib) {
+        y->scales[ib / 2] |= (uint8_t)(lqi_iq2_scale_code(id, scales[ib]) << 4 * (ib % 2));
+    }
+}
+
+size_t lqi_quantize_iq2_xs(const float *restrict src, void *restrict dst, int64_t nrow,
+                           int64_t n_per_row, const float *imatrix)
+{
+    assert(n_per_row % QK_K == 0);
+    const struct lqi_iq2_qgrid *g = lqi_iq2_qgrid(LQI_GRID_IQ2XS);
+    if (!imatrix || !g) {
+        return 0;
+    }
+    const int64_t nb = n_per_row / QK_K;
+    block_iq2_xs *y = dst;
+    for (int64_t r = 0; r < nrow; ++r) {
+        for (int64_t i = 0; i < nb; ++i) {
+            iq2_xs_block(g, src + r * n_per_row + i * QK_K, imatrix + i * QK_K, &y[r * nb + i]);
+        }
+    }
+    return (size_t)(nrow * nb) * sizeof(block_iq2_xs);
+}
+
+// ---- dequantize and validate ------------------------------------------------------------
+
+void lqi_dequantize_row_iq2_xs(const void *restrict vx, float *restrict y, int64_t k)
+{
+    assert(k % QK_K == 0);
+    const block_iq2_xs *x = vx;
+    const struct lqi_iq2_decode *t = lqi_iq2_decode_tables();
+    for (int64_t i = 0; i < k / QK_K; ++i) {
+        const float d = lq_fp16_to_fp32(x[i].d);
+        for (int ib = 0; ib < QK_K / 32; ++ib) {
+            float db[2];
+            db[0] = d * (0.5f + (x[i].scales[ib] & 0xf)) * 0.25f;
+            db[1] = d * (0.5f + (x[i].scales[ib] >> 4)) * 0.25f;
+            for (int l = 0; l < 4; ++l) {
+                const uint16_t q = x[i].qs[4 * ib + l];
+                const uint8_t *grid = t->iq2xs[q & 511];
+                const uint8_t signs = t->ksigns[q >> 9];
+                for (int j = 0; j < 8; ++j) {
+                    y[j] = db[l / 2] * grid[j] * (signs & (1 << j) ? -1.f : 1.f);
+                }
+                y += 8;
+            }
+        }
+    }
+}
+
+bool lqi_validate_iq2_xs(const void *data, size_t nbytes)
+{
+    return lqi_validate_f16_scales(data, nbytes, sizeof(block_iq2_xs), offsetof(block_iq2_xs, d),
+                                   -1);
+}
+
+// ---- dot product with Q8_K --------------------------------------------------------------
+
+/* Signed integer dot of 8 weights (grid values, sign pattern) with 8 activations. */
+static inline int32_t dot8_signed(const uint8_t *grid, uint8_t signs, const int8_t *q8)
+{
+    int32_t sumi = 0;
+    for (int j = 0; j < 8; ++j) {
+        sumi += grid[j] * q8[j] * (signs & (1 << j) ? -1 : 1);
+    }
+    return sumi;
+}
+
+/* ggml's generic kernel: integer sums per 16 scaled by 2s + 1, one 0.125 at the end. */
+static void dot_iq2_xs_q8_K_scalar(int64_t n, float *restrict s, const void *restrict vx,
+                                   const void *restrict vy)
+{
+    const block_iq2_xs *x = vx;
+    const block_q8_K *y = vy;
+    const struct lqi_iq2_decode *t = lqi_iq2_decode_tables();
+    float sumf = 0.f;
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+        const float d = lq_fp16_to_fp32(x[i].d) * y[i].d;
+        const uint16_t *q2 = x[i].qs;
+        const int8_t *q8 = y[i].qs;
+        int32_t bsum = 0;
+        for (int ib = 0; ib < QK_K / 32; ++ib) {
+            for (int h = 0; h < 2; ++h) {
+                const int32_t ls = 2 * ((x[i].scales[ib] >> 4 * h) & 0xf) + 1;
+                int32_t sumi = 0;
+                for (int l = 2 * h; l < 2 * h + 2; ++l) {
+                    sumi += dot8_signed(t->iq2xs[q2[l] & 511], t->ksigns[q2[l] >> 9], q8);
+                    q8 += 8;
+                }
+                bsum += sumi * ls;
+            }
+            q2 += 4;
+        }
+        sumf += d * bsum;
+    }
+    *s = 0.125f * sumf;
+}
+
+LQI_DOT_MULTI_SCALAR(dot_multi_iq2_xs_scalar, dot_iq2_xs_q8_K_scalar)
+
+void lqi_vec_dot_iq2_xs_q8_K(int64_t n, float *restrict s, const void *restrict x,
+                             const void *restrict y)
+{
+    dot_iq2_xs_q8_K_scalar(n, s, x, y);
+}
+
+void lqi_vec_dot_multi_iq2_xs_q8_K(int64_t n, float *restrict s, const void *restrict x,
+                                   const void *restrict y, size_t y_stride, int n_tok)
+{
+    dot_multi_iq2_xs_scalar(n, s, x, y, y_stride, n_tok);
+}
