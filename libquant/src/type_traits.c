@@ -61,8 +61,8 @@ static void f64_to_float(const void *restrict x, float *restrict y, int64_t k)
 
 // ---- the table --------------------------------------------------------------------------
 
-/* The KNOWN_ROW types (IQ3/IQ4, TQ*, MXFP4, NVFP4, Q1_0) are known by size only, so files holding them open,
- * inspect and copy correctly; libquant does not compute with them. */
+/* The KNOWN_ROW types (IQ3/IQ4, TQ*, MXFP4, NVFP4, Q1_0) are known by size only, so files
+ * holding them open, inspect and copy correctly; libquant does not compute with them. */
 static const struct lq_type_traits lq_traits[LQ_TYPE_COUNT] = {
     [LQ_TYPE_F32] = FLOAT_ROW("f32", 4, f32_to_float, f32_from_float),
     [LQ_TYPE_F16] = FLOAT_ROW("f16", 2, f16_to_float, f16_from_float),
