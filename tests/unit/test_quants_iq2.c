@@ -6,6 +6,7 @@
  * hashes of ggml-common.h's decode tables, computed from that file; blocks worked out by
  * hand; plain float arithmetic (dequantize, then dot in double) for the dot kernels. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,10 +352,15 @@ static void check_dot(const struct iq_case *c, int64_t n, float xscale)
         mag += fabs((double)dx[i] * da[i]);
     }
     const enum lq_simd_level saved = lq_simd_level_get();
+    float scalar = 0;
     for (int lvl = LQ_SIMD_SCALAR; lvl <= (int)lq_simd_level_supported(); lvl++) {
         assert_int_equal(lq_simd_level_set((enum lq_simd_level)lvl, NULL), LQ_OK);
         float got = -1, multi[3];
         t->vec_dot(n, &got, qx, qa);
+        if (lvl == LQ_SIMD_SCALAR) {
+            scalar = got;
+        }
+        assert_memory_equal(&got, &scalar, sizeof got); /* same integers, same float order */
         if (!(fabs(got - want) <= 1e-5 * mag + 1e-30)) {
             fail_msg("%s at %s, n=%lld: dot %.9g, float reference %.9g (scale %.3g)", c->name,
                      lq_simd_level_name((enum lq_simd_level)lvl), (long long)n, got, want, mag);
@@ -372,6 +378,60 @@ static void check_dot(const struct iq_case *c, int64_t n, float xscale)
     free(w);
     free(a);
     free(x);
+}
+
+/* Any int8 activations, -128 included (Q8_K's quantizer stops at -127, a file need not):
+ * every SIMD level's dot and multi-token dot equal the scalar kernel's bit for bit, for
+ * weight blocks of random bytes with a finite scale. */
+static void test_iq2_vec_dot_any_bytes(void **state)
+{
+    (void)state;
+    enum { NB = 3 };
+    block_q8_K a[2 * NB];
+    _Alignas(16) uint8_t x[NB * sizeof(block_iq2_s)];
+    const enum lq_simd_level saved = lq_simd_level_get();
+    for (size_t c = 0; c < N_CASES; c++) {
+        const struct lq_type_traits *t = traits(iq_cases[c].type);
+        for (int trial = 0; trial < 20; trial++) {
+            for (size_t i = 0; i < sizeof x; i++) {
+                x[i] = (uint8_t)(rng_uniform() * 256);
+            }
+            for (int b = 0; b < NB; b++) { /* a finite fp16 d (IQ1_M: its top nibbles) */
+                uint8_t *blk = x + b * t->type_size;
+                if (iq_cases[c].type == LQ_TYPE_IQ1_M) {
+                    blk[offsetof(block_iq1_m, scales) + 7] &= 0x3F;
+                } else {
+                    blk[1] &= 0x3F;
+                }
+            }
+            for (int b = 0; b < 2 * NB; b++) {
+                a[b].d = (float)rng_uniform();
+                for (int j = 0; j < QK_K; j++) {
+                    a[b].qs[j] = (int8_t)(trial % 2 ? -128 : (int)(rng_uniform() * 256) - 128);
+                }
+                for (int j = 0; j < QK_K / 16; j++) {
+                    int sum = 0;
+                    for (int k = 0; k < 16; k++) {
+                        sum += a[b].qs[16 * j + k];
+                    }
+                    a[b].bsums[j] = (int16_t)sum;
+                }
+            }
+            float want[2];
+            assert_int_equal(lq_simd_level_set(LQ_SIMD_SCALAR, NULL), LQ_OK);
+            t->vec_dot(NB * QK_K, &want[0], x, a);
+            t->vec_dot(NB * QK_K, &want[1], x, a + NB);
+            for (int lvl = LQ_SIMD_SCALAR; lvl <= (int)lq_simd_level_supported(); lvl++) {
+                assert_int_equal(lq_simd_level_set((enum lq_simd_level)lvl, NULL), LQ_OK);
+                float got[2];
+                t->vec_dot(NB * QK_K, &got[0], x, a);
+                assert_memory_equal(&got[0], &want[0], sizeof(float));
+                t->vec_dot_multi(NB * QK_K, got, x, a, NB * sizeof(block_q8_K), 2);
+                assert_memory_equal(got, want, sizeof want);
+            }
+        }
+    }
+    assert_int_equal(lq_simd_level_set(saved, NULL), LQ_OK);
 }
 
 static void test_iq2_vec_dot_agrees(void **state)
@@ -487,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_iq2_hand_iq2_xxs),
         cmocka_unit_test(test_iq2_hand_iq1_m),
         cmocka_unit_test(test_iq2_vec_dot_agrees),
+        cmocka_unit_test(test_iq2_vec_dot_any_bytes),
         cmocka_unit_test(test_iq2_needs_imatrix),
         cmocka_unit_test(test_iq2_validate),
         cmocka_unit_test(test_iq2_hostile_input_is_safe),

@@ -14,6 +14,10 @@
 #include "quants/iq2_search.h"
 #include "quants/iq2quants.h"
 #include "quants/kquant_common.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/iq2_simd.h"
+#endif
 
 #define IQ1M_BLOCK 16
 #define IQ1M_EPS 1e-7f
@@ -327,14 +331,52 @@ static void dot_iq1_m_q8_K_scalar(int64_t n, float *restrict s, const void *rest
 
 LQI_DOT_MULTI_SCALAR(dot_multi_iq1_m_scalar, dot_iq1_m_q8_K_scalar)
 
+#if LQI_X86
+
+/* Weights of a block: 8 * grid + shift sign per element, one scale per 16. The dot of these
+ * is 8 * sumi1 + sumi2 of the scalar kernel, below 2^23 in magnitude, so that
+ * 0.125f * (8 * sumi1 + sumi2) is exactly the scalar kernel's sumi1 + 0.125f * sumi2. */
+static inline LQI_AVX2 void iq1_m_decode(const block_iq1_m *x, struct lqi_iq_w256 *b)
+{
+    const struct lqi_iq2_decode *t = lqi_iq2_decode_tables();
+    uint16_t sc[4];
+    (void)iq1_m_unpack(x, sc);
+    for (int g = 0; g < 8; ++g) {
+        int8_t w[32];
+        for (int l = 0; l < 4; ++l) {
+            const uint8_t qh = x->qh[2 * g + l / 2];
+            const int delta = qh & (l % 2 ? 0x80 : 0x08) ? -1 : 1;
+            const int8_t *grid = t->iq1s[iq1_m_index(x, g, l)];
+            for (int j = 0; j < 8; ++j) {
+                w[8 * l + j] = (int8_t)(8 * grid[j] + delta);
+            }
+        }
+        b->w[g] = _mm256_loadu_si256((const __m256i *)w);
+        b->s[g] = lqi_iq_scales(2 * ((sc[g / 2] >> (6 * (g % 2) + 0)) & 0x7) + 1,
+                                2 * ((sc[g / 2] >> (6 * (g % 2) + 3)) & 0x7) + 1);
+    }
+    lqi_iq_finish(b);
+}
+
+static inline LQI_AVX2 void iq1_m_finish(const block_iq1_m *x, const block_q8_K *y, int32_t isum,
+                                         float *sumf)
+{
+    uint16_t sc[4];
+    *sumf += lq_fp16_to_fp32(iq1_m_unpack(x, sc)) * y->d * (0.125f * (float)isum);
+}
+
+LQI_IQ_DOT_KERNELS(iq1_m, block_iq1_m, iq1_m_decode, iq1_m_finish, 1.0f)
+#endif
+
 void lqi_vec_dot_iq1_m_q8_K(int64_t n, float *restrict s, const void *restrict x,
                             const void *restrict y)
 {
-    dot_iq1_m_q8_K_scalar(n, s, x, y);
+    LQI_SIMD_CALL(dot_iq1_m_q8_K_avx2, dot_iq1_m_q8_K_avx2, dot_iq1_m_q8_K_scalar, n, s, x, y);
 }
 
 void lqi_vec_dot_multi_iq1_m_q8_K(int64_t n, float *restrict s, const void *restrict x,
                                   const void *restrict y, size_t y_stride, int n_tok)
 {
-    dot_multi_iq1_m_scalar(n, s, x, y, y_stride, n_tok);
+    LQI_SIMD_CALL(dot_multi_iq1_m_q8_K_avx2, dot_multi_iq1_m_q8_K_avx2, dot_multi_iq1_m_scalar, n,
+                  s, x, y, y_stride, n_tok);
 }

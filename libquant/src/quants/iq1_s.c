@@ -13,6 +13,10 @@
 #include "quants/iq2_search.h"
 #include "quants/iq2quants.h"
 #include "quants/kquant_common.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/iq2_simd.h"
+#endif
 
 #define IQ1S_BLOCK 32
 #define IQ1S_EPS 1e-12f
@@ -237,14 +241,48 @@ static void dot_iq1_s_q8_K_scalar(int64_t n, float *restrict s, const void *rest
 
 LQI_DOT_MULTI_SCALAR(dot_multi_iq1_s_scalar, dot_iq1_s_q8_K_scalar)
 
+#if LQI_X86
+
+/* Weights of a block: the -1/0/+1 grid rows, one scale per 32 (the shifts are applied
+ * through the activations' block sums, as in the scalar kernel). */
+static inline LQI_AVX2 void iq1_s_decode(const block_iq1_s *x, struct lqi_iq_w256 *b)
+{
+    const struct lqi_iq2_decode *t = lqi_iq2_decode_tables();
+    for (int g = 0; g < 8; ++g) {
+        b->w[g] = lqi_iq_signed32((const uint8_t *)t->iq1s[iq1_s_index(x, g, 0)],
+                                  (const uint8_t *)t->iq1s[iq1_s_index(x, g, 1)],
+                                  (const uint8_t *)t->iq1s[iq1_s_index(x, g, 2)],
+                                  (const uint8_t *)t->iq1s[iq1_s_index(x, g, 3)], 0, 0, 0, 0);
+        const int ls = 2 * ((x->qh[g] >> 12) & 7) + 1;
+        b->s[g] = lqi_iq_scales(ls, ls);
+    }
+    lqi_iq_finish(b);
+}
+
+static inline LQI_AVX2 void iq1_s_finish(const block_iq1_s *x, const block_q8_K *y, int32_t sumi,
+                                         float *sumf)
+{
+    int sumi1 = 0;
+    for (int ib = 0; ib < QK_K / 32; ++ib) {
+        const int ls = 2 * ((x->qh[ib] >> 12) & 7) + 1;
+        const int delta = x->qh[ib] & 0x8000 ? -1 : 1;
+        sumi1 += ls * delta * (y->bsums[2 * ib + 0] + y->bsums[2 * ib + 1]);
+    }
+    *sumf += lq_fp16_to_fp32(x->d) * y->d * (sumi + LQI_IQ1_DELTA * sumi1);
+}
+
+LQI_IQ_DOT_KERNELS(iq1_s, block_iq1_s, iq1_s_decode, iq1_s_finish, 1.0f)
+#endif
+
 void lqi_vec_dot_iq1_s_q8_K(int64_t n, float *restrict s, const void *restrict x,
                             const void *restrict y)
 {
-    dot_iq1_s_q8_K_scalar(n, s, x, y);
+    LQI_SIMD_CALL(dot_iq1_s_q8_K_avx2, dot_iq1_s_q8_K_avx2, dot_iq1_s_q8_K_scalar, n, s, x, y);
 }
 
 void lqi_vec_dot_multi_iq1_s_q8_K(int64_t n, float *restrict s, const void *restrict x,
                                   const void *restrict y, size_t y_stride, int n_tok)
 {
-    dot_multi_iq1_s_scalar(n, s, x, y, y_stride, n_tok);
+    LQI_SIMD_CALL(dot_multi_iq1_s_q8_K_avx2, dot_multi_iq1_s_q8_K_avx2, dot_multi_iq1_s_scalar, n,
+                  s, x, y, y_stride, n_tok);
 }

@@ -11,6 +11,7 @@
 static uint8_t dec_iq2xxs[256][8], dec_iq2xs[512][8], dec_iq2s[1024][8];
 static int8_t dec_iq1s[2048][8];
 static uint8_t ksigns[128];
+static uint64_t sign_mask[256];
 static pthread_once_t decode_once = PTHREAD_ONCE_INIT;
 
 static int level_of(uint16_t code, int i)
@@ -43,6 +44,11 @@ static void build_decode(void)
     for (int s = 0; s < 128; ++s) {
         ksigns[s] = (uint8_t)(s | (__builtin_popcount((unsigned)s) & 1) << 7);
     }
+    for (int s = 0; s < 256; ++s) {
+        for (int i = 0; i < 8; ++i) {
+            sign_mask[s] |= (uint64_t)(s >> i & 1 ? 0xFF : 0x00) << 8 * i;
+        }
+    }
 }
 
 const struct lqi_iq2_decode *lqi_iq2_decode_tables(void)
@@ -53,6 +59,7 @@ const struct lqi_iq2_decode *lqi_iq2_decode_tables(void)
         .iq2s = dec_iq2s,
         .iq1s = dec_iq1s,
         .ksigns = ksigns,
+        .sign_mask = sign_mask,
     };
     pthread_once(&decode_once, build_decode);
     return &tables;

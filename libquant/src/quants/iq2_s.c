@@ -11,6 +11,10 @@
 #include "quants/iq2_search.h"
 #include "quants/iq2quants.h"
 #include "quants/kquant_common.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/iq2_simd.h"
+#endif
 
 // ---- quantize ---------------------------------------------------------------------------
 
@@ -177,14 +181,41 @@ static void dot_iq2_s_q8_K_scalar(int64_t n, float *restrict s, const void *rest
 
 LQI_DOT_MULTI_SCALAR(dot_multi_iq2_s_scalar, dot_iq2_s_q8_K_scalar)
 
+#if LQI_X86
+
+/* Weights of a block: 10-bit grid indices with full sign bytes, one scale per 16. */
+static inline LQI_AVX2 void iq2_s_decode(const block_iq2_s *x, struct lqi_iq_w256 *b)
+{
+    const struct lqi_iq2_decode *t = lqi_iq2_decode_tables();
+    const uint8_t *signs = x->qs + QK_K / 8;
+    for (int g = 0; g < 8; ++g) {
+        b->w[g] = lqi_iq_signed32(t->iq2s[iq2_s_index(x, g, 0)], t->iq2s[iq2_s_index(x, g, 1)],
+                                  t->iq2s[iq2_s_index(x, g, 2)], t->iq2s[iq2_s_index(x, g, 3)],
+                                  t->sign_mask[signs[4 * g + 0]], t->sign_mask[signs[4 * g + 1]],
+                                  t->sign_mask[signs[4 * g + 2]], t->sign_mask[signs[4 * g + 3]]);
+        b->s[g] = lqi_iq_scales(2 * (x->scales[g] & 0xf) + 1, 2 * (x->scales[g] >> 4) + 1);
+    }
+    lqi_iq_finish(b);
+}
+
+static inline LQI_AVX2 void iq2_s_finish(const block_iq2_s *x, const block_q8_K *y, int32_t isum,
+                                         float *sumf)
+{
+    *sumf += lq_fp16_to_fp32(x->d) * y->d * isum;
+}
+
+LQI_IQ_DOT_KERNELS(iq2_s, block_iq2_s, iq2_s_decode, iq2_s_finish, 0.125f)
+#endif
+
 void lqi_vec_dot_iq2_s_q8_K(int64_t n, float *restrict s, const void *restrict x,
                             const void *restrict y)
 {
-    dot_iq2_s_q8_K_scalar(n, s, x, y);
+    LQI_SIMD_CALL(dot_iq2_s_q8_K_avx2, dot_iq2_s_q8_K_avx2, dot_iq2_s_q8_K_scalar, n, s, x, y);
 }
 
 void lqi_vec_dot_multi_iq2_s_q8_K(int64_t n, float *restrict s, const void *restrict x,
                                   const void *restrict y, size_t y_stride, int n_tok)
 {
-    dot_multi_iq2_s_scalar(n, s, x, y, y_stride, n_tok);
+    LQI_SIMD_CALL(dot_multi_iq2_s_q8_K_avx2, dot_multi_iq2_s_q8_K_avx2, dot_multi_iq2_s_scalar, n,
+                  s, x, y, y_stride, n_tok);
 }

@@ -11,6 +11,10 @@
 #include "quants/iq2_search.h"
 #include "quants/iq2quants.h"
 #include "quants/kquant_common.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/iq2_simd.h"
+#endif
 
 // ---- quantize ---------------------------------------------------------------------------
 
@@ -160,14 +164,41 @@ static void dot_iq2_xs_q8_K_scalar(int64_t n, float *restrict s, const void *res
 
 LQI_DOT_MULTI_SCALAR(dot_multi_iq2_xs_scalar, dot_iq2_xs_q8_K_scalar)
 
+#if LQI_X86
+
+/* Weights of a block: 9-bit grid indices with 7-bit sign patterns, one scale per 16. */
+static inline LQI_AVX2 void iq2_xs_decode(const block_iq2_xs *x, struct lqi_iq_w256 *b)
+{
+    const struct lqi_iq2_decode *t = lqi_iq2_decode_tables();
+    for (int g = 0; g < 8; ++g) {
+        const uint16_t *q = x->qs + 4 * g;
+        b->w[g] = lqi_iq_signed32(
+            t->iq2xs[q[0] & 511], t->iq2xs[q[1] & 511], t->iq2xs[q[2] & 511], t->iq2xs[q[3] & 511],
+            t->sign_mask[t->ksigns[q[0] >> 9]], t->sign_mask[t->ksigns[q[1] >> 9]],
+            t->sign_mask[t->ksigns[q[2] >> 9]], t->sign_mask[t->ksigns[q[3] >> 9]]);
+        b->s[g] = lqi_iq_scales(2 * (x->scales[g] & 0xf) + 1, 2 * (x->scales[g] >> 4) + 1);
+    }
+    lqi_iq_finish(b);
+}
+
+static inline LQI_AVX2 void iq2_xs_finish(const block_iq2_xs *x, const block_q8_K *y, int32_t isum,
+                                          float *sumf)
+{
+    *sumf += lq_fp16_to_fp32(x->d) * y->d * isum;
+}
+
+LQI_IQ_DOT_KERNELS(iq2_xs, block_iq2_xs, iq2_xs_decode, iq2_xs_finish, 0.125f)
+#endif
+
 void lqi_vec_dot_iq2_xs_q8_K(int64_t n, float *restrict s, const void *restrict x,
                              const void *restrict y)
 {
-    dot_iq2_xs_q8_K_scalar(n, s, x, y);
+    LQI_SIMD_CALL(dot_iq2_xs_q8_K_avx2, dot_iq2_xs_q8_K_avx2, dot_iq2_xs_q8_K_scalar, n, s, x, y);
 }
 
 void lqi_vec_dot_multi_iq2_xs_q8_K(int64_t n, float *restrict s, const void *restrict x,
                                    const void *restrict y, size_t y_stride, int n_tok)
 {
-    dot_multi_iq2_xs_scalar(n, s, x, y, y_stride, n_tok);
+    LQI_SIMD_CALL(dot_multi_iq2_xs_q8_K_avx2, dot_multi_iq2_xs_q8_K_avx2, dot_multi_iq2_xs_scalar,
+                  n, s, x, y, y_stride, n_tok);
 }

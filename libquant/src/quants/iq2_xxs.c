@@ -11,6 +11,10 @@
 #include "quants/iq2_search.h"
 #include "quants/iq2quants.h"
 #include "quants/kquant_common.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/iq2_simd.h"
+#endif
 
 // ---- quantize ---------------------------------------------------------------------------
 
@@ -221,14 +225,47 @@ static void dot_iq2_xxs_q8_K_scalar(int64_t n, float *restrict s, const void *re
 
 LQI_DOT_MULTI_SCALAR(dot_multi_iq2_xxs_scalar, dot_iq2_xxs_q8_K_scalar)
 
+#if LQI_X86
+
+/* Weights of a block: group g's 4 grid rows and 7-bit sign patterns, one scale per 32. */
+static inline LQI_AVX2 void iq2_xxs_decode(const block_iq2_xxs *x, struct lqi_iq_w256 *b)
+{
+    const struct lqi_iq2_decode *t = lqi_iq2_decode_tables();
+    for (int g = 0; g < 8; ++g) {
+        uint32_t w[2];
+        iq2_xxs_words(x, g, w);
+        const uint8_t *q = (const uint8_t *)&w[0];
+        uint64_t m[4];
+        for (int l = 0; l < 4; ++l) {
+            m[l] = t->sign_mask[t->ksigns[(w[1] >> 7 * l) & 127]];
+        }
+        b->w[g] = lqi_iq_signed32(t->iq2xxs[q[0]], t->iq2xxs[q[1]], t->iq2xxs[q[2]],
+                                  t->iq2xxs[q[3]], m[0], m[1], m[2], m[3]);
+        const int ls = 2 * (int)(w[1] >> 28) + 1;
+        b->s[g] = lqi_iq_scales(ls, ls);
+    }
+    lqi_iq_finish(b);
+}
+
+static inline LQI_AVX2 void iq2_xxs_finish(const block_iq2_xxs *x, const block_q8_K *y,
+                                           int32_t isum, float *sumf)
+{
+    *sumf += lq_fp16_to_fp32(x->d) * y->d * isum;
+}
+
+LQI_IQ_DOT_KERNELS(iq2_xxs, block_iq2_xxs, iq2_xxs_decode, iq2_xxs_finish, 0.125f)
+#endif
+
 void lqi_vec_dot_iq2_xxs_q8_K(int64_t n, float *restrict s, const void *restrict x,
                               const void *restrict y)
 {
-    dot_iq2_xxs_q8_K_scalar(n, s, x, y);
+    LQI_SIMD_CALL(dot_iq2_xxs_q8_K_avx2, dot_iq2_xxs_q8_K_avx2, dot_iq2_xxs_q8_K_scalar, n, s, x,
+                  y);
 }
 
 void lqi_vec_dot_multi_iq2_xxs_q8_K(int64_t n, float *restrict s, const void *restrict x,
                                     const void *restrict y, size_t y_stride, int n_tok)
 {
-    dot_multi_iq2_xxs_scalar(n, s, x, y, y_stride, n_tok);
+    LQI_SIMD_CALL(dot_multi_iq2_xxs_q8_K_avx2, dot_multi_iq2_xxs_q8_K_avx2,
+                  dot_multi_iq2_xxs_scalar, n, s, x, y, y_stride, n_tok);
 }
