@@ -336,9 +336,9 @@ LQI_DOT_MULTI_SCALAR(dot_multi_iq1_m_scalar, dot_iq1_m_q8_K_scalar)
 /* Weights of a block: 8 * grid + shift sign per element, one scale per 16. The dot of these
  * is 8 * sumi1 + sumi2 of the scalar kernel, below 2^23 in magnitude, so that
  * 0.125f * (8 * sumi1 + sumi2) is exactly the scalar kernel's sumi1 + 0.125f * sumi2. */
-static inline LQI_AVX2 void iq1_m_decode(const block_iq1_m *x, struct lqi_iq_w256 *b)
+static inline LQI_AVX2 void iq1_m_decode(const struct lqi_iq2_decode *t, const block_iq1_m *x,
+                                         struct lqi_iq_w256 *b)
 {
-    const struct lqi_iq2_decode *t = lqi_iq2_decode_tables();
     uint16_t sc[4];
     (void)iq1_m_unpack(x, sc);
     for (int g = 0; g < 8; ++g) {

@@ -245,9 +245,9 @@ LQI_DOT_MULTI_SCALAR(dot_multi_iq1_s_scalar, dot_iq1_s_q8_K_scalar)
 
 /* Weights of a block: the -1/0/+1 grid rows, one scale per 32 (the shifts are applied
  * through the activations' block sums, as in the scalar kernel). */
-static inline LQI_AVX2 void iq1_s_decode(const block_iq1_s *x, struct lqi_iq_w256 *b)
+static inline LQI_AVX2 void iq1_s_decode(const struct lqi_iq2_decode *t, const block_iq1_s *x,
+                                         struct lqi_iq_w256 *b)
 {
-    const struct lqi_iq2_decode *t = lqi_iq2_decode_tables();
     for (int g = 0; g < 8; ++g) {
         b->w[g] = lqi_iq_signed32((const uint8_t *)t->iq1s[iq1_s_index(x, g, 0)],
                                   (const uint8_t *)t->iq1s[iq1_s_index(x, g, 1)],

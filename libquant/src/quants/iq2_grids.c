@@ -11,7 +11,7 @@
 static uint8_t dec_iq2xxs[256][8], dec_iq2xs[512][8], dec_iq2s[1024][8];
 static int8_t dec_iq1s[2048][8];
 static uint8_t ksigns[128];
-static uint64_t sign_mask[256];
+static uint64_t sign_mask[256], sign_mask7[128];
 static pthread_once_t decode_once = PTHREAD_ONCE_INIT;
 
 static int level_of(uint16_t code, int i)
@@ -49,6 +49,9 @@ static void build_decode(void)
             sign_mask[s] |= (uint64_t)(s >> i & 1 ? 0xFF : 0x00) << 8 * i;
         }
     }
+    for (int s = 0; s < 128; ++s) {
+        sign_mask7[s] = sign_mask[ksigns[s]];
+    }
 }
 
 const struct lqi_iq2_decode *lqi_iq2_decode_tables(void)
@@ -60,6 +63,7 @@ const struct lqi_iq2_decode *lqi_iq2_decode_tables(void)
         .iq1s = dec_iq1s,
         .ksigns = ksigns,
         .sign_mask = sign_mask,
+        .sign_mask7 = sign_mask7,
     };
     pthread_once(&decode_once, build_decode);
     return &tables;

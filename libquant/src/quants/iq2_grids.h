@@ -42,8 +42,9 @@ struct lqi_iq2_decode {
     const uint8_t (*iq2xs)[8];
     const uint8_t (*iq2s)[8];
     const int8_t (*iq1s)[8];
-    const uint8_t *ksigns;     /* 128: 7 sign bits plus an 8th that makes the count even */
-    const uint64_t *sign_mask; /* 256: byte i is 0xFF where bit i is set (SIMD negation) */
+    const uint8_t *ksigns;      /* 128: 7 sign bits plus an 8th that makes the count even */
+    const uint64_t *sign_mask;  /* 256: byte i is 0xFF where bit i is set (SIMD negation) */
+    const uint64_t *sign_mask7; /* 128: sign_mask of ksigns, for the 7-bit patterns */
 };
 
 /* The decode tables; built on first call, cheap afterwards. Never NULL. */

@@ -184,9 +184,9 @@ LQI_DOT_MULTI_SCALAR(dot_multi_iq2_s_scalar, dot_iq2_s_q8_K_scalar)
 #if LQI_X86
 
 /* Weights of a block: 10-bit grid indices with full sign bytes, one scale per 16. */
-static inline LQI_AVX2 void iq2_s_decode(const block_iq2_s *x, struct lqi_iq_w256 *b)
+static inline LQI_AVX2 void iq2_s_decode(const struct lqi_iq2_decode *t, const block_iq2_s *x,
+                                         struct lqi_iq_w256 *b)
 {
-    const struct lqi_iq2_decode *t = lqi_iq2_decode_tables();
     const uint8_t *signs = x->qs + QK_K / 8;
     for (int g = 0; g < 8; ++g) {
         b->w[g] = lqi_iq_signed32(t->iq2s[iq2_s_index(x, g, 0)], t->iq2s[iq2_s_index(x, g, 1)],

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "quants/iq2_grids.h"
 #include "quants/simd_x86.h"
 
 struct lqi_iq_w256 {
@@ -73,7 +74,8 @@ static inline LQI_AVX2 int32_t lqi_iq_wdot(const struct lqi_iq_w256 *b, const in
 }
 
 /*
- * Single- and multi-token kernels over a decoder DECODE(const BX *x, struct lqi_iq_w256 *b)
+ * Single- and multi-token kernels over a decoder DECODE(const struct lqi_iq2_decode *t,
+ * const BX *x, struct lqi_iq_w256 *b)
  * and the per-block result FINISH(const BX *x, const block_q8_K *y, int32_t isum, float
  * *sumf), which adds the block's float term in the scalar kernel's order; SCALE is the
  * constant the scalar kernel multiplies the row sum with at the end (1 or 0.125f).
@@ -83,11 +85,12 @@ static inline LQI_AVX2 int32_t lqi_iq_wdot(const struct lqi_iq_w256 *b, const in
                                              const void *restrict vx, const void *restrict vy)     \
     {                                                                                              \
         const BX *x = vx;                                                                          \
+        const struct lqi_iq2_decode *tab = lqi_iq2_decode_tables();                                \
         const block_q8_K *y = vy;                                                                  \
         float sumf = 0;                                                                            \
         for (int64_t i = 0; i < n / QK_K; ++i) {                                                   \
             struct lqi_iq_w256 b;                                                                  \
-            DECODE(&x[i], &b);                                                                     \
+            DECODE(tab, &x[i], &b);                                                                \
             FINISH(&x[i], &y[i], lqi_iq_wdot(&b, y[i].qs), &sumf);                                 \
         }                                                                                          \
         *s = (SCALE)*sumf;                                                                         \
@@ -97,10 +100,11 @@ static inline LQI_AVX2 int32_t lqi_iq_wdot(const struct lqi_iq_w256 *b, const in
         size_t y_stride, int n_tok)                                                                \
     {                                                                                              \
         const BX *x = vx;                                                                          \
+        const struct lqi_iq2_decode *tab = lqi_iq2_decode_tables();                                \
         float sumf[LQ_VEC_DOT_MULTI_MAX] = {0};                                                    \
         for (int64_t i = 0; i < n / QK_K; ++i) {                                                   \
             struct lqi_iq_w256 b;                                                                  \
-            DECODE(&x[i], &b);                                                                     \
+            DECODE(tab, &x[i], &b);                                                                \
             for (int t = 0; t < n_tok; ++t) {                                                      \
                 const block_q8_K *y = (const block_q8_K *)LQI_MULTI_ROW(vy, y_stride, t) + i;      \
                 FINISH(&x[i], y, lqi_iq_wdot(&b, y->qs), &sumf[t]);                                \

@@ -167,15 +167,15 @@ LQI_DOT_MULTI_SCALAR(dot_multi_iq2_xs_scalar, dot_iq2_xs_q8_K_scalar)
 #if LQI_X86
 
 /* Weights of a block: 9-bit grid indices with 7-bit sign patterns, one scale per 16. */
-static inline LQI_AVX2 void iq2_xs_decode(const block_iq2_xs *x, struct lqi_iq_w256 *b)
+static inline LQI_AVX2 void iq2_xs_decode(const struct lqi_iq2_decode *t, const block_iq2_xs *x,
+                                          struct lqi_iq_w256 *b)
 {
-    const struct lqi_iq2_decode *t = lqi_iq2_decode_tables();
     for (int g = 0; g < 8; ++g) {
         const uint16_t *q = x->qs + 4 * g;
-        b->w[g] = lqi_iq_signed32(
-            t->iq2xs[q[0] & 511], t->iq2xs[q[1] & 511], t->iq2xs[q[2] & 511], t->iq2xs[q[3] & 511],
-            t->sign_mask[t->ksigns[q[0] >> 9]], t->sign_mask[t->ksigns[q[1] >> 9]],
-            t->sign_mask[t->ksigns[q[2] >> 9]], t->sign_mask[t->ksigns[q[3] >> 9]]);
+        b->w[g] = lqi_iq_signed32(t->iq2xs[q[0] & 511], t->iq2xs[q[1] & 511], t->iq2xs[q[2] & 511],
+                                  t->iq2xs[q[3] & 511], t->sign_mask7[q[0] >> 9],
+                                  t->sign_mask7[q[1] >> 9], t->sign_mask7[q[2] >> 9],
+                                  t->sign_mask7[q[3] >> 9]);
         b->s[g] = lqi_iq_scales(2 * (x->scales[g] & 0xf) + 1, 2 * (x->scales[g] >> 4) + 1);
     }
     lqi_iq_finish(b);

@@ -228,16 +228,16 @@ LQI_DOT_MULTI_SCALAR(dot_multi_iq2_xxs_scalar, dot_iq2_xxs_q8_K_scalar)
 #if LQI_X86
 
 /* Weights of a block: group g's 4 grid rows and 7-bit sign patterns, one scale per 32. */
-static inline LQI_AVX2 void iq2_xxs_decode(const block_iq2_xxs *x, struct lqi_iq_w256 *b)
+static inline LQI_AVX2 void iq2_xxs_decode(const struct lqi_iq2_decode *t, const block_iq2_xxs *x,
+                                           struct lqi_iq_w256 *b)
 {
-    const struct lqi_iq2_decode *t = lqi_iq2_decode_tables();
     for (int g = 0; g < 8; ++g) {
         uint32_t w[2];
         iq2_xxs_words(x, g, w);
         const uint8_t *q = (const uint8_t *)&w[0];
         uint64_t m[4];
         for (int l = 0; l < 4; ++l) {
-            m[l] = t->sign_mask[t->ksigns[(w[1] >> 7 * l) & 127]];
+            m[l] = t->sign_mask7[(w[1] >> 7 * l) & 127];
         }
         b->w[g] = lqi_iq_signed32(t->iq2xxs[q[0]], t->iq2xxs[q[1]], t->iq2xxs[q[2]],
                                   t->iq2xxs[q[3]], m[0], m[1], m[2], m[3]);
