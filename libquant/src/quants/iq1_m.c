@@ -175,8 +175,9 @@ static void iq1_m_scales(const struct lqi_iq2_qgrid *g, const float *xbl, const 
 }
 
 static void iq1_m_block(const struct lqi_iq2_qgrid *g, const float *xbl, const float *qwbl,
-                        block_iq1_m *y)
+                        void *vy)
 {
+    block_iq1_m *y = vy;
     float scales[QK_K / IQ1M_BLOCK], weight[IQ1M_BLOCK];
     int8_t L[IQ1M_BLOCK], shifts[QK_K / IQ1M_BLOCK];
     uint16_t index[2];
@@ -214,19 +215,8 @@ size_t lqi_quantize_iq1_m(const float *restrict src, void *restrict dst, int64_t
                           int64_t n_per_row, const float *imatrix)
 {
     assert(n_per_row % QK_K == 0);
-    const struct lqi_iq2_qgrid *g = lqi_iq2_qgrid(LQI_GRID_IQ1S);
-    if (!g) {
-        return 0;
-    }
-    const int64_t nb = n_per_row / QK_K;
-    block_iq1_m *y = dst;
-    for (int64_t r = 0; r < nrow; ++r) {
-        for (int64_t i = 0; i < nb; ++i) {
-            iq1_m_block(g, src + r * n_per_row + i * QK_K, imatrix ? imatrix + i * QK_K : NULL,
-                        &y[r * nb + i]);
-        }
-    }
-    return (size_t)(nrow * nb) * sizeof(block_iq1_m);
+    return lqi_iq_quantize_rows(iq1_m_block, LQI_GRID_IQ1S, sizeof(block_iq1_m), false, src, dst,
+                                nrow, n_per_row, imatrix);
 }
 
 // ---- dequantize and validate ------------------------------------------------------------
@@ -329,8 +319,6 @@ static void dot_iq1_m_q8_K_scalar(int64_t n, float *restrict s, const void *rest
     *s = sumf;
 }
 
-LQI_DOT_MULTI_SCALAR(dot_multi_iq1_m_scalar, dot_iq1_m_q8_K_scalar)
-
 #if LQI_X86
 
 /* Weights of a block: 8 * grid + shift sign per element, one scale per 16. The dot of these
@@ -368,15 +356,4 @@ static inline LQI_AVX2 void iq1_m_finish(const block_iq1_m *x, const block_q8_K 
 LQI_IQ_DOT_KERNELS(iq1_m, block_iq1_m, iq1_m_decode, iq1_m_finish, 1.0f)
 #endif
 
-void lqi_vec_dot_iq1_m_q8_K(int64_t n, float *restrict s, const void *restrict x,
-                            const void *restrict y)
-{
-    LQI_SIMD_CALL(dot_iq1_m_q8_K_avx2, dot_iq1_m_q8_K_avx2, dot_iq1_m_q8_K_scalar, n, s, x, y);
-}
-
-void lqi_vec_dot_multi_iq1_m_q8_K(int64_t n, float *restrict s, const void *restrict x,
-                                  const void *restrict y, size_t y_stride, int n_tok)
-{
-    LQI_SIMD_CALL(dot_multi_iq1_m_q8_K_avx2, dot_multi_iq1_m_q8_K_avx2, dot_multi_iq1_m_scalar, n,
-                  s, x, y, y_stride, n_tok);
-}
+LQI_IQ_DOT_ENTRIES(iq1_m)

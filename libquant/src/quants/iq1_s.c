@@ -80,8 +80,9 @@ static int iq1_s_split(const float *xb, const float *weight, int8_t *L, float *s
 }
 
 static void iq1_s_block(const struct lqi_iq2_qgrid *g, const float *xbl, const float *qwbl,
-                        block_iq1_s *y)
+                        void *vy)
 {
+    block_iq1_s *y = vy;
     float scales[QK_K / IQ1S_BLOCK], weight[IQ1S_BLOCK];
     int8_t L[IQ1S_BLOCK], shifts[QK_K / IQ1S_BLOCK];
     uint16_t index[IQ1S_BLOCK / 8];
@@ -157,18 +158,8 @@ size_t lqi_quantize_iq1_s(const float *restrict src, void *restrict dst, int64_t
                           int64_t n_per_row, const float *imatrix)
 {
     assert(n_per_row % QK_K == 0);
-    const struct lqi_iq2_qgrid *g = lqi_iq2_qgrid(LQI_GRID_IQ1S);
-    if (!imatrix || !g) {
-        return 0;
-    }
-    const int64_t nb = n_per_row / QK_K;
-    block_iq1_s *y = dst;
-    for (int64_t r = 0; r < nrow; ++r) {
-        for (int64_t i = 0; i < nb; ++i) {
-            iq1_s_block(g, src + r * n_per_row + i * QK_K, imatrix + i * QK_K, &y[r * nb + i]);
-        }
-    }
-    return (size_t)(nrow * nb) * sizeof(block_iq1_s);
+    return lqi_iq_quantize_rows(iq1_s_block, LQI_GRID_IQ1S, sizeof(block_iq1_s), true, src, dst,
+                                nrow, n_per_row, imatrix);
 }
 
 // ---- dequantize and validate ------------------------------------------------------------
@@ -239,8 +230,6 @@ static void dot_iq1_s_q8_K_scalar(int64_t n, float *restrict s, const void *rest
     *s = sumf;
 }
 
-LQI_DOT_MULTI_SCALAR(dot_multi_iq1_s_scalar, dot_iq1_s_q8_K_scalar)
-
 #if LQI_X86
 
 /* Weights of a block: the -1/0/+1 grid rows, one scale per 32 (the shifts are applied
@@ -274,15 +263,4 @@ static inline LQI_AVX2 void iq1_s_finish(const block_iq1_s *x, const block_q8_K 
 LQI_IQ_DOT_KERNELS(iq1_s, block_iq1_s, iq1_s_decode, iq1_s_finish, 1.0f)
 #endif
 
-void lqi_vec_dot_iq1_s_q8_K(int64_t n, float *restrict s, const void *restrict x,
-                            const void *restrict y)
-{
-    LQI_SIMD_CALL(dot_iq1_s_q8_K_avx2, dot_iq1_s_q8_K_avx2, dot_iq1_s_q8_K_scalar, n, s, x, y);
-}
-
-void lqi_vec_dot_multi_iq1_s_q8_K(int64_t n, float *restrict s, const void *restrict x,
-                                  const void *restrict y, size_t y_stride, int n_tok)
-{
-    LQI_SIMD_CALL(dot_multi_iq1_s_q8_K_avx2, dot_multi_iq1_s_q8_K_avx2, dot_multi_iq1_s_scalar, n,
-                  s, x, y, y_stride, n_tok);
-}
+LQI_IQ_DOT_ENTRIES(iq1_s)

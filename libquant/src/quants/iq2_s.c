@@ -34,8 +34,9 @@ static void iq2_s_weights(const float *xb, const float *qw, float sigma2, float 
 }
 
 static void iq2_s_block(const struct lqi_iq2_qgrid *g, const float *xbl, const float *qwbl,
-                        block_iq2_s *y)
+                        void *vy)
 {
+    block_iq2_s *y = vy;
     float scales[QK_K / 16], weight[16], waux[16], xval[16];
     int8_t L[16];
     uint8_t signs[2];
@@ -86,19 +87,8 @@ size_t lqi_quantize_iq2_s(const float *restrict src, void *restrict dst, int64_t
                           int64_t n_per_row, const float *imatrix)
 {
     assert(n_per_row % QK_K == 0);
-    const struct lqi_iq2_qgrid *g = lqi_iq2_qgrid(LQI_GRID_IQ2S);
-    if (!g) {
-        return 0;
-    }
-    const int64_t nb = n_per_row / QK_K;
-    block_iq2_s *y = dst;
-    for (int64_t r = 0; r < nrow; ++r) {
-        for (int64_t i = 0; i < nb; ++i) {
-            iq2_s_block(g, src + r * n_per_row + i * QK_K, imatrix ? imatrix + i * QK_K : NULL,
-                        &y[r * nb + i]);
-        }
-    }
-    return (size_t)(nrow * nb) * sizeof(block_iq2_s);
+    return lqi_iq_quantize_rows(iq2_s_block, LQI_GRID_IQ2S, sizeof(block_iq2_s), false, src, dst,
+                                nrow, n_per_row, imatrix);
 }
 
 void lqi_quantize_row_iq2_s_ref(const float *restrict x, void *restrict y, int64_t k)
@@ -179,8 +169,6 @@ static void dot_iq2_s_q8_K_scalar(int64_t n, float *restrict s, const void *rest
     *s = 0.125f * sumf;
 }
 
-LQI_DOT_MULTI_SCALAR(dot_multi_iq2_s_scalar, dot_iq2_s_q8_K_scalar)
-
 #if LQI_X86
 
 /* Weights of a block: 10-bit grid indices with full sign bytes, one scale per 16. */
@@ -207,15 +195,4 @@ static inline LQI_AVX2 void iq2_s_finish(const block_iq2_s *x, const block_q8_K 
 LQI_IQ_DOT_KERNELS(iq2_s, block_iq2_s, iq2_s_decode, iq2_s_finish, 0.125f)
 #endif
 
-void lqi_vec_dot_iq2_s_q8_K(int64_t n, float *restrict s, const void *restrict x,
-                            const void *restrict y)
-{
-    LQI_SIMD_CALL(dot_iq2_s_q8_K_avx2, dot_iq2_s_q8_K_avx2, dot_iq2_s_q8_K_scalar, n, s, x, y);
-}
-
-void lqi_vec_dot_multi_iq2_s_q8_K(int64_t n, float *restrict s, const void *restrict x,
-                                  const void *restrict y, size_t y_stride, int n_tok)
-{
-    LQI_SIMD_CALL(dot_multi_iq2_s_q8_K_avx2, dot_multi_iq2_s_q8_K_avx2, dot_multi_iq2_s_scalar, n,
-                  s, x, y, y_stride, n_tok);
-}
+LQI_IQ_DOT_ENTRIES(iq2_s)

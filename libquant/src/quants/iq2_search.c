@@ -89,9 +89,8 @@ int lqi_iq2_index8(const struct lqi_iq2_qgrid *g, const int8_t *L)
     return k >= 0 ? k : 0;
 }
 
-/* sum w x q and sum w q^2 of n magnitudes at levels L (q = 2L + 1), in index order. */
-static void iq2_sums(int n, const float *xval, const float *weight, const int8_t *L, float *sumqx,
-                     float *sumq2)
+void lqi_iq2_sums(int n, const float *xval, const float *weight, const int8_t *L, float *sumqx,
+                  float *sumq2)
 {
     float sx = 0, s2 = 0;
     for (int i = 0; i < n; ++i) {
@@ -129,7 +128,7 @@ float lqi_iq2_scale16(const struct lqi_iq2_qgrid *g, const float *xval, const fl
                 lqi_iq2_levels8(g, xval + 8 * k, waux + 8 * k, id, this_scale, Laux + 8 * k);
         }
         float sumqx, sumq2;
-        iq2_sums(16, xval, weight, Laux, &sumqx, &sumq2);
+        lqi_iq2_sums(16, xval, weight, Laux, &sumqx, &sumq2);
         if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
             scale = sumqx / sumq2;
             best = scale * sumqx;
@@ -146,7 +145,7 @@ float lqi_iq2_scale16(const struct lqi_iq2_qgrid *g, const float *xval, const fl
             }
         }
         float sumqx, sumq2;
-        iq2_sums(16, xval, weight, L, &sumqx, &sumq2);
+        lqi_iq2_sums(16, xval, weight, L, &sumqx, &sumq2);
         if (sumq2 > 0) {
             scale = sumqx / sumq2;
         }
@@ -158,4 +157,23 @@ int lqi_iq2_scale_code(float id, float scale)
 {
     int l = lqi_nearest_int(0.5f * (id * scale - 1));
     return LQI_MAX(0, LQI_MIN(15, l));
+}
+
+size_t lqi_iq_quantize_rows(lqi_iq_block_fn block, enum lqi_iq2_grid_id grid, size_t type_size,
+                            bool needs_imatrix, const float *restrict src, void *restrict dst,
+                            int64_t nrow, int64_t n_per_row, const float *imatrix)
+{
+    const struct lqi_iq2_qgrid *g = lqi_iq2_qgrid(grid);
+    if ((needs_imatrix && !imatrix) || !g) {
+        return 0;
+    }
+    const int64_t nb = n_per_row / QK_K;
+    char *y = dst;
+    for (int64_t r = 0; r < nrow; ++r) {
+        for (int64_t i = 0; i < nb; ++i) {
+            block(g, src + r * n_per_row + i * QK_K, imatrix ? imatrix + i * QK_K : NULL,
+                  y + (size_t)(r * nb + i) * type_size);
+        }
+    }
+    return (size_t)(nrow * nb) * type_size;
 }

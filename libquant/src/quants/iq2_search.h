@@ -6,6 +6,7 @@
 #define LQ_QUANTS_IQ2_SEARCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "quants/iq2_grids.h"
@@ -45,6 +46,21 @@ int lqi_iq2_index8(const struct lqi_iq2_qgrid *g, const int8_t *L);
  * then. */
 float lqi_iq2_scale16(const struct lqi_iq2_qgrid *g, const float *xval, const float *weight,
                       const float *waux, float eps, int8_t *L, bool *zero);
+
+/* One super-block of 256 values x (importance weights qw, NULL when none) into block y. */
+typedef void (*lqi_iq_block_fn)(const struct lqi_iq2_qgrid *g, const float *x, const float *qw,
+                                void *y);
+
+/* ggml's quantize_<type> for the grid types: nrow rows of n_per_row, block by block, the
+ * imatrix repeating for every row. 0 (nothing written) without importance weights when
+ * needs_imatrix, or when the grid's tables cannot be built; else the bytes written. */
+size_t lqi_iq_quantize_rows(lqi_iq_block_fn block, enum lqi_iq2_grid_id grid, size_t type_size,
+                            bool needs_imatrix, const float *restrict src, void *restrict dst,
+                            int64_t nrow, int64_t n_per_row, const float *imatrix);
+
+/* sum w x q and sum w q^2 of n magnitudes at levels L (q = 2L + 1), in index order. */
+void lqi_iq2_sums(int n, const float *xval, const float *weight, const int8_t *L, float *sumqx,
+                  float *sumq2);
 
 /* The 4-bit code of a group scale against super-block scale d = max_scale / 31. */
 int lqi_iq2_scale_code(float id, float scale);

@@ -19,8 +19,9 @@
 // ---- quantize ---------------------------------------------------------------------------
 
 static void iq2_xs_block(const struct lqi_iq2_qgrid *g, const float *xbl, const float *qwbl,
-                         block_iq2_xs *y)
+                         void *vy)
 {
+    block_iq2_xs *y = vy;
     float scales[QK_K / 16], weight[16], waux[16], xval[16];
     int8_t L[16];
     uint8_t signs[2];
@@ -74,18 +75,8 @@ size_t lqi_quantize_iq2_xs(const float *restrict src, void *restrict dst, int64_
                            int64_t n_per_row, const float *imatrix)
 {
     assert(n_per_row % QK_K == 0);
-    const struct lqi_iq2_qgrid *g = lqi_iq2_qgrid(LQI_GRID_IQ2XS);
-    if (!imatrix || !g) {
-        return 0;
-    }
-    const int64_t nb = n_per_row / QK_K;
-    block_iq2_xs *y = dst;
-    for (int64_t r = 0; r < nrow; ++r) {
-        for (int64_t i = 0; i < nb; ++i) {
-            iq2_xs_block(g, src + r * n_per_row + i * QK_K, imatrix + i * QK_K, &y[r * nb + i]);
-        }
-    }
-    return (size_t)(nrow * nb) * sizeof(block_iq2_xs);
+    return lqi_iq_quantize_rows(iq2_xs_block, LQI_GRID_IQ2XS, sizeof(block_iq2_xs), true, src, dst,
+                                nrow, n_per_row, imatrix);
 }
 
 // ---- dequantize and validate ------------------------------------------------------------
@@ -162,8 +153,6 @@ static void dot_iq2_xs_q8_K_scalar(int64_t n, float *restrict s, const void *res
     *s = 0.125f * sumf;
 }
 
-LQI_DOT_MULTI_SCALAR(dot_multi_iq2_xs_scalar, dot_iq2_xs_q8_K_scalar)
-
 #if LQI_X86
 
 /* Weights of a block: 9-bit grid indices with 7-bit sign patterns, one scale per 16. */
@@ -190,15 +179,4 @@ static inline LQI_AVX2 void iq2_xs_finish(const block_iq2_xs *x, const block_q8_
 LQI_IQ_DOT_KERNELS(iq2_xs, block_iq2_xs, iq2_xs_decode, iq2_xs_finish, 0.125f)
 #endif
 
-void lqi_vec_dot_iq2_xs_q8_K(int64_t n, float *restrict s, const void *restrict x,
-                             const void *restrict y)
-{
-    LQI_SIMD_CALL(dot_iq2_xs_q8_K_avx2, dot_iq2_xs_q8_K_avx2, dot_iq2_xs_q8_K_scalar, n, s, x, y);
-}
-
-void lqi_vec_dot_multi_iq2_xs_q8_K(int64_t n, float *restrict s, const void *restrict x,
-                                   const void *restrict y, size_t y_stride, int n_tok)
-{
-    LQI_SIMD_CALL(dot_multi_iq2_xs_q8_K_avx2, dot_multi_iq2_xs_q8_K_avx2, dot_multi_iq2_xs_scalar,
-                  n, s, x, y, y_stride, n_tok);
-}
+LQI_IQ_DOT_ENTRIES(iq2_xs)

@@ -47,13 +47,8 @@ static float iq2_xxs_scale32(const struct lqi_iq2_qgrid *g, const float *xval, c
         for (int k = 0; k < 4; ++k) {
             lqi_iq2_levels8(g, xval + 8 * k, waux + 8 * k, id, this_scale, Laux + 8 * k);
         }
-        float sumqx = 0, sumq2 = 0;
-        for (int i = 0; i < 32; ++i) {
-            float w = weight[i];
-            float q = 2 * Laux[i] + 1;
-            sumqx += w * xval[i] * q;
-            sumq2 += w * q * q;
-        }
+        float sumqx, sumq2;
+        lqi_iq2_sums(32, xval, weight, Laux, &sumqx, &sumq2);
         if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
             scale = sumqx / sumq2;
             best = scale * sumqx;
@@ -65,13 +60,8 @@ static float iq2_xxs_scale32(const struct lqi_iq2_qgrid *g, const float *xval, c
         for (int k = 0; k < 4; ++k) {
             lqi_iq2_levels8(g, xval + 8 * k, waux + 8 * k, id, scale, L + 8 * k);
         }
-        float sumqx = 0, sumq2 = 0;
-        for (int i = 0; i < 32; ++i) {
-            float w = weight[i];
-            float q = 2 * L[i] + 1;
-            sumqx += w * xval[i] * q;
-            sumq2 += w * q * q;
-        }
+        float sumqx, sumq2;
+        lqi_iq2_sums(32, xval, weight, L, &sumqx, &sumq2);
         if (sumq2 > 0) {
             scale = sumqx / sumq2;
         }
@@ -80,8 +70,9 @@ static float iq2_xxs_scale32(const struct lqi_iq2_qgrid *g, const float *xval, c
 }
 
 static void iq2_xxs_block(const struct lqi_iq2_qgrid *g, const float *xbl, const float *qwbl,
-                          block_iq2_xxs *y)
+                          void *vy)
 {
+    block_iq2_xxs *y = vy;
     float scales[QK_K / 32], weight[32], waux[32], xval[32];
     int8_t L[32];
     uint8_t signs[4];
@@ -136,18 +127,8 @@ size_t lqi_quantize_iq2_xxs(const float *restrict src, void *restrict dst, int64
                             int64_t n_per_row, const float *imatrix)
 {
     assert(n_per_row % QK_K == 0);
-    const struct lqi_iq2_qgrid *g = lqi_iq2_qgrid(LQI_GRID_IQ2XXS);
-    if (!imatrix || !g) {
-        return 0;
-    }
-    const int64_t nb = n_per_row / QK_K;
-    block_iq2_xxs *y = dst;
-    for (int64_t r = 0; r < nrow; ++r) {
-        for (int64_t i = 0; i < nb; ++i) {
-            iq2_xxs_block(g, src + r * n_per_row + i * QK_K, imatrix + i * QK_K, &y[r * nb + i]);
-        }
-    }
-    return (size_t)(nrow * nb) * sizeof(block_iq2_xxs);
+    return lqi_iq_quantize_rows(iq2_xxs_block, LQI_GRID_IQ2XXS, sizeof(block_iq2_xxs), true, src,
+                                dst, nrow, n_per_row, imatrix);
 }
 
 // ---- dequantize and validate ------------------------------------------------------------
@@ -223,8 +204,6 @@ static void dot_iq2_xxs_q8_K_scalar(int64_t n, float *restrict s, const void *re
     *s = 0.125f * sumf;
 }
 
-LQI_DOT_MULTI_SCALAR(dot_multi_iq2_xxs_scalar, dot_iq2_xxs_q8_K_scalar)
-
 #if LQI_X86
 
 /* Weights of a block: group g's 4 grid rows and 7-bit sign patterns, one scale per 32. */
@@ -256,16 +235,4 @@ static inline LQI_AVX2 void iq2_xxs_finish(const block_iq2_xxs *x, const block_q
 LQI_IQ_DOT_KERNELS(iq2_xxs, block_iq2_xxs, iq2_xxs_decode, iq2_xxs_finish, 0.125f)
 #endif
 
-void lqi_vec_dot_iq2_xxs_q8_K(int64_t n, float *restrict s, const void *restrict x,
-                              const void *restrict y)
-{
-    LQI_SIMD_CALL(dot_iq2_xxs_q8_K_avx2, dot_iq2_xxs_q8_K_avx2, dot_iq2_xxs_q8_K_scalar, n, s, x,
-                  y);
-}
-
-void lqi_vec_dot_multi_iq2_xxs_q8_K(int64_t n, float *restrict s, const void *restrict x,
-                                    const void *restrict y, size_t y_stride, int n_tok)
-{
-    LQI_SIMD_CALL(dot_multi_iq2_xxs_q8_K_avx2, dot_multi_iq2_xxs_q8_K_avx2,
-                  dot_multi_iq2_xxs_scalar, n, s, x, y, y_stride, n_tok);
-}
+LQI_IQ_DOT_ENTRIES(iq2_xxs)

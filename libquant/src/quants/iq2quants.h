@@ -39,6 +39,24 @@ LQI_IQ2_DECLARE(iq2_s)
 LQI_IQ2_DECLARE(iq1_s)
 LQI_IQ2_DECLARE(iq1_m)
 
+/* The public dot entry points of type T over its static kernels dot_T_q8_K_scalar and, on
+ * x86, dot_T_q8_K_avx2 / dot_multi_T_q8_K_avx2 (which serve the AVX-512 level too: they
+ * equal the scalar kernels bit for bit). Needs quants/simd.h and quants/dot_multi.h. */
+#define LQI_IQ_DOT_ENTRIES(T)                                                                      \
+    LQI_DOT_MULTI_SCALAR(dot_multi_##T##_scalar, dot_##T##_q8_K_scalar)                            \
+    void lqi_vec_dot_##T##_q8_K(int64_t n, float *restrict s, const void *restrict x,              \
+                                const void *restrict y)                                            \
+    {                                                                                              \
+        LQI_SIMD_CALL(dot_##T##_q8_K_avx2, dot_##T##_q8_K_avx2, dot_##T##_q8_K_scalar, n, s, x,    \
+                      y);                                                                          \
+    }                                                                                              \
+    void lqi_vec_dot_multi_##T##_q8_K(int64_t n, float *restrict s, const void *restrict x,        \
+                                      const void *restrict y, size_t y_stride, int n_tok)          \
+    {                                                                                              \
+        LQI_SIMD_CALL(dot_multi_##T##_q8_K_avx2, dot_multi_##T##_q8_K_avx2,                        \
+                      dot_multi_##T##_scalar, n, s, x, y, y_stride, n_tok);                        \
+    }
+
 /* IQ2_S's reference quantizer (quantize_row_iq2_s_ref: no importance weights); on an
  * allocation failure of its grid tables the blocks are zeroed. */
 void lqi_quantize_row_iq2_s_ref(const float *restrict x, void *restrict y, int64_t k);
