@@ -24,8 +24,7 @@
 
 // ---- quantize ---------------------------------------------------------------------------
 
-static const float x_p[3] = {-1 + LQI_IQ1_DELTA, LQI_IQ1_DELTA, 1 + LQI_IQ1_DELTA};
-static const float x_m[3] = {-1 - LQI_IQ1_DELTA, -LQI_IQ1_DELTA, 1 - LQI_IQ1_DELTA};
+static const float *const x_p = lqi_iq1_xp, *const x_m = lqi_iq1_xm;
 
 /* The four shift patterns of a 16-value block (first 8, second 8): 0 ++, 1 +-, 2 -+, 3 --;
  * the level values of group k (0 or 1) under pattern sh. */

@@ -23,8 +23,7 @@
 
 // ---- quantize ---------------------------------------------------------------------------
 
-static const float x_p[3] = {-1 + LQI_IQ1_DELTA, LQI_IQ1_DELTA, 1 + LQI_IQ1_DELTA};
-static const float x_m[3] = {-1 - LQI_IQ1_DELTA, -LQI_IQ1_DELTA, 1 - LQI_IQ1_DELTA};
+static const float *const x_p = lqi_iq1_xp, *const x_m = lqi_iq1_xm;
 
 /* The exact weighted least-squares split of 32 values into three levels: with the values
  * sorted, every pair of boundaries i1 <= i2 is scored for both shifts from prefix sums.

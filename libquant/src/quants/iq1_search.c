@@ -3,6 +3,11 @@
 
 #include <float.h>
 
+#include "quants/iq2blocks.h"
+
+const float lqi_iq1_xp[3] = {-1 + LQI_IQ1_DELTA, LQI_IQ1_DELTA, 1 + LQI_IQ1_DELTA};
+const float lqi_iq1_xm[3] = {-1 - LQI_IQ1_DELTA, -LQI_IQ1_DELTA, 1 - LQI_IQ1_DELTA};
+
 void lqi_iq1_sort(const float *x, int n, int *idx)
 {
     for (int j = 0; j < n; ++j) { /* insertion sort: stable, and n is 16 or 32 */

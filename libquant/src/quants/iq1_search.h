@@ -9,6 +9,9 @@
 
 #include "quants/iq2_grids.h"
 
+/* The three levels of the IQ1 grids shifted up (+1/8) and down (-1/8). */
+extern const float lqi_iq1_xp[3], lqi_iq1_xm[3];
+
 /* idx[0..n) = the positions of x[0..n) in ascending order of value, equal values in
  * position order. ggml sorts with qsort, which glibc implements as a stable merge sort for
  * arrays this small; a stable sort's order is unique, so any stable sort matches it. */

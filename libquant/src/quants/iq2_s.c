@@ -18,21 +18,6 @@
 
 // ---- quantize ---------------------------------------------------------------------------
 
-/* Weights of 16 values: qw * sqrt(sigma2 + x^2) given importance weights, else
- * sigma2 / 4 + x^2. */
-static void iq2_s_weights(const float *xb, const float *qw, float sigma2, float *weight)
-{
-    if (qw) {
-        for (int i = 0; i < 16; ++i) {
-            weight[i] = qw[i] * sqrtf(sigma2 + xb[i] * xb[i]);
-        }
-    } else {
-        for (int i = 0; i < 16; ++i) {
-            weight[i] = 0.25f * sigma2 + xb[i] * xb[i];
-        }
-    }
-}
-
 static void iq2_s_block(const struct lqi_iq2_qgrid *g, const float *xbl, const float *qwbl,
                         void *vy)
 {
@@ -44,14 +29,8 @@ static void iq2_s_block(const struct lqi_iq2_qgrid *g, const float *xbl, const f
     memset(y, 0, sizeof *y);
     const float sigma2 = 2 * lqi_iq2_sumx2(xbl) / QK_K;
     for (int ib = 0; ib < QK_K / 16; ++ib) {
-        const float *xb = xbl + 16 * ib;
-        iq2_s_weights(xb, qwbl ? qwbl + 16 * ib : NULL, sigma2, weight);
-        for (int i = 0; i < 16; ++i) {
-            waux[i] = sqrtf(weight[i]);
-        }
-        for (int k = 0; k < 2; ++k) {
-            signs[k] = lqi_iq2_signs8(xb + 8 * k, weight + 8 * k, false, xval + 8 * k);
-        }
+        lqi_iq2_group_prep(16, xbl + 16 * ib, qwbl ? qwbl + 16 * ib : NULL, sigma2, false, weight,
+                           waux, xval, signs);
         bool zero;
         float scale = lqi_iq2_scale16(g, xval, weight, waux, LQI_IQ2S_EPS, L, &zero);
         if (zero) {

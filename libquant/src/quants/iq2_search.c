@@ -2,6 +2,7 @@
 #include "quants/iq2_search.h"
 
 #include <float.h>
+#include <math.h>
 
 #include "quants/kquant_common.h"
 
@@ -41,6 +42,27 @@ uint8_t lqi_iq2_signs8(const float *x, const float *weight, bool even_signs, flo
         s ^= (uint8_t)(1 << imin);
     }
     return s;
+}
+
+void lqi_iq2_group_prep(int n, const float *xb, const float *qw, float sigma2, bool even_signs,
+                        float *weight, float *waux, float *xval, uint8_t *signs)
+{
+    if (qw) {
+        for (int i = 0; i < n; ++i) {
+            weight[i] = qw[i] * sqrtf(sigma2 + xb[i] * xb[i]);
+        }
+    } else {
+        for (int i = 0; i < n; ++i) {
+            weight[i] = 0.25f * sigma2 + xb[i] * xb[i];
+        }
+    }
+    for (int i = 0; i < n; ++i) {
+        waux[i] = sqrtf(weight[i]);
+    }
+    for (int k = 0; k < n / 8; ++k) {
+        uint8_t s = lqi_iq2_signs8(xb + 8 * k, weight + 8 * k, even_signs, xval + 8 * k);
+        signs[k] = even_signs ? s & 127 : s;
+    }
 }
 
 int lqi_iq2_best_neighbour(const struct lqi_iq2_qgrid *g, const uint16_t *nbrs, const float *xval,

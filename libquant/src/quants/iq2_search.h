@@ -24,6 +24,13 @@ float lqi_iq2_sumx2(const float *x);
  * negative and its bit flips. */
 uint8_t lqi_iq2_signs8(const float *x, const float *weight, bool even_signs, float *xval);
 
+/* Weights, their square roots (the neighbour searches' weights) and signs of a group of n
+ * values (a multiple of 8): weight = qw * sqrt(sigma2 + x^2) given importance weights, else
+ * sigma2 / 4 + x^2 (IQ2_S's choice; the other two types always have them); xval and
+ * signs[n / 8] as lqi_iq2_signs8 gives them, with 7 bits kept when even_signs. */
+void lqi_iq2_group_prep(int n, const float *xb, const float *qw, float sigma2, bool even_signs,
+                        float *weight, float *waux, float *xval, uint8_t *signs);
+
 /* The neighbour of an off-grid level vector closest to xval / scale in weighted squared
  * distance (the first on ties), its levels into L[8]; returns its grid index. */
 int lqi_iq2_best_neighbour(const struct lqi_iq2_qgrid *g, const uint16_t *nbrs, const float *xval,

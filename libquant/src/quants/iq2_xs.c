@@ -31,16 +31,8 @@ static void iq2_xs_block(const struct lqi_iq2_qgrid *g, const float *xbl, const 
     memset(y->qs, 0, sizeof y->qs);
     memset(y->scales, 0, sizeof y->scales);
     for (int ib = 0; ib < QK_K / 16; ++ib) {
-        const float *xb = xbl + 16 * ib, *qw = qwbl + 16 * ib;
-        for (int i = 0; i < 16; ++i) {
-            weight[i] = qw[i] * sqrtf(sigma2 + xb[i] * xb[i]);
-        }
-        for (int i = 0; i < 16; ++i) {
-            waux[i] = sqrtf(weight[i]);
-        }
-        for (int k = 0; k < 2; ++k) {
-            signs[k] = lqi_iq2_signs8(xb + 8 * k, weight + 8 * k, true, xval + 8 * k) & 127;
-        }
+        lqi_iq2_group_prep(16, xbl + 16 * ib, qwbl + 16 * ib, sigma2, true, weight, waux, xval,
+                           signs);
         bool zero;
         float scale = lqi_iq2_scale16(g, xval, weight, waux, LQI_IQ2_EPS, L, &zero);
         if (zero) {

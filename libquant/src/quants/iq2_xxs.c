@@ -81,16 +81,8 @@ static void iq2_xxs_block(const struct lqi_iq2_qgrid *g, const float *xbl, const
     const float sigma2 = lqi_iq2_sumx2(xbl) / QK_K;
     y->d = lq_fp32_to_fp16(0.f);
     for (int ib = 0; ib < QK_K / 32; ++ib) {
-        const float *xb = xbl + 32 * ib, *qw = qwbl + 32 * ib;
-        for (int i = 0; i < 32; ++i) {
-            weight[i] = qw[i] * sqrtf(sigma2 + xb[i] * xb[i]);
-        }
-        for (int i = 0; i < 32; ++i) {
-            waux[i] = sqrtf(weight[i]);
-        }
-        for (int k = 0; k < 4; ++k) {
-            signs[k] = lqi_iq2_signs8(xb + 8 * k, weight + 8 * k, true, xval + 8 * k) & 127;
-        }
+        lqi_iq2_group_prep(32, xbl + 32 * ib, qwbl + 32 * ib, sigma2, true, weight, waux, xval,
+                           signs);
         bool zero;
         float scale = iq2_xxs_scale32(g, xval, weight, waux, L, &zero);
         if (zero) {
