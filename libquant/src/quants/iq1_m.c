@@ -111,20 +111,8 @@ static float iq1_m_snap(const struct lqi_iq2_qgrid *g, const float *xb, const fl
                                             iq1_m_levels(best_k, k), L + 8 * k, &on_grid);
     }
     if (!on_grid) {
-        float sumqx = 0, sumq2 = 0;
-        for (int k = 0; k < 2; ++k) {
-            const float *xx = iq1_m_levels(best_k, k);
-            const int8_t *pg = g->grid[index[k]];
-            for (int j = 0; j < 8; ++j) {
-                float w = weight[8 * k + j];
-                float q = xx[(pg[j] - 1) / 2];
-                sumqx += w * q * xb[8 * k + j];
-                sumq2 += w * q * q;
-            }
-        }
-        if (sumqx > 0 && sumq2 > 0) {
-            scale = sumqx / sumq2;
-        }
+        const float *const xg[2] = {iq1_m_levels(best_k, 0), iq1_m_levels(best_k, 1)};
+        scale = lqi_iq1_refit(g, xb, weight, index, 2, xg, scale);
     }
     return scale;
 }

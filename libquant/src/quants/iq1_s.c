@@ -113,19 +113,8 @@ static void iq1_s_block(const struct lqi_iq2_qgrid *g, const float *xbl, const f
                                                 &on_grid);
         }
         if (!on_grid) { /* refit the scale to the snapped points */
-            float sumqx = 0, sumq2 = 0;
-            for (int k = 0; k < IQ1S_BLOCK / 8; ++k) {
-                const int8_t *pg = g->grid[index[k]];
-                for (int j = 0; j < 8; ++j) {
-                    float w = weight[8 * k + j];
-                    float q = xx[(pg[j] - 1) / 2];
-                    sumqx += w * q * xb[8 * k + j];
-                    sumq2 += w * q * q;
-                }
-            }
-            if (sumqx > 0 && sumq2 > 0) {
-                scale = sumqx / sumq2;
-            }
+            const float *const xg[IQ1S_BLOCK / 8] = {xx, xx, xx, xx};
+            scale = lqi_iq1_refit(g, xb, weight, index, IQ1S_BLOCK / 8, xg, scale);
         }
         uint16_t h = 0;
         for (int k = 0; k < IQ1S_BLOCK / 8; ++k) {

@@ -58,3 +58,19 @@ int lqi_iq1_index8(const struct lqi_iq2_qgrid *g, const float *xb, const float *
     *on_grid = 0;
     return lqi_iq1_best_neighbour(g, lqi_iq2_neighbours(g, u), xb, weight, scale, xg, L);
 }
+
+float lqi_iq1_refit(const struct lqi_iq2_qgrid *g, const float *xb, const float *weight,
+                    const uint16_t *index, int ngroups, const float *const *xg, float scale)
+{
+    float sumqx = 0, sumq2 = 0;
+    for (int k = 0; k < ngroups; ++k) {
+        const int8_t *pg = g->grid[index[k]];
+        for (int j = 0; j < 8; ++j) {
+            float w = weight[8 * k + j];
+            float q = xg[k][(pg[j] - 1) / 2];
+            sumqx += w * q * xb[8 * k + j];
+            sumq2 += w * q * q;
+        }
+    }
+    return sumqx > 0 && sumq2 > 0 ? sumqx / sumq2 : scale;
+}

@@ -28,4 +28,10 @@ int lqi_iq1_best_neighbour(const struct lqi_iq2_qgrid *g, const uint16_t *nbrs, 
 int lqi_iq1_index8(const struct lqi_iq2_qgrid *g, const float *xb, const float *weight, float scale,
                    const float *xg, int8_t *L, int *on_grid);
 
+/* The least-squares scale of ngroups groups of 8 at grid points index[] with level values
+ * xg[group] (IQ1 quantizers, after a group was snapped to a neighbour); `scale` when that
+ * fit is not positive. */
+float lqi_iq1_refit(const struct lqi_iq2_qgrid *g, const float *xb, const float *weight,
+                    const uint16_t *index, int ngroups, const float *const *xg, float scale);
+
 #endif /* LQ_QUANTS_IQ1_SEARCH_H */
