@@ -317,16 +317,19 @@ static inline LQI_AVX2 void iq1_m_decode(const struct lqi_iq2_decode *t, const b
     uint16_t sc[4];
     (void)iq1_m_unpack(x, sc);
     for (int g = 0; g < 8; ++g) {
-        int8_t w[32];
+        const int8_t *r[4];
+        uint64_t d[4]; /* the shift sign of each group of 8, in every byte: 0x01 or 0xFF */
         for (int l = 0; l < 4; ++l) {
-            const uint8_t qh = x->qh[2 * g + l / 2];
-            const int delta = qh & (l % 2 ? 0x80 : 0x08) ? -1 : 1;
-            const int8_t *grid = t->iq1s[iq1_m_index(x, g, l)];
-            for (int j = 0; j < 8; ++j) {
-                w[8 * l + j] = (int8_t)(8 * grid[j] + delta);
-            }
+            r[l] = t->iq1s[iq1_m_index(x, g, l)];
+            d[l] = x->qh[2 * g + l / 2] & (l % 2 ? 0x80 : 0x08) ? ~0ull : 0x0101010101010101ull;
         }
-        b->w[g] = _mm256_loadu_si256((const __m256i *)w);
+        __m256i w = lqi_iq_signed32((const uint8_t *)r[0], (const uint8_t *)r[1],
+                                    (const uint8_t *)r[2], (const uint8_t *)r[3], 0, 0, 0, 0);
+        w = _mm256_add_epi8(w, w);
+        w = _mm256_add_epi8(w, w);
+        w = _mm256_add_epi8(w, w); /* 8 * grid: -8, 0, 8 */
+        b->w[g] = _mm256_add_epi8(w, _mm256_set_epi64x((long long)d[3], (long long)d[2],
+                                                       (long long)d[1], (long long)d[0]));
         b->s[g] = lqi_iq_scales(2 * ((sc[g / 2] >> (6 * (g % 2) + 0)) & 0x7) + 1,
                                 2 * ((sc[g / 2] >> (6 * (g % 2) + 3)) & 0x7) + 1);
     }
