@@ -6,6 +6,7 @@
 
 #include "lq/fp16.h"
 #include "lqi.h"
+#include "quants/iq2_rows.h"
 #include "quants/iq3.h"
 #include "quants/kquant_rows.h"
 #include "quants/legacy_rows.h"
@@ -72,22 +73,18 @@ static const struct lq_type_traits lq_traits[LQ_TYPE_COUNT] = {
     [5] = TOMBSTONE,
     LQ_LEGACY_TRAITS_ROWS
     LQ_KQUANT_TRAITS_ROWS
-    [LQ_TYPE_IQ2_XXS] = KNOWN_ROW("iq2_xxs", 256, 66),
-    [LQ_TYPE_IQ2_XS] = KNOWN_ROW("iq2_xs", 256, 74),
+    LQ_IQ2_TRAITS_ROWS
     [LQ_TYPE_IQ3_XXS] = LQI_KQUANT_ROW(iq3_xxs, "iq3_xxs", sizeof(block_iq3_xxs),
                                        lqi_vec_dot_multi_iq3_xxs_q8_K),
-    [LQ_TYPE_IQ1_S] = KNOWN_ROW("iq1_s", 256, 50),
     [LQ_TYPE_IQ4_NL] = KNOWN_ROW("iq4_nl", 32, 18),
     [LQ_TYPE_IQ3_S] =
         LQI_KQUANT_ROW(iq3_s, "iq3_s", sizeof(block_iq3_s), lqi_vec_dot_multi_iq3_s_q8_K),
-    [LQ_TYPE_IQ2_S] = KNOWN_ROW("iq2_s", 256, 82),
     [LQ_TYPE_IQ4_XS] = KNOWN_ROW("iq4_xs", 256, 136),
     [LQ_TYPE_I8] = INT_ROW("i8", 1),
     [LQ_TYPE_I16] = INT_ROW("i16", 2),
     [LQ_TYPE_I32] = INT_ROW("i32", 4),
     [LQ_TYPE_I64] = INT_ROW("i64", 8),
     [LQ_TYPE_F64] = { .name = "f64", .blck_size = 1, .type_size = 8, .to_float = f64_to_float },
-    [LQ_TYPE_IQ1_M] = KNOWN_ROW("iq1_m", 256, 56),
     [LQ_TYPE_BF16] = FLOAT_ROW("bf16", 2, bf16_to_float, bf16_from_float),
     [31] = TOMBSTONE,
     [32] = TOMBSTONE,
