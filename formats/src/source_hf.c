@@ -20,15 +20,23 @@ static lq_status config_i64(const struct lq_source *s, const char *key, int64_t 
     return rc;
 }
 
-static bool is_llama_config(const struct lq_source *s)
+/* The family row of config.json's architectures[0] (else model_type); unknown ones are
+ * refused with the list of supported families, generated from the table. */
+static lq_status find_family(struct lq_source *s, struct lq_error *err)
 {
-    const char *arch = NULL;
-    if (lq_hf_config_str(s->hf, "architectures.0", &arch, NULL) == LQ_OK) {
-        return strcmp(arch, "LlamaForCausalLM") == 0 || strcmp(arch, "MistralForCausalLM") == 0;
+    const char *arch = NULL, *mt = NULL;
+    lq_hf_config_str(s->hf, "architectures.0", &arch, NULL);
+    lq_hf_config_str(s->hf, "model_type", &mt, NULL);
+    s->family = lq_family_by_hf(arch, mt);
+    if (!s->family) {
+        char list[1024];
+        lq_family_list(list, sizeof list);
+        return lqi_set_error(err, LQ_E_UNSUPPORTED,
+                             "%s/config.json: architecture '%s' (model_type '%s') is not "
+                             "supported; supported families: %s",
+                             s->path, arch ? arch : "(none)", mt ? mt : "(none)", list);
     }
-    const char *mt = NULL;
-    return lq_hf_config_str(s->hf, "model_type", &mt, NULL) == LQ_OK &&
-           (strcmp(mt, "llama") == 0 || strcmp(mt, "mistral") == 0);
+    return LQ_OK;
 }
 
 /* An optional key: its default when absent, an error naming it when of the wrong kind. */
@@ -72,11 +80,7 @@ static struct lqi_hparam_keys hf_keys(const struct lq_source *s, char *buf, size
 static lq_status read_hparams(struct lq_source *s, struct lq_error *err)
 {
     struct lq_llama_hparams *hp = &s->hp;
-    const char *arch = "(none)";
-    lq_hf_config_str(s->hf, "architectures.0", &arch, NULL);
-    LQ_FAIL_IF(!is_llama_config(s), err, LQ_E_UNSUPPORTED,
-               "%s/config.json: architecture '%s' is not supported (LlamaForCausalLM and "
-               "Mistral-style configs are)", s->path, arch);
+    LQ_TRY(find_family(s, err));
     LQ_TRY(config_i64(s, "hidden_size", &hp->n_embd, err));
     LQ_TRY(config_i64(s, "num_hidden_layers", &hp->n_layer, err));
     LQ_TRY(config_i64(s, "intermediate_size", &hp->n_ff, err));
@@ -113,8 +117,9 @@ lq_status lqi_source_add_hf_tensor(struct lq_source *s, const char *src_name, co
                             const int64_t *shape, const void *data, size_t nbytes,
                             struct lq_error *err)
 {
-    struct lq_llama_tensor_map m;
-    LQ_TRY(lq_llama_map_hf_name(src_name, (int)s->hp.n_head, (int)s->hp.n_head_kv, &m, err));
+    struct lq_family_tensor_map m;
+    LQ_TRY(lq_family_map_hf_name(s->family, src_name, (int)s->hp.n_head, (int)s->hp.n_head_kv,
+                                 &m, err));
     if (m.skip) {
         return LQ_OK;
     }

@@ -2,6 +2,7 @@
 #ifndef LQ_SOURCE_IMPL_H
 #define LQ_SOURCE_IMPL_H
 
+#include "lq/family.h"
 #include "lq/gguf.h"
 #include "lq/hf.h"
 #include "lq/llama2c.h"
@@ -21,6 +22,7 @@ struct lq_source {
     char describe[256];
     char *vocab_path;                 /* llama2.c tokenizer chosen by the caller, or NULL */
     struct lq_llama_hparams hp;
+    const struct lq_family *family;   /* the table row (Hugging Face folders; NULL otherwise) */
     int64_t n_tensors;
     struct lq_source_tensor *tensors; /* llama.cpp order */
     struct lqi_name_index index;      /* GGUF name -> tensor id, kept by add and sort */
