@@ -145,6 +145,9 @@ struct lq_family {
     enum lq_family_keys keys;
     unsigned extra_keys;                /* enum lq_family_extra_keys */
     struct lq_family_traits traits;
+    /* recipe (llama_tensor_get_type) rules that depend on the architecture */
+    bool recipe_70b;                    /* llama.cpp infers its 70B type (80 layers with GQA:
+                                         * attn_v gets more bits) for this architecture only */
 };
 
 /* Number of rows and row i (i < lq_family_count()). */
