@@ -38,8 +38,9 @@
 extern "C" {
 #endif
 
-/* How rotary position embedding pairs the dimensions of a head. */
-enum lq_rope_style {
+/* How rotary position embedding pairs the dimensions of a head (the eval side's
+ * lq_model_hparams.rope_type uses the same enum). */
+enum lq_rope_type {
     LQ_ROPE_NORMAL = 0, /* neighbours (x[2i], x[2i+1]): llama.cpp's LLAMA_ROPE_TYPE_NORM; the
                          * converter permutes Hugging Face's q/k rows into this layout */
     LQ_ROPE_NEOX = 2,   /* halves (x[i], x[i + n_rot/2]) as Hugging Face computes it: no
@@ -125,7 +126,7 @@ struct lq_family_traits {
     bool attn_qk_norm;         /* per-head RMS norm of q and k before rope (Qwen3) */
     bool fused_qkv;            /* attn_qkv.weight holds q rows, then k, then v (Phi-3) */
     bool fused_gate_up;        /* ffn_up.weight holds gate rows then up rows (Phi-3) */
-    enum lq_rope_style rope_style;
+    enum lq_rope_type rope_style;
     unsigned rope_scalings;    /* LQ_ROPE_SCALING_BIT()s the family accepts */
     enum lq_activation activation;
     bool tied_output;          /* no output.weight: token_embd is the output head (any family
