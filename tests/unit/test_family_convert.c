@@ -166,6 +166,26 @@ static void test_quantize_matches_llama_cpp(void **state)
     assert_true(compared >= 16); /* Q8_0, Q4_0, Q4_K_M, Q6_K of each family at least */
 }
 
+/* Converting a folder straight to a quantized type picks llama-quantize's types: the recipe
+ * counts in llama-quantize's order although the file keeps the converter's order. */
+static void test_convert_folder_to_q4_k_m(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < N_FAMILIES; i++) {
+        char rel[256], out[4096], json[256], report[8192];
+        snprintf(rel, sizeof rel, "models/%s", families[i]);
+        snprintf(out, sizeof out, "%s/%s-direct-q4_k_m.gguf", g_tmp, families[i]);
+        snprintf(json, sizeof json, "reference/llama.cpp/%s/q4_k_m.json", families[i]);
+        convert(lqt_data_path(rel), out, "Q4_K_M");
+        int n = lqt_ref_compare(out, lqt_data_path(json), LQT_REF_TENSORS | LQT_REF_ANY_ORDER,
+                                report, sizeof report);
+        if (n) {
+            fail_msg("%s against %s: %d differences:\n%s", out, json, n, report);
+        }
+        remove(out);
+    }
+}
+
 /* The Llama row too: tiny-llama-6L converts to llama.cpp's f16.gguf byte for byte (tensor
  * order and key order included). */
 static void test_llama_row_byte_identical(void **state)
@@ -214,6 +234,7 @@ int main(void)
         cmocka_unit_test(test_comparison_sees_differences),
         cmocka_unit_test(test_llama_row_byte_identical),
         cmocka_unit_test(test_quantize_matches_llama_cpp),
+        cmocka_unit_test(test_convert_folder_to_q4_k_m),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
