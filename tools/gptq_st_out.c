@@ -260,7 +260,8 @@ lq_status gptq_st_write(struct gptq_job *j, struct lq_error *err)
     const int64_t n = lq_source_n_tensors(j->src);
     for (int64_t i = 0; i < n; i++) {
         const struct lq_source_tensor *t = lq_source_tensor(j->src, i);
-        if (!kept(j, t->name) && strcmp(t->name, "rope_freqs.weight") != 0) {
+        /* tensors generated from config.json (rope factors) stay there: no HF name */
+        if (!kept(j, t->name) && t->data != NULL) {
             lq_status rc = add_plain(j, i, err);
             if (rc != LQ_OK) {
                 return rc;
