@@ -3,10 +3,12 @@
  * generates it on demand). The tensors are the table's: every global one and every required
  * per-layer one, in its Hugging Face name and shape, so the generator follows the table.
  *
- * usage: gen_family FAMILY OUT_DIR LAYERS HIDDEN FFN HEADS KV_HEADS VOCAB [HEAD_DIM]
+ * usage: gen_family FAMILY OUT_DIR [LAYERS [HIDDEN [FFN [HEADS [KV_HEADS [VOCAB [HEAD_DIM]]]]]]]
+ * Defaults are each family's common shape (below); the tokenizer is copied by the script.
  * Weights are streamed to disk a tensor at a time: memory stays small. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,14 @@ struct shape {
 
 struct dims {
     int64_t e, f, q, kv, d, v;
+};
+
+/* Default shapes: layers, hidden, FFN, heads, KV heads, vocab, head size (0: hidden / heads). */
+static const struct { const char *family; int64_t v[7]; } presets[] = {
+    { "llama", { 22, 2048, 5632, 32, 4, 32000, 0 } },     /* TinyLlama-1.1B */
+    { "qwen2", { 28, 3584, 18944, 28, 4, 152064, 0 } },   /* Qwen2.5-7B */
+    { "qwen3", { 36, 4096, 12288, 32, 8, 151936, 128 } }, /* Qwen3-8B */
+    { "phi3", { 32, 3072, 8192, 32, 32, 32064, 0 } },     /* Phi-3-mini */
 };
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -88,42 +98,50 @@ static int64_t nelem(const struct shape *s)
 }
 
 static void write_config(const char *dir, const struct lq_family *f, int layers,
-                         const struct dims *m, int heads, int kv)
+                         const struct dims *m, int heads, int kv, bool head_dim)
 {
-    char path[4096];
+    char path[4096], extra[128] = "";
     snprintf(path, sizeof path, "%s/config.json", dir);
     FILE *o = fopen(path, "w");
+    if (head_dim) {
+        snprintf(extra, sizeof extra, "\"head_dim\": %" PRId64 ", ", m->d);
+    }
+    if (f->keys == LQ_KEYS_PHI3) { /* Phi-3 configs carry it; llama.cpp requires it */
+        snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+                 "\"original_max_position_embeddings\": 2048, ");
+    }
     fprintf(o,
             "{\"architectures\": [\"%s\"], \"model_type\": \"%s\", "
             "\"hidden_size\": %" PRId64 ", \"intermediate_size\": %" PRId64 ", "
             "\"num_hidden_layers\": %d, \"num_attention_heads\": %d, "
-            "\"num_key_value_heads\": %d, \"head_dim\": %" PRId64 ", \"vocab_size\": %" PRId64
-            ", \"max_position_embeddings\": 4096, \"original_max_position_embeddings\": 4096, "
-            "\"rms_norm_eps\": 1e-05, \"rope_theta\": 10000.0, \"bos_token_id\": 1, "
-            "\"eos_token_id\": 2, \"tie_word_embeddings\": false, \"torch_dtype\": \"bfloat16\"}\n",
-            f->hf_architectures[0], f->hf_model_types[0], m->e, m->f, layers, heads, kv, m->d,
-            m->v);
+            "\"num_key_value_heads\": %d, \"vocab_size\": %" PRId64 ", %s"
+            "\"max_position_embeddings\": 2048, \"rms_norm_eps\": 1e-05, \"rope_theta\": 10000.0, "
+            "\"bos_token_id\": 1, \"eos_token_id\": 2, \"tie_word_embeddings\": false, "
+            "\"torch_dtype\": \"bfloat16\"}\n",
+            f->hf_architectures[0], f->hf_model_types[0], m->e, m->f, layers, heads, kv, m->v,
+            extra);
     fclose(o);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 9) {
-        fprintf(stderr, "usage: %s FAMILY OUT_DIR LAYERS HIDDEN FFN HEADS KV_HEADS VOCAB "
-                        "[HEAD_DIM]\n", argv[0]);
+    const struct lq_family *f = argc > 2 ? lq_family_by_gguf_arch(argv[1]) : NULL;
+    size_t p = 0;
+    while (f && p < sizeof presets / sizeof presets[0] && strcmp(presets[p].family, f->name)) {
+        p++;
+    }
+    if (!f || p == sizeof presets / sizeof presets[0]) {
+        fprintf(stderr, "usage: %s FAMILY OUT_DIR [LAYERS [HIDDEN [FFN [HEADS [KV_HEADS [VOCAB "
+                        "[HEAD_DIM]]]]]]]\nfamilies: llama, qwen2, qwen3, phi3\n", argv[0]);
         return 2;
     }
-    const struct lq_family *f = lq_family_by_gguf_arch(argv[1]);
-    if (!f) {
-        char list[1024];
-        lq_family_list(list, sizeof list);
-        fprintf(stderr, "%s: unknown family '%s' (known: %s)\n", argv[0], argv[1], list);
-        return 2;
+    int64_t v[7];
+    for (int i = 0; i < 7; i++) {
+        v[i] = argc > 3 + i ? atoll(argv[3 + i]) : presets[p].v[i];
     }
     const char *dir = argv[2];
-    int layers = atoi(argv[3]), heads = atoi(argv[6]), kvh = atoi(argv[7]);
-    struct dims m = { .e = atoll(argv[4]), .f = atoll(argv[5]), .v = atoll(argv[8]) };
-    m.d = argc > 9 ? atoll(argv[9]) : m.e / heads;
+    int layers = (int)v[0], heads = (int)v[3], kvh = (int)v[4];
+    struct dims m = { .e = v[1], .f = v[2], .v = v[5], .d = v[6] ? v[6] : v[1] / heads };
     m.q = m.d * heads;
     m.kv = m.d * kvh;
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
@@ -174,16 +192,16 @@ int main(int argc, char **argv)
         while (left > 0) {
             int64_t chunk = left < (1 << 21) ? left : (1 << 21);
             for (int64_t k = 0; k < chunk; k++) {
-                double v = s[i].cols ? (uniform() + uniform() + uniform() - 1.5) * 0.04
+                double x = s[i].cols ? (uniform() + uniform() + uniform() - 1.5) * 0.04
                                      : 1.0 + (uniform() - 0.5) * 0.1;
-                buf[k] = lq_fp32_to_bf16((float)v);
+                buf[k] = lq_fp32_to_bf16((float)x);
             }
             fwrite(buf, 2, (size_t)chunk, o);
             left -= chunk;
         }
     }
     fclose(o);
-    write_config(dir, f, layers, &m, heads, kvh);
+    write_config(dir, f, layers, &m, heads, kvh, v[6] != 0);
     printf("%s: %s, %d tensors, %" PRIu64 " parameters (%.2f B), %.2f GB\n", dir, f->name, n,
            total, total / 1e9, off / 1e9);
     free(buf);

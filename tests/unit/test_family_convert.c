@@ -8,9 +8,10 @@
 
 #include <jansson.h>
 
-#include "lq/convert.h"
+#include "lq/recipe.h"
 #include "lq/source.h"
 #include "lq/types.h"
+#include "lqt_convert.h"
 #include "lqt_refjson.h"
 #include "lqt_util.h"
 
@@ -37,43 +38,14 @@ static int teardown(void **state)
 
 static void convert(const char *src_path, const char *out, const char *ftype)
 {
-    struct lq_error err;
-    lq_source *src = NULL;
-    if (lq_source_open(src_path, &src, &err) != LQ_OK) {
-        fail_msg("open %s: %s", src_path, err.msg);
-    }
-    struct lq_convert_params p = lq_convert_params_default();
-    assert_int_equal(lq_ftype_from_name(ftype, &p.ftype, NULL), LQ_OK);
-    p.nthreads = 2;
-    if (lq_convert_run(src, out, &p, NULL, &err) != LQ_OK) {
-        fail_msg("convert %s -> %s: %s", src_path, ftype, err.msg);
-    }
-    lq_source_free(src);
+    lqt_convert(src_path, out, ftype, NULL, NULL);
 }
 
 /* llama-quantize's run: our F16 file -> ftype, with an importance matrix when given. The
  * file records the imatrix under its base name, as llama-quantize ran in its folder. */
 static void quantize(const char *f16, const char *out, const char *ftype, const char *imat)
 {
-    struct lq_error err;
-    lq_source *src = NULL;
-    if (lq_source_open(f16, &src, &err) != LQ_OK) {
-        fail_msg("open %s: %s", f16, err.msg);
-    }
-    struct lq_convert_params p = lq_convert_params_default();
-    assert_int_equal(lq_ftype_from_name(ftype, &p.ftype, NULL), LQ_OK);
-    p.nthreads = 2;
-    lq_imatrix *im = NULL;
-    if (imat) {
-        assert_int_equal(lq_imatrix_load(imat, &im, &err), LQ_OK);
-        p.imatrix = im;
-        p.imatrix_path = "imatrix.gguf";
-    }
-    if (lq_convert_run(src, out, &p, NULL, &err) != LQ_OK) {
-        fail_msg("quantize %s -> %s: %s", f16, ftype, err.msg);
-    }
-    lq_imatrix_free(im);
-    lq_source_free(src);
+    lqt_convert(f16, out, ftype, imat, "imatrix.gguf");
 }
 
 static void assert_matches(const char *gguf, const char *family, const char *ref_file)
