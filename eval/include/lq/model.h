@@ -21,18 +21,16 @@
 #include <stdint.h>
 
 #include "lq/core.h"
+#include "lq/family.h"
 #include "lq/types.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* How RoPE pairs dimensions: GGUF (llama.cpp's converter permutes Q/K) rotates adjacent
- * pairs (x[2i], x[2i+1]); Hugging Face checkpoints rotate (x[i], x[i + n_rot/2]). */
-enum lq_rope_type {
-    LQ_ROPE_NORMAL = 0,
-    LQ_ROPE_NEOX = 2,
-};
+/* How RoPE pairs dimensions (enum lq_rope_type, lq/family.h): GGUF (llama.cpp's converter
+ * permutes Llama's Q/K) rotates adjacent pairs (x[2i], x[2i+1]); Hugging Face checkpoints
+ * and NEOX families (Qwen, Phi-3) rotate (x[i], x[i + n_rot/2]). */
 
 /* Hyperparameters of a Llama model. */
 struct lq_model_hparams {
