@@ -8,8 +8,8 @@
 
 // ---- element-wise ops (forward_ops.c), llama.cpp's ggml-cpu numerics ---------------------
 
-/* y = x / sqrt(mean(x^2) + eps) * w over n elements (sum of squares in double). */
-void lqi_rmsnorm(float *restrict y, const float *restrict x, const float *restrict w, int64_t n,
+/* y = x / sqrt(mean(x^2) + eps) * w over n elements (sum of squares in double); y may be x. */
+void lqi_rmsnorm(float *y, const float *x, const float *restrict w, int64_t n,
                  float eps);
 
 /* cs[2i], cs[2i+1] = cos, sin of pos * base^(-2i/n_rot) * freq_scale / freq_factors[i]
@@ -18,7 +18,7 @@ void lqi_rope_cache(float *cs, int64_t pos, int64_t n_rot, float freq_base, floa
                     const float *freq_factors);
 
 /* Rotates the first n_rot dimensions of one head vector x (n_embd_head) in place. */
-void lqi_rope_apply(float *x, const float *cs, int64_t n_rot, enum lq_rope_type type);
+void lqi_rope_apply(float *x, const float *cs, int64_t n_rot, enum lq_rope_style type);
 
 /* x[i] = exp(x[i] - max) / sum over n values (the sum in double); returns nothing. */
 void lqi_softmax(float *x, int64_t n);

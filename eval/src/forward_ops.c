@@ -7,7 +7,7 @@
 
 // ---- RMSNorm ------------------------------------------------------------------------------
 
-void lqi_rmsnorm(float *restrict y, const float *restrict x, const float *restrict w, int64_t n,
+void lqi_rmsnorm(float *y, const float *x, const float *restrict w, int64_t n,
                  float eps)
 {
     /* ggml sums the float squares in double, divides in double, then works in float. */
@@ -40,7 +40,7 @@ void lqi_rope_cache(float *cs, int64_t pos, int64_t n_rot, float freq_base, floa
     }
 }
 
-void lqi_rope_apply(float *x, const float *cs, int64_t n_rot, enum lq_rope_type type)
+void lqi_rope_apply(float *x, const float *cs, int64_t n_rot, enum lq_rope_style type)
 {
     /* Mode 0 rotates adjacent pairs; NEOX rotates dimension i with i + n_rot/2. */
     const int64_t half = n_rot / 2;
