@@ -18,7 +18,7 @@ void lqi_rope_cache(float *cs, int64_t pos, int64_t n_rot, float freq_base, floa
                     const float *freq_factors);
 
 /* Rotates the first n_rot dimensions of one head vector x (n_embd_head) in place. */
-void lqi_rope_apply(float *x, const float *cs, int64_t n_rot, enum lq_rope_style type);
+void lqi_rope_apply(float *x, const float *cs, int64_t n_rot, enum lq_rope_type type);
 
 /* x[i] = exp(x[i] - max) / sum over n values (the sum in double); returns nothing. */
 void lqi_softmax(float *x, int64_t n);

@@ -40,7 +40,7 @@ void lqi_rope_cache(float *cs, int64_t pos, int64_t n_rot, float freq_base, floa
     }
 }
 
-void lqi_rope_apply(float *x, const float *cs, int64_t n_rot, enum lq_rope_style type)
+void lqi_rope_apply(float *x, const float *cs, int64_t n_rot, enum lq_rope_type type)
 {
     /* Mode 0 rotates adjacent pairs; NEOX rotates dimension i with i + n_rot/2. */
     const int64_t half = n_rot / 2;

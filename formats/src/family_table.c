@@ -105,6 +105,7 @@ static const struct lq_family families[] = {
                     .rope_scalings = SCALING(NONE) | SCALING(LINEAR) | SCALING(LLAMA3) |
                                      SCALING(YARN),
                     .activation = LQ_ACT_SILU },
+        .recipe_70b = true,
     },
     {
         .name = "qwen2", .gguf_arch = "qwen2", .title = "Qwen2 / Qwen2.5",

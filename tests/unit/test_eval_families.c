@@ -21,6 +21,7 @@
 #include "lq/metrics.h"
 #include "lq/model.h"
 #include "lq/tokenizer.h"
+#include "lqt_craft.h"
 #include "lqt_run.h"
 #include "lqt_util.h"
 
@@ -263,6 +264,91 @@ static void test_longrope_factor_choice(void **state)
     free(dir);
 }
 
+/* A GGUF file as a tensor source, with one tensor hidden or its shape misreported. */
+struct bent_source {
+    lq_gguf *g;
+    const char *name; /* the tensor bent */
+    bool hide;        /* absent; else ne[0] reported one smaller */
+};
+
+static bool bent_find(void *user, const char *name, struct lq_model_tensor *out)
+{
+    const struct bent_source *b = user;
+    const int64_t id = lq_gguf_find_tensor(b->g, name);
+    if (id < 0 || (b->hide && strcmp(name, b->name) == 0)) {
+        return false;
+    }
+    const struct lq_gguf_tensor_info *ti = lq_gguf_tensor(b->g, id);
+    out->type = ti->type;
+    for (int i = 0; i < 4; i++) {
+        out->ne[i] = ti->ne[i];
+    }
+    out->data = ti->data;
+    out->nbytes = ti->nbytes;
+    if (strcmp(name, b->name) == 0) {
+        out->ne[0] -= 1;
+    }
+    return true;
+}
+
+/* Each family's own tensors are required and shape-checked by the loader: hiding one or
+ * misreporting its shape is a format error naming it (not a crash, not a silent default). */
+static void test_family_tensors_checked(void **state)
+{
+    (void)state;
+    static const struct {
+        int family;
+        const char *tensor;
+    } bent[] = {
+        { 0, "blk.2.attn_q.bias" },       { 0, "blk.0.attn_v.bias" },
+        { 1, "blk.1.attn_q_norm.weight" }, { 1, "blk.5.attn_k_norm.weight" },
+        { 2, "blk.0.attn_qkv.weight" },   { 2, "blk.3.ffn_up.weight" },
+    };
+    char *dir = lqt_tmpdir();
+    char path[3][512];
+    for (int f = 0; f < 3; f++) {
+        char model[256];
+        snprintf(model, sizeof model, "models/%s", cases[f].folder);
+        snprintf(model, sizeof model, "%s", lqt_data_path(model));
+        snprintf(path[f], sizeof path[f], "%s/%s.gguf", dir, cases[f].arch);
+        run_ok((const char *const[]){ "convert", "-q", model, "-o", path[f], NULL });
+    }
+    for (size_t i = 0; i < sizeof bent / sizeof bent[0]; i++) {
+        for (int hide = 0; hide < 2; hide++) {
+            lq_model *m = NULL;
+            struct lq_error err = { 0 };
+            struct lq_model_params p = lq_model_params_default();
+            p.n_ctx = 16;
+            assert_int_equal(lq_model_open(path[bent[i].family], &p, &m, &err), LQ_OK);
+            const struct lq_model_hparams hp = *lq_model_get_hparams(m);
+            lq_model_free(m);
+            struct bent_source b = { .name = bent[i].tensor, .hide = hide };
+            assert_int_equal(lq_gguf_open(path[bent[i].family], &b.g, &err), LQ_OK);
+            const struct lq_model_source src = { .name = "bent", .user = &b,
+                                                 .find_tensor = bent_find };
+            assert_int_equal(lq_model_open_source(&hp, &src, &p, &m, &err), LQ_E_FORMAT);
+            assert_null(m);
+            printf("  %s\n", err.msg);
+            assert_non_null(strstr(err.msg, bent[i].tensor));
+            lq_gguf_free(b.g);
+        }
+    }
+    /* and through the command: exit 3 naming the tensor */
+    char broken[600];
+    snprintf(broken, sizeof broken, "%s/no-bias.gguf", dir);
+    const struct lqt_gguf_edit e = { .rename_from = "blk.4.attn_k.bias",
+                                     .rename_to = "blk.4.attn_k.bias_gone" };
+    lqt_craft_gguf_copy(path[0], broken, &e);
+    const char *args[] = { "eval", "-q", "--ctx", "16", "--chunks", "1", "--text",
+                           lqt_data_path("text/heldout-A.txt"), broken, NULL };
+    const struct lqt_run_opts o = { .max_seconds = 120 };
+    struct lqt_run r = lqt_run_quant(args, &o);
+    lqt_expect_exit(&r, args, 3, "blk.4.attn_k.bias");
+    lqt_run_free(&r);
+    lqt_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +357,7 @@ int main(void)
         cmocka_unit_test_prestate(test_family, (void *)&cases[2]),
         cmocka_unit_test_prestate(test_family, (void *)&cases[3]),
         cmocka_unit_test(test_longrope_factor_choice),
+        cmocka_unit_test(test_family_tensors_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

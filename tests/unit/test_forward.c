@@ -631,7 +631,7 @@ void lqi_rmsnorm(float *restrict y, const float *restrict x, const float *restri
                  float eps);
 void lqi_rope_cache(float *cs, int64_t pos, int64_t n_rot, float freq_base, float freq_scale,
                     const float *freq_factors);
-void lqi_rope_apply(float *x, const float *cs, int64_t n_rot, enum lq_rope_style type);
+void lqi_rope_apply(float *x, const float *cs, int64_t n_rot, enum lq_rope_type type);
 
 static void test_rmsnorm_hand_values(void **state)
 {

@@ -29,6 +29,10 @@
 extern "C" {
 #endif
 
+/* How RoPE pairs dimensions (enum lq_rope_type, lq/family.h): GGUF (llama.cpp's converter
+ * permutes Llama's Q/K) rotates adjacent pairs (x[2i], x[2i+1]); Hugging Face checkpoints
+ * and NEOX families (Qwen, Phi-3) rotate (x[i], x[i + n_rot/2]). */
+
 /* Hyperparameters of a model of one of the families of lq/family.h. */
 struct lq_model_hparams {
     int64_t n_vocab;
@@ -43,7 +47,7 @@ struct lq_model_hparams {
     float norm_eps;      /* RMSNorm epsilon */
     float rope_freq_base;
     float rope_freq_scale; /* 1 / linear scaling factor; 1 when not scaled */
-    enum lq_rope_style rope_type; /* the family's rotary style (lq/family.h) */
+    enum lq_rope_type rope_type; /* the family's rotary style (lq/family.h) */
     float rope_attn_factor; /* scales rotated q/k (longrope's attention factor); 0 means 1 */
     int64_t n_ctx_orig;     /* rope's original context: longrope uses its long factors for a
                              * longer context; 0 means n_ctx_train */

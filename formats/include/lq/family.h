@@ -38,8 +38,9 @@
 extern "C" {
 #endif
 
-/* How rotary position embedding pairs the dimensions of a head. */
-enum lq_rope_style {
+/* How rotary position embedding pairs the dimensions of a head (the eval side's
+ * lq_model_hparams.rope_type uses the same enum). */
+enum lq_rope_type {
     LQ_ROPE_NORMAL = 0, /* neighbours (x[2i], x[2i+1]): llama.cpp's LLAMA_ROPE_TYPE_NORM; the
                          * converter permutes Hugging Face's q/k rows into this layout */
     LQ_ROPE_NEOX = 2,   /* halves (x[i], x[i + n_rot/2]) as Hugging Face computes it: no
@@ -127,7 +128,7 @@ struct lq_family_traits {
     bool fused_gate_up;        /* ffn_up.weight holds gate rows then up rows (Phi-3) */
     bool attn_scale_q;         /* 1/sqrt(head size) multiplies q after rope, not the scores
                                 * (llama.cpp's Phi-3 graph: the same up to rounding) */
-    enum lq_rope_style rope_style;
+    enum lq_rope_type rope_style;
     unsigned rope_scalings;    /* LQ_ROPE_SCALING_BIT()s the family accepts */
     enum lq_activation activation;
     bool tied_output;          /* no output.weight: token_embd is the output head (any family
@@ -147,6 +148,9 @@ struct lq_family {
     enum lq_family_keys keys;
     unsigned extra_keys;                /* enum lq_family_extra_keys */
     struct lq_family_traits traits;
+    /* recipe (llama_tensor_get_type) rules that depend on the architecture */
+    bool recipe_70b;                    /* llama.cpp infers its 70B type (80 layers with GQA:
+                                         * attn_v gets more bits) for this architecture only */
 };
 
 /* Number of rows and row i (i < lq_family_count()). */

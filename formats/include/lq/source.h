@@ -79,6 +79,12 @@ LQ_API int64_t lq_source_find_tensor(const lq_source *src, const char *gguf_name
 
 LQ_API const struct lq_llama_hparams *lq_source_hparams(const lq_source *src);
 
+/* The model family (lq/family.h): from config.json for a Hugging Face folder, from
+ * general.architecture for a GGUF file, llama for a llama2.c checkpoint. NULL for a GGUF
+ * architecture the family table does not know. */
+struct lq_family;
+LQ_API const struct lq_family *lq_source_family(const lq_source *src);
+
 /* Converts tensor i to float32 (ne[0] * ... elements) in dst, permuted into GGUF row order.
  * Fails on types that cannot be decoded; with check_finite, as lq_source_check_finite. */
 LQ_API lq_status lq_source_read_f32(const lq_source *src, int64_t i, float *dst,
