@@ -2,6 +2,8 @@
 #ifndef LQ_SOURCE_IMPL_H
 #define LQ_SOURCE_IMPL_H
 
+#include <jansson.h>
+
 #include "lq/gguf.h"
 #include "lq/hf.h"
 #include "lq/llama2c.h"
@@ -65,6 +67,25 @@ lq_status lqi_source_add_gptq(struct lq_source *s, int64_t i, struct lq_error *e
  * entry point). Messages name `name`. */
 lq_status lqi_source_bpe_json(const char *text, size_t len, const char *name, int64_t n_vocab,
                               lq_gguf_writer *w, struct lq_error *err);
+/* The vocabulary keys of a parsed tokenizer.json (source_tok_json.c): byte-level BPE for
+ * n_vocab ids (0: as many as its ids), or SentencePiece-style BPE (*spm_style, for as many
+ * ids as it has). *n_tokens: the ids written. tok_config (tokenizer_config.json, may be NULL)
+ * says which tokens are special. Messages name path. */
+lq_status lqi_source_tokenizer_json(const json_t *root, const json_t *tok_config, int64_t n_vocab,
+                                    const char *path, lq_gguf_writer *w, bool *spm_style,
+                                    int64_t *n_tokens, struct lq_error *err);
+
+/* The pre-tokenizer name (tokenizer.ggml.pre) of a byte-level BPE tokenizer.json, recognised
+ * from its pre_tokenizer (source_tok_pre.c); LQ_E_UNSUPPORTED for one not in the table. */
+lq_status lqi_source_bpe_pre_name(const json_t *root, const char *path, const char **name,
+                                  struct lq_error *err);
+
+/* Special token ids, add_*_token flags and the chat template from tokenizer.json (may be
+ * NULL), tokenizer_config.json (may be NULL) and config.json, as llama.cpp's SpecialVocab
+ * (source_tok_special.c); ids at or past n_vocab are left out. */
+lq_status lqi_source_write_specials(lq_hf *hf, const json_t *tok_json, const json_t *tok_config,
+                                    int64_t n_vocab, lq_gguf_writer *w, struct lq_error *err);
+
 /* Where a source's hyper-parameters came from, for messages: the file and each value's key as
  * that file spells it ("num_hidden_layers", "llama.block_count", "n_layers"). */
 struct lqi_hparam_keys {

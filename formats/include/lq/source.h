@@ -109,6 +109,12 @@ LQ_API lq_status lq_source_read_raw(const lq_source *src, int64_t i, void *dst,
  * large model keeps its resident memory near one tensor (a hint; data stays readable). */
 LQ_API void lq_source_release(const lq_source *src, int64_t i);
 
+/* The tokenizer keys alone (tokenizer.ggml.*, tokenizer.chat_template) of the Hugging Face
+ * folder dir, from its tokenizer files and config.json (no weights needed): what llama.cpp's
+ * convert_hf_to_gguf.py --vocab-only writes under those keys. */
+LQ_API lq_status lq_source_write_hf_vocab(const char *dir, lq_gguf_writer *w,
+                                          struct lq_error *err);
+
 /* Adds the model's metadata (everything but general.file_type and
  * general.quantization_version, which depend on the output) to a GGUF writer. */
 LQ_API lq_status lq_source_write_metadata(const lq_source *src, lq_gguf_writer *w,

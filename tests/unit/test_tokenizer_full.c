@@ -1,0 +1,286 @@
+/* test_tokenizer_full.c - the full-size Hugging Face tokenizers of tokenizers/ (Llama 3.1,
+ * Qwen3: byte-level BPE; Gemma 3: SentencePiece-style BPE with byte fallback).
+ *
+ * Each tokenizer.json / tokenizer_config.json goes into a folder with the config.json of the
+ * model llama.cpp converted it with (vocab_size and special ids as the real model's), and
+ * lq_source_write_hf_vocab writes its vocabulary keys the way `quant convert` does. Those must
+ * equal llama.cpp's vocab-only conversion (vocab.json: every tokenizer.* key, its GGUF type,
+ * and its value, arrays by count and XXH3-64 of the packed payload). The tokenizer built
+ * from the keys must then reproduce tests.out for every input of tests.inp (ids without BOS,
+ * parse_special off, as llama.cpp's test-tokenizer-0). Load times are printed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <xxhash.h>
+
+#include "lq/gguf.h"
+#include "lq/gguf_writer.h"
+#include "lq/source.h"
+#include "lq/tokenizer.h"
+#include "lqt_craft.h"
+#include "lqt_tok.h"
+#include "lqt_util.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* A folder holding config.json (the given text) and the tokenizer files of tokenizers/name. */
+static char *make_folder(const char *name, const char *config)
+{
+    char *dir = lqt_tmpdir(), path[4096], rel[256];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    lqt_write_file(path, config, strlen(config));
+    static const char *const files[] = {"tokenizer.json", "tokenizer_config.json"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(rel, sizeof rel, "tokenizers/%s/%s", name, files[i]);
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        lqt_craft_copy_file(lqt_data_path(rel), path);
+    }
+    return dir;
+}
+
+/* The vocabulary keys of the folder, as a GGUF held in memory (*buf owns its bytes). */
+static lq_gguf *vocab_gguf(const char *dir, const char *what, void **buf)
+{
+    struct lq_error err = {0};
+    lq_gguf_writer *w = NULL;
+    lq_gguf *g = NULL;
+    size_t n = 0;
+    double t0 = now_s();
+    assert_int_equal(lq_gguf_writer_open_memory(&w, &err), LQ_OK);
+    if (lq_source_write_hf_vocab(dir, w, &err) != LQ_OK) {
+        fail_msg("%s: %s", what, err.msg);
+    }
+    assert_int_equal(lq_gguf_writer_header_bytes(w, NULL, 0, &n, &err), LQ_OK);
+    *buf = malloc(n);
+    assert_int_equal(lq_gguf_writer_header_bytes(w, *buf, n, &n, &err), LQ_OK);
+    lq_gguf_writer_free(w);
+    assert_int_equal(lq_gguf_open_memory(*buf, n, what, &g, &err), LQ_OK);
+    printf("%-10s tokenizer.json -> GGUF keys: %.3f s\n", what, now_s() - t0);
+    return g;
+}
+
+// ---- comparison with llama.cpp's vocab.json -------------------------------------------------
+
+static const char *type_name(enum lq_gguf_type t)
+{
+    static const char *const names[] = {"UINT8", "INT8",   "UINT16", "INT16", "UINT32",
+                                        "INT32", "FLOAT32", "BOOL",  "STRING", "ARRAY",
+                                        "UINT64", "INT64", "FLOAT64"};
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
+}
+
+/* XXH3-64 of an array's payload as GGUF stores it: strings as u64 length + bytes, numbers
+ * packed little-endian. */
+static uint64_t array_hash(const struct lq_gguf_value *v)
+{
+    XXH3_state_t *st = XXH3_createState();
+    XXH3_64bits_reset(st);
+    if (v->v.arr.type == LQ_GGUF_STRING) {
+        const struct lq_gguf_str *s = v->v.arr.data;
+        for (uint64_t i = 0; i < v->v.arr.n; i++) {
+            uint64_t len = s[i].len;
+            XXH3_64bits_update(st, &len, sizeof len);
+            XXH3_64bits_update(st, s[i].s, s[i].len);
+        }
+    } else {
+        assert_true(v->v.arr.type == LQ_GGUF_INT32 || v->v.arr.type == LQ_GGUF_FLOAT32);
+        XXH3_64bits_update(st, v->v.arr.data, v->v.arr.n * 4);
+    }
+    uint64_t h = XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+    return h;
+}
+
+/* One key: "what differs", or NULL when ours equals llama.cpp's. */
+static const char *compare_key(const lq_gguf *g, const char *key, const json_t *want,
+                               const char *want_type, char *msg, size_t cap)
+{
+    int64_t id = lq_gguf_find_key(g, key);
+    if (id < 0) {
+        return "missing";
+    }
+    const struct lq_gguf_value *v = lq_gguf_value(g, id);
+    char type[32];
+    if (v->type == LQ_GGUF_ARRAY) {
+        snprintf(type, sizeof type, "ARRAY[%s]", type_name(v->v.arr.type));
+    } else {
+        snprintf(type, sizeof type, "%s", type_name(v->type));
+    }
+    if (strcmp(type, want_type) != 0) {
+        snprintf(msg, cap, "type %s, want %s", type, want_type);
+        return msg;
+    }
+    switch (v->type) {
+    case LQ_GGUF_STRING:
+        if (strlen(json_string_value(want)) != v->v.str.len ||
+            memcmp(json_string_value(want), v->v.str.s, v->v.str.len) != 0) {
+            snprintf(msg, cap, "'%.60s', want '%.60s'", v->v.str.s, json_string_value(want));
+            return msg;
+        }
+        return NULL;
+    case LQ_GGUF_UINT32:
+        if ((json_int_t)v->v.u32 != json_integer_value(want)) {
+            snprintf(msg, cap, "%u, want %lld", v->v.u32, (long long)json_integer_value(want));
+            return msg;
+        }
+        return NULL;
+    case LQ_GGUF_BOOL:
+        return v->v.b == json_is_true(want) ? NULL : "other boolean";
+    case LQ_GGUF_ARRAY: {
+        char hex[17];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)array_hash(v));
+        const char *want_hex = json_string_value(json_object_get(want, "xxh3"));
+        if ((json_int_t)v->v.arr.n != json_integer_value(json_object_get(want, "count")) ||
+            strcmp(hex, want_hex) != 0) {
+            snprintf(msg, cap, "%llu entries, xxh3 %s; want %lld, %s",
+                     (unsigned long long)v->v.arr.n, hex,
+                     (long long)json_integer_value(json_object_get(want, "count")), want_hex);
+            return msg;
+        }
+        return NULL;
+    }
+    default:
+        return "unexpected type";
+    }
+}
+
+/* Every tokenizer.* key of vocab.json equals ours, and we write no other. */
+static void compare_vocab_json(const lq_gguf *g, const char *name)
+{
+    char rel[256], msg[256];
+    snprintf(rel, sizeof rel, "tokenizers/%s/vocab.json", name);
+    json_error_t je;
+    json_t *ref = json_load_file(lqt_data_path(rel), 0, &je);
+    assert_non_null(ref);
+    const json_t *meta = json_object_get(ref, "metadata");
+    const json_t *types = json_object_get(ref, "metadata_types");
+    const char *key;
+    json_t *val;
+    int bad = 0, n = 0;
+    json_object_foreach((json_t *)meta, key, val)
+    {
+        if (strncmp(key, "tokenizer.", 10) != 0) {
+            continue;
+        }
+        const char *why = compare_key(g, key, val, json_string_value(json_object_get(types, key)),
+                                      msg, sizeof msg);
+        n++;
+        if (why) {
+            printf("  %s: %s: %s\n", name, key, why);
+            bad++;
+        }
+    }
+    for (int64_t i = 0; i < lq_gguf_n_kv(g); i++) {
+        if (!json_object_get(meta, lq_gguf_key(g, i))) {
+            printf("  %s: %s: not written by llama.cpp\n", name, lq_gguf_key(g, i));
+            bad++;
+        }
+    }
+    printf("%-10s %d tokenizer keys compared with llama.cpp's vocab.json, %d differ\n", name, n,
+           bad);
+    json_decref(ref);
+    assert_int_equal(bad, 0);
+}
+
+// ---- tokenizing -----------------------------------------------------------------------------
+
+static lq_tokenizer *load_tokenizer(const lq_gguf *g, const char *what)
+{
+    struct lq_error err = {0};
+    lq_tokenizer *tok = NULL;
+    double t0 = now_s();
+    if (lq_tokenizer_from_gguf(g, &tok, &err) != LQ_OK) {
+        fail_msg("%s: %s", what, err.msg);
+    }
+    printf("%-10s tokenizer load (%d tokens): %.3f s\n", what, lq_tokenizer_n_vocab(tok),
+           now_s() - t0);
+    return tok;
+}
+
+static void check_cases(const lq_tokenizer *tok, const char *what, const char *inp,
+                        const char *out)
+{
+    struct lqt_cases c;
+    struct lq_error err = {0};
+    size_t pass = 0;
+    lqt_cases_load(&c, inp, out);
+    for (size_t i = 0; i < c.n; i++) {
+        int32_t *ids;
+        size_t n;
+        char label[64];
+        snprintf(label, sizeof label, "%s case %zu", what, i);
+        assert_int_equal(lq_tokenizer_encode(tok, c.text[i], c.len[i], 0, &ids, &n, &err), LQ_OK);
+        pass += lqt_ids_match(ids, n, c.ids[i], label);
+        lq_tokenizer_ids_free(ids);
+    }
+    printf("%-10s %zu/%zu inputs of %s match\n", what, pass, c.n, inp);
+    lqt_cases_free(&c);
+    assert_int_equal(pass, c.n);
+}
+
+static void check_tokenizer(const char *name, const char *config, bool has_vocab_json)
+{
+    char *dir = make_folder(name, config), inp[256], out[256];
+    void *buf;
+    lq_gguf *g = vocab_gguf(dir, name, &buf);
+    if (has_vocab_json) {
+        compare_vocab_json(g, name);
+    }
+    lq_tokenizer *tok = load_tokenizer(g, name);
+    snprintf(inp, sizeof inp, "tokenizers/%s/tests.inp", name);
+    snprintf(out, sizeof out, "tokenizers/%s/tests.out", name);
+    check_cases(tok, name, inp, out);
+    lq_tokenizer_free(tok);
+    lq_gguf_free(g);
+    free(buf);
+    lqt_rmtree(dir);
+    free(dir);
+}
+
+/* Llama-3.1-8B-Instruct's config.json as far as the vocabulary goes. */
+static void test_tokenizer_full_llama31(void **state)
+{
+    (void)state;
+    check_tokenizer("llama3.1",
+                    "{\"architectures\": [\"LlamaForCausalLM\"], \"vocab_size\": 128256, "
+                    "\"bos_token_id\": 128000, \"eos_token_id\": [128001, 128008, 128009]}",
+                    true);
+}
+
+/* Qwen3-8B's: the vocabulary padded to 151,936 ids. */
+static void test_tokenizer_full_qwen3(void **state)
+{
+    (void)state;
+    check_tokenizer("qwen3",
+                    "{\"architectures\": [\"Qwen3ForCausalLM\"], \"vocab_size\": 151936, "
+                    "\"bos_token_id\": 151643, \"eos_token_id\": 151645}",
+                    true);
+}
+
+/* Gemma 3's (vocab_size 262,208: the tokenizer's 262,145 ids are what counts). */
+static void test_tokenizer_full_gemma3(void **state)
+{
+    (void)state;
+    check_tokenizer("gemma3",
+                    "{\"architectures\": [\"Gemma3ForCausalLM\"], \"vocab_size\": 262208, "
+                    "\"bos_token_id\": 2, \"eos_token_id\": [1, 106], \"pad_token_id\": 0}",
+                    false);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tokenizer_full_llama31),
+        cmocka_unit_test(test_tokenizer_full_qwen3),
+        cmocka_unit_test(test_tokenizer_full_gemma3),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
