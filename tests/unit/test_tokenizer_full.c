@@ -21,6 +21,7 @@
 #include "lq/source.h"
 #include "lq/tokenizer.h"
 #include "lqt_craft.h"
+#include "lqt_run.h"
 #include "lqt_tok.h"
 #include "lqt_util.h"
 
@@ -31,23 +32,26 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* A folder holding config.json (the given text) and the tokenizer files of tokenizers/name. */
-static char *make_folder(const char *name, const char *config)
+/* A folder holding config.json (the given text, or src's own when NULL) and the tokenizer
+ * files of the data folder src. */
+static char *make_folder(const char *src, const char *config)
 {
     char *dir = lqt_tmpdir(), path[4096], rel[256];
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    lqt_write_file(path, config, strlen(config));
-    static const char *const files[] = {"tokenizer.json", "tokenizer_config.json"};
-    for (int i = 0; i < 2; i++) {
-        snprintf(rel, sizeof rel, "tokenizers/%s/%s", name, files[i]);
+    static const char *const files[] = {"tokenizer.json", "tokenizer_config.json", "config.json"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(rel, sizeof rel, "%s/%s", src, files[i]);
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        lqt_craft_copy_file(lqt_data_path(rel), path);
+        if (i < 2 || !config) {
+            lqt_craft_copy_file(lqt_data_path(rel), path);
+        } else {
+            lqt_write_file(path, config, strlen(config));
+        }
     }
     return dir;
 }
 
 /* The vocabulary keys of the folder, as a GGUF held in memory (*buf owns its bytes). */
-static lq_gguf *vocab_gguf(const char *dir, const char *what, void **buf)
+static lq_gguf *vocab_gguf(const char *dir, const char *what, void **buf, size_t *size)
 {
     struct lq_error err = {0};
     lq_gguf_writer *w = NULL;
@@ -63,6 +67,7 @@ static lq_gguf *vocab_gguf(const char *dir, const char *what, void **buf)
     assert_int_equal(lq_gguf_writer_header_bytes(w, *buf, n, &n, &err), LQ_OK);
     lq_gguf_writer_free(w);
     assert_int_equal(lq_gguf_open_memory(*buf, n, what, &g, &err), LQ_OK);
+    *size = n;
     printf("%-10s tokenizer.json -> GGUF keys: %.3f s\n", what, now_s() - t0);
     return g;
 }
@@ -152,13 +157,13 @@ static const char *compare_key(const lq_gguf *g, const char *key, const json_t *
     }
 }
 
-/* Every tokenizer.* key of vocab.json equals ours, and we write no other. */
-static void compare_vocab_json(const lq_gguf *g, const char *name)
+/* Every tokenizer.* key of the reference (llama.cpp's GGUF as JSON) equals ours, and we write
+ * no other. */
+static void compare_reference(const lq_gguf *g, const char *name, const char *ref_rel)
 {
-    char rel[256], msg[256];
-    snprintf(rel, sizeof rel, "tokenizers/%s/vocab.json", name);
+    char msg[256];
     json_error_t je;
-    json_t *ref = json_load_file(lqt_data_path(rel), 0, &je);
+    json_t *ref = json_load_file(lqt_data_path(ref_rel), 0, &je);
     assert_non_null(ref);
     const json_t *meta = json_object_get(ref, "metadata");
     const json_t *types = json_object_get(ref, "metadata_types");
@@ -184,7 +189,7 @@ static void compare_vocab_json(const lq_gguf *g, const char *name)
             bad++;
         }
     }
-    printf("%-10s %d tokenizer keys compared with llama.cpp's vocab.json, %d differ\n", name, n,
+    printf("%-10s %d tokenizer keys compared with llama.cpp's %s, %d differ\n", name, n, ref_rel,
            bad);
     json_decref(ref);
     assert_int_equal(bad, 0);
@@ -226,19 +231,47 @@ static void check_cases(const lq_tokenizer *tok, const char *what, const char *i
     assert_int_equal(pass, c.n);
 }
 
-static void check_tokenizer(const char *name, const char *config, bool has_vocab_json)
+/* `quant inspect` of the vocabulary written as a GGUF file names model and pre-tokenizer. */
+static void check_inspect(const char *dir, const void *buf, size_t size, const char *want)
 {
-    char *dir = make_folder(name, config), inp[256], out[256];
-    void *buf;
-    lq_gguf *g = vocab_gguf(dir, name, &buf);
-    if (has_vocab_json) {
-        compare_vocab_json(g, name);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/vocab.gguf", dir);
+    lqt_write_file(path, buf, size);
+    const char *args[] = {"inspect", path, NULL};
+    struct lqt_run r = lqt_run_quant(args, NULL);
+    lqt_expect_exit(&r, args, 0, NULL);
+    if (!strstr(r.out, want)) {
+        fail_msg("quant inspect %s: no '%s' in:\n%s", path, want, r.out);
     }
-    lq_tokenizer *tok = load_tokenizer(g, name);
-    snprintf(inp, sizeof inp, "tokenizers/%s/tests.inp", name);
-    snprintf(out, sizeof out, "tokenizers/%s/tests.out", name);
-    check_cases(tok, name, inp, out);
-    lq_tokenizer_free(tok);
+    lqt_run_free(&r);
+}
+
+struct full_case {
+    const char *name;   /* for messages */
+    const char *src;    /* data folder with tokenizer.json and tokenizer_config.json */
+    const char *config; /* config.json text; NULL: src's own */
+    const char *ref;    /* llama.cpp's metadata as JSON; NULL: none */
+    bool tests;         /* src holds tests.inp / tests.out */
+    const char *inspect; /* what `quant inspect` prints for it */
+};
+
+static void check_tokenizer(const struct full_case *fc)
+{
+    char *dir = make_folder(fc->src, fc->config), inp[256], out[256];
+    void *buf;
+    size_t size;
+    lq_gguf *g = vocab_gguf(dir, fc->name, &buf, &size);
+    if (fc->ref) {
+        compare_reference(g, fc->name, fc->ref);
+    }
+    if (fc->tests) {
+        lq_tokenizer *tok = load_tokenizer(g, fc->name);
+        snprintf(inp, sizeof inp, "%s/tests.inp", fc->src);
+        snprintf(out, sizeof out, "%s/tests.out", fc->src);
+        check_cases(tok, fc->name, inp, out);
+        lq_tokenizer_free(tok);
+    }
+    check_inspect(dir, buf, size, fc->inspect);
     lq_gguf_free(g);
     free(buf);
     lqt_rmtree(dir);
@@ -249,30 +282,49 @@ static void check_tokenizer(const char *name, const char *config, bool has_vocab
 static void test_tokenizer_full_llama31(void **state)
 {
     (void)state;
-    check_tokenizer("llama3.1",
-                    "{\"architectures\": [\"LlamaForCausalLM\"], \"vocab_size\": 128256, "
-                    "\"bos_token_id\": 128000, \"eos_token_id\": [128001, 128008, 128009]}",
-                    true);
+    static const struct full_case fc = {
+        "llama3.1", "tokenizers/llama3.1",
+        "{\"architectures\": [\"LlamaForCausalLM\"], \"vocab_size\": 128256, "
+        "\"bos_token_id\": 128000, \"eos_token_id\": [128001, 128008, 128009]}",
+        "tokenizers/llama3.1/vocab.json", true,
+        "tokenizer:     gpt2, pre-tokenizer llama-bpe, 128256 tokens"};
+    check_tokenizer(&fc);
 }
 
 /* Qwen3-8B's: the vocabulary padded to 151,936 ids. */
 static void test_tokenizer_full_qwen3(void **state)
 {
     (void)state;
-    check_tokenizer("qwen3",
-                    "{\"architectures\": [\"Qwen3ForCausalLM\"], \"vocab_size\": 151936, "
-                    "\"bos_token_id\": 151643, \"eos_token_id\": 151645}",
-                    true);
+    static const struct full_case fc = {
+        "qwen3", "tokenizers/qwen3",
+        "{\"architectures\": [\"Qwen3ForCausalLM\"], \"vocab_size\": 151936, "
+        "\"bos_token_id\": 151643, \"eos_token_id\": 151645}",
+        "tokenizers/qwen3/vocab.json", true, "tokenizer:     gpt2, pre-tokenizer qwen2, 151936 tokens"};
+    check_tokenizer(&fc);
 }
 
 /* Gemma 3's (vocab_size 262,208: the tokenizer's 262,145 ids are what counts). */
 static void test_tokenizer_full_gemma3(void **state)
 {
     (void)state;
-    check_tokenizer("gemma3",
-                    "{\"architectures\": [\"Gemma3ForCausalLM\"], \"vocab_size\": 262208, "
-                    "\"bos_token_id\": 2, \"eos_token_id\": [1, 106], \"pad_token_id\": 0}",
-                    false);
+    static const struct full_case fc = {
+        "gemma3", "tokenizers/gemma3",
+        "{\"architectures\": [\"Gemma3ForCausalLM\"], \"vocab_size\": 262208, "
+        "\"bos_token_id\": 2, \"eos_token_id\": [1, 106], \"pad_token_id\": 0}",
+        NULL, true, "tokenizer:     gemma4, pre-tokenizer (not stated), 262145 tokens"};
+    check_tokenizer(&fc);
+}
+
+/* tiny-qwen3moe's small byte-level tokenizer.json (its tokenizer.model left out, as llama.cpp's
+ * Qwen converters read only tokenizer.json): special ids and add flags from
+ * tokenizer_config.json and its TemplateProcessing, as in llama.cpp's f16 conversion. */
+static void test_tokenizer_full_tiny_qwen3moe(void **state)
+{
+    (void)state;
+    static const struct full_case fc = {"tiny-qwen3moe", "models/tiny-qwen3moe", NULL,
+                                        "reference/llama.cpp/tiny-qwen3moe/f16.json", false,
+                                        "tokenizer:     gpt2, pre-tokenizer qwen2, 4096 tokens"};
+    check_tokenizer(&fc);
 }
 
 int main(void)
@@ -281,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_tokenizer_full_llama31),
         cmocka_unit_test(test_tokenizer_full_qwen3),
         cmocka_unit_test(test_tokenizer_full_gemma3),
+        cmocka_unit_test(test_tokenizer_full_tiny_qwen3moe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
