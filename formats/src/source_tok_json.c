@@ -55,8 +55,7 @@ static void owned_free(struct owned *o)
 }
 
 /* text with every `from` replaced by `to` (owned), or text itself when it has none. */
-static const char *replace_all(struct owned *o, const char *text, const char *from,
-                               const char *to)
+static const char *replace_all(struct owned *o, const char *text, const char *from, const char *to)
 {
     size_t nf = strlen(from), nt = strlen(to), count = 0;
     for (const char *p = strstr(text, from); p; p = strstr(p + nf, from)) {
@@ -210,7 +209,8 @@ static lq_status write_byte_level(const json_t *root, int64_t n, const char *pat
         if (id >= n) {
             rc = lqi_set_error(err, LQ_E_FORMAT,
                                "%s: added_tokens[%zu]: id %lld is past config.json's vocab_size "
-                               "%lld", path, i, (long long)id, (long long)n);
+                               "%lld",
+                               path, i, (long long)id, (long long)n);
             break;
         }
         if (json_is_true(json_object_get(e, "special")) || looks_special(content)) {
@@ -297,7 +297,8 @@ static lq_status write_spm_style(const json_t *root, const json_t *tok_config, c
                                  struct lq_error *err)
 {
     const json_t *model = json_object_get(root, "model");
-    const json_t *vocab = json_object_get(model, "vocab"), *added = json_object_get(root, "added_tokens");
+    const json_t *vocab = json_object_get(model, "vocab"),
+                 *added = json_object_get(root, "added_tokens");
     int64_t base = (int64_t)json_object_size(vocab), n = base;
     size_t i;
     const json_t *e;
@@ -316,8 +317,8 @@ static lq_status write_spm_style(const json_t *root, const json_t *tok_config, c
     const char **tokens = lqi_calloc((size_t)n + 1, sizeof *tokens);
     int32_t *types = lqi_calloc((size_t)n + 1, sizeof *types);
     float *scores = lqi_calloc((size_t)n + 1, sizeof *scores);
-    lq_status rc = tokens && types && scores ? LQ_OK
-                                             : lqi_set_error(err, LQ_E_NOMEM, "out of memory");
+    lq_status rc =
+        tokens && types && scores ? LQ_OK : lqi_set_error(err, LQ_E_NOMEM, "out of memory");
     if (rc == LQ_OK) {
         rc = fill_vocab(vocab, base, path, tokens, types, err);
     }
@@ -373,7 +374,8 @@ static int64_t ids_end(const json_t *root)
     const json_t *v;
     json_object_foreach(json_object_get(json_object_get(root, "model"), "vocab"), key, v)
     {
-        if (json_is_integer(v) && json_integer_value(v) >= end && json_integer_value(v) < INT32_MAX) {
+        if (json_is_integer(v) && json_integer_value(v) >= end &&
+            json_integer_value(v) < INT32_MAX) {
             end = json_integer_value(v) + 1;
         }
     }
@@ -381,7 +383,8 @@ static int64_t ids_end(const json_t *root)
     json_array_foreach(json_object_get(root, "added_tokens"), i, v)
     {
         const json_t *id = json_object_get(v, "id");
-        if (json_is_integer(id) && json_integer_value(id) >= end && json_integer_value(id) < INT32_MAX) {
+        if (json_is_integer(id) && json_integer_value(id) >= end &&
+            json_integer_value(id) < INT32_MAX) {
             end = json_integer_value(id) + 1;
         }
     }
@@ -395,12 +398,11 @@ lq_status lqi_source_tokenizer_json(const json_t *root, const json_t *tok_config
     const json_t *model = json_object_get(root, "model");
     const char *mtype = json_string_value(json_object_get(model, "type"));
     *spm_style = false;
-    LQ_FAIL_IF(!json_is_object(json_object_get(model, "vocab")) ||
-                   !json_is_array(json_object_get(model, "merges")) || !mtype ||
-                   strcmp(mtype, "BPE") != 0,
-               err, LQ_E_UNSUPPORTED,
-               "%s: only BPE tokenizers (model.type \"BPE\" with vocab and merges) are supported",
-               path);
+    LQ_FAIL_IF(
+        !json_is_object(json_object_get(model, "vocab")) ||
+            !json_is_array(json_object_get(model, "merges")) || !mtype || strcmp(mtype, "BPE") != 0,
+        err, LQ_E_UNSUPPORTED,
+        "%s: only BPE tokenizers (model.type \"BPE\" with vocab and merges) are supported", path);
     const json_t *added = json_object_get(root, "added_tokens");
     LQ_FAIL_IF(added && !json_is_array(added), err, LQ_E_FORMAT,
                "%s: added_tokens is %s, not an array", path, lqi_json_kind(added));
@@ -428,8 +430,8 @@ lq_status lqi_source_bpe_json(const char *text, size_t len, const char *name, in
     LQ_FAIL_IF(!root, err, LQ_E_FORMAT, "%s: line %d: %s", name, jerr.line, jerr.text);
     bool spm_style;
     int64_t n_tokens;
-    lq_status rc = lqi_source_tokenizer_json(root, NULL, n_vocab, name, w, &spm_style, &n_tokens,
-                                             err);
+    lq_status rc =
+        lqi_source_tokenizer_json(root, NULL, n_vocab, name, w, &spm_style, &n_tokens, err);
     json_decref(root);
     return rc;
 }

@@ -13,18 +13,18 @@
 #include "lqi.h"
 #include "source_impl.h"
 
-#define RE_LLAMA3                                                                           \
+#define RE_LLAMA3                                                                                  \
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+" \
     "[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
-#define RE_QWEN2                                                                          \
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+" \
+#define RE_QWEN2                                                                                   \
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+"      \
     "[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 
 struct known_pre {
-    const char *regex;     /* the Split pattern's "Regex"; NULL: ByteLevel's own regex */
-    int ignore_merges;     /* model.ignore_merges: 0, 1, or -1 for either */
-    const char *name;      /* tokenizer.ggml.pre */
-    const char *example;   /* for messages and the README */
+    const char *regex;   /* the Split pattern's "Regex"; NULL: ByteLevel's own regex */
+    int ignore_merges;   /* model.ignore_merges: 0, 1, or -1 for either */
+    const char *name;    /* tokenizer.ggml.pre */
+    const char *example; /* for messages and the README */
 };
 
 static const struct known_pre known[] = {
@@ -78,8 +78,9 @@ lq_status lqi_source_bpe_pre_name(const json_t *root, const char *path, const ch
     if (st.byte_level && st.n_other == 0 && st.n_split <= 1) {
         for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
             const struct known_pre *k = &known[i];
-            bool re_ok = k->regex ? st.split && !st.byte_level_regex && strcmp(st.split, k->regex) == 0
-                                  : !st.split && st.byte_level_regex;
+            bool re_ok = k->regex
+                             ? st.split && !st.byte_level_regex && strcmp(st.split, k->regex) == 0
+                             : !st.split && st.byte_level_regex;
             if (re_ok && (k->ignore_merges < 0 || k->ignore_merges == ignore_merges)) {
                 *name = k->name;
                 return LQ_OK;

@@ -20,7 +20,7 @@
 
 enum role { BOS, EOS, UNK, SEP, PAD, CLS, MASK, EOT, EOM, N_ROLES };
 
-static const char *const role_name[N_ROLES] = {"bos", "eos", "unk", "sep", "pad",
+static const char *const role_name[N_ROLES] = {"bos", "eos",  "unk", "sep", "pad",
                                                "cls", "mask", "eot", "eom"};
 static const char *const role_key[N_ROLES] = {
     "tokenizer.ggml.bos_token_id",     "tokenizer.ggml.eos_token_id",
@@ -30,9 +30,8 @@ static const char *const role_key[N_ROLES] = {
     "tokenizer.ggml.eom_token_id"};
 
 enum add { ADD_BOS, ADD_EOS, ADD_SEP, N_ADDS };
-static const char *const add_key[N_ADDS] = {"tokenizer.ggml.add_bos_token",
-                                            "tokenizer.ggml.add_eos_token",
-                                            "tokenizer.ggml.add_sep_token"};
+static const char *const add_key[N_ADDS] = {
+    "tokenizer.ggml.add_bos_token", "tokenizer.ggml.add_eos_token", "tokenizer.ggml.add_sep_token"};
 
 struct specials {
     int64_t id[N_ROLES];
@@ -241,8 +240,8 @@ lq_status lqi_source_write_specials(lq_hf *hf, const json_t *tok_json, const jso
         int a = sp.add_order[i];
         LQ_TRY(lq_gguf_writer_set_bool(w, add_key[a], sp.add[a], err));
     }
-    const char *tmpl = tok_config ? json_string_value(json_object_get(tok_config, "chat_template"))
-                                  : NULL;
+    const char *tmpl =
+        tok_config ? json_string_value(json_object_get(tok_config, "chat_template")) : NULL;
     if (tmpl) {
         LQ_TRY(lq_gguf_writer_set_str(w, "tokenizer.chat_template", tmpl, err));
     }

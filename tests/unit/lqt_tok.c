@@ -75,4 +75,3 @@ bool lqt_ids_match(const int32_t *ids, size_t n, const char *line, const char *w
     }
     return true;
 }
-

@@ -76,9 +76,9 @@ static lq_gguf *vocab_gguf(const char *dir, const char *what, void **buf, size_t
 
 static const char *type_name(enum lq_gguf_type t)
 {
-    static const char *const names[] = {"UINT8", "INT8",   "UINT16", "INT16", "UINT32",
-                                        "INT32", "FLOAT32", "BOOL",  "STRING", "ARRAY",
-                                        "UINT64", "INT64", "FLOAT64"};
+    static const char *const names[] = {"UINT8",  "INT8",    "UINT16", "INT16",  "UINT32",
+                                        "INT32",  "FLOAT32", "BOOL",   "STRING", "ARRAY",
+                                        "UINT64", "INT64",   "FLOAT64"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
@@ -210,8 +210,7 @@ static lq_tokenizer *load_tokenizer(const lq_gguf *g, const char *what)
     return tok;
 }
 
-static void check_cases(const lq_tokenizer *tok, const char *what, const char *inp,
-                        const char *out)
+static void check_cases(const lq_tokenizer *tok, const char *what, const char *inp, const char *out)
 {
     struct lqt_cases c;
     struct lq_error err = {0};
@@ -247,11 +246,11 @@ static void check_inspect(const char *dir, const void *buf, size_t size, const c
 }
 
 struct full_case {
-    const char *name;   /* for messages */
-    const char *src;    /* data folder with tokenizer.json and tokenizer_config.json */
-    const char *config; /* config.json text; NULL: src's own */
-    const char *ref;    /* llama.cpp's metadata as JSON; NULL: none */
-    bool tests;         /* src holds tests.inp / tests.out */
+    const char *name;    /* for messages */
+    const char *src;     /* data folder with tokenizer.json and tokenizer_config.json */
+    const char *config;  /* config.json text; NULL: src's own */
+    const char *ref;     /* llama.cpp's metadata as JSON; NULL: none */
+    bool tests;          /* src holds tests.inp / tests.out */
     const char *inspect; /* what `quant inspect` prints for it */
 };
 
@@ -283,10 +282,12 @@ static void test_tokenizer_full_llama31(void **state)
 {
     (void)state;
     static const struct full_case fc = {
-        "llama3.1", "tokenizers/llama3.1",
+        "llama3.1",
+        "tokenizers/llama3.1",
         "{\"architectures\": [\"LlamaForCausalLM\"], \"vocab_size\": 128256, "
         "\"bos_token_id\": 128000, \"eos_token_id\": [128001, 128008, 128009]}",
-        "tokenizers/llama3.1/vocab.json", true,
+        "tokenizers/llama3.1/vocab.json",
+        true,
         "tokenizer:     gpt2, pre-tokenizer llama-bpe, 128256 tokens"};
     check_tokenizer(&fc);
 }
@@ -296,10 +297,13 @@ static void test_tokenizer_full_qwen3(void **state)
 {
     (void)state;
     static const struct full_case fc = {
-        "qwen3", "tokenizers/qwen3",
+        "qwen3",
+        "tokenizers/qwen3",
         "{\"architectures\": [\"Qwen3ForCausalLM\"], \"vocab_size\": 151936, "
         "\"bos_token_id\": 151643, \"eos_token_id\": 151645}",
-        "tokenizers/qwen3/vocab.json", true, "tokenizer:     gpt2, pre-tokenizer qwen2, 151936 tokens"};
+        "tokenizers/qwen3/vocab.json",
+        true,
+        "tokenizer:     gpt2, pre-tokenizer qwen2, 151936 tokens"};
     check_tokenizer(&fc);
 }
 
@@ -308,10 +312,13 @@ static void test_tokenizer_full_gemma3(void **state)
 {
     (void)state;
     static const struct full_case fc = {
-        "gemma3", "tokenizers/gemma3",
+        "gemma3",
+        "tokenizers/gemma3",
         "{\"architectures\": [\"Gemma3ForCausalLM\"], \"vocab_size\": 262208, "
         "\"bos_token_id\": 2, \"eos_token_id\": [1, 106], \"pad_token_id\": 0}",
-        NULL, true, "tokenizer:     gemma4, pre-tokenizer (not stated), 262145 tokens"};
+        NULL,
+        true,
+        "tokenizer:     gemma4, pre-tokenizer (not stated), 262145 tokens"};
     check_tokenizer(&fc);
 }
 
@@ -321,8 +328,11 @@ static void test_tokenizer_full_gemma3(void **state)
 static void test_tokenizer_full_tiny_qwen3moe(void **state)
 {
     (void)state;
-    static const struct full_case fc = {"tiny-qwen3moe", "models/tiny-qwen3moe", NULL,
-                                        "reference/llama.cpp/tiny-qwen3moe/f16.json", false,
+    static const struct full_case fc = {"tiny-qwen3moe",
+                                        "models/tiny-qwen3moe",
+                                        NULL,
+                                        "reference/llama.cpp/tiny-qwen3moe/f16.json",
+                                        false,
                                         "tokenizer:     gpt2, pre-tokenizer qwen2, 4096 tokens"};
     check_tokenizer(&fc);
 }
