@@ -117,6 +117,10 @@ lq_status lqi_source_check_pieces(const struct lq_source *s, const char *file, i
 /* Writes the tokenizer keys of a Hugging Face folder. */
 lq_status lqi_source_write_tokenizer(const struct lq_source *s, lq_gguf_writer *w,
                                      struct lq_error *err);
+/* The same from tokenizer.json alone, for the families whose llama.cpp converter reads only
+ * that file (Qwen3-MoE, ...) even when a tokenizer.model lies beside it. */
+lq_status lqi_source_write_tokenizer_json(const struct lq_source *s, lq_gguf_writer *w,
+                                          struct lq_error *err);
 
 /* Allocates the tensor table (n entries, zeroed), the owned-name table and the name index. */
 lq_status lqi_source_alloc(struct lq_source *s, int64_t n, struct lq_error *err);

@@ -85,11 +85,11 @@ static lq_status opt_json(const char *dir, const char *name, json_t **out, struc
 /* The vocabulary from tokenizer.model (SentencePiece) or else tokenizer.json, then the
  * special tokens (source_tok_special.c), which read tokenizer.json and tokenizer_config.json
  * whichever file holds the vocabulary. */
-static lq_status write_tokenizer(const struct lq_source *s, lq_gguf_writer *w,
+static lq_status write_tokenizer(const struct lq_source *s, bool json_only, lq_gguf_writer *w,
                                  struct lq_error *err)
 {
     json_t *tok_json = NULL, *tok_config = NULL;
-    bool spm = lq_hf_has_file(s->hf, "tokenizer.model"), spm_style = false;
+    bool spm = !json_only && lq_hf_has_file(s->hf, "tokenizer.model"), spm_style = false;
     int64_t n_tokens = s->hp.n_vocab;
     char path[4096];
     lq_status rc = opt_json(s->path, "tokenizer_config.json", &tok_config, err);
@@ -124,7 +124,13 @@ static lq_status write_tokenizer(const struct lq_source *s, lq_gguf_writer *w,
 lq_status lqi_source_write_tokenizer(const struct lq_source *s, lq_gguf_writer *w,
                                      struct lq_error *err)
 {
-    return write_tokenizer(s, w, err);
+    return write_tokenizer(s, false, w, err);
+}
+
+lq_status lqi_source_write_tokenizer_json(const struct lq_source *s, lq_gguf_writer *w,
+                                          struct lq_error *err)
+{
+    return write_tokenizer(s, true, w, err);
 }
 
 lq_status lq_source_write_hf_vocab(const char *dir, lq_gguf_writer *w, struct lq_error *err)
@@ -148,7 +154,7 @@ lq_status lq_source_write_hf_vocab(const char *dir, lq_gguf_writer *w, struct lq
         rc = lqi_set_error(err, LQ_E_FORMAT, "%s/config.json: no vocab_size", dir);
     }
     if (rc == LQ_OK) {
-        rc = write_tokenizer(&s, w, err);
+        rc = write_tokenizer(&s, false, w, err);
     }
     lq_hf_free(s.hf);
     return rc;
