@@ -19,6 +19,28 @@
 #define RE_QWEN2                                                                                   \
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+"      \
     "[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+/* The others as llama.cpp's llama-vocab.cpp quotes them ("original regex from tokenizer.json"). */
+#define RE_QWEN35                                                                                  \
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| "                  \
+    "?[^\\s\\p{L}\\p{M}\\p{N}]+"                                                                   \
+    "[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+#define RE_UPPER "[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]"
+#define RE_LOWER "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]"
+#define RE_CONTR "(?i:'s|'t|'re|'ve|'m|'ll|'d)"
+#define RE_GPT4O                                                                                   \
+    "[^\\r\\n\\p{L}\\p{N}]?" RE_UPPER "*" RE_LOWER "+" RE_CONTR                                    \
+    "?|[^\\r\\n\\p{L}\\p{N}]?" RE_UPPER "+" RE_LOWER "*" RE_CONTR                                  \
+    "?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+#define RE_TEKKEN                                                                                  \
+    "[^\\r\\n\\p{L}\\p{N}]?" RE_UPPER "*" RE_LOWER "+|[^\\r\\n\\p{L}\\p{N}]?" RE_UPPER             \
+    "+" RE_LOWER "*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+#define RE_JAIS2                                                                                   \
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+" \
+    "[\\r\\n]*|\\s*[\\r\\n]+|\\s{512}(?!\\S)|\\s{256}(?!\\S)|\\s{128}(?!\\S)|\\s{64}(?!\\S)"       \
+    "|\\s{32}(?!\\S)|\\s{16}(?!\\S)|\\s{8}(?!\\S)|\\s{4}(?!\\S)|\\s{1,2}(?!\\S)|\\s{1}"
+#define RE_BAILINGMOE                                                                              \
+    "'(?i:[sdmt]|ll|ve|re)|[^\\r\\n\\p{L}\\p{N}]?+\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]++[\\r\\n]*"  \
+    "|\\s*[\\r\\n]|\\s+(?!\\S)|\\s+"
 
 struct known_pre {
     const char *regex;   /* the Split pattern's "Regex"; NULL: ByteLevel's own regex */
@@ -31,6 +53,11 @@ static const struct known_pre known[] = {
     {RE_LLAMA3, 1, "llama-bpe", "Llama 3, 3.1, 3.2, 3.3"},
     {RE_LLAMA3, 0, "smaug-bpe", "Llama 3 split without ignore_merges"},
     {RE_QWEN2, -1, "qwen2", "Qwen1.5, Qwen2, Qwen2.5, Qwen3, DeepSeek-R1 Qwen distills"},
+    {RE_QWEN35, -1, "qwen35", "Qwen3.5"},
+    {RE_GPT4O, -1, "gpt-4o", "GPT-4o's o200k split, as Llama 4's"},
+    {RE_TEKKEN, -1, "tekken", "Mistral's Tekken: Mistral Nemo, Pixtral"},
+    {RE_JAIS2, -1, "jais-2", "Jais 2"},
+    {RE_BAILINGMOE, -1, "bailingmoe", "Ling / Bailing MoE"},
     {NULL, -1, "gpt-2", "GPT-2 (ByteLevel with its own regex)"},
 };
 

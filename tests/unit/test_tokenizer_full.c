@@ -337,6 +337,116 @@ static void test_tokenizer_full_tiny_qwen3moe(void **state)
     check_tokenizer(&fc);
 }
 
+// ---- small crafted folders: recognition and refusals --------------------------------------
+
+/* A folder with the three files given as text (tok_config may be NULL). */
+static char *small_folder(const char *config, const char *tok_json, const char *tok_config)
+{
+    char *dir = lqt_tmpdir(), path[4096];
+    const char *names[] = {"config.json", "tokenizer.json", "tokenizer_config.json"};
+    const char *texts[] = {config, tok_json, tok_config};
+    for (int i = 0; i < 3; i++) {
+        if (texts[i]) {
+            snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+            lqt_write_file(path, texts[i], strlen(texts[i]));
+        }
+    }
+    return dir;
+}
+
+/* lq_source_write_hf_vocab's status for the folder; msg gets its error, or on success
+ * "pre=" and the tokenizer.ggml.pre written. */
+static lq_status small_vocab(const char *config, const char *tok_json, const char *tok_config,
+                             char *msg, size_t cap)
+{
+    char *dir = small_folder(config, tok_json, tok_config);
+    struct lq_error err = {0};
+    lq_gguf_writer *w = NULL;
+    assert_int_equal(lq_gguf_writer_open_memory(&w, &err), LQ_OK);
+    lq_status rc = lq_source_write_hf_vocab(dir, w, &err);
+    snprintf(msg, cap, "%s", rc == LQ_OK ? "" : err.msg);
+    if (rc == LQ_OK) {
+        size_t n;
+        assert_int_equal(lq_gguf_writer_header_bytes(w, NULL, 0, &n, &err), LQ_OK);
+        char *buf = malloc(n);
+        lq_gguf *g = NULL;
+        const char *pre = "";
+        assert_int_equal(lq_gguf_writer_header_bytes(w, buf, n, &n, &err), LQ_OK);
+        assert_int_equal(lq_gguf_open_memory(buf, n, "small", &g, &err), LQ_OK);
+        (void)lq_gguf_get_str(g, "tokenizer.ggml.pre", &pre, NULL);
+        snprintf(msg, cap, "pre=%s", pre);
+        lq_gguf_free(g);
+        free(buf);
+    }
+    lq_gguf_writer_free(w);
+    lqt_rmtree(dir);
+    free(dir);
+    return rc;
+}
+
+#define BYTE_LEVEL_JSON(regex, vocab)                                                              \
+    "{\"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Split\", "      \
+    "\"pattern\": {\"Regex\": \"" regex "\"}, \"behavior\": \"Isolated\"}, {\"type\": "            \
+    "\"ByteLevel\", \"use_regex\": false}]}, \"model\": {\"type\": \"BPE\", \"vocab\": " vocab     \
+    ", \"merges\": [\"a b\"]}}"
+
+/* Qwen3.5's split regex as its tokenizer.json spells it (JSON-escaped). */
+#define QWEN35_JSON_RE                                                                             \
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?[\\\\p{L}\\\\p{M}]+|\\\\p{N}| "    \
+    "?[^\\\\s\\\\p{L}\\\\p{M}\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+"
+
+static void test_tokenizer_full_recognition(void **state)
+{
+    (void)state;
+    char msg[1024];
+    const char *cfg = "{\"vocab_size\": 3}";
+    /* a known regex other than the data's: Qwen3.5 */
+    assert_int_equal(small_vocab(cfg,
+                                 BYTE_LEVEL_JSON(QWEN35_JSON_RE, "{\"a\": 0, \"b\": 1, \"ab\": 2}"),
+                                 NULL, msg, sizeof msg),
+                     LQ_OK);
+    assert_string_equal(msg, "pre=qwen35");
+    /* an unknown regex is refused, naming file, regex and the known kinds */
+    assert_int_equal(small_vocab(cfg,
+                                 BYTE_LEVEL_JSON("\\\\p{L}+", "{\"a\": 0, \"b\": 1, \"ab\": 2}"),
+                                 NULL, msg, sizeof msg),
+                     LQ_E_UNSUPPORTED);
+    assert_non_null(strstr(msg, "tokenizer.json: pre_tokenizer regex '\\p{L}+'"));
+    assert_non_null(strstr(msg, "known: llama-bpe"));
+    /* a vocabulary id given twice */
+    assert_int_equal(small_vocab(cfg, BYTE_LEVEL_JSON(QWEN35_JSON_RE, "{\"a\": 0, \"b\": 0}"), NULL,
+                                 msg, sizeof msg),
+                     LQ_E_FORMAT);
+    assert_non_null(strstr(msg, "tokenizer.json: model.vocab: id 0 is given twice"));
+    /* config.json's vocab_size of the wrong type */
+    assert_int_equal(small_vocab("{\"vocab_size\": \"3\"}",
+                                 BYTE_LEVEL_JSON(QWEN35_JSON_RE, "{\"a\": 0}"), NULL, msg,
+                                 sizeof msg),
+                     LQ_E_FORMAT);
+    assert_non_null(strstr(msg, "vocab_size"));
+}
+
+/* A SentencePiece-style tokenizer.json whose added tokens leave a gap after the vocabulary is
+ * refused; tokenizer_config.json's 31-digit model_max_length (Llama 3's) does not stop it. */
+static void test_tokenizer_full_spm_style_refused(void **state)
+{
+    (void)state;
+    char msg[1024];
+    const char *spm =
+        "{\"decoder\": {\"type\": \"Sequence\", \"decoders\": []}, \"added_tokens\": "
+        "[{\"id\": %d, \"content\": \"<x>\", \"special\": true}], \"model\": "
+        "{\"type\": \"BPE\", \"byte_fallback\": true, \"vocab\": {\"a\": 0, \"b\": 1},"
+        " \"merges\": []}}";
+    const char *big =
+        "{\"model_max_length\": 1000000000000000019884624838656, \"bos_token\": \"<x>\"}";
+    char text[1024];
+    snprintf(text, sizeof text, spm, 3);
+    assert_int_equal(small_vocab("{}", text, big, msg, sizeof msg), LQ_E_FORMAT);
+    assert_non_null(strstr(msg, "tokenizer.json: added_tokens[0]: id 3 leaves a gap"));
+    snprintf(text, sizeof text, spm, 2);
+    assert_int_equal(small_vocab("{}", text, big, msg, sizeof msg), LQ_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +454,8 @@ int main(void)
         cmocka_unit_test(test_tokenizer_full_qwen3),
         cmocka_unit_test(test_tokenizer_full_gemma3),
         cmocka_unit_test(test_tokenizer_full_tiny_qwen3moe),
+        cmocka_unit_test(test_tokenizer_full_recognition),
+        cmocka_unit_test(test_tokenizer_full_spm_style_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
