@@ -184,7 +184,8 @@ static void compare_reference(const lq_gguf *g, const char *name, const char *re
         }
     }
     for (int64_t i = 0; i < lq_gguf_n_kv(g); i++) {
-        if (!json_object_get(meta, lq_gguf_key(g, i))) {
+        if (strncmp(lq_gguf_key(g, i), "tokenizer.", 10) == 0 &&
+            !json_object_get(meta, lq_gguf_key(g, i))) {
             printf("  %s: %s: not written by llama.cpp\n", name, lq_gguf_key(g, i));
             bad++;
         }
@@ -337,6 +338,51 @@ static void test_tokenizer_full_tiny_qwen3moe(void **state)
     check_tokenizer(&fc);
 }
 
+/* `quant convert` of a one-layer Llama (zero BF16 weights, 128,256-row embedding and output)
+ * with Llama 3.1's tokenizer files: the GGUF file's tokenizer keys are llama.cpp's. */
+static void test_tokenizer_full_convert(void **state)
+{
+    (void)state;
+    char *dir =
+        make_folder("tokenizers/llama3.1",
+                    "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", "
+                    "\"hidden_size\": 64, \"intermediate_size\": 128, "
+                    "\"num_hidden_layers\": 1, \"num_attention_heads\": 1, "
+                    "\"num_key_value_heads\": 1, \"vocab_size\": 128256, "
+                    "\"max_position_embeddings\": 2048, \"rms_norm_eps\": 1e-05, "
+                    "\"rope_theta\": 500000.0, \"bos_token_id\": 128000, "
+                    "\"eos_token_id\": [128001, 128008, 128009]}");
+    const struct lqt_st_tensor t[] = {
+        {"model.embed_tokens.weight", "BF16", 2, {128256, 64}, NULL},
+        {"lm_head.weight", "BF16", 2, {128256, 64}, NULL},
+        {"model.norm.weight", "BF16", 1, {64}, NULL},
+        {"model.layers.0.input_layernorm.weight", "BF16", 1, {64}, NULL},
+        {"model.layers.0.post_attention_layernorm.weight", "BF16", 1, {64}, NULL},
+        {"model.layers.0.self_attn.q_proj.weight", "BF16", 2, {64, 64}, NULL},
+        {"model.layers.0.self_attn.k_proj.weight", "BF16", 2, {64, 64}, NULL},
+        {"model.layers.0.self_attn.v_proj.weight", "BF16", 2, {64, 64}, NULL},
+        {"model.layers.0.self_attn.o_proj.weight", "BF16", 2, {64, 64}, NULL},
+        {"model.layers.0.mlp.gate_proj.weight", "BF16", 2, {128, 64}, NULL},
+        {"model.layers.0.mlp.up_proj.weight", "BF16", 2, {128, 64}, NULL},
+        {"model.layers.0.mlp.down_proj.weight", "BF16", 2, {64, 128}, NULL},
+    };
+    char st[4096], out[4096];
+    snprintf(st, sizeof st, "%s/model.safetensors", dir);
+    snprintf(out, sizeof out, "%s/out.gguf", dir);
+    lqt_craft_safetensors(st, t, sizeof t / sizeof t[0]);
+    const char *args[] = {"convert", dir, "-o", out, "--quiet", NULL};
+    struct lqt_run r = lqt_run_quant(args, NULL);
+    lqt_expect_exit(&r, args, 0, NULL);
+    lqt_run_free(&r);
+    struct lq_error err = {0};
+    lq_gguf *g = NULL;
+    assert_int_equal(lq_gguf_open(out, &g, &err), LQ_OK);
+    compare_reference(g, "convert", "tokenizers/llama3.1/vocab.json");
+    lq_gguf_free(g);
+    lqt_rmtree(dir);
+    free(dir);
+}
+
 // ---- small crafted folders: recognition and refusals --------------------------------------
 
 /* A folder with the three files given as text (tok_config may be NULL). */
@@ -454,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_tokenizer_full_qwen3),
         cmocka_unit_test(test_tokenizer_full_gemma3),
         cmocka_unit_test(test_tokenizer_full_tiny_qwen3moe),
+        cmocka_unit_test(test_tokenizer_full_convert),
         cmocka_unit_test(test_tokenizer_full_recognition),
         cmocka_unit_test(test_tokenizer_full_spm_style_refused),
     };
