@@ -85,11 +85,12 @@ static lq_status opt_json(const char *dir, const char *name, json_t **out, struc
 /* The vocabulary from tokenizer.model (SentencePiece) or else tokenizer.json, then the
  * special tokens (source_tok_special.c), which read tokenizer.json and tokenizer_config.json
  * whichever file holds the vocabulary. */
-static lq_status write_tokenizer(const struct lq_source *s, bool json_only, lq_gguf_writer *w,
+static lq_status write_tokenizer(const struct lq_source *s, unsigned flags, lq_gguf_writer *w,
                                  struct lq_error *err)
 {
     json_t *tok_json = NULL, *tok_config = NULL;
-    bool spm = !json_only && lq_hf_has_file(s->hf, "tokenizer.model"), spm_style = false;
+    bool spm = !(flags & LQI_TOK_JSON_ONLY) && lq_hf_has_file(s->hf, "tokenizer.model"),
+         spm_style = false;
     int64_t n_tokens = s->hp.n_vocab;
     char path[4096];
     lq_status rc = opt_json(s->path, "tokenizer_config.json", &tok_config, err);
@@ -101,18 +102,20 @@ static lq_status write_tokenizer(const struct lq_source *s, bool json_only, lq_g
     } else if (rc == LQ_OK && tok_json) {
         rc = lq_input_member(s->path, "tokenizer.json", path, sizeof path, NULL, err);
         if (rc == LQ_OK) {
-            rc = lqi_source_tokenizer_json(tok_json, tok_config, s->hp.n_vocab, path, w,
-                                           &spm_style, &n_tokens, err);
+            rc = lqi_source_tokenizer_json(tok_json, tok_config, s->hp.n_vocab, path,
+                                           flags & LQI_TOK_SPM_AS_GEMMA4, w, &spm_style, &n_tokens,
+                                           err);
         }
     } else if (rc == LQ_OK) {
         rc = lqi_set_error(err, LQ_E_NOT_FOUND,
                            "%s: no tokenizer.model or tokenizer.json: the GGUF would have no "
-                           "vocabulary", s->path);
+                           "vocabulary",
+                           s->path);
     }
     if (rc == LQ_OK) {
         rc = lqi_source_write_specials(s->hf, tok_json, tok_config, n_tokens, w, err);
     }
-    if (rc == LQ_OK && spm_style) { /* as llama.cpp's Gemma4Model sets them */
+    if (rc == LQ_OK && spm_style && (flags & LQI_TOK_SPM_AS_GEMMA4)) { /* as Gemma4Model */
         rc = lq_gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", false, err);
         rc = rc ? rc : lq_gguf_writer_set_bool(w, "tokenizer.ggml.add_bos_token", true, err);
     }
@@ -124,13 +127,13 @@ static lq_status write_tokenizer(const struct lq_source *s, bool json_only, lq_g
 lq_status lqi_source_write_tokenizer(const struct lq_source *s, lq_gguf_writer *w,
                                      struct lq_error *err)
 {
-    return write_tokenizer(s, false, w, err);
+    return write_tokenizer(s, 0, w, err);
 }
 
-lq_status lqi_source_write_tokenizer_json(const struct lq_source *s, lq_gguf_writer *w,
-                                          struct lq_error *err)
+lq_status lqi_source_write_tokenizer_as(const struct lq_source *s, unsigned flags,
+                                        lq_gguf_writer *w, struct lq_error *err)
 {
-    return write_tokenizer(s, true, w, err);
+    return write_tokenizer(s, flags, w, err);
 }
 
 lq_status lq_source_write_hf_vocab(const char *dir, lq_gguf_writer *w, struct lq_error *err)
@@ -146,15 +149,19 @@ lq_status lq_source_write_hf_vocab(const char *dir, lq_gguf_writer *w, struct lq
     if (rc == LQ_E_NOT_FOUND) {
         n = 0, rc = LQ_OK; /* absent: as many as the tokenizer has */
     } else if (rc == LQ_OK && (n <= 0 || n > INT32_MAX)) {
-        rc = lqi_set_error(err, LQ_E_FORMAT, "%s/config.json: vocab_size %lld is out of range",
-                           dir, (long long)n);
+        rc = lqi_set_error(err, LQ_E_FORMAT, "%s/config.json: vocab_size %lld is out of range", dir,
+                           (long long)n);
     }
     s.hp.n_vocab = n;
     if (rc == LQ_OK && n == 0 && lq_hf_has_file(s.hf, "tokenizer.model")) {
         rc = lqi_set_error(err, LQ_E_FORMAT, "%s/config.json: no vocab_size", dir);
     }
     if (rc == LQ_OK) {
-        rc = write_tokenizer(&s, false, w, err);
+        /* Gemma folders: the model that reproduces their Hugging Face tokenizer */
+        const char *arch = "";
+        (void)lq_hf_config_str(s.hf, "architectures.0", &arch, NULL);
+        rc =
+            write_tokenizer(&s, strncmp(arch, "Gemma", 5) == 0 ? LQI_TOK_SPM_AS_GEMMA4 : 0, w, err);
     }
     lq_hf_free(s.hf);
     return rc;

@@ -6,9 +6,10 @@
  *   config.json's vocab_size with "[PADn]", added tokens CONTROL when special (or when their
  *   text looks special) and USER_DEFINED otherwise (convert_hf_to_gguf.py, get_vocab_base);
  * - SentencePiece-style BPE (byte_fallback, spaces as U+2581: Gemma 3's tokenizer.json
- *   without tokenizer.model): tokenizer.ggml.model "gemma4", the model llama.cpp runs such a
- *   tokenizer.json with (gguf-py LlamaHfVocab as Gemma4Model uses it): the vocabulary then
- *   the added tokens past it, score -1000, "<0xNN>" tokens BYTE, the special tokens CONTROL.
+ *   without tokenizer.model), read as gguf-py's LlamaHfVocab reads it: the vocabulary then the
+ *   added tokens past it, score -1000, "<0xNN>" tokens BYTE, the special tokens CONTROL; as
+ *   tokenizer.ggml.model "gemma4" with merges (llama.cpp's Gemma 4 converter: a BPE that
+ *   reproduces the Hugging Face tokenizer), or as "llama" without (its Llama converter).
  *
  * Merges either way: "a b" strings, or pairs ["a", "b"] whose spaces become U+0120. */
 #include <stdio.h>
@@ -292,8 +293,11 @@ static bool is_byte_token(const char *t)
            strchr(hex, t[4]);
 }
 
+/* gemma4: the model llama.cpp's Gemma 4 converter writes (with merges); else "llama", what its
+ * Llama converter writes from such a file (_set_vocab_llama_hf: pre "default", no merges, so
+ * llama.cpp then runs SentencePiece's algorithm over the -1000 scores). */
 static lq_status write_spm_style(const json_t *root, const json_t *tok_config, const char *path,
-                                 lq_gguf_writer *w, struct owned *o, int64_t *n_tokens,
+                                 bool gemma4, lq_gguf_writer *w, struct owned *o, int64_t *n_tokens,
                                  struct lq_error *err)
 {
     const json_t *model = json_object_get(root, "model");
@@ -352,7 +356,9 @@ static lq_status write_spm_style(const json_t *root, const json_t *tok_config, c
                                                            : LQ_SPM_USER_DEFINED;
     }
     if (rc == LQ_OK &&
-        ((rc = lq_gguf_writer_set_str(w, "tokenizer.ggml.model", "gemma4", err)) ||
+        ((rc = lq_gguf_writer_set_str(w, "tokenizer.ggml.model", gemma4 ? "gemma4" : "llama",
+                                      err)) ||
+         (!gemma4 && (rc = lq_gguf_writer_set_str(w, "tokenizer.ggml.pre", "default", err))) ||
          (rc = lq_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", tokens, (uint64_t)n, err)) ||
          (rc = lq_gguf_writer_set_arr(w, "tokenizer.ggml.scores", LQ_GGUF_FLOAT32, scores,
                                       (uint64_t)n, err)) ||
@@ -363,7 +369,8 @@ static lq_status write_spm_style(const json_t *root, const json_t *tok_config, c
     lqi_free(scores);
     lqi_free(types);
     lqi_free(tokens);
-    return rc == LQ_OK ? write_merges(json_object_get(model, "merges"), path, o, w, err) : rc;
+    return rc == LQ_OK && gemma4 ? write_merges(json_object_get(model, "merges"), path, o, w, err)
+                                 : rc;
 }
 
 /* The largest id of model.vocab and added_tokens plus one (0 when none is an integer). */
@@ -392,8 +399,8 @@ static int64_t ids_end(const json_t *root)
 }
 
 lq_status lqi_source_tokenizer_json(const json_t *root, const json_t *tok_config, int64_t n_vocab,
-                                    const char *path, lq_gguf_writer *w, bool *spm_style,
-                                    int64_t *n_tokens, struct lq_error *err)
+                                    const char *path, bool spm_as_gemma4, lq_gguf_writer *w,
+                                    bool *spm_style, int64_t *n_tokens, struct lq_error *err)
 {
     const json_t *model = json_object_get(root, "model");
     const char *mtype = json_string_value(json_object_get(model, "type"));
@@ -416,22 +423,23 @@ lq_status lqi_source_tokenizer_json(const json_t *root, const json_t *tok_config
     }
     struct owned o = {0};
     *n_tokens = n_vocab;
-    lq_status rc = *spm_style ? write_spm_style(root, tok_config, path, w, &o, n_tokens, err)
-                              : write_byte_level(root, n_vocab, path, w, &o, err);
+    lq_status rc =
+        *spm_style ? write_spm_style(root, tok_config, path, spm_as_gemma4, w, &o, n_tokens, err)
+                   : write_byte_level(root, n_vocab, path, w, &o, err);
     owned_free(&o);
     return rc;
 }
 
 lq_status lqi_source_bpe_json(const char *text, size_t len, const char *name, int64_t n_vocab,
-                              lq_gguf_writer *w, struct lq_error *err)
+                              bool spm_as_gemma4, lq_gguf_writer *w, struct lq_error *err)
 {
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     LQ_FAIL_IF(!root, err, LQ_E_FORMAT, "%s: line %d: %s", name, jerr.line, jerr.text);
     bool spm_style;
     int64_t n_tokens;
-    lq_status rc =
-        lqi_source_tokenizer_json(root, NULL, n_vocab, name, w, &spm_style, &n_tokens, err);
+    lq_status rc = lqi_source_tokenizer_json(root, NULL, n_vocab, name, spm_as_gemma4, w,
+                                             &spm_style, &n_tokens, err);
     json_decref(root);
     return rc;
 }

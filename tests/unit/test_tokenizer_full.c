@@ -323,6 +323,52 @@ static void test_tokenizer_full_gemma3(void **state)
     check_tokenizer(&fc);
 }
 
+/* Gemma 3's tokenizer.json in a Llama folder: what llama.cpp's Llama converter writes from it
+ * (_set_vocab_llama_hf): model "llama", pre "default", every score -1000, no merges. */
+static void test_tokenizer_full_gemma3_in_llama(void **state)
+{
+    (void)state;
+    char *dir = make_folder("tokenizers/gemma3",
+                            "{\"architectures\": [\"LlamaForCausalLM\"], \"vocab_size\": 262208}");
+    void *buf;
+    size_t size;
+    const char *model = NULL, *pre = NULL;
+    const struct lq_gguf_value *scores = NULL, *types = NULL;
+    lq_gguf *g = vocab_gguf(dir, "gemma3-llama", &buf, &size);
+    assert_int_equal(lq_gguf_get_str(g, "tokenizer.ggml.model", &model, NULL), LQ_OK);
+    assert_int_equal(lq_gguf_get_str(g, "tokenizer.ggml.pre", &pre, NULL), LQ_OK);
+    assert_string_equal(model, "llama");
+    assert_string_equal(pre, "default");
+    assert_true(lq_gguf_find_key(g, "tokenizer.ggml.merges") < 0);
+    assert_int_equal(lq_gguf_get_arr(g, "tokenizer.ggml.scores", LQ_GGUF_FLOAT32, &scores, NULL),
+                     LQ_OK);
+    assert_int_equal(lq_gguf_get_arr(g, "tokenizer.ggml.token_type", LQ_GGUF_INT32, &types, NULL),
+                     LQ_OK);
+    assert_int_equal(scores->v.arr.n, 262145);
+    for (uint64_t i = 0; i < scores->v.arr.n; i++) {
+        assert_true(((const float *)scores->v.arr.data)[i] == -1000.0f);
+    }
+    /* <pad> 0 and <bos> 2 special, <0x0A> a byte, <image_soft_token> 262144 special */
+    const int32_t *t = types->v.arr.data;
+    assert_int_equal(t[0], 3);
+    assert_int_equal(t[2], 3);
+    assert_int_equal(t[262144], 3);
+    int64_t id = -1;
+    const struct lq_gguf_value *toks = NULL;
+    assert_int_equal(lq_gguf_get_arr(g, "tokenizer.ggml.tokens", LQ_GGUF_STRING, &toks, NULL),
+                     LQ_OK);
+    for (uint64_t i = 0; i < toks->v.arr.n && id < 0; i++) {
+        const struct lq_gguf_str *s = &((const struct lq_gguf_str *)toks->v.arr.data)[i];
+        id = s->len == 6 && memcmp(s->s, "<0x0A>", 6) == 0 ? (int64_t)i : -1;
+    }
+    assert_true(id >= 0);
+    assert_int_equal(t[id], 6);
+    lq_gguf_free(g);
+    free(buf);
+    lqt_rmtree(dir);
+    free(dir);
+}
+
 /* tiny-qwen3moe's small byte-level tokenizer.json (its tokenizer.model left out, as llama.cpp's
  * Qwen converters read only tokenizer.json): special ids and add flags from
  * tokenizer_config.json and its TemplateProcessing, as in llama.cpp's f16 conversion. */
@@ -499,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_tokenizer_full_llama31),
         cmocka_unit_test(test_tokenizer_full_qwen3),
         cmocka_unit_test(test_tokenizer_full_gemma3),
+        cmocka_unit_test(test_tokenizer_full_gemma3_in_llama),
         cmocka_unit_test(test_tokenizer_full_tiny_qwen3moe),
         cmocka_unit_test(test_tokenizer_full_convert),
         cmocka_unit_test(test_tokenizer_full_recognition),
