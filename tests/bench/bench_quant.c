@@ -218,7 +218,7 @@ static struct timing time_tensor(int type, const float *x, int64_t nr, int64_t n
     const size_t row = lq_row_size(type, nc);
     struct lq_quantize_params p = lq_quantize_params_default();
     p.nthreads = nthreads;
-    p.imatrix = t->requires_imatrix ? w->imat : NULL; /* IQ2_XXS, IQ2_XS, IQ1_S */
+    p.imatrix = t->needs_imatrix ? w->imat : NULL; /* IQ2_XXS, IQ2_XS, IQ1_S */
     struct lq_error err;
     struct timing tm = {0, 0, 0, (double)(nr * nc)};
     double t0 = now_s();

@@ -161,7 +161,7 @@ static void check_reference_type(int type, const struct lq_type_traits *t, const
      * files, and libquant must refuse too */
     for (int w = 0; w < 2; w++) {
         const char *suffix = w ? ".imatrix" : "";
-        if (!w && t->requires_imatrix) {
+        if (!w && t->needs_imatrix) {
             struct lq_quantize_params plain = lq_quantize_params_default();
             assert_int_not_equal(lq_quantize_rows(type, in, REF_ROWS, REF_COLS, got, total, &plain,
                                                   NULL, NULL),

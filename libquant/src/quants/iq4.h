@@ -86,6 +86,9 @@ static inline int lqi_iq4_xs_scale(const block_iq4_xs *b, int ib)
 LQI_DECLARE_IQ4(iq4_nl)
 LQI_DECLARE_IQ4(iq4_xs)
 
+/* IQ4_NL's slot for a fast path (the 32-element types' rows have one): the reference. */
+void lqi_quantize_row_iq4_nl(const float *restrict x, void *restrict y, int64_t k);
+
 #undef LQI_DECLARE_IQ4
 
 /* Dots against the activation type of ggml-cpu (Q8_0 for IQ4_NL, Q8_K for IQ4_XS), single

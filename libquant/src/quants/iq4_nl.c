@@ -31,6 +31,12 @@ void lqi_quantize_row_iq4_nl_ref(const float *restrict x, void *restrict y, int6
     quantize_row_iq4_nl(x, y, k, NULL);
 }
 
+/* No faster path: the fast-path slot of the type table takes the reference itself. */
+void lqi_quantize_row_iq4_nl(const float *restrict x, void *restrict y, int64_t k)
+{
+    lqi_quantize_row_iq4_nl_ref(x, y, k);
+}
+
 size_t lqi_quantize_iq4_nl(const float *restrict src, void *restrict dst, int64_t nrow,
                            int64_t n_per_row, const float *imatrix)
 {
