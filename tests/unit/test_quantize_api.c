@@ -21,10 +21,10 @@ static void fill_ramp(float *x, int64_t n)
 static void test_quantize_rejects_bad_shapes(void **state)
 {
     (void)state;
-    float x[96];
+    float x[256];
     unsigned char q[256];
     struct lq_error err;
-    fill_ramp(x, 96);
+    fill_ramp(x, 256);
     assert_int_equal(lq_quantize_rows(LQ_TYPE_Q4_0, x, 1, 48, q, sizeof q, NULL, NULL, &err),
                      LQ_E_INVALID_ARG);
     assert_non_null(strstr(err.msg, "block size 32"));
@@ -34,8 +34,13 @@ static void test_quantize_rejects_bad_shapes(void **state)
     assert_non_null(strstr(err.msg, "54 bytes"));
     assert_int_equal(lq_quantize_rows(4, x, 1, 32, q, sizeof q, NULL, NULL, &err),
                      LQ_E_INVALID_ARG); /* a retired id */
-    assert_int_equal(lq_quantize_rows(LQ_TYPE_IQ2_XXS, x, 1, 256, q, sizeof q, NULL, NULL, &err),
+    /* a type known by size only (no quantizer) */
+    assert_int_equal(lq_quantize_rows(LQ_TYPE_NVFP4, x, 1, 256, q, sizeof q, NULL, NULL, &err),
                      LQ_E_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "nvfp4"));
+    /* one that llama.cpp quantizes only with importance weights */
+    assert_int_equal(lq_quantize_rows(LQ_TYPE_IQ2_XXS, x, 1, 256, q, sizeof q, NULL, NULL, &err),
+                     LQ_E_INVALID_ARG);
     assert_non_null(strstr(err.msg, "iq2_xxs"));
     size_t written = 99;
     assert_int_equal(lq_quantize_rows(LQ_TYPE_Q8_0, x, 0, 32, q, 0, NULL, &written, &err), LQ_OK);
