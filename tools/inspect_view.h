@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "lq/core.h"
+#include "lq/family.h"
 
 #define IV_MAX_DIMS 8
 
@@ -36,6 +37,14 @@ struct iv_tensor {
     const void *data;
 };
 
+/* The vocabulary a GGUF file holds, or that converting a folder would write. */
+struct iv_tokenizer {
+    char model[32]; /* tokenizer.ggml.model ("llama", "gpt2", "gemma4"); "" when none */
+    char pre[64];   /* tokenizer.ggml.pre; "" when absent */
+    int64_t n_tokens;
+    char error[512]; /* why a folder's tokenizer would not convert; "" otherwise */
+};
+
 struct inspect_view {
     const char *path;
     const char *format;    /* "GGUF", "safetensors", "Hugging Face folder", "PyTorch",
@@ -43,12 +52,16 @@ struct inspect_view {
     const char *kind_name; /* lq_file_kind_name() of what was sniffed ("hf-dir", ...) */
     unsigned version;      /* GGUF version, else 0 */
     const char *architecture;
+    const struct lq_family *family; /* the family table's row (lq/family.h); NULL when the
+                                     * architecture is not one convert and eval support */
+    bool family_known;              /* the format names an architecture at all */
     int64_t n_tensors;
     struct iv_tensor *tensors;
     void *impl;   /* the format's handle */
     json_t *meta; /* metadata as JSON (config.json, llama2.c header), owned; NULL
                    * for GGUF and safetensors files */
     int kind;
+    struct iv_tokenizer tok;
 };
 
 struct iv_type_sum {
