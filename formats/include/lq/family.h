@@ -126,6 +126,8 @@ struct lq_family_traits {
     bool attn_qk_norm;         /* per-head RMS norm of q and k before rope (Qwen3) */
     bool fused_qkv;            /* attn_qkv.weight holds q rows, then k, then v (Phi-3) */
     bool fused_gate_up;        /* ffn_up.weight holds gate rows then up rows (Phi-3) */
+    bool attn_scale_q;         /* 1/sqrt(head size) multiplies q after rope, not the scores
+                                * (llama.cpp's Phi-3 graph: the same up to rounding) */
     enum lq_rope_type rope_style;
     unsigned rope_scalings;    /* LQ_ROPE_SCALING_BIT()s the family accepts */
     enum lq_activation activation;
