@@ -86,8 +86,9 @@ static void test_inspect_shows_family(void **state)
 }
 
 /* general.* of models/tiny-qwen2 copied under another folder name, as llama.cpp's
- * gguf-py/gguf/metadata.py derives them (expectations worked out by hand from its rules; a
- * NULL value: the key is absent). 6.8 M parameters: a size label far from that is a context
+ * gguf-py/gguf/metadata.py derives them (expectations worked out by hand from its rules and
+ * confirmed by running its get_model_id_components and id_to_title, llama.cpp commit
+ * 34af94c; a NULL value: the key is absent). 6.8 M parameters: a size label far from that is a context
  * length or a fine-tune, not the size. */
 static void test_names_from_folder(void **state)
 {
