@@ -53,6 +53,14 @@ static int print_json(const struct inspect_view *v, bool hash, bool tensors, dou
         json_object_set_new(root, "family", v->family ? json_string(v->family->name) : json_null());
     }
     json_out_str(root, "shape_order", "ggml");
+    if (v->tok.model[0]) {
+        json_object_set_new(root, "tokenizer",
+                            json_pack("{s:s,s:s?,s:I}", "model", v->tok.model, "pre",
+                                      v->tok.pre[0] ? v->tok.pre : NULL, "n_tokens",
+                                      (json_int_t)v->tok.n_tokens));
+    } else if (v->tok.error[0]) {
+        json_object_set_new(root, "tokenizer", json_pack("{s:s}", "error", v->tok.error));
+    }
     if (v->version) {
         json_object_set_new(root, "gguf_version", json_integer(v->version));
     }
@@ -106,6 +114,15 @@ static void print_summary(const struct inspect_view *v)
         char list[1024];
         lq_family_list(list, sizeof list);
         printf("  family:        none: convert and eval support %s\n", list);
+    }
+    if (v->tok.model[0]) {
+        printf("  tokenizer:     %s", cli_esc(v->tok.model, esc, sizeof esc));
+        printf(", pre-tokenizer %s", v->tok.pre[0] ? cli_esc(v->tok.pre, esc, sizeof esc)
+                                                   : "(not stated)");
+        printf(", %" PRId64 " tokens\n", v->tok.n_tokens);
+    } else if (v->tok.error[0]) {
+        char msg[1024];
+        printf("  tokenizer:     (not convertible: %s)\n", cli_esc(v->tok.error, msg, sizeof msg));
     }
     printf("  parameters:    %" PRId64 " (%.2f M)\n", s.n_params, (double)s.n_params / 1e6);
     printf("  tensor bytes:  %" PRIu64 " (%.2f MiB), %.3f bits per weight\n", s.n_bytes,

@@ -28,6 +28,9 @@ void ivi_read_config(struct inspect_view *v, const lq_hf *hf);
 /* Metadata held as a JSON object (config.json, a llama2.c header): printed one key a line. */
 void ivi_json_metadata_print(const json_t *o, FILE *f);
 
+/* Fills v->tok (inspect_tok.c). */
+void ivi_read_tokenizer(struct inspect_view *v);
+
 lq_status ivi_open_gguf(struct inspect_view *v, struct lq_error *err);
 void ivi_gguf_metadata_print(const struct inspect_view *v, FILE *f);
 json_t *ivi_gguf_metadata_json(const struct inspect_view *v);

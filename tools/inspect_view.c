@@ -179,6 +179,7 @@ lq_status iv_open(const char *path, struct inspect_view **out, struct lq_error *
         iv_free(v);
         return rc;
     }
+    ivi_read_tokenizer(v);
     *out = v;
     return LQ_OK;
 }

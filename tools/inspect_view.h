@@ -37,6 +37,14 @@ struct iv_tensor {
     const void *data;
 };
 
+/* The vocabulary a GGUF file holds, or that converting a folder would write. */
+struct iv_tokenizer {
+    char model[32]; /* tokenizer.ggml.model ("llama", "gpt2", "gemma4"); "" when none */
+    char pre[64];   /* tokenizer.ggml.pre; "" when absent */
+    int64_t n_tokens;
+    char error[512]; /* why a folder's tokenizer would not convert; "" otherwise */
+};
+
 struct inspect_view {
     const char *path;
     const char *format;    /* "GGUF", "safetensors", "Hugging Face folder", "PyTorch",
@@ -53,6 +61,7 @@ struct inspect_view {
     json_t *meta; /* metadata as JSON (config.json, llama2.c header), owned; NULL
                    * for GGUF and safetensors files */
     int kind;
+    struct iv_tokenizer tok;
 };
 
 struct iv_type_sum {

@@ -12,10 +12,15 @@ struct bpe {
     struct lqi_vec heap; /* struct lqi_bigram */
 };
 
+/* The word as the merges spell it: GPT-2's byte alphabet, or its own UTF-8 bytes for
+ * SentencePiece-style vocabularies. */
 static bool byte_encode(struct bpe *b, const char *s, size_t n)
 {
     char u[4];
     b->word.n = 0;
+    if (b->t->spm_style) {
+        return lqi_vec_push(&b->word, s, n);
+    }
     for (size_t i = 0; i < n; i++) {
         if (!lqi_vec_push(&b->word, u, lqi_utf8_encode(lqi_gpt2_byte_cp((unsigned char)s[i]), u))) {
             return false;
@@ -40,6 +45,16 @@ static bool add_bigram(struct bpe *b, int32_t left, int32_t right)
     return lqi_heap_push(&b->heap, &bg);
 }
 
+static bool all_newlines(const char *w, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (w[i] != '\n') {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool split_chars(struct bpe *b)
 {
     const char *w = b->word.data;
@@ -47,7 +62,10 @@ static bool split_chars(struct bpe *b)
     int32_t i = 0;
     b->syms.n = 0;
     b->heap.n = 0;
-    if (b->t->ignore_merges && lqi_tok_find(b->t, w, len) != LQ_TOKEN_NULL) {
+    /* whole-word tokens: every word when merges are ignored, runs of newlines for
+     * SentencePiece-style vocabularies (whose merges cannot build them) */
+    bool keep = b->t->ignore_merges || (b->t->spm_style && len && all_newlines(w, len));
+    if (keep && lqi_tok_find(b->t, w, len) != LQ_TOKEN_NULL) {
         struct lqi_sym whole = {-1, -1, 0, len};
         return lqi_vec_push(&b->syms, &whole, 1);
     }
@@ -93,7 +111,8 @@ static bool merge_all(struct bpe *b)
 }
 
 /* A symbol that is no token is spelled by the tokens of its single bytes where those
- * exist; llama.cpp silently drops the rest. */
+ * exist (GPT-2 characters, or "<0xNN>" for SentencePiece-style vocabularies); llama.cpp
+ * silently drops the rest. */
 static bool emit(struct bpe *b, struct lqi_vec *out)
 {
     const struct lqi_sym *sy = b->syms.data;
@@ -110,7 +129,8 @@ static bool emit(struct bpe *b, struct lqi_vec *out)
             continue;
         }
         for (size_t j = 0; j < sy[i].n; j++) {
-            id = lqi_tok_find(b->t, w + sy[i].off + j, 1);
+            id = b->t->spm_style ? lqi_tok_byte_token(b->t, (unsigned char)w[sy[i].off + j])
+                                 : lqi_tok_find(b->t, w + sy[i].off + j, 1);
             if (id != LQ_TOKEN_NULL && !lqi_vec_push_i32(out, id)) {
                 return false;
             }

@@ -83,7 +83,8 @@ static bool piece(const struct lq_tokenizer *t, int32_t id, bool special, size_t
     if (attr & (sp | LQ_TOKEN_ATTR_USER_DEFINED)) {
         ok = push(v, s, n);
     } else if (attr & LQ_TOKEN_ATTR_NORMAL) {
-        ok = t->kind == LQI_TOK_SPM ? unescape_spaces(v, s, n) : decode_bpe_text(v, s, n);
+        ok = t->kind == LQI_TOK_SPM || t->spm_style ? unescape_spaces(v, s, n)
+                                                    : decode_bpe_text(v, s, n);
     } else if (attr & LQ_TOKEN_ATTR_BYTE) {
         unsigned char c = byte_of(s);
         ok = push(v, &c, 1);

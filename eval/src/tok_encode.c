@@ -85,11 +85,9 @@ out_free_next:
     return rc;
 }
 
-/* SPM: a space goes before text that starts the input or follows a special token, and
- * every space becomes U+2581. */
-static lq_status spm_fragment(const struct lq_tokenizer *t, const char *s, size_t n,
-                              bool prefix, struct lqi_vec *buf, struct lqi_vec *out,
-                              struct lq_error *err)
+/* The fragment with every space as U+2581, after one more when `prefix`, into buf. */
+static lq_status escape_spaces(const char *s, size_t n, bool prefix, struct lqi_vec *buf,
+                               struct lq_error *err)
 {
     static const char esc[3] = {'\xe2', '\x96', '\x81'};
     bool ok = true;
@@ -101,7 +99,28 @@ static lq_status spm_fragment(const struct lq_tokenizer *t, const char *s, size_
         ok = s[i] == ' ' ? lqi_vec_push(buf, esc, 3) : lqi_vec_push(buf, &s[i], 1);
     }
     LQ_FAIL_IF(!ok, err, LQ_E_NOMEM, "tokenizer: out of memory");
+    return LQ_OK;
+}
+
+/* SPM: a space goes before text that starts the input or follows a special token, and
+ * every space becomes U+2581. */
+static lq_status spm_fragment(const struct lq_tokenizer *t, const char *s, size_t n,
+                              bool prefix, struct lqi_vec *buf, struct lqi_vec *out,
+                              struct lq_error *err)
+{
+    LQ_TRY(escape_spaces(s, n, prefix, buf, err));
     return lqi_spm_encode(t, buf->data, buf->n, out, err);
+}
+
+/* BPE; SentencePiece-style vocabularies see spaces as U+2581 (no prefix space). */
+static lq_status bpe_fragment(const struct lq_tokenizer *t, const char *s, size_t n,
+                              struct lqi_vec *buf, struct lqi_vec *out, struct lq_error *err)
+{
+    if (!t->spm_style) {
+        return lqi_bpe_encode(t, s, n, out, err);
+    }
+    LQ_TRY(escape_spaces(s, n, false, buf, err));
+    return lqi_bpe_encode(t, buf->data, buf->n, out, err);
 }
 
 static lq_status encode_frags(const struct lq_tokenizer *t, const char *text,
@@ -123,7 +142,7 @@ static lq_status encode_frags(const struct lq_tokenizer *t, const char *text,
                               &buf, out, err);
             prev_special = false;
         } else {
-            rc = lqi_bpe_encode(t, text + f[i].off, f[i].len, out, err);
+            rc = bpe_fragment(t, text + f[i].off, f[i].len, &buf, out, err);
         }
     }
     lqi_vec_free(&buf);

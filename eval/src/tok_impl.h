@@ -80,6 +80,11 @@ struct lqi_pretok {
 /* Flags a pre-tokenizer sets on the vocabulary, as llama.cpp's vocab loader does. */
 struct lqi_pre_info {
     bool clean_spaces, ignore_merges, add_bos, no_bos_token;
+    /* SentencePiece-style BPE (llama.cpp's gemma4 pre-tokenizer): spaces become U+2581
+     * before splitting, words keep their UTF-8 bytes (no GPT-2 byte alphabet), bytes without
+     * a token fall back to "<0xNN>" tokens, a word of newlines that is a token stays whole,
+     * and BOS is always added. */
+    bool spm_style;
 };
 
 /* Looks up a pre-tokenizer by its tokenizer.ggml.pre name and compiles its regexes. */
@@ -122,6 +127,7 @@ struct lq_tokenizer {
     int32_t bos, eos, eot, eom, unk, sep, pad, mask, nl;
     int32_t fim[6]; /* pre, suf, mid, pad, rep, sep */
     bool add_bos, add_eos, add_space_prefix, clean_spaces, ignore_merges;
+    bool spm_style; /* BPE over U+2581-escaped UTF-8 (struct lqi_pre_info) */
 
     int32_t *special; /* control/user-defined/unknown ids, longest text first */
     size_t n_special;

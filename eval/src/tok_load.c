@@ -189,6 +189,7 @@ static lq_status load_special_ids(struct lq_tokenizer *t, const lq_gguf *g, stru
     }
     LQ_TRY(opt_bool(g, KEY("add_bos_token"), &t->add_bos, err));
     LQ_TRY(opt_bool(g, KEY("add_eos_token"), &t->add_eos, err));
+    t->add_bos = t->add_bos || t->spm_style; /* llama.cpp overrides a false add_bos_token */
     LQ_FAIL_IF(t->add_bos && t->bos == LQ_TOKEN_NULL, err, LQ_E_FORMAT,
                "tokenizer: %s is true, but %s is not set", KEY("add_bos_token"), KEY("bos_token_id"));
     LQ_FAIL_IF(t->add_eos && t->eos == LQ_TOKEN_NULL, err, LQ_E_FORMAT,
@@ -209,18 +210,25 @@ static lq_status init_kind(struct lq_tokenizer *t, const lq_gguf *g, struct lq_e
         t->bos = 1, t->eos = 2, t->unk = 0;
         t->add_space_prefix = t->add_bos = true;
         t->pre = lqi_strdup("default");
-    } else if (strcmp(t->model, "gpt2") == 0) {
+    } else if (strcmp(t->model, "gpt2") == 0 || strcmp(t->model, "gemma4") == 0) {
         struct lqi_pre_info info;
         t->kind = LQI_TOK_BPE;
         t->bos = t->eos = 11, t->unk = LQ_TOKEN_NULL;
         lq_status rc = lq_gguf_get_str(g, KEY("pre"), &pre, err);
         LQ_FAIL_IF(rc != LQ_OK && rc != LQ_E_NOT_FOUND, err, rc, "tokenizer: bad '%s'", KEY("pre"));
-        t->pre = lqi_strdup(rc == LQ_OK && pre[0] ? pre : "default");
+        const char *name = rc == LQ_OK && pre[0] ? pre : "default";
+        if (strcmp(t->model, "gemma4") == 0) {
+            /* SentencePiece-style BPE: no default ids, and llama.cpp ignores the pre key */
+            t->bos = t->eos = LQ_TOKEN_NULL;
+            name = "gemma4";
+        }
+        t->pre = lqi_strdup(name);
         LQ_FAIL_IF(!t->pre, err, LQ_E_NOMEM, "tokenizer: out of memory");
         LQ_TRY(lqi_pretok_init(&t->pretok, t->pre, &info, err));
         t->clean_spaces = info.clean_spaces;
         t->ignore_merges = info.ignore_merges;
         t->add_bos = info.add_bos;
+        t->spm_style = info.spm_style;
         if (info.no_bos_token) {
             t->bos = LQ_TOKEN_NULL;
         }

@@ -116,11 +116,13 @@ static const char *const re_jais2[] = {
                  "|\\s{32}(?!\\S)|\\s{16}(?!\\S)|\\s{8}(?!\\S)|\\s{4}(?!\\S)|\\s{1,2}(?!\\S)"
                  "|\\s{1}",
     NULL};
+/* SentencePiece-style BPE merges whole lines: only newlines split. */
+static const char *const re_gemma4[] = {"[^\\n]+|[\\n]+", NULL};
 static const char *const re_chameleon[] = {
     "<sentinel:[0-9]+>", "(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z", "([\\t\\n]|    |  )", "\\p{N}",
     "[\\p{P}!-/:-@\\[-`{-~]", RE_GPT2, NULL};
 
-enum { CLEAN = 1, KEEP_SPACES = 0, IGNORE_MERGES = 2, ADD_BOS = 4, NO_BOS = 8 };
+enum { CLEAN = 1, KEEP_SPACES = 0, IGNORE_MERGES = 2, ADD_BOS = 4, NO_BOS = 8, SPM_STYLE = 16 };
 
 struct pre_def {
     const char *name;
@@ -204,6 +206,8 @@ static const struct pre_def pre_defs[] = {
     {"laguna", re_laguna, KEEP_SPACES},
     {"jais-2", re_jais2, CLEAN},
     {"chameleon", re_chameleon, KEEP_SPACES | ADD_BOS},
+    {"gemma4", re_gemma4, CLEAN | SPM_STYLE | ADD_BOS},
+    {"granite-embed-multi-311m", re_gemma4, CLEAN | SPM_STYLE | ADD_BOS},
 };
 
 static const struct pre_def *find_pre(const char *name)
@@ -246,6 +250,7 @@ lq_status lqi_pretok_init(struct lqi_pretok *p, const char *name, struct lqi_pre
     info->ignore_merges = d->flags & IGNORE_MERGES;
     info->add_bos = d->flags & ADD_BOS;
     info->no_bos_token = d->flags & NO_BOS;
+    info->spm_style = d->flags & SPM_STYLE;
     for (size_t i = 0; d->re[i]; i++) {
         lq_status rc = compile_one(d->re[i], &p->re[i], err);
         if (rc != LQ_OK) {

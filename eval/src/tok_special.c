@@ -13,16 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool in_list(const char *s, const char *const *list)
-{
-    for (; *list; list++) {
-        if (strcmp(s, *list) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static const char *const eot_texts[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
     "<EOT>", "_<EOT>", "[EOT]", "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
@@ -47,18 +37,29 @@ static const char *const eog_texts[] = {
 static const char *const always_rendered[] = {"<|channel|>", "<|message|>", "<|start|>",
                                               "<|constrain|>", NULL};
 
+/* The lowest id whose text is in `list` (looked up, not scanned: vocabularies have 262k
+ * tokens), or LQ_TOKEN_NULL. */
+static int32_t first_in_list(const struct lq_tokenizer *t, const char *const *list)
+{
+    int32_t best = LQ_TOKEN_NULL;
+    for (; *list; list++) {
+        int32_t id = lqi_tok_find(t, *list, strlen(*list));
+        if (id != LQ_TOKEN_NULL && (best == LQ_TOKEN_NULL || id < best)) {
+            best = id;
+        }
+    }
+    return best;
+}
+
 /* Finds the first token whose text is in `list` for an unset role; it becomes control. */
 static void find_role(struct lq_tokenizer *t, int32_t *id, const char *const *list)
 {
     if (*id != LQ_TOKEN_NULL) {
         return;
     }
-    for (int32_t i = 0; i < t->n_vocab; i++) {
-        if (in_list(lqi_tok_text(t, i), list)) {
-            *id = i;
-            t->tokens[i].attr |= LQ_TOKEN_ATTR_CONTROL;
-            return;
-        }
+    *id = first_in_list(t, list);
+    if (*id != LQ_TOKEN_NULL) {
+        t->tokens[*id].attr |= LQ_TOKEN_ATTR_CONTROL;
     }
 }
 
@@ -118,18 +119,38 @@ static void eog_exceptions(struct lq_tokenizer *t)
     }
 }
 
+static int by_id(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The tokens whose texts are in `list`, in id order (*n of them; cap >= the list's length). */
+static size_t ids_in_list(const struct lq_tokenizer *t, const char *const *list, int32_t *ids)
+{
+    size_t n = 0;
+    for (; *list; list++) {
+        int32_t id = lqi_tok_find(t, *list, strlen(*list));
+        if (id != LQ_TOKEN_NULL) {
+            ids[n++] = id;
+        }
+    }
+    qsort(ids, n, sizeof *ids, by_id);
+    return n;
+}
+
 static bool find_eog(struct lq_tokenizer *t)
 {
+    int32_t ids[sizeof eog_texts / sizeof eog_texts[0]];
     bool ok = eog_add(t, t->fim[3]) && eog_add(t, t->fim[4]) && eog_add(t, t->fim[5]);
-    for (int32_t i = 0; i < t->n_vocab && ok; i++) {
-        const char *s = lqi_tok_text(t, i);
-        if (in_list(s, eog_texts)) {
-            ok = eog_add(t, i);
-            t->tokens[i].attr |= LQ_TOKEN_ATTR_CONTROL;
-        }
-        if (in_list(s, always_rendered)) {
-            t->tokens[i].attr = LQ_TOKEN_ATTR_USER_DEFINED;
-        }
+    size_t n = ids_in_list(t, eog_texts, ids);
+    for (size_t i = 0; i < n && ok; i++) {
+        ok = eog_add(t, ids[i]);
+        t->tokens[ids[i]].attr |= LQ_TOKEN_ATTR_CONTROL;
+    }
+    n = ids_in_list(t, always_rendered, ids);
+    for (size_t i = 0; i < n; i++) {
+        t->tokens[ids[i]].attr = LQ_TOKEN_ATTR_USER_DEFINED;
     }
     ok = ok && eog_add(t, t->eos) && eog_add(t, t->eot) && eog_add(t, t->eom);
     if (ok) {

@@ -9,10 +9,10 @@
 int32_t lqi_tok_byte_token(const struct lq_tokenizer *t, unsigned char b)
 {
     static const char hex[] = "0123456789ABCDEF";
-    if (t->kind == LQI_TOK_SPM) {
+    if (t->kind == LQI_TOK_SPM || t->spm_style) {
         char buf[6] = {'<', '0', 'x', hex[b >> 4], hex[b & 15], '>'};
         int32_t id = lqi_tok_find(t, buf, sizeof buf);
-        return id != LQ_TOKEN_NULL ? id : lqi_tok_find(t, (const char *)&b, 1);
+        return id != LQ_TOKEN_NULL || t->spm_style ? id : lqi_tok_find(t, (const char *)&b, 1);
     }
     char u[4];
     return lqi_tok_find(t, u, lqi_utf8_encode(lqi_gpt2_byte_cp(b), u));

@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include "file_map.h"
 #include "json_kind.h"
 #include "lq/file_io.h"
 #include "lqi.h"
@@ -28,22 +29,47 @@ lq_status lqi_hf_join(const char *dir, const char *name, char **out, bool *exist
     return rc;
 }
 
-lq_status lqi_hf_load_json(const char *path, json_t **out, struct lq_error *err)
+/* A copy of the JSON text with every integer too large for jansson (more than 18 digits,
+ * outside strings) written as a real ("...e0"): tokenizer_config.json files carry
+ * model_max_length = 1000000000000000019884624838656. NULL when out of memory. */
+static char *bigints_as_reals(const char *text, size_t len, size_t *out_len)
 {
-    *out = NULL;
-    int fd;
-    LQ_TRY(lq_input_open(path, false, &fd, err));
-    json_error_t je;
-    json_t *root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
-    close(fd);
-    LQ_FAIL_IF(!root, err, LQ_E_FORMAT, "%s: invalid JSON at byte %d (line %d, column %d): %s",
-               path, je.position, je.line, je.column, je.text);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return lqi_set_error(err, LQ_E_FORMAT, "%s: not a JSON object", path);
+    char *out = lqi_malloc(len + len / 10 + 3), *q = out;
+    if (!out) {
+        return NULL;
     }
-    *out = root;
-    return LQ_OK;
+    bool in_str = false;
+    for (size_t i = 0; i < len;) {
+        char c = text[i];
+        if (in_str) {
+            *q++ = text[i++];
+            if (c == '\\' && i < len) {
+                *q++ = text[i++];
+            } else if (c == '"') {
+                in_str = false;
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_str = true;
+        }
+        size_t n = 0;
+        if (c >= '0' && c <= '9' && (i == 0 || !strchr("0123456789.eE+-", text[i - 1]))) {
+            while (i + n < len && text[i + n] >= '0' && text[i + n] <= '9') {
+                n++;
+            }
+        }
+        bool big = n > 18 && (i + n == len || !strchr(".eE", text[i + n]));
+        memcpy(q, text + i, n ? n : 1);
+        q += n ? n : 1;
+        i += n ? n : 1;
+        if (big) {
+            *q++ = 'e';
+            *q++ = '0';
+        }
+    }
+    *out_len = (size_t)(q - out);
+    return out;
 }
 
 lq_status lqi_hf_parse_json(const char *text, size_t len, const char *name, json_t **out,
@@ -52,6 +78,13 @@ lq_status lqi_hf_parse_json(const char *text, size_t len, const char *name, json
     *out = NULL;
     json_error_t je;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root && strstr(je.text, "too big integer")) {
+        size_t n2;
+        char *copy = bigints_as_reals(text, len, &n2);
+        LQ_FAIL_IF(!copy, err, LQ_E_NOMEM, "%s: out of memory", name);
+        root = json_loadb(copy, n2, JSON_REJECT_DUPLICATES, &je);
+        lqi_free(copy);
+    }
     LQ_FAIL_IF(!root, err, LQ_E_FORMAT, "%s: invalid JSON at byte %d (line %d, column %d): %s",
                name, je.position, je.line, je.column, je.text);
     if (!json_is_object(root)) {
@@ -60,6 +93,19 @@ lq_status lqi_hf_parse_json(const char *text, size_t len, const char *name, json
     }
     *out = root;
     return LQ_OK;
+}
+
+/* Mapped and parsed from memory: jansson's own file reader takes one read() per byte, which
+ * is seconds for a 10 MB tokenizer.json. */
+lq_status lqi_hf_load_json(const char *path, json_t **out, struct lq_error *err)
+{
+    *out = NULL;
+    struct lqi_file_map m;
+    LQ_TRY(lqi_file_map_open(path, &m, err));
+    lq_status rc = lqi_hf_parse_json(m.data ? (const char *)m.data : "", (size_t)m.size, path,
+                                     out, err);
+    lqi_file_map_close(&m);
+    return rc;
 }
 
 void lqi_hf_free_json_files(lq_hf *hf)

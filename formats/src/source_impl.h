@@ -2,6 +2,8 @@
 #ifndef LQ_SOURCE_IMPL_H
 #define LQ_SOURCE_IMPL_H
 
+#include <jansson.h>
+
 #include "lq/family.h"
 #include "lq/gguf.h"
 #include "lq/hf.h"
@@ -69,11 +71,31 @@ lq_status lqi_source_add_hf_tensor(struct lq_source *s, const char *src_name, co
 bool lqi_source_gptq_part(const char *name);
 lq_status lqi_source_add_gptq(struct lq_source *s, int64_t i, struct lq_error *err);
 
-/* The tokenizer.ggml.* keys of a byte-level BPE tokenizer.json held in memory (len bytes), for
- * a vocabulary of n_vocab ids: what the folder's tokenizer.json becomes (and the fuzz target's
- * entry point). Messages name `name`. */
+/* The tokenizer.ggml.* keys of a BPE tokenizer.json held in memory (len bytes), for a
+ * vocabulary of n_vocab ids: what the folder's tokenizer.json becomes (and the fuzz target's
+ * entry point). spm_as_gemma4: see lqi_source_tokenizer_json. Messages name `name`. */
 lq_status lqi_source_bpe_json(const char *text, size_t len, const char *name, int64_t n_vocab,
-                              lq_gguf_writer *w, struct lq_error *err);
+                              bool spm_as_gemma4, lq_gguf_writer *w, struct lq_error *err);
+/* The vocabulary keys of a parsed tokenizer.json (source_tok_json.c): byte-level BPE for
+ * n_vocab ids (0: as many as its ids), or SentencePiece-style BPE (*spm_style, for as many
+ * ids as it has) written as llama.cpp's "gemma4" model (spm_as_gemma4) or "llama" model.
+ * *n_tokens: the ids written. tok_config (tokenizer_config.json, may be NULL) says which
+ * tokens are special. Messages name path. */
+lq_status lqi_source_tokenizer_json(const json_t *root, const json_t *tok_config, int64_t n_vocab,
+                                    const char *path, bool spm_as_gemma4, lq_gguf_writer *w,
+                                    bool *spm_style, int64_t *n_tokens, struct lq_error *err);
+
+/* The pre-tokenizer name (tokenizer.ggml.pre) of a byte-level BPE tokenizer.json, recognised
+ * from its pre_tokenizer (source_tok_pre.c); LQ_E_UNSUPPORTED for one not in the table. */
+lq_status lqi_source_bpe_pre_name(const json_t *root, const char *path, const char **name,
+                                  struct lq_error *err);
+
+/* Special token ids, add_*_token flags and the chat template from tokenizer.json (may be
+ * NULL), tokenizer_config.json (may be NULL) and config.json, as llama.cpp's SpecialVocab
+ * (source_tok_special.c); ids at or past n_vocab are left out. */
+lq_status lqi_source_write_specials(lq_hf *hf, const json_t *tok_json, const json_t *tok_config,
+                                    int64_t n_vocab, lq_gguf_writer *w, struct lq_error *err);
+
 /* Where a source's hyper-parameters came from, for messages: the file and each value's key as
  * that file spells it ("num_hidden_layers", "llama.block_count", "n_layers"). */
 struct lqi_hparam_keys {
@@ -102,9 +124,16 @@ lq_status lqi_source_check_real(const struct lqi_hparam_keys *k, const char *key
 lq_status lqi_source_check_pieces(const struct lq_source *s, const char *file, int64_t n_pieces,
                                   const char *vocab_key, struct lq_error *err);
 
-/* Writes the tokenizer keys of a Hugging Face folder. */
+/* Writes the tokenizer keys of a Hugging Face folder as llama.cpp's Llama converter does. */
 lq_status lqi_source_write_tokenizer(const struct lq_source *s, lq_gguf_writer *w,
                                      struct lq_error *err);
+
+/* The same, for families whose llama.cpp converter differs: LQI_TOK_JSON_ONLY reads
+ * tokenizer.json even when a tokenizer.model lies beside it (Qwen3-MoE, ...);
+ * LQI_TOK_SPM_AS_GEMMA4 writes a SentencePiece-style tokenizer.json as the "gemma4" model. */
+enum { LQI_TOK_JSON_ONLY = 1, LQI_TOK_SPM_AS_GEMMA4 = 2 };
+lq_status lqi_source_write_tokenizer_as(const struct lq_source *s, unsigned flags,
+                                        lq_gguf_writer *w, struct lq_error *err);
 
 /* Allocates the tensor table (n entries, zeroed), the owned-name table and the name index. */
 lq_status lqi_source_alloc(struct lq_source *s, int64_t n, struct lq_error *err);

@@ -25,8 +25,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     size_t bytes = 0;
-    if (lqi_source_bpe_json((const char *)data, size, "fuzz/tokenizer.json", (int64_t)n, w, &err) ==
-            LQ_OK &&
+    /* both readings of a SentencePiece-style file, by the input's length */
+    if (lqi_source_bpe_json((const char *)data, size, "fuzz/tokenizer.json", (int64_t)n, size & 1,
+                            w, &err) == LQ_OK &&
         lq_gguf_writer_header_bytes(w, NULL, 0, &bytes, &err) == LQ_OK) {
         void *buf = malloc(bytes);
         lq_gguf *g = NULL;

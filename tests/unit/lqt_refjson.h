@@ -13,6 +13,7 @@ enum {
     LQT_REF_TENSORS = 1,  /* names, order, types, shapes, sizes, data hashes */
     LQT_REF_METADATA = 2, /* keys in order, types, values */
     LQT_REF_FILE = 4,     /* file size and whole-file hash (offsets included) */
+    LQT_REF_ANY_ORDER = 8, /* tensors may come in another order (no positions, no offsets) */
 };
 
 /* Appends one line per difference to report (cap bytes, NUL-terminated) and returns how many

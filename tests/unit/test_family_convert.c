@@ -8,9 +8,10 @@
 
 #include <jansson.h>
 
-#include "lq/convert.h"
+#include "lq/recipe.h"
 #include "lq/source.h"
 #include "lq/types.h"
+#include "lqt_convert.h"
 #include "lqt_refjson.h"
 #include "lqt_util.h"
 
@@ -37,43 +38,14 @@ static int teardown(void **state)
 
 static void convert(const char *src_path, const char *out, const char *ftype)
 {
-    struct lq_error err;
-    lq_source *src = NULL;
-    if (lq_source_open(src_path, &src, &err) != LQ_OK) {
-        fail_msg("open %s: %s", src_path, err.msg);
-    }
-    struct lq_convert_params p = lq_convert_params_default();
-    assert_int_equal(lq_ftype_from_name(ftype, &p.ftype, NULL), LQ_OK);
-    p.nthreads = 2;
-    if (lq_convert_run(src, out, &p, NULL, &err) != LQ_OK) {
-        fail_msg("convert %s -> %s: %s", src_path, ftype, err.msg);
-    }
-    lq_source_free(src);
+    lqt_convert(src_path, out, ftype, NULL, NULL);
 }
 
 /* llama-quantize's run: our F16 file -> ftype, with an importance matrix when given. The
  * file records the imatrix under its base name, as llama-quantize ran in its folder. */
 static void quantize(const char *f16, const char *out, const char *ftype, const char *imat)
 {
-    struct lq_error err;
-    lq_source *src = NULL;
-    if (lq_source_open(f16, &src, &err) != LQ_OK) {
-        fail_msg("open %s: %s", f16, err.msg);
-    }
-    struct lq_convert_params p = lq_convert_params_default();
-    assert_int_equal(lq_ftype_from_name(ftype, &p.ftype, NULL), LQ_OK);
-    p.nthreads = 2;
-    lq_imatrix *im = NULL;
-    if (imat) {
-        assert_int_equal(lq_imatrix_load(imat, &im, &err), LQ_OK);
-        p.imatrix = im;
-        p.imatrix_path = "imatrix.gguf";
-    }
-    if (lq_convert_run(src, out, &p, NULL, &err) != LQ_OK) {
-        fail_msg("quantize %s -> %s: %s", f16, ftype, err.msg);
-    }
-    lq_imatrix_free(im);
-    lq_source_free(src);
+    lqt_convert(f16, out, ftype, imat, "imatrix.gguf");
 }
 
 static void assert_matches(const char *gguf, const char *family, const char *ref_file)
@@ -166,6 +138,26 @@ static void test_quantize_matches_llama_cpp(void **state)
     assert_true(compared >= 16); /* Q8_0, Q4_0, Q4_K_M, Q6_K of each family at least */
 }
 
+/* Converting a folder straight to a quantized type picks llama-quantize's types: the recipe
+ * counts in llama-quantize's order although the file keeps the converter's order. */
+static void test_convert_folder_to_q4_k_m(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < N_FAMILIES; i++) {
+        char rel[256], out[4096], json[256], report[8192];
+        snprintf(rel, sizeof rel, "models/%s", families[i]);
+        snprintf(out, sizeof out, "%s/%s-direct-q4_k_m.gguf", g_tmp, families[i]);
+        snprintf(json, sizeof json, "reference/llama.cpp/%s/q4_k_m.json", families[i]);
+        convert(lqt_data_path(rel), out, "Q4_K_M");
+        int n = lqt_ref_compare(out, lqt_data_path(json), LQT_REF_TENSORS | LQT_REF_ANY_ORDER,
+                                report, sizeof report);
+        if (n) {
+            fail_msg("%s against %s: %d differences:\n%s", out, json, n, report);
+        }
+        remove(out);
+    }
+}
+
 /* The Llama row too: tiny-llama-6L converts to llama.cpp's f16.gguf byte for byte (tensor
  * order and key order included). */
 static void test_llama_row_byte_identical(void **state)
@@ -214,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_comparison_sees_differences),
         cmocka_unit_test(test_llama_row_byte_identical),
         cmocka_unit_test(test_quantize_matches_llama_cpp),
+        cmocka_unit_test(test_convert_folder_to_q4_k_m),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -192,7 +192,7 @@ static const struct lqt_hostile_case cases[] = {
     {"config/bpe-merge-triple", bpe_merge_triple, 3, "tokenizer.json: model.merges[0]: an array",
      60},
     {"config/bpe-added-token-beyond-vocab", bpe_added_beyond_vocab, 3,
-     "tokenizer.json: added_tokens entry 0: id 5000 outside 0..4095", 60},
+     "tokenizer.json: added_tokens[0]: id 5000 is past config.json's vocab_size 4096", 60},
     {"config/gguf-block-count-5-tensors-6", gguf_layers_fewer, 3,
      "in.gguf: llama.block_count is 5 but the tensors have 6 layers", 60},
     {"config/gguf-context-length-0", gguf_ctx_zero, 3, "in.gguf: llama.context_length is 0", 60},

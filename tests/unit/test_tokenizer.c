@@ -13,63 +13,15 @@
 
 #include "lq/gguf.h"
 #include "lq/tokenizer.h"
+#include "lqt_tok.h"
 #include "lqt_util.h"
 
-#define SEP "\n__ggml_vocab_test__\n"
-
-struct case_list {
-    char *inp, *out;   /* file contents, cut in place */
-    char **text;       /* inputs (NUL-terminated; none contains NUL) */
-    size_t *len;
-    char **ids;        /* expected ids, one line each */
-    size_t n;
-};
-
-static void cases_load(struct case_list *c, const char *vocab)
+static void load_cases(struct lqt_cases *c, const char *vocab)
 {
-    char rel[256];
-    size_t n_inp, n_out;
-    snprintf(rel, sizeof rel, "gguf/vocab/ggml-vocab-%s.gguf.inp", vocab);
-    c->inp = lqt_read_file(lqt_data_path(rel), &n_inp);
-    snprintf(rel, sizeof rel, "gguf/vocab/ggml-vocab-%s.gguf.out", vocab);
-    c->out = lqt_read_file(lqt_data_path(rel), &n_out);
-    c->inp = realloc(c->inp, n_inp + 1);
-    c->out = realloc(c->out, n_out + 1);
-    c->inp[n_inp] = c->out[n_out] = '\0';
-    c->text = calloc(n_inp + 1, sizeof *c->text);
-    c->len = calloc(n_inp + 1, sizeof *c->len);
-    c->ids = calloc(n_out + 1, sizeof *c->ids);
-    c->n = 0;
-    for (char *p = c->inp; p < c->inp + n_inp;) {
-        char *q = strstr(p, SEP);
-        c->text[c->n] = p;
-        c->len[c->n] = q ? (size_t)(q - p) : strlen(p);
-        c->n++;
-        if (!q) {
-            break;
-        }
-        *q = '\0';
-        p = q + strlen(SEP);
-    }
-    size_t n_lines = 0;
-    for (char *p = c->out, *nl; *p; p = nl + 1) {
-        nl = strchr(p, '\n');
-        c->ids[n_lines++] = p;
-        if (!nl) {
-            break;
-        }
-        *nl = '\0';
-    }
-    assert_int_equal(n_lines, c->n);
-}
-
-static void cases_free(struct case_list *c)
-{
-    free(c->inp);
-    free(c->out);
-    free(c->text);
-    free(c->len);
-    free(c->ids);
+    char inp[256], out[256];
+    snprintf(inp, sizeof inp, "gguf/vocab/ggml-vocab-%s.gguf.inp", vocab);
+    snprintf(out, sizeof out, "gguf/vocab/ggml-vocab-%s.gguf.out", vocab);
+    lqt_cases_load(c, inp, out);
 }
 
 static lq_tokenizer *open_vocab(const char *vocab)
@@ -90,47 +42,24 @@ static lq_tokenizer *open_vocab(const char *vocab)
     return tok;
 }
 
-/* Compares ids with a line of space-separated numbers; prints the first difference. */
-static bool ids_match(const int32_t *ids, size_t n, const char *line, const char *what)
-{
-    size_t i = 0;
-    char *end;
-    for (const char *p = line;; p = end) {
-        long v = strtol(p, &end, 10);
-        if (end == p) {
-            break;
-        }
-        if (i >= n || ids[i] != v) {
-            printf("  %s: id %zu: got %d, want %ld\n", what, i, i < n ? ids[i] : -1, v);
-            return false;
-        }
-        i++;
-    }
-    if (i != n) {
-        printf("  %s: got %zu ids, want %zu\n", what, n, i);
-        return false;
-    }
-    return true;
-}
-
 static void check_vocab(const char *vocab)
 {
-    struct case_list c;
+    struct lqt_cases c;
     lq_tokenizer *tok = open_vocab(vocab);
     struct lq_error err = {0};
     size_t pass = 0;
-    cases_load(&c, vocab);
+    load_cases(&c, vocab);
     for (size_t i = 0; i < c.n; i++) {
         int32_t *ids;
         size_t n;
         char what[64];
         snprintf(what, sizeof what, "%s case %zu", vocab, i);
         assert_int_equal(lq_tokenizer_encode(tok, c.text[i], c.len[i], 0, &ids, &n, &err), LQ_OK);
-        pass += ids_match(ids, n, c.ids[i], what);
+        pass += lqt_ids_match(ids, n, c.ids[i], what);
         lq_tokenizer_ids_free(ids);
     }
     printf("%-16s %zu/%zu inputs match llama.cpp\n", vocab, pass, c.n);
-    cases_free(&c);
+    lqt_cases_free(&c);
     lq_tokenizer_free(tok);
     assert_int_equal(pass, c.n);
 }
@@ -152,12 +81,12 @@ static bool changed_by_cleanup(const char *s)
  * for SPM and for vocabularies without space clean-up, the others otherwise. */
 static void check_round_trip(const char *vocab, bool cleans_spaces)
 {
-    struct case_list c;
+    struct lqt_cases c;
     lq_tokenizer *tok = open_vocab(vocab);
     struct lq_error err = {0};
     size_t checked = 0;
     char *out = malloc(1 << 16);
-    cases_load(&c, vocab);
+    load_cases(&c, vocab);
     for (size_t i = 0; i < c.n; i++) {
         int32_t *ids;
         size_t n, n_out;
@@ -174,7 +103,7 @@ static void check_round_trip(const char *vocab, bool cleans_spaces)
     printf("%-16s %zu/%zu inputs round-trip\n", vocab, checked, c.n);
     assert_true(checked + 2 >= c.n);
     free(out);
-    cases_free(&c);
+    lqt_cases_free(&c);
     lq_tokenizer_free(tok);
 }
 

@@ -115,8 +115,19 @@ LQ_API lq_status lq_source_read_raw(const lq_source *src, int64_t i, void *dst,
  * large model keeps its resident memory near one tensor (a hint; data stays readable). */
 LQ_API void lq_source_release(const lq_source *src, int64_t i);
 
-/* Adds the model's metadata (everything but general.file_type and
- * general.quantization_version, which depend on the output) to a GGUF writer. */
+/* The tokenizer keys alone (tokenizer.ggml.*, tokenizer.chat_template) of the Hugging Face
+ * folder dir, from its tokenizer files and config.json (no weights needed): what llama.cpp's
+ * convert_hf_to_gguf.py --vocab-only writes under those keys. A SentencePiece-style
+ * tokenizer.json (byte fallback, no tokenizer.model) becomes llama.cpp's "gemma4" model when
+ * config.json's architectures[0] starts with "Gemma", its Llama converter's "llama" model
+ * otherwise. */
+LQ_API lq_status lq_source_write_hf_vocab(const char *dir, lq_gguf_writer *w,
+                                          struct lq_error *err);
+
+/* Adds the model's metadata to a GGUF writer. general.file_type depends on the output: a GGUF
+ * source leaves it (and general.quantization_version) out, to be appended as llama-quantize
+ * does; a converted checkpoint writes both where llama.cpp's converter puts them, file_type
+ * as a placeholder 0 that the caller replaces in place (lq_gguf_writer_replace_value). */
 LQ_API lq_status lq_source_write_metadata(const lq_source *src, lq_gguf_writer *w,
                                           struct lq_error *err);
 
