@@ -81,9 +81,9 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
             .summary = "perplexity, KL divergence and top-1 agreement on a text",
             .synopsis = "[options] MODEL (--text FILE | --tokens FILE | --compare BASE)",
             .description =
-                "Perplexity of a llama model as llama-perplexity computes it: the text is cut\n"
-                "into chunks of --ctx tokens, each starting with BOS, and the second half of\n"
-                "each chunk is scored.",
+                "Perplexity of a model as llama-perplexity computes it: the text is cut into\n"
+                "chunks of --ctx tokens, each starting with BOS, and the second half of each\n"
+                "chunk is scored.",
             .pos = {{"MODEL",
                      "a GGUF file, a Hugging Face folder (safetensors or pytorch_model.bin; "
                      "F32/F16/BF16) or a llama2.c checkpoint, read as downloaded"}},

@@ -255,7 +255,7 @@ static lq_status run_st(struct gptq_job *j, struct calib_cli *c, struct lq_error
     const int64_t n_layer = lq_model_get_hparams(c->model)->n_layer;
     int64_t layers = n_layer - j->o.first_layer;
     layers = j->o.n_layers > 0 && j->o.n_layers < layers ? j->o.n_layers : layers;
-    j->n_total = (layers > 0 ? layers : 0) * LQ_LW_COUNT;
+    j->n_total = (layers > 0 ? layers : 0) * lq_model_n_layer_weights(c->model);
     lq_status st = prepare_st(j, err);
     if (st == LQ_OK) {
         st = lq_calib_gptq(c->model, &c->calib, j->o.first_layer, j->o.n_layers, on_st_weight,

@@ -49,6 +49,9 @@ static int print_json(const struct inspect_view *v, bool hash, bool tensors, dou
                              (json_int_t)s.n_bytes, "bpw", s.bpw);
     json_object_update(root, head);
     json_decref(head);
+    if (v->family_known) {
+        json_object_set_new(root, "family", v->family ? json_string(v->family->name) : json_null());
+    }
     json_out_str(root, "shape_order", "ggml");
     if (v->tok.model[0]) {
         json_object_set_new(root, "tokenizer",
@@ -104,6 +107,14 @@ static void print_summary(const struct inspect_view *v)
     }
     printf("\n  architecture:  %s\n",
            v->architecture ? cli_esc(v->architecture, esc, sizeof esc) : "(not stated)");
+    if (v->family) {
+        printf("  family:        %s (%s; GGUF architecture %s)\n", v->family->name,
+               v->family->title, v->family->gguf_arch);
+    } else if (v->family_known) {
+        char list[1024];
+        lq_family_list(list, sizeof list);
+        printf("  family:        none: convert and eval support %s\n", list);
+    }
     if (v->tok.model[0]) {
         printf("  tokenizer:     %s", cli_esc(v->tok.model, esc, sizeof esc));
         printf(", pre-tokenizer %s", v->tok.pre[0] ? cli_esc(v->tok.pre, esc, sizeof esc)

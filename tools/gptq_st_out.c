@@ -139,11 +139,13 @@ static lq_status add_plain(struct gptq_job *j, int64_t id, struct lq_error *err)
     lq_status rc = lq_source_read_f32(j->src, id, f, true, err);
     float *out = f;
     if (t->permute_heads > 0) {
+        /* a q/k bias (1-D) has its elements permuted, a weight its rows */
+        const bool bias = t->n_dims == 1;
+        const int64_t rows = bias ? t->ne[0] : t->ne[1], cols = bias ? 1 : t->ne[0];
         out = f + n;
-        for (int64_t r = 0; r < t->ne[1]; r++) {
-            memcpy(out + r * t->ne[0],
-                   f + lq_llama_permuted_row(r, t->ne[1], t->permute_heads) * t->ne[0],
-                   (size_t)t->ne[0] * sizeof(float));
+        for (int64_t r = 0; r < rows; r++) {
+            memcpy(out + r * cols, f + lq_llama_permuted_row(r, rows, t->permute_heads) * cols,
+                   (size_t)cols * sizeof(float));
         }
     }
     int64_t shape[4];
@@ -260,7 +262,8 @@ lq_status gptq_st_write(struct gptq_job *j, struct lq_error *err)
     const int64_t n = lq_source_n_tensors(j->src);
     for (int64_t i = 0; i < n; i++) {
         const struct lq_source_tensor *t = lq_source_tensor(j->src, i);
-        if (!kept(j, t->name) && strcmp(t->name, "rope_freqs.weight") != 0) {
+        /* tensors generated from config.json (rope factors) stay there: no HF name */
+        if (!kept(j, t->name) && t->data != NULL) {
             lq_status rc = add_plain(j, i, err);
             if (rc != LQ_OK) {
                 return rc;

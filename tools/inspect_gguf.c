@@ -20,6 +20,8 @@ lq_status ivi_open_gguf(struct inspect_view *v, struct lq_error *err)
     const char *arch = NULL;
     if (lq_gguf_get_str(g, "general.architecture", &arch, NULL) == LQ_OK) {
         v->architecture = arch;
+        v->family = lq_family_by_gguf_arch(arch);
+        v->family_known = true;
     }
     v->n_tensors = lq_gguf_n_tensors(g);
     v->tensors = calloc((size_t)(v->n_tensors ? v->n_tensors : 1), sizeof *v->tensors);

@@ -22,6 +22,8 @@ lq_status ivi_open_llama2c(struct inspect_view *v, struct lq_error *err)
     v->impl = m;
     v->format = "llama2.c";
     v->architecture = "llama";
+    v->family = lq_family_by_gguf_arch("llama");
+    v->family_known = true;
     v->meta = header_json(lq_llama2c_config(m));
     LQ_TRY_CLI(ivi_alloc_tensors(v, lq_llama2c_n_tensors(m), err));
     for (int64_t i = 0; i < v->n_tensors; i++) {

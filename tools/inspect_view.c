@@ -77,11 +77,12 @@ lq_status ivi_load_json(const char *dir, const char *name, json_t **out, struct 
 void ivi_read_config(struct inspect_view *v, const lq_hf *hf)
 {
     ivi_load_json(v->path, "config.json", &v->meta, NULL); /* lq_hf_open checked it already */
-    const char *arch = NULL;
-    if (lq_hf_config_str(hf, "architectures.0", &arch, NULL) == LQ_OK ||
-        lq_hf_config_str(hf, "model_type", &arch, NULL) == LQ_OK) {
-        v->architecture = arch;
-    }
+    const char *arch = NULL, *model_type = NULL;
+    lq_hf_config_str(hf, "architectures.0", &arch, NULL);
+    lq_hf_config_str(hf, "model_type", &model_type, NULL);
+    v->architecture = arch ? arch : model_type;
+    v->family = lq_family_by_hf(arch, model_type); /* what convert would use, or refuse */
+    v->family_known = true;
 }
 
 void ivi_json_metadata_print(const json_t *o, FILE *f)

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "lq/core.h"
+#include "lq/family.h"
 
 #define IV_MAX_DIMS 8
 
@@ -51,6 +52,9 @@ struct inspect_view {
     const char *kind_name; /* lq_file_kind_name() of what was sniffed ("hf-dir", ...) */
     unsigned version;      /* GGUF version, else 0 */
     const char *architecture;
+    const struct lq_family *family; /* the family table's row (lq/family.h); NULL when the
+                                     * architecture is not one convert and eval support */
+    bool family_known;              /* the format names an architecture at all */
     int64_t n_tensors;
     struct iv_tensor *tensors;
     void *impl;   /* the format's handle */

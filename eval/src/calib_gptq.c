@@ -77,7 +77,8 @@ static lq_status do_group(struct gptq_run *r, enum lq_hook_point point, lq_calib
     struct lq_model_tensor t;
     enum lq_layer_weight first = LQ_LW_COUNT;
     for (int w = 0; w < LQ_LW_COUNT && first == LQ_LW_COUNT; w++) {
-        if (lq_layer_weight_input((enum lq_layer_weight)w) == point) {
+        if (lq_layer_weight_input((enum lq_layer_weight)w) == point &&
+            lq_model_has_weight(r->m, (enum lq_layer_weight)w)) {
             first = (enum lq_layer_weight)w;
         }
     }
@@ -89,7 +90,7 @@ static lq_status do_group(struct gptq_run *r, enum lq_hook_point point, lq_calib
     lq_model_set_observer(r->m, NULL, NULL);
     for (int w = first; w < LQ_LW_COUNT && rc == LQ_OK; w++) {
         const enum lq_layer_weight lw = (enum lq_layer_weight)w;
-        if (lq_layer_weight_input(lw) != point) {
+        if (lq_layer_weight_input(lw) != point || !lq_model_has_weight(r->m, lw)) {
             continue;
         }
         rc = weight_f32(r->m, r->layer, lw, wbuf, &t, err);

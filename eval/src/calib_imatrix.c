@@ -11,6 +11,7 @@
 #define IMATRIX_MIN_ROWS 16
 
 struct collector {
+    const lq_model *m;
     lq_imatrix *im;
     const bool *counted; /* (n_ctx) positions of the current chunk llama-imatrix collects */
     int64_t n_ctx;
@@ -61,7 +62,8 @@ static lq_status observe(void *user, int64_t layer, enum lq_hook_point point, co
                "imatrix: %lld rows observed, chunks have %lld", (long long)n_rows,
                (long long)c->n_ctx);
     for (int w = 0; w < LQ_LW_COUNT; w++) {
-        if (lq_layer_weight_input((enum lq_layer_weight)w) != point) {
+        if (lq_layer_weight_input((enum lq_layer_weight)w) != point ||
+            !lq_model_has_weight(c->m, (enum lq_layer_weight)w)) {
             continue;
         }
         char name[96];
@@ -84,7 +86,7 @@ lq_status lq_calib_imatrix(lq_model *m, const struct lq_calib *c,
                (long long)bt.n_ubatch);
     bool *counted = lqi_calloc((size_t)c->n_ctx, sizeof *counted);
     LQ_FAIL_IF(!counted, err, LQ_E_NOMEM, "imatrix: out of memory");
-    struct collector col = {.im = im, .counted = counted, .n_ctx = c->n_ctx};
+    struct collector col = {.m = m, .im = im, .counted = counted, .n_ctx = c->n_ctx};
     const int64_t n_seq = bt.n_batch / c->n_ctx > 1 ? bt.n_batch / c->n_ctx : 1;
     const int64_t n_batch = bt.n_batch < n_seq * c->n_ctx ? bt.n_batch : n_seq * c->n_ctx;
     lq_model_set_observer(m, observe, &col);

@@ -1,8 +1,17 @@
-/* forward.c - the Llama forward pass over a batch of tokens (llama.cpp's llm_build_llama):
+/* forward.c - the forward pass over a batch of tokens, one function for every family of
+ * lq/family.h with its traits as branches (llama.cpp's llm_build_llama, llm_build_qwen2,
+ * llm_build_qwen3, llm_build_phi3):
  *
  *   x = token_embd[tokens]
- *   per layer:  x += wo · attention(rope(wq · n), rope(wk · n), wv · n),  n = rmsnorm(x) * attn_norm
- *               x += w_down · (silu(w_gate · n) * (w_up · n)),            n = rmsnorm(x) * ffn_norm
+ *   per layer:  n = rmsnorm(x) * attn_norm
+ *               q, k, v = wq · n + bq, wk · n + bk, wv · n + bv   (fused: one wqkv · n, split;
+ *                                                                   biases when the file has them)
+ *               q, k = rmsnorm_per_head(q) * q_norm, ... * k_norm (attn_qk_norm)
+ *               q, k = rope(q), rope(k)     (interleaved or NEOX pairs; rope factors; longrope's
+ *                                            attention factor scales the rotated values)
+ *               x += wo · attention(q, k, v)
+ *               n = rmsnorm(x) * ffn_norm
+ *               x += w_down · (silu(w_gate · n) * (w_up · n))    (fused: w_up · n holds gate, up)
  *   logits = output · (rmsnorm(x) * output_norm)
  */
 #include "forward_impl.h"
@@ -38,22 +47,87 @@ static void add_rows(float *x, const float *d, int64_t n)
     }
 }
 
-/* Rotates every Q and K head of the batch by its token's position. */
-static void rope_batch(lq_model *m, int64_t n, int64_t pos)
+/* rows (n, dim) += bias, when the layer has the bias. */
+static void add_bias(float *rows, const float *bias, int64_t n, int64_t dim)
+{
+    for (int64_t t = 0; bias && t < n; t++) {
+        add_rows(rows + t * dim, bias, dim);
+    }
+}
+
+/* Splits a fused projection's rows (q, then k, then v per token) into st->q, st->k, st->v. */
+static void split_qkv(lq_model *m, int64_t n)
+{
+    struct lqi_state *st = &m->st;
+    const int64_t q_dim = m->hp.n_head * m->hp.n_embd_head;
+    const int64_t kv_dim = m->hp.n_head_kv * m->hp.n_embd_head;
+    const int64_t row = q_dim + 2 * kv_dim;
+    for (int64_t t = 0; t < n; t++) {
+        const float *r = st->qkv + t * row;
+        memcpy(st->q + t * q_dim, r, (size_t)q_dim * sizeof(float));
+        memcpy(st->k + t * kv_dim, r + q_dim, (size_t)kv_dim * sizeof(float));
+        memcpy(st->v + t * kv_dim, r + q_dim + kv_dim, (size_t)kv_dim * sizeof(float));
+    }
+}
+
+/* q, k, v of the batch from the normed input st->xb. */
+static void project_qkv(lq_model *m, const struct lqi_layer *L, int64_t n)
+{
+    struct lqi_state *st = &m->st;
+    const int64_t q_dim = m->hp.n_head * m->hp.n_embd_head;
+    const int64_t kv_dim = m->hp.n_head_kv * m->hp.n_embd_head;
+    if (m->tr.fused_qkv) {
+        project(m, st->qkv, &L->wqkv, st->xb, n);
+        split_qkv(m, n);
+        return;
+    }
+    project(m, st->q, &L->wq, st->xb, n);
+    project(m, st->k, &L->wk, st->xb, n);
+    project(m, st->v, &L->wv, st->xb, n);
+    add_bias(st->q, L->bq, n, q_dim);
+    add_bias(st->k, L->bk, n, kv_dim);
+    add_bias(st->v, L->bv, n, kv_dim);
+}
+
+/* In place: each head vector of n_heads heads = rmsnorm(head) * w (Qwen3's q/k norms). */
+static void norm_heads(float *x, const float *w, int64_t n_heads, int64_t hd, float eps)
+{
+    for (int64_t h = 0; h < n_heads; h++) {
+        lqi_rmsnorm(x + h * hd, x + h * hd, w, hd, eps);
+    }
+}
+
+/* Per token: the q/k norms (when the family has them), RoPE by the token's position (the
+ * cos/sin scaled by longrope's attention factor, as ggml's rope scales them by mscale), and
+ * Phi-3's q scaling. */
+static void position_qk(lq_model *m, const struct lqi_layer *L, int64_t n, int64_t pos)
 {
     const struct lq_model_hparams *hp = &m->hp;
     const int64_t hd = hp->n_embd_head;
     struct lqi_state *st = &m->st;
+    const float mscale = hp->rope_attn_factor;
+    const float q_scale = m->tr.attn_scale_q ? 1.0f / sqrtf((float)hd) : 1.0f;
 #pragma omp parallel for num_threads(m->n_threads) schedule(static) if (n >= 16)
     for (int64_t t = 0; t < n; t++) {
+        float *q = st->q + t * hp->n_head * hd, *k = st->k + t * hp->n_head_kv * hd;
+        if (L->q_norm) {
+            norm_heads(q, L->q_norm, hp->n_head, hd, hp->norm_eps);
+            norm_heads(k, L->k_norm, hp->n_head_kv, hd, hp->norm_eps);
+        }
         float *cs = st->rope + t * hp->n_rot;
         lqi_rope_cache(cs, pos + t, hp->n_rot, hp->rope_freq_base, hp->rope_freq_scale,
                        m->rope_freqs);
+        for (int64_t i = 0; mscale != 1.0f && i < hp->n_rot; i++) {
+            cs[i] *= mscale;
+        }
         for (int64_t h = 0; h < hp->n_head; h++) {
-            lqi_rope_apply(st->q + (t * hp->n_head + h) * hd, cs, hp->n_rot, hp->rope_type);
+            lqi_rope_apply(q + h * hd, cs, hp->n_rot, hp->rope_type);
         }
         for (int64_t h = 0; h < hp->n_head_kv; h++) {
-            lqi_rope_apply(st->k + (t * hp->n_head_kv + h) * hd, cs, hp->n_rot, hp->rope_type);
+            lqi_rope_apply(k + h * hd, cs, hp->n_rot, hp->rope_type);
+        }
+        for (int64_t i = 0; q_scale != 1.0f && i < hp->n_head * hd; i++) {
+            q[i] *= q_scale;
         }
     }
 }
@@ -67,10 +141,8 @@ static lq_status attn_block(lq_model *m, int64_t il, int64_t n, int64_t pos,
     norm_rows(m, st->xb, st->x, L->attn_norm, n);
     LQ_TRY(lqi_observe(m, il, LQ_HOOK_ATTN_IN, st->xb, n, m->hp.n_embd, err));
     lqi_acts_invalidate(&st->acts);
-    project(m, st->q, &L->wq, st->xb, n);
-    project(m, st->k, &L->wk, st->xb, n);
-    project(m, st->v, &L->wv, st->xb, n);
-    rope_batch(m, n, pos);
+    project_qkv(m, L, n);
+    position_qk(m, L, n, pos);
     lqi_attention(m, il, n, pos);
     LQ_TRY(lqi_observe(m, il, LQ_HOOK_ATTN_OUT, st->att, n, n_q, err));
     project(m, st->proj, &L->wo, st->att, n);
@@ -86,11 +158,21 @@ static lq_status ffn_block(lq_model *m, int64_t il, int64_t n, struct lq_error *
     norm_rows(m, st->xb, st->x, L->ffn_norm, n);
     LQ_TRY(lqi_observe(m, il, LQ_HOOK_FFN_IN, st->xb, n, m->hp.n_embd, err));
     lqi_acts_invalidate(&st->acts);
-    project(m, st->gate, &L->w_gate, st->xb, n);
-    project(m, st->up, &L->w_up, st->xb, n);
+    /* fused (Phi-3): each row of w_up · n is the gate's n_ff values, then the up's */
+    const int64_t up_row = m->tr.fused_gate_up ? 2 * n_ff : n_ff;
+    if (m->tr.fused_gate_up) {
+        project(m, st->up, &L->w_up, st->xb, n);
+        for (int64_t t = 0; t < n; t++) {
+            memcpy(st->gate + t * n_ff, st->up + t * up_row, (size_t)n_ff * sizeof(float));
+        }
+    } else {
+        project(m, st->gate, &L->w_gate, st->xb, n);
+        project(m, st->up, &L->w_up, st->xb, n);
+    }
+    const int64_t up_off = m->tr.fused_gate_up ? n_ff : 0;
 #pragma omp parallel for num_threads(m->n_threads) schedule(static) if (n * n_ff >= 1 << 16)
     for (int64_t t = 0; t < n; t++) {
-        lqi_swiglu(st->gate + t * n_ff, st->up + t * n_ff, n_ff);
+        lqi_swiglu(st->gate + t * n_ff, st->up + t * up_row + up_off, n_ff);
     }
     LQ_TRY(lqi_observe(m, il, LQ_HOOK_FFN_DOWN, st->gate, n, n_ff, err));
     lqi_acts_invalidate(&st->acts);

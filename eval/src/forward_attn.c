@@ -2,7 +2,7 @@
  *
  * K and V are rounded to F16 when stored (llama.cpp's default cache type f16); scores,
  * softmax and the weighted sum of V run in F32 on those rounded values, with the softmax
- * scale 1/sqrt(n_embd_head) applied to each dot product. */
+ * scale 1/sqrt(n_embd_head) applied to each dot product (1 for a family that scaled q). */
 #include "forward_impl.h"
 
 #include <math.h>
@@ -34,7 +34,7 @@ static void attend_one(const lq_model *m, const float *q, float *out, int64_t p,
 {
     const int64_t hd = m->hp.n_embd_head;
     const int64_t kv_dim = m->hp.n_head_kv * hd;
-    const float scale = 1.0f / sqrtf((float)hd);
+    const float scale = m->kq_scale;
     const float *kf = m->st.kf + kvh * hd;
     const float *vf = m->st.vf + kvh * hd;
     for (int64_t j = 0; j <= p; j++) {

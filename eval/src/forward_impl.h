@@ -8,8 +8,8 @@
 
 // ---- element-wise ops (forward_ops.c), llama.cpp's ggml-cpu numerics ---------------------
 
-/* y = x / sqrt(mean(x^2) + eps) * w over n elements (sum of squares in double). */
-void lqi_rmsnorm(float *restrict y, const float *restrict x, const float *restrict w, int64_t n,
+/* y = x / sqrt(mean(x^2) + eps) * w over n elements (sum of squares in double); y may be x. */
+void lqi_rmsnorm(float *y, const float *x, const float *restrict w, int64_t n,
                  float eps);
 
 /* cs[2i], cs[2i+1] = cos, sin of pos * base^(-2i/n_rot) * freq_scale / freq_factors[i]

@@ -7,7 +7,7 @@
 
 // ---- RMSNorm ------------------------------------------------------------------------------
 
-void lqi_rmsnorm(float *restrict y, const float *restrict x, const float *restrict w, int64_t n,
+void lqi_rmsnorm(float *y, const float *x, const float *restrict w, int64_t n,
                  float eps)
 {
     /* ggml sums the float squares in double, divides in double, then works in float. */

@@ -177,7 +177,7 @@ static int64_t weights_visited(const lq_model *m, const struct lq_gptq_gguf_para
     const int64_t first = p->first_layer < n_layer ? p->first_layer : n_layer;
     const int64_t n =
         p->n_layers > 0 && first + p->n_layers < n_layer ? p->n_layers : n_layer - first;
-    return n * LQ_LW_COUNT;
+    return n * lq_model_n_layer_weights(m);
 }
 
 lq_status lq_gptq_gguf_run(lq_model *m, const struct lq_calib *c, const char *model_path,

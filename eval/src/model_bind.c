@@ -1,7 +1,9 @@
-/* model_bind.c - finds every tensor of a Llama model in its source and checks it against
- * the hyperparameters (shape, type, byte size) before the forward pass may trust it. */
+/* model_bind.c - finds every tensor of a model in its source, as its family lays them out
+ * (lq/family.h traits), and checks each against the hyperparameters (shape, type, byte size)
+ * before the forward pass may trust it. */
 #include "forward_impl.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -77,14 +79,24 @@ static lq_status bind_weight(lq_model *m, const char *name, int64_t n_in, int64_
     return LQ_OK;
 }
 
-/* Binds a vector of n values, converted to F32 into dst. Absent optional vectors leave
- * *bound false. */
-static lq_status bind_vector(lq_model *m, const char *name, int64_t n, bool required, float *dst,
-                             bool *bound, struct lq_error *err)
+/* Takes n floats from the model's vector store (sized for every vector in lqi_model_bind). */
+static float *take_vector(lq_model *m, int64_t n)
+{
+    float *v = m->vectors + m->n_vectors;
+    m->n_vectors += n;
+    return v;
+}
+
+/* Binds a vector of n values, converted to F32 into the vector store; *dst is NULL when an
+ * optional vector is absent. */
+static lq_status bind_vector(lq_model *m, const char *name, int64_t n, bool required,
+                             const float **dst, struct lq_error *err)
 {
     struct lq_model_tensor t;
-    LQ_TRY(find(m, name, required, &t, bound, err));
-    if (!*bound) {
+    bool found;
+    *dst = NULL;
+    LQ_TRY(find(m, name, required, &t, &found, err));
+    if (!found) {
         return LQ_OK;
     }
     LQ_TRY(check_tensor(m, name, &t, n, 1, err));
@@ -92,37 +104,99 @@ static lq_status bind_vector(lq_model *m, const char *name, int64_t n, bool requ
     const struct lq_type_traits *tr = lq_type_traits_get(t.type);
     LQ_FAIL_IF(!tr->to_float, err, LQ_E_UNSUPPORTED, "%s: tensor '%s': type %s cannot be decoded",
                m->src_name, name, lq_type_name(t.type));
-    tr->to_float(t.data, dst, n);
+    LQ_FAIL_IF(m->n_vectors + n > m->cap_vectors, err, LQ_E_FORMAT,
+               "%s: tensor '%s': more vectors than the model's layout has", m->src_name, name);
+    float *v = take_vector(m, n);
+    tr->to_float(t.data, v, n);
+    *dst = v;
     return LQ_OK;
 }
 
-static lq_status bind_layer(lq_model *m, int64_t il, float *norms, struct lq_error *err)
+/* The attention tensors: q/k/v (fused or not) with their biases and q/k norms, and wo. */
+static lq_status bind_attention(lq_model *m, int64_t il, struct lqi_layer *L,
+                                struct lq_error *err)
 {
     const struct lq_model_hparams *hp = &m->hp;
-    struct lqi_layer *L = &m->layers[il];
     const int64_t q_dim = hp->n_head * hp->n_embd_head;
     const int64_t kv_dim = hp->n_head_kv * hp->n_embd_head;
     char name[96];
-    bool bound;
 #define LQI_NAME(suffix) (snprintf(name, sizeof name, "blk.%lld." suffix, (long long)il), name)
-    LQ_TRY(bind_vector(m, LQI_NAME("attn_norm.weight"), hp->n_embd, true, norms, &bound, err));
-    LQ_TRY(bind_weight(m, LQI_NAME("attn_q.weight"), hp->n_embd, q_dim, &L->wq, err));
-    LQ_TRY(bind_weight(m, LQI_NAME("attn_k.weight"), hp->n_embd, kv_dim, &L->wk, err));
-    LQ_TRY(bind_weight(m, LQI_NAME("attn_v.weight"), hp->n_embd, kv_dim, &L->wv, err));
+    if (m->tr.fused_qkv) {
+        LQ_TRY(bind_weight(m, LQI_NAME("attn_qkv.weight"), hp->n_embd, q_dim + 2 * kv_dim,
+                           &L->wqkv, err));
+    } else {
+        LQ_TRY(bind_weight(m, LQI_NAME("attn_q.weight"), hp->n_embd, q_dim, &L->wq, err));
+        LQ_TRY(bind_weight(m, LQI_NAME("attn_k.weight"), hp->n_embd, kv_dim, &L->wk, err));
+        LQ_TRY(bind_weight(m, LQI_NAME("attn_v.weight"), hp->n_embd, kv_dim, &L->wv, err));
+        /* llama.cpp adds q/k/v biases wherever a file has them; a family with the trait
+         * must have them */
+        const bool req = m->tr.attn_bias;
+        LQ_TRY(bind_vector(m, LQI_NAME("attn_q.bias"), q_dim, req, &L->bq, err));
+        LQ_TRY(bind_vector(m, LQI_NAME("attn_k.bias"), kv_dim, req, &L->bk, err));
+        LQ_TRY(bind_vector(m, LQI_NAME("attn_v.bias"), kv_dim, req, &L->bv, err));
+    }
+    if (m->tr.attn_qk_norm) {
+        LQ_TRY(bind_vector(m, LQI_NAME("attn_q_norm.weight"), hp->n_embd_head, true, &L->q_norm,
+                           err));
+        LQ_TRY(bind_vector(m, LQI_NAME("attn_k_norm.weight"), hp->n_embd_head, true, &L->k_norm,
+                           err));
+    }
     LQ_TRY(bind_weight(m, LQI_NAME("attn_output.weight"), q_dim, hp->n_embd, &L->wo, err));
-    LQ_TRY(bind_vector(m, LQI_NAME("ffn_norm.weight"), hp->n_embd, true, norms + hp->n_embd,
-                       &bound, err));
-    LQ_TRY(bind_weight(m, LQI_NAME("ffn_gate.weight"), hp->n_embd, hp->n_ff, &L->w_gate, err));
-    LQ_TRY(bind_weight(m, LQI_NAME("ffn_up.weight"), hp->n_embd, hp->n_ff, &L->w_up, err));
-    LQ_TRY(bind_weight(m, LQI_NAME("ffn_down.weight"), hp->n_ff, hp->n_embd, &L->w_down, err));
 #undef LQI_NAME
-    L->attn_norm = norms;
-    L->ffn_norm = norms + hp->n_embd;
     return LQ_OK;
 }
 
-/* Binds token_embd, the layers, output_norm, output (tied to token_embd when absent) and
- * rope_freqs. Norm vectors and rope factors are copied as F32 into m->vectors. */
+static lq_status bind_layer(lq_model *m, int64_t il, struct lq_error *err)
+{
+    const struct lq_model_hparams *hp = &m->hp;
+    struct lqi_layer *L = &m->layers[il];
+    char name[96];
+#define LQI_NAME(suffix) (snprintf(name, sizeof name, "blk.%lld." suffix, (long long)il), name)
+    LQ_TRY(bind_vector(m, LQI_NAME("attn_norm.weight"), hp->n_embd, true, &L->attn_norm, err));
+    LQ_TRY(bind_attention(m, il, L, err));
+    LQ_TRY(bind_vector(m, LQI_NAME("ffn_norm.weight"), hp->n_embd, true, &L->ffn_norm, err));
+    if (m->tr.fused_gate_up) {
+        LQ_TRY(bind_weight(m, LQI_NAME("ffn_up.weight"), hp->n_embd, 2 * hp->n_ff, &L->w_up,
+                           err));
+    } else {
+        LQ_TRY(bind_weight(m, LQI_NAME("ffn_gate.weight"), hp->n_embd, hp->n_ff, &L->w_gate,
+                           err));
+        LQ_TRY(bind_weight(m, LQI_NAME("ffn_up.weight"), hp->n_embd, hp->n_ff, &L->w_up, err));
+    }
+    LQ_TRY(bind_weight(m, LQI_NAME("ffn_down.weight"), hp->n_ff, hp->n_embd, &L->w_down, err));
+#undef LQI_NAME
+    return LQ_OK;
+}
+
+/* llama.cpp's context size for choosing longrope factors: its context rounded up to a
+ * multiple of 256 (llama_context pads n_ctx and the per-sequence context so). */
+static int64_t padded_ctx(int64_t n_ctx)
+{
+    return (n_ctx + 255) / 256 * 256;
+}
+
+/* rope_freqs (Llama 3), or Phi-3 longrope's factor pair: the long factors when the context
+ * in use exceeds the original one, as llama_model::get_rope_factors picks them. */
+static lq_status bind_rope_factors(lq_model *m, struct lq_error *err)
+{
+    const int64_t n = m->hp.n_rot / 2;
+    const float *freqs, *lng, *shrt;
+    LQ_TRY(bind_vector(m, "rope_freqs.weight", n, false, &freqs, err));
+    LQ_TRY(bind_vector(m, "rope_factors_long.weight", n, false, &lng, err));
+    LQ_TRY(bind_vector(m, "rope_factors_short.weight", n, false, &shrt, err));
+    const int64_t orig = m->hp.n_ctx_orig > 0 ? m->hp.n_ctx_orig : m->hp.n_ctx_train;
+    const bool use_long = padded_ctx(m->n_ctx) > orig;
+    m->rope_freqs = freqs ? freqs : use_long ? lng : shrt;
+    const char *name = freqs ? "rope_freqs.weight"
+                             : use_long ? "rope_factors_long.weight" : "rope_factors_short.weight";
+    for (int64_t i = 0; m->rope_freqs && i < n; i++) {
+        LQ_FAIL_IF(!(m->rope_freqs[i] > 0.0f) || !isfinite(m->rope_freqs[i]), err, LQ_E_FORMAT,
+                   "%s: tensor '%s': factor %lld is %g, must be positive", m->src_name, name,
+                   (long long)i, (double)m->rope_freqs[i]);
+    }
+    return LQ_OK;
+}
+
 /* Every layer the hyperparameters claim must have its tensors: checked one lookup a layer
  * before the per-layer tables are allocated, so a block count of 2^24 over a file of a few
  * layers is a format error, not gigabytes of memory. */
@@ -139,6 +213,23 @@ static lq_status check_layers_present(lq_model *m, struct lq_error *err)
     return LQ_OK;
 }
 
+/* Floats every vector the layout may hold: per layer two norms, q/k/v biases and two q/k
+ * norms; then output_norm and three rope factor vectors. false on overflow (dimensions
+ * not yet vouched for by tensors may be huge). */
+static bool vector_capacity(const struct lq_model_hparams *hp, int64_t *cap)
+{
+    int64_t q_dim, kv_dim, per_layer, all;
+    return !lqi_mul_overflow_i64(hp->n_head, hp->n_embd_head, &q_dim) &&
+           !lqi_mul_overflow_i64(hp->n_head_kv, hp->n_embd_head, &kv_dim) &&
+           !__builtin_add_overflow(2 * hp->n_embd + 2 * hp->n_embd_head, q_dim, &per_layer) &&
+           !__builtin_add_overflow(per_layer, 2 * kv_dim, &per_layer) &&
+           !lqi_mul_overflow_i64(hp->n_layer, per_layer, &all) &&
+           !__builtin_add_overflow(all, hp->n_embd + 3 * (hp->n_rot / 2), cap) &&
+           (uint64_t)*cap <= SIZE_MAX / sizeof(float);
+}
+
+/* Binds token_embd, the layers, output_norm, output (tied to token_embd when absent) and the
+ * rope factors. Norms, biases and rope factors are copied as F32 into m->vectors. */
 lq_status lqi_model_bind(lq_model *m, struct lq_error *err)
 {
     const struct lq_model_hparams *hp = &m->hp;
@@ -152,8 +243,10 @@ lq_status lqi_model_bind(lq_model *m, struct lq_error *err)
     LQ_FAIL_IF(hp->n_rot < 0 || hp->n_rot > hp->n_embd, err, LQ_E_FORMAT,
                "%s: rope dimension count %lld exceeds the embedding length %lld", m->src_name,
                (long long)hp->n_rot, (long long)hp->n_embd);
-    const int64_t n_vec = (2 * hp->n_layer + 1) * hp->n_embd + hp->n_rot / 2;
-    m->vectors = lqi_malloc((size_t)n_vec * sizeof(float));
+    LQ_FAIL_IF(!vector_capacity(hp, &m->cap_vectors), err, LQ_E_FORMAT,
+               "%s: head counts and sizes overflow", m->src_name);
+    m->n_vectors = 0;
+    m->vectors = lqi_malloc((size_t)m->cap_vectors * sizeof(float));
     m->layers = lqi_calloc((size_t)hp->n_layer, sizeof *m->layers);
     LQ_FAIL_IF(!m->vectors || !m->layers, err, LQ_E_NOMEM, "%s: out of memory for the model",
                m->src_name);
@@ -161,20 +254,14 @@ lq_status lqi_model_bind(lq_model *m, struct lq_error *err)
                "%s: tensor 'token_embd.weight': type %s cannot be decoded", m->src_name,
                lq_type_name(m->tok_embd.type));
     for (int64_t il = 0; il < hp->n_layer; il++) {
-        LQ_TRY(bind_layer(m, il, m->vectors + 2 * il * hp->n_embd, err));
+        LQ_TRY(bind_layer(m, il, err));
     }
-    float *tail = m->vectors + 2 * hp->n_layer * hp->n_embd;
-    bool bound;
-    LQ_TRY(bind_vector(m, "output_norm.weight", hp->n_embd, true, tail, &bound, err));
-    m->output_norm = tail;
+    LQ_TRY(bind_vector(m, "output_norm.weight", hp->n_embd, true, &m->output_norm, err));
     struct lq_model_tensor t;
     if (m->src.find_tensor(m->src.user, "output.weight", &t)) {
         LQ_TRY(bind_weight(m, "output.weight", hp->n_embd, hp->n_vocab, &m->output, err));
     } else {
         m->output = m->tok_embd;
     }
-    LQ_TRY(bind_vector(m, "rope_freqs.weight", hp->n_rot / 2, false, tail + hp->n_embd, &bound,
-                       err));
-    m->rope_freqs = bound ? tail + hp->n_embd : NULL;
-    return LQ_OK;
+    return bind_rope_factors(m, err);
 }

@@ -1,10 +1,12 @@
-/* model_gguf.c - opening a Llama model from a GGUF file: llama.cpp's metadata keys become
- * hyperparameters and the file's tensors the weight source (views into the mapping). */
+/* model_gguf.c - opening a model from a GGUF file: general.architecture picks the family
+ * (lq/family.h), llama.cpp's {arch}.* metadata keys become hyperparameters and the file's
+ * tensors the weight source (views into the mapping). */
 #include "forward_impl.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "lq/family.h"
 #include "lq/gguf.h"
 #include "lq/source.h"
 #include "lqi.h"
@@ -38,12 +40,13 @@ static void gguf_close(void *user)
 struct meta {
     const lq_gguf *g;
     const char *path;
+    const char *arch; /* general.architecture: the keys' prefix */
     char key[128];
 };
 
 static const char *arch_key(struct meta *mt, const char *suffix)
 {
-    snprintf(mt->key, sizeof mt->key, "llama.%s", suffix);
+    snprintf(mt->key, sizeof mt->key, "%s.%s", mt->arch, suffix);
     return mt->key;
 }
 
@@ -84,8 +87,10 @@ static lq_status get_float(struct meta *mt, const char *key, float def, float *o
     return LQ_OK;
 }
 
-/* Linear RoPE scaling (rope.scaling.factor, or the older rope.scale_linear); "none" means
- * unscaled; YaRN and LongRoPE are refused rather than silently computed wrong. */
+/* RoPE scaling as llama.cpp's loader reads it: the factor (rope.scaling.factor, or the older
+ * rope.scale_linear) divides positions unless the type is "none"; longrope (Phi-3) has no
+ * factor, only its factor tensors and rope.scaling.attn_factor, which scales the rotated
+ * q/k values. YaRN is refused rather than silently computed wrong. */
 static lq_status get_rope_scaling(struct meta *mt, struct lq_model_hparams *hp,
                                   struct lq_error *err)
 {
@@ -95,16 +100,21 @@ static lq_status get_rope_scaling(struct meta *mt, struct lq_model_hparams *hp,
     LQ_FAIL_IF(rc != LQ_OK && rc != LQ_E_NOT_FOUND, err, rc, "%s: metadata key '%s' is not a string",
                mt->path, key);
     lq_error_clear(err);
-    LQ_FAIL_IF(strcmp(type, "none") != 0 && strcmp(type, "linear") != 0, err, LQ_E_UNSUPPORTED,
-               "%s: rope scaling type '%s' is not supported (only none and linear)", mt->path,
-               type);
+    LQ_FAIL_IF(strcmp(type, "none") != 0 && strcmp(type, "linear") != 0 &&
+                   strcmp(type, "longrope") != 0,
+               err, LQ_E_UNSUPPORTED,
+               "%s: rope scaling type '%s' is not supported (only none, linear and longrope)",
+               mt->path, type);
     float factor;
     LQ_TRY(get_float(mt, arch_key(mt, "rope.scaling.factor"), 0.0f, &factor, err));
     if (factor == 0.0f) {
         LQ_TRY(get_float(mt, arch_key(mt, "rope.scale_linear"), 0.0f, &factor, err));
     }
     hp->rope_freq_scale = factor == 0.0f || strcmp(type, "none") == 0 ? 1.0f : 1.0f / factor;
-    return LQ_OK;
+    LQ_TRY(get_float(mt, arch_key(mt, "rope.scaling.attn_factor"), 1.0f, &hp->rope_attn_factor,
+                     err));
+    return get_int(mt, "rope.scaling.original_context_length", false, hp->n_ctx_train,
+                   &hp->n_ctx_orig, err);
 }
 
 static lq_status get_dims(struct meta *mt, struct lq_model_hparams *hp, struct lq_error *err)
@@ -112,8 +122,8 @@ static lq_status get_dims(struct meta *mt, struct lq_model_hparams *hp, struct l
     int64_t n_experts;
     LQ_TRY(get_int(mt, "expert_count", false, 0, &n_experts, err));
     LQ_FAIL_IF(n_experts > 0, err, LQ_E_UNSUPPORTED,
-               "%s: mixture-of-experts llama models (%lld experts) are not supported", mt->path,
-               (long long)n_experts);
+               "%s: mixture-of-experts %s models (%lld experts) are not supported", mt->path,
+               mt->arch, (long long)n_experts);
     LQ_TRY(get_int(mt, "context_length", true, 0, &hp->n_ctx_train, err));
     LQ_TRY(get_int(mt, "embedding_length", true, 0, &hp->n_embd, err));
     LQ_TRY(get_int(mt, "block_count", true, 0, &hp->n_layer, err));
@@ -139,15 +149,23 @@ static lq_status read_hparams(struct meta *mt, struct lq_model_hparams *hp, stru
     LQ_FAIL_IF(lq_gguf_get_str(mt->g, "general.architecture", &arch, err) != LQ_OK, err,
                LQ_E_FORMAT, "%s: metadata key 'general.architecture' is missing or not a string",
                mt->path);
-    LQ_FAIL_IF(strcmp(arch, "llama") != 0, err, LQ_E_UNSUPPORTED,
-               "%s: architecture '%s' is not supported (only llama)", mt->path, arch);
+    const struct lq_family *fam = lq_family_by_gguf_arch(arch);
+    if (!fam) {
+        char list[512];
+        lq_family_list(list, sizeof list);
+        return lqi_set_error(err, LQ_E_UNSUPPORTED,
+                             "%s: architecture '%s' is not supported (supported: %s)", mt->path,
+                             arch, list);
+    }
+    mt->arch = fam->gguf_arch;
     memset(hp, 0, sizeof *hp);
+    hp->family = fam;
     LQ_TRY(get_dims(mt, hp, err));
     LQ_TRY(get_float(mt, arch_key(mt, "attention.layer_norm_rms_epsilon"), 1e-5f, &hp->norm_eps,
                      err));
     LQ_TRY(get_float(mt, arch_key(mt, "rope.freq_base"), 10000.0f, &hp->rope_freq_base, err));
     LQ_TRY(get_rope_scaling(mt, hp, err));
-    hp->rope_type = LQ_ROPE_NORMAL;
+    hp->rope_type = fam->traits.rope_style;
     const int64_t id = lq_gguf_find_tensor(mt->g, "token_embd.weight");
     LQ_FAIL_IF(id < 0 && lq_gguf_n_tensors(mt->g) > 0, err, LQ_E_FORMAT,
                "%s: tensor 'token_embd.weight' is missing", mt->path);
@@ -190,7 +208,7 @@ lq_status lq_model_open(const char *path, const struct lq_model_params *params, 
     LQ_FAIL_IF(!path || !out, err, LQ_E_INVALID_ARG, "model: NULL argument");
     *out = NULL;
     /* the metadata and tensors go through the converter's validator first, so that eval
-     * accepts exactly the llama files that convert and quantize accept */
+     * accepts exactly the files that convert and quantize accept */
     lq_source *checked = NULL;
     LQ_TRY(lq_source_open(path, &checked, err));
     lq_source_free(checked);

@@ -4,7 +4,7 @@
 #include "lqi.h"
 
 static const char *const weight_names[LQ_LW_COUNT] = {
-    "attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down",
+    "attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down", "attn_qkv",
 };
 
 const char *lq_layer_weight_name(enum lq_layer_weight w)
@@ -18,6 +18,7 @@ enum lq_hook_point lq_layer_weight_input(enum lq_layer_weight w)
     case LQ_LW_Q:
     case LQ_LW_K:
     case LQ_LW_V:
+    case LQ_LW_QKV:
         return LQ_HOOK_ATTN_IN;
     case LQ_LW_O:
         return LQ_HOOK_ATTN_OUT;
@@ -87,9 +88,23 @@ static struct lqi_weight *layer_weight(lq_model *m, int64_t il, enum lq_layer_we
 {
     struct lqi_layer *L = &m->layers[il];
     struct lqi_weight *ws[LQ_LW_COUNT] = {
-        &L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down,
+        &L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down, &L->wqkv,
     };
     return ws[w];
+}
+
+bool lq_model_has_weight(const lq_model *m, enum lq_layer_weight w)
+{
+    return m && (unsigned)w < LQ_LW_COUNT && layer_weight((lq_model *)m, 0, w)->data != NULL;
+}
+
+int lq_model_n_layer_weights(const lq_model *m)
+{
+    int n = 0;
+    for (int w = 0; w < LQ_LW_COUNT; w++) {
+        n += lq_model_has_weight(m, (enum lq_layer_weight)w);
+    }
+    return n;
 }
 
 static lq_status check_ref(const lq_model *m, int64_t il, enum lq_layer_weight w,
@@ -99,6 +114,9 @@ static lq_status check_ref(const lq_model *m, int64_t il, enum lq_layer_weight w
     LQ_FAIL_IF(il < 0 || il >= m->hp.n_layer || (unsigned)w >= LQ_LW_COUNT, err,
                LQ_E_INVALID_ARG, "layer weight: no weight %d in layer %lld of %lld", (int)w,
                (long long)il, (long long)m->hp.n_layer);
+    LQ_FAIL_IF(!lq_model_has_weight(m, w), err, LQ_E_INVALID_ARG,
+               "layer weight: a %s model has no %s weight", m->hp.family->name,
+               weight_names[w]);
     return LQ_OK;
 }
 

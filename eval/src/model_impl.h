@@ -1,4 +1,4 @@
-/* model_impl.h - the Llama model's internals shared by eval/src/model_*.c and forward*.c. */
+/* model_impl.h - the model's internals shared by eval/src/model_*.c and forward*.c. */
 #ifndef LQ_MODEL_IMPL_H
 #define LQ_MODEL_IMPL_H
 
@@ -32,13 +32,19 @@ struct lqi_weight {
     lq_to_float_fn to_float; /* for LQI_DOT_DEQUANT and token embeddings */
 };
 
+/* One block's tensors. Which are bound follows the family's traits (lq/family.h): fused
+ * families have wqkv instead of wq/wk/wv and a w_up of 2 * n_ff rows (gate rows first)
+ * instead of w_gate/w_up; absent weights have data NULL, absent vectors are NULL. */
 struct lqi_layer {
     const float *attn_norm;           /* (n_embd) */
     struct lqi_weight wq;             /* (n_embd -> n_head * n_embd_head) */
     struct lqi_weight wk, wv;         /* (n_embd -> n_head_kv * n_embd_head) */
+    struct lqi_weight wqkv;           /* (n_embd -> q, k, v rows), fused_qkv */
+    const float *bq, *bk, *bv;        /* q/k/v biases (Qwen2; optional in Llama) */
+    const float *q_norm, *k_norm;     /* (n_embd_head) per-head RMS norms (Qwen3) */
     struct lqi_weight wo;             /* (n_head * n_embd_head -> n_embd) */
     const float *ffn_norm;            /* (n_embd) */
-    struct lqi_weight w_gate, w_up;   /* (n_embd -> n_ff) */
+    struct lqi_weight w_gate, w_up;   /* (n_embd -> n_ff); w_up 2 * n_ff rows: fused_gate_up */
     struct lqi_weight w_down;         /* (n_ff -> n_embd) */
 };
 
@@ -65,7 +71,8 @@ struct lqi_state {
     float *att;     /* (n_batch, n_head * n_embd_head) attention output */
     float *proj;    /* (n_batch, n_embd) output of wo / w_down */
     float *gate;    /* (n_batch, n_ff) */
-    float *up;      /* (n_batch, n_ff) */
+    float *up;      /* (n_batch, n_ff), or (n_batch, 2 n_ff) for a fused gate+up */
+    float *qkv;     /* (n_batch, q + 2 kv) output of a fused wqkv; NULL when not fused */
     float *kf, *vf; /* (n_ctx, n_head_kv * n_embd_head) the layer's cache as F32 */
     float *scores;  /* (n_threads, n_ctx) attention rows */
     float *wrow;    /* (n_threads, max n_in) weight rows converted to F32 */
@@ -85,8 +92,12 @@ struct lq_model {
     struct lqi_layer *layers;
     const float *output_norm;   /* (n_embd) */
     struct lqi_weight output;   /* (n_embd -> n_vocab) */
-    const float *rope_freqs;    /* (n_rot / 2) frequency divisors, or NULL */
-    float *vectors;             /* one allocation: norms and rope_freqs as F32 */
+    const float *rope_freqs;    /* (n_rot / 2) frequency divisors in use, or NULL: rope_freqs,
+                                 * or longrope's long or short factors for this n_ctx */
+    struct lq_family_traits tr; /* the family's forward-pass traits */
+    float kq_scale;             /* the attention scores' scale (1 when tr.attn_scale_q) */
+    float *vectors;             /* norms, biases and rope factors as F32 (vec_mem) */
+    int64_t n_vectors, cap_vectors;
     void **aligned;             /* aligned copies of weights the file misaligns, n_aligned */
     int64_t n_aligned;
     void *state_mem;

@@ -46,7 +46,25 @@ static lq_status check_hparams(const struct lq_model_hparams *hp, const char *na
                (double)hp->norm_eps, (double)hp->rope_freq_base, (double)hp->rope_freq_scale);
     LQ_FAIL_IF(hp->rope_type != LQ_ROPE_NORMAL && hp->rope_type != LQ_ROPE_NEOX, err,
                LQ_E_FORMAT, "%s: unknown rope type %d", name, (int)hp->rope_type);
+    LQ_FAIL_IF(!(hp->rope_attn_factor >= 0.0f) || !isfinite(hp->rope_attn_factor) ||
+                   hp->n_ctx_orig < 0,
+               err, LQ_E_FORMAT, "%s: bad rope attention factor %g or original context %lld",
+               name, (double)hp->rope_attn_factor, (long long)hp->n_ctx_orig);
     return LQ_OK;
+}
+
+/* The family's traits (llama when the caller named none) and what follows from them. */
+static void apply_family(lq_model *m)
+{
+    if (!m->hp.family) {
+        m->hp.family = lq_family_by_gguf_arch("llama");
+    }
+    m->tr = m->hp.family->traits;
+    if (m->hp.rope_attn_factor == 0.0f) {
+        m->hp.rope_attn_factor = 1.0f;
+    }
+    /* Phi-3's graph scales q instead of the scores */
+    m->kq_scale = m->tr.attn_scale_q ? 1.0f : 1.0f / sqrtf((float)m->hp.n_embd_head);
 }
 
 /* Fills n_threads, n_ctx and n_batch from params and the model's training context. */
@@ -68,13 +86,9 @@ static lq_status apply_params(lq_model *m, const struct lq_model_params *params,
 static lq_status build(lq_model *m, const struct lq_model_params *params, struct lq_error *err)
 {
     LQ_TRY(check_hparams(&m->hp, m->src_name, err));
+    apply_family(m);
     LQ_TRY(apply_params(m, params, err));
     LQ_TRY(lqi_model_bind(m, err));
-    for (int64_t i = 0; m->rope_freqs && i < m->hp.n_rot / 2; i++) {
-        LQ_FAIL_IF(!(m->rope_freqs[i] > 0.0f) || !isfinite(m->rope_freqs[i]), err, LQ_E_FORMAT,
-                   "%s: tensor 'rope_freqs.weight': factor %lld is %g, must be positive",
-                   m->src_name, (long long)i, (double)m->rope_freqs[i]);
-    }
     return lqi_model_alloc_state(m, err);
 }
 

@@ -42,9 +42,12 @@ static uint64_t acts_row_max(const lq_model *m)
     size_t mx = lqi_acts_row_size(&m->output, m->output.n_in);
     for (int64_t il = 0; il < m->hp.n_layer; il++) {
         const struct lqi_layer *L = &m->layers[il];
-        const struct lqi_weight *ws[] = { &L->wq, &L->wk, &L->wv, &L->wo,
+        const struct lqi_weight *ws[] = { &L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo,
                                           &L->w_gate, &L->w_up, &L->w_down };
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
+            if (!ws[i]->data) {
+                continue; /* not in this family's layout */
+            }
             size_t r = lqi_acts_row_size(ws[i], ws[i]->n_in);
             r = r > (size_t)ws[i]->n_in * sizeof(float) ? r : (size_t)ws[i]->n_in * sizeof(float);
             mx = r > mx ? r : mx;
@@ -68,7 +71,8 @@ static void layout(lq_model *m, struct plan *p)
     st->k = carve(p, nb, kv_dim, sizeof(float));
     st->v = carve(p, nb, kv_dim, sizeof(float));
     st->gate = carve(p, nb, hp->n_ff, sizeof(float));
-    st->up = carve(p, nb, hp->n_ff, sizeof(float));
+    st->up = carve(p, nb, (m->tr.fused_gate_up ? 2 : 1) * hp->n_ff, sizeof(float));
+    st->qkv = m->tr.fused_qkv ? carve(p, nb, q_dim + 2 * kv_dim, sizeof(float)) : NULL;
     st->kf = carve(p, m->n_ctx, kv_dim, sizeof(float));
     st->vf = carve(p, m->n_ctx, kv_dim, sizeof(float));
     st->scores = carve(p, m->n_threads, m->n_ctx, sizeof(float));

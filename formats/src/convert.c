@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lq/family.h"
 #include "lq/gguf_writer.h"
 #include "lqi.h"
 
@@ -46,8 +47,41 @@ static struct lq_recipe_params recipe_params(const lq_source *src, const struct 
     rp.n_head = (int)hp->n_head;
     rp.n_head_kv = (int)hp->n_head_kv;
     rp.n_expert = hp->n_expert;
-    rp.is_70b = hp->n_layer == 80 && hp->n_head != hp->n_head_kv;
+    const struct lq_family *f = lq_source_family(src);
+    rp.is_70b = f && f->recipe_70b && hp->n_layer == 80 && hp->n_head != hp->n_head_kv;
     return rp;
+}
+
+/* Tensor ids in llama-quantize's order (a stable merge sort of ids: qsort has no context
+ * argument to reach the names through). */
+static void merge_sort_ids(const lq_source *src, int64_t *ids, int64_t *tmp, int64_t n)
+{
+    if (n < 2) {
+        return;
+    }
+    int64_t h = n / 2;
+    merge_sort_ids(src, ids, tmp, h);
+    merge_sort_ids(src, ids + h, tmp, n - h);
+    int64_t a = 0, b = h, k = 0;
+    while (a < h || b < n) {
+        bool take_a = b >= n || (a < h && lq_recipe_compare_names(lq_source_tensor(src, ids[a])->name,
+                                                                  lq_source_tensor(src, ids[b])->name) <= 0);
+        tmp[k++] = take_a ? ids[a++] : ids[b++];
+    }
+    memcpy(ids, tmp, (size_t)n * sizeof *ids);
+}
+
+static bool sort_by_recipe_order(const lq_source *src, int64_t *order, int64_t n)
+{
+    int64_t *tmp = lqi_calloc((size_t)(n ? n : 1), sizeof *tmp);
+    for (int64_t i = 0; tmp && i < n; i++) {
+        order[i] = i;
+    }
+    if (tmp) {
+        merge_sort_ids(src, order, tmp, n);
+    }
+    lqi_free(tmp);
+    return tmp != NULL;
 }
 
 lq_status lq_convert_plan(const lq_source *src, const struct lq_convert_params *p,
@@ -55,33 +89,62 @@ lq_status lq_convert_plan(const lq_source *src, const struct lq_convert_params *
 {
     int64_t n = lq_source_n_tensors(src);
     struct lq_recipe_tensor *ts = lqi_calloc((size_t)(n ? n : 1), sizeof *ts);
-    LQ_FAIL_IF(!ts, err, LQ_E_NOMEM, "out of memory");
-    for (int64_t i = 0; i < n; i++) {
+    int64_t *order = lqi_calloc((size_t)(n ? n : 1), sizeof *order);
+    enum lq_type *planned = lqi_calloc((size_t)(n ? n : 1), sizeof *planned);
+    if (!ts || !order || !planned || !sort_by_recipe_order(src, order, n)) {
+        lqi_free(ts);
+        lqi_free(order);
+        lqi_free(planned);
+        return lqi_set_error(err, LQ_E_NOMEM, "out of memory");
+    }
+    /* the recipe's counters follow llama-quantize's order (order[]: by block, then name),
+     * whatever order the output is written in (a folder keeps llama.cpp's converter's) */
+    for (int64_t k = 0; k < n; k++) {
+        const int64_t i = order[k];
         const struct lq_source_tensor *t = lq_source_tensor(src, i);
-        ts[i].name = t->name;
-        ts[i].n_dims = t->n_dims;
-        memcpy(ts[i].ne, t->ne, sizeof ts[i].ne);
-        ts[i].type = t->type;
-        ts[i].override_type = p->type_override ? p->type_override(t->name, p->type_override_user)
+        ts[k].name = t->name;
+        ts[k].n_dims = t->n_dims;
+        memcpy(ts[k].ne, t->ne, sizeof ts[k].ne);
+        ts[k].type = t->type;
+        ts[k].override_type = p->type_override ? p->type_override(t->name, p->type_override_user)
                                                : -1;
     }
     struct lq_recipe_params rp = recipe_params(src, p);
-    lq_status rc = lq_recipe_plan(&rp, ts, (size_t)n, out_types, n_fallback, err);
+    lq_status rc = lq_recipe_plan(&rp, ts, (size_t)n, planned, n_fallback, err);
     bool converted = lq_source_get_kind(src) != LQ_SOURCE_GGUF;
-    for (int64_t i = 0; rc == LQ_OK && i < n; i++) {
+    for (int64_t k = 0; rc == LQ_OK && k < n; k++) {
+        out_types[order[k]] = planned[k];
+    }
+    for (int64_t k = 0; rc == LQ_OK && k < n; k++) {
+        const int64_t i = order[k];
         /* tensors a recipe leaves alone are stored as F32 when converting from a checkpoint,
          * as llama.cpp's converter does for norms and other 1-D tensors */
-        if (converted && !lq_recipe_allows_quantization(&rp, &ts[i])) {
+        if (converted && !lq_recipe_allows_quantization(&rp, &ts[k])) {
             out_types[i] = LQ_TYPE_F32;
         }
         const struct lq_type_traits *tr = lq_type_traits_get(out_types[i]);
-        if (!tr || (out_types[i] != ts[i].type && !tr->from_float_ref && !tr->quantize)) {
+        if (!tr || (out_types[i] != ts[k].type && !tr->from_float_ref && !tr->quantize)) {
             rc = lqi_set_error(err, LQ_E_UNSUPPORTED, "tensor '%s': cannot write type %s",
-                               ts[i].name, lq_type_name(out_types[i]));
+                               ts[k].name, lq_type_name(out_types[i]));
         }
     }
     lqi_free(ts);
+    lqi_free(order);
+    lqi_free(planned);
     return rc;
+}
+
+/* A key the source's metadata placed (a converted checkpoint has general.file_type where
+ * llama.cpp's converter writes it) keeps its place; otherwise it is appended, as
+ * llama-quantize appends it. */
+static lq_status set_u32_in_place(lq_gguf_writer *w, const char *key, uint32_t v,
+                                  struct lq_error *err)
+{
+    if (lq_gguf_writer_find_key(w, key) < 0) {
+        return lq_gguf_writer_set_u32(w, key, v, err);
+    }
+    struct lq_gguf_value val = { .type = LQ_GGUF_UINT32, .v.u32 = v };
+    return lq_gguf_writer_replace_value(w, key, &val, err);
 }
 
 static lq_status write_header(const lq_source *src, lq_gguf_writer *w,
@@ -89,8 +152,8 @@ static lq_status write_header(const lq_source *src, lq_gguf_writer *w,
                               struct lq_error *err)
 {
     LQ_TRY(lq_source_write_metadata(src, w, err));
-    LQ_TRY(lq_gguf_writer_set_u32(w, "general.quantization_version", 2, err));
-    LQ_TRY(lq_gguf_writer_set_u32(w, "general.file_type", (uint32_t)p->ftype, err));
+    LQ_TRY(set_u32_in_place(w, "general.quantization_version", 2, err));
+    LQ_TRY(set_u32_in_place(w, "general.file_type", (uint32_t)p->ftype, err));
     if (p->imatrix) {
         const lq_imatrix *im = p->imatrix;
         if (p->imatrix_path) {

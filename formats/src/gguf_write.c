@@ -255,6 +255,26 @@ lq_status lq_gguf_writer_set_value(lq_gguf_writer *w, const char *key,
     return LQ_OK;
 }
 
+lq_status lq_gguf_writer_replace_value(lq_gguf_writer *w, const char *key,
+                                       const struct lq_gguf_value *v, struct lq_error *err)
+{
+    LQ_TRY(check_meta_phase(w, key, err));
+    LQ_FAIL_IF(!v, err, LQ_E_INVALID_ARG, "%s: key '%s': NULL value", w->path, key);
+    LQ_FAIL_IF(strcmp(key, "general.alignment") == 0, err, LQ_E_INVALID_ARG,
+               "%s: general.alignment is set with lq_gguf_writer_set_value", w->path);
+    int64_t id = lq_gguf_writer_find_key(w, key);
+    LQ_FAIL_IF(id < 0, err, LQ_E_NOT_FOUND, "%s: no key '%s' to replace", w->path, key);
+    struct lqi_buf bytes = { 0 };
+    lq_status rc = lqi_gguf_put_kv(&bytes, key, v, err);
+    if (rc != LQ_OK) {
+        lqi_buf_free(&bytes);
+        return rc;
+    }
+    lqi_buf_free(&w->kv[id].bytes);
+    w->kv[id].bytes = bytes;
+    return LQ_OK;
+}
+
 // ---- tensor declarations ----
 
 int64_t lq_gguf_writer_n_tensors(const lq_gguf_writer *w)

@@ -57,7 +57,9 @@ lq_status lq_source_open(const char *path, lq_source **out, struct lq_error *err
         lq_source_free(s);
         return rc;
     }
-    lqi_source_sort(s);
+    if (kind != LQ_FILE_HF_DIR && kind != LQ_FILE_HF_DIR_PYTORCH) {
+        lqi_source_sort(s); /* Hugging Face folders are in llama.cpp's converter order */
+    }
     *out = s;
     return LQ_OK;
 }
@@ -76,6 +78,8 @@ void lq_source_free(lq_source *s)
     lqi_free(s->tensors);
     lqi_name_index_free(&s->index);
     lqi_free(s->rope_freqs);
+    lqi_free(s->rope.factors_long);
+    lqi_free(s->rope.factors_short);
     lqi_free(s->vocab_path);
     lq_gguf_free(s->gguf);
     lq_hf_free(s->hf);
@@ -177,6 +181,11 @@ const struct lq_llama_hparams *lq_source_hparams(const lq_source *s)
     return &s->hp;
 }
 
+const struct lq_family *lq_source_family(const lq_source *s)
+{
+    return s->family;
+}
+
 static int64_t n_elements(const struct lq_source_tensor *t)
 {
     int64_t n = 1;
@@ -247,6 +256,18 @@ lq_status lq_source_check_finite(const lq_source *s, int64_t i, const float *x,
     return LQ_OK;
 }
 
+/* The values of a tensor generated from config.json (data == NULL). */
+static const float *generated(const lq_source *s, const struct lq_source_tensor *t)
+{
+    if (strcmp(t->name, "rope_factors_long.weight") == 0) {
+        return s->rope.factors_long;
+    }
+    if (strcmp(t->name, "rope_factors_short.weight") == 0) {
+        return s->rope.factors_short;
+    }
+    return s->rope_freqs;
+}
+
 /* The decoders read blocks and elements as C objects: data that a GGUF file aligned to less
  * than them (general.alignment 1 is legal) is decoded from an aligned copy. */
 #define DECODE_ALIGN 16
@@ -259,7 +280,7 @@ static lq_status read_f32_from(const lq_source *s, int64_t i, const unsigned cha
     int64_t ncols = t->ne[0];
     int64_t nrows = n_elements(t) / (ncols ? ncols : 1);
     if (!data) { /* generated (rope factors) */
-        memcpy(dst, s->rope_freqs, (size_t)n_elements(t) * sizeof(float));
+        memcpy(dst, generated(s, t), (size_t)n_elements(t) * sizeof(float));
     } else if (t->permute_heads <= 0) {
         LQ_TRY(decode_row(t, data, dst, n_elements(t), err));
     } else {
@@ -296,7 +317,7 @@ lq_status lq_source_read_raw(const lq_source *s, int64_t i, void *dst, struct lq
     const struct lq_source_tensor *t = lq_source_tensor(s, i);
     LQ_FAIL_IF(!t || !dst, err, LQ_E_INVALID_ARG, "source: bad tensor id %lld", (long long)i);
     if (!t->data) {
-        memcpy(dst, s->rope_freqs, t->nbytes);
+        memcpy(dst, generated(s, t), t->nbytes);
     } else if (t->permute_heads <= 0) {
         memcpy(dst, t->data, t->nbytes);
     } else {

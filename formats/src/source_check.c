@@ -74,13 +74,29 @@ static int64_t layers_found(const struct lq_source *s)
     return n;
 }
 
-static const char *const parts[] = {"attn_norm", "attn_q",   "attn_k", "attn_v",  "attn_output",
-                                    "ffn_norm",  "ffn_gate", "ffn_up", "ffn_down"};
-#define N_PARTS (sizeof parts / sizeof parts[0])
+/* The family whose table rules the checks: a folder's, or the GGUF architecture's (llama for
+ * llama2.c checkpoints). */
+static const struct lq_family *family_of(const struct lq_source *s)
+{
+    return s->family ? s->family : lq_family_by_gguf_arch("llama");
+}
 
-/* Bit p of have[l] is set when layer l has the weight parts[p]: one pass over the tensors, so
- * the check costs the same however many tensors a file claims. */
-static void mark_parts(const struct lq_source *s, uint16_t *have)
+/* The per-layer tensors every layer must have (LQ_FT_REQUIRED rows, at most 32). */
+static size_t required_parts(const struct lq_family *f, const struct lq_family_tensor **req)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->n_layer_tensors && n < 32; i++) {
+        if (f->layer_tensors[i].flags & LQ_FT_REQUIRED) {
+            req[n++] = &f->layer_tensors[i];
+        }
+    }
+    return n;
+}
+
+/* Bit p of have[l] is set when layer l has the required part p: one pass over the tensors,
+ * so the check costs the same however many tensors a file claims. */
+static void mark_parts(const struct lq_source *s, const struct lq_family_tensor *const *req,
+                       size_t n_req, uint32_t *have)
 {
     for (int64_t i = 0; i < s->n_tensors; i++) {
         const char *name = s->tensors[i].name;
@@ -89,10 +105,9 @@ static void mark_parts(const struct lq_source *s, uint16_t *have)
         if (l < 0 || l >= s->hp.n_layer || *end != '.') {
             continue;
         }
-        for (size_t p = 0; p < N_PARTS; p++) {
-            size_t n = strlen(parts[p]);
-            if (strncmp(end + 1, parts[p], n) == 0 && strcmp(end + 1 + n, ".weight") == 0) {
-                have[l] |= (uint16_t)(1u << p);
+        for (size_t p = 0; p < n_req; p++) {
+            if (strcmp(end + 1, req[p]->gguf) == 0) {
+                have[l] |= 1u << p;
             }
         }
     }
@@ -105,16 +120,20 @@ static lq_status check_layers(const struct lq_source *s, const struct lqi_hparam
     LQ_FAIL_IF(found != s->hp.n_layer, err, LQ_E_FORMAT,
                "%s: %s is %lld but the tensors have %lld layers", k->file, k->n_layer,
                (long long)s->hp.n_layer, (long long)found);
-    uint16_t *have = lqi_calloc((size_t)s->hp.n_layer, sizeof *have);
+    const struct lq_family *f = family_of(s);
+    const struct lq_family_tensor *req[32];
+    const size_t n_req = required_parts(f, req);
+    uint32_t *have = lqi_calloc((size_t)s->hp.n_layer, sizeof *have);
     LQ_FAIL_IF(!have, err, LQ_E_NOMEM, "%s: out of memory", s->path);
-    mark_parts(s, have);
+    mark_parts(s, req, n_req, have);
     lq_status rc = LQ_OK;
     for (int64_t l = 0; l < s->hp.n_layer && rc == LQ_OK; l++) {
-        for (size_t p = 0; p < N_PARTS && rc == LQ_OK; p++) {
+        for (size_t p = 0; p < n_req && rc == LQ_OK; p++) {
             if (!(have[l] & (1u << p))) {
-                rc = lqi_set_error(err, LQ_E_FORMAT, "%s: layer %lld has no %s weight (%s is %lld)",
-                                   s->path, (long long)l, parts[p], k->n_layer,
-                                   (long long)s->hp.n_layer);
+                rc = lqi_set_error(err, LQ_E_FORMAT,
+                                   "%s: layer %lld has no %s (%s is %lld; a %s model has it in "
+                                   "every layer)", s->path, (long long)l, req[p]->gguf,
+                                   k->n_layer, (long long)s->hp.n_layer, f->name);
             }
         }
     }
@@ -130,45 +149,78 @@ struct want {
     const char *key0, *key1; /* "hidden_size", "num_attention_heads x head_dim", ... */
 };
 
-/* Expected GGUF shape of a Llama matrix or norm (ne1 = 1); false when no rule applies. */
-static bool expected_shape(const struct lq_llama_hparams *hp, const struct lqi_hparam_keys *k,
-                           const char *name, struct want *w, char *buf, size_t cap)
+/* The table row of a GGUF tensor name ("blk.3.attn_q.weight", "output.weight"). */
+static const struct lq_family_tensor *row_of(const struct lq_family *f, const char *name)
 {
     const char *p = strncmp(name, "blk.", 4) == 0 ? strchr(name + 4, '.') : NULL;
+    const struct lq_family_tensor *t = p ? f->layer_tensors : f->global_tensors;
+    size_t n = p ? f->n_layer_tensors : f->n_global_tensors;
     p = p ? p + 1 : name;
-    const int64_t q = hp->n_head * hp->head_dim, kv = hp->n_head_kv * hp->head_dim;
-    if (strcmp(p, "token_embd.weight") == 0 || strcmp(p, "output.weight") == 0) {
-        *w = (struct want){hp->n_embd, hp->n_vocab, k->n_embd, k->n_vocab};
-    } else if (strcmp(p, "attn_q.weight") == 0 || strcmp(p, "attn_output.weight") == 0) {
-        snprintf(buf, cap, "%s x %s", k->n_head, k->head_dim);
-        *w = (struct want){hp->n_embd, q, k->n_embd, buf};
-        if (strcmp(p, "attn_output.weight") == 0) {
-            *w = (struct want){q, hp->n_embd, buf, k->n_embd};
+    for (size_t i = 0; i < n; i++) {
+        if (!(t[i].flags & LQ_FT_SKIP) && strcmp(t[i].gguf, p) == 0) {
+            return &t[i];
         }
-    } else if (strcmp(p, "attn_k.weight") == 0 || strcmp(p, "attn_v.weight") == 0) {
-        snprintf(buf, cap, "%s x %s", k->n_head_kv, k->head_dim);
-        *w = (struct want){hp->n_embd, kv, k->n_embd, buf};
-    } else if (strcmp(p, "ffn_gate.weight") == 0 || strcmp(p, "ffn_up.weight") == 0) {
-        *w = (struct want){hp->n_embd, hp->n_ff, k->n_embd, k->n_ff};
-    } else if (strcmp(p, "ffn_down.weight") == 0) {
-        *w = (struct want){hp->n_ff, hp->n_embd, k->n_ff, k->n_embd};
-    } else if (strcmp(p, "attn_norm.weight") == 0 || strcmp(p, "ffn_norm.weight") == 0 ||
-               strcmp(p, "output_norm.weight") == 0) {
-        *w = (struct want){hp->n_embd, 1, k->n_embd, NULL};
-    } else {
-        return false;
+    }
+    return NULL;
+}
+
+/* Expected GGUF shape of a tensor by its table row (ne1 = 1 for vectors); false when the
+ * row sets no rule. The dimension labels are built in buf / buf1 (cap bytes each). */
+static bool expected_shape(const struct lq_llama_hparams *hp, const struct lqi_hparam_keys *k,
+                           const struct lq_family_tensor *row, struct want *w, char *buf,
+                           char *buf1, size_t cap)
+{
+    const int64_t q = hp->n_head * hp->head_dim, kv = hp->n_head_kv * hp->head_dim;
+    snprintf(buf, cap, "%s x %s", k->n_head, k->head_dim);
+    snprintf(buf1, cap, "%s x %s", k->n_head_kv, k->head_dim);
+    switch (row ? row->shape : LQ_SHAPE_ANY) {
+    case LQ_SHAPE_E: *w = (struct want){hp->n_embd, 1, k->n_embd, NULL}; break;
+    case LQ_SHAPE_E_Q: *w = (struct want){hp->n_embd, q, k->n_embd, buf}; break;
+    case LQ_SHAPE_E_KV: *w = (struct want){hp->n_embd, kv, k->n_embd, buf1}; break;
+    case LQ_SHAPE_Q_E: *w = (struct want){q, hp->n_embd, buf, k->n_embd}; break;
+    case LQ_SHAPE_E_QKV:
+        snprintf(buf1, cap, "(%s + 2 x %s) x %s", k->n_head, k->n_head_kv, k->head_dim);
+        *w = (struct want){hp->n_embd, q + 2 * kv, k->n_embd, buf1};
+        break;
+    case LQ_SHAPE_E_F: *w = (struct want){hp->n_embd, hp->n_ff, k->n_embd, k->n_ff}; break;
+    case LQ_SHAPE_E_2F:
+        snprintf(buf1, cap, "2 x %s", k->n_ff);
+        *w = (struct want){hp->n_embd, 2 * hp->n_ff, k->n_embd, buf1};
+        break;
+    case LQ_SHAPE_F_E: *w = (struct want){hp->n_ff, hp->n_embd, k->n_ff, k->n_embd}; break;
+    case LQ_SHAPE_Q: *w = (struct want){q, 1, buf, NULL}; break;
+    case LQ_SHAPE_KV: *w = (struct want){kv, 1, buf1, NULL}; break;
+    case LQ_SHAPE_D: *w = (struct want){hp->head_dim, 1, k->head_dim, NULL}; break;
+    case LQ_SHAPE_E_V: *w = (struct want){hp->n_embd, hp->n_vocab, k->n_embd, k->n_vocab}; break;
+    default: return false;
     }
     return true;
+}
+
+/* Generated rope factor tensors hold one factor per rotary pair. */
+static lq_status check_rope_factors(const struct lq_source *s, struct lq_error *err)
+{
+    static const char *const names[] = { "rope_freqs.weight", "rope_factors_long.weight",
+                                         "rope_factors_short.weight" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const int64_t rf = lq_source_find_tensor(s, names[i]);
+        LQ_FAIL_IF(rf >= 0 && s->tensors[rf].ne[0] != s->hp.n_rot / 2, err, LQ_E_FORMAT,
+                   "%s: %s has %lld factors, the rotary dimensions %lld need %lld", s->path,
+                   names[i], (long long)s->tensors[rf].ne[0], (long long)s->hp.n_rot,
+                   (long long)(s->hp.n_rot / 2));
+    }
+    return LQ_OK;
 }
 
 static lq_status check_shapes(const struct lq_source *s, const struct lqi_hparam_keys *k,
                               struct lq_error *err)
 {
-    char buf[96];
+    char buf[160], buf1[160];
+    const struct lq_family *f = family_of(s);
     for (int64_t i = 0; i < s->n_tensors; i++) {
         const struct lq_source_tensor *t = &s->tensors[i];
         struct want w;
-        if (!expected_shape(&s->hp, k, t->name, &w, buf, sizeof buf)) {
+        if (!expected_shape(&s->hp, k, row_of(f, t->name), &w, buf, buf1, sizeof buf)) {
             continue;
         }
         const int n_dims = w.key1 ? 2 : 1;
@@ -186,12 +238,7 @@ static lq_status check_shapes(const struct lq_source *s, const struct lqi_hparam
                    (long long)t->ne[2], (long long)t->ne[3], k->file, (long long)w.ne0,
                    (long long)w.ne1);
     }
-    const int64_t rf = lq_source_find_tensor(s, "rope_freqs.weight");
-    LQ_FAIL_IF(rf >= 0 && s->tensors[rf].ne[0] != s->hp.n_rot / 2, err, LQ_E_FORMAT,
-               "%s: rope_freqs.weight has %lld factors, the rotary dimensions %lld need %lld",
-               s->path, (long long)s->tensors[rf].ne[0], (long long)s->hp.n_rot,
-               (long long)(s->hp.n_rot / 2));
-    return LQ_OK;
+    return check_rope_factors(s, err);
 }
 
 lq_status lqi_source_check_hparams(const struct lq_source *s, const struct lqi_hparam_keys *k,

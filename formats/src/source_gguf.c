@@ -27,6 +27,7 @@ static void read_hparams(struct lq_source *s)
     const lq_gguf *g = s->gguf;
     const char *arch = "llama";
     lq_gguf_get_str(g, "general.architecture", &arch, NULL);
+    s->family = lq_family_by_gguf_arch(arch);
     struct lq_llama_hparams *hp = &s->hp;
     hp->n_embd = arch_i64(g, arch, "embedding_length", 0);
     hp->n_layer = arch_i64(g, arch, "block_count", 0);
@@ -48,31 +49,40 @@ static void read_hparams(struct lq_source *s)
                       : arch_i64(g, arch, "vocab_size", 0);
 }
 
-/* A llama GGUF with tensors goes through the validator (other architectures and
- * vocabulary-only files are copied as they are). */
+/* A GGUF of a family the table knows, with tensors, goes through the validator (other
+ * architectures and vocabulary-only files are copied as they are). */
 static lq_status check_hparams(const struct lq_source *s, struct lq_error *err)
 {
-    const char *arch = NULL;
-    if (lq_gguf_get_str(s->gguf, "general.architecture", &arch, NULL) != LQ_OK ||
-        strcmp(arch, "llama") != 0 || s->n_tensors == 0) {
+    if (!s->family || s->n_tensors == 0) {
         return LQ_OK;
     }
+    const char *arch = s->family->gguf_arch;
+    char vocab_key[96];
+    snprintf(vocab_key, sizeof vocab_key, "%s.vocab_size", arch);
     const bool listed = lq_gguf_find_key(s->gguf, "tokenizer.ggml.tokens") >= 0;
     int64_t declared;
-    if (listed && lq_gguf_get_i64(s->gguf, "llama.vocab_size", &declared, NULL) == LQ_OK) {
+    if (listed && lq_gguf_get_i64(s->gguf, vocab_key, &declared, NULL) == LQ_OK) {
         LQ_FAIL_IF(declared != s->hp.n_vocab, err, LQ_E_FORMAT,
-                   "%s: llama.vocab_size is %lld but tokenizer.ggml.tokens has %lld entries",
-                   s->path, (long long)declared, (long long)s->hp.n_vocab);
+                   "%s: %s is %lld but tokenizer.ggml.tokens has %lld entries", s->path,
+                   vocab_key, (long long)declared, (long long)s->hp.n_vocab);
+    }
+    /* the keys as this file spells them ("qwen2.block_count") */
+    static const char *const suffixes[] = {
+        "embedding_length", "block_count", "feed_forward_length", "attention.head_count",
+        "attention.head_count_kv", "attention.key_length", "context_length", "rope.freq_base",
+        "attention.layer_norm_rms_epsilon",
+    };
+    char names[9][96];
+    for (size_t i = 0; i < 9; i++) {
+        snprintf(names[i], sizeof names[i], "%s.%s", arch, suffixes[i]);
     }
     const struct lqi_hparam_keys k = {
         .file = s->path,
-        .n_vocab = listed ? "the tokenizer.ggml.tokens count" : "llama.vocab_size",
-        .n_embd = "llama.embedding_length", .n_layer = "llama.block_count",
-        .n_ff = "llama.feed_forward_length", .n_head = "llama.attention.head_count",
-        .n_head_kv = "llama.attention.head_count_kv", .head_dim = "llama.attention.key_length",
-        .n_ctx_train = "llama.context_length", .rope_freq_base = "llama.rope.freq_base",
-        .norm_eps = "llama.attention.layer_norm_rms_epsilon",
-        .head_dim_implied = lq_gguf_find_key(s->gguf, "llama.attention.key_length") < 0,
+        .n_vocab = listed ? "the tokenizer.ggml.tokens count" : vocab_key,
+        .n_embd = names[0], .n_layer = names[1], .n_ff = names[2], .n_head = names[3],
+        .n_head_kv = names[4], .head_dim = names[5], .n_ctx_train = names[6],
+        .rope_freq_base = names[7], .norm_eps = names[8],
+        .head_dim_implied = lq_gguf_find_key(s->gguf, names[5]) < 0,
     };
     return lqi_source_check_hparams(s, &k, err);
 }

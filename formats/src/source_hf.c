@@ -3,7 +3,9 @@
  * rows permuted, tensor shapes checked against the config. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lq/llama_map.h"
 #include "lqi.h"
@@ -20,15 +22,23 @@ static lq_status config_i64(const struct lq_source *s, const char *key, int64_t 
     return rc;
 }
 
-static bool is_llama_config(const struct lq_source *s)
+/* The family row of config.json's architectures[0] (else model_type); unknown ones are
+ * refused with the list of supported families, generated from the table. */
+static lq_status find_family(struct lq_source *s, struct lq_error *err)
 {
-    const char *arch = NULL;
-    if (lq_hf_config_str(s->hf, "architectures.0", &arch, NULL) == LQ_OK) {
-        return strcmp(arch, "LlamaForCausalLM") == 0 || strcmp(arch, "MistralForCausalLM") == 0;
+    const char *arch = NULL, *mt = NULL;
+    lq_hf_config_str(s->hf, "architectures.0", &arch, NULL);
+    lq_hf_config_str(s->hf, "model_type", &mt, NULL);
+    s->family = lq_family_by_hf(arch, mt);
+    if (!s->family) {
+        char list[1024];
+        lq_family_list(list, sizeof list);
+        return lqi_set_error(err, LQ_E_UNSUPPORTED,
+                             "%s/config.json: architecture '%s' (model_type '%s') is not "
+                             "supported; supported families: %s",
+                             s->path, arch ? arch : "(none)", mt ? mt : "(none)", list);
     }
-    const char *mt = NULL;
-    return lq_hf_config_str(s->hf, "model_type", &mt, NULL) == LQ_OK &&
-           (strcmp(mt, "llama") == 0 || strcmp(mt, "mistral") == 0);
+    return LQ_OK;
 }
 
 /* An optional key: its default when absent, an error naming it when of the wrong kind. */
@@ -69,14 +79,30 @@ static struct lqi_hparam_keys hf_keys(const struct lq_source *s, char *buf, size
     return k;
 }
 
+static lq_status read_rope(struct lq_source *s, struct lq_error *err);
+
+/* Phi-3's rotary dimensions: partial_rotary_factor x hidden_size / heads, as llama.cpp
+ * computes them (Phi-4-mini rotates 3/4 of each head). */
+static lq_status partial_rotary(struct lq_source *s, const struct lqi_hparam_keys *k,
+                                struct lq_error *err)
+{
+    double pct = 1.0;
+    if (s->family->keys != LQ_KEYS_PHI3) {
+        return LQ_OK;
+    }
+    LQ_TRY(opt_f64(s, "partial_rotary_factor", &pct, err));
+    LQ_FAIL_IF(!(pct > 0 && pct <= 1), err, LQ_E_FORMAT,
+               "%s: partial_rotary_factor is %g: must be in (0, 1]", k->file, pct);
+    if (s->hp.n_head > 0) {
+        s->hp.n_rot = (int64_t)(pct * (double)s->hp.n_embd) / s->hp.n_head;
+    }
+    return LQ_OK;
+}
+
 static lq_status read_hparams(struct lq_source *s, struct lq_error *err)
 {
     struct lq_llama_hparams *hp = &s->hp;
-    const char *arch = "(none)";
-    lq_hf_config_str(s->hf, "architectures.0", &arch, NULL);
-    LQ_FAIL_IF(!is_llama_config(s), err, LQ_E_UNSUPPORTED,
-               "%s/config.json: architecture '%s' is not supported (LlamaForCausalLM and "
-               "Mistral-style configs are)", s->path, arch);
+    LQ_TRY(find_family(s, err));
     LQ_TRY(config_i64(s, "hidden_size", &hp->n_embd, err));
     LQ_TRY(config_i64(s, "num_hidden_layers", &hp->n_layer, err));
     LQ_TRY(config_i64(s, "intermediate_size", &hp->n_ff, err));
@@ -104,7 +130,13 @@ static lq_status read_hparams(struct lq_source *s, struct lq_error *err)
     hp->tied_embeddings = tied;
     char file[4096];
     const struct lqi_hparam_keys k = hf_keys(s, file, sizeof file);
-    return lqi_source_check_ranges(hp, &k, err);
+    LQ_TRY(partial_rotary(s, &k, err));
+    LQ_TRY(lqi_source_check_ranges(hp, &k, err));
+    LQ_TRY(opt_i64(s, "sliding_window", &s->sliding_window, err));
+    LQ_FAIL_IF(s->sliding_window < 0 || s->sliding_window > UINT32_MAX, err, LQ_E_FORMAT,
+               "%s: sliding_window is %lld: must be 0 .. %u", file,
+               (long long)s->sliding_window, UINT32_MAX);
+    return read_rope(s, err);
 }
 
 /* One source tensor from a safetensors-style info (shape in file order, outermost first). */
@@ -113,8 +145,9 @@ lq_status lqi_source_add_hf_tensor(struct lq_source *s, const char *src_name, co
                             const int64_t *shape, const void *data, size_t nbytes,
                             struct lq_error *err)
 {
-    struct lq_llama_tensor_map m;
-    LQ_TRY(lq_llama_map_hf_name(src_name, (int)s->hp.n_head, (int)s->hp.n_head_kv, &m, err));
+    struct lq_family_tensor_map m;
+    LQ_TRY(lq_family_map_hf_name(s->family, src_name, (int)s->hp.n_head, (int)s->hp.n_head_kv,
+                                 &m, err));
     if (m.skip) {
         return LQ_OK;
     }
@@ -144,37 +177,63 @@ lq_status lqi_source_add_hf_tensor(struct lq_source *s, const char *src_name, co
     return LQ_OK;
 }
 
-static lq_status add_rope_freqs(struct lq_source *s, struct lq_error *err)
+const char *lqi_source_rope_object(const struct lq_source *s)
 {
-    const char *type = NULL;
-    if (lq_hf_config_str(s->hf, "rope_scaling.rope_type", &type, NULL) != LQ_OK &&
-        lq_hf_config_str(s->hf, "rope_scaling.type", &type, NULL) != LQ_OK) {
-        return LQ_OK;
+    return lq_hf_config_has(s->hf, "rope_parameters") ? "rope_parameters" : "rope_scaling";
+}
+
+/* rope_scaling's type as llama.cpp's converter reads it; an unknown one is ignored there (a
+ * warning), and here. */
+static enum lq_rope_scaling rope_kind(const struct lq_source *s, const char **name)
+{
+    char key[64];
+    const char *obj = lqi_source_rope_object(s);
+    snprintf(key, sizeof key, "%s.rope_type", obj);
+    if (lq_hf_config_str(s->hf, key, name, NULL) != LQ_OK) {
+        snprintf(key, sizeof key, "%s.type", obj);
+        if (lq_hf_config_str(s->hf, key, name, NULL) != LQ_OK) {
+            *name = "none";
+            return LQ_ROPE_SCALING_NONE;
+        }
     }
-    if (strcmp(type, "llama3") != 0) { /* linear/yarn scaling are metadata only */
-        double factor = 1;
-        char file[4096];
-        const struct lqi_hparam_keys k = hf_keys(s, file, sizeof file);
-        LQ_TRY(opt_f64(s, "rope_scaling.factor", &factor, err));
-        return lqi_source_check_real(&k, "rope_scaling.factor", factor, err);
+    static const struct { const char *name; enum lq_rope_scaling kind; } kinds[] = {
+        { "linear", LQ_ROPE_SCALING_LINEAR }, { "llama3", LQ_ROPE_SCALING_LLAMA3 },
+        { "yarn", LQ_ROPE_SCALING_YARN },     { "longrope", LQ_ROPE_SCALING_LONGROPE },
+        { "su", LQ_ROPE_SCALING_LONGROPE },
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        if (strcasecmp(*name, kinds[i].name) == 0) {
+            return kinds[i].kind;
+        }
     }
+    return LQ_ROPE_SCALING_NONE;
+}
+
+/* A rope scaling member ("factor"), as config.json spells it, for messages. */
+static const char *rope_key(const struct lq_source *s, const char *member, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s.%s", lqi_source_rope_object(s), member);
+    return buf;
+}
+
+static lq_status llama3_factors(struct lq_source *s, const struct lqi_hparam_keys *k,
+                                struct lq_error *err)
+{
     double factor = 8, lo = 1, hi = 4;
     int64_t orig = 8192;
-    LQ_TRY(opt_f64(s, "rope_scaling.factor", &factor, err));
-    LQ_TRY(opt_f64(s, "rope_scaling.low_freq_factor", &lo, err));
-    LQ_TRY(opt_f64(s, "rope_scaling.high_freq_factor", &hi, err));
-    LQ_TRY(opt_i64(s, "rope_scaling.original_max_position_embeddings", &orig, err));
-    char file[4096];
-    const struct lqi_hparam_keys k = hf_keys(s, file, sizeof file);
-    LQ_TRY(lqi_source_check_real(&k, "rope_scaling.factor", factor, err));
-    LQ_TRY(lqi_source_check_real(&k, "rope_scaling.low_freq_factor", lo, err));
-    LQ_TRY(lqi_source_check_real(&k, "rope_scaling.high_freq_factor", hi, err));
-    LQ_FAIL_IF(!(hi > lo), err, LQ_E_FORMAT,
-               "%s: rope_scaling.high_freq_factor %g must exceed low_freq_factor %g", file, hi,
-               lo);
+    char kf[64], kl[64], kh[64], ko[80];
+    LQ_TRY(opt_f64(s, rope_key(s, "factor", kf, sizeof kf), &factor, err));
+    LQ_TRY(opt_f64(s, rope_key(s, "low_freq_factor", kl, sizeof kl), &lo, err));
+    LQ_TRY(opt_f64(s, rope_key(s, "high_freq_factor", kh, sizeof kh), &hi, err));
+    LQ_TRY(opt_i64(s, rope_key(s, "original_max_position_embeddings", ko, sizeof ko), &orig,
+                   err));
+    LQ_TRY(lqi_source_check_real(k, kf, factor, err));
+    LQ_TRY(lqi_source_check_real(k, kl, lo, err));
+    LQ_TRY(lqi_source_check_real(k, kh, hi, err));
+    LQ_FAIL_IF(!(hi > lo), err, LQ_E_FORMAT, "%s: %s %g must exceed low_freq_factor %g",
+               k->file, kh, hi, lo);
     LQ_FAIL_IF(orig <= 0 || orig > INT32_MAX, err, LQ_E_FORMAT,
-               "%s: rope_scaling.original_max_position_embeddings is %lld: must be 1 .. %d",
-               file, (long long)orig, INT32_MAX);
+               "%s: %s is %lld: must be 1 .. %d", k->file, ko, (long long)orig, INT32_MAX);
     int n = (int)s->hp.n_rot / 2;
     s->rope_freqs = lqi_malloc((size_t)n * sizeof(float));
     LQ_FAIL_IF(!s->rope_freqs, err, LQ_E_NOMEM, "out of memory");
@@ -182,14 +241,106 @@ static lq_status add_rope_freqs(struct lq_source *s, struct lq_error *err)
                            (float)lo, (float)hi, (int)orig, s->rope_freqs);
     for (int i = 0; i < n; i++) { /* the inputs are sane; their combination must be too */
         LQ_FAIL_IF(!isfinite(s->rope_freqs[i]) || !(s->rope_freqs[i] > 0), err, LQ_E_FORMAT,
-                   "%s: rope_scaling gives rope factor %d = %g", file, i,
+                   "%s: rope_scaling gives rope factor %d = %g", k->file, i,
                    (double)s->rope_freqs[i]);
     }
-    LQ_FAIL_IF(lqi_name_index_insert(&s->index, "rope_freqs.weight", 17, s->n_tensors) >= 0, err,
-               LQ_E_FORMAT, "%s: rope_freqs.weight is both a tensor and generated from "
-               "rope_scaling", s->path);
+    return LQ_OK;
+}
+
+/* One of longrope's factor lists: n_rot / 2 positive float32 values. */
+static lq_status longrope_list(struct lq_source *s, const struct lqi_hparam_keys *k,
+                               const char *member, float **out, struct lq_error *err)
+{
+    char key[64], elem[96];
+    rope_key(s, member, key, sizeof key);
+    int64_t n = 0;
+    lq_status rc = lq_hf_config_len(s->hf, key, &n, err);
+    LQ_FAIL_IF(rc == LQ_E_NOT_FOUND, err, LQ_E_FORMAT, "%s: %s is missing (longrope needs "
+               "long_factor and short_factor)", k->file, key);
+    LQ_TRY(rc);
+    LQ_FAIL_IF(n != s->hp.n_rot / 2, err, LQ_E_FORMAT,
+               "%s: %s has %lld factors, the rotary dimensions %lld need %lld", k->file, key,
+               (long long)n, (long long)s->hp.n_rot, (long long)(s->hp.n_rot / 2));
+    *out = lqi_malloc((size_t)(n ? n : 1) * sizeof(float));
+    LQ_FAIL_IF(!*out, err, LQ_E_NOMEM, "out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        double v;
+        snprintf(elem, sizeof elem, "%s.%lld", key, (long long)i);
+        rc = lq_hf_config_f64(s->hf, elem, &v, err);
+        LQ_FAIL_IF(rc == LQ_E_NOT_FOUND, err, LQ_E_FORMAT, "%s: %s is null", k->file, elem);
+        LQ_TRY(rc);
+        LQ_TRY(lqi_source_check_real(k, elem, v, err));
+        (*out)[i] = (float)v;
+    }
+    return LQ_OK;
+}
+
+/* Phi-3's longrope: both factor lists and the attention factor llama.cpp derives from the
+ * context extension (sqrt(1 + ln(scale) / ln(original context))). */
+static lq_status longrope(struct lq_source *s, const struct lqi_hparam_keys *k,
+                          struct lq_error *err)
+{
+    char key[64];
+    if (!lq_hf_config_has(s->hf, rope_key(s, "long_factor", key, sizeof key))) {
+        s->rope.kind = LQ_ROPE_SCALING_NONE; /* llama.cpp writes nothing without the factors */
+        return LQ_OK;
+    }
+    LQ_TRY(longrope_list(s, k, "long_factor", &s->rope.factors_long, err));
+    LQ_TRY(longrope_list(s, k, "short_factor", &s->rope.factors_short, err));
+    double scale = (double)s->hp.n_ctx_train / (double)s->rope.original_context;
+    s->rope.attn_factor = scale > 1.0 ? sqrt(1.0 + log(scale) / log((double)s->rope.original_context))
+                                      : 1.0;
+    return LQ_OK;
+}
+
+/* config.json's rope scaling: its kind (which the family must accept), the original context,
+ * and the values each kind needs, checked. */
+static lq_status read_rope(struct lq_source *s, struct lq_error *err)
+{
+    char file[4096], key[80];
+    const struct lqi_hparam_keys k = hf_keys(s, file, sizeof file);
+    const char *name = NULL;
+    s->rope.kind = rope_kind(s, &name);
+    LQ_FAIL_IF(!(s->family->traits.rope_scalings & LQ_ROPE_SCALING_BIT(s->rope.kind)), err,
+               LQ_E_UNSUPPORTED, "%s: rope scaling '%s' is not supported for %s models", file,
+               name, s->family->name);
+    /* inside the scaling object, else top level (Phi-3 keeps it there) */
+    s->rope.original_context = 0;
+    rope_key(s, "original_max_position_embeddings", key, sizeof key);
+    LQ_TRY(opt_i64(s, key, &s->rope.original_context, err));
+    if (s->rope.original_context == 0) {
+        snprintf(key, sizeof key, "original_max_position_embeddings");
+        LQ_TRY(opt_i64(s, key, &s->rope.original_context, err));
+    }
+    const bool need_orig = s->family->keys == LQ_KEYS_PHI3 || s->rope.kind == LQ_ROPE_SCALING_YARN;
+    LQ_FAIL_IF(need_orig && s->rope.original_context == 0, err, LQ_E_FORMAT,
+               "%s: original_max_position_embeddings is missing (%s needs it)", file,
+               s->rope.kind == LQ_ROPE_SCALING_YARN ? "yarn rope scaling" : s->family->name);
+    LQ_FAIL_IF(s->rope.original_context < 0 || s->rope.original_context > UINT32_MAX, err,
+               LQ_E_FORMAT, "%s: %s is %lld: must be 1 .. %u", file, key,
+               (long long)s->rope.original_context, UINT32_MAX);
+    double factor = 1;
+    switch (s->rope.kind) {
+    case LQ_ROPE_SCALING_LLAMA3: return llama3_factors(s, &k, err);
+    case LQ_ROPE_SCALING_LONGROPE: return longrope(s, &k, err);
+    case LQ_ROPE_SCALING_NONE: return LQ_OK;
+    default: /* linear / yarn: metadata only */
+        rope_key(s, "factor", key, sizeof key);
+        LQ_TRY(opt_f64(s, key, &factor, err));
+        return lqi_source_check_real(&k, key, factor, err);
+    }
+}
+
+/* A tensor generated from config.json (rope factors): listed first, as llama.cpp's
+ * converter writes its extra tensors before the checkpoint's. */
+static lq_status add_generated(struct lq_source *s, const char *name, int64_t n,
+                               struct lq_error *err)
+{
+    LQ_FAIL_IF(lqi_name_index_insert(&s->index, name, strlen(name), s->n_tensors) >= 0, err,
+               LQ_E_FORMAT, "%s: %s is both a tensor and generated from rope_scaling", s->path,
+               name);
     struct lq_source_tensor *t = &s->tensors[s->n_tensors++];
-    t->name = "rope_freqs.weight";
+    t->name = name;
     t->src_name = "(rope_scaling in config.json)";
     t->file = s->path;
     t->n_dims = 1;
@@ -200,10 +351,38 @@ static lq_status add_rope_freqs(struct lq_source *s, struct lq_error *err)
     return LQ_OK;
 }
 
+static lq_status add_rope_tensors(struct lq_source *s, struct lq_error *err)
+{
+    const int64_t n = s->hp.n_rot / 2;
+    if (s->rope_freqs) {
+        LQ_TRY(add_generated(s, "rope_freqs.weight", n, err));
+    }
+    if (s->rope.factors_long) {
+        LQ_TRY(add_generated(s, "rope_factors_long.weight", n, err));
+        LQ_TRY(add_generated(s, "rope_factors_short.weight", n, err));
+    }
+    return LQ_OK;
+}
+
+/* llama.cpp's converter order: generated tensors, then each shard (sorted by file name) in
+ * name order. */
+static int cmp_hf_order(const void *a, const void *b)
+{
+    const struct lq_source_tensor *x = a, *y = b;
+    if (!x->data != !y->data) {
+        return x->data ? 1 : -1;
+    }
+    if (!x->data) { /* generated: as added (rope_factors_long before _short) */
+        return strcmp(x->name, y->name);
+    }
+    int c = strcmp(x->file, y->file);
+    return c ? c : strcmp(x->src_name, y->src_name);
+}
+
 static lq_status add_safetensors(struct lq_source *s, struct lq_error *err)
 {
     int64_t n = lq_hf_n_tensors(s->hf);
-    LQ_TRY(lqi_source_alloc(s, n + 1, err));
+    LQ_TRY(lqi_source_alloc(s, n + 2, err)); /* + generated rope factors */
     s->deq = lqi_calloc((size_t)(n ? n : 1), sizeof *s->deq);
     LQ_FAIL_IF(!s->deq, err, LQ_E_NOMEM, "out of memory");
     for (int64_t i = 0; i < n; i++) {
@@ -235,7 +414,9 @@ lq_status lqi_source_open_hf(struct lq_source *s, bool pytorch, struct lq_error 
     } else {
         LQ_TRY(add_safetensors(s, err));
     }
-    LQ_TRY(add_rope_freqs(s, err));
+    LQ_TRY(add_rope_tensors(s, err));
+    qsort(s->tensors, (size_t)s->n_tensors, sizeof *s->tensors, cmp_hf_order);
+    lqi_source_reindex(s);
     s->hp.tied_embeddings = s->hp.tied_embeddings || lq_source_find_tensor(s, "output.weight") < 0;
     char file[4096];
     const struct lqi_hparam_keys k = hf_keys(s, file, sizeof file);

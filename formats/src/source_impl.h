@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 
+#include "lq/family.h"
 #include "lq/gguf.h"
 #include "lq/hf.h"
 #include "lq/llama2c.h"
@@ -23,11 +24,19 @@ struct lq_source {
     char describe[256];
     char *vocab_path;                 /* llama2.c tokenizer chosen by the caller, or NULL */
     struct lq_llama_hparams hp;
+    const struct lq_family *family;   /* the table row (Hugging Face folders; NULL otherwise) */
     int64_t n_tensors;
     struct lq_source_tensor *tensors; /* llama.cpp order */
     struct lqi_name_index index;      /* GGUF name -> tensor id, kept by add and sort */
     char **names;                     /* owned GGUF names (HF / PyTorch / llama2.c kinds) */
     float *rope_freqs;                /* generated rope_freqs.weight (Llama 3 scaling) */
+    struct {                          /* config.json's rope scaling (Hugging Face folders) */
+        enum lq_rope_scaling kind;
+        int64_t original_context;     /* original_max_position_embeddings */
+        double attn_factor;           /* longrope's attention scale */
+        float *factors_long, *factors_short; /* longrope's rope_factors_long/short.weight */
+    } rope;
+    int64_t sliding_window;           /* Phi-3's sliding_window (0 when null) */
     lq_gguf *gguf;
     lq_hf *hf;
     lq_llama2c *l2c;
@@ -139,6 +148,19 @@ void lqi_source_sort(struct lq_source *s);
  * file name, as llama.cpp's converter does for the simple "base-name-Tag" case. */
 lq_status lqi_source_write_names(const struct lq_source *s, lq_gguf_writer *w, const char *stem,
                                  struct lq_error *err);
+
+/* Writes general.name, basename, finetune, size_label, ... of a Hugging Face folder as
+ * llama.cpp's converter derives them (model card, _name_or_path, folder name). */
+lq_status lqi_source_write_hf_names(const struct lq_source *s, lq_gguf_writer *w,
+                                    struct lq_error *err);
+
+/* Parameters of the stored tensors (generated rope factors excluded), and llama.cpp's size
+ * label for a count ("6.8M", "8.0B"). */
+int64_t lqi_source_total_params(const struct lq_source *s);
+void lqi_size_label(int64_t n, char *buf, size_t cap);
+
+/* "rope_parameters" when config.json has it, else "rope_scaling": where the scaling lives. */
+const char *lqi_source_rope_object(const struct lq_source *s);
 
 /* Writes the llama.* architecture keys from the hyper-parameters. */
 lq_status lqi_source_write_llama_keys(const struct lq_source *s, lq_gguf_writer *w,

@@ -11,6 +11,7 @@
 lq_status lqi_source_open_llama2c(struct lq_source *s, struct lq_error *err)
 {
     s->kind = LQ_SOURCE_LLAMA2C;
+    s->family = lq_family_by_gguf_arch("llama");
     LQ_TRY(lq_llama2c_open(s->path, &s->l2c, err));
     const struct lq_llama2c_config *c = lq_llama2c_config(s->l2c);
     struct lq_llama_hparams *hp = &s->hp;

@@ -11,7 +11,7 @@
 #include "source_impl.h"
 
 /* llama.cpp's size label: "6.8M", "8.0B" (two significant digits at least). */
-static void size_label(int64_t n, char *buf, size_t cap)
+void lqi_size_label(int64_t n, char *buf, size_t cap)
 {
     double v;
     const char *suffix;
@@ -30,12 +30,12 @@ static void size_label(int64_t n, char *buf, size_t cap)
     snprintf(buf, cap, "%.*f%s", fix > 0 ? fix : 0, v, suffix);
 }
 
-static int64_t total_params(const struct lq_source *s)
+int64_t lqi_source_total_params(const struct lq_source *s)
 {
     int64_t n = 0;
     for (int64_t i = 0; i < s->n_tensors; i++) {
         const struct lq_source_tensor *t = &s->tensors[i];
-        if (strcmp(t->name, "rope_freqs.weight") == 0) {
+        if (!t->data) { /* generated rope factors are not parameters */
             continue;
         }
         n += t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
@@ -66,7 +66,7 @@ lq_status lqi_source_write_names(const struct lq_source *s, lq_gguf_writer *w, c
         start = c == ' ';
     }
     name[j] = '\0';
-    size_label(total_params(s), label, sizeof label);
+    lqi_size_label(lqi_source_total_params(s), label, sizeof label);
     LQ_TRY(lq_gguf_writer_set_str(w, "general.architecture", "llama", err));
     LQ_TRY(lq_gguf_writer_set_str(w, "general.type", "model", err));
     LQ_TRY(lq_gguf_writer_set_str(w, "general.name", name, err));

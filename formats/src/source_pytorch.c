@@ -74,7 +74,7 @@ lq_status lqi_source_add_pytorch(struct lq_source *s, struct lq_error *err)
     for (int64_t i = 0; i < s->n_pts; i++) {
         total += lq_pt_n_tensors(s->pts[i]);
     }
-    LQ_TRY(lqi_source_alloc(s, total + 1, err));
+    LQ_TRY(lqi_source_alloc(s, total + 2, err)); /* + generated rope factors */
     for (int64_t k = 0; k < s->n_pts; k++) {
         for (int64_t i = 0; i < lq_pt_n_tensors(s->pts[k]); i++) {
             const struct lq_pt_tensor_info *t = lq_pt_tensor(s->pts[k], i);

@@ -166,26 +166,3 @@ lq_status lq_source_write_hf_vocab(const char *dir, lq_gguf_writer *w, struct lq
     lq_hf_free(s.hf);
     return rc;
 }
-
-lq_status lqi_source_meta_hf(const struct lq_source *s, lq_gguf_writer *w, struct lq_error *err)
-{
-    const char *slash = strrchr(s->path, '/');
-    char stem[256];
-    snprintf(stem, sizeof stem, "%s", slash && slash[1] ? slash + 1 : s->path);
-    size_t n = strlen(stem);
-    while (n > 1 && stem[n - 1] == '/') {
-        stem[--n] = '\0';
-    }
-    LQ_TRY(lqi_source_write_names(s, w, stem, err));
-    LQ_TRY(lqi_source_write_llama_keys(s, w, err));
-    const char *type = NULL;
-    double factor = 0;
-    if ((lq_hf_config_str(s->hf, "rope_scaling.rope_type", &type, NULL) == LQ_OK ||
-         lq_hf_config_str(s->hf, "rope_scaling.type", &type, NULL) == LQ_OK) &&
-        strcmp(type, "linear") == 0 &&
-        lq_hf_config_f64(s->hf, "rope_scaling.factor", &factor, NULL) == LQ_OK) {
-        LQ_TRY(lq_gguf_writer_set_str(w, "llama.rope.scaling.type", "linear", err));
-        LQ_TRY(lq_gguf_writer_set_f32(w, "llama.rope.scaling.factor", (float)factor, err));
-    }
-    return lqi_source_write_tokenizer(s, w, err);
-}

@@ -160,6 +160,9 @@ lq_status lq_quantize_rows(int type, const float *src, int64_t nrow, int64_t n_p
     LQ_TRY(check_row_length(t, n_per_row, name, err));
     LQ_TRY(output_size(t, nrow, n_per_row, dst_size, name, &total, err));
     LQ_TRY(check_imatrix(p.imatrix, n_per_row, name, err));
+    LQ_FAIL_IF(t->needs_imatrix && !p.imatrix, err, LQ_E_INVALID_ARG,
+               "quantize '%s' to %s: the type needs importance weights (an imatrix)", name,
+               t->name);
     struct row_failures f = quantize_all_rows(t, src, dst, nrow, n_per_row, &p);
     int64_t bad = f.nonfinite_at;
     LQ_FAIL_IF(bad != INT64_MAX, err, LQ_E_RANGE,

@@ -6,8 +6,12 @@
 
 #include "lq/fp16.h"
 #include "lqi.h"
+#include "quants/iq2_rows.h"
+#include "quants/iq3.h"
 #include "quants/kquant_rows.h"
 #include "quants/legacy_rows.h"
+#include "quants/mxfp4.h"
+#include "quants/ternary.h"
 
 // ---- plain float and integer types ------------------------------------------------------
 
@@ -60,8 +64,8 @@ static void f64_to_float(const void *restrict x, float *restrict y, int64_t k)
 
 // ---- the table --------------------------------------------------------------------------
 
-/* IQ*, TQ*, MXFP4, NVFP4 and Q1_0 are known by size only, so files holding them open,
- * inspect and copy correctly; libquant does not compute with them. */
+/* KNOWN_ROW types are known by size only, so files holding them open, inspect and copy
+ * correctly; libquant does not compute with them. */
 static const struct lq_type_traits lq_traits[LQ_TYPE_COUNT] = {
     [LQ_TYPE_F32] = FLOAT_ROW("f32", 4, f32_to_float, f32_from_float),
     [LQ_TYPE_F16] = FLOAT_ROW("f16", 2, f16_to_float, f16_from_float),
@@ -69,30 +73,31 @@ static const struct lq_type_traits lq_traits[LQ_TYPE_COUNT] = {
     [5] = TOMBSTONE,
     LQ_LEGACY_TRAITS_ROWS
     LQ_KQUANT_TRAITS_ROWS
-    [LQ_TYPE_IQ2_XXS] = KNOWN_ROW("iq2_xxs", 256, 66),
-    [LQ_TYPE_IQ2_XS] = KNOWN_ROW("iq2_xs", 256, 74),
-    [LQ_TYPE_IQ3_XXS] = KNOWN_ROW("iq3_xxs", 256, 98),
-    [LQ_TYPE_IQ1_S] = KNOWN_ROW("iq1_s", 256, 50),
+    LQ_IQ2_TRAITS_ROWS
+    [LQ_TYPE_IQ3_XXS] = LQI_KQUANT_ROW(iq3_xxs, "iq3_xxs", sizeof(block_iq3_xxs),
+                                       lqi_vec_dot_multi_iq3_xxs_q8_K),
     [LQ_TYPE_IQ4_NL] = KNOWN_ROW("iq4_nl", 32, 18),
-    [LQ_TYPE_IQ3_S] = KNOWN_ROW("iq3_s", 256, 110),
-    [LQ_TYPE_IQ2_S] = KNOWN_ROW("iq2_s", 256, 82),
+    [LQ_TYPE_IQ3_S] =
+        LQI_KQUANT_ROW(iq3_s, "iq3_s", sizeof(block_iq3_s), lqi_vec_dot_multi_iq3_s_q8_K),
     [LQ_TYPE_IQ4_XS] = KNOWN_ROW("iq4_xs", 256, 136),
     [LQ_TYPE_I8] = INT_ROW("i8", 1),
     [LQ_TYPE_I16] = INT_ROW("i16", 2),
     [LQ_TYPE_I32] = INT_ROW("i32", 4),
     [LQ_TYPE_I64] = INT_ROW("i64", 8),
     [LQ_TYPE_F64] = { .name = "f64", .blck_size = 1, .type_size = 8, .to_float = f64_to_float },
-    [LQ_TYPE_IQ1_M] = KNOWN_ROW("iq1_m", 256, 56),
     [LQ_TYPE_BF16] = FLOAT_ROW("bf16", 2, bf16_to_float, bf16_from_float),
     [31] = TOMBSTONE,
     [32] = TOMBSTONE,
     [33] = TOMBSTONE,
-    [LQ_TYPE_TQ1_0] = KNOWN_ROW("tq1_0", 256, 54),
-    [LQ_TYPE_TQ2_0] = KNOWN_ROW("tq2_0", 256, 66),
+    [LQ_TYPE_TQ1_0] =
+        LQI_KQUANT_ROW(tq1_0, "tq1_0", sizeof(block_tq1_0), lqi_vec_dot_multi_tq1_0_q8_K),
+    [LQ_TYPE_TQ2_0] =
+        LQI_KQUANT_ROW(tq2_0, "tq2_0", sizeof(block_tq2_0), lqi_vec_dot_multi_tq2_0_q8_K),
     [36] = TOMBSTONE,
     [37] = TOMBSTONE,
     [38] = TOMBSTONE,
-    [LQ_TYPE_MXFP4] = KNOWN_ROW("mxfp4", 32, 17),
+    [LQ_TYPE_MXFP4] = LQI_LEGACY_ROW(mxfp4, block_mxfp4, LQ_TYPE_Q8_0, lqi_vec_dot_mxfp4_q8_0,
+                                     lqi_vec_dot_multi_mxfp4_q8_0),
     [LQ_TYPE_NVFP4] = KNOWN_ROW("nvfp4", 64, 36),
     [LQ_TYPE_Q1_0] = KNOWN_ROW("q1_0", 128, 18),
 };

@@ -104,7 +104,14 @@ static void patch_config(const char *path, const char *config_patch)
 
 void lqt_craft_tiny_llama(const char *dir, const char *config_patch)
 {
-    const char *src = lqt_data_path("models/tiny-llama-6L");
+    lqt_craft_model(dir, "tiny-llama-6L", config_patch);
+}
+
+void lqt_craft_model(const char *dir, const char *model, const char *config_patch)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "models/%s", model);
+    const char *src = lqt_data_path(rel);
     DIR *d = opendir(src);
     assert_non_null(d);
     struct dirent *e;

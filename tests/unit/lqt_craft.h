@@ -22,6 +22,9 @@ void lqt_craft_safetensors(const char *path, const struct lqt_st_tensor *t, size
  * is a JSON object text, sets its keys in config.json (a JSON null deletes the key). */
 void lqt_craft_tiny_llama(const char *dir, const char *config_patch);
 
+/* The same for any folder of models/ ("tiny-phi3"). */
+void lqt_craft_model(const char *dir, const char *model, const char *config_patch);
+
 /* ---- GGUF files (issue 11, hostile inputs) ---- */
 
 /* A GGUF v3 file built byte by byte, so that counts, dimensions and alignments may be any

@@ -13,6 +13,7 @@
 #include "lq/gguf.h"
 #include "lq/source.h"
 #include "lq/tokenizer.h"
+#include "lqt_convert.h"
 #include "lqt_util.h"
 
 #define REF "reference/llama.cpp/tiny-llama-6L/"
@@ -45,24 +46,7 @@ static const char *tmp_path(const char *name)
 
 static void convert(const char *src_path, const char *out, const char *ftype, const char *imat)
 {
-    struct lq_error err;
-    lq_source *src = NULL;
-    if (lq_source_open(src_path, &src, &err) != LQ_OK) {
-        fail_msg("open %s: %s", src_path, err.msg);
-    }
-    struct lq_convert_params p = lq_convert_params_default();
-    assert_int_equal(lq_ftype_from_name(ftype, &p.ftype, NULL), LQ_OK);
-    p.nthreads = 2;
-    lq_imatrix *im = NULL;
-    if (imat) {
-        assert_int_equal(lq_imatrix_load(imat, &im, &err), LQ_OK);
-        p.imatrix = im;
-    }
-    if (lq_convert_run(src, out, &p, NULL, &err) != LQ_OK) {
-        fail_msg("convert %s -> %s: %s", src_path, ftype, err.msg);
-    }
-    lq_imatrix_free(im);
-    lq_source_free(src);
+    lqt_convert(src_path, out, ftype, imat, NULL);
 }
 
 /* Every tensor of `want` is in `got` with the same type, shape and bytes. */

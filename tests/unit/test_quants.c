@@ -20,7 +20,8 @@
 
 /* Types llama.cpp produced reference files for (reference/quants/README.md). */
 static const char *const ref_types[] = {"q4_0", "q4_1", "q5_0", "q5_1", "q8_0",
-                                        "q2_K", "q3_K", "q4_K", "q5_K", "q6_K"};
+                                        "q2_K", "q3_K", "q4_K", "q5_K", "q6_K",
+                                        "iq3_xxs", "iq3_s", "tq1_0", "tq2_0", "mxfp4"};
 
 // ---- helpers ----------------------------------------------------------------------------
 

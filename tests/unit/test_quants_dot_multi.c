@@ -13,8 +13,10 @@
 #include "lqt_util.h"
 
 /* Types whose multi kernel the forward pass relies on: losing one must fail here. */
-static const enum lq_type with_multi[] = {LQ_TYPE_Q4_0, LQ_TYPE_Q4_1, LQ_TYPE_Q5_0, LQ_TYPE_Q5_1,
-                                          LQ_TYPE_Q8_0, LQ_TYPE_Q4_K, LQ_TYPE_Q5_K, LQ_TYPE_Q6_K};
+static const enum lq_type with_multi[] = {
+    LQ_TYPE_Q4_0,    LQ_TYPE_Q4_1,  LQ_TYPE_Q5_0,  LQ_TYPE_Q5_1,  LQ_TYPE_Q8_0, LQ_TYPE_Q4_K,
+    LQ_TYPE_Q5_K,    LQ_TYPE_Q6_K,  LQ_TYPE_IQ3_XXS, LQ_TYPE_IQ3_S, LQ_TYPE_TQ1_0, LQ_TYPE_TQ2_0,
+    LQ_TYPE_MXFP4};
 
 /* xorshift64* and Box-Muller: reproducible inputs without libc's rand. */
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
@@ -78,8 +80,14 @@ static void check_type(int type, int64_t nb, size_t pad)
     unsigned char *y = malloc(stride * LQ_VEC_DOT_MULTI_MAX);
     assert_true(f && x && y);
     memset(y, 0xA5, stride * LQ_VEC_DOT_MULTI_MAX);
+    float *ones = malloc((size_t)n * sizeof(float));
+    assert_non_null(ones);
+    for (int64_t i = 0; i < n; i++) {
+        ones[i] = 1.f;
+    }
     gen_row(f, n, 0.05f);
-    t->quantize(f, x, 1, n, NULL);
+    assert_int_equal(t->quantize(f, x, 1, n, t->needs_imatrix ? ones : NULL), xsize);
+    free(ones);
     for (int k = 0; k < LQ_VEC_DOT_MULTI_MAX; k++) {
         gen_row(f, n, 0.25f * (float)(k + 1));
         (at->from_float ? at->from_float : at->from_float_ref)(f, y + (size_t)k * stride, n);

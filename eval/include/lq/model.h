@@ -1,5 +1,6 @@
 /*
- * lq/model.h - a Llama model and its forward pass, with llama.cpp's CPU semantics.
+ * lq/model.h - a model (Llama and the other families of lq/family.h) and its forward pass,
+ * with llama.cpp's CPU semantics.
  *
  * Lifecycle: lq_model_open() (a GGUF file) or lq_model_open_source() (tensors from any
  * source) -> lq_model_forward() as often as needed -> lq_model_free().
@@ -21,20 +22,18 @@
 #include <stdint.h>
 
 #include "lq/core.h"
+#include "lq/family.h"
 #include "lq/types.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* How RoPE pairs dimensions: GGUF (llama.cpp's converter permutes Q/K) rotates adjacent
- * pairs (x[2i], x[2i+1]); Hugging Face checkpoints rotate (x[i], x[i + n_rot/2]). */
-enum lq_rope_type {
-    LQ_ROPE_NORMAL = 0,
-    LQ_ROPE_NEOX = 2,
-};
+/* How RoPE pairs dimensions (enum lq_rope_type, lq/family.h): GGUF (llama.cpp's converter
+ * permutes Llama's Q/K) rotates adjacent pairs (x[2i], x[2i+1]); Hugging Face checkpoints
+ * and NEOX families (Qwen, Phi-3) rotate (x[i], x[i + n_rot/2]). */
 
-/* Hyperparameters of a Llama model. */
+/* Hyperparameters of a model of one of the families of lq/family.h. */
 struct lq_model_hparams {
     int64_t n_vocab;
     int64_t n_embd;      /* hidden size */
@@ -48,7 +47,11 @@ struct lq_model_hparams {
     float norm_eps;      /* RMSNorm epsilon */
     float rope_freq_base;
     float rope_freq_scale; /* 1 / linear scaling factor; 1 when not scaled */
-    enum lq_rope_type rope_type;
+    enum lq_rope_type rope_type; /* the family's rotary style (lq/family.h) */
+    float rope_attn_factor; /* scales rotated q/k (longrope's attention factor); 0 means 1 */
+    int64_t n_ctx_orig;     /* rope's original context: longrope uses its long factors for a
+                             * longer context; 0 means n_ctx_train */
+    const struct lq_family *family; /* the family's row (traits); NULL means llama */
     int32_t bos_token_id; /* -1 when the source names none */
     bool add_bos;         /* whether text should start with BOS */
 };
@@ -64,9 +67,12 @@ LQ_API struct lq_model_params lq_model_params_default(void);
 
 typedef struct lq_model lq_model;
 
-/* Opens a llama GGUF file (general.architecture = "llama"): hyperparameters from the
- * llama.* metadata keys, weights token_embd / blk.N.* / output_norm / output (absent: tied
- * to token_embd) and the optional rope_freqs (Llama 3.1 frequency factors). params may be
+/* Opens a GGUF file of a family the table knows (general.architecture: llama, qwen2, qwen3,
+ * phi3): hyperparameters from its {arch}.* metadata keys, weights token_embd / blk.N.* /
+ * output_norm / output (absent: tied to token_embd) as the family lays them out (biases,
+ * q/k norms, fused attn_qkv and gate+up), and the optional rope_freqs (Llama 3.1 frequency
+ * factors) or rope_factors_long/short (Phi-3 longrope: long when the context, rounded up to
+ * a multiple of 256 as llama.cpp rounds it, exceeds the original context). params may be
  * NULL (defaults). On failure *out is NULL and err names the file, key or tensor. */
 LQ_API lq_status lq_model_open(const char *path, const struct lq_model_params *params,
                                lq_model **out, struct lq_error *err);

@@ -18,6 +18,7 @@
 #ifndef LQ_MODEL_HOOKS_H
 #define LQ_MODEL_HOOKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,16 +39,26 @@ enum lq_hook_point {
     LQ_HOOK_N_POINTS = 4,
 };
 
-/* The seven weight matrices of a layer. */
+/* The weight matrices a layer may have. A model has the ones its family lays out
+ * (lq_model_has_weight): separate q/k/v or the fused attn_qkv (Phi-3); ffn_gate and ffn_up,
+ * or only ffn_up holding the gate rows then the up rows (2 * n_ff rows, Phi-3). */
 enum lq_layer_weight {
     LQ_LW_Q = 0, LQ_LW_K, LQ_LW_V, LQ_LW_O, LQ_LW_GATE, LQ_LW_UP, LQ_LW_DOWN,
+    LQ_LW_QKV, /* attn_qkv: q rows, then k rows, then v rows */
     LQ_LW_COUNT,
 };
 
-/* GGUF name suffix of a layer weight ("attn_q", ..., "ffn_down"), and the hook point whose
- * activations are its input. */
+/* GGUF name suffix of a layer weight ("attn_q", ..., "ffn_down", "attn_qkv"), and the hook
+ * point whose activations are its input. */
 LQ_API const char *lq_layer_weight_name(enum lq_layer_weight w);
 LQ_API enum lq_hook_point lq_layer_weight_input(enum lq_layer_weight w);
+
+/* Whether the model's layers have weight w (every layer has the same ones); false for a
+ * NULL model or an unknown w. */
+LQ_API bool lq_model_has_weight(const lq_model *m, enum lq_layer_weight w);
+
+/* How many of the LQ_LW_COUNT weights the model's layers have. */
+LQ_API int lq_model_n_layer_weights(const lq_model *m);
 
 /* Observer: x holds n_rows activation rows of n_cols floats (row-major, one per token of the
  * batch, in batch order); borrowed for the call. Returning anything but LQ_OK stops the
@@ -80,7 +91,8 @@ LQ_API lq_status lq_model_set_start(lq_model *m, int64_t first, const float *x,
  * of the layer after the last one run). Borrowed: valid until the next forward call. */
 LQ_API const float *lq_model_residual(const lq_model *m);
 
-/* A borrowed view of the weight the pass currently uses (ne[0] = input columns). */
+/* A borrowed view of the weight the pass currently uses (ne[0] = input columns).
+ * LQ_E_INVALID_ARG for a weight the model does not have. */
 LQ_API lq_status lq_model_get_weight(const lq_model *m, int64_t layer, enum lq_layer_weight w,
                                      struct lq_model_tensor *out, struct lq_error *err);
 

@@ -1,5 +1,5 @@
 /*
- * lq/model_open_any.h - opening a Llama model and its tokenizer from any checkpoint kind.
+ * lq/model_open_any.h - opening a model and its tokenizer from any checkpoint kind.
  *
  * lq_model_open_path() accepts what `quant` reads: a GGUF file, a Hugging Face folder
  * (safetensors or pytorch_model.bin; F32/F16/BF16 weights), a llama2.c checkpoint, and a GPTQ

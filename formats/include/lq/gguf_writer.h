@@ -65,6 +65,12 @@ LQ_API void lq_gguf_writer_free(lq_gguf_writer *w);
 LQ_API lq_status lq_gguf_writer_set_value(lq_gguf_writer *w, const char *key,
                                           const struct lq_gguf_value *v, struct lq_error *err);
 
+/* Replaces the value of an existing key where it stands (lq_gguf_writer_set_value drops the
+ * old pair and appends, as ggml's gguf_set_* do). LQ_E_NOT_FOUND when the key is absent. */
+LQ_API lq_status lq_gguf_writer_replace_value(lq_gguf_writer *w, const char *key,
+                                              const struct lq_gguf_value *v,
+                                              struct lq_error *err);
+
 LQ_API lq_status lq_gguf_writer_set_u8(lq_gguf_writer *w, const char *key, uint8_t v,
                                        struct lq_error *err);
 LQ_API lq_status lq_gguf_writer_set_i8(lq_gguf_writer *w, const char *key, int8_t v,

@@ -1,6 +1,6 @@
 /*
- * lq/llama_map.h - how a Hugging Face Llama checkpoint maps onto llama.cpp's GGUF layout:
- * tensor names, the rotary row permutation of q_proj/k_proj, and Llama 3 rope factors.
+ * lq/llama_map.h - the rotary row permutation of a Hugging Face Llama's q_proj/k_proj, and
+ * Llama 3 rope factors (tensor names are in the family table, lq/family.h).
  *
  * Hugging Face stores each attention head's rotary pairs as two halves (rotate_half:
  * x[i] pairs with x[i + d/2]); GGUF (llama.cpp's "normal" rope) pairs neighbours
@@ -19,19 +19,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* What a Hugging Face tensor becomes in GGUF. */
-struct lq_llama_tensor_map {
-    char gguf_name[96];
-    int permute_heads;   /* 0: no permutation; else the head count for the q/k row permutation */
-    bool skip;           /* not stored in GGUF (rotary inv_freq buffers) */
-};
-
-/* Maps a Hugging Face Llama tensor name ("model.layers.3.self_attn.q_proj.weight") to its
- * GGUF name ("blk.3.attn_q.weight"). n_head / n_head_kv give the permutation head counts.
- * LQ_E_UNSUPPORTED (naming the tensor) for names outside the Llama layout. */
-LQ_API lq_status lq_llama_map_hf_name(const char *hf_name, int n_head, int n_head_kv,
-                                      struct lq_llama_tensor_map *out, struct lq_error *err);
 
 /* The GGUF row that Hugging Face row `r` lands in, for rows of `n_head` heads. */
 LQ_API int64_t lq_llama_permuted_row(int64_t r, int64_t n_rows, int n_head);

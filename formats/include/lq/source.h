@@ -79,6 +79,12 @@ LQ_API int64_t lq_source_find_tensor(const lq_source *src, const char *gguf_name
 
 LQ_API const struct lq_llama_hparams *lq_source_hparams(const lq_source *src);
 
+/* The model family (lq/family.h): from config.json for a Hugging Face folder, from
+ * general.architecture for a GGUF file, llama for a llama2.c checkpoint. NULL for a GGUF
+ * architecture the family table does not know. */
+struct lq_family;
+LQ_API const struct lq_family *lq_source_family(const lq_source *src);
+
 /* Converts tensor i to float32 (ne[0] * ... elements) in dst, permuted into GGUF row order.
  * Fails on types that cannot be decoded; with check_finite, as lq_source_check_finite. */
 LQ_API lq_status lq_source_read_f32(const lq_source *src, int64_t i, float *dst,
@@ -118,8 +124,10 @@ LQ_API void lq_source_release(const lq_source *src, int64_t i);
 LQ_API lq_status lq_source_write_hf_vocab(const char *dir, lq_gguf_writer *w,
                                           struct lq_error *err);
 
-/* Adds the model's metadata (everything but general.file_type and
- * general.quantization_version, which depend on the output) to a GGUF writer. */
+/* Adds the model's metadata to a GGUF writer. general.file_type depends on the output: a GGUF
+ * source leaves it (and general.quantization_version) out, to be appended as llama-quantize
+ * does; a converted checkpoint writes both where llama.cpp's converter puts them, file_type
+ * as a placeholder 0 that the caller replaces in place (lq_gguf_writer_replace_value). */
 LQ_API lq_status lq_source_write_metadata(const lq_source *src, lq_gguf_writer *w,
                                           struct lq_error *err);
 

@@ -88,6 +88,7 @@ struct lq_type_traits {
     int64_t blck_size;        /* elements per block; 0 for a retired id */
     size_t type_size;         /* bytes per block */
     bool is_quantized;
+    bool needs_imatrix;       /* quantizing needs importance weights (llama.cpp refuses too) */
     lq_to_float_fn to_float;           /* NULL if libquant cannot decode the type */
     lq_from_float_fn from_float_ref;   /* reference quantizer (llama.cpp's _ref bytes) */
     lq_from_float_fn from_float;       /* fast path; same bytes as from_float_ref */

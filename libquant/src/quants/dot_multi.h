@@ -36,4 +36,22 @@
         }                                                                                          \
     }
 
+/* The public dots of a Q8_K type T (lqi_vec_dot_T_q8_K, lqi_vec_dot_multi_T_q8_K) from its
+ * static dot_T_q8_K_scalar and, on x86, dot[_multi]_T_q8_K_avx2 / _avx512 (for instance from
+ * LQI_QK_BIASED_DOT_KERNELS); the expanding file includes quants/simd.h. */
+#define LQI_QK_DOT_ENTRY_POINTS(T)                                                                 \
+    LQI_DOT_MULTI_SCALAR(dot_multi_##T##_q8_K_scalar, dot_##T##_q8_K_scalar)                       \
+    void lqi_vec_dot_##T##_q8_K(int64_t n, float *restrict s, const void *restrict x,              \
+                                const void *restrict y)                                            \
+    {                                                                                              \
+        LQI_SIMD_CALL(dot_##T##_q8_K_avx512, dot_##T##_q8_K_avx2, dot_##T##_q8_K_scalar, n, s, x,  \
+                      y);                                                                          \
+    }                                                                                              \
+    void lqi_vec_dot_multi_##T##_q8_K(int64_t n, float *restrict s, const void *restrict x,        \
+                                      const void *restrict y, size_t y_stride, int n_tok)          \
+    {                                                                                              \
+        LQI_SIMD_CALL(dot_multi_##T##_q8_K_avx512, dot_multi_##T##_q8_K_avx2,                      \
+                      dot_multi_##T##_q8_K_scalar, n, s, x, y, y_stride, n_tok);                   \
+    }
+
 #endif /* LQ_QUANTS_DOT_MULTI_H */

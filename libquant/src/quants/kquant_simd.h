@@ -192,6 +192,19 @@ static inline LQI_AVX2_NOFMA void lqi_qk_k4_factors(const block_q8_K *y, struct 
     p->off = p->xm * y->d * (float)summ;
 }
 
+/* Types whose signed values v enter as unsigned quants v + bias (IQ3, ternary): the scale of
+ * each group of 16, bias times it as the weight of each activation sum, and the block's float
+ * factor, so that lqi_qk_k4_factors takes the bias back out exactly (integer sums). */
+static inline LQI_AVX2_NOFMA void lqi_qk_biased_scales(const int16_t sc16[16], int bias, float xd,
+                                                       struct lqi_qk_prep *p)
+{
+    for (int j = 0; j < 16; ++j) {
+        p->sc16[j] = sc16[j];
+        p->m16[j] = (int16_t)(bias * sc16[j]);
+    }
+    p->xd = p->xm = xd;
+}
+
 /*
  * Defines static dot_multi_<T>_q8_K_avx2 / _avx512 (lq_vec_dot_multi_fn) from a split
  * preparer: UNPACK(const BLOCK *x, struct lqi_qk_prep *p) fills q, sc16, m16, xd and xm
@@ -236,5 +249,18 @@ static inline LQI_AVX2_NOFMA void lqi_qk_k4_factors(const block_q8_K *y, struct 
                                  lqi_qk_w_avx2, lqi_qk_wdot_avx2, LQI_QK_IDENTITY, avx2)           \
     LQI_QK_DOT_MULTI_SIMD_KERNEL(T, BLOCK, UNPACK, FACTORS, LQI_AVX512, struct lqi_qk_w512,        \
                                  lqi_qk_w_avx512, lqi_qk_wdot_avx512, lqi_fold512, avx512)
+
+/* Single and multi-token kernels of a biased type (see lqi_qk_biased_scales) from its
+ * UNPACK(const BLOCK *x, struct lqi_qk_prep *p): the weight side, scales by
+ * lqi_qk_biased_scales; the activation side is lqi_qk_k4_factors. */
+#define LQI_QK_BIASED_DOT_KERNELS(T, BLOCK, UNPACK)                                                \
+    static inline LQI_AVX2 void T##_prep(const BLOCK *x, const block_q8_K *y,                      \
+                                         struct lqi_qk_prep *p)                                    \
+    {                                                                                              \
+        UNPACK(x, p);                                                                              \
+        lqi_qk_k4_factors(y, p);                                                                   \
+    }                                                                                              \
+    LQI_QK_DOT_KERNELS(T, BLOCK, T##_prep)                                                         \
+    LQI_QK_DOT_MULTI_KERNELS(T, BLOCK, UNPACK, lqi_qk_k4_factors)
 
 #endif /* LQ_KQUANT_SIMD_H */

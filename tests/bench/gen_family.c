@@ -1,0 +1,211 @@
+/* gen_family.c - writes a Hugging Face folder of any family in the family table (lq/family.h)
+ * with random BF16 weights, for benchmarks (never committed: scripts/bench-convert --family
+ * generates it on demand). The tensors are the table's: every global one and every required
+ * per-layer one, in its Hugging Face name and shape, so the generator follows the table.
+ *
+ * usage: gen_family FAMILY OUT_DIR [LAYERS [HIDDEN [FFN [HEADS [KV_HEADS [VOCAB [HEAD_DIM]]]]]]]
+ * Defaults are each family's common shape (below); the tokenizer is copied by the script.
+ * Weights are streamed to disk a tensor at a time: memory stays small. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lq/family.h"
+#include "lq/fp16.h"
+
+struct shape {
+    char name[128];
+    int64_t rows, cols; /* Hugging Face order: [rows, cols]; cols = 0 for a 1-D tensor */
+};
+
+struct dims {
+    int64_t e, f, q, kv, d, v;
+};
+
+/* Default shapes: layers, hidden, FFN, heads, KV heads, vocab, head size (0: hidden / heads). */
+static const struct { const char *family; int64_t v[7]; } presets[] = {
+    { "llama", { 22, 2048, 5632, 32, 4, 32000, 0 } },     /* TinyLlama-1.1B */
+    { "qwen2", { 28, 3584, 18944, 28, 4, 152064, 0 } },   /* Qwen2.5-7B */
+    { "qwen3", { 36, 4096, 12288, 32, 8, 151936, 128 } }, /* Qwen3-8B */
+    { "phi3", { 32, 3072, 8192, 32, 32, 32064, 0 } },     /* Phi-3-mini */
+};
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static double uniform(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (double)(rng >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* The table's GGUF shape [ne0, ne1] as a Hugging Face shape [ne1, ne0]. */
+static void hf_shape(enum lq_family_shape sh, const struct dims *m, struct shape *s)
+{
+    int64_t ne0 = 0, ne1 = 0;
+    switch (sh) {
+    case LQ_SHAPE_E: ne0 = m->e; break;
+    case LQ_SHAPE_E_Q: ne0 = m->e, ne1 = m->q; break;
+    case LQ_SHAPE_E_KV: ne0 = m->e, ne1 = m->kv; break;
+    case LQ_SHAPE_Q_E: ne0 = m->q, ne1 = m->e; break;
+    case LQ_SHAPE_E_QKV: ne0 = m->e, ne1 = m->q + 2 * m->kv; break;
+    case LQ_SHAPE_E_F: ne0 = m->e, ne1 = m->f; break;
+    case LQ_SHAPE_E_2F: ne0 = m->e, ne1 = 2 * m->f; break;
+    case LQ_SHAPE_F_E: ne0 = m->f, ne1 = m->e; break;
+    case LQ_SHAPE_Q: ne0 = m->q; break;
+    case LQ_SHAPE_KV: ne0 = m->kv; break;
+    case LQ_SHAPE_D: ne0 = m->d; break;
+    case LQ_SHAPE_E_V: ne0 = m->e, ne1 = m->v; break;
+    default: break;
+    }
+    s->rows = ne1 ? ne1 : ne0;
+    s->cols = ne1 ? ne0 : 0;
+}
+
+static int list_tensors(const struct lq_family *f, int layers, const struct dims *m,
+                        struct shape *s)
+{
+    int n = 0;
+    for (size_t i = 0; i < f->n_global_tensors; i++) {
+        snprintf(s[n].name, sizeof s[n].name, "%s", f->global_tensors[i].hf);
+        hf_shape(f->global_tensors[i].shape, m, &s[n++]);
+    }
+    for (int l = 0; l < layers; l++) {
+        for (size_t i = 0; i < f->n_layer_tensors; i++) {
+            const struct lq_family_tensor *t = &f->layer_tensors[i];
+            if (t->flags & LQ_FT_REQUIRED) {
+                snprintf(s[n].name, sizeof s[n].name, "model.layers.%d.%s", l, t->hf);
+                hf_shape(t->shape, m, &s[n++]);
+            }
+        }
+    }
+    return n;
+}
+
+static int cmp_shape(const void *a, const void *b)
+{
+    return strcmp(((const struct shape *)a)->name, ((const struct shape *)b)->name);
+}
+
+static int64_t nelem(const struct shape *s)
+{
+    return s->rows * (s->cols ? s->cols : 1);
+}
+
+static void write_config(const char *dir, const struct lq_family *f, int layers,
+                         const struct dims *m, int heads, int kv, bool head_dim)
+{
+    char path[4096], extra[128] = "";
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *o = fopen(path, "w");
+    if (head_dim) {
+        snprintf(extra, sizeof extra, "\"head_dim\": %" PRId64 ", ", m->d);
+    }
+    if (f->keys == LQ_KEYS_PHI3) { /* Phi-3 configs carry it; llama.cpp requires it */
+        snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+                 "\"original_max_position_embeddings\": 2048, ");
+    }
+    fprintf(o,
+            "{\"architectures\": [\"%s\"], \"model_type\": \"%s\", "
+            "\"hidden_size\": %" PRId64 ", \"intermediate_size\": %" PRId64 ", "
+            "\"num_hidden_layers\": %d, \"num_attention_heads\": %d, "
+            "\"num_key_value_heads\": %d, \"vocab_size\": %" PRId64 ", %s"
+            "\"max_position_embeddings\": 2048, \"rms_norm_eps\": 1e-05, \"rope_theta\": 10000.0, "
+            "\"bos_token_id\": 1, \"eos_token_id\": 2, \"tie_word_embeddings\": false, "
+            "\"torch_dtype\": \"bfloat16\"}\n",
+            f->hf_architectures[0], f->hf_model_types[0], m->e, m->f, layers, heads, kv, m->v,
+            extra);
+    fclose(o);
+}
+
+int main(int argc, char **argv)
+{
+    const struct lq_family *f = argc > 2 ? lq_family_by_gguf_arch(argv[1]) : NULL;
+    size_t p = 0;
+    while (f && p < sizeof presets / sizeof presets[0] && strcmp(presets[p].family, f->name)) {
+        p++;
+    }
+    if (!f || p == sizeof presets / sizeof presets[0]) {
+        fprintf(stderr, "usage: %s FAMILY OUT_DIR [LAYERS [HIDDEN [FFN [HEADS [KV_HEADS [VOCAB "
+                        "[HEAD_DIM]]]]]]]\nfamilies: llama, qwen2, qwen3, phi3\n", argv[0]);
+        return 2;
+    }
+    int64_t v[7];
+    for (int i = 0; i < 7; i++) {
+        v[i] = argc > 3 + i ? atoll(argv[3 + i]) : presets[p].v[i];
+    }
+    const char *dir = argv[2];
+    int layers = (int)v[0], heads = (int)v[3], kvh = (int)v[4];
+    struct dims m = { .e = v[1], .f = v[2], .v = v[5], .d = v[6] ? v[6] : v[1] / heads };
+    m.q = m.d * heads;
+    m.kv = m.d * kvh;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        perror(dir);
+        return 1;
+    }
+    struct shape *s = calloc(f->n_global_tensors + f->n_layer_tensors * (size_t)layers, sizeof *s);
+    int n = list_tensors(f, layers, &m, s);
+    qsort(s, (size_t)n, sizeof *s, cmp_shape);
+
+    /* header: names in order with contiguous offsets, padded with spaces to 8 bytes */
+    size_t cap = 256 * (size_t)n + 64, len = 0;
+    char *hdr = malloc(cap);
+    len += (size_t)snprintf(hdr + len, cap - len, "{");
+    uint64_t off = 0, total = 0;
+    for (int i = 0; i < n; i++) {
+        uint64_t bytes = (uint64_t)nelem(&s[i]) * 2;
+        char shape[64];
+        if (s[i].cols) {
+            snprintf(shape, sizeof shape, "%" PRId64 ",%" PRId64, s[i].rows, s[i].cols);
+        } else {
+            snprintf(shape, sizeof shape, "%" PRId64, s[i].rows);
+        }
+        len += (size_t)snprintf(hdr + len, cap - len,
+                                "%s\"%s\":{\"dtype\":\"BF16\",\"shape\":[%s],\"data_offsets\":[%" PRIu64
+                                ",%" PRIu64 "]}", i ? "," : "", s[i].name, shape, off, off + bytes);
+        off += bytes;
+        total += (uint64_t)nelem(&s[i]);
+    }
+    len += (size_t)snprintf(hdr + len, cap - len, "}");
+    while (len % 8) {
+        hdr[len++] = ' ';
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    FILE *o = fopen(path, "wb");
+    if (!o) {
+        perror(path);
+        return 1;
+    }
+    uint64_t hl = len;
+    fwrite(&hl, 8, 1, o);
+    fwrite(hdr, 1, len, o);
+    uint16_t *buf = malloc(1 << 22);
+    for (int i = 0; i < n; i++) {
+        /* weights ~ N(0, 0.02)-ish (sum of uniforms), vectors (norms, biases) around 1 */
+        int64_t left = nelem(&s[i]);
+        while (left > 0) {
+            int64_t chunk = left < (1 << 21) ? left : (1 << 21);
+            for (int64_t k = 0; k < chunk; k++) {
+                double x = s[i].cols ? (uniform() + uniform() + uniform() - 1.5) * 0.04
+                                     : 1.0 + (uniform() - 0.5) * 0.1;
+                buf[k] = lq_fp32_to_bf16((float)x);
+            }
+            fwrite(buf, 2, (size_t)chunk, o);
+            left -= chunk;
+        }
+    }
+    fclose(o);
+    write_config(dir, f, layers, &m, heads, kvh, v[6] != 0);
+    printf("%s: %s, %d tensors, %" PRIu64 " parameters (%.2f B), %.2f GB\n", dir, f->name, n,
+           total, total / 1e9, off / 1e9);
+    free(buf);
+    free(hdr);
+    free(s);
+    return 0;
+}
