@@ -34,9 +34,9 @@ static void test_quantize_rejects_bad_shapes(void **state)
     assert_non_null(strstr(err.msg, "54 bytes"));
     assert_int_equal(lq_quantize_rows(4, x, 1, 32, q, sizeof q, NULL, NULL, &err),
                      LQ_E_INVALID_ARG); /* a retired id */
-    assert_int_equal(lq_quantize_rows(LQ_TYPE_IQ2_XXS, x, 1, 256, q, sizeof q, NULL, NULL, &err),
+    assert_int_equal(lq_quantize_rows(LQ_TYPE_NVFP4, x, 1, 256, q, sizeof q, NULL, NULL, &err),
                      LQ_E_UNSUPPORTED);
-    assert_non_null(strstr(err.msg, "iq2_xxs"));
+    assert_non_null(strstr(err.msg, "nvfp4"));
     size_t written = 99;
     assert_int_equal(lq_quantize_rows(LQ_TYPE_Q8_0, x, 0, 32, q, 0, NULL, &written, &err), LQ_OK);
     assert_int_equal(written, 0);
