@@ -33,8 +33,9 @@
 
 #define CTX 256
 
-/* The quantized types llama.cpp's reference holds for every family. */
-static const char *const quant_types[] = { "q8_0", "q4_0", "q4_k_m", "q6_k" };
+/* The quantized types llama.cpp's reference holds for every family (iq4_xs made with the
+ * reference folder's imatrix.gguf, as llama-quantize made it). */
+static const char *const quant_types[] = { "q8_0", "q4_0", "q4_k_m", "q6_k", "iq4_xs" };
 #define N_QUANT (sizeof quant_types / sizeof quant_types[0])
 
 struct family_case {
@@ -114,6 +115,14 @@ static void make_files(const struct family_case *fc, const char *dir)
     run_ok((const char *const[]){ "convert", "-q", model, "-o", f16, NULL });
     for (size_t i = 0; i < N_QUANT; i++) {
         snprintf(out, sizeof out, "%s/%s.gguf", dir, quant_types[i]);
+        if (strcmp(quant_types[i], "iq4_xs") == 0) {
+            char imat[256];
+            snprintf(imat, sizeof imat, "reference/llama.cpp/%s/imatrix.gguf", fc->folder);
+            snprintf(imat, sizeof imat, "%s", lqt_data_path(imat));
+            run_ok((const char *const[]){ "quantize", "-q", "-t", "2", "--imatrix", imat, f16,
+                                          out, quant_types[i], NULL });
+            continue;
+        }
         run_ok((const char *const[]){ "quantize", "-q", "-t", "2", f16, out, quant_types[i],
                                       NULL });
     }
