@@ -110,6 +110,10 @@ lq_status lq_calib_gptq(lq_model *m, const struct lq_calib *c, int64_t first, in
                         lq_calib_quantize_fn fn, void *user, struct lq_error *err)
 {
     LQ_FAIL_IF(!m || !c || !fn, err, LQ_E_INVALID_ARG, "gptq: NULL argument");
+    /* each expert would need the inputs of the tokens routed to it: not implemented yet */
+    LQ_FAIL_IF(lq_model_get_hparams(m)->n_expert > 0, err, LQ_E_UNSUPPORTED,
+               "gptq: mixture-of-experts models (%lld experts) are not supported yet",
+               (long long)lq_model_get_hparams(m)->n_expert);
     const int64_t n_layer = lq_model_get_hparams(m)->n_layer;
     LQ_FAIL_IF(first < 0 || first >= n_layer, err, LQ_E_INVALID_ARG,
                "gptq: first layer %lld outside 0 .. %lld", (long long)first,

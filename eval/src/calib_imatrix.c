@@ -79,6 +79,11 @@ lq_status lq_calib_imatrix(lq_model *m, const struct lq_calib *c,
                            struct lq_error *err)
 {
     LQ_FAIL_IF(!m || !c || !im, err, LQ_E_INVALID_ARG, "imatrix: NULL argument");
+    /* llama-imatrix keeps per-expert counts for the stacked experts: not implemented yet,
+     * and a matrix without them would mislead the quantizer */
+    LQ_FAIL_IF(lq_model_get_hparams(m)->n_expert > 0, err, LQ_E_UNSUPPORTED,
+               "imatrix: mixture-of-experts models (%lld experts) are not supported yet",
+               (long long)lq_model_get_hparams(m)->n_expert);
     struct lq_imatrix_batching bt =
         batching ? *batching : (struct lq_imatrix_batching){.n_batch = 2048, .n_ubatch = 512};
     LQ_FAIL_IF(bt.n_batch < 1 || bt.n_ubatch < 1, err, LQ_E_INVALID_ARG,

@@ -12,6 +12,7 @@
  *               x += wo · attention(q, k, v)
  *               n = rmsnorm(x) * ffn_norm
  *               x += w_down · (silu(w_gate · n) * (w_up · n))    (fused: w_up · n holds gate, up)
+ *                    or the experts' weighted sum (mixture of experts: forward_moe.c)
  *   logits = output · (rmsnorm(x) * output_norm)
  */
 #include "forward_impl.h"
@@ -157,6 +158,10 @@ static lq_status ffn_block(lq_model *m, int64_t il, int64_t n, struct lq_error *
     const int64_t n_ff = m->hp.n_ff;
     norm_rows(m, st->xb, st->x, L->ffn_norm, n);
     LQ_TRY(lqi_observe(m, il, LQ_HOOK_FFN_IN, st->xb, n, m->hp.n_embd, err));
+    if (m->hp.n_expert > 0) { /* mixture of experts (forward_moe.c) */
+        lqi_moe_ffn(m, L, n);
+        return LQ_OK;
+    }
     lqi_acts_invalidate(&st->acts);
     /* fused (Phi-3): each row of w_up · n is the gate's n_ff values, then the up's */
     const int64_t up_row = m->tr.fused_gate_up ? 2 * n_ff : n_ff;

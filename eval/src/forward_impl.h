@@ -82,6 +82,11 @@ void lqi_matmul(float *y, const struct lqi_weight *w, const struct lqi_acts *a, 
 /* Dequantizes row `row` of w into y (n_in floats). */
 void lqi_weight_row(const struct lqi_weight *w, int64_t row, float *y);
 
+// ---- mixture of experts (forward_moe.c) ------------------------------------------------------
+
+/* x += the experts' FFN of the normed input st->xb for n tokens (n_expert > 0). */
+void lqi_moe_ffn(lq_model *m, const struct lqi_layer *L, int64_t n);
+
 // ---- attention (forward_attn.c) -----------------------------------------------------------
 
 /* Stores this batch's K and V (rounded to F16) into the cache of layer il at pos, then

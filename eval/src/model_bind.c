@@ -20,22 +20,32 @@ static lq_status find(lq_model *m, const char *name, bool required, struct lq_mo
 }
 
 /* Checks the tensor's dims against (n0, n1), its type and its byte size. */
-static lq_status check_tensor(const lq_model *m, const char *name,
-                              const struct lq_model_tensor *t, int64_t n0, int64_t n1,
-                              struct lq_error *err)
+static lq_status check_tensor3(const lq_model *m, const char *name,
+                               const struct lq_model_tensor *t, int64_t n0, int64_t n1,
+                               int64_t n2, struct lq_error *err)
 {
-    LQ_FAIL_IF(t->ne[0] != n0 || t->ne[1] != n1 || t->ne[2] != 1 || t->ne[3] != 1, err,
-               LQ_E_FORMAT, "%s: tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld]",
+    LQ_FAIL_IF(t->ne[0] != n0 || t->ne[1] != n1 || t->ne[2] != n2 || t->ne[3] != 1, err,
+               LQ_E_FORMAT,
+               "%s: tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld, %lld]",
                m->src_name, name, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
-               (long long)t->ne[3], (long long)n0, (long long)n1);
+               (long long)t->ne[3], (long long)n0, (long long)n1, (long long)n2);
     const size_t row = lq_row_size(t->type, n0);
     LQ_FAIL_IF(row == 0, err, LQ_E_UNSUPPORTED, "%s: tensor '%s' has type %s (id %d), unusable here",
                m->src_name, name, lq_type_name(t->type), (int)t->type);
     uint64_t want;
-    LQ_FAIL_IF(lqi_mul_overflow_u64(row, (uint64_t)n1, &want) || want != t->nbytes || !t->data,
+    LQ_FAIL_IF(lqi_mul_overflow_u64(row, (uint64_t)n1, &want) ||
+                   lqi_mul_overflow_u64(want, (uint64_t)n2, &want) || want != t->nbytes ||
+                   !t->data,
                err, LQ_E_FORMAT, "%s: tensor '%s' holds %zu bytes, its shape and type need %llu",
                m->src_name, name, t->nbytes, (unsigned long long)want);
     return LQ_OK;
+}
+
+static lq_status check_tensor(const lq_model *m, const char *name,
+                              const struct lq_model_tensor *t, int64_t n0, int64_t n1,
+                              struct lq_error *err)
+{
+    return check_tensor3(m, name, t, n0, n1, 1, err);
 }
 
 /* The kernels read blocks and elements as C objects: weights a GGUF file aligned to less than
@@ -60,14 +70,15 @@ static lq_status align_data(lq_model *m, const char *name, struct lq_model_tenso
     return LQ_OK;
 }
 
-/* Binds a weight matrix of n_out rows of n_in elements. */
-static lq_status bind_weight(lq_model *m, const char *name, int64_t n_in, int64_t n_out,
-                             struct lqi_weight *w, struct lq_error *err)
+/* Binds n_mat weight matrices of n_out rows of n_in elements each, stored one after the
+ * other (n_mat 1: a plain matrix; stacked experts: one per expert). */
+static lq_status bind_weights(lq_model *m, const char *name, int64_t n_in, int64_t n_out,
+                              int64_t n_mat, struct lqi_weight *w, struct lq_error *err)
 {
     struct lq_model_tensor t;
     bool found;
     LQ_TRY(find(m, name, true, &t, &found, err));
-    LQ_TRY(check_tensor(m, name, &t, n_in, n_out, err));
+    LQ_TRY(check_tensor3(m, name, &t, n_in, n_out, n_mat, err));
     LQ_TRY(align_data(m, name, &t, err));
     w->type = t.type;
     w->n_in = n_in;
@@ -77,6 +88,13 @@ static lq_status bind_weight(lq_model *m, const char *name, int64_t n_in, int64_
                "%s: tensor '%s': type %s has neither a dot kernel nor a dequantizer",
                m->src_name, name, lq_type_name(t.type));
     return LQ_OK;
+}
+
+/* Binds a weight matrix of n_out rows of n_in elements. */
+static lq_status bind_weight(lq_model *m, const char *name, int64_t n_in, int64_t n_out,
+                             struct lqi_weight *w, struct lq_error *err)
+{
+    return bind_weights(m, name, n_in, n_out, 1, w, err);
 }
 
 /* Takes n floats from the model's vector store (sized for every vector in lqi_model_bind). */
@@ -155,7 +173,13 @@ static lq_status bind_layer(lq_model *m, int64_t il, struct lq_error *err)
     LQ_TRY(bind_vector(m, LQI_NAME("attn_norm.weight"), hp->n_embd, true, &L->attn_norm, err));
     LQ_TRY(bind_attention(m, il, L, err));
     LQ_TRY(bind_vector(m, LQI_NAME("ffn_norm.weight"), hp->n_embd, true, &L->ffn_norm, err));
-    if (m->tr.fused_gate_up) {
+    if (hp->n_expert > 0) {
+        const int64_t e = hp->n_embd, f = hp->n_ff_exp, x = hp->n_expert;
+        LQ_TRY(bind_weight(m, LQI_NAME("ffn_gate_inp.weight"), e, x, &L->w_gate_inp, err));
+        LQ_TRY(bind_weights(m, LQI_NAME("ffn_gate_exps.weight"), e, f, x, &L->gate_exps, err));
+        LQ_TRY(bind_weights(m, LQI_NAME("ffn_up_exps.weight"), e, f, x, &L->up_exps, err));
+        LQ_TRY(bind_weights(m, LQI_NAME("ffn_down_exps.weight"), f, e, x, &L->down_exps, err));
+    } else if (m->tr.fused_gate_up) {
         LQ_TRY(bind_weight(m, LQI_NAME("ffn_up.weight"), hp->n_embd, 2 * hp->n_ff, &L->w_up,
                            err));
     } else {
@@ -163,7 +187,10 @@ static lq_status bind_layer(lq_model *m, int64_t il, struct lq_error *err)
                            err));
         LQ_TRY(bind_weight(m, LQI_NAME("ffn_up.weight"), hp->n_embd, hp->n_ff, &L->w_up, err));
     }
-    LQ_TRY(bind_weight(m, LQI_NAME("ffn_down.weight"), hp->n_ff, hp->n_embd, &L->w_down, err));
+    if (hp->n_expert == 0) {
+        LQ_TRY(bind_weight(m, LQI_NAME("ffn_down.weight"), hp->n_ff, hp->n_embd, &L->w_down,
+                           err));
+    }
 #undef LQI_NAME
     return LQ_OK;
 }

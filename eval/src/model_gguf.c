@@ -117,17 +117,29 @@ static lq_status get_rope_scaling(struct meta *mt, struct lq_model_hparams *hp,
                    &hp->n_ctx_orig, err);
 }
 
+/* Mixture of experts: expert_count (0: dense), expert_used_count (1 .. expert_count) and
+ * one expert's FFN size (expert_feed_forward_length, else feed_forward_length). */
+static lq_status get_experts(struct meta *mt, struct lq_model_hparams *hp, struct lq_error *err)
+{
+    LQ_TRY(get_int(mt, "expert_count", false, 0, &hp->n_expert, err));
+    LQ_FAIL_IF(hp->n_expert < 0 || hp->n_expert == 1 || hp->n_expert > LQ_MAX_EXPERTS, err,
+               LQ_E_FORMAT, "%s: metadata key '%s' is %lld: must be 0 (dense) or 2 .. %d",
+               mt->path, arch_key(mt, "expert_count"), (long long)hp->n_expert, LQ_MAX_EXPERTS);
+    LQ_TRY(get_int(mt, "expert_used_count", hp->n_expert > 0, 0, &hp->n_expert_used, err));
+    LQ_FAIL_IF(hp->n_expert > 0 && (hp->n_expert_used < 1 || hp->n_expert_used > hp->n_expert),
+               err, LQ_E_FORMAT, "%s: metadata key '%s' is %lld: must be 1 .. %lld", mt->path,
+               arch_key(mt, "expert_used_count"), (long long)hp->n_expert_used,
+               (long long)hp->n_expert);
+    return get_int(mt, "expert_feed_forward_length", false, hp->n_ff, &hp->n_ff_exp, err);
+}
+
 static lq_status get_dims(struct meta *mt, struct lq_model_hparams *hp, struct lq_error *err)
 {
-    int64_t n_experts;
-    LQ_TRY(get_int(mt, "expert_count", false, 0, &n_experts, err));
-    LQ_FAIL_IF(n_experts > 0, err, LQ_E_UNSUPPORTED,
-               "%s: mixture-of-experts %s models (%lld experts) are not supported", mt->path,
-               mt->arch, (long long)n_experts);
     LQ_TRY(get_int(mt, "context_length", true, 0, &hp->n_ctx_train, err));
     LQ_TRY(get_int(mt, "embedding_length", true, 0, &hp->n_embd, err));
     LQ_TRY(get_int(mt, "block_count", true, 0, &hp->n_layer, err));
     LQ_TRY(get_int(mt, "feed_forward_length", true, 0, &hp->n_ff, err));
+    LQ_TRY(get_experts(mt, hp, err));
     LQ_TRY(get_int(mt, "attention.head_count", true, 0, &hp->n_head, err));
     LQ_FAIL_IF(hp->n_head <= 0, err, LQ_E_FORMAT, "%s: metadata key '%s' is %lld", mt->path,
                arch_key(mt, "attention.head_count"), (long long)hp->n_head);

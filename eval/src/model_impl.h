@@ -46,6 +46,12 @@ struct lqi_layer {
     const float *ffn_norm;            /* (n_embd) */
     struct lqi_weight w_gate, w_up;   /* (n_embd -> n_ff); w_up 2 * n_ff rows: fused_gate_up */
     struct lqi_weight w_down;         /* (n_ff -> n_embd) */
+    /* mixture of experts (n_expert > 0) instead of w_gate/w_up/w_down: the router, and the
+     * stacks of expert e's matrices as one weight each whose rows e * n_out .. are expert e's
+     * (n_out = one expert's rows; lqi_expert() gives expert e's weight) */
+    struct lqi_weight w_gate_inp;     /* (n_embd -> n_expert) */
+    struct lqi_weight gate_exps, up_exps; /* per expert (n_embd -> n_ff_exp) */
+    struct lqi_weight down_exps;      /* per expert (n_ff_exp -> n_embd) */
 };
 
 /* Activations converted for a dot kernel: n_rows rows of row_size bytes. The conversion
@@ -74,6 +80,13 @@ struct lqi_state {
     float *up;      /* (n_batch, n_ff), or (n_batch, 2 n_ff) for a fused gate+up */
     float *qkv;     /* (n_batch, q + 2 kv) output of a fused wqkv; NULL when not fused */
     float *kf, *vf; /* (n_ctx, n_head_kv * n_embd_head) the layer's cache as F32 */
+    /* mixture of experts (NULL for dense models) */
+    float *router;  /* (n_batch, n_expert) router probabilities */
+    int32_t *sel;   /* (n_batch, n_expert_used) chosen experts, best first */
+    float *sel_w;   /* (n_batch, n_expert_used) their weights */
+    int64_t *rows;  /* (n_batch) tokens routed to the expert in hand, with their slot */
+    float *xe;      /* (n_batch, n_embd) those tokens' normed inputs */
+    float *exp_out; /* (n_batch, n_expert_used, n_embd) each chosen expert's weighted output */
     float *scores;  /* (n_threads, n_ctx) attention rows */
     float *wrow;    /* (n_threads, max n_in) weight rows converted to F32 */
     float *rope;    /* (n_batch, n_rot) cos/sin pairs per token */

@@ -6,6 +6,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "lq/source.h"
 #include "lqi.h"
 
 /* Dimensions above this are refused, which keeps every product of two of them in int64. */
@@ -33,6 +34,12 @@ static lq_status check_hparams(const struct lq_model_hparams *hp, const char *na
                "head size %lld)", name, (long long)hp->n_vocab, (long long)hp->n_embd,
                (long long)hp->n_layer, (long long)hp->n_ff, (long long)hp->n_head,
                (long long)hp->n_head_kv, (long long)hp->n_embd_head);
+    LQ_FAIL_IF(hp->n_expert != 0 &&
+                   (hp->n_expert < 2 || hp->n_expert > LQ_MAX_EXPERTS || hp->n_expert_used < 1 ||
+                    hp->n_expert_used > hp->n_expert || !dim_ok(hp->n_ff_exp)),
+               err, LQ_E_FORMAT, "%s: bad expert counts (%lld experts, %lld used, ff %lld)",
+               name, (long long)hp->n_expert, (long long)hp->n_expert_used,
+               (long long)hp->n_ff_exp);
     LQ_FAIL_IF(hp->n_head % hp->n_head_kv != 0, err, LQ_E_FORMAT,
                "%s: %lld heads are not a multiple of %lld KV heads", name, (long long)hp->n_head,
                (long long)hp->n_head_kv);

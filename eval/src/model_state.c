@@ -42,8 +42,10 @@ static uint64_t acts_row_max(const lq_model *m)
     size_t mx = lqi_acts_row_size(&m->output, m->output.n_in);
     for (int64_t il = 0; il < m->hp.n_layer; il++) {
         const struct lqi_layer *L = &m->layers[il];
-        const struct lqi_weight *ws[] = { &L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo,
-                                          &L->w_gate, &L->w_up, &L->w_down };
+        const struct lqi_weight *ws[] = { &L->wq,     &L->wk,         &L->wv,
+                                          &L->wqkv,   &L->wo,         &L->w_gate,
+                                          &L->w_up,   &L->w_down,     &L->w_gate_inp,
+                                          &L->gate_exps, &L->up_exps, &L->down_exps };
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
             if (!ws[i]->data) {
                 continue; /* not in this family's layout */
@@ -62,7 +64,8 @@ static void layout(lq_model *m, struct plan *p)
     struct lqi_state *st = &m->st;
     const int64_t nb = m->n_batch, q_dim = hp->n_head * hp->n_embd_head;
     const int64_t kv_dim = hp->n_head_kv * hp->n_embd_head;
-    const int64_t max_in = max3(hp->n_embd, hp->n_ff, q_dim);
+    const int64_t n_ff = hp->n_ff_exp > hp->n_ff ? hp->n_ff_exp : hp->n_ff;
+    const int64_t max_in = max3(hp->n_embd, n_ff, q_dim);
     st->x = carve(p, nb, hp->n_embd, sizeof(float));
     st->xb = carve(p, nb, hp->n_embd, sizeof(float));
     st->proj = carve(p, nb, hp->n_embd, sizeof(float));
@@ -70,8 +73,16 @@ static void layout(lq_model *m, struct plan *p)
     st->att = carve(p, nb, q_dim, sizeof(float));
     st->k = carve(p, nb, kv_dim, sizeof(float));
     st->v = carve(p, nb, kv_dim, sizeof(float));
-    st->gate = carve(p, nb, hp->n_ff, sizeof(float));
-    st->up = carve(p, nb, (m->tr.fused_gate_up ? 2 : 1) * hp->n_ff, sizeof(float));
+    st->gate = carve(p, nb, n_ff, sizeof(float));
+    st->up = carve(p, nb, (m->tr.fused_gate_up ? 2 : 1) * n_ff, sizeof(float));
+    if (hp->n_expert > 0) {
+        st->router = carve(p, nb, hp->n_expert, sizeof(float));
+        st->sel = carve(p, nb, hp->n_expert_used, sizeof(int32_t));
+        st->sel_w = carve(p, nb, hp->n_expert_used, sizeof(float));
+        st->rows = carve(p, nb, 1, sizeof(int64_t));
+        st->xe = carve(p, nb, hp->n_embd, sizeof(float));
+        st->exp_out = carve(p, nb * hp->n_expert_used, hp->n_embd, sizeof(float));
+    }
     st->qkv = m->tr.fused_qkv ? carve(p, nb, q_dim + 2 * kv_dim, sizeof(float)) : NULL;
     st->kf = carve(p, m->n_ctx, kv_dim, sizeof(float));
     st->vf = carve(p, m->n_ctx, kv_dim, sizeof(float));

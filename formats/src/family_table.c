@@ -9,6 +9,9 @@
 #include "lqi.h"
 
 #define REQ LQ_FT_REQUIRED
+#define DENSE LQ_FT_DENSE
+#define MOE LQ_FT_MOE
+#define EXP (LQ_FT_MOE | LQ_FT_EXPERT)
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Global tensors every family shares (output.weight is optional: tied heads lack it). */
@@ -30,9 +33,14 @@ static const struct lq_family_tensor llama_layer[] = {
     { "self_attn.o_proj.bias", "attn_output.bias", 0, LQ_SHAPE_ANY },
     { "self_attn.rotary_emb.inv_freq", "", LQ_FT_SKIP, LQ_SHAPE_ANY },
     { "post_attention_layernorm.weight", "ffn_norm.weight", REQ, LQ_SHAPE_E },
-    { "mlp.gate_proj.weight", "ffn_gate.weight", REQ, LQ_SHAPE_E_F },
-    { "mlp.up_proj.weight", "ffn_up.weight", REQ, LQ_SHAPE_E_F },
-    { "mlp.down_proj.weight", "ffn_down.weight", REQ, LQ_SHAPE_F_E },
+    { "mlp.gate_proj.weight", "ffn_gate.weight", DENSE, LQ_SHAPE_E_F },
+    { "mlp.up_proj.weight", "ffn_up.weight", DENSE, LQ_SHAPE_E_F },
+    { "mlp.down_proj.weight", "ffn_down.weight", DENSE, LQ_SHAPE_F_E },
+    /* Mixtral (llama.cpp converts it as llama): the stacks in its write order w1, w2, w3 */
+    { "block_sparse_moe.gate.weight", "ffn_gate_inp.weight", MOE, LQ_SHAPE_E_X },
+    { "block_sparse_moe.experts.*.w1.weight", "ffn_gate_exps.weight", EXP, LQ_SHAPE_E_FX_X },
+    { "block_sparse_moe.experts.*.w2.weight", "ffn_down_exps.weight", EXP, LQ_SHAPE_FX_E_X },
+    { "block_sparse_moe.experts.*.w3.weight", "ffn_up_exps.weight", EXP, LQ_SHAPE_E_FX_X },
     { "mlp.gate_proj.bias", "ffn_gate.bias", 0, LQ_SHAPE_ANY },
     { "mlp.up_proj.bias", "ffn_up.bias", 0, LQ_SHAPE_ANY },
     { "mlp.down_proj.bias", "ffn_down.bias", 0, LQ_SHAPE_ANY },
@@ -71,6 +79,24 @@ static const struct lq_family_tensor qwen3_layer[] = {
     { "mlp.down_proj.weight", "ffn_down.weight", REQ, LQ_SHAPE_F_E },
 };
 
+/* Qwen3-MoE: Qwen3's attention; every layer sparse (decoder_sparse_step 1, no
+ * mlp_only_layers); the stacks in llama.cpp's write order down, gate, up. */
+static const struct lq_family_tensor qwen3moe_layer[] = {
+    { "input_layernorm.weight", "attn_norm.weight", REQ, LQ_SHAPE_E },
+    { "self_attn.q_proj.weight", "attn_q.weight", REQ, LQ_SHAPE_E_Q },
+    { "self_attn.k_proj.weight", "attn_k.weight", REQ, LQ_SHAPE_E_KV },
+    { "self_attn.v_proj.weight", "attn_v.weight", REQ, LQ_SHAPE_E_KV },
+    { "self_attn.o_proj.weight", "attn_output.weight", REQ, LQ_SHAPE_Q_E },
+    { "self_attn.q_norm.weight", "attn_q_norm.weight", REQ, LQ_SHAPE_D },
+    { "self_attn.k_norm.weight", "attn_k_norm.weight", REQ, LQ_SHAPE_D },
+    { "self_attn.rotary_emb.inv_freq", "", LQ_FT_SKIP, LQ_SHAPE_ANY },
+    { "post_attention_layernorm.weight", "ffn_norm.weight", REQ, LQ_SHAPE_E },
+    { "mlp.gate.weight", "ffn_gate_inp.weight", MOE, LQ_SHAPE_E_X },
+    { "mlp.experts.*.down_proj.weight", "ffn_down_exps.weight", EXP, LQ_SHAPE_FX_E_X },
+    { "mlp.experts.*.gate_proj.weight", "ffn_gate_exps.weight", EXP, LQ_SHAPE_E_FX_X },
+    { "mlp.experts.*.up_proj.weight", "ffn_up_exps.weight", EXP, LQ_SHAPE_E_FX_X },
+};
+
 /* Phi-3: fused projections kept fused, as llama.cpp writes them (gate_up_proj is stored
  * under the name ffn_up with 2 x intermediate_size rows: gate rows first). */
 static const struct lq_family_tensor phi3_layer[] = {
@@ -83,12 +109,15 @@ static const struct lq_family_tensor phi3_layer[] = {
     { "mlp.down_proj.weight", "ffn_down.weight", REQ, LQ_SHAPE_F_E },
 };
 
-static const char *const llama_archs[] = { "LlamaForCausalLM", "MistralForCausalLM", NULL };
-static const char *const llama_types[] = { "llama", "mistral", NULL };
+static const char *const llama_archs[] = { "LlamaForCausalLM", "MistralForCausalLM",
+                                           "MixtralForCausalLM", NULL };
+static const char *const llama_types[] = { "llama", "mistral", "mixtral", NULL };
 static const char *const qwen2_archs[] = { "Qwen2ForCausalLM", NULL };
 static const char *const qwen2_types[] = { "qwen2", NULL };
 static const char *const qwen3_archs[] = { "Qwen3ForCausalLM", NULL };
 static const char *const qwen3_types[] = { "qwen3", NULL };
+static const char *const qwen3moe_archs[] = { "Qwen3MoeForCausalLM", NULL };
+static const char *const qwen3moe_types[] = { "qwen3_moe", NULL };
 static const char *const phi3_archs[] = { "Phi3ForCausalLM", NULL };
 static const char *const phi3_types[] = { "phi3", NULL };
 
@@ -96,7 +125,7 @@ static const char *const phi3_types[] = { "phi3", NULL };
 
 static const struct lq_family families[] = {
     {
-        .name = "llama", .gguf_arch = "llama", .title = "Llama / Mistral",
+        .name = "llama", .gguf_arch = "llama", .title = "Llama / Mistral / Mixtral",
         .hf_architectures = llama_archs, .hf_model_types = llama_types,
         .layer_tensors = llama_layer, .n_layer_tensors = N(llama_layer),
         .global_tensors = globals, .n_global_tensors = N(globals),
@@ -123,6 +152,17 @@ static const struct lq_family families[] = {
         .layer_tensors = qwen3_layer, .n_layer_tensors = N(qwen3_layer),
         .global_tensors = globals, .n_global_tensors = N(globals),
         .keys = LQ_KEYS_TEXT_MODEL,
+        .traits = { .attn_qk_norm = true, .rope_style = LQ_ROPE_NEOX,
+                    .rope_scalings = SCALING(NONE) | SCALING(LINEAR) | SCALING(YARN),
+                    .activation = LQ_ACT_SILU },
+    },
+    {
+        .name = "qwen3moe", .gguf_arch = "qwen3moe", .title = "Qwen3-MoE",
+        .hf_architectures = qwen3moe_archs, .hf_model_types = qwen3moe_types,
+        .layer_tensors = qwen3moe_layer, .n_layer_tensors = N(qwen3moe_layer),
+        .global_tensors = globals, .n_global_tensors = N(globals),
+        .keys = LQ_KEYS_TEXT_MODEL, .extra_keys = LQ_EXTRA_EXPERT_FF,
+        .tokenizer_json_only = true,
         .traits = { .attn_qk_norm = true, .rope_style = LQ_ROPE_NEOX,
                     .rope_scalings = SCALING(NONE) | SCALING(LINEAR) | SCALING(YARN),
                     .activation = LQ_ACT_SILU },
@@ -240,17 +280,54 @@ const char *lq_rope_scaling_name(enum lq_rope_scaling k)
     return (unsigned)k < LQ_ROPE_SCALING_COUNT ? names[k] : "unknown";
 }
 
+/* An expert entry ("mlp.experts.*.up_proj.weight") matching suffix: the expert number. */
+static int expert_of(const char *pattern, const char *suffix)
+{
+    const char *star = strchr(pattern, '*');
+    const size_t pre = (size_t)(star - pattern);
+    if (strncmp(suffix, pattern, pre) != 0) {
+        return -1;
+    }
+    const char *p = suffix + pre;
+    long v = 0;
+    for (; *p >= '0' && *p <= '9' && v < 1000000; p++) {
+        v = v * 10 + (*p - '0');
+    }
+    return p > suffix + pre && strcmp(p, star + 1) == 0 ? (int)v : -1;
+}
+
+static const struct lq_family_tensor *find_expert(const struct lq_family *f, const char *suffix,
+                                                  int *expert, int *rank)
+{
+    *rank = 0;
+    for (size_t i = 0; f && i < f->n_layer_tensors; i++) {
+        const struct lq_family_tensor *t = &f->layer_tensors[i];
+        if (!(t->flags & LQ_FT_EXPERT)) {
+            continue;
+        }
+        if ((*expert = expert_of(t->hf, suffix)) >= 0) {
+            return t;
+        }
+        ++*rank;
+    }
+    return NULL;
+}
+
 lq_status lq_family_map_hf_name(const struct lq_family *f, const char *hf_name, int n_head,
                                 int n_head_kv, struct lq_family_tensor_map *out,
                                 struct lq_error *err)
 {
     memset(out, 0, sizeof *out);
     out->layer = -1;
+    out->expert = -1;
     const struct lq_family_tensor *t = lq_family_find_global_tensor(f, hf_name);
     int layer = -1, used = 0;
     if (!t && sscanf(hf_name, "model.layers.%d.%n", &layer, &used) == 1 && used > 0 &&
         layer >= 0) {
         t = lq_family_find_layer_tensor(f, hf_name + used);
+        if (!t) {
+            t = find_expert(f, hf_name + used, &out->expert, &out->stack_rank);
+        }
         out->layer = layer;
     }
     if (!t) {

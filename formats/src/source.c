@@ -95,6 +95,10 @@ void lq_source_free(lq_source *s)
         lqi_free(s->deq[i].w);
     }
     lqi_free(s->deq);
+    for (int64_t i = 0; i < s->n_owned; i++) {
+        lqi_free(s->owned[i]);
+    }
+    lqi_free(s->owned);
     lqi_free(s->path);
     lqi_free(s);
 }
@@ -296,17 +300,30 @@ static lq_status read_f32_from(const lq_source *s, int64_t i, const unsigned cha
     return finite ? lq_source_check_finite(s, i, dst, err) : LQ_OK;
 }
 
+/* A stack of experts: each expert's bytes in turn. */
+static void gather_parts(const struct lq_source_tensor *t, unsigned char *dst)
+{
+    const size_t part = t->nbytes / (size_t)t->ne[2];
+    for (int64_t e = 0; e < t->ne[2]; e++) {
+        memcpy(dst + (size_t)e * part, t->parts[e], part);
+    }
+}
+
 lq_status lq_source_read_f32(const lq_source *s, int64_t i, float *dst, bool finite,
                              struct lq_error *err)
 {
     const struct lq_source_tensor *t = lq_source_tensor(s, i);
     LQ_FAIL_IF(!t || !dst, err, LQ_E_INVALID_ARG, "source: bad tensor id %lld", (long long)i);
-    if (!t->data || (uintptr_t)t->data % DECODE_ALIGN == 0) {
+    if (!t->parts && (!t->data || (uintptr_t)t->data % DECODE_ALIGN == 0)) {
         return read_f32_from(s, i, t->data, dst, finite, err);
     }
     unsigned char *copy = lqi_malloc(t->nbytes ? t->nbytes : 1); /* malloc aligns to 16 */
     LQ_FAIL_IF(!copy, err, LQ_E_NOMEM, "%s: out of memory for tensor '%s'", t->file, t->name);
-    memcpy(copy, t->data, t->nbytes);
+    if (t->parts) {
+        gather_parts(t, copy);
+    } else {
+        memcpy(copy, t->data, t->nbytes);
+    }
     lq_status rc = read_f32_from(s, i, copy, dst, finite, err);
     lqi_free(copy);
     return rc;
@@ -318,6 +335,8 @@ lq_status lq_source_read_raw(const lq_source *s, int64_t i, void *dst, struct lq
     LQ_FAIL_IF(!t || !dst, err, LQ_E_INVALID_ARG, "source: bad tensor id %lld", (long long)i);
     if (!t->data) {
         memcpy(dst, generated(s, t), t->nbytes);
+    } else if (t->parts) {
+        gather_parts(t, dst);
     } else if (t->permute_heads <= 0) {
         memcpy(dst, t->data, t->nbytes);
     } else {
@@ -328,17 +347,26 @@ lq_status lq_source_read_raw(const lq_source *s, int64_t i, void *dst, struct lq
     return LQ_OK;
 }
 
+static void release_range(const void *data, size_t nbytes)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = ((uintptr_t)data + page - 1) & ~(page - 1);
+    uintptr_t end = ((uintptr_t)data + nbytes) & ~(page - 1);
+    if (end > start) {
+        madvise((void *)start, end - start, MADV_DONTNEED);
+    }
+}
+
 void lq_source_release(const lq_source *s, int64_t i)
 {
     const struct lq_source_tensor *t = lq_source_tensor(s, i);
     if (!t || !t->data || t->nbytes == 0) {
         return;
     }
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t start = ((uintptr_t)t->data + page - 1) & ~(page - 1);
-    uintptr_t end = ((uintptr_t)t->data + t->nbytes) & ~(page - 1);
-    if (end > start) {
-        madvise((void *)start, end - start, MADV_DONTNEED);
+    const int64_t n = t->parts ? t->ne[2] : 1;
+    const size_t len = t->nbytes / (size_t)n;
+    for (int64_t e = 0; e < n; e++) {
+        release_range(t->parts ? t->parts[e] : t->data, len);
     }
 }
 

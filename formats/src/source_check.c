@@ -33,6 +33,24 @@ lq_status lqi_source_check_real(const struct lqi_hparam_keys *k, const char *key
     return LQ_OK;
 }
 
+/* Expert counts: none (dense), or 2 .. LQ_MAX_EXPERTS with 1 .. that many used per token. */
+static lq_status check_experts(const struct lq_llama_hparams *hp,
+                               const struct lqi_hparam_keys *k, struct lq_error *err)
+{
+    const char *kx = k->n_expert ? k->n_expert : "expert count";
+    const char *ku = k->n_expert_used ? k->n_expert_used : "experts used";
+    LQ_FAIL_IF(hp->n_expert < 0 || hp->n_expert == 1 || hp->n_expert > LQ_MAX_EXPERTS, err,
+               LQ_E_FORMAT, "%s: %s must be 0 (dense) or 2 .. %d", k->file, kx, LQ_MAX_EXPERTS);
+    if (hp->n_expert == 0) {
+        return LQ_OK;
+    }
+    LQ_FAIL_IF(hp->n_expert_used < 1 || hp->n_expert_used > hp->n_expert, err, LQ_E_FORMAT,
+               "%s: %s is %d: must be 1 .. %s %d", k->file, ku, hp->n_expert_used, kx,
+               hp->n_expert);
+    return check_dim(k, k->n_ff_exp ? k->n_ff_exp : "expert FFN size", hp->n_ff_exp,
+                     LQI_HP_DIM_MAX, err);
+}
+
 lq_status lqi_source_check_ranges(const struct lq_llama_hparams *hp,
                                   const struct lqi_hparam_keys *k, struct lq_error *err)
 {
@@ -57,6 +75,7 @@ lq_status lqi_source_check_ranges(const struct lq_llama_hparams *hp,
                "rotary <= head size",
                k->file, k->head_dim, (long long)hp->head_dim, (long long)hp->n_rot);
     LQ_TRY(lqi_source_check_real(k, k->rope_freq_base, hp->rope_freq_base, err));
+    LQ_TRY(check_experts(hp, k, err));
     return lqi_source_check_real(k, k->norm_eps, hp->norm_eps, err);
 }
 
@@ -81,12 +100,15 @@ static const struct lq_family *family_of(const struct lq_source *s)
     return s->family ? s->family : lq_family_by_gguf_arch("llama");
 }
 
-/* The per-layer tensors every layer must have (LQ_FT_REQUIRED rows, at most 32). */
-static size_t required_parts(const struct lq_family *f, const struct lq_family_tensor **req)
+/* The per-layer tensors every layer must have (at most 32): LQ_FT_REQUIRED rows, and the
+ * dense FFN or the router and experts by the expert count. */
+static size_t required_parts(const struct lq_family *f, int n_expert,
+                             const struct lq_family_tensor **req)
 {
+    const unsigned need = LQ_FT_REQUIRED | (n_expert > 0 ? LQ_FT_MOE : LQ_FT_DENSE);
     size_t n = 0;
     for (size_t i = 0; i < f->n_layer_tensors && n < 32; i++) {
-        if (f->layer_tensors[i].flags & LQ_FT_REQUIRED) {
+        if (f->layer_tensors[i].flags & need) {
             req[n++] = &f->layer_tensors[i];
         }
     }
@@ -122,7 +144,7 @@ static lq_status check_layers(const struct lq_source *s, const struct lqi_hparam
                (long long)s->hp.n_layer, (long long)found);
     const struct lq_family *f = family_of(s);
     const struct lq_family_tensor *req[32];
-    const size_t n_req = required_parts(f, req);
+    const size_t n_req = required_parts(f, s->hp.n_expert, req);
     uint32_t *have = lqi_calloc((size_t)s->hp.n_layer, sizeof *have);
     LQ_FAIL_IF(!have, err, LQ_E_NOMEM, "%s: out of memory", s->path);
     mark_parts(s, req, n_req, have);
@@ -149,6 +171,13 @@ struct want {
     const char *key0, *key1; /* "hidden_size", "num_attention_heads x head_dim", ... */
 };
 
+/* Stacked experts have a third dimension: the expert count. */
+static int64_t third_dim(const struct lq_llama_hparams *hp, const struct lq_family_tensor *row)
+{
+    const bool stacked = row && (row->shape == LQ_SHAPE_E_FX_X || row->shape == LQ_SHAPE_FX_E_X);
+    return stacked ? hp->n_expert : 1;
+}
+
 /* The table row of a GGUF tensor name ("blk.3.attn_q.weight", "output.weight"). */
 static const struct lq_family_tensor *row_of(const struct lq_family *f, const char *name)
 {
@@ -173,6 +202,8 @@ static bool expected_shape(const struct lq_llama_hparams *hp, const struct lqi_h
     const int64_t q = hp->n_head * hp->head_dim, kv = hp->n_head_kv * hp->head_dim;
     snprintf(buf, cap, "%s x %s", k->n_head, k->head_dim);
     snprintf(buf1, cap, "%s x %s", k->n_head_kv, k->head_dim);
+    const char *kx = k->n_expert ? k->n_expert : "expert count";
+    const char *kf = k->n_ff_exp ? k->n_ff_exp : k->n_ff;
     switch (row ? row->shape : LQ_SHAPE_ANY) {
     case LQ_SHAPE_E: *w = (struct want){hp->n_embd, 1, k->n_embd, NULL}; break;
     case LQ_SHAPE_E_Q: *w = (struct want){hp->n_embd, q, k->n_embd, buf}; break;
@@ -192,6 +223,9 @@ static bool expected_shape(const struct lq_llama_hparams *hp, const struct lqi_h
     case LQ_SHAPE_KV: *w = (struct want){kv, 1, buf1, NULL}; break;
     case LQ_SHAPE_D: *w = (struct want){hp->head_dim, 1, k->head_dim, NULL}; break;
     case LQ_SHAPE_E_V: *w = (struct want){hp->n_embd, hp->n_vocab, k->n_embd, k->n_vocab}; break;
+    case LQ_SHAPE_E_X: *w = (struct want){hp->n_embd, hp->n_expert, k->n_embd, kx}; break;
+    case LQ_SHAPE_E_FX_X: *w = (struct want){hp->n_embd, hp->n_ff_exp, k->n_embd, kf}; break;
+    case LQ_SHAPE_FX_E_X: *w = (struct want){hp->n_ff_exp, hp->n_embd, kf, k->n_embd}; break;
     default: return false;
     }
     return true;
@@ -220,23 +254,26 @@ static lq_status check_shapes(const struct lq_source *s, const struct lqi_hparam
     for (int64_t i = 0; i < s->n_tensors; i++) {
         const struct lq_source_tensor *t = &s->tensors[i];
         struct want w;
-        if (!expected_shape(&s->hp, k, row_of(f, t->name), &w, buf, buf1, sizeof buf)) {
+        const struct lq_family_tensor *row = row_of(f, t->name);
+        if (!expected_shape(&s->hp, k, row, &w, buf, buf1, sizeof buf)) {
             continue;
         }
-        const int n_dims = w.key1 ? 2 : 1;
+        const int64_t ne2 = third_dim(&s->hp, row);
+        const int n_dims = ne2 > 1 ? 3 : w.key1 ? 2 : 1;
         LQ_FAIL_IF(t->ne[0] != w.ne0, err, LQ_E_FORMAT,
                    "%s: %s is %lld but tensor '%s' has rows of %lld", k->file, w.key0,
                    (long long)w.ne0, t->src_name, (long long)t->ne[0]);
         LQ_FAIL_IF(w.key1 && t->ne[1] != w.ne1, err, LQ_E_FORMAT,
                    "%s: %s is %lld but tensor '%s' has %lld rows", k->file, w.key1,
                    (long long)w.ne1, t->src_name, (long long)t->ne[1]);
-        LQ_FAIL_IF(t->n_dims != n_dims || t->ne[1] != w.ne1 || t->ne[2] != 1 || t->ne[3] != 1, err,
-                   LQ_E_FORMAT,
+        LQ_FAIL_IF(t->n_dims != n_dims || t->ne[1] != w.ne1 || t->ne[2] != ne2 ||
+                       t->ne[3] != 1,
+                   err, LQ_E_FORMAT,
                    "%s: tensor '%s' has %d dimensions [%lld, %lld, %lld, %lld] "
-                   "(GGUF order), %s implies [%lld, %lld]",
+                   "(GGUF order), %s implies [%lld, %lld, %lld]",
                    t->file, t->src_name, t->n_dims, (long long)t->ne[0], (long long)t->ne[1],
                    (long long)t->ne[2], (long long)t->ne[3], k->file, (long long)w.ne0,
-                   (long long)w.ne1);
+                   (long long)w.ne1, (long long)ne2);
     }
     return check_rope_factors(s, err);
 }

@@ -38,7 +38,12 @@ static void read_hparams(struct lq_source *s)
                               : 0;
     hp->n_rot = arch_i64(g, arch, "rope.dimension_count", hp->head_dim);
     hp->n_ctx_train = arch_i64(g, arch, "context_length", 0);
-    hp->n_expert = (int)arch_i64(g, arch, "expert_count", 0);
+    const int64_t n_exp = arch_i64(g, arch, "expert_count", 0);
+    const int64_t n_used = arch_i64(g, arch, "expert_used_count", 0);
+    /* out-of-range counts become -1, which the range check refuses by name */
+    hp->n_expert = n_exp >= 0 && n_exp <= LQ_MAX_EXPERTS ? (int)n_exp : -1;
+    hp->n_expert_used = n_used >= 0 && n_used <= LQ_MAX_EXPERTS ? (int)n_used : -1;
+    hp->n_ff_exp = arch_i64(g, arch, "expert_feed_forward_length", hp->n_ff);
     hp->rope_freq_base = arch_f64(g, arch, "rope.freq_base", 10000.0);
     hp->norm_eps = arch_f64(g, arch, "attention.layer_norm_rms_epsilon", 1e-5);
     hp->tied_embeddings = lq_gguf_find_tensor(g, "output.weight") < 0;
@@ -70,10 +75,11 @@ static lq_status check_hparams(const struct lq_source *s, struct lq_error *err)
     static const char *const suffixes[] = {
         "embedding_length", "block_count", "feed_forward_length", "attention.head_count",
         "attention.head_count_kv", "attention.key_length", "context_length", "rope.freq_base",
-        "attention.layer_norm_rms_epsilon",
+        "attention.layer_norm_rms_epsilon", "expert_count", "expert_used_count",
+        "expert_feed_forward_length",
     };
-    char names[9][96];
-    for (size_t i = 0; i < 9; i++) {
+    char names[12][96];
+    for (size_t i = 0; i < 12; i++) {
         snprintf(names[i], sizeof names[i], "%s.%s", arch, suffixes[i]);
     }
     const struct lqi_hparam_keys k = {
@@ -81,7 +87,9 @@ static lq_status check_hparams(const struct lq_source *s, struct lq_error *err)
         .n_vocab = listed ? "the tokenizer.ggml.tokens count" : vocab_key,
         .n_embd = names[0], .n_layer = names[1], .n_ff = names[2], .n_head = names[3],
         .n_head_kv = names[4], .head_dim = names[5], .n_ctx_train = names[6],
-        .rope_freq_base = names[7], .norm_eps = names[8],
+        .rope_freq_base = names[7], .norm_eps = names[8], .n_expert = names[9],
+        .n_expert_used = names[10],
+        .n_ff_exp = lq_gguf_find_key(s->gguf, names[11]) >= 0 ? names[11] : names[2],
         .head_dim_implied = lq_gguf_find_key(s->gguf, names[5]) < 0,
     };
     return lqi_source_check_hparams(s, &k, err);

@@ -74,6 +74,10 @@ static struct lqi_hparam_keys hf_keys(const struct lq_source *s, char *buf, size
         .n_head = "num_attention_heads", .n_head_kv = "num_key_value_heads",
         .head_dim = "head_dim", .n_ctx_train = "max_position_embeddings",
         .rope_freq_base = "rope_theta", .norm_eps = "rms_norm_eps",
+        .n_expert = lq_hf_config_has(s->hf, "num_experts") ? "num_experts" : "num_local_experts",
+        .n_expert_used = "num_experts_per_tok",
+        .n_ff_exp = lq_hf_config_has(s->hf, "moe_intermediate_size") ? "moe_intermediate_size"
+                                                                      : "intermediate_size",
         .head_dim_implied = !lq_hf_config_has(s->hf, "head_dim"),
     };
     return k;
@@ -97,6 +101,21 @@ static lq_status partial_rotary(struct lq_source *s, const struct lqi_hparam_key
         s->hp.n_rot = (int64_t)(pct * (double)s->hp.n_embd) / s->hp.n_head;
     }
     return LQ_OK;
+}
+
+/* Mixture-of-experts counts (llama.cpp's converter: num_local_experts or num_experts, and
+ * num_experts_per_tok) and one expert's FFN size (moe_intermediate_size, Qwen-MoE). Values
+ * out of int range become -1, which the range check refuses by name. */
+static lq_status read_experts(struct lq_source *s, const struct lqi_hparam_keys *k,
+                              struct lq_error *err)
+{
+    int64_t n = 0, used = 0;
+    LQ_TRY(opt_i64(s, k->n_expert, &n, err));
+    LQ_TRY(opt_i64(s, k->n_expert_used, &used, err));
+    s->hp.n_expert = n >= 0 && n <= LQ_MAX_EXPERTS ? (int)n : -1;
+    s->hp.n_expert_used = used >= 0 && used <= LQ_MAX_EXPERTS ? (int)used : -1;
+    s->hp.n_ff_exp = s->hp.n_ff;
+    return opt_i64(s, "moe_intermediate_size", &s->hp.n_ff_exp, err);
 }
 
 static lq_status read_hparams(struct lq_source *s, struct lq_error *err)
@@ -130,6 +149,7 @@ static lq_status read_hparams(struct lq_source *s, struct lq_error *err)
     hp->tied_embeddings = tied;
     char file[4096];
     const struct lqi_hparam_keys k = hf_keys(s, file, sizeof file);
+    LQ_TRY(read_experts(s, &k, err));
     LQ_TRY(partial_rotary(s, &k, err));
     LQ_TRY(lqi_source_check_ranges(hp, &k, err));
     LQ_TRY(opt_i64(s, "sliding_window", &s->sliding_window, err));
@@ -156,6 +176,10 @@ lq_status lqi_source_add_hf_tensor(struct lq_source *s, const char *src_name, co
                file, src_name, dtype);
     LQ_FAIL_IF(n_dims < 1 || n_dims > 4, err, LQ_E_UNSUPPORTED,
                "%s: tensor '%s': %u dimensions", file, src_name, n_dims);
+    if (m.expert >= 0) {
+        const struct lqi_hf_part part = { src_name, file, lq_type, n_dims, shape, data, nbytes };
+        return lqi_source_add_expert(s, &m, &part, err);
+    }
     struct lq_source_tensor *t = &s->tensors[s->n_tensors];
     s->names[s->n_tensors] = lqi_strdup(m.gguf_name);
     LQ_FAIL_IF(!s->names[s->n_tensors], err, LQ_E_NOMEM, "out of memory");
@@ -375,8 +399,10 @@ static int cmp_hf_order(const void *a, const void *b)
     if (!x->data) { /* generated: as added (rope_factors_long before _short) */
         return strcmp(x->name, y->name);
     }
-    int c = strcmp(x->file, y->file);
-    return c ? c : strcmp(x->src_name, y->src_name);
+    int c = strcmp(x->order_file ? x->order_file : x->file, y->order_file ? y->order_file : y->file);
+    c = c ? c : strcmp(x->order_name ? x->order_name : x->src_name,
+                       y->order_name ? y->order_name : y->src_name);
+    return c ? c : x->order_rank - y->order_rank;
 }
 
 static lq_status add_safetensors(struct lq_source *s, struct lq_error *err)
@@ -415,6 +441,7 @@ lq_status lqi_source_open_hf(struct lq_source *s, bool pytorch, struct lq_error 
         LQ_TRY(add_safetensors(s, err));
     }
     LQ_TRY(add_rope_tensors(s, err));
+    LQ_TRY(lqi_source_finish_experts(s, err));
     qsort(s->tensors, (size_t)s->n_tensors, sizeof *s->tensors, cmp_hf_order);
     lqi_source_reindex(s);
     s->hp.tied_embeddings = s->hp.tied_embeddings || lq_source_find_tensor(s, "output.weight") < 0;

@@ -116,6 +116,12 @@ static lq_status text_model_keys(const struct keys *k, struct lq_error *err)
     if (has_f64(s, "rms_norm_eps", &f)) {
         LQ_TRY(put_f32(k, "attention.layer_norm_rms_epsilon", f, err));
     }
+    if (s->hp.n_expert > 0) {
+        LQ_TRY(put_u32(k, "expert_count", s->hp.n_expert, err));
+        if (has_i64(s, "num_experts_per_tok", &v)) {
+            LQ_TRY(put_u32(k, "expert_used_count", v, err));
+        }
+    }
     if (has_i64(s, "head_dim", &v)) {
         LQ_TRY(put_u32(k, "attention.key_length", v, err));
         LQ_TRY(put_u32(k, "attention.value_length", v, err));
@@ -145,6 +151,7 @@ lq_status lqi_source_meta_hf(const struct lq_source *s, lq_gguf_writer *w, struc
 {
     const struct lq_family *f = s->family;
     const struct keys k = { .s = s, .w = w, .arch = f->gguf_arch };
+    int64_t v;
     LQ_TRY(lq_gguf_writer_set_str(w, "general.architecture", f->gguf_arch, err));
     if (s->rope.kind == LQ_ROPE_SCALING_LONGROPE) { /* added with the factor tensors */
         LQ_TRY(put_f32(&k, "rope.scaling.attn_factor", s->rope.attn_factor, err));
@@ -155,6 +162,9 @@ lq_status lqi_source_meta_hf(const struct lq_source *s, lq_gguf_writer *w, struc
     case LQ_KEYS_PHI3: LQ_TRY(phi3_keys(&k, err)); break;
     default: LQ_TRY(text_model_keys(&k, err)); break;
     }
+    if ((f->extra_keys & LQ_EXTRA_EXPERT_FF) && has_i64(s, "moe_intermediate_size", &v)) {
+        LQ_TRY(put_u32(&k, "expert_feed_forward_length", v, err));
+    }
     if (f->extra_keys & LQ_EXTRA_VOCAB_SIZE) {
         LQ_TRY(put_u32(&k, "vocab_size", s->hp.n_vocab, err));
     }
@@ -162,5 +172,6 @@ lq_status lqi_source_meta_hf(const struct lq_source *s, lq_gguf_writer *w, struc
         LQ_TRY(put_u32(&k, "rope.dimension_count", s->hp.n_rot, err));
     }
     LQ_TRY(lq_gguf_writer_set_u32(w, "general.quantization_version", 2, err));
-    return lqi_source_write_tokenizer(s, w, err);
+    return lqi_source_write_tokenizer_as(s, f->tokenizer_json_only ? LQI_TOK_JSON_ONLY : 0u, w,
+                                         err);
 }

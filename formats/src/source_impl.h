@@ -45,6 +45,8 @@ struct lq_source {
     int64_t n_pts;
     struct lqi_source_deq *deq;       /* GPTQ layers, up to n_tensors of the folder */
     int64_t n_deq;
+    void **owned;                     /* stacks' part arrays and names (source_experts.c) */
+    int64_t n_owned, cap_owned;
 };
 
 lq_status lqi_source_open_gguf(struct lq_source *s, struct lq_error *err);
@@ -65,6 +67,25 @@ lq_status lqi_source_add_hf_tensor(struct lq_source *s, const char *src_name, co
                                    int lq_type, const char *dtype, uint32_t n_dims,
                                    const int64_t *shape, const void *data, size_t nbytes,
                                    struct lq_error *err);
+
+/* One expert's matrix of a Hugging Face folder (shape in file order). */
+struct lqi_hf_part {
+    const char *src_name, *file;
+    int lq_type;
+    uint32_t n_dims;
+    const int64_t *shape;
+    const void *data;
+    size_t nbytes;
+};
+
+/* Adds expert m->expert of the stacked tensor m->gguf_name (created by its first expert),
+ * checking it against the others (source_experts.c). */
+lq_status lqi_source_add_expert(struct lq_source *s, const struct lq_family_tensor_map *m,
+                                const struct lqi_hf_part *part, struct lq_error *err);
+
+/* Once every tensor is added: each stack must have all its experts; sets where llama.cpp's
+ * converter writes the stacks (after the last expert tensor of their layer). */
+lq_status lqi_source_finish_experts(struct lq_source *s, struct lq_error *err);
 
 /* GPTQ folders: whether a tensor name is one of a GPTQ layer's side tensors (qzeros, scales,
  * g_idx), and adding the dequantized layer of the qweight tensor i of s->hf. */
@@ -102,6 +123,7 @@ struct lqi_hparam_keys {
     const char *file;
     const char *n_vocab, *n_embd, *n_layer, *n_ff, *n_head, *n_head_kv, *head_dim;
     const char *n_ctx_train, *rope_freq_base, *norm_eps;
+    const char *n_expert, *n_expert_used, *n_ff_exp; /* mixture-of-experts models */
     bool head_dim_implied; /* head_dim is n_embd / n_head, which must then be exact */
 };
 
@@ -158,6 +180,8 @@ lq_status lqi_source_write_hf_names(const struct lq_source *s, lq_gguf_writer *w
  * label for a count ("6.8M", "8.0B"). */
 int64_t lqi_source_total_params(const struct lq_source *s);
 void lqi_size_label(int64_t n, char *buf, size_t cap);
+/* The size label of a source's tensors, as gguf-py counts them (experts: "8x7.2B"). */
+void lqi_source_size_label(const struct lq_source *s, char *buf, size_t cap);
 
 /* "rope_parameters" when config.json has it, else "rope_scaling": where the scaling lives. */
 const char *lqi_source_rope_object(const struct lq_source *s);

@@ -43,6 +43,34 @@ int64_t lqi_source_total_params(const struct lq_source *s)
     return n;
 }
 
+void lqi_source_size_label(const struct lq_source *s, char *buf, size_t cap)
+{
+    /* gguf-py's size_label: "<experts>x<shared + one expert's parameters>" for
+     * mixture-of-experts models, else the total */
+    int64_t shared = 0, per_expert = 0, n_stacks = 0, sum_experts = 0;
+    for (int64_t i = 0; i < s->n_tensors; i++) {
+        const struct lq_source_tensor *t = &s->tensors[i];
+        const int64_t n = t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+        if (!t->data) {
+            continue;
+        }
+        if (strstr(t->name, "_exps.")) {
+            per_expert += n / t->ne[2];
+            sum_experts += t->ne[2];
+            n_stacks++;
+        } else {
+            shared += n;
+        }
+    }
+    if (n_stacks == 0) {
+        lqi_size_label(shared, buf, cap);
+        return;
+    }
+    char size[32];
+    lqi_size_label(shared + per_expert, size, sizeof size);
+    snprintf(buf, cap, "%lldx%s", (long long)(sum_experts / n_stacks), size);
+}
+
 lq_status lqi_source_write_names(const struct lq_source *s, lq_gguf_writer *w, const char *stem,
                                  struct lq_error *err)
 {

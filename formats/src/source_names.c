@@ -326,7 +326,7 @@ lq_status lqi_source_write_hf_names(const struct lq_source *s, lq_gguf_writer *w
     id_components(stem, total, &nm);
     set_if_empty(nm.name, stem);
     if (!nm.size_label[0] && total > 0) {
-        lqi_size_label(total, nm.size_label, sizeof nm.size_label);
+        lqi_source_size_label(s, nm.size_label, sizeof nm.size_label);
     }
     const struct { const char *key; const char *v; } out[] = {
         { "general.name", nm.name },           { "general.author", nm.author },

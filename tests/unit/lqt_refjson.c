@@ -170,7 +170,7 @@ static void compare_metadata(struct diffs *d, const lq_gguf *g, json_t *ref)
 }
 
 static void compare_tensors(struct diffs *d, const lq_gguf *g, json_t *ref, bool offsets,
-                            bool any_order)
+                            bool any_order, bool data)
 {
     json_t *ts = json_object_get(ref, "tensors");
     if ((int64_t)json_array_size(ts) != lq_gguf_n_tensors(g)) {
@@ -205,6 +205,9 @@ static void compare_tensors(struct diffs *d, const lq_gguf *g, json_t *ref, bool
         if (offsets && (uint64_t)json_integer_value(json_object_get(t, "offset")) != ti->offset) {
             diff(d, "tensor %s: offset %" PRIu64 ", llama.cpp %" JSON_INTEGER_FORMAT, name,
                  ti->offset, json_integer_value(json_object_get(t, "offset")));
+        }
+        if (!data) {
+            continue;
         }
         char got[17];
         snprintf(got, sizeof got, "%016" PRIx64,
@@ -266,7 +269,7 @@ int lqt_ref_compare(const char *gguf_path, const char *json_path, unsigned what,
         }
         if (what & LQT_REF_TENSORS) {
             compare_tensors(&d, g, ref, (what & LQT_REF_FILE) && !(what & LQT_REF_ANY_ORDER),
-                            (what & LQT_REF_ANY_ORDER) != 0);
+                            (what & LQT_REF_ANY_ORDER) != 0, !(what & LQT_REF_NO_DATA));
         }
     }
     lq_gguf_free(g);

@@ -14,6 +14,7 @@ enum {
     LQT_REF_METADATA = 2, /* keys in order, types, values */
     LQT_REF_FILE = 4,     /* file size and whole-file hash (offsets included) */
     LQT_REF_ANY_ORDER = 8, /* tensors may come in another order (no positions, no offsets) */
+    LQT_REF_NO_DATA = 16,  /* tensors: no data hashes (types, shapes, sizes only) */
 };
 
 /* Appends one line per difference to report (cap bytes, NUL-terminated) and returns how many

@@ -52,9 +52,9 @@ static void test_table_lookups(void **state)
                      LQ_E_UNSUPPORTED);
     char list[512];
     lq_family_list(list, sizeof list);
-    assert_string_equal(list, "llama (LlamaForCausalLM, MistralForCausalLM), qwen2 "
-                              "(Qwen2ForCausalLM), qwen3 (Qwen3ForCausalLM), phi3 "
-                              "(Phi3ForCausalLM)");
+    assert_string_equal(list, "llama (LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM), "
+                              "qwen2 (Qwen2ForCausalLM), qwen3 (Qwen3ForCausalLM), qwen3moe "
+                              "(Qwen3MoeForCausalLM), phi3 (Phi3ForCausalLM)");
 }
 
 static void test_inspect_shows_family(void **state)
@@ -64,7 +64,7 @@ static void test_inspect_shows_family(void **state)
         { "models/tiny-qwen2", "family:        qwen2 (Qwen2 / Qwen2.5; GGUF architecture qwen2)" },
         { "models/tiny-qwen3", "family:        qwen3 (Qwen3; GGUF architecture qwen3)" },
         { "models/tiny-phi3-longrope", "family:        phi3 (" },
-        { "models/tiny-llama-6L", "family:        llama (Llama / Mistral; GGUF architecture llama)" },
+        { "models/tiny-llama-6L", "family:        llama (Llama / Mistral / Mixtral; GGUF architecture llama)" },
         { "models/tiny-gemma2", "family:        none: convert and eval support llama (" },
         { "reference/llama.cpp/tiny-llama-6L/f16.gguf", "family:        llama (" },
     };
@@ -220,8 +220,9 @@ static void longrope_no_short(const char *dir, const char **args, char *buf)
 static const struct lqt_hostile_case cases[] = {
     { "family/gemma2-refused", gemma2_refused, 3,
       "architecture 'Gemma2ForCausalLM' (model_type 'gemma2') is not supported; supported "
-      "families: llama (LlamaForCausalLM, MistralForCausalLM), qwen2 (Qwen2ForCausalLM), "
-      "qwen3 (Qwen3ForCausalLM), phi3 (Phi3ForCausalLM)", 0 },
+      "families: llama (LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM), qwen2 "
+      "(Qwen2ForCausalLM), qwen3 (Qwen3ForCausalLM), qwen3moe (Qwen3MoeForCausalLM), phi3 "
+      "(Phi3ForCausalLM)", 0 },
     { "family/unknown-model-type", unknown_model_type, 3, "model_type 'starcoder2'", 0 },
     { "family/llama-as-qwen2", llama_declared_qwen2, 3,
       "layer 0 has no attn_q.bias (num_hidden_layers is 6; a qwen2 model has it", 0 },

@@ -39,6 +39,9 @@ struct lq_model_hparams {
     int64_t n_embd;      /* hidden size */
     int64_t n_layer;
     int64_t n_ff;        /* feed-forward size */
+    int64_t n_expert;    /* mixture of experts: experts per layer; 0 for dense models */
+    int64_t n_expert_used; /* experts each token is routed to */
+    int64_t n_ff_exp;    /* one expert's feed-forward size */
     int64_t n_head;
     int64_t n_head_kv;   /* < n_head: grouped-query attention */
     int64_t n_embd_head; /* per-head size */

@@ -20,10 +20,9 @@
  * Families are looked up by Hugging Face architecture/model_type (converting a folder) or by
  * GGUF architecture name (loading a GGUF: general.architecture).
  *
- * Next rows (issue 19) fit the same struct: Gemma 2/3 (norms stored as 1 + w, embedding
- * scale, post-attention/post-FFN norms, GELU-tanh, soft-caps, sliding-window pattern) and
- * mixture-of-experts (per-expert tensors stacked into ffn_*_exps, router ffn_gate_inp): their
- * traits get fields here when they are implemented, not before.
+ * Mixture-of-experts rows (Mixtral: llama's row, as in llama.cpp; Qwen3-MoE) list the
+ * router and one entry per expert matrix with '*' for the expert number: the source stacks
+ * the experts into llama.cpp's 3-D ffn_{gate,up,down}_exps tensors.
  */
 #ifndef LQ_FAMILY_H
 #define LQ_FAMILY_H
@@ -74,6 +73,11 @@ enum lq_family_tensor_flags {
     LQ_FT_PERMUTE_Q = 1u << 1, /* rows permuted for rotary layout by num_attention_heads */
     LQ_FT_PERMUTE_K = 1u << 2, /* ... by num_key_value_heads */
     LQ_FT_SKIP = 1u << 3,      /* not stored in GGUF (rotary inv_freq buffers) */
+    LQ_FT_DENSE = 1u << 4,     /* required only in dense models (expert_count 0): the FFN */
+    LQ_FT_MOE = 1u << 5,       /* required only in mixture-of-experts models: router, experts */
+    LQ_FT_EXPERT = 1u << 6,    /* one expert's matrix: the HF name holds '*' for the expert
+                                * number; the experts are stacked into one 3-D GGUF tensor
+                                * (ne[2] = expert_count) in expert order */
 };
 
 /* What the GGUF tensor's shape must be, for the validator (GGUF order: ne[0] = row length).
@@ -93,6 +97,10 @@ enum lq_family_shape {
     LQ_SHAPE_KV,        /* [KV]: attn_k.bias, attn_v.bias */
     LQ_SHAPE_D,         /* [D]: per-head q/k norms */
     LQ_SHAPE_E_V,       /* [E, V]: token_embd, output */
+    LQ_SHAPE_E_X,       /* [E, X]: the router ffn_gate_inp (X = expert count) */
+    LQ_SHAPE_E_FX_X,    /* [E, FX, X]: stacked ffn_gate_exps, ffn_up_exps (FX = the expert
+                         * FFN size: moe_intermediate_size, else intermediate_size) */
+    LQ_SHAPE_FX_E_X,    /* [FX, E, X]: stacked ffn_down_exps */
 };
 
 /* One Hugging Face tensor -> its GGUF name. Per-layer entries are suffixes after
@@ -118,7 +126,10 @@ enum lq_family_keys {
 enum lq_family_extra_keys {
     LQ_EXTRA_VOCAB_SIZE = 1u << 0, /* {arch}.vocab_size (Llama) */
     LQ_EXTRA_ROPE_DIMS = 1u << 1,  /* {arch}.rope.dimension_count (Llama) */
+    LQ_EXTRA_EXPERT_FF = 1u << 2,  /* {arch}.expert_feed_forward_length from
+                                    * moe_intermediate_size (Qwen2/3-MoE) */
 };
+
 
 /* What the forward pass does differently per family (one function, these as branches). */
 struct lq_family_traits {
@@ -148,6 +159,8 @@ struct lq_family {
     enum lq_family_keys keys;
     unsigned extra_keys;                /* enum lq_family_extra_keys */
     struct lq_family_traits traits;
+    bool tokenizer_json_only;           /* llama.cpp's converter reads tokenizer.json even
+                                         * beside a tokenizer.model (Qwen3-MoE) */
     /* recipe (llama_tensor_get_type) rules that depend on the architecture */
     bool recipe_70b;                    /* llama.cpp infers its 70B type (80 layers with GQA:
                                          * attn_v gets more bits) for this architecture only */
@@ -180,6 +193,9 @@ struct lq_family_tensor_map {
     char gguf_name[96];
     int layer;                          /* block number, -1 for global tensors */
     int permute_heads;                  /* 0, or the head count of the q/k row permutation */
+    int expert;                         /* LQ_FT_EXPERT rows: the expert number, else -1 */
+    int stack_rank;                     /* LQ_FT_EXPERT rows: which of the layer's stacked
+                                         * tensors (table order: llama.cpp's write order) */
     bool skip;                          /* not stored in GGUF */
     const struct lq_family_tensor *row; /* the table entry */
 };

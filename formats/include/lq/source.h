@@ -44,7 +44,18 @@ struct lq_source_tensor {
     size_t nbytes;
     const void *data;      /* stored bytes, source row order; NULL for generated tensors */
     int permute_heads;     /* >0: q/k rows are permuted by this head count when read */
+    /* Stacked experts (Hugging Face folders of mixture-of-experts models): ne[2] slices of
+     * nbytes / ne[2] bytes each, read in expert order; data is parts[0]. NULL otherwise. */
+    const void **parts;
+    /* Where llama.cpp's converter writes it (the stacks come when a layer's last expert
+     * tensor arrives): the file and name of that tensor, and the stack's rank among the
+     * layer's stacks; NULL for tensors written where they are read. */
+    const char *order_file, *order_name;
+    int order_rank;
 };
+
+/* The most experts a mixture-of-experts layer may have (llama.cpp: LLAMA_MAX_EXPERTS). */
+#define LQ_MAX_EXPERTS 512
 
 /* Llama hyper-parameters, from config.json, GGUF metadata or the llama2.c header. */
 struct lq_llama_hparams {
@@ -52,7 +63,9 @@ struct lq_llama_hparams {
     double rope_freq_base; /* double, so that a value beyond float32 can be refused by name */
     double norm_eps;
     bool tied_embeddings;
-    int n_expert;
+    int n_expert;          /* 0 for dense models */
+    int n_expert_used;     /* experts per token */
+    int64_t n_ff_exp;      /* one expert's FFN size (n_ff unless the family says otherwise) */
 };
 
 typedef struct lq_source lq_source;
