@@ -44,6 +44,7 @@ struct lq_source_tensor {
     size_t nbytes;
     const void *data;      /* stored bytes, source row order; NULL for generated tensors */
     int permute_heads;     /* >0: q/k rows are permuted by this head count when read */
+    bool add_one;          /* read as stored + 1 (Gemma norms; raw reads round to the type) */
 };
 
 /* Llama hyper-parameters, from config.json, GGUF metadata or the llama2.c header. */
