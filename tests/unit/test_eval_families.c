@@ -1,7 +1,7 @@
 /* test_eval_families.c - quant eval of every model family against llama.cpp's own numbers.
  *
  * For each tiny checkpoint of shared/data/models/tiny-<family> (Qwen2, Qwen3, Phi-3, Phi-3
- * with longrope scaling), our converter writes the F16 GGUF and our quantizer the Q8_0, Q4_0,
+ * with longrope scaling, Gemma 2, Gemma 3), our converter writes the F16 GGUF and our quantizer the Q8_0, Q4_0,
  * Q4_K_M and Q6_K files (both checked byte for byte against llama.cpp elsewhere). Each is
  * evaluated on text/heldout-A.txt at ctx 256 as llama-perplexity did
  * (reference/llama.cpp/tiny-<family>/ppl-<type>.txt: its running perplexity after each
@@ -47,6 +47,8 @@ static const struct family_case cases[] = {
     { "tiny-qwen3", "qwen3" },
     { "tiny-phi3", "phi3" },
     { "tiny-phi3-longrope", "phi3" },
+    { "tiny-gemma2", "gemma2" },
+    { "tiny-gemma3", "gemma3" },
 };
 
 static const char *ref_path(const struct family_case *fc, const char *file)
@@ -356,6 +358,8 @@ int main(void)
         cmocka_unit_test_prestate(test_family, (void *)&cases[1]),
         cmocka_unit_test_prestate(test_family, (void *)&cases[2]),
         cmocka_unit_test_prestate(test_family, (void *)&cases[3]),
+        cmocka_unit_test_prestate(test_family, (void *)&cases[4]),
+        cmocka_unit_test_prestate(test_family, (void *)&cases[5]),
         cmocka_unit_test(test_longrope_factor_choice),
         cmocka_unit_test(test_family_tensors_checked),
     };
