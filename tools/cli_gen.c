@@ -84,7 +84,9 @@ static void man_command(FILE *f, int cmd)
     roff_line(f, c->description);
     for (int k = 0; k < 3 && c->pos[k].name; k++) {
         fprintf(f, ".TP\n\\fI%s\\fR\n", c->pos[k].name);
-        roff_line(f, c->pos[k].help);
+        char help[1536];
+        cli_pos_help(&c->pos[k], help, sizeof help);
+        roff_line(f, help);
     }
     /* the command's own options first, then the common ones, as in --help */
     for (int pass = 0; pass < 2; pass++) {

@@ -54,6 +54,14 @@ void cli_option_help(const struct cli_option *o, char *buf, size_t cap)
     }
 }
 
+void cli_pos_help(const struct cli_pos *p, char *buf, size_t cap)
+{
+    int off = snprintf(buf, cap, "%s", p->help);
+    if (p->values && off >= 0 && (size_t)off < cap) {
+        snprintf(buf + off, cap - (size_t)off, ": %s", p->values());
+    }
+}
+
 static void print_option(const struct cli_option *o, FILE *f)
 {
     char left[96], help[1536];
@@ -136,7 +144,9 @@ void cli_help_print(enum cli_cmd cmd, FILE *f)
     for (int k = 0; k < 3 && c->pos[k].name; k++) {
         int col = fprintf(f, "  %s", c->pos[k].name);
         fprintf(f, "%*s", col + 2 > HELP_COL ? 2 : HELP_COL - col, "");
-        cli_wrap(f, c->pos[k].help, HELP_COL, HELP_COL, WIDTH);
+        char help[1536];
+        cli_pos_help(&c->pos[k], help, sizeof help);
+        cli_wrap(f, help, HELP_COL, HELP_COL, WIDTH);
         fputc('\n', f);
     }
     print_groups(cmd, f);

@@ -133,6 +133,7 @@ struct cli_option {
 struct cli_pos {
     const char *name; /* "MODEL"; "FILE..." for any number */
     const char *help;
+    const char *(*values)(void); /* the values it takes, as for options: help only */
 };
 
 struct cli_command_info {
@@ -244,6 +245,8 @@ int cli_command_find(const char *name);
 void cli_wrap(FILE *f, const char *text, int col, int indent, int width);
 /* The row's help with its default and choices, as the help and the man page show it. */
 void cli_option_help(const struct cli_option *o, char *buf, size_t cap);
+/* A positional argument's help with its values() appended, as the help and man page print it. */
+void cli_pos_help(const struct cli_pos *p, char *buf, size_t cap);
 /* The row's value name: metavar, or the choices of an enum ("gguf|safetensors"). */
 const char *cli_option_metavar(const struct cli_option *o);
 

@@ -1,7 +1,9 @@
 /* cli_table.c - every subcommand and every option of `quant`, in one place (cli_opts.h). */
 #include <stddef.h>
+#include <stdio.h>
 
 #include "cli_opts.h"
+#include "lq/gptq.h"
 #include "lq/recipe.h"
 #include "lq/report.h"
 
@@ -23,6 +25,22 @@
 
 #define BIG INT64_MAX
 #define COMMON "common options"
+
+static const char *ftype_names(void)
+{
+    return lq_ftype_names();
+}
+
+/* quantize's TYPE: every file type, then those llama-quantize (and so quant) makes only with
+ * an importance matrix; both lists come from the file-type table. */
+static const char *quantize_type_values(void)
+{
+    static char buf[1536];
+    snprintf(buf, sizeof buf,
+             "%s. These need an importance matrix (--imatrix FILE, made by `quant imatrix`): %s",
+             lq_ftype_names(), lq_ftype_imatrix_names());
+    return buf;
+}
 
 const struct cli_command_info cli_commands[CLI_N_CMDS] = {
     [CLI_INSPECT] =
@@ -68,10 +86,7 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
                 "second argument, as llama-quantize takes it, or -o/--output as elsewhere.",
             .pos = {{"IN", "a GGUF file, a Hugging Face folder or a llama2.c checkpoint"},
                     {"OUT", "the GGUF file to write"},
-                    {"TYPE",
-                     "the file type: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, "
-                     "Q2_K_S, Q3_K_S, Q3_K_M (Q3_K), Q3_K_L, Q4_K_S, Q4_K_M (Q4_K), Q5_K_S, "
-                     "Q5_K_M (Q5_K), Q6_K"}},
+                    {"TYPE", "the file type", quantize_type_values}},
             .n_pos_min = 2,
             .n_pos_max = 3,
         },
@@ -182,9 +197,19 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
         },
 };
 
-static const char *ftype_names(void)
+/* The file types whose default block type GPTQ can fill, from the tables. */
+static const char *gptq_ftype_names(void)
 {
-    return lq_ftype_names();
+    static char buf[1024];
+    enum lq_ftype all[64];
+    size_t n = lq_ftype_list(all, 64), off = 0;
+    for (size_t i = 0; i < n && i < 64 && off < sizeof buf; i++) {
+        if (lq_gptq_gguf_supported((enum lq_type)lq_ftype_default_type(all[i]))) {
+            off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%s", off ? ", " : "",
+                                    lq_ftype_name(all[i]));
+        }
+    }
+    return buf;
 }
 
 static const char *report_job_names(void)
@@ -622,10 +647,10 @@ const struct cli_option cli_options[] = {
     {.name = "type",
      .kind = CLI_STRING,
      .metavar = "TYPE",
-     .help = "(gguf) the file type: Q4_0|Q4_1|Q5_0|Q5_1|Q8_0|Q4_K(_M/_S)|Q5_K(_M/_S)|Q6_K; "
-             "other types of the recipe are rounded as llama.cpp",
+     .help = "(gguf) the file type whose block weights GPTQ fills; other types of the recipe "
+             "are rounded as llama.cpp",
      .def = "Q4_0",
-     .values = ftype_names,
+     .values = gptq_ftype_names,
      .cmds = GPTQ,
      .id = OPT_TYPE,
      .group = "output"},

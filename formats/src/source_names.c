@@ -112,9 +112,10 @@ static unsigned size_part(char *part, int64_t total_params)
     const char *u = strchr(units, part[n - 1]);
     char *end;
     double v = strtod(part, &end);
-    if (total_params != 0 && u && *u != ' ' && end == part + n - 1 && n > 1) {
-        double label = v;
-        for (long k = u - units; k > 0; k--) {
+    if (total_params != 0 && end == part + n - 1 && n > 1) {
+        /* as Python's " KMBT".find(suffix): a lower-case suffix (7.1b) finds nothing (-1) */
+        double label = u ? v : v / 1000;
+        for (long k = u ? u - units : 0; k > 0; k--) {
             label *= 1000;
         }
         double diff = label - (double)total_params;

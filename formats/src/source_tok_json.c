@@ -160,9 +160,13 @@ static lq_status fill_vocab(const json_t *vocab, int64_t n, const char *path, co
     json_object_foreach((json_t *)vocab, key, val)
     {
         json_int_t id = json_integer_value(val);
-        LQ_FAIL_IF(!json_is_integer(val) || id < 0 || id >= n, err, LQ_E_FORMAT,
-                   "%s: model.vocab entry '%.64s' has id %s outside 0..%lld", path, key,
-                   json_is_integer(val) ? "" : "(not an integer)", (long long)n - 1);
+        LQ_FAIL_IF(!json_is_integer(val), err, LQ_E_FORMAT,
+                   "%s: model.vocab entry '%.64s' has %s as id, not an integer", path, key,
+                   lqi_json_kind(val));
+        LQ_FAIL_IF(id < 0 || id >= n, err, LQ_E_FORMAT,
+                   "%s: model.vocab entry '%.64s' has id %lld outside the vocabulary's "
+                   "0..%lld",
+                   path, key, (long long)id, (long long)n - 1);
         LQ_FAIL_IF(tokens[id], err, LQ_E_FORMAT, "%s: model.vocab: id %lld is given twice", path,
                    (long long)id);
         tokens[id] = key;
@@ -334,7 +338,12 @@ static lq_status write_spm_style(const json_t *root, const json_t *tok_config, c
             break;
         }
         (void)added_entry(e, i, path, &id, &content, err); /* checked above */
-        if (id >= base) {
+        if (id >= n) { /* fewer added ids past the vocabulary than this one needs */
+            rc = lqi_set_error(err, LQ_E_FORMAT,
+                               "%s: added_tokens[%zu]: id %lld leaves a gap after the "
+                               "%lld-entry vocabulary",
+                               path, i, (long long)id, (long long)base);
+        } else if (id >= base) {
             rc = tokens[id] ? lqi_set_error(err, LQ_E_FORMAT,
                                             "%s: added_tokens[%zu]: id %lld is given twice", path,
                                             i, (long long)id)

@@ -2,6 +2,7 @@
 #include "lq/gptq.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gptq_impl.h"
@@ -105,10 +106,18 @@ static lq_status check_gguf(int64_t nrows, int64_t n, const struct lq_gptq_param
                             const struct lq_gptq_gguf_out *out, struct lq_error *err)
 {
     LQ_FAIL_IF(!out || !out->blocks, err, LQ_E_INVALID_ARG, "gptq: NULL output buffer");
-    LQ_FAIL_IF(!lq_gptq_gguf_supported(out->type), err, LQ_E_UNSUPPORTED,
-               "gptq: type %s cannot be a GPTQ target (supported, once their reference "
-               "quantizers are registered: q4_0 q4_1 q5_0 q5_1 q8_0 q4_K q5_K q6_K)",
-               lq_type_name(out->type));
+    if (!lq_gptq_gguf_supported(out->type)) {
+        char names[256] = "";
+        for (int t = 0, off = 0; t < LQ_TYPE_COUNT && off < (int)sizeof names; t++) {
+            if (lq_gptq_gguf_supported((enum lq_type)t)) {
+                off += snprintf(names + off, sizeof names - (size_t)off, "%s%s", off ? " " : "",
+                                lq_type_name(t));
+            }
+        }
+        return lqi_set_error(err, LQ_E_UNSUPPORTED,
+                             "gptq: type %s cannot be a GPTQ target (supported: %s)",
+                             lq_type_name(out->type), names);
+    }
     const struct lq_type_traits *tt = lq_type_traits_get(out->type);
     LQ_FAIL_IF(n % tt->blck_size != 0, err, LQ_E_INVALID_ARG,
                "gptq: %lld columns are not a multiple of %s's block size %lld", (long long)n,

@@ -2,10 +2,12 @@
  * scale, offset and code live, byte for byte as ggml-common.h lays them out. Each elem()
  * mirrors the float expression of the type's dequantizer, so a weight GPTQ decodes is the
  * weight to_float decodes. */
+#include <stddef.h>
 #include <string.h>
 
 #include "gptq_impl.h"
 #include "lq/fp16.h"
+#include "quants/iq4.h"
 
 static float half_at(const uint8_t *p)
 {
@@ -179,6 +181,36 @@ static void q6_k_pack(uint8_t *blk, const uint8_t *q)
     }
 }
 
+// ---- 4-bit non-linear: codes index lqi_iq4_levels ---------------------------------------
+
+/* block_iq4_nl (18 bytes, 4.5 bpw): d, qs[16] packed as q4_0; w = d * level[q]. */
+static void iq4_nl_elem(const uint8_t *blk, int64_t j, struct lqi_gq_elem *e)
+{
+    (void)j;
+    *e = (struct lqi_gq_elem){ .a = half_at(blk), .levels = lqi_iq4_levels };
+}
+
+static void iq4_nl_pack(uint8_t *blk, const uint8_t *q)
+{
+    pack_nibbles16(blk + 2, q);
+}
+
+/* block_iq4_xs (136 bytes, 4.25 bpw): d, scales_h, scales_l[4], qs[128]; weight j is in
+ * sub-block j / 32, w = (d * (ls - 32)) * level[q] as dequantize_row_iq4_xs computes it. */
+static void iq4_xs_elem(const uint8_t *blk, int64_t j, struct lqi_gq_elem *e)
+{
+    const block_iq4_xs *b = (const block_iq4_xs *)blk;
+    const float dl = half_at(blk) * (float)lqi_iq4_xs_scale(b, (int)(j / 32));
+    *e = (struct lqi_gq_elem){ .a = dl, .levels = lqi_iq4_levels };
+}
+
+static void iq4_xs_pack(uint8_t *blk, const uint8_t *q)
+{
+    for (int ib = 0; ib < 8; ib++) {
+        pack_nibbles16(blk + offsetof(block_iq4_xs, qs) + 16 * ib, q + 32 * ib);
+    }
+}
+
 // ---- table --------------------------------------------------------------------------------
 
 static const struct lqi_gq_block_ops block_ops[] = {
@@ -190,6 +222,8 @@ static const struct lqi_gq_block_ops block_ops[] = {
     { LQ_TYPE_Q4_K, 15, k_affine_elem, q4_k_pack },
     { LQ_TYPE_Q5_K, 31, k_affine_elem, q5_k_pack },
     { LQ_TYPE_Q6_K, 63, q6_k_elem, q6_k_pack },
+    { LQ_TYPE_IQ4_NL, 15, iq4_nl_elem, iq4_nl_pack },
+    { LQ_TYPE_IQ4_XS, 15, iq4_xs_elem, iq4_xs_pack },
 };
 
 const struct lqi_gq_block_ops *lqi_gq_block_ops(enum lq_type type)

@@ -59,6 +59,7 @@ void lqi_gq_int_elem(const void *ctx, int64_t r, int64_t g, int64_t j, struct lq
     e->a = c->scales[g * c->nrows + r];
     e->b = 0.0f;
     e->qoff = c->zeros[g * c->nrows + r];
+    e->levels = NULL;
 }
 
 // ---- GGUF block grid ----------------------------------------------------------------------

@@ -23,11 +23,13 @@ static inline float lqi_hessian_at(const lq_hessian *h, int64_t i, int64_t k)
 // ---- grids --------------------------------------------------------------------------------
 
 /* The grid of one weight: its code q in [0, qmax] decodes as a * (float)(q - qoff) + b, the
- * exact float expression the storage format's decoder evaluates. */
+ * exact float expression the storage format's decoder evaluates; or, for the non-uniform
+ * types (IQ4_NL, IQ4_XS), as a * (float)levels[q] with levels sorted ascending. */
 struct lqi_gq_elem {
     float a;
     float b;
     int qoff;
+    const int8_t *levels; /* qmax + 1 levels, or NULL for the uniform grid */
 };
 
 /* A grid provider. Groups are runs of gs columns; fix() chooses group g of row r from the
@@ -76,9 +78,35 @@ struct lqi_gq_gguf_ctx {
 void lqi_gq_gguf_fix(void *ctx, int64_t r, int64_t g, const float *x, int64_t len);
 void lqi_gq_gguf_elem(const void *ctx, int64_t r, int64_t g, int64_t j, struct lqi_gq_elem *e);
 
-/* The code nearest x on an element's grid (ties to even, as torch.round), clamped. */
+/* Index of the level nearest v among n sorted levels (a tie takes the lower one). */
+static inline int lqi_gq_nearest_level(const int8_t *lv, int n, float v)
+{
+    if (v <= lv[0]) {
+        return 0;
+    }
+    if (v >= lv[n - 1]) {
+        return n - 1;
+    }
+    int lo = 0, hi = n - 1;
+    while (hi - lo > 1) {
+        int mid = (lo + hi) / 2;
+        if (v < lv[mid]) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    return v - lv[lo] <= lv[hi] - v ? lo : hi;
+}
+
+/* The code nearest x on an element's grid (ties to even, as torch.round), clamped. On a
+ * non-uniform grid, the level nearest x / a: |a l - x| = |a| |l - x / a| for either sign
+ * of a; a zero scale decodes every code to 0, so any code is nearest. */
 static inline int lqi_gq_round(float x, const struct lqi_gq_elem *e, int qmax)
 {
+    if (e->levels) {
+        return e->a != 0.0f ? lqi_gq_nearest_level(e->levels, qmax + 1, x / e->a) : 0;
+    }
     float t = e->a != 0.0f ? nearbyintf((x - e->b) / e->a) + (float)e->qoff
                            : (float)e->qoff;
     t = t < 0.0f ? 0.0f : t;
@@ -88,6 +116,9 @@ static inline int lqi_gq_round(float x, const struct lqi_gq_elem *e, int qmax)
 
 static inline float lqi_gq_decode(const struct lqi_gq_elem *e, int q)
 {
+    if (e->levels) {
+        return e->a * (float)e->levels[q];
+    }
     return e->a * (float)(q - e->qoff) + e->b;
 }
 

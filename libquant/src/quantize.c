@@ -56,19 +56,21 @@ static int64_t first_nonfinite(const float *x, int64_t n)
 /* Quantizes one row the way llama.cpp would: the imatrix-guided quantizer when weights are
  * given (and the type has one), else the fast path, which writes the reference bytes for
  * finite input. Non-finite rows take the reference path itself so that even their bytes
- * match llama.cpp's. */
-static void quantize_row(const struct lq_type_traits *t, const float *x, void *y, int64_t n,
+ * match llama.cpp's. False when the quantizer wrote nothing (the grid types' search tables
+ * could not be allocated). */
+static bool quantize_row(const struct lq_type_traits *t, const float *x, void *y, int64_t n,
                          const float *imatrix, bool finite)
 {
     if (imatrix && t->quantize && t->is_quantized) {
-        t->quantize(x, y, 1, n, imatrix);
+        return t->quantize(x, y, 1, n, imatrix) != 0;
     } else if (finite && t->from_float) {
         t->from_float(x, y, n);
     } else if (t->from_float_ref) {
         t->from_float_ref(x, y, n);
     } else {
-        t->quantize(x, y, 1, n, NULL);
+        return t->quantize(x, y, 1, n, NULL) != 0;
     }
+    return true;
 }
 
 // ---- lq_quantize_rows -------------------------------------------------------------------
@@ -96,11 +98,13 @@ static lq_status output_size(const struct lq_type_traits *t, int64_t nrow, int64
     return LQ_OK;
 }
 
-/* First failures of a run: flat index of a refused NaN/Inf input, and row whose output
- * failed validation (a block scale overflowed fp16); INT64_MAX when none. */
+/* First failures of a run: flat index of a refused NaN/Inf input, row whose output failed
+ * validation (a block scale overflowed fp16), row the quantizer could not do (out of
+ * memory); INT64_MAX when none. */
 struct row_failures {
     int64_t nonfinite_at;
     int64_t invalid_row;
+    int64_t failed_row;
 };
 
 /* Runs the rows on nthreads. Each row is independent, so the bytes are the same for any
@@ -113,9 +117,10 @@ static struct row_failures quantize_all_rows(const struct lq_type_traits *t, con
     const size_t row_size = (size_t)(n_per_row / t->blck_size) * t->type_size;
     int64_t bad = INT64_MAX;
     int64_t invalid = INT64_MAX;
+    int64_t failed = INT64_MAX;
 #pragma omp parallel for num_threads(p->nthreads > 0 ? p->nthreads : 1) schedule(static)           \
     reduction(min                                                                                  \
-              : bad, invalid)
+              : bad, invalid, failed)
     for (int64_t r = 0; r < nrow; r++) {
         const float *x = src + r * n_per_row;
         char *y = dst + (size_t)r * row_size;
@@ -124,12 +129,15 @@ static struct row_failures quantize_all_rows(const struct lq_type_traits *t, con
             bad = r * n_per_row + c < bad ? r * n_per_row + c : bad;
             continue;
         }
-        quantize_row(t, x, y, n_per_row, p->imatrix, c < 0);
+        if (!quantize_row(t, x, y, n_per_row, p->imatrix, c < 0)) {
+            failed = r < failed ? r : failed;
+            continue;
+        }
         if (!p->allow_nonfinite && t->validate && !t->validate(y, row_size)) {
             invalid = r < invalid ? r : invalid;
         }
     }
-    struct row_failures f = {bad, invalid};
+    struct row_failures f = {bad, invalid, failed};
     return f;
 }
 
@@ -168,6 +176,8 @@ lq_status lq_quantize_rows(int type, const float *src, int64_t nrow, int64_t n_p
     LQ_FAIL_IF(bad != INT64_MAX, err, LQ_E_RANGE,
                "quantize '%s' to %s: non-finite value %g at row %lld, column %lld", name, t->name,
                (double)src[bad], (long long)(bad / n_per_row), (long long)(bad % n_per_row));
+    LQ_FAIL_IF(f.failed_row != INT64_MAX, err, LQ_E_NOMEM,
+               "quantize '%s' to %s: out of memory for the type's search tables", name, t->name);
     LQ_FAIL_IF(f.invalid_row != INT64_MAX, err, LQ_E_RANGE,
                "quantize '%s' to %s: row %lld (max |x| %g) overflows the type's fp16 scales", name,
                t->name, (long long)f.invalid_row,

@@ -1,4 +1,5 @@
-/* recipe.c - llama.cpp's file types and its per-tensor type rules (llama_tensor_get_type). */
+/* recipe.c - llama.cpp's per-tensor type rules for a file type (llama_tensor_get_type); the
+ * file types themselves are in recipe_ftypes.c. */
 #include "lq/recipe.h"
 
 #include <stdio.h>
@@ -6,85 +7,6 @@
 #include <strings.h>
 
 #include "lqi.h"
-
-// ---- file types -------------------------------------------------------------------------
-
-struct ftype_row {
-    const char *name;
-    enum lq_ftype ftype;
-    enum lq_type default_type;
-};
-
-static const struct ftype_row ftypes[] = {
-    { "F32", LQ_FTYPE_ALL_F32, LQ_TYPE_F32 },
-    { "F16", LQ_FTYPE_MOSTLY_F16, LQ_TYPE_F16 },
-    { "BF16", LQ_FTYPE_MOSTLY_BF16, LQ_TYPE_BF16 },
-    { "Q8_0", LQ_FTYPE_MOSTLY_Q8_0, LQ_TYPE_Q8_0 },
-    { "Q4_0", LQ_FTYPE_MOSTLY_Q4_0, LQ_TYPE_Q4_0 },
-    { "Q4_1", LQ_FTYPE_MOSTLY_Q4_1, LQ_TYPE_Q4_1 },
-    { "Q5_0", LQ_FTYPE_MOSTLY_Q5_0, LQ_TYPE_Q5_0 },
-    { "Q5_1", LQ_FTYPE_MOSTLY_Q5_1, LQ_TYPE_Q5_1 },
-    { "Q2_K", LQ_FTYPE_MOSTLY_Q2_K, LQ_TYPE_Q2_K },
-    { "Q2_K_S", LQ_FTYPE_MOSTLY_Q2_K_S, LQ_TYPE_Q2_K },
-    { "Q3_K_S", LQ_FTYPE_MOSTLY_Q3_K_S, LQ_TYPE_Q3_K },
-    { "Q3_K_M", LQ_FTYPE_MOSTLY_Q3_K_M, LQ_TYPE_Q3_K },
-    { "Q3_K_L", LQ_FTYPE_MOSTLY_Q3_K_L, LQ_TYPE_Q3_K },
-    { "Q4_K_S", LQ_FTYPE_MOSTLY_Q4_K_S, LQ_TYPE_Q4_K },
-    { "Q4_K_M", LQ_FTYPE_MOSTLY_Q4_K_M, LQ_TYPE_Q4_K },
-    { "Q5_K_S", LQ_FTYPE_MOSTLY_Q5_K_S, LQ_TYPE_Q5_K },
-    { "Q5_K_M", LQ_FTYPE_MOSTLY_Q5_K_M, LQ_TYPE_Q5_K },
-    { "Q6_K", LQ_FTYPE_MOSTLY_Q6_K, LQ_TYPE_Q6_K },
-};
-#define N_FTYPES (sizeof ftypes / sizeof ftypes[0])
-
-lq_status lq_ftype_from_name(const char *name, enum lq_ftype *out, struct lq_error *err)
-{
-    LQ_FAIL_IF(!name || !out, err, LQ_E_INVALID_ARG, "file type: NULL argument");
-    static const struct { const char *alias, *name; } aliases[] = {
-        { "Q3_K", "Q3_K_M" }, { "Q4_K", "Q4_K_M" }, { "Q5_K", "Q5_K_M" },
-    };
-    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
-        if (strcasecmp(name, aliases[i].alias) == 0) {
-            name = aliases[i].name;
-        }
-    }
-    for (size_t i = 0; i < N_FTYPES; i++) {
-        if (strcasecmp(name, ftypes[i].name) == 0) {
-            *out = ftypes[i].ftype;
-            return LQ_OK;
-        }
-    }
-    return lqi_set_error(err, LQ_E_NOT_FOUND, "unknown file type '%s' (known: %s)", name,
-                         lq_ftype_names());
-}
-
-static const struct ftype_row *ftype_row(enum lq_ftype ftype)
-{
-    for (size_t i = 0; i < N_FTYPES; i++) {
-        if (ftypes[i].ftype == ftype) {
-            return &ftypes[i];
-        }
-    }
-    return NULL;
-}
-
-const char *lq_ftype_name(enum lq_ftype ftype)
-{
-    const struct ftype_row *r = ftype_row(ftype);
-    return r ? r->name : "unknown";
-}
-
-int lq_ftype_default_type(enum lq_ftype ftype)
-{
-    const struct ftype_row *r = ftype_row(ftype);
-    return r ? (int)r->default_type : -1;
-}
-
-const char *lq_ftype_names(void)
-{
-    return "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q2_K_S, Q3_K_S, Q3_K_M (Q3_K), "
-           "Q3_K_L, Q4_K_S, Q4_K_M (Q4_K), Q5_K_S, Q5_K_M (Q5_K), Q6_K";
-}
 
 struct lq_recipe_params lq_recipe_params_default(void)
 {
@@ -180,6 +102,36 @@ static lq_status layer_of(const struct plan_state *s, const char *name, int coun
     return LQ_OK;
 }
 
+static bool ftype_in(enum lq_ftype f, const enum lq_ftype *set, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (set[i] == f) {
+            return true;
+        }
+    }
+    return false;
+}
+#define FTYPE_IN(f, ...)                                                                           \
+    ftype_in(f, (const enum lq_ftype[]){ __VA_ARGS__ },                                          \
+             sizeof((const enum lq_ftype[]){ __VA_ARGS__ }) / sizeof(enum lq_ftype))
+
+/* The 1-2 bit i-quant file types, which share one branch of llama.cpp's rules. */
+static bool is_low_bit_iq(enum lq_ftype f)
+{
+    return FTYPE_IN(f, LQ_FTYPE_MOSTLY_IQ2_XXS, LQ_FTYPE_MOSTLY_IQ2_XS, LQ_FTYPE_MOSTLY_IQ1_S,
+                    LQ_FTYPE_MOSTLY_IQ2_S, LQ_FTYPE_MOSTLY_IQ2_M, LQ_FTYPE_MOSTLY_IQ1_M);
+}
+
+static bool is_iq2_s_or_m(enum lq_ftype f)
+{
+    return f == LQ_FTYPE_MOSTLY_IQ2_S || f == LQ_FTYPE_MOSTLY_IQ2_M;
+}
+
+static int n_gqa(const struct plan_state *s)
+{
+    return s->p->n_head_kv > 0 ? s->p->n_head / s->p->n_head_kv : 1;
+}
+
 static enum lq_type output_type(const struct plan_state *s, const struct lq_recipe_tensor *t,
                                 enum lq_type def)
 {
@@ -190,20 +142,82 @@ static enum lq_type output_type(const struct plan_state *s, const struct lq_reci
     if (t->ne[0] % tr->blck_size != 0) {
         return LQ_TYPE_Q8_0;
     }
+    if (is_low_bit_iq(s->p->ftype) || s->p->ftype == LQ_FTYPE_MOSTLY_IQ3_XXS) {
+        return LQ_TYPE_Q5_K;
+    }
     return def != LQ_TYPE_Q8_0 ? LQ_TYPE_Q6_K : def;
+}
+
+static enum lq_type token_embd_type(const struct plan_state *s, enum lq_type t)
+{
+    enum lq_ftype f = s->p->ftype;
+    if (s->p->token_embedding_type >= 0) {
+        return (enum lq_type)s->p->token_embedding_type;
+    }
+    if (FTYPE_IN(f, LQ_FTYPE_MOSTLY_IQ2_XXS, LQ_FTYPE_MOSTLY_IQ2_XS, LQ_FTYPE_MOSTLY_IQ1_S,
+                 LQ_FTYPE_MOSTLY_IQ1_M)) {
+        return LQ_TYPE_Q2_K;
+    }
+    if (is_iq2_s_or_m(f) || f == LQ_FTYPE_MOSTLY_IQ3_XXS) {
+        return LQ_TYPE_IQ3_S;
+    }
+    if (f == LQ_FTYPE_MOSTLY_TQ1_0 || f == LQ_FTYPE_MOSTLY_TQ2_0) {
+        return LQ_TYPE_Q4_K;
+    }
+    return t;
+}
+
+/* llama.cpp's branch for IQ2_XXS, IQ2_XS, IQ2_S, IQ2_M, IQ1_S and IQ1_M (every tensor but
+ * the output and token embedding). */
+static enum lq_type low_bit_iq_type(struct plan_state *s, enum category c, enum lq_type t)
+{
+    enum lq_ftype f = s->p->ftype;
+    if (is_attn_v_like(c)) {
+        if (n_gqa(s) >= 4 || s->p->n_expert >= 4) {
+            t = LQ_TYPE_Q4_K;
+        } else {
+            t = is_iq2_s_or_m(f) ? LQ_TYPE_IQ3_S : LQ_TYPE_Q2_K;
+        }
+        s->i_attention_wv++;
+    } else if (s->p->n_expert == 8 && c == CAT_ATTN_K) {
+        t = LQ_TYPE_Q4_K;
+    } else if (c == CAT_FFN_DOWN) {
+        /* the counter, not the layer: llama.cpp does not parse expert names here */
+        if (s->i_ffn_down < s->n_layer / 8) {
+            t = is_iq2_s_or_m(f) ? LQ_TYPE_IQ3_S : LQ_TYPE_Q2_K;
+        }
+        s->i_ffn_down++;
+    } else if (c == CAT_ATTN_OUTPUT) {
+        if (s->p->n_expert == 8) {
+            t = LQ_TYPE_Q5_K;
+        } else if (f == LQ_FTYPE_MOSTLY_IQ1_S || f == LQ_FTYPE_MOSTLY_IQ1_M) {
+            t = LQ_TYPE_IQ2_XXS;
+        } else if (is_iq2_s_or_m(f)) {
+            t = LQ_TYPE_IQ3_S;
+        }
+    }
+    return t;
 }
 
 static enum lq_type attn_v_type(struct plan_state *s, enum lq_type t)
 {
     enum lq_ftype f = s->p->ftype;
-    int n_gqa = s->p->n_head_kv > 0 ? s->p->n_head / s->p->n_head_kv : 1;
+    int gqa = n_gqa(s);
     if (f == LQ_FTYPE_MOSTLY_Q2_K) {
-        t = n_gqa >= 4 ? LQ_TYPE_Q4_K : LQ_TYPE_Q3_K;
-    } else if (f == LQ_FTYPE_MOSTLY_Q2_K_S && n_gqa >= 4) {
+        t = gqa >= 4 ? LQ_TYPE_Q4_K : LQ_TYPE_Q3_K;
+    } else if (f == LQ_FTYPE_MOSTLY_Q2_K_S && gqa >= 4) {
+        t = LQ_TYPE_Q4_K;
+    } else if (f == LQ_FTYPE_MOSTLY_IQ3_XXS) {
+        t = gqa >= 4 ? LQ_TYPE_Q4_K : !s->p->has_imatrix ? LQ_TYPE_IQ3_S : LQ_TYPE_IQ3_XXS;
+    } else if ((f == LQ_FTYPE_MOSTLY_IQ3_XS || f == LQ_FTYPE_MOSTLY_IQ3_S) && gqa >= 4) {
+        t = LQ_TYPE_Q4_K;
+    } else if (f == LQ_FTYPE_MOSTLY_IQ3_M) {
         t = LQ_TYPE_Q4_K;
     } else if (f == LQ_FTYPE_MOSTLY_Q3_K_M) {
         t = s->i_attention_wv < 2 ? LQ_TYPE_Q5_K : LQ_TYPE_Q4_K;
     } else if (f == LQ_FTYPE_MOSTLY_Q3_K_L) {
+        t = LQ_TYPE_Q5_K;
+    } else if ((f == LQ_FTYPE_MOSTLY_IQ4_NL || f == LQ_FTYPE_MOSTLY_IQ4_XS) && gqa >= 4) {
         t = LQ_TYPE_Q5_K;
     } else if ((f == LQ_FTYPE_MOSTLY_Q4_K_M || f == LQ_FTYPE_MOSTLY_Q5_K_M) &&
                use_more_bits(s->i_attention_wv, s->n_attention_wv)) {
@@ -221,29 +235,52 @@ static enum lq_type attn_v_type(struct plan_state *s, enum lq_type t)
     return t;
 }
 
+/* attn_q and attn_k of the 3-bit i-quant mixes. */
+static enum lq_type attn_qk_type(const struct plan_state *s, enum category c, enum lq_type t)
+{
+    enum lq_ftype f = s->p->ftype;
+    if (c == CAT_ATTN_K && s->p->n_expert == 8) {
+        t = LQ_TYPE_Q8_0;
+    } else if (f == LQ_FTYPE_MOSTLY_IQ3_XS) {
+        t = LQ_TYPE_IQ3_XXS;
+    } else if (f == LQ_FTYPE_MOSTLY_IQ3_XXS) {
+        t = LQ_TYPE_IQ2_S;
+    }
+    return t;
+}
+
 static enum lq_type ffn_down_type(const struct plan_state *s, int i_layer, enum lq_type t)
 {
     enum lq_ftype f = s->p->ftype;
     int n = s->n_layer;
+    bool imat = s->p->has_imatrix;
     if (f == LQ_FTYPE_MOSTLY_Q2_K) {
         t = LQ_TYPE_Q3_K;
     } else if (f == LQ_FTYPE_MOSTLY_Q2_K_S) {
         if (i_layer < n / 8) {
             t = LQ_TYPE_Q4_K;
         }
+    } else if (f == LQ_FTYPE_MOSTLY_IQ3_XXS && !imat) {
+        t = i_layer < n / 8 ? LQ_TYPE_Q4_K : LQ_TYPE_Q3_K;
     } else if (f == LQ_FTYPE_MOSTLY_Q3_K_M) {
         t = i_layer < n / 16 ? LQ_TYPE_Q5_K : LQ_TYPE_Q4_K; /* llama (not falcon) branch */
+    } else if (f == LQ_FTYPE_MOSTLY_IQ3_M &&
+               (i_layer < n / 8 || (s->p->n_expert == 8 && use_more_bits(i_layer, n)))) {
+        t = LQ_TYPE_Q4_K;
     } else if (f == LQ_FTYPE_MOSTLY_Q3_K_L) {
         t = LQ_TYPE_Q5_K;
     } else if (f == LQ_FTYPE_MOSTLY_Q4_K_M) {
         if (use_more_bits(i_layer, n)) {
             t = LQ_TYPE_Q6_K;
         }
+    } else if (i_layer < n / 8 && (f == LQ_FTYPE_MOSTLY_IQ4_NL || f == LQ_FTYPE_MOSTLY_IQ4_XS) &&
+               !imat) {
+        t = LQ_TYPE_Q5_K;
     } else if (f == LQ_FTYPE_MOSTLY_Q5_K_M && use_more_bits(i_layer, n)) {
         t = LQ_TYPE_Q6_K;
     } else if (f == LQ_FTYPE_MOSTLY_Q4_K_S && i_layer < n / 8) {
         t = LQ_TYPE_Q5_K;
-    } else if ((f == LQ_FTYPE_MOSTLY_Q4_0 || f == LQ_FTYPE_MOSTLY_Q5_0) && s->p->has_imatrix &&
+    } else if ((f == LQ_FTYPE_MOSTLY_Q4_0 || f == LQ_FTYPE_MOSTLY_Q5_0) && imat &&
                i_layer < n / 8) {
         t = f == LQ_FTYPE_MOSTLY_Q4_0 ? LQ_TYPE_Q4_1 : LQ_TYPE_Q5_1;
     }
@@ -254,19 +291,32 @@ static enum lq_type attn_output_type(const struct plan_state *s, enum lq_type t)
 {
     enum lq_ftype f = s->p->ftype;
     if (s->p->n_expert == 8) {
-        if (f == LQ_FTYPE_MOSTLY_Q2_K || f == LQ_FTYPE_MOSTLY_Q3_K_S ||
-            f == LQ_FTYPE_MOSTLY_Q3_K_M || f == LQ_FTYPE_MOSTLY_Q4_K_S ||
-            f == LQ_FTYPE_MOSTLY_Q4_K_M) {
+        if (FTYPE_IN(f, LQ_FTYPE_MOSTLY_Q2_K, LQ_FTYPE_MOSTLY_IQ3_XS, LQ_FTYPE_MOSTLY_IQ3_XXS,
+                     LQ_FTYPE_MOSTLY_Q3_K_S, LQ_FTYPE_MOSTLY_Q3_K_M, LQ_FTYPE_MOSTLY_IQ4_NL,
+                     LQ_FTYPE_MOSTLY_Q4_K_S, LQ_FTYPE_MOSTLY_Q4_K_M, LQ_FTYPE_MOSTLY_IQ3_S,
+                     LQ_FTYPE_MOSTLY_IQ3_M, LQ_FTYPE_MOSTLY_IQ4_XS)) {
             t = LQ_TYPE_Q5_K;
         }
         return t;
     }
     if (f == LQ_FTYPE_MOSTLY_Q2_K) {
         t = LQ_TYPE_Q3_K;
-    } else if (f == LQ_FTYPE_MOSTLY_Q3_K_M) {
+    } else if (f == LQ_FTYPE_MOSTLY_IQ3_XXS) {
+        t = LQ_TYPE_IQ3_S;
+    } else if (f == LQ_FTYPE_MOSTLY_Q3_K_M || f == LQ_FTYPE_MOSTLY_IQ3_M) {
         t = LQ_TYPE_Q4_K;
     } else if (f == LQ_FTYPE_MOSTLY_Q3_K_L) {
         t = LQ_TYPE_Q5_K;
+    }
+    return t;
+}
+
+/* ffn_gate / ffn_up: IQ3_XS takes IQ3_XXS for the middle three quarters of the layers. */
+static enum lq_type ffn_gate_up_type(const struct plan_state *s, int i_layer, enum lq_type t)
+{
+    int n = s->n_layer;
+    if (s->p->ftype == LQ_FTYPE_MOSTLY_IQ3_XS && i_layer >= n / 8 && i_layer < 7 * n / 8) {
+        t = LQ_TYPE_IQ3_XXS;
     }
     return t;
 }
@@ -282,13 +332,13 @@ static lq_status type_by_rules(struct plan_state *s, const struct lq_recipe_tens
     if (c == CAT_OUTPUT || (s->tied_embeddings && c == CAT_TOKEN_EMBD)) {
         *out = output_type(s, t, def);
     } else if (c == CAT_TOKEN_EMBD) {
-        if (s->p->token_embedding_type >= 0) {
-            *out = (enum lq_type)s->p->token_embedding_type;
-        }
+        *out = token_embd_type(s, def);
+    } else if (is_low_bit_iq(f)) {
+        *out = low_bit_iq_type(s, c, def);
     } else if (is_attn_v_like(c)) {
         *out = attn_v_type(s, def);
-    } else if (c == CAT_ATTN_K && s->p->n_expert == 8) {
-        *out = LQ_TYPE_Q8_0;
+    } else if (c == CAT_ATTN_K || c == CAT_ATTN_Q) {
+        *out = attn_qk_type(s, c, def);
     } else if (c == CAT_FFN_DOWN) {
         LQ_TRY(layer_of(s, t->name, s->i_ffn_down, &layer, err));
         *out = ffn_down_type(s, layer, def);
@@ -296,7 +346,8 @@ static lq_status type_by_rules(struct plan_state *s, const struct lq_recipe_tens
     } else if (c == CAT_ATTN_OUTPUT) {
         *out = attn_output_type(s, def);
     } else if (c == CAT_ATTN_QKV) {
-        if (f == LQ_FTYPE_MOSTLY_Q3_K_M || f == LQ_FTYPE_MOSTLY_Q3_K_L) {
+        if (f == LQ_FTYPE_MOSTLY_Q3_K_M || f == LQ_FTYPE_MOSTLY_Q3_K_L ||
+            f == LQ_FTYPE_MOSTLY_IQ3_M) {
             *out = LQ_TYPE_Q4_K;
         } else if (f == LQ_FTYPE_MOSTLY_Q4_K_M) {
             *out = LQ_TYPE_Q5_K;
@@ -305,9 +356,11 @@ static lq_status type_by_rules(struct plan_state *s, const struct lq_recipe_tens
         }
     } else if (c == CAT_FFN_GATE) {
         LQ_TRY(layer_of(s, t->name, s->i_ffn_gate, &layer, err));
+        *out = ffn_gate_up_type(s, layer, def);
         s->i_ffn_gate++;
     } else if (c == CAT_FFN_UP) {
         LQ_TRY(layer_of(s, t->name, s->i_ffn_up, &layer, err));
+        *out = ffn_gate_up_type(s, layer, def);
         s->i_ffn_up++;
     }
     return LQ_OK;
@@ -323,8 +376,18 @@ static enum lq_type fallback(enum lq_type t, int64_t ncols, int *n_fallback)
     (*n_fallback)++;
     enum lq_type r;
     switch (t) {
+    case LQ_TYPE_IQ1_S:
+    case LQ_TYPE_IQ1_M:
+    case LQ_TYPE_IQ2_XXS:
+    case LQ_TYPE_IQ2_XS:
+    case LQ_TYPE_IQ2_S:
+    case LQ_TYPE_IQ3_XXS:
+    case LQ_TYPE_IQ3_S:
+    case LQ_TYPE_IQ4_XS: r = LQ_TYPE_IQ4_NL; break;
     case LQ_TYPE_Q2_K:
-    case LQ_TYPE_Q3_K: r = LQ_TYPE_Q4_0; break;
+    case LQ_TYPE_Q3_K:
+    case LQ_TYPE_TQ1_0:
+    case LQ_TYPE_TQ2_0: r = LQ_TYPE_Q4_0; break;
     case LQ_TYPE_Q4_K: r = LQ_TYPE_Q5_0; break;
     case LQ_TYPE_Q5_K: r = LQ_TYPE_Q5_1; break;
     case LQ_TYPE_Q6_K: r = LQ_TYPE_Q8_0; break;
@@ -362,6 +425,41 @@ static lq_status plan_one(struct plan_state *s, const struct lq_recipe_tensor *t
     return LQ_OK;
 }
 
+/* llama-quantize's tensor_requires_imatrix: the types it quantizes only with importance
+ * weights (and Q2_K inside Q2_K_S); the token embedding and output head are exempt. */
+static bool requires_imatrix(const char *name, enum lq_type type, enum lq_ftype ftype)
+{
+    enum category c = categorize(name);
+    if (c == CAT_TOKEN_EMBD || c == CAT_OUTPUT) {
+        return false;
+    }
+    switch (type) {
+    case LQ_TYPE_IQ3_XXS:
+    case LQ_TYPE_IQ2_XXS:
+    case LQ_TYPE_IQ2_XS:
+    case LQ_TYPE_IQ2_S:
+    case LQ_TYPE_IQ1_M:
+    case LQ_TYPE_IQ1_S:
+        return true;
+    case LQ_TYPE_Q2_K:
+        return ftype == LQ_FTYPE_MOSTLY_Q2_K_S;
+    default:
+        return false;
+    }
+}
+
+static lq_status refuse_without_imatrix(const struct lq_recipe_params *p,
+                                        const struct lq_recipe_tensor *t, enum lq_type type,
+                                        struct lq_error *err)
+{
+    return lqi_set_error(err, LQ_E_INVALID_ARG,
+                         "file type %s needs an importance matrix (tensor '%s' would be %s); the "
+                         "file types that need one: %s. Make one with `quant imatrix MODEL "
+                         "--calib TEXT -o imatrix.gguf` and pass --imatrix imatrix.gguf",
+                         lq_ftype_name(p->ftype), t->name, lq_type_name(type),
+                         lq_ftype_imatrix_names());
+}
+
 lq_status lq_recipe_plan(const struct lq_recipe_params *p, const struct lq_recipe_tensor *tensors,
                          size_t n, enum lq_type *out_types, int *n_fallback, struct lq_error *err)
 {
@@ -380,6 +478,10 @@ lq_status lq_recipe_plan(const struct lq_recipe_params *p, const struct lq_recip
     int fb = 0;
     for (size_t i = 0; i < n; i++) {
         LQ_TRY(plan_one(&s, &tensors[i], (enum lq_type)def, &out_types[i], &fb, err));
+        if (!p->has_imatrix && lq_recipe_allows_quantization(p, &tensors[i]) &&
+            requires_imatrix(tensors[i].name, out_types[i], p->ftype)) {
+            return refuse_without_imatrix(p, &tensors[i], out_types[i], err);
+        }
     }
     if (n_fallback) {
         *n_fallback = fb;

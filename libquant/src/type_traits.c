@@ -8,6 +8,7 @@
 #include "lqi.h"
 #include "quants/iq2_rows.h"
 #include "quants/iq3.h"
+#include "quants/iq4.h"
 #include "quants/kquant_rows.h"
 #include "quants/legacy_rows.h"
 #include "quants/mxfp4.h"
@@ -74,12 +75,14 @@ static const struct lq_type_traits lq_traits[LQ_TYPE_COUNT] = {
     LQ_LEGACY_TRAITS_ROWS
     LQ_KQUANT_TRAITS_ROWS
     LQ_IQ2_TRAITS_ROWS
+    [LQ_TYPE_IQ4_NL] = LQI_LEGACY_ROW(iq4_nl, block_iq4_nl, LQ_TYPE_Q8_0, lqi_vec_dot_iq4_nl_q8_0,
+                                      lqi_vec_dot_multi_iq4_nl_q8_0),
+    [LQ_TYPE_IQ4_XS] =
+        LQI_KQUANT_ROW(iq4_xs, "iq4_xs", sizeof(block_iq4_xs), lqi_vec_dot_multi_iq4_xs_q8_K),
     [LQ_TYPE_IQ3_XXS] = LQI_KQUANT_ROW(iq3_xxs, "iq3_xxs", sizeof(block_iq3_xxs),
                                        lqi_vec_dot_multi_iq3_xxs_q8_K),
-    [LQ_TYPE_IQ4_NL] = KNOWN_ROW("iq4_nl", 32, 18),
     [LQ_TYPE_IQ3_S] =
         LQI_KQUANT_ROW(iq3_s, "iq3_s", sizeof(block_iq3_s), lqi_vec_dot_multi_iq3_s_q8_K),
-    [LQ_TYPE_IQ4_XS] = KNOWN_ROW("iq4_xs", 256, 136),
     [LQ_TYPE_I8] = INT_ROW("i8", 1),
     [LQ_TYPE_I16] = INT_ROW("i16", 2),
     [LQ_TYPE_I32] = INT_ROW("i32", 4),

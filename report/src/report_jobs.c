@@ -1,11 +1,13 @@
 /* report_jobs.c - the kinds of job a report runs. Each kind is one row of `kinds`: how its
  * names are recognised and how its GGUF file is made. A new quantization algorithm becomes
  * a report type by adding its row here. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "lq/convert.h"
+#include "lq/gptq.h"
 #include "lq/gptq_gguf.h"
 #include "lq/imatrix.h"
 #include "lqi.h"
@@ -27,10 +29,33 @@ static bool ftype_parse(const char *name, int *arg, char *canon, size_t cap)
     return true;
 }
 
+/* "f32, f16, ..." from the file-type table, lower-case as report names them; with prefix
+ * and only the types GPTQ can fill when gptq is set. */
+static const char *names_from_table(char *buf, size_t cap, bool gptq)
+{
+    enum lq_ftype all[64];
+    size_t n = lq_ftype_list(all, 64), off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && i < 64 && off < cap; i++) {
+        if (gptq && !lq_gptq_gguf_supported((enum lq_type)lq_ftype_default_type(all[i]))) {
+            continue;
+        }
+        char lower[32];
+        snprintf(lower, sizeof lower, "%s", lq_ftype_name(all[i]));
+        for (char *c = lower; *c; c++) {
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+        }
+        off += (size_t)snprintf(buf + off, cap - off, "%s%s%s%s", off ? ", " : "",
+                                gptq ? "gptq-" : "", lower,
+                                gptq && all[i] == LQ_FTYPE_MOSTLY_Q4_K_M ? " (gptq4)" : "");
+    }
+    return buf;
+}
+
 static const char *ftype_names(void)
 {
-    return "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q2_k_s, q3_k_s, q3_k_m, "
-           "q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k";
+    static char buf[1024];
+    return names_from_table(buf, sizeof buf, false);
 }
 
 struct quant_progress {
@@ -95,8 +120,10 @@ static bool gptq_parse(const char *name, int *arg, char *canon, size_t cap)
 
 static const char *gptq_names(void)
 {
-    return "gptq-q8_0, gptq-q4_0, gptq-q4_1, gptq-q5_0, gptq-q5_1, gptq-q4_k_s, gptq-q4_k_m "
-           "(gptq4), gptq-q5_k_s, gptq-q5_k_m, gptq-q6_k (with --calib)";
+    static char buf[1024];
+    names_from_table(buf, sizeof buf - 16, true);
+    strcat(buf, " (with --calib)");
+    return buf;
 }
 
 static double now_seconds(void)

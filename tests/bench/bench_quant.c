@@ -3,7 +3,8 @@
  * with the kernels capped to scalar C and at the best SIMD level (lq_simd_level_set), on 1 and
  * 2 threads.
  *
- *   quantize    lq_quantize_rows (no imatrix), MB of F32 input per second
+ *   quantize    lq_quantize_rows (no imatrix; all-ones weights for the types llama.cpp
+ *               quantizes only with one), MB of F32 input per second
  *   dequantize  lq_dequantize_rows row by row over OpenMP threads, MB of F32 output per second
  *   dot         the type's vec_dot against an activation row quantized to its vec_dot_type,
  *               every row of every tensor (a mat-vec), as ns per 4096 weights: the cost of
@@ -176,6 +177,7 @@ struct work {
     float *back; /* dequantized tensor */
     char *act;   /* activation row in vec_dot_type */
     float *out;  /* dot results */
+    float *imat; /* all-ones importance weights, for the types that need some */
 };
 
 static void work_init(struct work *w, const struct tensor_set *s)
@@ -190,6 +192,10 @@ static void work_init(struct work *w, const struct tensor_set *s)
     w->back = xmalloc(sizeof(float) * (size_t)max_elems);
     w->act = xmalloc(sizeof(float) * (size_t)max_cols);
     w->out = xmalloc(sizeof(float) * (size_t)max_rows);
+    w->imat = xmalloc(sizeof(float) * (size_t)max_cols);
+    for (int64_t i = 0; i < max_cols; i++) {
+        w->imat[i] = 1.0f;
+    }
     memset(w->q, 0, sizeof(float) * (size_t)max_elems);
     memset(w->back, 0, sizeof(float) * (size_t)max_elems);
 }
@@ -200,6 +206,7 @@ static void work_free(struct work *w)
     free(w->back);
     free(w->act);
     free(w->out);
+    free(w->imat);
 }
 
 /* One tensor: quantize, dequantize, then dot every row against a quantized activation row
@@ -211,6 +218,7 @@ static struct timing time_tensor(int type, const float *x, int64_t nr, int64_t n
     const size_t row = lq_row_size(type, nc);
     struct lq_quantize_params p = lq_quantize_params_default();
     p.nthreads = nthreads;
+    p.imatrix = t->needs_imatrix ? w->imat : NULL; /* IQ2_XXS, IQ2_XS, IQ1_S */
     struct lq_error err;
     struct timing tm = {0, 0, 0, (double)(nr * nc)};
     double t0 = now_s();
@@ -315,7 +323,8 @@ static bool wanted(const char *name, const char *list)
 static bool benched(int type, const char *types)
 {
     const struct lq_type_traits *t = lq_type_traits_get(type);
-    return t && t->is_quantized && t->from_float_ref && t->to_float && wanted(t->name, types);
+    return t && t->is_quantized && (t->from_float_ref || t->quantize) && t->to_float &&
+           wanted(t->name, types);
 }
 
 /* One table row; q8_0's SIMD timings are kept for the memcpy comparison. */

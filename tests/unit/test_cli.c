@@ -41,6 +41,15 @@ static void test_usage_exit_codes(void **state)
     expect_code((const char *[]){"quantize", f16, "/tmp/lqt_cli_never.gguf", "q9_9", NULL}, 2,
                 "unknown file type 'q9_9'");
     assert_int_equal(access("/tmp/lqt_cli_never.gguf", F_OK), -1);
+    /* as llama-quantize, the i-quant mixes that need an imatrix are refused without one,
+     * saying which file types need it and how to make it */
+    struct lqt_run r =
+        run_quant((const char *[]){"quantize", f16, "/tmp/lqt_cli_never.gguf", "IQ2_XS", NULL});
+    lqt_expect_exit(&r, (const char *[]){"quantize", "IQ2_XS", NULL}, 2, "quant imatrix");
+    assert_non_null(strstr(r.err, "IQ2_XXS, "));
+    assert_non_null(strstr(r.err, "needs an importance matrix"));
+    lqt_run_free(&r);
+    assert_int_equal(access("/tmp/lqt_cli_never.gguf", F_OK), -1);
 }
 
 static void test_every_command_has_help(void **state)

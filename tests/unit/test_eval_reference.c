@@ -4,8 +4,9 @@
  * over text/heldout-A.txt with -c 256; ppl-<type>.txt hold its running perplexity after each
  * chunk ("[1]6.4391,[2]24.8989,..."), kld-<type>.txt its running KL divergence and same-top
  * rate against f16.gguf per chunk. This test tokenizes the same text with the model's own
- * vocabulary, evaluates the first chunks of f16, q4_0 and q4_k_m, and compares with the
- * value llama.cpp printed after the same number of chunks.
+ * vocabulary, evaluates the first chunks of f16, q4_0, q4_k_m, and of IQ4_XS and IQ4_NL
+ * made with llama.cpp's imatrix (logs in iq/), and compares with the value llama.cpp
+ * printed after the same number of chunks.
  *
  * Optimised builds check 10 chunks; unoptimised or sanitizer builds, whose forward pass is
  * many times slower, check 2 (the numbers are compared at the same chunk either way). */
@@ -14,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lq/convert.h"
 #include "lq/gguf.h"
+#include "lq/imatrix.h"
 #include "lq/metrics.h"
 #include "lq/model.h"
 #include "lq/tokenizer.h"
@@ -43,10 +46,10 @@ static const char *ref_path(const char *file)
 }
 
 /* The value llama-perplexity printed as "[chunk]value," in ppl-<type>.txt. */
-static double ref_ppl(const char *type, int chunk)
+static double ref_ppl(const char *sub, const char *type, int chunk)
 {
     char name[64], key[16];
-    snprintf(name, sizeof name, "ppl-%s.txt", type);
+    snprintf(name, sizeof name, "%sppl-%s.txt", sub, type);
     size_t size;
     char *text = lqt_read_file(ref_path(name), &size);
     text = realloc(text, size + 1);
@@ -60,10 +63,10 @@ static double ref_ppl(const char *type, int chunk)
 }
 
 /* Mean KLD and same-top (%) of the chunk's line in kld-<type>.txt. */
-static void ref_kld(const char *type, int chunk, double *kld, double *same_top)
+static void ref_kld(const char *sub, const char *type, int chunk, double *kld, double *same_top)
 {
     char name[64];
-    snprintf(name, sizeof name, "kld-%s.txt", type);
+    snprintf(name, sizeof name, "%skld-%s.txt", sub, type);
     FILE *f = fopen(ref_path(name), "r");
     assert_non_null(f);
     char line[512];
@@ -84,16 +87,14 @@ static void ref_kld(const char *type, int chunk, double *kld, double *same_top)
     assert_true(found);
 }
 
-static lq_model *open_model(const char *type)
+static lq_model *open_model(const char *path)
 {
-    char name[64];
-    snprintf(name, sizeof name, "%s.gguf", type);
     struct lq_model_params p = lq_model_params_default();
     p.n_ctx = 256;
     lq_model *m = NULL;
     struct lq_error err = { 0 };
-    if (lq_model_open(ref_path(name), &p, &m, &err) != LQ_OK) {
-        fail_msg("%s: %s", name, err.msg);
+    if (lq_model_open(path, &p, &m, &err) != LQ_OK) {
+        fail_msg("%s: %s", path, err.msg);
     }
     return m;
 }
@@ -132,10 +133,11 @@ static int teardown(void **state)
     return 0;
 }
 
-static struct lq_eval_result eval(struct fixture *fx, const char *type, const char *save,
+static struct lq_eval_result eval(struct fixture *fx, const char *path, const char *save,
                                   const char *compare)
 {
-    lq_model *m = open_model(type);
+    (void)fx;
+    lq_model *m = open_model(path);
     struct lq_eval_params p = lq_eval_params_default();
     p.n_ctx = 256;
     p.n_chunks = N_CHUNKS;
@@ -144,15 +146,15 @@ static struct lq_eval_result eval(struct fixture *fx, const char *type, const ch
     struct lq_eval_result r;
     struct lq_error err = { 0 };
     if (lq_eval_perplexity(m, fx->tokens, (int64_t)fx->n_tokens, &p, &r, &err) != LQ_OK) {
-        fail_msg("%s: %s", type, err.msg);
+        fail_msg("%s: %s", path, err.msg);
     }
     lq_model_free(m);
     return r;
 }
 
-static void check_ppl(const char *type, double got, double tol)
+static void check_ppl(const char *sub, const char *type, double got, double tol)
 {
-    const double want = ref_ppl(type, N_CHUNKS);
+    const double want = ref_ppl(sub, type, N_CHUNKS);
     printf("  %-7s PPL after %d chunks: %.4f, llama.cpp %.4f (relative %.2g)\n", type, N_CHUNKS,
            got, want, fabs(got / want - 1));
     assert_true(fabs(got / want - 1) < tol);
@@ -165,20 +167,29 @@ static void test_eval_reference_f16(void **state)
     struct fixture *fx = *state;
     /* llama.cpp found 190 chunks of 256 tokens in this text, so it tokenized as we do */
     assert_int_equal(fx->n_tokens / 256, 190);
-    const struct lq_eval_result r = eval(fx, "f16", fx->base, NULL);
-    check_ppl("f16", r.ppl, 1e-4);
+    const struct lq_eval_result r = eval(fx, ref_path("f16.gguf"), fx->base, NULL);
+    check_ppl("", "f16", r.ppl, 1e-4);
 }
 
-static void check_quantized(struct fixture *fx, const char *type)
+/* The model at path against llama.cpp's logs <sub>ppl-<type>.txt and <sub>kld-<type>.txt. */
+static void check_quantized_at(struct fixture *fx, const char *path, const char *sub,
+                               const char *type)
 {
-    const struct lq_eval_result r = eval(fx, type, NULL, fx->base);
-    check_ppl(type, r.ppl, 1e-3);
+    const struct lq_eval_result r = eval(fx, path, NULL, fx->base);
+    check_ppl(sub, type, r.ppl, 1e-3);
     double kld = -1, same_top = -1;
-    ref_kld(type, N_CHUNKS, &kld, &same_top);
+    ref_kld(sub, type, N_CHUNKS, &kld, &same_top);
     printf("  %-7s KLD %.5f (llama.cpp %.5f), same top %.3f %% (llama.cpp %.3f %%)\n", type,
            r.kld.kld, kld, 100.0 * r.kld.same_top, same_top);
     assert_true(fabs(r.kld.kld - kld) < 0.1 * kld + 1e-4);
     assert_true(fabs(100.0 * r.kld.same_top - same_top) < 1.5);
+}
+
+static void check_quantized(struct fixture *fx, const char *type)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s.gguf", type);
+    check_quantized_at(fx, ref_path(name), "", type);
 }
 
 static void test_eval_reference_q4_0(void **state)
@@ -191,12 +202,54 @@ static void test_eval_reference_q4_k_m(void **state)
     check_quantized(*state, "q4_k_m");
 }
 
+/* The i-quant files are kept as hashes only (iq/<type>.imatrix.json): quantize f16.gguf with
+ * llama.cpp's imatrix (the same bytes, test_iq_ftypes) and compare with its iq/ logs. */
+static void check_iq_ftype(struct fixture *fx, const char *ftype)
+{
+    char path[600], type[64];
+    snprintf(path, sizeof path, "%s/%s.gguf", fx->dir, ftype);
+    snprintf(type, sizeof type, "%s.imatrix", ftype);
+    for (char *c = type; *c; c++) {
+        *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    }
+    struct lq_error err = { 0 };
+    lq_source *src = NULL;
+    lq_imatrix *im = NULL;
+    struct lq_convert_params p = lq_convert_params_default();
+    p.nthreads = 2;
+    if (lq_ftype_from_name(ftype, &p.ftype, &err) != LQ_OK ||
+        lq_imatrix_load(ref_path("imatrix.gguf"), &im, &err) != LQ_OK ||
+        lq_source_open(ref_path("f16.gguf"), &src, &err) != LQ_OK) {
+        fail_msg("%s: %s", ftype, err.msg);
+    }
+    p.imatrix = im;
+    if (lq_convert_run(src, path, &p, NULL, &err) != LQ_OK) {
+        fail_msg("%s: %s", ftype, err.msg);
+    }
+    lq_source_free(src);
+    lq_imatrix_free(im);
+    check_quantized_at(fx, path, "iq/", type);
+    remove(path);
+}
+
+static void test_eval_reference_iq4_xs(void **state)
+{
+    check_iq_ftype(*state, "IQ4_XS");
+}
+
+static void test_eval_reference_iq4_nl(void **state)
+{
+    check_iq_ftype(*state, "IQ4_NL");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eval_reference_f16),
         cmocka_unit_test(test_eval_reference_q4_0),
         cmocka_unit_test(test_eval_reference_q4_k_m),
+        cmocka_unit_test(test_eval_reference_iq4_xs),
+        cmocka_unit_test(test_eval_reference_iq4_nl),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

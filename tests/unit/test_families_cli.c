@@ -27,6 +27,18 @@
 #include "lqt_run.h"
 #include "lqt_util.h"
 
+/* Unoptimised and sanitizer builds run every command many times slower: fewer calibration
+ * tokens, chunks and types there (the same commands and checks). */
+#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
+#define CALIB_TOKENS "512"
+#define CHUNKS "2"
+#define TYPES "q8_0,q4_k_m"
+#else
+#define CALIB_TOKENS "256"
+#define CHUNKS "1"
+#define TYPES "q4_k_m"
+#endif
+
 struct family_case {
     const char *folder;
     const char *arch;
@@ -56,7 +68,7 @@ static void run_ok(const char *const *args)
     lqt_run_free(&r);
 }
 
-/* Perplexity of the first 2 chunks of 256 tokens of heldout-A.txt (any model source). */
+/* Perplexity of the first CHUNKS chunks of 256 tokens of heldout-A.txt (any model source). */
 static double ppl2(const char *path)
 {
     lq_model *m = NULL;
@@ -74,7 +86,7 @@ static double ppl2(const char *path)
                      LQ_OK);
     struct lq_eval_params p = lq_eval_params_default();
     p.n_ctx = 256;
-    p.n_chunks = 2;
+    p.n_chunks = atoi(CHUNKS);
     struct lq_eval_result r;
     if (lq_eval_perplexity(m, ids, (int64_t)n, &p, &r, &err) != LQ_OK) {
         fail_msg("%s: %s", path, err.msg);
@@ -160,7 +172,7 @@ static void check_imatrix(const struct family_case *fc, const char *f16, const c
 {
     char out[512], ref[256];
     snprintf(out, sizeof out, "%s/imatrix.gguf", dir);
-    run_ok((const char *const[]){ "imatrix", "-q", "-t", "2", "--ctx", "256", "--chunks", "2",
+    run_ok((const char *const[]){ "imatrix", "-q", "-t", "2", "--ctx", "256", "--chunks", CHUNKS,
                                   "--calib", lqt_data_path("text/calib-A.txt"), f16, "-o", out,
                                   NULL });
     snprintf(ref, sizeof ref, "reference/llama.cpp/%s/imatrix.gguf", fc->folder);
@@ -193,7 +205,7 @@ static void check_gptq(const struct family_case *fc, const char *f16, const char
     snprintf(out, sizeof out, "%s/gptq.gguf", dir);
     const char *calib = lqt_data_path("text/calib-A.txt");
     run_ok((const char *const[]){ "gptq", "-q", "-t", "2", "--calib", calib, "--calib-tokens",
-                                  "512", "--calib-ctx", "256", "--type", "q4_k_m", f16, "-o",
+                                  CALIB_TOKENS, "--calib-ctx", "256", "--type", "q4_k_m", f16, "-o",
                                   out, NULL });
     const double ppl = ppl2(out);
     printf("  gptq q4_k_m: PPL %.4f (F16 %.4f)\n", ppl, ppl_f16);
@@ -207,7 +219,7 @@ static void check_gptq(const struct family_case *fc, const char *f16, const char
     snprintf(model, sizeof model, "models/%s", fc->folder);
     snprintf(model, sizeof model, "%s", lqt_data_path(model));
     run_ok((const char *const[]){ "gptq", "-q", "-t", "2", "--calib", calib, "--calib-tokens",
-                                  "512", "--calib-ctx", "256", "--format", "safetensors",
+                                  CALIB_TOKENS, "--calib-ctx", "256", "--format", "safetensors",
                                   "--bits", "8", model, "-o", folder, NULL });
     snprintf(st, sizeof st, "%s/model.safetensors", folder);
     size_t size;
@@ -238,8 +250,8 @@ static void check_report_and_check(const char *f16, const char *dir)
     char out[512], base[512], json[640];
     snprintf(out, sizeof out, "%s/report", dir);
     const char *text = lqt_data_path("text/heldout-A.txt");
-    run_ok((const char *const[]){ "report", "-q", "-t", "2", "--ctx", "256", "--chunks", "2",
-                                  "--types", "q8_0,q4_k_m", "--text", text, f16, "-o", out,
+    run_ok((const char *const[]){ "report", "-q", "-t", "2", "--ctx", "256", "--chunks", CHUNKS,
+                                  "--types", TYPES, "--text", text, f16, "-o", out,
                                   NULL });
     snprintf(json, sizeof json, "%s/report.json", out);
     char *rep = lqt_read_text(json);
@@ -247,7 +259,7 @@ static void check_report_and_check(const char *f16, const char *dir)
     free(rep);
     snprintf(base, sizeof base, "%s/baseline.json", dir);
     run_ok((const char *const[]){ "check", "-q", "-t", "2", "--update", "--baseline", base,
-                                  "--types", "q8_0,q4_k_m", "--ctx", "256", "--chunks", "2",
+                                  "--types", TYPES, "--ctx", "256", "--chunks", CHUNKS,
                                   "--text", text, f16, NULL });
     run_ok((const char *const[]){ "check", "-q", "-t", "2", "--baseline", base, "--text", text,
                                   f16, NULL });

@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "lq/family.h"
+#include "lq/gguf.h"
+#include "lq/gguf_writer.h"
+#include "lq/source.h"
 #include "lqt_craft.h"
 #include "lqt_hostile.h"
 #include "lqt_run.h"
@@ -80,6 +83,61 @@ static void test_inspect_shows_family(void **state)
     lqt_expect_exit(&r, args, 0, NULL);
     assert_non_null(strstr(r.out, "\"family\": \"phi3\""));
     lqt_run_free(&r);
+}
+
+/* general.* of models/tiny-qwen2 copied under another folder name, as llama.cpp's
+ * gguf-py/gguf/metadata.py derives them (expectations worked out by hand from its rules and
+ * confirmed by running its get_model_id_components and id_to_title, llama.cpp commit
+ * 34af94c; a NULL value: the key is absent). 6.8 M parameters: a size label far from that is a context
+ * length or a fine-tune, not the size. */
+static void test_names_from_folder(void **state)
+{
+    (void)state;
+    static const char *const cases[][5] = {
+        /* folder, name, basename, finetune, size_label */
+        { "Qwen2.5-0.5B-Instruct", "Qwen2.5 0.5B Instruct", "Qwen2.5", "0.5b-Instruct", "6.8M" },
+        { "Meta-Llama-3.1-8B-Instruct", "Meta Llama 3.1 8B Instruct", "Meta-Llama-3.1",
+          "8b-Instruct", "6.8M" },
+        { "tiny-llama-6L", "Tiny Llama 6L", "tiny-llama", "6L", "6.8M" },
+        { "tiny-qwen2-7M-chat", "Tiny Qwen2 7M Chat", "tiny-qwen2", "chat", "7M" },
+        { "bloom-7b1", "Bloom 7b1", "bloom", "7.1b", "6.8M" },
+        { "qwen2", "Qwen2", NULL, NULL, "6.8M" },
+    };
+    static const char *const keys[] = { "general.name", "general.basename", "general.finetune",
+                                        "general.size_label" };
+    char *tmp = lqt_tmpdir();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/%s", tmp, cases[i][0]);
+        lqt_system("mkdir -p '%s'", dir);
+        lqt_craft_model(dir, "tiny-qwen2", NULL);
+        lq_source *src = NULL;
+        lq_gguf_writer *w = NULL;
+        lq_gguf *g = NULL;
+        size_t n = 0;
+        assert_int_equal(lq_source_open(dir, &src, NULL), LQ_OK);
+        assert_int_equal(lq_gguf_writer_open_memory(&w, NULL), LQ_OK);
+        assert_int_equal(lq_source_write_metadata(src, w, NULL), LQ_OK);
+        assert_int_equal(lq_gguf_writer_header_bytes(w, NULL, 0, &n, NULL), LQ_OK);
+        void *buf = malloc(n);
+        assert_int_equal(lq_gguf_writer_header_bytes(w, buf, n, &n, NULL), LQ_OK);
+        assert_int_equal(lq_gguf_open_memory(buf, n, dir, &g, NULL), LQ_OK);
+        for (size_t k = 0; k < 4; k++) {
+            const char *got = NULL;
+            lq_gguf_get_str(g, keys[k], &got, NULL);
+            const char *want = cases[i][k + 1];
+            if (want ? !got || strcmp(got, want) != 0 : got != NULL) {
+                fail_msg("%s: %s is '%s', llama.cpp writes '%s'", cases[i][0], keys[k],
+                         got ? got : "(absent)", want ? want : "(absent)");
+            }
+        }
+        lq_gguf_free(g);
+        free(buf);
+        lq_gguf_writer_free(w);
+        lq_source_free(src);
+    }
+    lqt_rmtree(tmp);
+    free(tmp);
 }
 
 // ---- refused folders ------------------------------------------------------------------------
@@ -212,6 +270,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table_lookups),
         cmocka_unit_test(test_inspect_shows_family),
+        cmocka_unit_test(test_names_from_folder),
         cmocka_unit_test(test_refused_folders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -558,6 +558,18 @@ static void test_gptq_gguf_legacy(void **state)
     }
 }
 
+/* The non-uniform 4-bit types: codes index 16 levels, rounded to the nearest level. */
+static void test_gptq_gguf_iq4(void **state)
+{
+    (void)state;
+    const enum lq_type types[] = { LQ_TYPE_IQ4_NL, LQ_TYPE_IQ4_XS };
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        assert_true(lq_gptq_gguf_supported(types[i]));
+        check_gguf_type(types[i], false);
+    }
+    check_gguf_type(LQ_TYPE_IQ4_XS, true);
+}
+
 // ---- Hessian and importance -------------------------------------------------------------------
 
 static void test_hessian_running_mean(void **state)
@@ -665,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_gptq_matches_reference),
         cmocka_unit_test(test_gptq_gguf_kquants),
         cmocka_unit_test(test_gptq_gguf_legacy),
+        cmocka_unit_test(test_gptq_gguf_iq4),
         cmocka_unit_test(test_gptq_rejects_bad_input),
         cmocka_unit_test(test_gptq_dead_columns),
     };

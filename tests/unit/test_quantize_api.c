@@ -21,10 +21,10 @@ static void fill_ramp(float *x, int64_t n)
 static void test_quantize_rejects_bad_shapes(void **state)
 {
     (void)state;
-    float x[96];
+    float x[256];
     unsigned char q[256];
     struct lq_error err;
-    fill_ramp(x, 96);
+    fill_ramp(x, 256);
     assert_int_equal(lq_quantize_rows(LQ_TYPE_Q4_0, x, 1, 48, q, sizeof q, NULL, NULL, &err),
                      LQ_E_INVALID_ARG);
     assert_non_null(strstr(err.msg, "block size 32"));
@@ -34,9 +34,16 @@ static void test_quantize_rejects_bad_shapes(void **state)
     assert_non_null(strstr(err.msg, "54 bytes"));
     assert_int_equal(lq_quantize_rows(4, x, 1, 32, q, sizeof q, NULL, NULL, &err),
                      LQ_E_INVALID_ARG); /* a retired id */
-    assert_int_equal(lq_quantize_rows(LQ_TYPE_IQ2_XXS, x, 1, 256, q, sizeof q, NULL, NULL, &err),
+    /* a type known by size only (not in llama.cpp's quantizers libquant matches) */
+    assert_int_equal(lq_quantize_rows(LQ_TYPE_NVFP4, x, 1, 64, q, sizeof q, NULL, NULL, &err),
                      LQ_E_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "nvfp4"));
+    /* IQ2_XXS needs importance weights, as in llama.cpp */
+    float x256[256] = {0};
+    assert_int_equal(lq_quantize_rows(LQ_TYPE_IQ2_XXS, x256, 1, 256, q, sizeof q, NULL, NULL, &err),
+                     LQ_E_INVALID_ARG);
     assert_non_null(strstr(err.msg, "iq2_xxs"));
+    assert_non_null(strstr(err.msg, "importance weights"));
     size_t written = 99;
     assert_int_equal(lq_quantize_rows(LQ_TYPE_Q8_0, x, 0, 32, q, 0, NULL, &written, &err), LQ_OK);
     assert_int_equal(written, 0);

@@ -14,9 +14,9 @@
 
 /* Types whose multi kernel the forward pass relies on: losing one must fail here. */
 static const enum lq_type with_multi[] = {
-    LQ_TYPE_Q4_0,    LQ_TYPE_Q4_1,  LQ_TYPE_Q5_0,  LQ_TYPE_Q5_1,  LQ_TYPE_Q8_0, LQ_TYPE_Q4_K,
-    LQ_TYPE_Q5_K,    LQ_TYPE_Q6_K,  LQ_TYPE_IQ3_XXS, LQ_TYPE_IQ3_S, LQ_TYPE_TQ1_0, LQ_TYPE_TQ2_0,
-    LQ_TYPE_MXFP4};
+    LQ_TYPE_Q4_0,    LQ_TYPE_Q4_1,  LQ_TYPE_Q5_0,   LQ_TYPE_Q5_1,   LQ_TYPE_Q8_0,
+    LQ_TYPE_Q4_K,    LQ_TYPE_Q5_K,  LQ_TYPE_Q6_K,   LQ_TYPE_IQ3_XXS, LQ_TYPE_IQ3_S,
+    LQ_TYPE_TQ1_0,   LQ_TYPE_TQ2_0, LQ_TYPE_MXFP4,  LQ_TYPE_IQ4_NL, LQ_TYPE_IQ4_XS};
 
 /* xorshift64* and Box-Muller: reproducible inputs without libc's rand. */
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;

@@ -23,6 +23,31 @@ static void test_ftype_names(void **state)
     assert_non_null(strstr(err.msg, "q4_k_x"));
     assert_string_equal(lq_ftype_name(LQ_FTYPE_MOSTLY_Q3_K_M), "Q3_K_M");
     assert_int_equal(lq_ftype_default_type(LQ_FTYPE_MOSTLY_Q5_K_S), LQ_TYPE_Q5_K);
+    /* llama.cpp's numbers (general.file_type) and default types of the i-quant mixes */
+    assert_int_equal(lq_ftype_from_name("iq4_xs", &f, NULL), LQ_OK);
+    assert_int_equal(f, 30);
+    assert_int_equal(lq_ftype_from_name("IQ3_M", &f, NULL), LQ_OK);
+    assert_int_equal(f, 27);
+    assert_int_equal(lq_ftype_default_type(f), LQ_TYPE_IQ3_S);
+    assert_int_equal(lq_ftype_default_type(LQ_FTYPE_MOSTLY_IQ2_S), LQ_TYPE_IQ2_XS);
+    assert_int_equal(lq_ftype_default_type(LQ_FTYPE_MOSTLY_TQ2_0), LQ_TYPE_TQ2_0);
+    /* the lists printed by help texts come from the table: every name, aliases beside */
+    enum lq_ftype all[64];
+    size_t n = lq_ftype_list(all, 64);
+    assert_true(n >= 32 && n <= 64);
+    char names[2048], imat[1024];
+    snprintf(names, sizeof names, ", %s,", lq_ftype_names());
+    snprintf(imat, sizeof imat, ", %s,", lq_ftype_imatrix_names());
+    for (size_t i = 0; i < n; i++) {
+        char item[64], aliased[64];
+        snprintf(item, sizeof item, ", %s,", lq_ftype_name(all[i]));
+        snprintf(aliased, sizeof aliased, ", %s (", lq_ftype_name(all[i]));
+        assert_true(strstr(names, item) || strstr(names, aliased));
+        assert_true(lq_ftype_needs_imatrix(all[i]) == (strstr(imat, item) != NULL));
+    }
+    assert_non_null(strstr(lq_ftype_names(), "Q4_K_M (Q4_K)"));
+    assert_string_equal(lq_ftype_imatrix_names(),
+                        "Q2_K_S, IQ3_XS, IQ3_XXS, IQ2_M, IQ2_S, IQ2_XS, IQ2_XXS, IQ1_M, IQ1_S");
 }
 
 static void test_order_of_names(void **state)

@@ -92,7 +92,8 @@ static void test_report_gptq_names(void **state)
     assert_non_null(strstr(err.msg, "given twice"));
     assert_int_equal(lq_report_add(r, "gptq-q4_k", &err), LQ_E_INVALID_ARG); /* = q4_k_m */
     /* recipes whose block type GPTQ cannot fill, and a type that is not a file type */
-    const char *bad[] = {"gptq-f16", "gptq-q2_k", "gptq-q3_k_m", "gptq-", "gptq-iq4_nl"};
+    const char *bad[] = {"gptq-f16", "gptq-q2_k", "gptq-q3_k_m", "gptq-", "gptq-iq3_xxs",
+                         "gptq-iq9_xs"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(lq_report_add(r, bad[i], &err), LQ_E_INVALID_ARG);
         assert_non_null(strstr(err.msg, "unknown type"));
@@ -110,8 +111,10 @@ static void test_report_gptq_names(void **state)
             }
         }
     }
-    assert_int_equal(listed, 9);
-    assert_int_equal(lq_report_n_entries(r), 10);
+    /* q8_0 q4_0 q4_1 q5_0 q5_1 q4_k_s q5_k_s q5_k_m q6_k iq4_xs iq4_nl */
+    assert_int_equal(listed, 11);
+    assert_int_equal(lq_report_n_entries(r), 12);
+    assert_non_null(strstr(lq_report_job_names(), "gptq-iq4_xs"));
     lq_report_free(r);
 }
 

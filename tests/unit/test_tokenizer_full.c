@@ -510,6 +510,16 @@ static void test_tokenizer_full_recognition(void **state)
                                  msg, sizeof msg),
                      LQ_E_FORMAT);
     assert_non_null(strstr(msg, "tokenizer.json: model.vocab: id 0 is given twice"));
+    /* ids outside the vocabulary, ids that are no integers */
+    assert_int_equal(
+        small_vocab(cfg, BYTE_LEVEL_JSON(QWEN35_JSON_RE, "{\"a\": 5}"), NULL, msg, sizeof msg),
+        LQ_E_FORMAT);
+    assert_non_null(strstr(
+        msg, "tokenizer.json: model.vocab entry 'a' has id 5 outside the vocabulary's 0..2"));
+    assert_int_equal(
+        small_vocab(cfg, BYTE_LEVEL_JSON(QWEN35_JSON_RE, "{\"a\": \"0\"}"), NULL, msg, sizeof msg),
+        LQ_E_FORMAT);
+    assert_non_null(strstr(msg, "model.vocab entry 'a' has a string as id, not an integer"));
     /* config.json's vocab_size of the wrong type */
     assert_int_equal(small_vocab("{\"vocab_size\": \"3\"}",
                                  BYTE_LEVEL_JSON(QWEN35_JSON_RE, "{\"a\": 0}"), NULL, msg,
@@ -537,6 +547,13 @@ static void test_tokenizer_full_spm_style_refused(void **state)
     assert_non_null(strstr(msg, "tokenizer.json: added_tokens[0]: id 3 leaves a gap"));
     snprintf(text, sizeof text, spm, 2);
     assert_int_equal(small_vocab("{}", text, big, msg, sizeof msg), LQ_OK);
+    /* an id past the vocabulary but within the added tokens' count, the others inside it */
+    const char *spm4 = "{\"decoder\": {\"type\": \"Sequence\"}, \"added_tokens\": [{\"id\": 4, "
+                       "\"content\": \"<x>\"}, {\"id\": 0, \"content\": \"a\"}, {\"id\": 0, "
+                       "\"content\": \"a\"}], \"model\": {\"type\": \"BPE\", \"byte_fallback\": "
+                       "true, \"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": []}}";
+    assert_int_equal(small_vocab("{}", spm4, NULL, msg, sizeof msg), LQ_E_FORMAT);
+    assert_non_null(strstr(msg, "tokenizer.json: added_tokens[0]: id 4 leaves a gap"));
 }
 
 int main(void)

@@ -37,11 +37,12 @@ LQ_API struct lq_quantize_params lq_quantize_params_default(void);
  * dst_size bytes; *written (may be NULL) receives nrow * lq_row_size(type, n_per_row).
  * params may be NULL (defaults). Float types (f32, f16, bf16) are converted, ignoring imatrix.
  * Errors: LQ_E_INVALID_ARG (NULL buffers, n_per_row not a multiple of the block size,
- * dst too small), LQ_E_UNSUPPORTED (type without a quantizer), LQ_E_RANGE (a NaN/Inf input
- * at row r, column c; a bad imatrix value; or, as llama-quantize refuses it too, output whose
- * fp16 scales overflowed because the values are too large for the type). On error the dst
- * contents are unspecified. With allow_nonfinite neither input nor output is checked, and
- * rows holding NaN/Inf are written byte for byte as llama.cpp's reference quantizers do.
+ * dst too small, no imatrix for a type that needs_imatrix), LQ_E_UNSUPPORTED (type
+ * without a quantizer), LQ_E_RANGE (a NaN/Inf input at row r, column c; a bad imatrix
+ * value; or, as llama-quantize refuses it too, output whose fp16 scales overflowed because
+ * the values are too large for the type). On error the dst contents are unspecified. With
+ * allow_nonfinite neither input nor output is checked, and rows holding NaN/Inf are written
+ * byte for byte as llama.cpp's reference quantizers do.
  * Thread-safe for distinct dst buffers. */
 LQ_API lq_status lq_quantize_rows(int type, const float *src, int64_t nrow, int64_t n_per_row,
                                   void *dst, size_t dst_size,

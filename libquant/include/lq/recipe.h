@@ -40,8 +40,22 @@ enum lq_ftype {
     LQ_FTYPE_MOSTLY_Q5_K_S = 16,
     LQ_FTYPE_MOSTLY_Q5_K_M = 17,
     LQ_FTYPE_MOSTLY_Q6_K = 18,
+    LQ_FTYPE_MOSTLY_IQ2_XXS = 19,
+    LQ_FTYPE_MOSTLY_IQ2_XS = 20,
     LQ_FTYPE_MOSTLY_Q2_K_S = 21,
+    LQ_FTYPE_MOSTLY_IQ3_XS = 22,
+    LQ_FTYPE_MOSTLY_IQ3_XXS = 23,
+    LQ_FTYPE_MOSTLY_IQ1_S = 24,
+    LQ_FTYPE_MOSTLY_IQ4_NL = 25,
+    LQ_FTYPE_MOSTLY_IQ3_S = 26,
+    LQ_FTYPE_MOSTLY_IQ3_M = 27,
+    LQ_FTYPE_MOSTLY_IQ2_S = 28,
+    LQ_FTYPE_MOSTLY_IQ2_M = 29,
+    LQ_FTYPE_MOSTLY_IQ4_XS = 30,
+    LQ_FTYPE_MOSTLY_IQ1_M = 31,
     LQ_FTYPE_MOSTLY_BF16 = 32,
+    LQ_FTYPE_MOSTLY_TQ1_0 = 36,
+    LQ_FTYPE_MOSTLY_TQ2_0 = 37,
 };
 
 /* Parses a file-type name as llama-quantize spells it, case-insensitively: "Q4_K_M",
@@ -56,6 +70,17 @@ LQ_API int lq_ftype_default_type(enum lq_ftype ftype);
 
 /* Comma-separated list of the supported names, for help texts. */
 LQ_API const char *lq_ftype_names(void);
+
+/* Every file type this table knows, in the order of lq_ftype_names(): writes up to cap of
+ * them to out (which may be NULL) and returns how many there are. */
+LQ_API size_t lq_ftype_list(enum lq_ftype *out, size_t cap);
+
+/* Whether llama-quantize refuses the file type without an importance matrix (some of its
+ * tensors get a type that needs one: lq_recipe_plan then fails without has_imatrix). */
+LQ_API bool lq_ftype_needs_imatrix(enum lq_ftype ftype);
+
+/* Comma-separated names of the file types that need an importance matrix, for messages. */
+LQ_API const char *lq_ftype_imatrix_names(void);
 
 /* One tensor as the recipe sees it. */
 struct lq_recipe_tensor {
@@ -89,7 +114,9 @@ LQ_API bool lq_recipe_allows_quantization(const struct lq_recipe_params *p,
 
 /* Picks the type of every tensor, in the order given (llama.cpp's counters depend on the
  * order: pass tensors sorted as lq_recipe_sort_names orders them). out_types[i] receives
- * the new type; *n_fallback (optional) counts row-length fallbacks. */
+ * the new type; *n_fallback (optional) counts row-length fallbacks. Without has_imatrix,
+ * a plan that gives a tensor a type llama-quantize quantizes only with an importance matrix
+ * fails with LQ_E_INVALID_ARG, naming the tensor and how to make one (`quant imatrix`). */
 LQ_API lq_status lq_recipe_plan(const struct lq_recipe_params *p,
                                 const struct lq_recipe_tensor *tensors, size_t n,
                                 enum lq_type *out_types, int *n_fallback, struct lq_error *err);
