@@ -4,7 +4,7 @@
  * over text/heldout-A.txt with -c 256; ppl-<type>.txt hold its running perplexity after each
  * chunk ("[1]6.4391,[2]24.8989,..."), kld-<type>.txt its running KL divergence and same-top
  * rate against f16.gguf per chunk. This test tokenizes the same text with the model's own
- * vocabulary, evaluates the first chunks of f16, q4_0, q4_k_m, and of IQ4_XS and IQ4_NL
+ * vocabulary, evaluates the first chunks of f16, q4_0, q4_k_m, and of every IQ and TQ file type
  * made with llama.cpp's imatrix (logs in iq/), and compares with the value llama.cpp
  * printed after the same number of chunks.
  *
@@ -20,6 +20,7 @@
 #include "lq/imatrix.h"
 #include "lq/metrics.h"
 #include "lq/model.h"
+#include "lq/recipe.h"
 #include "lq/tokenizer.h"
 #include "lqt_util.h"
 
@@ -242,6 +243,35 @@ static void test_eval_reference_iq4_nl(void **state)
     check_iq_ftype(*state, "IQ4_NL");
 }
 
+/* Every other IQ or TQ file type of the table: its file has llama-quantize's bytes
+ * (test_iq_ftypes), so our kernels must give llama-perplexity's numbers on it. Sanitizer and
+ * unoptimised builds quantize 20x slower: they take one 3-bit and one ternary type. */
+static bool iq_ftype_to_eval(const char *name)
+{
+    if (strcmp(name, "IQ4_XS") == 0 || strcmp(name, "IQ4_NL") == 0) {
+        return false; /* tests of their own above */
+    }
+#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
+    return strncmp(name, "IQ", 2) == 0 || strncmp(name, "TQ", 2) == 0;
+#else
+    return strcmp(name, "IQ3_S") == 0 || strcmp(name, "TQ2_0") == 0;
+#endif
+}
+
+static void test_eval_reference_iq_all(void **state)
+{
+    enum lq_ftype f[128];
+    const size_t n = lq_ftype_list(f, sizeof f / sizeof f[0]);
+    int checked = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (iq_ftype_to_eval(lq_ftype_name(f[i]))) {
+            check_iq_ftype(*state, lq_ftype_name(f[i]));
+            checked++;
+        }
+    }
+    assert_true(checked >= 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_eval_reference_q4_k_m),
         cmocka_unit_test(test_eval_reference_iq4_xs),
         cmocka_unit_test(test_eval_reference_iq4_nl),
+        cmocka_unit_test(test_eval_reference_iq_all),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
