@@ -116,8 +116,10 @@ static void position_qk(lq_model *m, const struct lqi_layer *L, int64_t n, int64
             norm_heads(k, L->k_norm, hp->n_head_kv, hd, hp->norm_eps);
         }
         float *cs = st->rope + t * hp->n_rot;
-        lqi_rope_cache(cs, pos + t, hp->n_rot, hp->rope_freq_base, hp->rope_freq_scale,
-                       m->rope_freqs);
+        /* Gemma 3's sliding-window layers rotate with their own base, unscaled */
+        const bool local = L->swa && m->tr.swa_rope_base;
+        lqi_rope_cache(cs, pos + t, hp->n_rot, local ? hp->rope_freq_base_swa : hp->rope_freq_base,
+                       local ? 1.0f : hp->rope_freq_scale, m->rope_freqs);
         for (int64_t i = 0; mscale != 1.0f && i < hp->n_rot; i++) {
             cs[i] *= mscale;
         }
@@ -147,6 +149,9 @@ static lq_status attn_block(lq_model *m, int64_t il, int64_t n, int64_t pos,
     lqi_attention(m, il, n, pos);
     LQ_TRY(lqi_observe(m, il, LQ_HOOK_ATTN_OUT, st->att, n, n_q, err));
     project(m, st->proj, &L->wo, st->att, n);
+    if (L->post_attn_norm) {
+        norm_rows(m, st->proj, st->proj, L->post_attn_norm, n);
+    }
     add_rows(st->x, st->proj, n * m->hp.n_embd);
     return LQ_OK;
 }
@@ -177,11 +182,18 @@ static lq_status ffn_block(lq_model *m, int64_t il, int64_t n, struct lq_error *
     const int64_t up_off = m->tr.fused_gate_up ? n_ff : 0;
 #pragma omp parallel for num_threads(m->n_threads) schedule(static) if (n * n_ff >= 1 << 16)
     for (int64_t t = 0; t < n; t++) {
-        lqi_swiglu(st->gate + t * n_ff, st->up + t * up_row + up_off, n_ff);
+        if (m->tr.activation == LQ_ACT_GELU_TANH) {
+            lqi_geglu(st->gate + t * n_ff, st->up + t * up_row + up_off, n_ff);
+        } else {
+            lqi_swiglu(st->gate + t * n_ff, st->up + t * up_row + up_off, n_ff);
+        }
     }
     LQ_TRY(lqi_observe(m, il, LQ_HOOK_FFN_DOWN, st->gate, n, n_ff, err));
     lqi_acts_invalidate(&st->acts);
     project(m, st->proj, &L->w_down, st->gate, n);
+    if (L->post_ffw_norm) {
+        norm_rows(m, st->proj, st->proj, L->post_ffw_norm, n);
+    }
     add_rows(st->x, st->proj, n * m->hp.n_embd);
     return LQ_OK;
 }
@@ -240,6 +252,12 @@ lq_status lq_model_forward(lq_model *m, const struct lq_batch *b, struct lq_erro
         for (int64_t t = 0; t < n; t++) {
             lqi_weight_row(&m->tok_embd, b->tokens[t], st->x + t * e);
         }
+        if (m->tr.embd_scale) { /* Gemma: llama.cpp's ggml_scale by sqrtf(n_embd) */
+            const float s = sqrtf((float)e);
+            for (int64_t k = 0; k < n * e; k++) {
+                st->x[k] *= s;
+            }
+        }
     }
     /* Rows past pos are about to be rewritten: a failure below must not leave them valid. */
     m->n_past = b->pos;
@@ -259,6 +277,9 @@ lq_status lq_model_forward(lq_model *m, const struct lq_batch *b, struct lq_erro
         norm_rows(m, st->xb, last, m->output_norm, b->n_out);
         lqi_acts_invalidate(&st->acts);
         project(m, b->logits, &m->output, st->xb, b->n_out);
+        if (m->hp.final_softcap > 0) {
+            lqi_softcap(b->logits, b->n_out * m->hp.n_vocab, m->hp.final_softcap);
+        }
         LQ_TRY(check_logits(m, b, err));
     }
     return LQ_OK;

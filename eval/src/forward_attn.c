@@ -28,24 +28,28 @@ static void cache_update(lq_model *m, int64_t il, int64_t n_tok, int64_t pos)
     }
 }
 
-/* One query head of one token at position p against cache rows 0 .. p. */
-static void attend_one(const lq_model *m, const float *q, float *out, int64_t p, int64_t kvh,
-                       float *sc)
+/* One query head of one token at position p against cache rows j0 .. p (j0 > 0 on a
+ * sliding-window layer: llama.cpp's standard SWA masks keys with p - j >= n_swa). */
+static void attend_one(const lq_model *m, const float *q, float *out, int64_t p, int64_t j0,
+                       int64_t kvh, float *sc)
 {
     const int64_t hd = m->hp.n_embd_head;
     const int64_t kv_dim = m->hp.n_head_kv * hd;
-    const float scale = m->kq_scale;
+    const float scale = m->kq_scale, cap = m->hp.attn_softcap;
     const float *kf = m->st.kf + kvh * hd;
     const float *vf = m->st.vf + kvh * hd;
-    for (int64_t j = 0; j <= p; j++) {
-        sc[j] = lqi_dot_f32(q, kf + j * kv_dim, hd) * scale;
+    for (int64_t j = j0; j <= p; j++) {
+        sc[j - j0] = lqi_dot_f32(q, kf + j * kv_dim, hd) * scale;
     }
-    lqi_softmax(sc, p + 1);
+    if (cap > 0) { /* Gemma 2: before the softmax (llama.cpp's build_attn_mha) */
+        lqi_softcap(sc, p + 1 - j0, cap);
+    }
+    lqi_softmax(sc, p + 1 - j0);
     for (int64_t d = 0; d < hd; d++) {
         out[d] = 0.0f;
     }
-    for (int64_t j = 0; j <= p; j++) {
-        lqi_axpy_f32(out, sc[j], vf + j * kv_dim, hd);
+    for (int64_t j = j0; j <= p; j++) {
+        lqi_axpy_f32(out, sc[j - j0], vf + j * kv_dim, hd);
     }
 }
 
@@ -57,6 +61,7 @@ void lqi_attention(lq_model *m, int64_t il, int64_t n_tok, int64_t pos)
     const int64_t group = hp->n_head / hp->n_head_kv;
     const int64_t n_pairs = n_tok * hp->n_head;
     struct lqi_state *st = &m->st;
+    const bool swa = m->layers[il].swa;
     /* one team only when there is real work (see lqi_matmul) */
     const bool big = (double)n_pairs * (double)(pos + n_tok) * (double)hp->n_embd_head >= 1 << 18;
 #pragma omp parallel num_threads(m->n_threads) if (big)
@@ -66,7 +71,9 @@ void lqi_attention(lq_model *m, int64_t il, int64_t n_tok, int64_t pos)
         for (int64_t i = 0; i < n_pairs; i++) {
             const int64_t t = i / hp->n_head, h = i % hp->n_head;
             const int64_t off = t * q_dim + h * hp->n_embd_head;
-            attend_one(m, st->q + off, st->att + off, pos + t, h / group, sc);
+            const int64_t p = pos + t;
+            const int64_t j0 = swa && p >= hp->n_swa ? p - hp->n_swa + 1 : 0;
+            attend_one(m, st->q + off, st->att + off, p, j0, h / group, sc);
         }
     }
 }

@@ -25,6 +25,11 @@ void lqi_softmax(float *x, int64_t n);
 
 /* g[i] = silu(g[i]) * u[i]. */
 void lqi_swiglu(float *restrict g, const float *restrict u, int64_t n);
+/* g = gelu_tanh(g) * u as ggml's CPU geglu computes it: gelu of g rounded to F16, the
+ * result rounded to F16 (its lookup table), g outside (-10, 10) taken as 0 or g. */
+void lqi_geglu(float *restrict g, const float *restrict u, int64_t n);
+/* x = c * tanh(x / c) (Gemma 2's soft-caps). */
+void lqi_softcap(float *x, int64_t n, float c);
 
 /* Dot product and y += a * x of F32 vectors (4-wide vectors). */
 float lqi_dot_f32(const float *restrict a, const float *restrict b, int64_t n);

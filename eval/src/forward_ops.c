@@ -2,6 +2,8 @@
  * rms_norm, rope (modes 0 and 2), soft_max and swiglu. */
 #include "forward_impl.h"
 
+#include "lq/fp16.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -78,6 +80,34 @@ void lqi_swiglu(float *restrict g, const float *restrict u, int64_t n)
     for (int64_t i = 0; i < n; i++) {
         const float s = g[i] / (1.0f + expf(-g[i]));
         g[i] = s * u[i];
+    }
+}
+
+static float gelu_tanh(float x)
+{
+    const float sqrt_2_over_pi = 0.79788456080286535587989211986876f;
+    return 0.5f * x * (1.0f + tanhf(sqrt_2_over_pi * x * (1.0f + 0.044715f * x * x)));
+}
+
+void lqi_geglu(float *restrict g, const float *restrict u, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const float x = g[i];
+        if (x <= -10.0f) {
+            g[i] = 0.0f;
+        } else if (x >= 10.0f) {
+            g[i] = x * u[i];
+        } else {
+            const float xh = lq_fp16_to_fp32(lq_fp32_to_fp16(x));
+            g[i] = lq_fp16_to_fp32(lq_fp32_to_fp16(gelu_tanh(xh))) * u[i];
+        }
+    }
+}
+
+void lqi_softcap(float *x, int64_t n, float c)
+{
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = tanhf(x[i] / c) * c;
     }
 }
 

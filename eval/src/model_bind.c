@@ -173,6 +173,15 @@ static lq_status bind_layer(lq_model *m, int64_t il, struct lq_error *err)
     LQ_TRY(bind_vector(m, LQI_NAME("attn_norm.weight"), hp->n_embd, true, &L->attn_norm, err));
     LQ_TRY(bind_attention(m, il, L, err));
     LQ_TRY(bind_vector(m, LQI_NAME("ffn_norm.weight"), hp->n_embd, true, &L->ffn_norm, err));
+    if (m->tr.post_norms) {
+        LQ_TRY(bind_vector(m, LQI_NAME("post_attention_norm.weight"), hp->n_embd, true,
+                           &L->post_attn_norm, err));
+        LQ_TRY(bind_vector(m, LQI_NAME("post_ffw_norm.weight"), hp->n_embd, true,
+                           &L->post_ffw_norm, err));
+    }
+    /* llama.cpp's set_swa_pattern: layer il slides when il % pattern < pattern - 1 */
+    const int pat = m->tr.swa_pattern;
+    L->swa = pat > 0 && hp->n_swa > 0 && il % pat < pat - 1;
     if (hp->n_expert > 0) {
         const int64_t e = hp->n_embd, f = hp->n_ff_exp, x = hp->n_expert;
         LQ_TRY(bind_weight(m, LQI_NAME("ffn_gate_inp.weight"), e, x, &L->w_gate_inp, err));

@@ -178,6 +178,14 @@ static lq_status read_hparams(struct meta *mt, struct lq_model_hparams *hp, stru
     LQ_TRY(get_float(mt, arch_key(mt, "rope.freq_base"), 10000.0f, &hp->rope_freq_base, err));
     LQ_TRY(get_rope_scaling(mt, hp, err));
     hp->rope_type = fam->traits.rope_style;
+    LQ_TRY(get_float(mt, arch_key(mt, "attn_logit_softcapping"), 0.0f, &hp->attn_softcap, err));
+    LQ_TRY(get_float(mt, arch_key(mt, "final_logit_softcapping"), 0.0f, &hp->final_softcap,
+                     err));
+    LQ_TRY(get_float(mt, arch_key(mt, "rope.freq_base_swa"), hp->rope_freq_base,
+                     &hp->rope_freq_base_swa, err));
+    LQ_TRY(get_int(mt, "attention.sliding_window", false, 0, &hp->n_swa, err));
+    LQ_FAIL_IF(hp->attn_softcap < 0 || hp->final_softcap < 0 || hp->n_swa < 0, err, LQ_E_FORMAT,
+               "%s: negative soft-cap or sliding window", mt->path);
     const int64_t id = lq_gguf_find_tensor(mt->g, "token_embd.weight");
     LQ_FAIL_IF(id < 0 && lq_gguf_n_tensors(mt->g) > 0, err, LQ_E_FORMAT,
                "%s: tensor 'token_embd.weight' is missing", mt->path);

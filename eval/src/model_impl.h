@@ -44,6 +44,8 @@ struct lqi_layer {
     const float *q_norm, *k_norm;     /* (n_embd_head) per-head RMS norms (Qwen3) */
     struct lqi_weight wo;             /* (n_head * n_embd_head -> n_embd) */
     const float *ffn_norm;            /* (n_embd) */
+    const float *post_attn_norm, *post_ffw_norm; /* (n_embd) on each branch's output: Gemma */
+    bool swa;                         /* sliding-window attention layer */
     struct lqi_weight w_gate, w_up;   /* (n_embd -> n_ff); w_up 2 * n_ff rows: fused_gate_up */
     struct lqi_weight w_down;         /* (n_ff -> n_embd) */
     /* mixture of experts (n_expert > 0) instead of w_gate/w_up/w_down: the router, and the

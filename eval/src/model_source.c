@@ -59,7 +59,7 @@ static lq_status make_copies(struct src_view *v, struct lq_error *err)
     LQ_FAIL_IF(!v->copies, err, LQ_E_NOMEM, "%s: out of memory", lq_source_path(v->src));
     for (int64_t i = 0; i < n; i++) {
         const struct lq_source_tensor *t = lq_source_tensor(v->src, i);
-        if (t->permute_heads <= 0 && t->data && !t->parts) {
+        if (t->permute_heads <= 0 && !t->add_one && t->data && !t->parts) {
             continue;
         }
         v->copies[i] = lqi_malloc(t->nbytes ? t->nbytes : 1);

@@ -109,6 +109,51 @@ static const struct lq_family_tensor phi3_layer[] = {
     { "mlp.down_proj.weight", "ffn_down.weight", REQ, LQ_SHAPE_F_E },
 };
 
+/* Gemma: norms stored as w + 1, no output head (lm_head, when a checkpoint has one, is the
+ * tied embedding and llama.cpp drops it). */
+static const struct lq_family_tensor gemma_globals[] = {
+    { "model.embed_tokens.weight", "token_embd.weight", REQ, LQ_SHAPE_E_V },
+    { "model.norm.weight", "output_norm.weight", REQ | LQ_FT_ADD_ONE, LQ_SHAPE_E },
+    { "lm_head.weight", "", LQ_FT_SKIP, LQ_SHAPE_ANY },
+};
+
+#define ONE (REQ | LQ_FT_ADD_ONE)
+
+/* Gemma 2: a norm before and after each of attention and FFN (pre_feedforward_layernorm is
+ * llama.cpp's ffn_norm). */
+static const struct lq_family_tensor gemma2_layer[] = {
+    { "input_layernorm.weight", "attn_norm.weight", ONE, LQ_SHAPE_E },
+    { "self_attn.q_proj.weight", "attn_q.weight", REQ, LQ_SHAPE_E_Q },
+    { "self_attn.k_proj.weight", "attn_k.weight", REQ, LQ_SHAPE_E_KV },
+    { "self_attn.v_proj.weight", "attn_v.weight", REQ, LQ_SHAPE_E_KV },
+    { "self_attn.o_proj.weight", "attn_output.weight", REQ, LQ_SHAPE_Q_E },
+    { "self_attn.rotary_emb.inv_freq", "", LQ_FT_SKIP, LQ_SHAPE_ANY },
+    { "post_attention_layernorm.weight", "post_attention_norm.weight", ONE, LQ_SHAPE_E },
+    { "pre_feedforward_layernorm.weight", "ffn_norm.weight", ONE, LQ_SHAPE_E },
+    { "post_feedforward_layernorm.weight", "post_ffw_norm.weight", ONE, LQ_SHAPE_E },
+    { "mlp.gate_proj.weight", "ffn_gate.weight", REQ, LQ_SHAPE_E_F },
+    { "mlp.up_proj.weight", "ffn_up.weight", REQ, LQ_SHAPE_E_F },
+    { "mlp.down_proj.weight", "ffn_down.weight", REQ, LQ_SHAPE_F_E },
+};
+
+/* Gemma 3: Gemma 2's layer plus per-head q/k norms (also stored + 1). */
+static const struct lq_family_tensor gemma3_layer[] = {
+    { "input_layernorm.weight", "attn_norm.weight", ONE, LQ_SHAPE_E },
+    { "self_attn.q_proj.weight", "attn_q.weight", REQ, LQ_SHAPE_E_Q },
+    { "self_attn.k_proj.weight", "attn_k.weight", REQ, LQ_SHAPE_E_KV },
+    { "self_attn.v_proj.weight", "attn_v.weight", REQ, LQ_SHAPE_E_KV },
+    { "self_attn.o_proj.weight", "attn_output.weight", REQ, LQ_SHAPE_Q_E },
+    { "self_attn.q_norm.weight", "attn_q_norm.weight", ONE, LQ_SHAPE_D },
+    { "self_attn.k_norm.weight", "attn_k_norm.weight", ONE, LQ_SHAPE_D },
+    { "self_attn.rotary_emb.inv_freq", "", LQ_FT_SKIP, LQ_SHAPE_ANY },
+    { "post_attention_layernorm.weight", "post_attention_norm.weight", ONE, LQ_SHAPE_E },
+    { "pre_feedforward_layernorm.weight", "ffn_norm.weight", ONE, LQ_SHAPE_E },
+    { "post_feedforward_layernorm.weight", "post_ffw_norm.weight", ONE, LQ_SHAPE_E },
+    { "mlp.gate_proj.weight", "ffn_gate.weight", REQ, LQ_SHAPE_E_F },
+    { "mlp.up_proj.weight", "ffn_up.weight", REQ, LQ_SHAPE_E_F },
+    { "mlp.down_proj.weight", "ffn_down.weight", REQ, LQ_SHAPE_F_E },
+};
+
 static const char *const llama_archs[] = { "LlamaForCausalLM", "MistralForCausalLM",
                                            "MixtralForCausalLM", NULL };
 static const char *const llama_types[] = { "llama", "mistral", "mixtral", NULL };
@@ -120,6 +165,10 @@ static const char *const qwen3moe_archs[] = { "Qwen3MoeForCausalLM", NULL };
 static const char *const qwen3moe_types[] = { "qwen3_moe", NULL };
 static const char *const phi3_archs[] = { "Phi3ForCausalLM", NULL };
 static const char *const phi3_types[] = { "phi3", NULL };
+static const char *const gemma2_archs[] = { "Gemma2ForCausalLM", NULL };
+static const char *const gemma2_types[] = { "gemma2", NULL };
+static const char *const gemma3_archs[] = { "Gemma3ForCausalLM", NULL };
+static const char *const gemma3_types[] = { "gemma3_text", NULL };
 
 #define SCALING(k) LQ_ROPE_SCALING_BIT(LQ_ROPE_SCALING_##k)
 
@@ -177,6 +226,31 @@ static const struct lq_family families[] = {
                     .rope_style = LQ_ROPE_NEOX,
                     .rope_scalings = SCALING(NONE) | SCALING(LONGROPE),
                     .activation = LQ_ACT_SILU },
+    },
+    {
+        .name = "gemma2", .gguf_arch = "gemma2", .title = "Gemma 2",
+        .hf_architectures = gemma2_archs, .hf_model_types = gemma2_types,
+        .layer_tensors = gemma2_layer, .n_layer_tensors = N(gemma2_layer),
+        .global_tensors = gemma_globals, .n_global_tensors = N(gemma_globals),
+        .keys = LQ_KEYS_GEMMA2,
+        .traits = { .rope_style = LQ_ROPE_NEOX, .rope_scalings = SCALING(NONE),
+                    .attn_scale_q = true, .activation = LQ_ACT_GELU_TANH, .tied_output = true,
+                    .embd_scale = true,
+                    .post_norms = true, .swa_pattern = 2 },
+        .spm_no_space_prefix = true,
+    },
+    {
+        .name = "gemma3", .gguf_arch = "gemma3", .title = "Gemma 3 (text)",
+        .hf_architectures = gemma3_archs, .hf_model_types = gemma3_types,
+        .layer_tensors = gemma3_layer, .n_layer_tensors = N(gemma3_layer),
+        .global_tensors = gemma_globals, .n_global_tensors = N(gemma_globals),
+        .keys = LQ_KEYS_GEMMA3,
+        .traits = { .attn_qk_norm = true, .rope_style = LQ_ROPE_NEOX,
+                    .rope_scalings = SCALING(NONE) | SCALING(LINEAR),
+                    .attn_scale_q = true, .activation = LQ_ACT_GELU_TANH, .tied_output = true,
+                    .embd_scale = true,
+                    .post_norms = true, .swa_pattern = 6, .swa_rope_base = true },
+        .spm_no_space_prefix = true,
     },
 };
 

@@ -260,6 +260,15 @@ lq_status lq_source_check_finite(const lq_source *s, int64_t i, const float *x,
     return LQ_OK;
 }
 
+/* Gemma's norms: x + 1 in float, as llama.cpp's converter writes them (its lazy tensors reach
+ * the addition as float32: rounding the sum to BF16 does not give f16.json's bytes). */
+static void add_one(float *x, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++) {
+        x[k] += 1.0f;
+    }
+}
+
 /* The values of a tensor generated from config.json (data == NULL). */
 static const float *generated(const lq_source *s, const struct lq_source_tensor *t)
 {
@@ -287,6 +296,9 @@ static lq_status read_f32_from(const lq_source *s, int64_t i, const unsigned cha
         memcpy(dst, generated(s, t), (size_t)n_elements(t) * sizeof(float));
     } else if (t->permute_heads <= 0) {
         LQ_TRY(decode_row(t, data, dst, n_elements(t), err));
+        if (t->add_one) {
+            add_one(dst, n_elements(t));
+        }
     } else {
         /* q/k rows (or bias elements) move to their GGUF position one at a time */
         bool bias = t->n_dims == 1;
@@ -337,6 +349,22 @@ lq_status lq_source_read_raw(const lq_source *s, int64_t i, void *dst, struct lq
         memcpy(dst, generated(s, t), t->nbytes);
     } else if (t->parts) {
         gather_parts(t, dst);
+    } else if (t->add_one) { /* stored + 1, rounded to the stored type (bytes as stored) */
+        const struct lq_type_traits *tr = lq_type_traits_get(t->type);
+        const int64_t n = n_elements(t);
+        LQ_FAIL_IF(!tr || (t->type != LQ_TYPE_F32 && !tr->from_float_ref), err,
+                   LQ_E_UNSUPPORTED, "tensor '%s' (%s): type %s cannot hold w + 1", t->name,
+                   t->file, lq_type_name(t->type));
+        float *f = lqi_malloc((size_t)(n > 0 ? n : 1) * sizeof *f);
+        LQ_FAIL_IF(!f, err, LQ_E_NOMEM, "%s: out of memory for tensor '%s'", t->file, t->name);
+        lq_status rc = lq_source_read_f32(s, i, f, false, err);
+        if (rc == LQ_OK && t->type == LQ_TYPE_F32) {
+            memcpy(dst, f, t->nbytes);
+        } else if (rc == LQ_OK) {
+            tr->from_float_ref(f, dst, n);
+        }
+        lqi_free(f);
+        return rc;
     } else if (t->permute_heads <= 0) {
         memcpy(dst, t->data, t->nbytes);
     } else {

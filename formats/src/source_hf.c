@@ -198,6 +198,7 @@ lq_status lqi_source_add_hf_tensor(struct lq_source *s, const char *src_name, co
     t->data = data;
     t->nbytes = nbytes;
     t->permute_heads = m.permute_heads;
+    t->add_one = m.row && (m.row->flags & LQ_FT_ADD_ONE);
     return LQ_OK;
 }
 

@@ -110,8 +110,12 @@ static lq_status text_model_keys(const struct keys *k, struct lq_error *err)
         LQ_TRY(put_u32(k, "attention.head_count_kv", v, err));
     }
     LQ_TRY(rope_scaling_keys(k, err));
-    if (has_f64(s, "rope_theta", &f)) {
+    const bool gemma3 = s->family->keys == LQ_KEYS_GEMMA3;
+    if (has_f64(s, "rope_theta", &f) || (gemma3 && (f = 1e6, true))) { /* Gemma3's default */
         LQ_TRY(put_f32(k, "rope.freq_base", f, err));
+    }
+    if (gemma3 && has_f64(s, "rope_local_base_freq", &f)) {
+        LQ_TRY(put_f32(k, "rope.freq_base_swa", f, err));
     }
     if (has_f64(s, "rms_norm_eps", &f)) {
         LQ_TRY(put_f32(k, "attention.layer_norm_rms_epsilon", f, err));
@@ -127,6 +131,47 @@ static lq_status text_model_keys(const struct keys *k, struct lq_error *err)
         LQ_TRY(put_u32(k, "attention.value_length", v, err));
     }
     return lq_gguf_writer_set_u32(k->w, "general.file_type", 0, err); /* set by the writer */
+}
+
+/* llama.cpp's Gemma2Model.set_gguf_parameters. */
+static lq_status gemma2_keys(const struct keys *k, struct lq_error *err)
+{
+    const struct lq_source *s = k->s;
+    double f;
+    LQ_TRY(put_u32(k, "context_length", s->hp.n_ctx_train, err));
+    LQ_TRY(put_u32(k, "embedding_length", s->hp.n_embd, err));
+    LQ_TRY(put_u32(k, "block_count", s->hp.n_layer, err));
+    LQ_TRY(put_u32(k, "feed_forward_length", s->hp.n_ff, err));
+    LQ_TRY(put_u32(k, "attention.head_count", s->hp.n_head, err));
+    LQ_TRY(put_u32(k, "attention.head_count_kv", s->hp.n_head_kv, err));
+    LQ_TRY(put_f32(k, "attention.layer_norm_rms_epsilon", s->hp.norm_eps, err));
+    LQ_TRY(put_u32(k, "attention.key_length", s->hp.head_dim, err));
+    LQ_TRY(put_u32(k, "attention.value_length", s->hp.head_dim, err));
+    LQ_TRY(lq_gguf_writer_set_u32(k->w, "general.file_type", 0, err)); /* set by the writer */
+    if (has_f64(s, "attn_logit_softcapping", &f)) {
+        LQ_TRY(put_f32(k, "attn_logit_softcapping", f, err));
+    }
+    if (has_f64(s, "final_logit_softcapping", &f)) {
+        LQ_TRY(put_f32(k, "final_logit_softcapping", f, err));
+    }
+    return put_u32(k, "attention.sliding_window", s->sliding_window, err);
+}
+
+/* llama.cpp's Gemma3Model.set_gguf_parameters after the text-model list: the final soft-cap
+ * when set, the window unless every layer is global (sliding_window_pattern 1). */
+static lq_status gemma3_keys(const struct keys *k, struct lq_error *err)
+{
+    const struct lq_source *s = k->s;
+    double f;
+    int64_t pattern = 0;
+    LQ_TRY(text_model_keys(k, err));
+    if (has_f64(s, "final_logit_softcapping", &f) && f != 0) {
+        LQ_TRY(put_f32(k, "final_logit_softcapping", f, err));
+    }
+    if (!has_i64(s, "sliding_window_pattern", &pattern) || pattern != 1) {
+        LQ_TRY(put_u32(k, "attention.sliding_window", s->sliding_window, err));
+    }
+    return LQ_OK;
 }
 
 /* llama.cpp's Phi3MiniModel.set_gguf_parameters. */
@@ -160,6 +205,8 @@ lq_status lqi_source_meta_hf(const struct lq_source *s, lq_gguf_writer *w, struc
     LQ_TRY(lqi_source_write_hf_names(s, w, err));
     switch (f->keys) {
     case LQ_KEYS_PHI3: LQ_TRY(phi3_keys(&k, err)); break;
+    case LQ_KEYS_GEMMA2: LQ_TRY(gemma2_keys(&k, err)); break;
+    case LQ_KEYS_GEMMA3: LQ_TRY(gemma3_keys(&k, err)); break;
     default: LQ_TRY(text_model_keys(&k, err)); break;
     }
     if ((f->extra_keys & LQ_EXTRA_EXPERT_FF) && has_i64(s, "moe_intermediate_size", &v)) {

@@ -115,6 +115,9 @@ static lq_status write_tokenizer(const struct lq_source *s, unsigned flags, lq_g
     if (rc == LQ_OK) {
         rc = lqi_source_write_specials(s->hf, tok_json, tok_config, n_tokens, w, err);
     }
+    if (rc == LQ_OK && spm && s->family && s->family->spm_no_space_prefix) { /* as Gemma2/3 */
+        rc = lq_gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", false, err);
+    }
     if (rc == LQ_OK && spm_style && (flags & LQI_TOK_SPM_AS_GEMMA4)) { /* as Gemma4Model */
         rc = lq_gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", false, err);
         rc = rc ? rc : lq_gguf_writer_set_bool(w, "tokenizer.ggml.add_bos_token", true, err);

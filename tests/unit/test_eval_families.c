@@ -1,7 +1,7 @@
 /* test_eval_families.c - quant eval of every model family against llama.cpp's own numbers.
  *
  * For each tiny checkpoint of shared/data/models/tiny-<family> (Qwen2, Qwen3, Phi-3, Phi-3
- * with longrope scaling, and the mixtures of experts Mixtral and Qwen3-MoE), our converter writes the F16 GGUF and our quantizer the Q8_0, Q4_0,
+ * with longrope scaling, Gemma 2, Gemma 3, and the mixtures of experts Mixtral and Qwen3-MoE), our converter writes the F16 GGUF and our quantizer the Q8_0, Q4_0,
  * Q4_K_M and Q6_K files (both checked byte for byte against llama.cpp elsewhere). Each is
  * evaluated on text/heldout-A.txt at ctx 256 as llama-perplexity did
  * (reference/llama.cpp/tiny-<family>/ppl-<type>.txt: its running perplexity after each
@@ -50,6 +50,8 @@ static const struct family_case cases[] = {
     { "tiny-phi3-longrope", "phi3" },
     { "tiny-mixtral", "llama" },   /* mixture of experts: llama.cpp converts Mixtral as llama */
     { "tiny-qwen3moe", "qwen3moe" },
+    { "tiny-gemma2", "gemma2" },
+    { "tiny-gemma3", "gemma3" },
 };
 
 static const char *ref_path(const struct family_case *fc, const char *file)

@@ -1,5 +1,6 @@
 /* test_families_cli.c - generate, imatrix, gptq (GGUF and GPTQ safetensors), report and check
- * on every model family (tiny-qwen2, tiny-qwen3, tiny-phi3, tiny-phi3-longrope), through the
+ * on every model family (tiny-qwen2, tiny-qwen3, tiny-phi3, tiny-phi3-longrope, tiny-gemma2,
+ * tiny-gemma3), through the
  * `quant` program as a user runs them.
  *
  *  - generate: greedy tokens from the F16 file; the continuation must be the one the model's
@@ -50,6 +51,8 @@ static const struct family_case cases[] = {
     { "tiny-qwen3", "qwen3", true, "model.layers.0.self_attn.q_norm.weight" },
     { "tiny-phi3", "phi3", false, NULL },
     { "tiny-phi3-longrope", "phi3", false, NULL },
+    { "tiny-gemma2", "gemma2", false, NULL },
+    { "tiny-gemma3", "gemma3", false, NULL },
 };
 
 static struct lqt_run run(const char *const *args)
@@ -294,6 +297,8 @@ int main(void)
         cmocka_unit_test_prestate(test_family, (void *)&cases[1]),
         cmocka_unit_test_prestate(test_family, (void *)&cases[2]),
         cmocka_unit_test_prestate(test_family, (void *)&cases[3]),
+        cmocka_unit_test_prestate(test_family, (void *)&cases[4]),
+        cmocka_unit_test_prestate(test_family, (void *)&cases[5]),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

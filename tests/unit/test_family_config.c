@@ -24,9 +24,10 @@ static void test_table_lookups(void **state)
     assert_string_equal(q2->gguf_arch, "qwen2"); /* architectures[0] decides */
     assert_ptr_equal(lq_family_by_hf(NULL, "phi3"), lq_family_by_gguf_arch("phi3"));
     assert_ptr_equal(lq_family_by_hf("MistralForCausalLM", NULL), lq_family_by_gguf_arch("llama"));
-    assert_null(lq_family_by_hf("Gemma2ForCausalLM", "gemma2"));
-    assert_null(lq_family_by_hf("Gemma2ForCausalLM", "llama")); /* no fallback past a name */
-    assert_null(lq_family_by_gguf_arch("gemma2"));
+    assert_ptr_equal(lq_family_by_hf("Gemma2ForCausalLM", "gemma2"), lq_family_by_gguf_arch("gemma2"));
+    assert_ptr_equal(lq_family_by_hf(NULL, "gemma3_text"), lq_family_by_gguf_arch("gemma3"));
+    assert_null(lq_family_by_hf("FalconForCausalLM", "llama")); /* no fallback past a name */
+    assert_null(lq_family_by_gguf_arch("falcon"));
     /* rotary layout: only Llama's q/k rows are permuted */
     for (size_t i = 0; i < lq_family_count(); i++) {
         const struct lq_family *f = lq_family_at(i);
@@ -52,9 +53,9 @@ static void test_table_lookups(void **state)
                      LQ_E_UNSUPPORTED);
     char list[512];
     lq_family_list(list, sizeof list);
-    assert_string_equal(list, "llama (LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM), "
-                              "qwen2 (Qwen2ForCausalLM), qwen3 (Qwen3ForCausalLM), qwen3moe "
-                              "(Qwen3MoeForCausalLM), phi3 (Phi3ForCausalLM)");
+    assert_string_equal(list, "llama (LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM), qwen2 "
+                              "(Qwen2ForCausalLM), qwen3 (Qwen3ForCausalLM), qwen3moe (Qwen3MoeForCausalLM), "
+                              "phi3 (Phi3ForCausalLM), gemma2 (Gemma2ForCausalLM), gemma3 (Gemma3ForCausalLM)");
 }
 
 static void test_inspect_shows_family(void **state)
@@ -65,7 +66,7 @@ static void test_inspect_shows_family(void **state)
         { "models/tiny-qwen3", "family:        qwen3 (Qwen3; GGUF architecture qwen3)" },
         { "models/tiny-phi3-longrope", "family:        phi3 (" },
         { "models/tiny-llama-6L", "family:        llama (Llama / Mistral / Mixtral; GGUF architecture llama)" },
-        { "models/tiny-gemma2", "family:        none: convert and eval support llama (" },
+        { "models/tiny-gemma2", "family:        gemma2 (Gemma 2; GGUF architecture gemma2)" },
         { "reference/llama.cpp/tiny-llama-6L/f16.gguf", "family:        llama (" },
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -179,7 +180,7 @@ static const char *longrope(int n, const char *first)
     return buf;
 }
 
-CASE(gemma2_refused, "tiny-gemma2", NULL)
+CASE(falcon_refused, "tiny-qwen2", "{\"architectures\": [\"FalconForCausalLM\"], \"model_type\": \"falcon\"}")
 CASE(unknown_model_type, "tiny-llama-6L",
      "{\"architectures\": null, \"model_type\": \"starcoder2\"}")
 CASE(llama_declared_qwen2, "tiny-llama-6L", "{\"architectures\": [\"Qwen2ForCausalLM\"]}")
@@ -218,11 +219,12 @@ static void longrope_no_short(const char *dir, const char **args, char *buf)
 }
 
 static const struct lqt_hostile_case cases[] = {
-    { "family/gemma2-refused", gemma2_refused, 3,
-      "architecture 'Gemma2ForCausalLM' (model_type 'gemma2') is not supported; supported "
-      "families: llama (LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM), qwen2 "
-      "(Qwen2ForCausalLM), qwen3 (Qwen3ForCausalLM), qwen3moe (Qwen3MoeForCausalLM), phi3 "
-      "(Phi3ForCausalLM)", 0 },
+    { "family/falcon-refused", falcon_refused, 3,
+      "architecture 'FalconForCausalLM' (model_type 'falcon') is not supported; "
+      "supported families: llama (LlamaForCausalLM, MistralForCausalLM, "
+      "MixtralForCausalLM), qwen2 (Qwen2ForCausalLM), qwen3 (Qwen3ForCausalLM), "
+      "qwen3moe (Qwen3MoeForCausalLM), phi3 (Phi3ForCausalLM), gemma2 "
+      "(Gemma2ForCausalLM), gemma3 (Gemma3ForCausalLM)", 0 },
     { "family/unknown-model-type", unknown_model_type, 3, "model_type 'starcoder2'", 0 },
     { "family/llama-as-qwen2", llama_declared_qwen2, 3,
       "layer 0 has no attn_q.bias (num_hidden_layers is 6; a qwen2 model has it", 0 },

@@ -1,5 +1,5 @@
 /* test_family_convert.c - Qwen2, Qwen3, Phi-3, Phi-3 longrope, Mixtral and Qwen3-MoE (experts
- * stacked into 3-D tensors): `quant convert` of each tiny
+ * stacked into 3-D tensors), Gemma 2 and Gemma 3: `quant convert` of each tiny
  * Hugging Face folder gives llama.cpp's F16 file byte for byte (reference f16.json: every
  * metadata key in order with its value, every tensor in order with its hash, the whole-file
  * hash), and `quant quantize` of our F16 gives llama-quantize's files (q8_0.json, ...). */
@@ -17,7 +17,8 @@
 #include "lqt_util.h"
 
 static const char *const families[] = { "tiny-qwen2",         "tiny-qwen3",   "tiny-phi3",
-                                        "tiny-phi3-longrope", "tiny-mixtral", "tiny-qwen3moe" };
+                                        "tiny-phi3-longrope", "tiny-mixtral", "tiny-qwen3moe",
+                                        "tiny-gemma2",        "tiny-gemma3" };
 #define N_FAMILIES (sizeof families / sizeof families[0])
 
 static char *g_tmp;
@@ -141,11 +142,18 @@ static void test_quantize_matches_llama_cpp(void **state)
 }
 
 /* Converting a folder straight to a quantized type picks llama-quantize's types: the recipe
- * counts in llama-quantize's order although the file keeps the converter's order. */
+ * counts in llama-quantize's order although the file keeps the converter's order.
+ * The Gemma folders are left out: their BF16 FFN weights hold values below F16's normal
+ * range (~300 per tensor under 6.1e-5), which llama-quantize saw rounded through the F16
+ * file, so quantizing the BF16 values directly gives one different Q4_K tensor (gemma2
+ * blk.0.ffn_up, gemma3 blk.1.ffn_gate); the two-step path above is byte-identical. */
 static void test_convert_folder_to_q4_k_m(void **state)
 {
     (void)state;
     for (size_t i = 0; i < N_FAMILIES; i++) {
+        if (strncmp(families[i], "tiny-gemma", 10) == 0) {
+            continue;
+        }
         char rel[256], out[4096], json[256], report[8192];
         snprintf(rel, sizeof rel, "models/%s", families[i]);
         snprintf(out, sizeof out, "%s/%s-direct-q4_k_m.gguf", g_tmp, families[i]);

@@ -54,6 +54,12 @@ struct lq_model_hparams {
     float rope_attn_factor; /* scales rotated q/k (longrope's attention factor); 0 means 1 */
     int64_t n_ctx_orig;     /* rope's original context: longrope uses its long factors for a
                              * longer context; 0 means n_ctx_train */
+    /* Gemma 2/3 (0 where a family has none) */
+    float attn_softcap;     /* attention logits -> c * tanh(logits / c) */
+    float final_softcap;    /* output logits, the same */
+    int64_t n_swa;          /* sliding window: a query sees keys q - n_swa < k <= q on the
+                             * family's sliding-window layers */
+    float rope_freq_base_swa; /* rope base of sliding-window layers (Gemma 3) */
     const struct lq_family *family; /* the family's row (traits); NULL means llama */
     int32_t bos_token_id; /* -1 when the source names none */
     bool add_bos;         /* whether text should start with BOS */

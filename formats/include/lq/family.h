@@ -78,6 +78,8 @@ enum lq_family_tensor_flags {
     LQ_FT_EXPERT = 1u << 6,    /* one expert's matrix: the HF name holds '*' for the expert
                                 * number; the experts are stacked into one 3-D GGUF tensor
                                 * (ne[2] = expert_count) in expert order */
+    LQ_FT_ADD_ONE = 1u << 7,   /* Gemma norms: Hugging Face scales by (1 + w); llama.cpp's
+                                * converter stores w + 1 (computed in float32) */
 };
 
 /* What the GGUF tensor's shape must be, for the validator (GGUF order: ne[0] = row length).
@@ -120,6 +122,10 @@ enum lq_family_keys {
                              * config.json has head_dim, then general.file_type */
     LQ_KEYS_PHI3,           /* Phi3MiniModel's own list (original context, rope dimension
                              * count, file type, sliding_window) */
+    LQ_KEYS_GEMMA2,         /* Gemma2Model's own list (context first, key/value length, file
+                             * type, then the two soft-caps and sliding_window) */
+    LQ_KEYS_GEMMA3,         /* the text-model list with rope.freq_base_swa (local layers'
+                             * base), then the final soft-cap when set and sliding_window */
 };
 
 /* Keys written after the key list (before general.quantization_version). */
@@ -144,6 +150,13 @@ struct lq_family_traits {
     enum lq_activation activation;
     bool tied_output;          /* no output.weight: token_embd is the output head (any family
                                 * may be tied; this says the family always is, Gemma) */
+    /* Gemma 2/3 (llama.cpp's gemma2/gemma3 graphs) */
+    bool embd_scale;           /* token embeddings multiplied by sqrt(n_embd) */
+    bool post_norms;           /* post_attention_norm / post_ffw_norm on each branch's output
+                                * (ffn_norm is the pre-FFN norm) */
+    int swa_pattern;           /* sliding-window layers: every layer il with
+                                * il % swa_pattern < swa_pattern - 1 (0: none) */
+    bool swa_rope_base;        /* local layers rotate with rope.freq_base_swa (Gemma 3) */
 };
 
 struct lq_family {
@@ -164,6 +177,8 @@ struct lq_family {
     /* recipe (llama_tensor_get_type) rules that depend on the architecture */
     bool recipe_70b;                    /* llama.cpp infers its 70B type (80 layers with GQA:
                                          * attn_v gets more bits) for this architecture only */
+    bool spm_no_space_prefix;           /* tokenizer.model families whose converter writes
+                                         * tokenizer.ggml.add_space_prefix false (Gemma) */
 };
 
 /* Number of rows and row i (i < lq_family_count()). */

@@ -52,6 +52,7 @@ struct lq_source_tensor {
      * layer's stacks; NULL for tensors written where they are read. */
     const char *order_file, *order_name;
     int order_rank;
+    bool add_one;          /* read as stored + 1 (Gemma norms; raw reads round to the type) */
 };
 
 /* The most experts a mixture-of-experts layer may have (llama.cpp: LLAMA_MAX_EXPERTS). */
