@@ -139,7 +139,7 @@ static enum lq_type output_type(const struct plan_state *s, const struct lq_reci
         return (enum lq_type)s->p->output_tensor_type;
     }
     const struct lq_type_traits *tr = lq_type_traits_get(def);
-    if (t->ne[0] % tr->blck_size != 0) {
+    if (s->p->ftype == LQ_FTYPE_MOSTLY_MXFP4_MOE || t->ne[0] % tr->blck_size != 0) {
         return LQ_TYPE_Q8_0;
     }
     if (is_low_bit_iq(s->p->ftype) || s->p->ftype == LQ_FTYPE_MOSTLY_IQ3_XXS) {
@@ -331,6 +331,9 @@ static lq_status type_by_rules(struct plan_state *s, const struct lq_recipe_tens
     *out = def;
     if (c == CAT_OUTPUT || (s->tied_embeddings && c == CAT_TOKEN_EMBD)) {
         *out = output_type(s, t, def);
+    } else if (f == LQ_FTYPE_MOSTLY_MXFP4_MOE) {
+        /* llama.cpp: stacked experts (ne[2] > 1) MXFP4, every other quantized tensor Q8_0 */
+        *out = t->n_dims >= 3 && t->ne[2] > 1 ? LQ_TYPE_MXFP4 : LQ_TYPE_Q8_0;
     } else if (c == CAT_TOKEN_EMBD) {
         *out = token_embd_type(s, def);
     } else if (is_low_bit_iq(f)) {

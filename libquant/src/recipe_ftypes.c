@@ -52,6 +52,7 @@ static const struct ftype_row ftypes[] = {
     { "IQ1_S", LQ_FTYPE_MOSTLY_IQ1_S, LQ_TYPE_IQ1_S, true },
     { "TQ1_0", LQ_FTYPE_MOSTLY_TQ1_0, LQ_TYPE_TQ1_0, false },
     { "TQ2_0", LQ_FTYPE_MOSTLY_TQ2_0, LQ_TYPE_TQ2_0, false },
+    { "MXFP4_MOE", LQ_FTYPE_MOSTLY_MXFP4_MOE, LQ_TYPE_MXFP4, false },
 };
 #define N_FTYPES (sizeof ftypes / sizeof ftypes[0])
 

@@ -246,12 +246,49 @@ static void test_refused_without_imatrix(void **state)
     lq_source_free(src);
 }
 
+/* MXFP4_MOE on tiny-mixtral (Hugging Face folder): stacked experts MXFP4, the output head
+ * and every other quantized tensor Q8_0, norms and the router as they are (F32). */
+static void test_mxfp4_moe_plan(void **state)
+{
+    (void)state;
+    lq_source *src = NULL;
+    struct lq_error err;
+    if (lq_source_open(lqt_data_path("models/tiny-mixtral"), &src, &err) != LQ_OK) {
+        fail_msg("open tiny-mixtral: %s", err.msg);
+    }
+    int64_t n = lq_source_n_tensors(src);
+    enum lq_type *types = calloc((size_t)n, sizeof *types);
+    struct lq_convert_params p = lq_convert_params_default();
+    assert_int_equal(lq_ftype_from_name("MXFP4_MOE", &p.ftype, NULL), LQ_OK);
+    assert_int_equal(lq_convert_plan(src, &p, types, NULL, &err), LQ_OK);
+    int n_mxfp4 = 0, n_q8 = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const struct lq_source_tensor *t = lq_source_tensor(src, i);
+        enum lq_type want = LQ_TYPE_Q8_0;
+        if (t->n_dims == 1 || strstr(t->name, "ffn_gate_inp")) {
+            want = LQ_TYPE_F32;
+        } else if (t->n_dims >= 3 && t->ne[2] > 1) {
+            want = LQ_TYPE_MXFP4;
+        }
+        if (types[i] != want) {
+            fail_msg("%s: %s, expected %s", t->name, lq_type_name(types[i]), lq_type_name(want));
+        }
+        n_mxfp4 += want == LQ_TYPE_MXFP4;
+        n_q8 += want == LQ_TYPE_Q8_0;
+    }
+    assert_true(n_mxfp4 >= 3 && n_q8 >= 3);
+    assert_int_equal(types[lq_source_find_tensor(src, "output.weight")], LQ_TYPE_Q8_0);
+    free(types);
+    lq_source_free(src);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_iq_ftypes_plan),
         cmocka_unit_test(test_refused_without_imatrix),
         cmocka_unit_test(test_iq_ftypes_bytes),
+        cmocka_unit_test(test_mxfp4_moe_plan),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

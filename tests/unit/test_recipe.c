@@ -146,6 +146,49 @@ static void test_fallback_for_odd_rows(void **state)
     assert_int_equal(nfb, 2);
 }
 
+static void test_mxfp4_moe(void **state)
+{
+    (void)state;
+    /* llama.cpp's MXFP4_MOE: stacked experts (ne[2] > 1) MXFP4, the output head, the router
+     * and every other quantized tensor Q8_0, norms unquantized */
+    struct lq_recipe_tensor moe[] = {
+        { "token_embd.weight", 2, { 64, 256, 1, 1 }, LQ_TYPE_F16, -1 },
+        { "output.weight", 2, { 64, 256, 1, 1 }, LQ_TYPE_F16, -1 },
+        { "blk.0.attn_q.weight", 2, { 64, 64, 1, 1 }, LQ_TYPE_F16, -1 },
+        { "blk.0.attn_v.weight", 2, { 64, 32, 1, 1 }, LQ_TYPE_F16, -1 },
+        { "blk.0.ffn_gate_inp.weight", 2, { 64, 4, 1, 1 }, LQ_TYPE_F32, -1 },
+        { "blk.0.ffn_down_exps.weight", 3, { 128, 64, 4, 1 }, LQ_TYPE_F16, -1 },
+        { "blk.0.ffn_up_exps.weight", 3, { 64, 128, 4, 1 }, LQ_TYPE_F16, -1 },
+        { "blk.0.attn_norm.weight", 1, { 64, 1, 1, 1 }, LQ_TYPE_F32, -1 },
+    };
+    const enum lq_type want[] = { LQ_TYPE_Q8_0, LQ_TYPE_Q8_0, LQ_TYPE_Q8_0, LQ_TYPE_Q8_0,
+                                  LQ_TYPE_F32,  LQ_TYPE_MXFP4, LQ_TYPE_MXFP4, LQ_TYPE_F32 };
+    enum lq_type out[8];
+    enum lq_ftype f;
+    assert_int_equal(lq_ftype_from_name("mxfp4_moe", &f, NULL), LQ_OK);
+    assert_int_equal(f, 38);
+    assert_int_equal(lq_ftype_default_type(f), LQ_TYPE_MXFP4);
+    assert_false(lq_ftype_needs_imatrix(f));
+    struct lq_recipe_params p = lq_recipe_params_default();
+    p.ftype = f;
+    p.n_layer = 1;
+    p.n_head = p.n_head_kv = 8;
+    p.n_expert = 4;
+    assert_int_equal(lq_recipe_plan(&p, moe, 8, out, NULL, NULL), LQ_OK);
+    for (size_t i = 0; i < 8; i++) {
+        assert_int_equal(out[i], want[i]);
+    }
+    /* a dense model with tied embeddings: every quantized tensor Q8_0 */
+    p.n_expert = 0;
+    struct lq_recipe_tensor dense[] = { moe[0], moe[2], moe[3], moe[7] };
+    dense[1].name = "blk.0.ffn_down.weight";
+    assert_int_equal(lq_recipe_plan(&p, dense, 4, out, NULL, NULL), LQ_OK);
+    assert_int_equal(out[0], LQ_TYPE_Q8_0);
+    assert_int_equal(out[1], LQ_TYPE_Q8_0);
+    assert_int_equal(out[2], LQ_TYPE_Q8_0);
+    assert_int_equal(out[3], LQ_TYPE_F32);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_order_of_names),
         cmocka_unit_test(test_plan_matches_llama_cpp),
         cmocka_unit_test(test_fallback_for_odd_rows),
+        cmocka_unit_test(test_mxfp4_moe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,6 +56,7 @@ enum lq_ftype {
     LQ_FTYPE_MOSTLY_BF16 = 32,
     LQ_FTYPE_MOSTLY_TQ1_0 = 36,
     LQ_FTYPE_MOSTLY_TQ2_0 = 37,
+    LQ_FTYPE_MOSTLY_MXFP4_MOE = 38,
 };
 
 /* Parses a file-type name as llama-quantize spells it, case-insensitively: "Q4_K_M",
