@@ -55,7 +55,7 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
             .pos = {{"PATH", "a GGUF file, a safetensors file, a PyTorch pytorch_model.bin, a "
                              "llama2.c checkpoint, or a Hugging Face folder (safetensors, sharded, "
                              "pytorch_model.bin or GPTQ; GPTQ's packed weights count as the "
-                             "weights they hold)"}},
+                             "weights they hold)", NULL}},
             .n_pos_min = 1,
             .n_pos_max = 1,
         },
@@ -71,7 +71,7 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
                      "a Hugging Face folder (config.json + model.safetensors, sharded safetensors "
                      "with model.safetensors.index.json, or pytorch_model.bin), a llama2.c "
                      "checkpoint (.bin with tok512.bin or tokenizer.bin beside it), or a GGUF "
-                     "file"}},
+                     "file", NULL}},
             .n_pos_min = 1,
             .n_pos_max = 1,
         },
@@ -84,8 +84,8 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
                 "Quantizes IN into the GGUF file OUT with llama.cpp's recipe for TYPE. Tensor\n"
                 "data is byte-identical to llama-quantize's for the same input. OUT is the\n"
                 "second argument, as llama-quantize takes it, or -o/--output as elsewhere.",
-            .pos = {{"IN", "a GGUF file, a Hugging Face folder or a llama2.c checkpoint"},
-                    {"OUT", "the GGUF file to write"},
+            .pos = {{"IN", "a GGUF file, a Hugging Face folder or a llama2.c checkpoint", NULL},
+                    {"OUT", "the GGUF file to write", NULL},
                     {"TYPE", "the file type", quantize_type_values}},
             .n_pos_min = 2,
             .n_pos_max = 3,
@@ -101,7 +101,7 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
                 "chunk is scored.",
             .pos = {{"MODEL",
                      "a GGUF file, a Hugging Face folder (safetensors or pytorch_model.bin; "
-                     "F32/F16/BF16) or a llama2.c checkpoint, read as downloaded"}},
+                     "F32/F16/BF16) or a llama2.c checkpoint, read as downloaded", NULL}},
             .n_pos_min = 1,
             .n_pos_max = 1,
         },
@@ -113,7 +113,7 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
             .description = "Greedy decoding: always the most likely next token.",
             .pos = {{"MODEL",
                      "a GGUF file, a Hugging Face folder or a llama2.c checkpoint, read as "
-                     "downloaded"}},
+                     "downloaded", NULL}},
             .n_pos_min = 1,
             .n_pos_max = 1,
         },
@@ -128,7 +128,7 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
                 "llama-imatrix writes: same entries, counts and sums). Collect with an F16 (or\n"
                 "F32) model, as llama-imatrix users do.",
             .pos = {{"MODEL", "a GGUF file, a Hugging Face folder, a llama2.c checkpoint or a GPTQ "
-                              "folder"}},
+                              "folder", NULL}},
             .n_pos_min = 1,
             .n_pos_max = 1,
             .notes = "The text must give at least 2 chunks (llama-imatrix's rule).",
@@ -147,7 +147,7 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
                 "against KL divergence, Pareto front) and report-tensors.svg (each type's\n"
                 "per-tensor relative RMSE by layer).",
             .pos = {{"MODEL",
-                     "the model to quantize (or, with --files, the GGUF files to compare)"}},
+                     "the model to quantize (or, with --files, the GGUF files to compare)", NULL}},
             .n_pos_min = 1,
             .n_pos_max = -1,
         },
@@ -161,7 +161,7 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
                 "baseline's chunks of the text and compares with the baseline's tolerances:\n"
                 "dPPL, mean KLD, top-1 agreement, each tensor's type and RMSE, and (types\n"
                 "marked deterministic) each tensor's XXH3-64.",
-            .pos = {{"MODEL", "the model the baseline was made from"}},
+            .pos = {{"MODEL", "the model the baseline was made from", NULL}},
             .n_pos_min = 1,
             .n_pos_max = 1,
             .exit_codes =
@@ -180,7 +180,7 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
                 "the already quantized weights of earlier groups and layers, the inputs'\n"
                 "Hessian H = 2 X^T X / n is taken and each weight is quantized column by\n"
                 "column with error feedback.",
-            .pos = {{"MODEL", "a GGUF file (F16/F32/BF16) or a Hugging Face folder"}},
+            .pos = {{"MODEL", "a GGUF file (F16/F32/BF16) or a Hugging Face folder", NULL}},
             .n_pos_min = 1,
             .n_pos_max = 1,
             .notes =
