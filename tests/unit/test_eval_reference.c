@@ -245,7 +245,8 @@ static void test_eval_reference_iq4_nl(void **state)
 
 /* Every other IQ or TQ file type of the table: its file has llama-quantize's bytes
  * (test_iq_ftypes), so our kernels must give llama-perplexity's numbers on it. Sanitizer and
- * unoptimised builds quantize 20x slower: they take one 3-bit and one ternary type. */
+ * unoptimised builds quantize 20x slower and check only 2 chunks, where the 1-bit and ternary
+ * types' perplexities (90-150) still move by 2e-3: they take IQ3_S alone. */
 static bool iq_ftype_to_eval(const char *name)
 {
     if (strcmp(name, "IQ4_XS") == 0 || strcmp(name, "IQ4_NL") == 0) {
@@ -254,7 +255,7 @@ static bool iq_ftype_to_eval(const char *name)
 #if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
     return strncmp(name, "IQ", 2) == 0 || strncmp(name, "TQ", 2) == 0;
 #else
-    return strcmp(name, "IQ3_S") == 0 || strcmp(name, "TQ2_0") == 0;
+    return strcmp(name, "IQ3_S") == 0;
 #endif
 }
 
@@ -269,7 +270,7 @@ static void test_eval_reference_iq_all(void **state)
             checked++;
         }
     }
-    assert_true(checked >= 2);
+    assert_true(checked >= 1);
 }
 
 int main(void)
