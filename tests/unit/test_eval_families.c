@@ -25,10 +25,15 @@
 #include "lqt_run.h"
 #include "lqt_util.h"
 
+/* Quantized perplexity: 1e-3 after 10 chunks as the Llama test; sanitizer builds check 2
+ * chunks, where summation-order differences are not yet averaged out (up to 1.1e-3 seen:
+ * Mixtral Q8_0, Qwen3 IQ4_XS), so 3e-3 there. */
 #if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
 #define N_CHUNKS 10
+#define QUANT_PPL_TOL 1e-3
 #else
 #define N_CHUNKS 2
+#define QUANT_PPL_TOL 3e-3
 #endif
 
 #define CTX 256
@@ -220,7 +225,7 @@ static void test_family(void **state)
     for (size_t i = 0; i < N_QUANT; i++) {
         const char *type = quant_types[i];
         const struct lq_eval_result r = eval(dir, type, tokens, n_tokens, NULL, base);
-        check_ppl(fc, type, r.ppl, 1e-3);
+        check_ppl(fc, type, r.ppl, QUANT_PPL_TOL);
         double kld = -1, same_top = -1;
         ref_kld(fc, type, N_CHUNKS, &kld, &same_top);
         printf("  %-18s %-7s KLD %.5f (llama.cpp %.5f), same top %.3f %% (llama.cpp %.3f %%)\n",
