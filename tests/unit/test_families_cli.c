@@ -35,7 +35,7 @@
 #define TYPES "q8_0,q4_k_m"
 #else
 #define CALIB_TOKENS "256"
-#define CHUNKS "1"
+#define CHUNKS "2" /* report needs two chunks at least */
 #define TYPES "q4_k_m"
 #endif
 
