@@ -23,6 +23,7 @@ enum cli_cmd {
     CLI_IMATRIX,
     CLI_REPORT,
     CLI_CHECK,
+    CLI_FIT,
     CLI_GPTQ,
     CLI_VERSION,
     CLI_N_CMDS
@@ -100,6 +101,11 @@ enum cli_id {
     OPT_TASK,
     OPT_TASKS,
     OPT_LLAMA_ORDER,
+    OPT_MEM,
+    OPT_VRAM,
+    OPT_KV_TYPE,
+    OPT_FLASH_ATTN,
+    OPT_REPORT,
     CLI_N_IDS
 };
 

@@ -16,12 +16,13 @@
 #define REPORT CLI_M(CLI_REPORT)
 #define CHECK CLI_M(CLI_CHECK)
 #define GPTQ CLI_M(CLI_GPTQ)
+#define FIT CLI_M(CLI_FIT)
 #define ALL (CLI_M(CLI_N_CMDS) - 1)
 
 /* The subcommands that run threads (all but generate run long enough for --progress). */
 #define THREADED (CONVERT | QUANTIZE | EVAL | GENERATE | IMATRIX | REPORT | CHECK | GPTQ)
 /* The subcommands that produce a result a machine may read. */
-#define RESULT (INSPECT | CONVERT | QUANTIZE | EVAL | GENERATE | IMATRIX | REPORT | CHECK | GPTQ)
+#define RESULT (INSPECT | CONVERT | QUANTIZE | EVAL | GENERATE | IMATRIX | REPORT | CHECK | GPTQ | FIT)
 
 #define BIG INT64_MAX
 #define COMMON "common options"
@@ -168,6 +169,28 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
                 "0 every tolerance held, 1 a regression (or a failed run), 2 a bad baseline "
                 "(missing keys, unknown types, another model or text) or usage, 3 a baseline "
                 "or model that is no regular file (a FIFO, a device)",
+        },
+    [CLI_FIT] =
+        {
+            .name = "fit",
+            .summary = "which GGUF files fit a memory budget in llama.cpp, and at what accuracy",
+            .synopsis = "[options] --mem SIZE MODEL|FILE.gguf...",
+            .description =
+                "Estimates the memory llama.cpp takes for each file: the weights (mapped and\n"
+                "repacked), the KV cache for the context and KV type, the compute and output\n"
+                "buffers, as llama.cpp prints them at load; with --vram, the most layers that\n"
+                "fit on the GPU (llama.cpp's -ngl). A model not yet quantized (a Hugging Face\n"
+                "folder, an F16 GGUF given alone) is estimated for every file type its recipe\n"
+                "plans, without writing anything. With --report, each file's mean KLD from a\n"
+                "`quant report` JSON and the most accurate file that fits.",
+            .pos = {{"MODEL", "GGUF files, or one checkpoint (a folder or GGUF) to plan every file "
+                              "type of", NULL}},
+            .n_pos_min = 1,
+            .n_pos_max = -1,
+            .notes = "The formulas (lq/fit.h) are checked against llama.cpp's printed buffer sizes\n"
+                     "for the host; the GPU split follows llama.cpp's rules but is not measured.",
+            .exit_codes = "0 one fits, 1 none (the smallest is named), "
+                          "2 usage, 3 bad file",
         },
     [CLI_GPTQ] =
         {
@@ -838,6 +861,64 @@ const struct cli_option cli_options[] = {
      .values = report_job_names,
      .cmds = CHECK,
      .id = OPT_TYPES},
+
+    // ---- fit ----
+    {.name = "mem",
+     .kind = CLI_SIZE,
+     .metavar = "SIZE",
+     .help = "host memory llama.cpp may take (8GiB, 16G, 7.5GB)",
+     .lo = 1,
+     .hi = BIG,
+     .cmds = FIT,
+     .id = OPT_MEM,
+     .flags = CLI_REQUIRED},
+    {.name = "vram",
+     .kind = CLI_SIZE,
+     .metavar = "SIZE",
+     .help = "GPU memory: whole layers are offloaded while they fit (llama.cpp's -ngl)",
+     .def = "0",
+     .def_text = "none, CPU only",
+     .lo = 0,
+     .hi = BIG,
+     .cmds = FIT,
+     .id = OPT_VRAM},
+    {.name = "ctx",
+     .kind = CLI_INT,
+     .metavar = "N",
+     .help = "context length (llama.cpp's -c)",
+     .def = "4096",
+     .lo = 1,
+     .hi = 1 << 24,
+     .cmds = FIT,
+     .id = OPT_CTX},
+    {.name = "kv-type",
+     .kind = CLI_ENUM,
+     .help = "KV cache type (llama.cpp's -ctk and -ctv); quantized needs --flash-attn",
+     .def = "f16",
+     .choices = "f16|q8_0|q4_0",
+     .cmds = FIT,
+     .id = OPT_KV_TYPE},
+    {.name = "flash-attn",
+     .kind = CLI_NONE,
+     .help = "llama.cpp runs with flash attention (-fa on; without: -fa off)",
+     .cmds = FIT,
+     .id = OPT_FLASH_ATTN},
+    {.name = "ubatch",
+     .kind = CLI_INT,
+     .metavar = "N",
+     .help = "llama.cpp's -ub (the compute buffer grows with it)",
+     .def = "512",
+     .lo = 1,
+     .hi = 1 << 20,
+     .cmds = FIT,
+     .id = OPT_UBATCH},
+    {.name = "report",
+     .kind = CLI_PATH,
+     .metavar = "FILE",
+     .help = "a `quant report` JSON (report.json): each file's mean KLD and the most accurate "
+             "file that fits",
+     .cmds = FIT,
+     .id = OPT_REPORT},
 };
 
 const size_t cli_n_options = sizeof cli_options / sizeof cli_options[0];

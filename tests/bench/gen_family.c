@@ -78,7 +78,7 @@ static int list_tensors(const struct lq_family *f, int layers, const struct dims
     for (int l = 0; l < layers; l++) {
         for (size_t i = 0; i < f->n_layer_tensors; i++) {
             const struct lq_family_tensor *t = &f->layer_tensors[i];
-            if (t->flags & LQ_FT_REQUIRED) {
+            if (t->flags & (LQ_FT_REQUIRED | LQ_FT_DENSE)) { /* a dense model: its FFN too */
                 snprintf(s[n].name, sizeof s[n].name, "model.layers.%d.%s", l, t->hf);
                 hf_shape(t->shape, m, &s[n++]);
             }
