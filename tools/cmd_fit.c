@@ -78,8 +78,9 @@ static int plan_rows(const lq_source *src, struct fit_row *rows, int cap, int *n
     enum lq_ftype all[64];
     const size_t nt = lq_ftype_list(all, 64);
     for (size_t i = 0; i < nt && i < 64 && *n < cap; i++) {
-        if (lq_ftype_needs_imatrix(all[i])) {
-            continue;
+        if (lq_ftype_needs_imatrix(all[i]) ||
+            (all[i] == LQ_FTYPE_MOSTLY_MXFP4_MOE && lq_source_hparams(src)->n_expert <= 1)) {
+            continue; /* (MXFP4_MOE is Q8_0 for a dense model) */
         }
         struct lq_error err = {0};
         struct fit_row *r = &rows[*n];

@@ -30,7 +30,7 @@
  *            The terms are the graph's largest intermediate tensors; the two allowances
  *            (n_kv u 2 and E/2) are fitted to llama.cpp's figures: the allocator's
  *            fragmentation, which these terms do not model, is within them on every case
- *            measured (tests/data/fit/README.md).
+ *            measured (tests/data/fit/llama-cpp-buffers.txt, test_fit).
  * Not modelled (flagged in the result): sliding-window caches (the full-context size is an
  * upper bound), recurrent state, mixture-of-experts compute (F uses n_ff), and the GPU side,
  * which is not checked against a GPU build.
