@@ -73,7 +73,8 @@ static bool plans_types(const lq_gguf *g, int n_paths)
 }
 
 /* Every file type the recipe can plan without an importance matrix. */
-static int plan_rows(const lq_source *src, struct fit_row *rows, int cap, int *n)
+static int plan_rows(const lq_source *src, const lq_gguf *g, struct fit_row *rows, int cap,
+                     int *n)
 {
     enum lq_ftype all[64];
     const size_t nt = lq_ftype_list(all, 64);
@@ -84,7 +85,7 @@ static int plan_rows(const lq_source *src, struct fit_row *rows, int cap, int *n
         }
         struct lq_error err = {0};
         struct fit_row *r = &rows[*n];
-        if (lq_fit_model_from_source(src, NULL, (int)all[i], &r->m, &err) != LQ_OK) {
+        if (lq_fit_model_from_source(src, g, (int)all[i], &r->m, &err) != LQ_OK) {
             if (err.code == LQ_E_INVALID_ARG) {
                 continue; /* a type this model cannot take (rows no multiple of its block) */
             }
@@ -110,7 +111,7 @@ static int load_rows(const struct fit_opts *o, struct fit_row *rows, int cap, in
             lq_gguf_open(o->paths[i], &g, &err) != LQ_OK) {
             rc = cli_fail("fit", &err);
         } else if (plans_types(g, o->n_paths)) {
-            rc = plan_rows(src, rows, cap, n);
+            rc = plan_rows(src, g, rows, cap, n);
         } else if (!g) {
             rc = cli_usage_error("fit", "%s: several inputs must all be GGUF files (a checkpoint "
                                         "is planned alone, for every file type)",

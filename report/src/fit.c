@@ -56,6 +56,19 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
     return a > b ? a : b;
 }
 
+/* Whether layer il keeps a sliding window (and its window is known). */
+static bool layer_slides(const struct lq_fit_shape *s, int64_t il)
+{
+    return s->n_swa > 0 && s->swa_pattern > 0 && il % s->swa_pattern < s->swa_pattern - 1;
+}
+
+/* The cells of a sliding-window layer's cache: the window plus one batch, at most n_kv. */
+static uint64_t swa_cells(const struct lq_fit_shape *s, uint64_t n_kv, uint64_t u)
+{
+    const uint64_t w = (uint64_t)s->n_swa + u;
+    return padded_ctx((int64_t)(w < n_kv ? w : n_kv));
+}
+
 /* The compute buffer's peak (lq/fit.h); out_only: only the output phase runs here. */
 static uint64_t compute_bytes(const struct lq_fit_shape *s, const struct lq_fit_params *p,
                               uint64_t n_kv, bool out_only)
@@ -73,9 +86,12 @@ static uint64_t compute_bytes(const struct lq_fit_shape *s, const struct lq_fit_
     if (out_only) {
         return out;
     }
-    const uint64_t attn = p->flash_attn
-                              ? n_kv * u * 2 + 3 * F + 4 * E + 20 * u
-                              : (uint64_t)s->n_head * n_kv * u * 4 + n_kv * u * 4 + 5 * E + 2 * G + 20 * u;
+    uint64_t attn = p->flash_attn
+                        ? n_kv * u * 2 + 3 * F + 4 * E + 20 * u
+                        : (uint64_t)s->n_head * n_kv * u * 4 + n_kv * u * 4 + 5 * E + 2 * G + 20 * u;
+    if (p->flash_attn && layer_slides(s, 0)) {
+        attn += swa_cells(s, n_kv, u) * u * 2;
+    }
     return max_u64(out, attn);
 }
 
@@ -116,10 +132,11 @@ lq_status lq_fit_estimate_ngl(const struct lq_fit_model *m, const struct lq_fit_
     out->cpu.weights = out->cpu.mapped + out->cpu.repack;
 
     const uint64_t n_kv = padded_ctx(p->n_ctx);
-    const uint64_t kv_layer = n_kv * (uint64_t)(k_row + v_row);
-    const int64_t gpu_blocks = ngl > s->n_layer ? s->n_layer : ngl;
-    out->gpu.kv = kv_layer * (uint64_t)gpu_blocks;
-    out->cpu.kv = kv_layer * (uint64_t)(s->n_layer - gpu_blocks);
+    const uint64_t n_swa = swa_cells(s, n_kv, (uint64_t)p->n_ubatch);
+    for (int64_t il = 0; il < s->n_layer; il++) {
+        const uint64_t kv = (layer_slides(s, il) ? n_swa : n_kv) * (uint64_t)(k_row + v_row);
+        *(il >= s->n_layer - ngl ? &out->gpu.kv : &out->cpu.kv) += kv;
+    }
     out->cpu.output = (uint64_t)s->n_vocab * 4;
     if (ngl == 0) {
         out->cpu.compute = compute_bytes(s, p, n_kv, false);
@@ -133,7 +150,7 @@ lq_status lq_fit_estimate_ngl(const struct lq_fit_model *m, const struct lq_fit_
     }
     out->cpu.total = out->cpu.weights + out->cpu.kv + out->cpu.compute + out->cpu.output;
     out->gpu.total = out->gpu.weights + out->gpu.kv + out->gpu.compute;
-    out->swa_upper_bound = s->n_swa > 0;
+    out->swa_upper_bound = s->swa_pattern > 0 && s->n_swa <= 0;
     out->moe_unverified = s->n_expert > 1;
     return LQ_OK;
 }

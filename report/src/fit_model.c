@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lq/convert.h"
+#include "lq/family.h"
 #include "lq/fit.h"
 #include "lqi.h"
 
@@ -34,6 +35,8 @@ static lq_status shape_from_source(const lq_source *src, const lq_gguf *g,
         .n_expert = hp->n_expert,
     };
     s->head_dim_v = s->head_dim_k;
+    const struct lq_family *fam = lq_source_family(src);
+    s->swa_pattern = fam ? fam->traits.swa_pattern : 0;
     const char *arch = NULL;
     if (g && lq_gguf_get_str(g, "general.architecture", &arch, NULL) == LQ_OK) {
         char key[160];

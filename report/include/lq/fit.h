@@ -16,7 +16,9 @@
  *            Offloaded layers (--vram): their tensors' bytes on the GPU; llama.cpp's -ngl N
  *            offloads the last N blocks, and the output head too when N > n_layer.
  *   KV       n_layer x n_kv x (row_size(kv_type, n_embd_k_gqa) + row_size(kv_type, n_embd_v_gqa))
- *            (n_embd_k_gqa = head_dim_k x n_head_kv), split by device like the layers.
+ *            (n_embd_k_gqa = head_dim_k x n_head_kv), split by device like the layers;
+ *            sliding-window layers (Gemma 2: every other one, Gemma 3: 5 of 6) hold
+ *            n_kv_swa = min(n_kv, n_swa + u) rounded up to 256 cells instead.
  *   output   n_vocab x 4 (the logits of one sequence, as reserved at load).
  *   compute  the graph allocator's peak, which is the largest of the graph's phases:
  *            E = n_embd u 4, G = n_embd_k_gqa u 4, F = n_ff u 4, L = n_vocab u 4,
@@ -26,13 +28,14 @@
  *            attn = n_head n_kv u 4 + n_kv u 4 + 5E + 2G + 20 u   without flash attention
  *                   (the f32 KQ scores, the f32 mask, Q/K/V and the residual stream)
  *            ffn  = n_kv u 2 + 3F + 4E + 20 u     with flash attention (f16 mask, gate/up/act)
+ *                   + n_kv_swa u 2  with sliding-window layers (their own f16 mask)
  *            compute = max(out, attn or ffn).
  *            The terms are the graph's largest intermediate tensors; the two allowances
  *            (n_kv u 2 and E/2) are fitted to llama.cpp's figures: the allocator's
  *            fragmentation, which these terms do not model, is within them on every case
  *            measured (tests/data/fit/llama-cpp-buffers.txt, test_fit).
- * Not modelled (flagged in the result): sliding-window caches (the full-context size is an
- * upper bound), recurrent state, mixture-of-experts compute (F uses n_ff), and the GPU side,
+ * Not modelled (flagged in the result): a sliding window the input does not state (a Hugging
+ * Face folder: the full-context size is shown, an upper bound), recurrent state, mixture-of-experts compute (F uses n_ff), and the GPU side,
  * which is not checked against a GPU build.
  */
 #ifndef LQ_FIT_H
@@ -55,7 +58,8 @@ extern "C" {
 /* The shape llama.cpp's buffers depend on. */
 struct lq_fit_shape {
     int64_t n_layer, n_embd, n_ff, n_head, n_head_kv, head_dim_k, head_dim_v, n_vocab;
-    int64_t n_swa;    /* sliding window (0: none); the estimate then is an upper bound */
+    int64_t n_swa;       /* sliding window in tokens (0: none or unknown) */
+    int64_t swa_pattern; /* layers il with il % swa_pattern < swa_pattern - 1 slide (0: none) */
     int64_t n_expert; /* 0 for dense models */
 };
 
