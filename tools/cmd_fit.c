@@ -15,7 +15,7 @@
 struct fit_opts {
     struct lq_fit_params p;
     const char *report, *kv_name;
-    const char **paths;
+    const char *paths[CLI_MAX_POS]; /* argv's, as the parser found them */
     int n_paths;
     bool json;
     double t0;
@@ -48,7 +48,7 @@ static int parse_opts(int argc, char **argv, struct fit_opts *o)
                                                      : LQ_TYPE_F16;
     o->report = cli_str(&a, OPT_REPORT);
     o->json = cli_has(&a, OPT_JSON);
-    o->paths = a.pos;
+    memcpy(o->paths, a.pos, sizeof a.pos[0] * (size_t)a.n_pos);
     o->n_paths = a.n_pos;
     if (o->p.kv_type != LQ_TYPE_F16 && !o->p.flash_attn) {
         return cli_usage_error("fit", "--kv-type %s needs --flash-attn (llama.cpp refuses a "
@@ -314,7 +314,7 @@ static int run(const struct fit_opts *o, struct fit_row *rows, int n)
 
 int cmd_fit(int argc, char **argv)
 {
-    struct fit_opts o = {0};
+    static struct fit_opts o;
     int rc = parse_opts(argc, argv, &o);
     if (rc != 0) {
         return rc < 0 ? LQ_EXIT_OK : rc;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lq/fit.h"
 #include "lq/recipe.h"
@@ -120,6 +121,9 @@ static const char *gemma_f16(const char *name)
     snprintf(family, sizeof family, "%.*s", (int)(strchr(name, '-') - name), name);
     snprintf(path, sizeof path, "%.4000s/%.40s.gguf", tmp_dir, name);
     snprintf(src, sizeof src, "models/tiny-%s", family);
+    if (access(path, F_OK) == 0) {
+        return path; /* converted for an earlier record */
+    }
     const char *args[] = {"convert", lqt_data_path(src), "-o", path, "--type", "f16", "--quiet",
                           NULL};
     struct lqt_run r = lqt_run_quant(args, NULL);
