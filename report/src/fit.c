@@ -103,7 +103,20 @@ lq_status lq_fit_estimate_ngl(const struct lq_fit_model *m, const struct lq_fit_
     LQ_FAIL_IF(s->n_layer <= 0 || s->n_embd <= 0 || s->n_head <= 0 || s->n_head_kv <= 0 ||
                    s->head_dim_k <= 0 || s->head_dim_v <= 0 || s->n_vocab <= 0 || s->n_ff < 0,
                err, LQ_E_INVALID_ARG, "fit: %s: incomplete shape", m->label);
-    LQ_FAIL_IF(p->n_ctx <= 0 || p->n_ctx > (1LL << 32) || p->n_ubatch <= 0 ||
+    /* bounds far past any model, so that no product below can overflow 64 bits */
+    LQ_FAIL_IF(s->n_layer > 4096 || s->n_embd > (1LL << 24) || s->n_ff > (1LL << 24) ||
+                   s->n_head > 4096 || s->n_head_kv > 4096 || s->head_dim_k > 65536 ||
+                   s->head_dim_v > 65536 || s->n_vocab > (1LL << 26) ||
+                   s->head_dim_k * s->n_head_kv > (1LL << 20) ||
+                   s->head_dim_v * s->n_head_kv > (1LL << 20) || s->n_swa < 0 ||
+                   s->n_swa > (1LL << 32) || s->swa_pattern < 0 || s->swa_pattern > 4096,
+               err, LQ_E_FORMAT,
+               "%s: shape out of range (%lld layers, width %lld, FFN %lld, %lld/%lld heads of "
+               "%lld, vocabulary %lld)",
+               m->label, (long long)s->n_layer, (long long)s->n_embd, (long long)s->n_ff,
+               (long long)s->n_head, (long long)s->n_head_kv, (long long)s->head_dim_k,
+               (long long)s->n_vocab);
+    LQ_FAIL_IF(p->n_ctx <= 0 || p->n_ctx > (1LL << 24) || p->n_ubatch <= 0 ||
                    p->n_ubatch > (1LL << 20),
                err, LQ_E_INVALID_ARG, "fit: context or batch out of range");
     LQ_FAIL_IF(ngl < 0 || ngl > s->n_layer + 1, err, LQ_E_INVALID_ARG,

@@ -284,6 +284,11 @@ static void test_layer_split(void **state)
     p.vram = all.gpu.total / 2;
     assert_int_equal(lq_fit_estimate(&m, &p, &e, NULL), LQ_OK);
     assert_true(e.fits && e.n_gpu_layers > 0 && e.n_gpu_layers < 22 && e.gpu.total <= p.vram);
+    /* a file claiming an absurd shape is refused, not multiplied into an overflow */
+    m.shape.n_embd = 1LL << 40;
+    struct lq_error err = {0};
+    assert_int_equal(lq_fit_estimate_ngl(&m, &p, 0, &e, &err), LQ_E_FORMAT);
+    assert_non_null(strstr(err.msg, "shape out of range"));
     lq_fit_model_free(&m);
 }
 

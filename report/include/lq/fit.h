@@ -104,7 +104,9 @@ struct lq_fit_estimate {
     bool swa_upper_bound, moe_unverified, gpu_unverified;
 };
 
-/* The buffers with n_gpu_layers blocks offloaded (0: CPU only). p->mem/vram are ignored. */
+/* The buffers with n_gpu_layers blocks offloaded (0: CPU only). p->mem/vram are ignored.
+ * A shape past any model's (over 4096 layers or heads, 2^24 wide, 2^26 tokens of vocabulary;
+ * a file's claim) is LQ_E_FORMAT; a context over 2^24, LQ_E_INVALID_ARG. */
 LQ_API lq_status lq_fit_estimate_ngl(const struct lq_fit_model *m, const struct lq_fit_params *p,
                                      int64_t n_gpu_layers, struct lq_fit_estimate *out,
                                      struct lq_error *err);
