@@ -2,7 +2,9 @@
  * for `quant fit --report`. */
 #include <jansson.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "lq/file_io.h"
 #include "lq/fit.h"
 #include "lqi.h"
 
@@ -32,8 +34,11 @@ lq_status lq_fit_read_report(const char *path, struct lq_fit_kld **out, size_t *
     LQ_FAIL_IF(!path || !out || !n, err, LQ_E_INVALID_ARG, "fit: NULL argument");
     *out = NULL;
     *n = 0;
+    int fd = -1;
+    LQ_TRY(lq_input_open(path, false, &fd, err)); /* a regular file, never a FIFO */
     json_error_t je;
-    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    json_t *j = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
+    close(fd);
     LQ_FAIL_IF(!j, err, LQ_E_FORMAT, "%s: line %d: %s", path, je.line, je.text);
     const json_t *format = json_object_get(j, "format");
     json_t *types = json_object_get(j, "types"), *ref = json_object_get(j, "reference");
