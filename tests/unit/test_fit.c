@@ -159,7 +159,9 @@ static void params_of(const struct rec *r, struct lq_fit_params *p)
     *p = lq_fit_params_default();
     p->n_ctx = r->ctx;
     p->flash_attn = strcmp(r->fa, "on") == 0;
-    p->kv_type = strcmp(r->kv, "q8_0") == 0 ? LQ_TYPE_Q8_0 : LQ_TYPE_F16;
+    p->kv_type = strcmp(r->kv, "q8_0") == 0   ? LQ_TYPE_Q8_0
+                 : strcmp(r->kv, "q4_0") == 0 ? LQ_TYPE_Q4_0
+                                              : LQ_TYPE_F16;
 }
 
 /* |ours - printed| within 5 % of the printed figure, or its rounding (0.005 MiB). */
@@ -193,7 +195,7 @@ static void test_estimate_matches_llama_cpp(void **state)
     (void)state;
     struct rec r[128];
     const int n = read_records(r, 128);
-    assert_true(n >= 72); /* 8 models x 9 settings */
+    assert_true(n >= 74); /* 8 models x 9 settings, and KV q4_0 twice */
     tmp_dir = lqt_tmpdir();
     for (int i = 0; i < n; i++) {
         struct lq_fit_model m = {0};
@@ -249,7 +251,7 @@ static void test_planned_types_match_files(void **state)
         }
         lq_fit_model_free(&m);
     }
-    assert_int_equal(checked, 27);
+    assert_int_equal(checked, 28); /* 3 types x 9 settings, and Q8_0 with KV q4_0 */
     lq_source_free(src);
 }
 
