@@ -65,7 +65,10 @@ struct lq_imatrix_batching {
 
 /* Accumulates the squared activations of every block weight (blk.N.attn_q.weight ...; not
  * output.weight) over all chunks into im, counting rows as llama-imatrix does with the given
- * batching (NULL: llama.cpp's defaults), and records the dataset and chunk counts. */
+ * batching (NULL: llama.cpp's defaults), and records the dataset and chunk counts. In a
+ * mixture-of-experts model the router (ffn_gate_inp) counts like a dense weight and each
+ * expert stack (ffn_{gate,up,down}_exps) keeps per-expert sums and counts of the rows routed
+ * to each expert, all of them whatever the micro-batch (llama-imatrix's MUL_MAT_ID rule). */
 LQ_API lq_status lq_calib_imatrix(lq_model *m, const struct lq_calib *c,
                                   const struct lq_imatrix_batching *batching, lq_imatrix *im,
                                   struct lq_error *err);
