@@ -46,7 +46,7 @@
 #include "lqt_run.h"
 #include "lqt_util.h"
 
-#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
+#if LQT_FULL_RUN
 #define FULL_REFERENCE 1
 #define GPTQ_TOKENS 1024
 #else
