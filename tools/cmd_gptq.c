@@ -132,6 +132,7 @@ static void log_weight(struct gptq_job *j, const struct lq_gptq_gguf_weight *w, 
                               (json_int_t)w->rows, "cols", (json_int_t)w->cols);
     if (w->expert >= 0) {
         json_object_set_new(entry, "expert", json_integer(w->expert));
+        j->n_unrouted += w->samples == 0;
     }
     json_array_append_new(j->log_layers, entry);
 }
@@ -351,6 +352,13 @@ int cmd_gptq(int argc, char **argv)
         if (!j.o.quiet && !j.o.json) {
             fprintf(stderr, "gptq: %lld weights, total loss %.6g, %.1f s, written to %s\n",
                     (long long)j.n_weights, j.loss_sum, secs, j.o.out);
+        }
+        if (!j.o.quiet && j.n_unrouted > 0) { /* the documented rule, said where it applied */
+            fprintf(stderr,
+                    "gptq: %lld expert matrices got no calibration tokens from the router and "
+                    "were rounded as quant quantize rounds them (\"method\": \"round\", "
+                    "\"samples\": 0 in the log); more calibration text routes tokens to them\n",
+                    (long long)j.n_unrouted);
         }
         rc = write_log(&j, secs, tokens);
         rc = rc ? rc : j.o.json ? print_json(&j, secs, tokens) : 0;
