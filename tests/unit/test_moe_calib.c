@@ -25,6 +25,10 @@
  *    and its mean KLD against F16 on heldout-A.txt (ctx 256, 4 chunks) is at most plain
  *    rounding's (measured with 1024 calibration tokens: Mixtral 0.00276 vs 0.00304,
  *    Qwen3-MoE 0.00346 vs 0.00365).
+ *  - the library's expert hooks (lq/model_hooks.h) on tiny-mixtral: the expert observer sees
+ *    each token's chosen experts once (rows add up to tokens x n_expert_used per layer and
+ *    point, every route distinct); replacing one expert's matrix changes the logits and
+ *    putting its view back restores them bit for bit; bad references are refused.
  *  - gptq with a calibration of 2 tokens leaves experts without tokens: they are rounded as
  *    `quant quantize` rounds them (method "round", samples 0), byte for byte, and the command
  *    says so.
@@ -44,6 +48,8 @@
 
 #include "lq/gguf.h"
 #include "lq/imatrix.h"
+#include "lq/model_hooks.h"
+#include "lq/model_open_any.h"
 #include "lqt_run.h"
 #include "lqt_util.h"
 
@@ -435,6 +441,101 @@ static void test_gptq_unrouted_expert(void **state)
     json_decref(root);
 }
 
+/* Rows the expert observer saw per (layer, point), and each route's times seen. */
+struct seen {
+    int64_t rows[3][2];
+    int64_t route_hits[3][2][64];
+    int64_t bad;
+};
+
+static lq_status see(void *user, int64_t layer, int64_t expert, enum lq_hook_point point,
+                     const float *x, const int64_t *route, int64_t n_rows, int64_t n_cols,
+                     struct lq_error *err)
+{
+    (void)x;
+    (void)err;
+    struct seen *s = user;
+    const int p = point == LQ_HOOK_FFN_IN ? 0 : 1;
+    s->bad += layer < 0 || layer > 2 || expert < 0 || expert > 3 ||
+              n_cols != (p == 0 ? 256 : 768) ||
+              (point != LQ_HOOK_FFN_IN && point != LQ_HOOK_FFN_DOWN);
+    for (int64_t r = 0; r < n_rows && !s->bad; r++) {
+        s->bad += route[r] < 0 || route[r] >= 64;
+        s->route_hits[layer][p][route[r] & 63]++;
+    }
+    s->rows[layer][p] += n_rows;
+    return LQ_OK;
+}
+
+static void forward32(lq_model *m, const int32_t *tokens, float *logits)
+{
+    struct lq_error err = { 0 };
+    struct lq_batch b = { .tokens = tokens, .n_tokens = 32, .n_out = 1, .logits = logits };
+    if (lq_model_forward(m, &b, &err) != LQ_OK) {
+        fail_msg("forward: %s", err.msg);
+    }
+}
+
+static void test_expert_hooks(void **state)
+{
+    (void)state;
+    struct lq_model_params mp = lq_model_params_default();
+    mp.n_ctx = 32;
+    mp.n_threads = 1;
+    lq_model *m = NULL;
+    struct lq_error err = { 0 };
+    assert_int_equal(lq_model_open_path(lqt_data_path("models/tiny-mixtral"), &mp, &m, NULL,
+                                        &err), LQ_OK);
+    int32_t tokens[32];
+    for (int i = 0; i < 32; i++) {
+        tokens[i] = 1 + (int32_t)((i * 977) % 4000);
+    }
+    const int64_t nv = lq_model_get_hparams(m)->n_vocab;
+    float *l0 = malloc((size_t)nv * sizeof(float)), *l1 = malloc((size_t)nv * sizeof(float));
+    struct seen sn = { 0 };
+    lq_model_set_expert_observer(m, see, &sn);
+    forward32(m, tokens, l0);
+    lq_model_set_expert_observer(m, NULL, NULL);
+    assert_int_equal(sn.bad, 0);
+    for (int l = 0; l < 3; l++) {
+        for (int p = 0; p < 2; p++) {
+            assert_int_equal(sn.rows[l][p], 32 * 2);
+            for (int r = 0; r < 64; r++) {
+                assert_int_equal(sn.route_hits[l][p][r], 1); /* token r / 2, slot r % 2 */
+            }
+        }
+    }
+    /* expert 2's gate matrix replaced by expert 1's, then its own view put back */
+    struct lq_model_tensor own, other;
+    assert_int_equal(lq_model_get_expert_weight(m, 1, LQ_LW_GATE, 2, &own, &err), LQ_OK);
+    assert_int_equal(lq_model_get_expert_weight(m, 1, LQ_LW_GATE, 1, &other, &err), LQ_OK);
+    assert_int_equal(own.ne[0], 256);
+    assert_int_equal(own.ne[1], 768);
+    assert_int_equal(lq_model_set_expert_weight(m, 1, LQ_LW_GATE, 2, other.type, other.data,
+                                                other.nbytes, &err), LQ_OK);
+    forward32(m, tokens, l1);
+    assert_true(memcmp(l0, l1, (size_t)nv * sizeof(float)) != 0);
+    assert_int_equal(lq_model_set_expert_weight(m, 1, LQ_LW_GATE, 2, own.type, own.data,
+                                                own.nbytes, &err), LQ_OK);
+    forward32(m, tokens, l1);
+    assert_memory_equal(l0, l1, (size_t)nv * sizeof(float));
+    /* refused: an expert past the last, a weight that is not an expert stack, a wrong size */
+    assert_int_equal(lq_model_get_expert_weight(m, 1, LQ_LW_GATE, 4, &own, &err),
+                     LQ_E_INVALID_ARG);
+    assert_int_equal(lq_model_get_expert_weight(m, 1, LQ_LW_Q, 0, &own, &err), LQ_E_INVALID_ARG);
+    assert_int_equal(lq_model_set_expert_weight(m, 1, LQ_LW_UP, 0, other.type, other.data,
+                                                other.nbytes - 1, &err), LQ_E_INVALID_ARG);
+    free(l0);
+    free(l1);
+    lq_model_free(m);
+    /* a dense model has no experts */
+    assert_int_equal(lq_model_open_path(lqt_data_path("models/tiny-llama-6L"), &mp, &m, NULL,
+                                        &err), LQ_OK);
+    assert_int_equal(lq_model_get_expert_weight(m, 0, LQ_LW_GATE, 0, &own, &err),
+                     LQ_E_INVALID_ARG);
+    lq_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -443,6 +544,7 @@ int main(void)
         cmocka_unit_test_prestate(test_gptq, (void *)&cases[0]),
         cmocka_unit_test_prestate(test_gptq, (void *)&cases[1]),
         cmocka_unit_test(test_gptq_unrouted_expert),
+        cmocka_unit_test(test_expert_hooks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
