@@ -19,6 +19,9 @@
  *    imatrix our IQ4_XS is byte-identical to llama-quantize's, experts included, each expert
  *    quantized with its own slice: test_family_convert.)
  *
+ *  - quantizing with an imatrix uses each expert's own slice (as llama-quantize): with
+ *    llama-imatrix's file for tiny-mixtral, then with expert 3's slice of one stack replaced
+ *    by expert 0's, IQ4_XS differs in expert 3's part of that stack only.
  *  - gptq (GGUF, Q4_0): each expert quantized from the tokens routed to it. The file loads
  *    and has plain `quant quantize`'s tensor list and types; the JSON log lists every expert
  *    of every stack with its Hessian's rows, which add up to tokens x n_expert_used per stack;
@@ -261,6 +264,55 @@ static void test_imatrix(void **state)
     }
     lq_imatrix_free(o);
     lq_imatrix_free(t);
+}
+
+/* blk.1.ffn_down_exps.weight with expert 3's importance replaced by expert 0's changes
+ * expert 3's part of that tensor and nothing else. */
+static void test_imatrix_expert_slices(void **state)
+{
+    (void)state;
+    const struct moe_case *mc = &cases[0];
+    const char *stack = "blk.1.ffn_down_exps.weight";
+    char f16[700], imat[760], a[760], b[760];
+    convert(mc, f16, sizeof f16);
+    const char *ref = lqt_data_path("reference/llama.cpp/tiny-mixtral/imatrix.gguf");
+    lq_imatrix *im = load(ref);
+    const struct lq_imatrix_entry *e = lq_imatrix_find(im, stack);
+    assert_non_null(e);
+    assert_int_equal(e->n_mat, 4);
+    memcpy(e->sum2 + 3 * e->n_per_row, e->sum2, (size_t)e->n_per_row * sizeof(float));
+    e->counts[3] = e->counts[0];
+    snprintf(imat, sizeof imat, "%s/swapped-imatrix.gguf", g_tmp);
+    struct lq_error err = { 0 };
+    assert_int_equal(lq_imatrix_save(im, imat, &err), LQ_OK);
+    lq_imatrix_free(im);
+    snprintf(a, sizeof a, "%s/slices-a.gguf", g_tmp);
+    snprintf(b, sizeof b, "%s/slices-b.gguf", g_tmp);
+    run_ok((const char *const[]){ "quantize", "-q", "-t", "2", "--imatrix", ref, f16, a,
+                                  "iq4_xs", NULL });
+    run_ok((const char *const[]){ "quantize", "-q", "-t", "2", "--imatrix", imat, f16, b,
+                                  "iq4_xs", NULL });
+    lq_gguf *ga = NULL, *gb = NULL;
+    assert_int_equal(lq_gguf_open(a, &ga, &err), LQ_OK);
+    assert_int_equal(lq_gguf_open(b, &gb, &err), LQ_OK);
+    assert_int_equal(lq_gguf_n_tensors(ga), lq_gguf_n_tensors(gb));
+    for (int64_t i = 0; i < lq_gguf_n_tensors(ga); i++) {
+        const struct lq_gguf_tensor_info *x = lq_gguf_tensor(ga, i), *y = lq_gguf_tensor(gb, i);
+        assert_int_equal(x->nbytes, y->nbytes);
+        if (strcmp(x->name, stack) != 0) {
+            assert_memory_equal(x->data, y->data, x->nbytes);
+            continue;
+        }
+        const size_t part = x->nbytes / 4;
+        for (int64_t k = 0; k < 3; k++) {
+            assert_memory_equal((const char *)x->data + k * part, (const char *)y->data + k * part,
+                                part);
+        }
+        assert_true(memcmp((const char *)x->data + 3 * part, (const char *)y->data + 3 * part,
+                           part) != 0);
+    }
+    lq_gguf_free(ga);
+    lq_gguf_free(gb);
 }
 
 static json_t *load_json(const char *path)
@@ -541,6 +593,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_prestate(test_imatrix, (void *)&cases[0]),
         cmocka_unit_test_prestate(test_imatrix, (void *)&cases[1]),
+        cmocka_unit_test(test_imatrix_expert_slices),
         cmocka_unit_test_prestate(test_gptq, (void *)&cases[0]),
         cmocka_unit_test_prestate(test_gptq, (void *)&cases[1]),
         cmocka_unit_test(test_gptq_unrouted_expert),
