@@ -113,18 +113,28 @@ static void log_weight(struct gptq_job *j, const struct lq_gptq_gguf_weight *w, 
                        int64_t total)
 {
     const char *type = j->o.safetensors ? "gptq" : lq_type_name(w->type);
+    char name[112];
+    if (w->expert >= 0) {
+        snprintf(name, sizeof name, "%.90s#%lld", w->name, (long long)w->expert);
+    } else {
+        snprintf(name, sizeof name, "%.90s", w->name);
+    }
     if (j->weight_lines) {
-        fprintf(stderr, "  %-28s %-6s %-5s loss %12.6g  %6.2f s\n", w->name,
+        fprintf(stderr, "  %-28s %-6s %-5s loss %12.6g  %6.2f s\n", name,
                 j->o.safetensors ? "int" : type, w->method, w->loss, w->seconds);
     }
     char label[96];
-    snprintf(label, sizeof label, "%.72s loss %.4g", w->name, w->loss); /* fits: no truncation */
+    snprintf(label, sizeof label, "%.72s loss %.4g", name, w->loss); /* fits: no truncation */
     progress_units(&j->bar, done, total, label);
-    json_array_append_new(j->log_layers,
-                          json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:I}", "name", w->name,
-                                    "type", type, "method", w->method, "loss", w->loss,
-                                    "seconds", w->seconds, "samples", (json_int_t)w->samples,
-                                    "rows", (json_int_t)w->rows, "cols", (json_int_t)w->cols));
+    json_t *entry = json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:I}", "name", w->name,
+                              "type", type, "method", w->method, "loss", w->loss, "seconds",
+                              w->seconds, "samples", (json_int_t)w->samples, "rows",
+                              (json_int_t)w->rows, "cols", (json_int_t)w->cols);
+    if (w->expert >= 0) {
+        json_object_set_new(entry, "expert", json_integer(w->expert));
+        j->n_unrouted += w->samples == 0;
+    }
+    json_array_append_new(j->log_layers, entry);
 }
 
 static void on_gguf_weight(void *user, const struct lq_gptq_gguf_weight *w)
@@ -134,10 +144,14 @@ static void on_gguf_weight(void *user, const struct lq_gptq_gguf_weight *w)
 
 /* Safetensors output: GPTQ integers per weight (GGUF output is lq_gptq_gguf_run's). */
 static lq_status on_st_weight(void *user, int64_t layer, enum lq_layer_weight which,
-                              const float *w, int64_t nrows, int64_t ncols, const lq_hessian *h,
-                              struct lq_model_tensor *use, struct lq_error *err)
+                              int64_t expert, const float *w, int64_t nrows, int64_t ncols,
+                              const lq_hessian *h, struct lq_model_tensor *use,
+                              struct lq_error *err)
 {
     struct gptq_job *j = user;
+    if (expert >= 0) { /* run_st refuses such models first */
+        return cli_set_error(err, LQ_E_UNSUPPORTED, "gptq: experts in a safetensors folder");
+    }
     struct gptq_kept *nk = realloc(j->kept, (size_t)(j->n_kept + 1) * sizeof *nk);
     if (!nk) {
         return cli_set_error(err, LQ_E_NOMEM, "gptq: out of memory");
@@ -167,7 +181,7 @@ static lq_status on_st_weight(void *user, int64_t layer, enum lq_layer_weight wh
                                      .data = k->data, .nbytes = k->nbytes };
     j->loss_sum += loss;
     const struct lq_gptq_gguf_weight r = {
-        .name = k->name, .method = j->o.rtn ? "rtn" : "gptq", .loss = loss,
+        .name = k->name, .expert = -1, .method = j->o.rtn ? "rtn" : "gptq", .loss = loss,
         .seconds = progress_now() - t0, .samples = samples, .rows = nrows, .cols = ncols };
     log_weight(j, &r, j->n_kept, j->n_total);
     return LQ_OK;
@@ -252,6 +266,13 @@ static lq_status prepare_st(struct gptq_job *j, struct lq_error *err)
 
 static lq_status run_st(struct gptq_job *j, struct calib_cli *c, struct lq_error *err)
 {
+    if (lq_model_get_hparams(c->model)->n_expert > 0) {
+        return cli_set_error(err, LQ_E_UNSUPPORTED,
+                             "%s: --format safetensors does not write mixture-of-experts models "
+                             "(%lld experts); --format gguf quantizes each expert from the "
+                             "tokens routed to it", j->o.model,
+                             (long long)lq_model_get_hparams(c->model)->n_expert);
+    }
     const int64_t n_layer = lq_model_get_hparams(c->model)->n_layer;
     int64_t layers = n_layer - j->o.first_layer;
     layers = j->o.n_layers > 0 && j->o.n_layers < layers ? j->o.n_layers : layers;
@@ -331,6 +352,13 @@ int cmd_gptq(int argc, char **argv)
         if (!j.o.quiet && !j.o.json) {
             fprintf(stderr, "gptq: %lld weights, total loss %.6g, %.1f s, written to %s\n",
                     (long long)j.n_weights, j.loss_sum, secs, j.o.out);
+        }
+        if (!j.o.quiet && j.n_unrouted > 0) { /* the documented rule, said where it applied */
+            fprintf(stderr,
+                    "gptq: %lld expert matrices got no calibration tokens from the router and "
+                    "were rounded as quant quantize rounds them (\"method\": \"round\", "
+                    "\"samples\": 0 in the log); more calibration text routes tokens to them\n",
+                    (long long)j.n_unrouted);
         }
         rc = write_log(&j, secs, tokens);
         rc = rc ? rc : j.o.json ? print_json(&j, secs, tokens) : 0;

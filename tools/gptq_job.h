@@ -47,6 +47,7 @@ struct gptq_job {
     struct progress bar;
     int64_t n_total;    /* block weights GPTQ will visit (safetensors output's bar) */
     bool weight_lines;  /* a line per weight on stderr (not under a bar on the terminal) */
+    int64_t n_unrouted; /* expert matrices no calibration token reached (rounded plainly) */
 };
 
 /* Quantizes one weight to GPTQ integers, adds it to the safetensors writer in Hugging Face row

@@ -13,12 +13,13 @@
 #include "lq/source.h"
 #include "lqi.h"
 
-/* A quantized weight kept until the file is written. */
+/* A quantized weight kept until the file is written (an expert stack: all its experts). */
 struct kept {
     char name[96];
     enum lq_type type;
     void *data;
     size_t nbytes;
+    int64_t n_mat; /* matrices (experts) in data, each nbytes / n_mat */
 };
 
 struct job {
@@ -26,7 +27,7 @@ struct job {
     lq_source *src;
     enum lq_type *plan; /* type of each source tensor */
     struct kept *kept;
-    int64_t n_kept, n_weights;
+    int64_t n_kept, n_weights, n_done;
     double loss;
 };
 
@@ -49,24 +50,20 @@ static int rounding_threads(const struct lq_gptq_gguf_params *p)
     return p->gp.n_threads > 0 ? p->gp.n_threads : 1;
 }
 
-/* Fills k with w in its planned type: GPTQ's blocks when the type allows, else llama.cpp's
- * rounding. */
-static lq_status quantize_kept(struct job *j, const float *w, int64_t nrows, int64_t ncols,
-                               const lq_hessian *h, struct kept *k, double *loss,
+/* Quantizes w (nrows x ncols) into dst in `type`: GPTQ's blocks when the type allows and the
+ * Hessian has samples, else llama.cpp's rounding (a type GPTQ cannot target; an expert no
+ * calibration token was routed to, which has no Hessian to weight its error: rounded as
+ * `quant quantize` rounds it). */
+static lq_status quantize_into(const struct job *j, const char *name, enum lq_type type,
+                               const float *w, int64_t nrows, int64_t ncols, const lq_hessian *h,
+                               bool unrouted, void *dst, size_t size, double *loss,
                                const char **method, struct lq_error *err)
 {
-    const int64_t id = lq_source_find_tensor(j->src, k->name);
-    LQ_FAIL_IF(id < 0, err, LQ_E_NOT_FOUND, "%s: tensor '%s' is missing", lq_source_path(j->src),
-               k->name);
-    k->type = j->plan[id];
-    k->nbytes = lq_row_size(k->type, ncols) * (size_t)nrows;
-    k->data = lqi_malloc(k->nbytes ? k->nbytes : 1);
-    LQ_FAIL_IF(!k->data, err, LQ_E_NOMEM, "%s: out of memory", k->name);
     *loss = 0.0;
-    if (lq_gptq_gguf_supported(k->type)) {
+    if (lq_gptq_gguf_supported(type) && !unrouted) {
         struct lq_gptq_params gp = j->p->gp;
         gp.static_groups = gp.static_groups || gp.act_order;
-        struct lq_gptq_gguf_out out = {.type = k->type, .blocks = k->data, .size = k->nbytes};
+        struct lq_gptq_gguf_out out = {.type = type, .blocks = dst, .size = size};
         *method = j->p->rtn ? "rtn" : "gptq";
         lq_status s = lq_gptq_quantize_gguf(w, nrows, h, &gp, &out, err);
         *loss = out.loss;
@@ -74,15 +71,35 @@ static lq_status quantize_kept(struct job *j, const float *w, int64_t nrows, int
     }
     *method = "round";
     struct lq_quantize_params qp = lq_quantize_params_default();
-    qp.tensor_name = k->name;
+    qp.tensor_name = name;
     qp.nthreads = rounding_threads(j->p);
     size_t written = 0;
-    return lq_quantize_rows(k->type, w, nrows, ncols, k->data, k->nbytes, &qp, &written, err);
+    return lq_quantize_rows(type, w, nrows, ncols, dst, size, &qp, &written, err);
 }
 
-static struct kept *new_kept(struct job *j, int64_t layer, enum lq_layer_weight which,
+/* The kept weight `name`, made on first use with its planned type and room for the whole
+ * source tensor (every expert of a stack), whose matrices must be nrows x ncols. */
+static struct kept *kept_for(struct job *j, const char *name, int64_t nrows, int64_t ncols,
                              struct lq_error *err)
 {
+    for (int64_t i = 0; i < j->n_kept; i++) {
+        if (strcmp(j->kept[i].name, name) == 0) {
+            return &j->kept[i];
+        }
+    }
+    const int64_t id = lq_source_find_tensor(j->src, name);
+    if (id < 0) {
+        lqi_set_error(err, LQ_E_NOT_FOUND, "%s: tensor '%s' is missing",
+                      lq_source_path(j->src), name);
+        return NULL;
+    }
+    const struct lq_source_tensor *t = lq_source_tensor(j->src, id);
+    if (t->ne[0] != ncols || t->ne[1] != nrows) {
+        lqi_set_error(err, LQ_E_INVALID_ARG, "%s: '%s' is %lld x %lld, the model's %lld x %lld",
+                      lq_source_path(j->src), name, (long long)t->ne[1], (long long)t->ne[0],
+                      (long long)nrows, (long long)ncols);
+        return NULL;
+    }
     struct kept *nk = lqi_realloc(j->kept, (size_t)(j->n_kept + 1) * sizeof *nk);
     if (!nk) {
         lqi_set_error(err, LQ_E_NOMEM, "gptq: out of memory");
@@ -91,21 +108,39 @@ static struct kept *new_kept(struct job *j, int64_t layer, enum lq_layer_weight 
     j->kept = nk;
     struct kept *k = &j->kept[j->n_kept];
     memset(k, 0, sizeof *k);
-    snprintf(k->name, sizeof k->name, "blk.%lld.%s.weight", (long long)layer,
-             lq_layer_weight_name(which));
+    snprintf(k->name, sizeof k->name, "%s", name);
+    k->type = j->plan[id];
+    k->n_mat = t->ne[2] * t->ne[3];
+    k->nbytes = lq_row_size(k->type, ncols) * (size_t)nrows * (size_t)k->n_mat;
+    k->data = lqi_malloc(k->nbytes ? k->nbytes : 1);
+    if (!k->data) {
+        lqi_set_error(err, LQ_E_NOMEM, "%s: out of memory", name);
+        return NULL;
+    }
+    j->n_kept++;
     return k;
 }
 
-static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which, const float *w,
-                           int64_t nrows, int64_t ncols, const lq_hessian *h,
+static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which, int64_t expert,
+                           const float *w, int64_t nrows, int64_t ncols, const lq_hessian *h,
                            struct lq_model_tensor *use, struct lq_error *err)
 {
     struct job *j = user;
-    struct kept *k = new_kept(j, layer, which, err);
+    char name[96];
+    snprintf(name, sizeof name, "blk.%lld.%s.weight", (long long)layer,
+             expert < 0 ? lq_layer_weight_name(which) : lq_expert_weight_name(which));
+    struct kept *k = kept_for(j, name, nrows, ncols, err);
     if (!k) {
-        return LQ_E_NOMEM;
+        return err ? err->code : LQ_E_NOMEM;
     }
+    LQ_FAIL_IF(expert >= k->n_mat || (expert < 0 && k->n_mat != 1), err, LQ_E_INVALID_ARG,
+               "gptq: '%s' holds %lld matrices, expert %lld given", name, (long long)k->n_mat,
+               (long long)expert);
+    const size_t part = k->nbytes / (size_t)k->n_mat;
+    void *dst = (char *)k->data + (expert < 0 ? 0 : (size_t)expert * part);
     const double t0 = now_seconds();
+    const int64_t samples = lq_hessian_nsamples(h);
+    const bool unrouted = expert >= 0 && samples == 0;
     lq_hessian *eye = NULL;
     if (j->p->rtn) {
         LQ_TRY(lq_hessian_new_identity(ncols, &eye, err));
@@ -113,16 +148,17 @@ static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which
     }
     double loss = 0.0;
     const char *method = "gptq";
-    lq_status s = quantize_kept(j, w, nrows, ncols, h, k, &loss, &method, err);
-    const int64_t samples = lq_hessian_nsamples(h);
+    lq_status s = quantize_into(j, name, k->type, w, nrows, ncols, h, unrouted, dst, part, &loss,
+                                &method, err);
     lq_hessian_free(eye);
-    j->n_kept += k->data != NULL;
     LQ_TRY(s);
     *use = (struct lq_model_tensor){
-        .type = k->type, .ne = {ncols, nrows, 1, 1}, .data = k->data, .nbytes = k->nbytes};
+        .type = k->type, .ne = {ncols, nrows, 1, 1}, .data = dst, .nbytes = part};
     j->loss += loss;
+    j->n_done++;
     if (j->p->on_weight) {
         struct lq_gptq_gguf_weight r = {.name = k->name,
+                                        .expert = expert,
                                         .type = k->type,
                                         .method = method,
                                         .loss = loss,
@@ -130,7 +166,7 @@ static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which
                                         .samples = samples,
                                         .rows = nrows,
                                         .cols = ncols,
-                                        .index = j->n_kept - 1,
+                                        .index = j->n_done - 1,
                                         .n_weights = j->n_weights};
         j->p->on_weight(j->p->user, &r);
     }
@@ -177,7 +213,8 @@ static int64_t weights_visited(const lq_model *m, const struct lq_gptq_gguf_para
     const int64_t first = p->first_layer < n_layer ? p->first_layer : n_layer;
     const int64_t n =
         p->n_layers > 0 && first + p->n_layers < n_layer ? p->n_layers : n_layer - first;
-    return n * lq_model_n_layer_weights(m);
+    const struct lq_model_hparams *hp = lq_model_get_hparams(m);
+    return n * (lq_model_n_layer_weights(m) + 3 * hp->n_expert); /* experts: one by one */
 }
 
 lq_status lq_gptq_gguf_run(lq_model *m, const struct lq_calib *c, const char *model_path,
@@ -199,7 +236,7 @@ lq_status lq_gptq_gguf_run(lq_model *m, const struct lq_calib *c, const char *mo
     }
     if (sum) {
         *sum = (struct lq_gptq_gguf_summary){
-            .n_weights = j.n_kept, .loss = j.loss, .n_chunks = c->n_chunks, .n_ctx = c->n_ctx};
+            .n_weights = j.n_done, .loss = j.loss, .n_chunks = c->n_chunks, .n_ctx = c->n_ctx};
     }
     for (int64_t i = 0; i < j.n_kept; i++) {
         lqi_free(j.kept[i].data);

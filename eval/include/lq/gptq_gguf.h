@@ -29,9 +29,11 @@ extern "C" {
 
 /* One block weight done, as the run reports it. */
 struct lq_gptq_gguf_weight {
-    const char *name;   /* "blk.0.attn_q.weight" */
+    const char *name;   /* "blk.0.attn_q.weight", "blk.0.ffn_up_exps.weight" */
+    int64_t expert;     /* the expert of an expert stack (visited one by one); -1: dense */
     enum lq_type type;  /* the block type written */
-    const char *method; /* "gptq", "rtn" (params.rtn) or "round" (a type GPTQ cannot target) */
+    const char *method; /* "gptq", "rtn" (params.rtn) or "round" (a type GPTQ cannot target,
+                         * or an expert no calibration token was routed to: samples 0) */
     double loss;        /* GPTQ's loss (lq_gptq_quantize); 0 for "round" */
     double seconds;     /* quantizing this weight */
     int64_t samples;    /* calibration rows behind its Hessian */
@@ -59,7 +61,8 @@ LQ_API struct lq_gptq_gguf_params lq_gptq_gguf_params_default(void);
 
 /* Totals of a run (may be NULL where asked). */
 struct lq_gptq_gguf_summary {
-    int64_t n_weights;       /* block weights quantized by GPTQ (or rtn / round) */
+    int64_t n_weights;       /* block weights quantized by GPTQ (or rtn / round; each
+                              * expert of a stack counts) */
     double loss;             /* sum of their losses */
     int64_t n_chunks, n_ctx; /* calibration used */
 };
