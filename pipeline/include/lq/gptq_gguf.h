@@ -19,6 +19,7 @@
 
 #include "lq/calib.h"
 #include "lq/core.h"
+#include "lq/gguf_writer.h"
 #include "lq/gptq.h"
 #include "lq/model.h"
 #include "lq/recipe.h"
@@ -52,6 +53,15 @@ struct lq_gptq_gguf_params {
                                       the others keep the recipe's rounding */
     void (*on_weight)(void *user, const struct lq_gptq_gguf_weight *w);
     void *user;
+    /* optional: a type per tensor name instead of the recipe's (-1 keeps the recipe's), and
+     * metadata added after the recipe's keys, as in lq_convert_params (the optimizer's plan) */
+    int (*type_override)(const char *name, void *user);
+    lq_status (*add_metadata)(lq_gguf_writer *w, void *user, struct lq_error *err);
+    void *plan_user; /* passed to type_override and add_metadata */
+    /* block weights of a type GPTQ cannot target (Q2_K, Q3_K, ...) are rounded with the
+     * diagonal of their Hessian as importance (llama.cpp's imatrix weighting) instead of
+     * llama.cpp's plain rounding */
+    bool round_importance;
 };
 
 /* Q4_K_M, llama.cpp's recipe, lq_gptq_params_default(), all layers, no callback. */

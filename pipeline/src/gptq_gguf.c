@@ -76,8 +76,18 @@ static lq_status quantize_kept(struct job *j, const float *w, int64_t nrows, int
     struct lq_quantize_params qp = lq_quantize_params_default();
     qp.tensor_name = k->name;
     qp.nthreads = rounding_threads(j->p);
+    float *imp = NULL;
+    if (j->p->round_importance && !j->p->rtn) {
+        imp = lqi_malloc((size_t)ncols * sizeof *imp);
+        LQ_FAIL_IF(!imp, err, LQ_E_NOMEM, "%s: out of memory", k->name);
+        lq_hessian_importance(h, imp);
+        qp.imatrix = imp;
+    }
     size_t written = 0;
-    return lq_quantize_rows(k->type, w, nrows, ncols, k->data, k->nbytes, &qp, &written, err);
+    lq_status s = lq_quantize_rows(k->type, w, nrows, ncols, k->data, k->nbytes, &qp, &written,
+                                   err);
+    lqi_free(imp);
+    return s;
 }
 
 static struct kept *new_kept(struct job *j, int64_t layer, enum lq_layer_weight which,
@@ -156,6 +166,10 @@ static struct lq_convert_params convert_params(const struct job *j)
     cp.ftype = j->p->ftype;
     cp.pure = j->p->pure;
     cp.nthreads = rounding_threads(j->p);
+    cp.type_override = j->p->type_override;
+    cp.type_override_user = j->p->plan_user;
+    cp.add_metadata = j->p->add_metadata;
+    cp.add_metadata_user = j->p->plan_user;
     return cp;
 }
 
