@@ -24,6 +24,7 @@ enum cli_cmd {
     CLI_REPORT,
     CLI_CHECK,
     CLI_GPTQ,
+    CLI_OPTIMIZE,
     CLI_VERSION,
     CLI_N_CMDS
 };
@@ -100,6 +101,16 @@ enum cli_id {
     OPT_TASK,
     OPT_TASKS,
     OPT_LLAMA_ORDER,
+    OPT_TARGET_SIZE,
+    OPT_TARGET_BPW,
+    OPT_NO_GPTQ,
+    OPT_DRY_RUN,
+    OPT_PLAN_OUT,
+    OPT_PLAN,
+    OPT_WORK,
+    OPT_RESUME,
+    OPT_KLD_CHUNKS,
+    OPT_VALIDATE,
     CLI_N_IDS
 };
 

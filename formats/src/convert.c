@@ -42,7 +42,7 @@ static struct lq_recipe_params recipe_params(const lq_source *src, const struct 
     rp.output_tensor_type = p->output_tensor_type;
     rp.token_embedding_type = p->token_embedding_type;
     rp.pure = p->pure;
-    rp.has_imatrix = p->imatrix != NULL;
+    rp.has_imatrix = p->imatrix != NULL || p->importance_supplied;
     rp.n_layer = (int)hp->n_layer;
     rp.n_head = (int)hp->n_head;
     rp.n_head_kv = (int)hp->n_head_kv;

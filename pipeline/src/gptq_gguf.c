@@ -63,7 +63,7 @@ static lq_status quantize_kept(struct job *j, const float *w, int64_t nrows, int
     k->data = lqi_malloc(k->nbytes ? k->nbytes : 1);
     LQ_FAIL_IF(!k->data, err, LQ_E_NOMEM, "%s: out of memory", k->name);
     *loss = 0.0;
-    if (lq_gptq_gguf_supported(k->type)) {
+    if (lq_gptq_gguf_supported(k->type) && !j->p->round_all) {
         struct lq_gptq_params gp = j->p->gp;
         gp.static_groups = gp.static_groups || gp.act_order;
         struct lq_gptq_gguf_out out = {.type = k->type, .blocks = k->data, .size = k->nbytes};
@@ -166,6 +166,7 @@ static struct lq_convert_params convert_params(const struct job *j)
     cp.ftype = j->p->ftype;
     cp.pure = j->p->pure;
     cp.nthreads = rounding_threads(j->p);
+    cp.importance_supplied = j->p->round_importance;
     cp.type_override = j->p->type_override;
     cp.type_override_user = j->p->plan_user;
     cp.add_metadata = j->p->add_metadata;

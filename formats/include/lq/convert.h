@@ -54,6 +54,9 @@ struct lq_convert_params {
     int nthreads;
     const lq_imatrix *imatrix;    /* optional importance data; borrowed */
     const char *imatrix_path;     /* recorded as quantize.imatrix.file */
+    bool importance_supplied;     /* tensor_data supplies the types that need importance data
+                                   * (GPTQ's driver rounds them with its Hessians' diagonal):
+                                   * the recipe accepts them without an imatrix */
     /* --tensor-type: returns a type for this tensor name, or -1 */
     int (*type_override)(const char *name, void *user);
     void *type_override_user;

@@ -62,6 +62,7 @@ struct lq_gptq_gguf_params {
      * diagonal of their Hessian as importance (llama.cpp's imatrix weighting) instead of
      * llama.cpp's plain rounding */
     bool round_importance;
+    bool round_all; /* no GPTQ at all: every block weight takes the rounding path above */
 };
 
 /* Q4_K_M, llama.cpp's recipe, lq_gptq_params_default(), all layers, no callback. */

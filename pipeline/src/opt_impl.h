@@ -1,0 +1,13 @@
+/* opt_impl.h - what the optimizer's files share (lq/optimize.h). */
+#ifndef LQ_OPT_IMPL_H
+#define LQ_OPT_IMPL_H
+
+#include "lq/optimize.h"
+
+/* Rounds w (rows, cols) to type with llama.cpp's quantizer (imp: importance per column or
+ * NULL) into *q (grown as needed) and decodes it into deq. */
+lq_status lqi_opt_round(enum lq_type type, const float *w, int64_t rows, int64_t cols,
+                        const float *imp, int n_threads, void **q, size_t *q_cap, float *deq,
+                        struct lq_error *err);
+
+#endif
