@@ -111,6 +111,7 @@ enum cli_id {
     OPT_RESUME,
     OPT_KLD_CHUNKS,
     OPT_VALIDATE,
+    OPT_OPTIMIZE,
     CLI_N_IDS
 };
 

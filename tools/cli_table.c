@@ -776,6 +776,14 @@ const struct cli_option cli_options[] = {
      .values = report_job_names,
      .cmds = REPORT,
      .id = OPT_TYPES},
+    {.name = "optimize",
+     .kind = CLI_LIST,
+     .metavar = "SIZES",
+     .help = "also `quant optimize`'s file at each size: a file type's (q4_k_m: the size its "
+             "recipe file would have) or N bpw (3.5bpw); rows opt@SIZE and a second curve on "
+             "the chart (needs --calib)",
+     .cmds = REPORT,
+     .id = OPT_OPTIMIZE},
     {.name = "files",
      .kind = CLI_NONE,
      .help = "the arguments are existing GGUF files to compare (needs --base)",

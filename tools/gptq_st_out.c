@@ -84,12 +84,10 @@ static lq_status add_layer(struct gptq_job *j, const struct lq_source_tensor *t,
     return rc;
 }
 
-lq_status gptq_st_weight(struct gptq_job *j, int64_t layer, enum lq_layer_weight which,
-                         const float *w, int64_t nrows, int64_t ncols, const lq_hessian *h,
-                         struct gptq_kept *k, double *loss, struct lq_error *err)
+lq_status gptq_st_weight(struct gptq_job *j, const float *w, int64_t nrows, int64_t ncols,
+                         const lq_hessian *h, struct gptq_kept *k, double *loss,
+                         struct lq_error *err)
 {
-    (void)layer;
-    (void)which;
     const int64_t id = lq_source_find_tensor(j->src, k->name);
     if (id < 0) {
         return cli_set_error(err, LQ_E_NOT_FOUND, "%s: tensor '%s' is missing",

@@ -5,7 +5,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "lq/convert.h"
 #include "lq/model_open_any.h"
@@ -26,8 +25,7 @@ struct job {
     lq_source *src;
     enum lq_type *plan; /* type of each source tensor */
     struct kept *kept;
-    int64_t n_kept, n_weights;
-    double loss;
+    int64_t n_kept;
 };
 
 struct lq_gptq_gguf_params lq_gptq_gguf_params_default(void)
@@ -35,13 +33,6 @@ struct lq_gptq_gguf_params lq_gptq_gguf_params_default(void)
     struct lq_gptq_gguf_params p = {.ftype = LQ_FTYPE_MOSTLY_Q4_K_M,
                                     .gp = lq_gptq_params_default()};
     return p;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static int rounding_threads(const struct lq_gptq_gguf_params *p)
@@ -52,27 +43,26 @@ static int rounding_threads(const struct lq_gptq_gguf_params *p)
 /* Fills k with w in its planned type: GPTQ's blocks when the type allows, else llama.cpp's
  * rounding. */
 static lq_status quantize_kept(struct job *j, const float *w, int64_t nrows, int64_t ncols,
-                               const lq_hessian *h, struct kept *k, double *loss,
-                               const char **method, struct lq_error *err)
+                               const lq_hessian *h, struct kept *k,
+                               struct lq_gptq_gguf_weight *r, struct lq_error *err)
 {
     const int64_t id = lq_source_find_tensor(j->src, k->name);
     LQ_FAIL_IF(id < 0, err, LQ_E_NOT_FOUND, "%s: tensor '%s' is missing", lq_source_path(j->src),
                k->name);
     k->type = j->plan[id];
+    r->type = k->type;
     k->nbytes = lq_row_size(k->type, ncols) * (size_t)nrows;
     k->data = lqi_malloc(k->nbytes ? k->nbytes : 1);
     LQ_FAIL_IF(!k->data, err, LQ_E_NOMEM, "%s: out of memory", k->name);
-    *loss = 0.0;
     if (lq_gptq_gguf_supported(k->type) && !j->p->round_all) {
         struct lq_gptq_params gp = j->p->gp;
         gp.static_groups = gp.static_groups || gp.act_order;
         struct lq_gptq_gguf_out out = {.type = k->type, .blocks = k->data, .size = k->nbytes};
-        *method = j->p->rtn ? "rtn" : "gptq";
         lq_status s = lq_gptq_quantize_gguf(w, nrows, h, &gp, &out, err);
-        *loss = out.loss;
+        r->loss = out.loss;
         return s;
     }
-    *method = "round";
+    r->method = "round";
     struct lq_quantize_params qp = lq_quantize_params_default();
     qp.tensor_name = k->name;
     qp.nthreads = rounding_threads(j->p);
@@ -90,60 +80,23 @@ static lq_status quantize_kept(struct job *j, const float *w, int64_t nrows, int
     return s;
 }
 
-static struct kept *new_kept(struct job *j, int64_t layer, enum lq_layer_weight which,
-                             struct lq_error *err)
+/* The GGUF sink: each weight's blocks are kept until the convert pipeline writes the file. */
+static lq_status keep_weight(void *user, const char *name, const float *w, int64_t nrows,
+                             int64_t ncols, const lq_hessian *h, struct lq_model_tensor *use,
+                             struct lq_gptq_gguf_weight *r, struct lq_error *err)
 {
+    struct job *j = user;
     struct kept *nk = lqi_realloc(j->kept, (size_t)(j->n_kept + 1) * sizeof *nk);
-    if (!nk) {
-        lqi_set_error(err, LQ_E_NOMEM, "gptq: out of memory");
-        return NULL;
-    }
+    LQ_FAIL_IF(!nk, err, LQ_E_NOMEM, "gptq: out of memory");
     j->kept = nk;
     struct kept *k = &j->kept[j->n_kept];
     memset(k, 0, sizeof *k);
-    snprintf(k->name, sizeof k->name, "blk.%lld.%s.weight", (long long)layer,
-             lq_layer_weight_name(which));
-    return k;
-}
-
-static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which, const float *w,
-                           int64_t nrows, int64_t ncols, const lq_hessian *h,
-                           struct lq_model_tensor *use, struct lq_error *err)
-{
-    struct job *j = user;
-    struct kept *k = new_kept(j, layer, which, err);
-    if (!k) {
-        return LQ_E_NOMEM;
-    }
-    const double t0 = now_seconds();
-    lq_hessian *eye = NULL;
-    if (j->p->rtn) {
-        LQ_TRY(lq_hessian_new_identity(ncols, &eye, err));
-        h = eye;
-    }
-    double loss = 0.0;
-    const char *method = "gptq";
-    lq_status s = quantize_kept(j, w, nrows, ncols, h, k, &loss, &method, err);
-    const int64_t samples = lq_hessian_nsamples(h);
-    lq_hessian_free(eye);
+    snprintf(k->name, sizeof k->name, "%s", name);
+    lq_status s = quantize_kept(j, w, nrows, ncols, h, k, r, err);
     j->n_kept += k->data != NULL;
     LQ_TRY(s);
     *use = (struct lq_model_tensor){
         .type = k->type, .ne = {ncols, nrows, 1, 1}, .data = k->data, .nbytes = k->nbytes};
-    j->loss += loss;
-    if (j->p->on_weight) {
-        struct lq_gptq_gguf_weight r = {.name = k->name,
-                                        .type = k->type,
-                                        .method = method,
-                                        .loss = loss,
-                                        .seconds = now_seconds() - t0,
-                                        .samples = samples,
-                                        .rows = nrows,
-                                        .cols = ncols,
-                                        .index = j->n_kept - 1,
-                                        .n_weights = j->n_weights};
-        j->p->on_weight(j->p->user, &r);
-    }
     return LQ_OK;
 }
 
@@ -186,25 +139,18 @@ static lq_status prepare(struct job *j, const char *model_path, struct lq_error 
     return lq_convert_plan(j->src, &cp, j->plan, &n_fallback, err);
 }
 
-static int64_t weights_visited(const lq_model *m, const struct lq_gptq_gguf_params *p)
-{
-    const int64_t n_layer = lq_model_get_hparams(m)->n_layer;
-    const int64_t first = p->first_layer < n_layer ? p->first_layer : n_layer;
-    const int64_t n =
-        p->n_layers > 0 && first + p->n_layers < n_layer ? p->n_layers : n_layer - first;
-    return n * lq_model_n_layer_weights(m);
-}
-
 lq_status lq_gptq_gguf_run(lq_model *m, const struct lq_calib *c, const char *model_path,
                            const char *out_path, const struct lq_gptq_gguf_params *p,
                            struct lq_gptq_gguf_summary *sum, struct lq_error *err)
 {
     LQ_FAIL_IF(!m || !c || !model_path || !out_path || !p, err, LQ_E_INVALID_ARG,
                "gptq: NULL argument");
-    struct job j = {.p = p, .n_weights = weights_visited(m, p)};
+    struct job j = {.p = p};
+    struct lq_gptq_gguf_summary total = {0};
     lq_status s = prepare(&j, model_path, err);
     if (s == LQ_OK) {
-        s = lq_calib_gptq(m, c, p->first_layer, p->n_layers, on_weight, &j, err);
+        const struct lq_gptq_sink sink = {.quantize = keep_weight, .user = &j};
+        s = lq_gptq_run_sink(m, c, p, &sink, &total, err);
     }
     if (s == LQ_OK) {
         struct lq_convert_params cp = convert_params(&j);
@@ -213,8 +159,9 @@ lq_status lq_gptq_gguf_run(lq_model *m, const struct lq_calib *c, const char *mo
         s = lq_convert_run(j.src, out_path, &cp, NULL, err);
     }
     if (sum) {
-        *sum = (struct lq_gptq_gguf_summary){
-            .n_weights = j.n_kept, .loss = j.loss, .n_chunks = c->n_chunks, .n_ctx = c->n_ctx};
+        *sum = total;
+        sum->n_chunks = c->n_chunks;
+        sum->n_ctx = c->n_ctx;
     }
     for (int64_t i = 0; i < j.n_kept; i++) {
         lqi_free(j.kept[i].data);

@@ -535,7 +535,7 @@ lq_status lq_opt_measure(const char *model_path, const char *calib_path,
         LQ_FAIL_IF(!mkdtemp(tmp), err, LQ_E_IO, "optimize: cannot make a temporary folder");
         dir = tmp;
     }
-    snprintf(ms.ref_path, sizeof ms.ref_path, "%s/reference.logits", dir);
+    snprintf(ms.ref_path, sizeof ms.ref_path, "%s/optimize-reference.logits", dir);
     lq_status rc = run(&ms, model_path, calib_path, err);
     out->n_checks = pp.n_checks;
     memcpy(out->checks, pp.checks, sizeof out->checks);

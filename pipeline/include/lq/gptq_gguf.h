@@ -65,15 +65,35 @@ struct lq_gptq_gguf_params {
     bool round_all; /* no GPTQ at all: every block weight takes the rounding path above */
 };
 
-/* Q4_K_M, llama.cpp's recipe, lq_gptq_params_default(), all layers, no callback. */
-LQ_API struct lq_gptq_gguf_params lq_gptq_gguf_params_default(void);
-
 /* Totals of a run (may be NULL where asked). */
 struct lq_gptq_gguf_summary {
     int64_t n_weights;       /* block weights quantized by GPTQ (or rtn / round) */
     double loss;             /* sum of their losses */
     int64_t n_chunks, n_ctx; /* calibration used */
 };
+
+/* Where the weights of a GPTQ pass go: lq_gptq_gguf_run's GGUF blocks, or another output
+ * (`quant gptq --format safetensors` keeps GPTQ integers for a safetensors folder). The one
+ * pass (lq_gptq_run_sink) names each block weight, swaps in the identity Hessian for rtn,
+ * times and counts the weights and reports them through on_weight; the sink only quantizes
+ * and keeps: it fills *use as lq_calib_quantize_fn does (the buffer stays the sink's) and
+ * r->type, r->method and r->loss. */
+struct lq_gptq_sink {
+    lq_status (*quantize)(void *user, const char *name, const float *w, int64_t nrows,
+                          int64_t ncols, const lq_hessian *h, struct lq_model_tensor *use,
+                          struct lq_gptq_gguf_weight *r, struct lq_error *err);
+    void *user;
+};
+
+/* Sequential GPTQ over p's layers (p->first_layer, n_layers, rtn, on_weight are used) into
+ * sink; sum (may be NULL) gets the weights done and the summed loss. */
+LQ_API lq_status lq_gptq_run_sink(lq_model *m, const struct lq_calib *c,
+                                  const struct lq_gptq_gguf_params *p,
+                                  const struct lq_gptq_sink *sink,
+                                  struct lq_gptq_gguf_summary *sum, struct lq_error *err);
+
+/* Q4_K_M, llama.cpp's recipe, lq_gptq_params_default(), all layers, no callback. */
+LQ_API struct lq_gptq_gguf_params lq_gptq_gguf_params_default(void);
 
 /* GPTQ over an opened model m (n_ctx and n_batch >= c->n_ctx) and calibration chunks c, then
  * writes out_path. model_path is the checkpoint m was opened from (GGUF F16/F32/BF16 or a
