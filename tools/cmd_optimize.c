@@ -213,7 +213,8 @@ int cmd_optimize(int argc, char **argv)
         st = lq_opt_plan_make(&tab, o.model, o.calib, &o.p, o.target_bytes, o.target_bpw, &plan,
                               &err);
         if (st == LQ_E_RANGE) { /* a target no plan can meet is the caller's to change */
-            rc = cli_usage_error("optimize", "%s", err.msg);
+            const bool prefixed = strncmp(err.msg, "optimize: ", 10) == 0;
+            rc = cli_usage_error("optimize", "%s", err.msg + (prefixed ? 10 : 0));
             goto out;
         }
     }

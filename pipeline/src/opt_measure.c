@@ -474,10 +474,11 @@ static lq_status run(struct measure *ms, const char *model_path, const char *cal
     mp.n_batch = p->calib_ctx;
     lq_tokenizer *tok = NULL;
     lq_status rc = lq_model_open_path(model_path, &mp, &ms->m, &tok, err);
+    /* the first kld_chunks chunks score the responses, the first calib_tokens the Hessians */
     const int64_t chunks = p->calib_tokens / p->calib_ctx;
     const int64_t want = chunks > p->kld_chunks ? chunks : p->kld_chunks;
     if (rc == LQ_OK) {
-        rc = lq_calib_load(calib_path, tok, p->calib_ctx, want, want, &ms->c, err);
+        rc = lq_calib_load(calib_path, tok, p->calib_ctx, p->kld_chunks, want, &ms->c, err);
     }
     lq_tokenizer_free(tok);
     if (rc == LQ_OK) {
@@ -491,7 +492,7 @@ static lq_status run(struct measure *ms, const char *model_path, const char *cal
     ms->done = 0;
     ms->total = ms->tab->n;
     struct lq_calib hc = ms->c; /* the Hessians use calib_tokens of it */
-    hc.n_chunks = chunks > 0 ? chunks : 1;
+    hc.n_chunks = chunks < 1 ? 1 : chunks < ms->c.n_chunks ? chunks : ms->c.n_chunks;
     if (rc == LQ_OK) {
         rc = lq_calib_gptq(ms->m, &hc, 0, 0, on_layer_weight, ms, err);
     }

@@ -237,6 +237,17 @@ lq_status lq_opt_plan_apply(const struct lq_opt_plan *plan, const char *model_pa
 {
     LQ_FAIL_IF(!plan || !model_path || !out_path || !plan->calib, err, LQ_E_INVALID_ARG,
                "optimize: NULL argument");
+    lq_source *src = NULL; /* a plan names tensors of its model: any other is refused */
+    LQ_TRY(lq_source_open(model_path, &src, err));
+    lq_status rc = LQ_OK;
+    for (int64_t i = 0; rc == LQ_OK && i < plan->n; i++) {
+        if (lq_source_find_tensor(src, plan->t[i].name) < 0) {
+            rc = lqi_set_error(err, LQ_E_NOT_FOUND, "%s: the plan's tensor '%s' is not in %s",
+                               plan->model ? plan->model : "plan", plan->t[i].name, model_path);
+        }
+    }
+    lq_source_free(src);
+    LQ_TRY(rc);
     struct apply_progress ap = {on_progress, user};
     struct lq_gptq_gguf_params gp = lq_gptq_gguf_params_default();
     const struct lq_convert_params cp = plan_convert_params(plan);

@@ -4,13 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
-#include "lq/file_io.h"
 #include "lq/optimize.h"
 #include "lqi.h"
+#include "opt_impl.h"
 
 #define PLAN_FORMAT "libquant-optimize-plan"
 #define PLAN_VERSION 1
@@ -77,27 +76,9 @@ lq_status lq_opt_plan_write(const struct lq_opt_plan *plan, const char *path,
                             struct lq_error *err)
 {
     LQ_FAIL_IF(!plan || !path, err, LQ_E_INVALID_ARG, "plan: NULL argument");
-    char *s = lq_opt_plan_json(plan, false);
-    LQ_FAIL_IF(!s, err, LQ_E_NOMEM, "plan: out of memory");
-    lq_out *out = NULL;
-    lq_status rc = lq_out_open(path, &out, err);
-    const size_t len = strlen(s);
-    if (rc == LQ_OK) {
-        bool ok = true;
-        for (size_t off = 0; ok && off < len;) {
-            const ssize_t k = write(lq_out_fd(out), s + off, len - off);
-            ok = k > 0;
-            off += ok ? (size_t)k : 0;
-        }
-        ok = ok && write(lq_out_fd(out), "\n", 1) == 1;
-        if (!ok) {
-            lq_out_abort(out);
-            rc = lqi_set_error(err, LQ_E_IO, "%s: cannot write", path);
-        } else {
-            rc = lq_out_commit(out, err);
-        }
-    }
-    free(s);
+    json_t *o = plan_to_json(plan, false);
+    lq_status rc = lqi_opt_json_save(path, o, JSON_INDENT(1) | JSON_PRESERVE_ORDER, err);
+    json_decref(o);
     return rc;
 }
 
@@ -232,12 +213,8 @@ lq_status lq_opt_plan_read(const char *path, struct lq_opt_plan *plan, struct lq
 {
     LQ_FAIL_IF(!path || !plan, err, LQ_E_INVALID_ARG, "plan: NULL argument");
     memset(plan, 0, sizeof *plan);
-    int fd = -1;
-    LQ_TRY(lq_input_open(path, false, &fd, err));
-    json_error_t je;
-    json_t *root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
-    close(fd);
-    LQ_FAIL_IF(!root, err, LQ_E_FORMAT, "%s: line %d: %s", path, je.line, je.text);
+    json_t *root = NULL;
+    LQ_TRY(lqi_opt_json_load(path, &root, err));
     lq_status rc = read_plan(path, root, plan, err);
     json_decref(root);
     if (rc != LQ_OK) {

@@ -8,9 +8,9 @@
 
 #include <jansson.h>
 
-#include "lq/file_io.h"
 #include "lq/optimize.h"
 #include "lqi.h"
+#include "opt_impl.h"
 
 /* The settings a table depends on; a cache with other settings is not reused. */
 static json_t *settings(const char *model, const char *calib, const struct lq_opt_params *p)
@@ -76,15 +76,7 @@ lq_status lq_opt_table_write(const struct lq_opt_table *t, const char *path,
                              "rho_cost", reals(t->rho_cost, t->n_checks), "rho_energy",
                              reals(t->rho_energy, t->n_checks), "seconds", t->seconds,
                              "tensors", arr);
-    lq_out *out = NULL;
-    lq_status rc = root ? lq_out_open(path, &out, err)
-                        : lqi_set_error(err, LQ_E_NOMEM, "optimize: out of memory");
-    if (rc == LQ_OK && json_dumpfd(root, lq_out_fd(out), JSON_COMPACT) != 0) {
-        lq_out_abort(out);
-        rc = lqi_set_error(err, LQ_E_IO, "%s: cannot write", path);
-    } else if (rc == LQ_OK) {
-        rc = lq_out_commit(out, err);
-    }
+    lq_status rc = lqi_opt_json_save(path, root, JSON_COMPACT, err);
     json_decref(root);
     return rc;
 }
@@ -182,12 +174,8 @@ lq_status lq_opt_table_read(const char *path, const char *model_path, const char
     if (access(path, F_OK) != 0) {
         return lqi_set_error(err, LQ_E_NOT_FOUND, "%s: no cached measurements", path);
     }
-    int fd = -1;
-    LQ_TRY(lq_input_open(path, false, &fd, err));
-    json_error_t je;
-    json_t *root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
-    close(fd);
-    LQ_FAIL_IF(!root, err, LQ_E_FORMAT, "%s: line %d: %s", path, je.line, je.text);
+    json_t *root = NULL;
+    LQ_TRY(lqi_opt_json_load(path, &root, err));
     json_t *want = settings(model_path, calib_path, p);
     lq_status rc = read_table(path, root, want, p, t, err);
     json_decref(want);

@@ -16,6 +16,7 @@
 
 #include "lq/gguf.h"
 #include "lq/optimize.h"
+#include "lq/report.h"
 #include "lqt_run.h"
 #include "lqt_util.h"
 
@@ -189,10 +190,47 @@ static void test_plan_json_round_trip(void **state)
     lq_opt_plan_free(&q);
 }
 
+/* Report jobs "opt@...": canonical names, the optimize kind, calibration required. */
+static void test_report_optimize_names(void **state)
+{
+    (void)state;
+    struct lq_report_params p = lq_report_params_default();
+    p.model = model;
+    p.text = lqt_data_path("text/heldout-A.txt");
+    p.n_ctx = 64;
+    p.n_chunks = 2;
+    p.calib = calib;
+    lq_report *r = NULL;
+    struct lq_error err = {0};
+    assert_int_equal(lq_report_open(&p, &r, &err), LQ_OK);
+    assert_int_equal(lq_report_add(r, "opt@Q4_K_M", &err), LQ_OK);
+    assert_int_equal(lq_report_add(r, "opt@3.50bpw", &err), LQ_OK);
+    assert_string_equal(lq_report_entry(r, 0)->name, "opt@q4_k_m");
+    assert_string_equal(lq_report_entry(r, 0)->kind, "optimize");
+    assert_string_equal(lq_report_entry(r, 1)->name, "opt@3.5bpw");
+    const char *bad[] = {"opt@", "opt@q9_k", "opt@0.1bpw", "opt@3.5", "opt@f32"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(lq_report_add(r, bad[i], &err), LQ_E_INVALID_ARG);
+    }
+    lq_report_free(r);
+    p.calib = NULL;
+    assert_int_equal(lq_report_open(&p, &r, &err), LQ_OK);
+    assert_int_equal(lq_report_add(r, "opt@q4_k_m", &err), LQ_E_INVALID_ARG);
+    assert_non_null(strstr(err.msg, "needs a calibration text"));
+    lq_report_free(r);
+    /* on the command line: --optimize without --calib is a usage error */
+    const char *args[] = {"report", model, "--text", p.text, "--optimize", "q4_k_m", "-o", dir,
+                          NULL};
+    struct lqt_run run = lqt_run_quant(args, NULL);
+    lqt_expect_exit(&run, args, 2, "calibration");
+    lqt_run_free(&run);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_json_round_trip),
+        cmocka_unit_test(test_report_optimize_names),
         cmocka_unit_test(test_optimize_plan_and_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
