@@ -56,7 +56,8 @@ configure() { # configure DIR CMAKE-ARGS...
 configure build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$jobs"
 if [ "${1:-}" != "--no-asan" ]; then
-  configure build-asan -DCMAKE_BUILD_TYPE=Debug -DLQ_SANITIZE=ON
+  # -O1: the sanitizers' usual level; the tests run about three times faster than at -O0
+  configure build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-g -O1" -DLQ_SANITIZE=ON
   cmake --build build-asan -j"$jobs"
 fi
 if [ -n "${LQ_CI:-}" ]; then

@@ -9,6 +9,15 @@
 
 #include <cmocka.h>
 
+/* 1 in optimised builds without sanitizers: the data-heavy tests check every case there and a
+ * subset covering each code path in unoptimised or sanitizer builds, whose runs are many times
+ * slower (CI runs both; its whole run must stay short). */
+#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
+#define LQT_FULL_RUN 1
+#else
+#define LQT_FULL_RUN 0
+#endif
+
 /* Folder of the shared test data: $LIBQUANT_DATA, else ../shared/data beside the sources. */
 const char *lqt_data_dir(void);
 

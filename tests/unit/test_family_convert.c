@@ -115,6 +115,10 @@ static void test_quantize_matches_llama_cpp(void **state)
         snprintf(rel, sizeof rel, "models/%s", families[i]);
         convert(lqt_data_path(rel), f16_path(families[i]), "F16");
         for (size_t r = 0; r < sizeof refs / sizeof refs[0]; r++) {
+            /* sanitizer builds: one reference per family, every type over the families */
+            if (!LQT_FULL_RUN && r != i % (sizeof refs / sizeof refs[0])) {
+                continue;
+            }
             char json[256], unknown[32] = "", out[4096];
             snprintf(json, sizeof json, "reference/llama.cpp/%s/%s", families[i], refs[r][1]);
             enum lq_ftype ft;
@@ -138,7 +142,8 @@ static void test_quantize_matches_llama_cpp(void **state)
     print_message("%d quantized references reproduced byte for byte, %d not covered\n", compared,
                   not_covered);
     assert_int_equal(not_covered, 0);
-    assert_int_equal(compared, (int)(N_FAMILIES * (sizeof refs / sizeof refs[0])));
+    assert_int_equal(compared, LQT_FULL_RUN ? (int)(N_FAMILIES * (sizeof refs / sizeof refs[0]))
+                                            : (int)N_FAMILIES);
 }
 
 /* Converting a folder straight to a quantized type picks llama-quantize's types: the recipe

@@ -352,8 +352,13 @@ static void on_heat(void *user, const char *tag, const struct lqt_xml_attr *a, i
     }
     assert_true(h->n < MAX_ITEMS);
     struct cell *c = &h->c[h->n++];
-    snprintf(c->type, sizeof c->type, "%.63s", lqt_xml_attr_get(a, n, "data-type"));
-    snprintf(c->tensor, sizeof c->tensor, "%.95s", lqt_xml_attr_get(a, n, "data-tensor"));
+    const char *type = lqt_xml_attr_get(a, n, "data-type");
+    const char *tensor = lqt_xml_attr_get(a, n, "data-tensor");
+    assert_non_null(type);
+    assert_non_null(tensor);
+    /* the fallbacks are for GCC, which cannot see that the asserts return only when non-null */
+    snprintf(c->type, sizeof c->type, "%.63s", type ? type : "");
+    snprintf(c->tensor, sizeof c->tensor, "%.95s", tensor ? tensor : "");
     c->has_value = lqt_xml_attr_get(a, n, "data-rel-rmse") != NULL;
     c->v = c->has_value ? num_attr(a, n, "data-rel-rmse") : NAN;
     c->x = num_attr(a, n, "x");
