@@ -82,7 +82,8 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
         {
             .name = "quantize",
             .summary = "quantize a model with llama.cpp's file types and recipes",
-            .synopsis = "[options] IN OUT TYPE | [options] -o OUT IN TYPE",
+            .synopsis = "[options] IN OUT TYPE | [options] -o OUT IN TYPE\n"
+                        "--plan PLAN.json [options] IN OUT",
             .description =
                 "Quantizes IN into the GGUF file OUT with llama.cpp's recipe for TYPE. Tensor\n"
                 "data is byte-identical to llama-quantize's for the same input. OUT is the\n"

@@ -227,6 +227,12 @@ int cmd_optimize(int argc, char **argv)
     if (st == LQ_OK && !o.dry_run) {
         st = lq_opt_plan_apply(&plan, o.model, o.out, o.threads, o.p.on_progress, &o, &err);
         progress_end(&o.bar);
+        struct stat sb = {0};
+        if (st == LQ_OK && (stat(o.out, &sb) != 0 || (uint64_t)sb.st_size != plan.bytes)) {
+            st = err.code = LQ_E_RANGE; /* the plan's size is exact: anything else is a bug */
+            snprintf(err.msg, sizeof err.msg, "%s: %lld bytes written, the plan said %llu",
+                     o.out, (long long)sb.st_size, (unsigned long long)plan.bytes);
+        }
     }
     if (st != LQ_OK) {
         rc = cli_fail("optimize", &err);

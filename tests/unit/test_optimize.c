@@ -23,8 +23,8 @@
 #define TINY_F16 "reference/llama.cpp/tiny-llama-6L/f16.gguf"
 #define CALIB "text/calib-A.txt"
 
-/* Sanitizer builds run the same steps on less text. */
-#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
+/* Sanitizer and unoptimised builds run the same steps on less text. */
+#if LQT_FULL_RUN
 #define CTX "32"
 #define TOKENS "128"
 #else
