@@ -476,9 +476,10 @@ static lq_status run(struct measure *ms, const char *model_path, const char *cal
     lq_status rc = lq_model_open_path(model_path, &mp, &ms->m, &tok, err);
     /* the first kld_chunks chunks score the responses, the first calib_tokens the Hessians */
     const int64_t chunks = p->calib_tokens / p->calib_ctx;
-    const int64_t want = chunks > p->kld_chunks ? chunks : p->kld_chunks;
+    const int64_t least = p->kld_chunks > 2 ? p->kld_chunks : 2; /* the evaluation's minimum */
+    const int64_t want = chunks > least ? chunks : least;
     if (rc == LQ_OK) {
-        rc = lq_calib_load(calib_path, tok, p->calib_ctx, p->kld_chunks, want, &ms->c, err);
+        rc = lq_calib_load(calib_path, tok, p->calib_ctx, least, want, &ms->c, err);
     }
     lq_tokenizer_free(tok);
     if (rc == LQ_OK) {

@@ -29,7 +29,7 @@
 #define TOKENS "128"
 #else
 #define CTX "32"
-#define TOKENS "32"
+#define TOKENS "64"
 #endif
 #define TYPES "q4_0,q8_0,q4_k"
 
@@ -183,6 +183,7 @@ static void test_plan_json_round_trip(void **state)
     assert_non_null(bad);
     memcpy(bad, "\"iq9_xs\"", 8);
     lqt_write_file(path2, a, strlen(a));
+    lq_opt_plan_free(&q);
     assert_int_equal(lq_opt_plan_read(path2, &q, &err), LQ_E_FORMAT);
     assert_non_null(strstr(err.msg, "tensors[1].type"));
     free(a);
