@@ -27,11 +27,12 @@
 #if LQT_FULL_RUN
 #define CTX "32"
 #define TOKENS "128"
+#define TYPES "q4_0,q8_0,q4_k"
 #else
 #define CTX "32"
 #define TOKENS "64"
+#define TYPES "q4_0,q8_0"
 #endif
-#define TYPES "q4_0,q8_0,q4_k"
 
 static char *dir;
 static char model[1024], calib[1024];
