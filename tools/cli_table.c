@@ -208,9 +208,9 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
             .pos = {{"MODEL", "a GGUF file (F16/F32/BF16) or a Hugging Face folder", NULL}},
             .n_pos_min = 1,
             .n_pos_max = 1,
-            .notes = "A target below the smallest possible file is a usage error (exit 2) that "
-                     "names the smallest size. `quant quantize --plan PLAN.json IN OUT` writes "
-                     "a plan's file again without measuring.",
+            .notes = "A target below the smallest possible file is a usage error (exit 2) that\n"
+                     "names the smallest size. `quant quantize --plan PLAN.json IN OUT` writes a\n"
+                     "plan's file again without measuring.",
         },
     [CLI_VERSION] =
         {
