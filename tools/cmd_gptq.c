@@ -113,32 +113,45 @@ static void log_weight(struct gptq_job *j, const struct lq_gptq_gguf_weight *w, 
                        int64_t total)
 {
     const char *type = j->o.safetensors ? "gptq" : lq_type_name(w->type);
+    char name[112];
+    if (w->expert >= 0) {
+        snprintf(name, sizeof name, "%.90s#%lld", w->name, (long long)w->expert);
+    } else {
+        snprintf(name, sizeof name, "%.90s", w->name);
+    }
     if (j->weight_lines) {
-        fprintf(stderr, "  %-28s %-6s %-5s loss %12.6g  %6.2f s\n", w->name,
+        fprintf(stderr, "  %-28s %-6s %-5s loss %12.6g  %6.2f s\n", name,
                 j->o.safetensors ? "int" : type, w->method, w->loss, w->seconds);
     }
     char label[96];
-    snprintf(label, sizeof label, "%.72s loss %.4g", w->name, w->loss); /* fits: no truncation */
+    snprintf(label, sizeof label, "%.72s loss %.4g", name, w->loss); /* fits: no truncation */
     progress_units(&j->bar, done, total, label);
-    json_array_append_new(j->log_layers,
-                          json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:I}", "name", w->name,
-                                    "type", type, "method", w->method, "loss", w->loss,
-                                    "seconds", w->seconds, "samples", (json_int_t)w->samples,
-                                    "rows", (json_int_t)w->rows, "cols", (json_int_t)w->cols));
+    json_t *entry = json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:I}", "name", w->name,
+                              "type", type, "method", w->method, "loss", w->loss, "seconds",
+                              w->seconds, "samples", (json_int_t)w->samples, "rows",
+                              (json_int_t)w->rows, "cols", (json_int_t)w->cols);
+    if (w->expert >= 0) {
+        json_object_set_new(entry, "expert", json_integer(w->expert));
+        j->n_unrouted += w->samples == 0;
+    }
+    json_array_append_new(j->log_layers, entry);
 }
 
-static void on_weight(void *user, const struct lq_gptq_gguf_weight *w)
+static void on_gguf_weight(void *user, const struct lq_gptq_gguf_weight *w)
 {
     log_weight(user, w, w->index + 1, w->n_weights);
 }
 
-/* The safetensors sink of the one GPTQ pass (lq_gptq_run_sink): GPTQ integers per weight,
- * kept by gptq_st_out.c for the folder, their dequantized copy for the forward pass. */
-static lq_status st_quantize(void *user, const char *name, const float *w, int64_t nrows,
-                             int64_t ncols, const lq_hessian *h, struct lq_model_tensor *use,
-                             struct lq_gptq_gguf_weight *r, struct lq_error *err)
+/* Safetensors output: GPTQ integers per weight (GGUF output is lq_gptq_gguf_run's). */
+static lq_status on_st_weight(void *user, int64_t layer, enum lq_layer_weight which,
+                              int64_t expert, const float *w, int64_t nrows, int64_t ncols,
+                              const lq_hessian *h, struct lq_model_tensor *use,
+                              struct lq_error *err)
 {
     struct gptq_job *j = user;
+    if (expert >= 0) { /* run_st refuses such models first */
+        return cli_set_error(err, LQ_E_UNSUPPORTED, "gptq: experts in a safetensors folder");
+    }
     struct gptq_kept *nk = realloc(j->kept, (size_t)(j->n_kept + 1) * sizeof *nk);
     if (!nk) {
         return cli_set_error(err, LQ_E_NOMEM, "gptq: out of memory");
@@ -146,14 +159,31 @@ static lq_status st_quantize(void *user, const char *name, const float *w, int64
     j->kept = nk;
     struct gptq_kept *k = &j->kept[j->n_kept];
     memset(k, 0, sizeof *k);
-    snprintf(k->name, sizeof k->name, "%s", name);
-    lq_status rc = gptq_st_weight(j, w, nrows, ncols, h, k, &r->loss, err);
+    snprintf(k->name, sizeof k->name, "blk.%lld.%s.weight", (long long)layer,
+             lq_layer_weight_name(which));
+    double t0 = progress_now(), loss = 0.0;
+    lq_hessian *eye = NULL;
+    if (j->o.rtn) {
+        lq_status rc = lq_hessian_new_identity(ncols, &eye, err);
+        if (rc != LQ_OK) {
+            return rc;
+        }
+        h = eye;
+    }
+    const int64_t samples = lq_hessian_nsamples(h);
+    lq_status rc = gptq_st_weight(j, layer, which, w, nrows, ncols, h, k, &loss, err);
+    lq_hessian_free(eye);
     j->n_kept += k->data != NULL;
     if (rc != LQ_OK) {
         return rc;
     }
     *use = (struct lq_model_tensor){ .type = k->type, .ne = { ncols, nrows, 1, 1 },
                                      .data = k->data, .nbytes = k->nbytes };
+    j->loss_sum += loss;
+    const struct lq_gptq_gguf_weight r = {
+        .name = k->name, .expert = -1, .method = j->o.rtn ? "rtn" : "gptq", .loss = loss,
+        .seconds = progress_now() - t0, .samples = samples, .rows = nrows, .cols = ncols };
+    log_weight(j, &r, j->n_kept, j->n_total);
     return LQ_OK;
 }
 
@@ -234,8 +264,29 @@ static lq_status prepare_st(struct gptq_job *j, struct lq_error *err)
     return lq_gptq_st_new(&cfg, &j->stw, err);
 }
 
-/* What both outputs give the one GPTQ pass. */
-static struct lq_gptq_gguf_params pass_params(struct gptq_job *j)
+static lq_status run_st(struct gptq_job *j, struct calib_cli *c, struct lq_error *err)
+{
+    if (lq_model_get_hparams(c->model)->n_expert > 0) {
+        return cli_set_error(err, LQ_E_UNSUPPORTED,
+                             "%s: --format safetensors does not write mixture-of-experts models "
+                             "(%lld experts); --format gguf quantizes each expert from the "
+                             "tokens routed to it", j->o.model,
+                             (long long)lq_model_get_hparams(c->model)->n_expert);
+    }
+    const int64_t n_layer = lq_model_get_hparams(c->model)->n_layer;
+    int64_t layers = n_layer - j->o.first_layer;
+    layers = j->o.n_layers > 0 && j->o.n_layers < layers ? j->o.n_layers : layers;
+    j->n_total = (layers > 0 ? layers : 0) * lq_model_n_layer_weights(c->model);
+    lq_status st = prepare_st(j, err);
+    if (st == LQ_OK) {
+        st = lq_calib_gptq(c->model, &c->calib, j->o.first_layer, j->o.n_layers, on_st_weight,
+                           j, err);
+    }
+    j->n_weights = j->n_kept;
+    return st == LQ_OK ? gptq_st_write(j, err) : st;
+}
+
+static lq_status run_gguf(struct gptq_job *j, struct calib_cli *c, struct lq_error *err)
 {
     struct lq_gptq_gguf_params p = lq_gptq_gguf_params_default();
     p.ftype = j->o.ftype;
@@ -244,28 +295,8 @@ static struct lq_gptq_gguf_params pass_params(struct gptq_job *j)
     p.gp = j->o.gp;
     p.first_layer = j->o.first_layer;
     p.n_layers = j->o.n_layers;
-    p.on_weight = on_weight;
+    p.on_weight = on_gguf_weight;
     p.user = j;
-    return p;
-}
-
-static lq_status run_st(struct gptq_job *j, struct calib_cli *c, struct lq_error *err)
-{
-    lq_status st = prepare_st(j, err);
-    const struct lq_gptq_gguf_params p = pass_params(j);
-    const struct lq_gptq_sink sink = { .quantize = st_quantize, .user = j };
-    struct lq_gptq_gguf_summary sum = { 0 };
-    if (st == LQ_OK) {
-        st = lq_gptq_run_sink(c->model, &c->calib, &p, &sink, &sum, err);
-    }
-    j->n_weights = sum.n_weights;
-    j->loss_sum = sum.loss;
-    return st == LQ_OK ? gptq_st_write(j, err) : st;
-}
-
-static lq_status run_gguf(struct gptq_job *j, struct calib_cli *c, struct lq_error *err)
-{
-    const struct lq_gptq_gguf_params p = pass_params(j);
     struct lq_gptq_gguf_summary sum = { 0 };
     lq_status st = lq_gptq_gguf_run(c->model, &c->calib, j->o.model, j->o.out, &p, &sum, err);
     j->n_weights = sum.n_weights;
@@ -321,6 +352,13 @@ int cmd_gptq(int argc, char **argv)
         if (!j.o.quiet && !j.o.json) {
             fprintf(stderr, "gptq: %lld weights, total loss %.6g, %.1f s, written to %s\n",
                     (long long)j.n_weights, j.loss_sum, secs, j.o.out);
+        }
+        if (!j.o.quiet && j.n_unrouted > 0) { /* the documented rule, said where it applied */
+            fprintf(stderr,
+                    "gptq: %lld expert matrices got no calibration tokens from the router and "
+                    "were rounded as quant quantize rounds them (\"method\": \"round\", "
+                    "\"samples\": 0 in the log); more calibration text routes tokens to them\n",
+                    (long long)j.n_unrouted);
         }
         rc = write_log(&j, secs, tokens);
         rc = rc ? rc : j.o.json ? print_json(&j, secs, tokens) : 0;

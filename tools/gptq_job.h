@@ -1,5 +1,5 @@
-/* gptq_job.h - the state of one `quant gptq` run (tools/cmd_gptq.c, gptq_st_out.c; the GPTQ
- * pass and the GGUF output are the library's, lq/gptq_gguf.h). */
+/* gptq_job.h - the state of one `quant gptq` run (tools/cmd_gptq.c, gptq_st_out.c; GGUF
+ * output is the library's, lq/gptq_gguf.h). */
 #ifndef LQ_GPTQ_JOB_H
 #define LQ_GPTQ_JOB_H
 
@@ -45,14 +45,16 @@ struct gptq_job {
     json_t *log_layers;
     double loss_sum;
     struct progress bar;
+    int64_t n_total;    /* block weights GPTQ will visit (safetensors output's bar) */
     bool weight_lines;  /* a line per weight on stderr (not under a bar on the terminal) */
+    int64_t n_unrouted; /* expert matrices no calibration token reached (rounded plainly) */
 };
 
 /* Quantizes one weight to GPTQ integers, adds it to the safetensors writer in Hugging Face row
  * order and keeps its dequantized F32 copy for the forward pass (gptq_st_out.c). */
-lq_status gptq_st_weight(struct gptq_job *j, const float *w, int64_t nrows, int64_t ncols,
-                         const lq_hessian *h, struct gptq_kept *k, double *loss,
-                         struct lq_error *err);
+lq_status gptq_st_weight(struct gptq_job *j, int64_t layer, enum lq_layer_weight which,
+                         const float *w, int64_t nrows, int64_t ncols, const lq_hessian *h,
+                         struct gptq_kept *k, double *loss, struct lq_error *err);
 /* Refuses, before any work, a config or side file of the model folder that the output would
  * copy and that leads outside the folder or is not a regular file. */
 lq_status gptq_st_check_inputs(const struct gptq_job *j, struct lq_error *err);

@@ -12,6 +12,8 @@
 #include "gptq_job.h"
 #include "lq/file_io.h"
 #include "lq/llama_map.h"
+#include "lq/safetensors.h"
+#include "lq/st_writer.h"
 
 struct st_layer {
     uint8_t *q;
@@ -84,10 +86,12 @@ static lq_status add_layer(struct gptq_job *j, const struct lq_source_tensor *t,
     return rc;
 }
 
-lq_status gptq_st_weight(struct gptq_job *j, const float *w, int64_t nrows, int64_t ncols,
-                         const lq_hessian *h, struct gptq_kept *k, double *loss,
-                         struct lq_error *err)
+lq_status gptq_st_weight(struct gptq_job *j, int64_t layer, enum lq_layer_weight which,
+                         const float *w, int64_t nrows, int64_t ncols, const lq_hessian *h,
+                         struct gptq_kept *k, double *loss, struct lq_error *err)
 {
+    (void)layer;
+    (void)which;
     const int64_t id = lq_source_find_tensor(j->src, k->name);
     if (id < 0) {
         return cli_set_error(err, LQ_E_NOT_FOUND, "%s: tensor '%s' is missing",
@@ -124,11 +128,38 @@ static bool kept(const struct gptq_job *j, const char *name)
     return false;
 }
 
+/* Gemma's norms are read as 1 + w (llama.cpp's converter folds the 1 into the GGUF weights);
+ * a Hugging Face folder must hold w: the checkpoint's own bytes, in its own dtype (F16 would
+ * flush the smallest BF16 weights to subnormals, and subtracting the 1 again loses their low
+ * bits). */
+static lq_status add_stored(struct gptq_job *j, const struct lq_source_tensor *t,
+                            struct lq_error *err)
+{
+    int dtype = 0;
+    while (dtype < LQ_ST_DTYPE_COUNT && lq_st_dtype_lq_type(dtype) != (int)t->type) {
+        dtype++;
+    }
+    if (dtype == LQ_ST_DTYPE_COUNT || !t->data || t->parts || t->permute_heads > 0) {
+        return cli_set_error(err, LQ_E_UNSUPPORTED, "%s (%s): a %s norm cannot be written back",
+                             t->src_name, t->file, lq_type_name(t->type));
+    }
+    struct lq_st_wtensor w = { .name = t->src_name, .dtype = lq_st_dtype_name(dtype),
+                               .ndims = t->n_dims, .data = t->data, .nbytes = t->nbytes };
+    for (int d = 0; d < t->n_dims; d++) {
+        w.shape[d] = t->ne[t->n_dims - 1 - d];
+    }
+    return lq_gptq_st_add_tensor(j->stw, &w, err);
+}
+
 /* A tensor GPTQ did not quantize (embeddings, norms, lm_head, layers outside --layers) as
- * F16 under its Hugging Face name, rows back in Hugging Face order. */
+ * F16 under its Hugging Face name, rows back in Hugging Face order (Gemma's norms as the
+ * checkpoint stores them: w, not llama.cpp's 1 + w). */
 static lq_status add_plain(struct gptq_job *j, int64_t id, struct lq_error *err)
 {
     const struct lq_source_tensor *t = lq_source_tensor(j->src, id);
+    if (t->add_one) {
+        return add_stored(j, t, err);
+    }
     const int64_t n = t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
     float *f = malloc((size_t)n * sizeof(float) * (t->permute_heads > 0 ? 2 : 1));
     if (!f) {

@@ -24,15 +24,18 @@ static lq_status tap(void *user, int64_t layer, enum lq_hook_point point, const 
     return lq_hessian_add(t->h, x, n_rows, err);
 }
 
-/* The current weight as F32 into *buf (grown as needed). */
-static lq_status weight_f32(const lq_model *m, int64_t layer, enum lq_layer_weight w, float **buf,
-                            struct lq_model_tensor *t, struct lq_error *err)
+/* The current weight (dense: expert -1) as F32 into *buf (grown as needed). */
+static lq_status weight_f32(const lq_model *m, int64_t layer, enum lq_layer_weight w,
+                            int64_t expert, float **buf, struct lq_model_tensor *t,
+                            struct lq_error *err)
 {
-    LQ_TRY(lq_model_get_weight(m, layer, w, t, err));
+    LQ_TRY(expert < 0 ? lq_model_get_weight(m, layer, w, t, err)
+                      : lq_model_get_expert_weight(m, layer, w, expert, t, err));
     const struct lq_type_traits *tr = lq_type_traits_get(t->type);
     LQ_FAIL_IF(!tr || !tr->to_float, err, LQ_E_UNSUPPORTED,
                "gptq: blk.%lld.%s: type %s cannot be decoded", (long long)layer,
-               lq_layer_weight_name(w), lq_type_name(t->type));
+               expert < 0 ? lq_layer_weight_name(w) : lq_expert_weight_name(w),
+               lq_type_name(t->type));
     float *nb = lqi_realloc(*buf, (size_t)(t->ne[0] * t->ne[1]) * sizeof(float));
     LQ_FAIL_IF(!nb, err, LQ_E_NOMEM, "gptq: out of memory");
     *buf = nb;
@@ -82,6 +85,9 @@ static lq_status do_group(struct gptq_run *r, enum lq_hook_point point, lq_calib
             first = (enum lq_layer_weight)w;
         }
     }
+    if (first == LQ_LW_COUNT) { /* the FFN of a mixture of experts: do_expert_group */
+        return LQ_OK;
+    }
     LQ_TRY(lq_model_get_weight(r->m, r->layer, first, &t, err));
     struct hessian_tap tp = {.layer = r->layer, .point = point};
     LQ_TRY(lq_hessian_new(t.ne[0], &tp.h, err));
@@ -93,10 +99,10 @@ static lq_status do_group(struct gptq_run *r, enum lq_hook_point point, lq_calib
         if (lq_layer_weight_input(lw) != point || !lq_model_has_weight(r->m, lw)) {
             continue;
         }
-        rc = weight_f32(r->m, r->layer, lw, wbuf, &t, err);
+        rc = weight_f32(r->m, r->layer, lw, -1, wbuf, &t, err);
         struct lq_model_tensor use = {0};
         if (rc == LQ_OK) {
-            rc = fn(user, r->layer, lw, *wbuf, t.ne[1], t.ne[0], tp.h, &use, err);
+            rc = fn(user, r->layer, lw, -1, *wbuf, t.ne[1], t.ne[0], tp.h, &use, err);
         }
         if (rc == LQ_OK && use.data) {
             rc = lq_model_set_weight(r->m, r->layer, lw, use.type, use.data, use.nbytes, err);
@@ -106,14 +112,79 @@ static lq_status do_group(struct gptq_run *r, enum lq_hook_point point, lq_calib
     return rc;
 }
 
+/* Each expert's Hessian from the rows routed to it. */
+struct expert_tap {
+    lq_hessian **h; /* (n_expert) */
+    int64_t layer;
+    enum lq_hook_point point;
+};
+
+static lq_status tap_expert(void *user, int64_t layer, int64_t expert, enum lq_hook_point point,
+                            const float *x, const int64_t *route, int64_t n_rows, int64_t n_cols,
+                            struct lq_error *err)
+{
+    (void)route;
+    struct expert_tap *t = user;
+    if (layer != t->layer || point != t->point) {
+        return LQ_OK;
+    }
+    LQ_FAIL_IF(n_cols != lq_hessian_ncols(t->h[expert]), err, LQ_E_INVALID_ARG,
+               "gptq: layer %lld expert %lld: %lld input columns observed, Hessian has %lld",
+               (long long)layer, (long long)expert, (long long)n_cols,
+               (long long)lq_hessian_ncols(t->h[expert]));
+    return lq_hessian_add(t->h[expert], x, n_rows, err);
+}
+
+/* The experts' matrices whose input is `point` (gate and up: the FFN input; down: each
+ * expert's SwiGLU output), each quantized from its own Hessian. The passes stop once every
+ * expert has run (the stop after LQ_HOOK_FFN_DOWN of a mixture-of-experts layer). */
+static lq_status do_expert_group(struct gptq_run *r, enum lq_hook_point point,
+                                 lq_calib_quantize_fn fn, void *user, float **wbuf,
+                                 struct lq_error *err)
+{
+    const struct lq_model_hparams *hp = lq_model_get_hparams(r->m);
+    const int64_t nx = hp->n_expert;
+    const int64_t ncols = point == LQ_HOOK_FFN_IN ? hp->n_embd : hp->n_ff_exp;
+    struct expert_tap tp = {.layer = r->layer, .point = point};
+    tp.h = lqi_calloc((size_t)nx, sizeof *tp.h);
+    LQ_FAIL_IF(!tp.h, err, LQ_E_NOMEM, "gptq: out of memory");
+    lq_status rc = LQ_OK;
+    for (int64_t e = 0; e < nx && rc == LQ_OK; e++) {
+        rc = lq_hessian_new(ncols, &tp.h[e], err);
+    }
+    if (rc == LQ_OK) {
+        lq_model_set_expert_observer(r->m, tap_expert, &tp);
+        rc = run_chunks(r, LQ_HOOK_FFN_DOWN, err);
+        lq_model_set_expert_observer(r->m, NULL, NULL);
+    }
+    const enum lq_layer_weight ws[3] = {LQ_LW_GATE, LQ_LW_UP, LQ_LW_DOWN};
+    for (int k = 0; k < 3 && rc == LQ_OK; k++) {
+        if (lq_layer_weight_input(ws[k]) != point) {
+            continue;
+        }
+        for (int64_t e = 0; e < nx && rc == LQ_OK; e++) {
+            struct lq_model_tensor t, use = {0};
+            rc = weight_f32(r->m, r->layer, ws[k], e, wbuf, &t, err);
+            if (rc == LQ_OK) {
+                rc = fn(user, r->layer, ws[k], e, *wbuf, t.ne[1], t.ne[0], tp.h[e], &use, err);
+            }
+            if (rc == LQ_OK && use.data) {
+                rc = lq_model_set_expert_weight(r->m, r->layer, ws[k], e, use.type, use.data,
+                                                use.nbytes, err);
+            }
+        }
+    }
+    for (int64_t e = 0; e < nx; e++) {
+        lq_hessian_free(tp.h[e]);
+    }
+    lqi_free(tp.h);
+    return rc;
+}
+
 lq_status lq_calib_gptq(lq_model *m, const struct lq_calib *c, int64_t first, int64_t n,
                         lq_calib_quantize_fn fn, void *user, struct lq_error *err)
 {
     LQ_FAIL_IF(!m || !c || !fn, err, LQ_E_INVALID_ARG, "gptq: NULL argument");
-    /* each expert would need the inputs of the tokens routed to it: not implemented yet */
-    LQ_FAIL_IF(lq_model_get_hparams(m)->n_expert > 0, err, LQ_E_UNSUPPORTED,
-               "gptq: mixture-of-experts models (%lld experts) are not supported yet",
-               (long long)lq_model_get_hparams(m)->n_expert);
     const int64_t n_layer = lq_model_get_hparams(m)->n_layer;
     LQ_FAIL_IF(first < 0 || first >= n_layer, err, LQ_E_INVALID_ARG,
                "gptq: first layer %lld outside 0 .. %lld", (long long)first,
@@ -130,6 +201,10 @@ lq_status lq_calib_gptq(lq_model *m, const struct lq_calib *c, int64_t first, in
         r.layer = il;
         for (int p = 0; p < LQ_HOOK_N_POINTS && rc == LQ_OK; p++) {
             rc = do_group(&r, (enum lq_hook_point)p, fn, user, &wbuf, err);
+            if (rc == LQ_OK && lq_model_get_hparams(m)->n_expert > 0 &&
+                (p == LQ_HOOK_FFN_IN || p == LQ_HOOK_FFN_DOWN)) {
+                rc = do_expert_group(&r, (enum lq_hook_point)p, fn, user, &wbuf, err);
+            }
         }
         if (rc == LQ_OK && il + 1 < end) {
             rc = run_chunks(&r, LQ_HOOK_N_POINTS, err);

@@ -1,4 +1,11 @@
-/* calib_imatrix.c - importance matrices from calibration text, counted as llama-imatrix does. */
+/* calib_imatrix.c - importance matrices from calibration text, counted as llama-imatrix does.
+ *
+ * Mixture of experts: the router (ffn_gate_inp) is a plain matrix product over the normed FFN
+ * input. The expert stacks are llama.cpp's indirect products (MUL_MAT_ID), which
+ * llama-imatrix collects whatever the micro-batch size: each expert sums the squares of the
+ * rows routed to it (the normed FFN input for ffn_gate_exps and ffn_up_exps, its own SwiGLU
+ * output for ffn_down_exps) and counts them, so counts has one entry per expert and they add
+ * up to tokens x n_expert_used. */
 #include "lq/calib.h"
 
 #include <stdio.h>
@@ -71,6 +78,31 @@ static lq_status observe(void *user, int64_t layer, enum lq_hook_point point, co
                  lq_layer_weight_name((enum lq_layer_weight)w));
         LQ_TRY(add_rows(c, name, x, n_cols, err));
     }
+    if (point == LQ_HOOK_FFN_IN && lq_model_get_hparams(c->m)->n_expert > 0) {
+        char name[96];
+        snprintf(name, sizeof name, "blk.%lld.ffn_gate_inp.weight", (long long)layer);
+        LQ_TRY(add_rows(c, name, x, n_cols, err));
+    }
+    return LQ_OK;
+}
+
+static lq_status observe_expert(void *user, int64_t layer, int64_t expert,
+                                enum lq_hook_point point, const float *x, const int64_t *route,
+                                int64_t n_rows, int64_t n_cols, struct lq_error *err)
+{
+    (void)route;
+    struct collector *c = user;
+    const int64_t n_expert = lq_model_get_hparams(c->m)->n_expert;
+    const enum lq_layer_weight ws[3] = { LQ_LW_GATE, LQ_LW_UP, LQ_LW_DOWN };
+    for (int k = 0; k < 3; k++) {
+        if (lq_layer_weight_input(ws[k]) != point) {
+            continue;
+        }
+        char name[96];
+        snprintf(name, sizeof name, "blk.%lld.%s.weight", (long long)layer,
+                 lq_expert_weight_name(ws[k]));
+        LQ_TRY(lq_imatrix_add_mat(c->im, name, n_expert, expert, x, n_rows, n_cols, err));
+    }
     return LQ_OK;
 }
 
@@ -79,11 +111,6 @@ lq_status lq_calib_imatrix(lq_model *m, const struct lq_calib *c,
                            struct lq_error *err)
 {
     LQ_FAIL_IF(!m || !c || !im, err, LQ_E_INVALID_ARG, "imatrix: NULL argument");
-    /* llama-imatrix keeps per-expert counts for the stacked experts: not implemented yet,
-     * and a matrix without them would mislead the quantizer */
-    LQ_FAIL_IF(lq_model_get_hparams(m)->n_expert > 0, err, LQ_E_UNSUPPORTED,
-               "imatrix: mixture-of-experts models (%lld experts) are not supported yet",
-               (long long)lq_model_get_hparams(m)->n_expert);
     struct lq_imatrix_batching bt =
         batching ? *batching : (struct lq_imatrix_batching){.n_batch = 2048, .n_ubatch = 512};
     LQ_FAIL_IF(bt.n_batch < 1 || bt.n_ubatch < 1, err, LQ_E_INVALID_ARG,
@@ -95,6 +122,7 @@ lq_status lq_calib_imatrix(lq_model *m, const struct lq_calib *c,
     const int64_t n_seq = bt.n_batch / c->n_ctx > 1 ? bt.n_batch / c->n_ctx : 1;
     const int64_t n_batch = bt.n_batch < n_seq * c->n_ctx ? bt.n_batch : n_seq * c->n_ctx;
     lq_model_set_observer(m, observe, &col);
+    lq_model_set_expert_observer(m, observe_expert, &col);
     lq_status rc = LQ_OK;
     for (int64_t i = 0; i < c->n_chunks && rc == LQ_OK; i++) {
         const int64_t group = i / n_seq * n_seq;
@@ -107,12 +135,15 @@ lq_status lq_calib_imatrix(lq_model *m, const struct lq_calib *c,
         }
     }
     lq_model_set_observer(m, NULL, NULL);
+    lq_model_set_expert_observer(m, NULL, NULL);
     lqi_free(counted);
     LQ_TRY(rc);
     float most = 0.0f;
     for (int64_t e = 0; e < lq_imatrix_n_entries(im); e++) {
         const struct lq_imatrix_entry *en = lq_imatrix_entry(im, e);
-        most = en->counts[0] > most ? en->counts[0] : most;
+        for (int64_t k = 0; k < en->n_mat; k++) {
+            most = en->counts[k] > most ? en->counts[k] : most;
+        }
     }
     /* llama-imatrix records the chunks its row counts amount to */
     lq_imatrix_set_info(im, c->path, (uint32_t)(most / (float)c->n_ctx), (uint32_t)c->n_ctx);

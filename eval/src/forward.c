@@ -164,8 +164,7 @@ static lq_status ffn_block(lq_model *m, int64_t il, int64_t n, struct lq_error *
     norm_rows(m, st->xb, st->x, L->ffn_norm, n);
     LQ_TRY(lqi_observe(m, il, LQ_HOOK_FFN_IN, st->xb, n, m->hp.n_embd, err));
     if (m->hp.n_expert > 0) { /* mixture of experts (forward_moe.c) */
-        lqi_moe_ffn(m, L, n);
-        return LQ_OK;
+        return lqi_moe_ffn(m, il, n, err);
     }
     lqi_acts_invalidate(&st->acts);
     /* fused (Phi-3): each row of w_up · n is the gate's n_ff values, then the up's */

@@ -89,8 +89,9 @@ void lqi_weight_row(const struct lqi_weight *w, int64_t row, float *y);
 
 // ---- mixture of experts (forward_moe.c) ------------------------------------------------------
 
-/* x += the experts' FFN of the normed input st->xb for n tokens (n_expert > 0). */
-void lqi_moe_ffn(lq_model *m, const struct lqi_layer *L, int64_t n);
+/* x += the experts' FFN of the normed input st->xb for n tokens of layer il (n_expert > 0);
+ * the expert observer's status, or LQI_STOPPED at a stop after LQ_HOOK_FFN_DOWN. */
+lq_status lqi_moe_ffn(lq_model *m, int64_t il, int64_t n, struct lq_error *err);
 
 // ---- attention (forward_attn.c) -----------------------------------------------------------
 

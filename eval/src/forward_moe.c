@@ -8,7 +8,8 @@
  *   x += out_0 + out_1 + ...                    (added in the chosen order)
  *
  * Mixtral's "softmax over the top-2 logits" is the same numbers: the renormalised top-k of a
- * softmax. Each expert's matrices run once over the tokens routed to it. */
+ * softmax. Each expert's matrices run once over the tokens routed to it; an expert observer
+ * (calibration) sees each expert's inputs. */
 #include "forward_impl.h"
 
 #include <string.h>
@@ -17,14 +18,6 @@
 
 /* ggml_clamp's floor for the weights' sum in build_moe_ffn: the smallest normal F16. */
 #define MOE_MIN_WEIGHT_SUM 6.103515625e-5f
-
-/* Expert e's matrix within a stack: rows e * n_out .. (e + 1) * n_out - 1. */
-static struct lqi_weight expert(const struct lqi_weight *stack, int64_t e)
-{
-    struct lqi_weight w = *stack;
-    w.data = stack->data + (size_t)e * (size_t)stack->n_out * stack->row_size;
-    return w;
-}
 
 static void project(lq_model *m, float *y, const struct lqi_weight *w, const float *x, int64_t n)
 {
@@ -65,8 +58,9 @@ static void route(const lq_model *m, int64_t t)
 
 /* Runs expert e over the tokens routed to it; their weighted outputs go to st->exp_out at
  * (token, slot). */
-static void run_expert(lq_model *m, const struct lqi_layer *L, int64_t e, int64_t n)
+static lq_status run_expert(lq_model *m, int64_t il, int64_t e, int64_t n, struct lq_error *err)
 {
+    const struct lqi_layer *L = &m->layers[il];
     struct lqi_state *st = &m->st;
     const int64_t k = m->hp.n_expert_used, ne = m->hp.n_embd, nf = m->hp.n_ff_exp;
     int64_t cnt = 0;
@@ -80,16 +74,19 @@ static void run_expert(lq_model *m, const struct lqi_layer *L, int64_t e, int64_
         }
     }
     if (cnt == 0) {
-        return;
+        return LQ_OK;
     }
-    const struct lqi_weight gate = expert(&L->gate_exps, e), up = expert(&L->up_exps, e);
-    const struct lqi_weight down = expert(&L->down_exps, e);
+    LQ_TRY(lqi_observe_expert(m, il, e, LQ_HOOK_FFN_IN, st->xe, st->rows, cnt, ne, err));
+    const struct lqi_weight gate = lqi_expert_weight(m, L, LQ_LW_GATE, e);
+    const struct lqi_weight up = lqi_expert_weight(m, L, LQ_LW_UP, e);
+    const struct lqi_weight down = lqi_expert_weight(m, L, LQ_LW_DOWN, e);
     lqi_acts_invalidate(&st->acts);
     project(m, st->gate, &gate, st->xe, cnt);
     project(m, st->up, &up, st->xe, cnt);
     for (int64_t r = 0; r < cnt; r++) {
         lqi_swiglu(st->gate + r * nf, st->up + r * nf, nf);
     }
+    LQ_TRY(lqi_observe_expert(m, il, e, LQ_HOOK_FFN_DOWN, st->gate, st->rows, cnt, nf, err));
     lqi_acts_invalidate(&st->acts);
     project(m, st->proj, &down, st->gate, cnt);
     for (int64_t r = 0; r < cnt; r++) {
@@ -100,10 +97,12 @@ static void run_expert(lq_model *m, const struct lqi_layer *L, int64_t e, int64_
             out[i] = y[i] * w;
         }
     }
+    return LQ_OK;
 }
 
-void lqi_moe_ffn(lq_model *m, const struct lqi_layer *L, int64_t n)
+lq_status lqi_moe_ffn(lq_model *m, int64_t il, int64_t n, struct lq_error *err)
 {
+    const struct lqi_layer *L = &m->layers[il];
     struct lqi_state *st = &m->st;
     const int64_t k = m->hp.n_expert_used, ne = m->hp.n_embd;
     lqi_acts_invalidate(&st->acts);
@@ -112,8 +111,10 @@ void lqi_moe_ffn(lq_model *m, const struct lqi_layer *L, int64_t n)
         route(m, t);
     }
     for (int64_t e = 0; e < m->hp.n_expert; e++) {
-        run_expert(m, L, e, n);
+        LQ_TRY(run_expert(m, il, e, n, err));
     }
+    /* a pass stopping at the down projections' inputs ends once every expert's were seen */
+    LQ_TRY(lqi_stop_here(m, il, LQ_HOOK_FFN_DOWN));
     for (int64_t t = 0; t < n; t++) {
         float *sum = st->exp_out + t * k * ne; /* slot 0 accumulates the others, in order */
         for (int64_t s = 1; s < k; s++) {
@@ -126,4 +127,5 @@ void lqi_moe_ffn(lq_model *m, const struct lqi_layer *L, int64_t n)
             st->x[t * ne + i] += sum[i];
         }
     }
+    return LQ_OK;
 }

@@ -44,7 +44,127 @@ lq_status lqi_observe(lq_model *m, int64_t il, enum lq_hook_point point, const f
     if (m->observer) {
         LQ_TRY(m->observer(m->observer_user, il, point, x, n, n_cols, err));
     }
+    return lqi_stop_here(m, il, point);
+}
+
+lq_status lqi_stop_here(const lq_model *m, int64_t il, enum lq_hook_point point)
+{
     return il + 1 == m->n_layer_run && (int64_t)point == m->stop_point ? LQI_STOPPED : LQ_OK;
+}
+
+void lq_model_set_expert_observer(lq_model *m, lq_model_expert_observer fn, void *user)
+{
+    if (m) {
+        m->expert_observer = fn;
+        m->expert_observer_user = fn ? user : NULL;
+    }
+}
+
+lq_status lqi_observe_expert(lq_model *m, int64_t il, int64_t e, enum lq_hook_point point,
+                             const float *x, const int64_t *route, int64_t n, int64_t n_cols,
+                             struct lq_error *err)
+{
+    return m->expert_observer ? m->expert_observer(m->expert_observer_user, il, e, point, x,
+                                                   route, n, n_cols, err)
+                              : LQ_OK;
+}
+
+const char *lq_expert_weight_name(enum lq_layer_weight w)
+{
+    return w == LQ_LW_GATE ? "ffn_gate_exps"
+           : w == LQ_LW_UP ? "ffn_up_exps"
+           : w == LQ_LW_DOWN ? "ffn_down_exps"
+                             : NULL;
+}
+
+/* The stack of expert matrices w, and its index in exp_views. */
+static const struct lqi_weight *expert_stack(const struct lqi_layer *L, enum lq_layer_weight w,
+                                             int *k)
+{
+    *k = w == LQ_LW_GATE ? 0 : w == LQ_LW_UP ? 1 : 2;
+    return w == LQ_LW_GATE ? &L->gate_exps : w == LQ_LW_UP ? &L->up_exps : &L->down_exps;
+}
+
+struct lqi_weight lqi_expert_weight(const lq_model *m, const struct lqi_layer *L,
+                                    enum lq_layer_weight w, int64_t e)
+{
+    int k;
+    const struct lqi_weight *stack = expert_stack(L, w, &k);
+    if (L->exp_views) {
+        return L->exp_views[k * m->hp.n_expert + e];
+    }
+    /* rows e * n_out .. (e + 1) * n_out - 1 of the stack */
+    struct lqi_weight x = *stack;
+    x.data = stack->data + (size_t)e * (size_t)stack->n_out * stack->row_size;
+    return x;
+}
+
+static lq_status check_expert_ref(const lq_model *m, int64_t il, enum lq_layer_weight w,
+                                  int64_t e, struct lq_error *err)
+{
+    LQ_FAIL_IF(!m, err, LQ_E_INVALID_ARG, "expert weight: NULL model");
+    LQ_FAIL_IF(m->hp.n_expert < 1 || !lq_expert_weight_name(w), err, LQ_E_INVALID_ARG,
+               "expert weight: a %s model has no expert weight %d (%lld experts)",
+               m->hp.family->name, (int)w, (long long)m->hp.n_expert);
+    LQ_FAIL_IF(il < 0 || il >= m->hp.n_layer || e < 0 || e >= m->hp.n_expert, err,
+               LQ_E_INVALID_ARG, "expert weight: no expert %lld of %lld in layer %lld of %lld",
+               (long long)e, (long long)m->hp.n_expert, (long long)il, (long long)m->hp.n_layer);
+    return LQ_OK;
+}
+
+lq_status lq_model_get_expert_weight(const lq_model *m, int64_t layer, enum lq_layer_weight w,
+                                     int64_t expert, struct lq_model_tensor *out,
+                                     struct lq_error *err)
+{
+    LQ_TRY(check_expert_ref(m, layer, w, expert, err));
+    const struct lqi_weight x = lqi_expert_weight(m, &m->layers[layer], w, expert);
+    *out = (struct lq_model_tensor){
+        .type = x.type,
+        .ne = { x.n_in, x.n_out, 1, 1 },
+        .data = x.data,
+        .nbytes = x.row_size * (size_t)x.n_out,
+    };
+    return LQ_OK;
+}
+
+lq_status lq_model_set_expert_weight(lq_model *m, int64_t layer, enum lq_layer_weight w,
+                                     int64_t expert, enum lq_type type, const void *data,
+                                     size_t nbytes, struct lq_error *err)
+{
+    LQ_TRY(check_expert_ref(m, layer, w, expert, err));
+    LQ_FAIL_IF(!data, err, LQ_E_INVALID_ARG, "set_expert_weight: NULL data");
+    LQ_FAIL_IF(!lq_type_traits_get(type), err, LQ_E_UNSUPPORTED,
+               "set_expert_weight: unknown type %d", (int)type);
+    struct lqi_layer *L = &m->layers[layer];
+    struct lqi_weight nw = lqi_expert_weight(m, L, w, expert);
+    nw.type = type;
+    nw.data = data;
+    const char *name = lq_expert_weight_name(w);
+    LQ_FAIL_IF(!lqi_weight_setup(&nw), err, LQ_E_UNSUPPORTED,
+               "set_expert_weight: blk.%lld.%s expert %lld: type %s cannot be used for %lld "
+               "columns", (long long)layer, name, (long long)expert, lq_type_name(type),
+               (long long)nw.n_in);
+    LQ_FAIL_IF(nw.row_size * (size_t)nw.n_out != nbytes, err, LQ_E_INVALID_ARG,
+               "set_expert_weight: blk.%lld.%s expert %lld: %zu bytes given, %s %lld x %lld "
+               "needs %zu", (long long)layer, name, (long long)expert, nbytes,
+               lq_type_name(type), (long long)nw.n_out, (long long)nw.n_in,
+               nw.row_size * (size_t)nw.n_out);
+    if (!L->exp_views) {
+        const int64_t nx = m->hp.n_expert;
+        struct lqi_weight *v = lqi_malloc((size_t)(3 * nx) * sizeof *v);
+        LQ_FAIL_IF(!v, err, LQ_E_NOMEM, "set_expert_weight: out of memory");
+        const enum lq_layer_weight ws[3] = { LQ_LW_GATE, LQ_LW_UP, LQ_LW_DOWN };
+        for (int k = 0; k < 3; k++) {
+            for (int64_t e = 0; e < nx; e++) {
+                v[k * nx + e] = lqi_expert_weight(m, L, ws[k], e);
+            }
+        }
+        L->exp_views = v;
+    }
+    int k;
+    expert_stack(L, w, &k);
+    L->exp_views[k * m->hp.n_expert + expert] = nw;
+    return LQ_OK;
 }
 
 lq_status lq_model_set_stop_layer(lq_model *m, int64_t last, struct lq_error *err)

@@ -54,6 +54,9 @@ struct lqi_layer {
     struct lqi_weight w_gate_inp;     /* (n_embd -> n_expert) */
     struct lqi_weight gate_exps, up_exps; /* per expert (n_embd -> n_ff_exp) */
     struct lqi_weight down_exps;      /* per expert (n_ff_exp -> n_embd) */
+    /* (3, n_expert) gate, up, down views of each expert, made when a calibration first
+     * replaces one expert's matrix (lq_model_set_expert_weight); NULL: the stacks' slices */
+    struct lqi_weight *exp_views;
 };
 
 /* Activations converted for a dot kernel: n_rows rows of row_size bytes. The conversion
@@ -120,6 +123,8 @@ struct lq_model {
     /* calibration hooks (model_hooks.c); all zero when unused */
     lq_model_observer observer;
     void *observer_user;
+    lq_model_expert_observer expert_observer;
+    void *expert_observer_user;
     int64_t n_layer_run; /* layers a pass runs; 0: all */
     int64_t stop_point;  /* with n_layer_run: end after this hook point of the last layer */
     int64_t first_layer; /* first layer a pass runs, from start_x */
@@ -148,6 +153,18 @@ lq_status lqi_model_bind(lq_model *m, struct lq_error *err);
  * pass is to end here. */
 lq_status lqi_observe(lq_model *m, int64_t il, enum lq_hook_point point, const float *x,
                       int64_t n, int64_t n_cols, struct lq_error *err);
+
+/* Hands expert e's rows x to the expert observer, if any (model_hooks.c). */
+lq_status lqi_observe_expert(lq_model *m, int64_t il, int64_t e, enum lq_hook_point point,
+                             const float *x, const int64_t *route, int64_t n, int64_t n_cols,
+                             struct lq_error *err);
+
+/* LQI_STOPPED when the pass is to end after `point` of layer il, else LQ_OK. */
+lq_status lqi_stop_here(const lq_model *m, int64_t il, enum lq_hook_point point);
+
+/* Expert e's matrix w (LQ_LW_GATE, LQ_LW_UP, LQ_LW_DOWN) of layer L (model_hooks.c). */
+struct lqi_weight lqi_expert_weight(const lq_model *m, const struct lqi_layer *L,
+                                    enum lq_layer_weight w, int64_t e);
 
 /* Allocates the KV cache and scratch for m->n_ctx, m->n_batch (model_state.c). */
 lq_status lqi_model_alloc_state(lq_model *m, struct lq_error *err);

@@ -142,6 +142,9 @@ void lq_model_free(lq_model *m)
         m->src.close(m->src.user);
     }
     lqi_free(m->state_mem);
+    for (int64_t il = 0; m->layers && il < m->hp.n_layer; il++) {
+        lqi_free(m->layers[il].exp_views);
+    }
     lqi_free(m->layers);
     lqi_free(m->vectors);
     for (int64_t i = 0; i < m->n_aligned; i++) {

@@ -186,25 +186,37 @@ lq_status lq_imatrix_weights(const lq_imatrix *im, const char *name, float *dst,
     return LQ_OK;
 }
 
-lq_status lq_imatrix_add(lq_imatrix *im, const char *name, const float *x, int64_t nrows,
-                         int64_t n_per_row, struct lq_error *err)
+lq_status lq_imatrix_add_mat(lq_imatrix *im, const char *name, int64_t n_mat, int64_t mat,
+                             const float *x, int64_t nrows, int64_t n_per_row,
+                             struct lq_error *err)
 {
+    LQ_FAIL_IF(n_mat < 1 || mat < 0 || mat >= n_mat || n_per_row < 1 || nrows < 0, err,
+               LQ_E_INVALID_ARG, "imatrix: '%s': matrix %lld of %lld, %lld rows of %lld", name,
+               (long long)mat, (long long)n_mat, (long long)nrows, (long long)n_per_row);
     struct lq_imatrix_entry *e = (struct lq_imatrix_entry *)lq_imatrix_find(im, name);
     if (!e) {
-        e = add_entry(im, name, n_per_row, 1);
+        e = add_entry(im, name, n_per_row, n_mat);
         LQ_FAIL_IF(!e, err, LQ_E_NOMEM, "out of memory");
     }
-    LQ_FAIL_IF(e->n_per_row != n_per_row, err, LQ_E_INVALID_ARG,
-               "imatrix: '%s' rows of %lld values, earlier %lld", name, (long long)n_per_row,
+    LQ_FAIL_IF(e->n_per_row != n_per_row || e->n_mat != n_mat, err, LQ_E_INVALID_ARG,
+               "imatrix: '%s' %lld matrices with rows of %lld values, earlier %lld of %lld", name,
+               (long long)n_mat, (long long)n_per_row, (long long)e->n_mat,
                (long long)e->n_per_row);
+    float *sum = e->sum2 + mat * n_per_row;
     for (int64_t r = 0; r < nrows; r++) {
         const float *row = x + r * n_per_row;
         for (int64_t i = 0; i < n_per_row; i++) {
-            e->sum2[i] += row[i] * row[i];
+            sum[i] += row[i] * row[i];
         }
     }
-    e->counts[0] += (float)nrows;
+    e->counts[mat] += (float)nrows;
     return LQ_OK;
+}
+
+lq_status lq_imatrix_add(lq_imatrix *im, const char *name, const float *x, int64_t nrows,
+                         int64_t n_per_row, struct lq_error *err)
+{
+    return lq_imatrix_add_mat(im, name, 1, 0, x, nrows, n_per_row, err);
 }
 
 void lq_imatrix_set_info(lq_imatrix *im, const char *dataset, uint32_t chunk_count,

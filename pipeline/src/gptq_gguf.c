@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "lq/convert.h"
 #include "lq/model_open_any.h"
@@ -12,12 +13,13 @@
 #include "lq/source.h"
 #include "lqi.h"
 
-/* A quantized weight kept until the file is written. */
+/* A quantized weight kept until the file is written (an expert stack: all its experts). */
 struct kept {
     char name[96];
     enum lq_type type;
     void *data;
     size_t nbytes;
+    int64_t n_mat; /* matrices (experts) in data, each nbytes / n_mat */
 };
 
 struct job {
@@ -25,7 +27,8 @@ struct job {
     lq_source *src;
     enum lq_type *plan; /* type of each source tensor */
     struct kept *kept;
-    int64_t n_kept;
+    int64_t n_kept, n_weights, n_done;
+    double loss;
 };
 
 struct lq_gptq_gguf_params lq_gptq_gguf_params_default(void)
@@ -35,68 +38,147 @@ struct lq_gptq_gguf_params lq_gptq_gguf_params_default(void)
     return p;
 }
 
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static int rounding_threads(const struct lq_gptq_gguf_params *p)
 {
     return p->gp.n_threads > 0 ? p->gp.n_threads : 1;
 }
 
-/* Fills k with w in its planned type: GPTQ's blocks when the type allows, else llama.cpp's
- * rounding. */
-static lq_status quantize_kept(struct job *j, const float *w, int64_t nrows, int64_t ncols,
-                               const lq_hessian *h, struct kept *k,
-                               struct lq_gptq_gguf_weight *r, struct lq_error *err)
+/* Quantizes w (nrows x ncols) into dst in `type`: GPTQ's blocks when the type allows and the
+ * Hessian has samples, else llama.cpp's rounding (a type GPTQ cannot target; an expert no
+ * calibration token was routed to, which has no Hessian to weight its error: rounded as
+ * `quant quantize` rounds it). */
+static lq_status quantize_into(const struct job *j, const char *name, enum lq_type type,
+                               const float *w, int64_t nrows, int64_t ncols, const lq_hessian *h,
+                               bool unrouted, void *dst, size_t size, double *loss,
+                               const char **method, struct lq_error *err)
 {
-    const int64_t id = lq_source_find_tensor(j->src, k->name);
-    LQ_FAIL_IF(id < 0, err, LQ_E_NOT_FOUND, "%s: tensor '%s' is missing", lq_source_path(j->src),
-               k->name);
-    k->type = j->plan[id];
-    r->type = k->type;
-    k->nbytes = lq_row_size(k->type, ncols) * (size_t)nrows;
-    k->data = lqi_malloc(k->nbytes ? k->nbytes : 1);
-    LQ_FAIL_IF(!k->data, err, LQ_E_NOMEM, "%s: out of memory", k->name);
-    if (lq_gptq_gguf_supported(k->type) && !j->p->round_all) {
+    *loss = 0.0;
+    if (lq_gptq_gguf_supported(type) && !unrouted && !j->p->round_all) {
         struct lq_gptq_params gp = j->p->gp;
         gp.static_groups = gp.static_groups || gp.act_order;
-        struct lq_gptq_gguf_out out = {.type = k->type, .blocks = k->data, .size = k->nbytes};
+        struct lq_gptq_gguf_out out = {.type = type, .blocks = dst, .size = size};
+        *method = j->p->rtn ? "rtn" : "gptq";
         lq_status s = lq_gptq_quantize_gguf(w, nrows, h, &gp, &out, err);
-        r->loss = out.loss;
+        *loss = out.loss;
         return s;
     }
-    r->method = "round";
+    *method = "round";
     struct lq_quantize_params qp = lq_quantize_params_default();
-    qp.tensor_name = k->name;
+    qp.tensor_name = name;
     qp.nthreads = rounding_threads(j->p);
     float *imp = NULL;
-    if (j->p->round_importance && !j->p->rtn) {
+    if (j->p->round_importance && !j->p->rtn && !unrouted) {
         imp = lqi_malloc((size_t)ncols * sizeof *imp);
-        LQ_FAIL_IF(!imp, err, LQ_E_NOMEM, "%s: out of memory", k->name);
+        LQ_FAIL_IF(!imp, err, LQ_E_NOMEM, "%s: out of memory", name);
         lq_hessian_importance(h, imp);
         qp.imatrix = imp;
     }
     size_t written = 0;
-    lq_status s = lq_quantize_rows(k->type, w, nrows, ncols, k->data, k->nbytes, &qp, &written,
-                                   err);
+    lq_status s = lq_quantize_rows(type, w, nrows, ncols, dst, size, &qp, &written, err);
     lqi_free(imp);
     return s;
 }
 
-/* The GGUF sink: each weight's blocks are kept until the convert pipeline writes the file. */
-static lq_status keep_weight(void *user, const char *name, const float *w, int64_t nrows,
-                             int64_t ncols, const lq_hessian *h, struct lq_model_tensor *use,
-                             struct lq_gptq_gguf_weight *r, struct lq_error *err)
+/* The kept weight `name`, made on first use with its planned type and room for the whole
+ * source tensor (every expert of a stack), whose matrices must be nrows x ncols. */
+static struct kept *kept_for(struct job *j, const char *name, int64_t nrows, int64_t ncols,
+                             struct lq_error *err)
 {
-    struct job *j = user;
+    for (int64_t i = 0; i < j->n_kept; i++) {
+        if (strcmp(j->kept[i].name, name) == 0) {
+            return &j->kept[i];
+        }
+    }
+    const int64_t id = lq_source_find_tensor(j->src, name);
+    if (id < 0) {
+        lqi_set_error(err, LQ_E_NOT_FOUND, "%s: tensor '%s' is missing",
+                      lq_source_path(j->src), name);
+        return NULL;
+    }
+    const struct lq_source_tensor *t = lq_source_tensor(j->src, id);
+    if (t->ne[0] != ncols || t->ne[1] != nrows) {
+        lqi_set_error(err, LQ_E_INVALID_ARG, "%s: '%s' is %lld x %lld, the model's %lld x %lld",
+                      lq_source_path(j->src), name, (long long)t->ne[1], (long long)t->ne[0],
+                      (long long)nrows, (long long)ncols);
+        return NULL;
+    }
     struct kept *nk = lqi_realloc(j->kept, (size_t)(j->n_kept + 1) * sizeof *nk);
-    LQ_FAIL_IF(!nk, err, LQ_E_NOMEM, "gptq: out of memory");
+    if (!nk) {
+        lqi_set_error(err, LQ_E_NOMEM, "gptq: out of memory");
+        return NULL;
+    }
     j->kept = nk;
     struct kept *k = &j->kept[j->n_kept];
     memset(k, 0, sizeof *k);
     snprintf(k->name, sizeof k->name, "%s", name);
-    lq_status s = quantize_kept(j, w, nrows, ncols, h, k, r, err);
-    j->n_kept += k->data != NULL;
+    k->type = j->plan[id];
+    k->n_mat = t->ne[2] * t->ne[3];
+    k->nbytes = lq_row_size(k->type, ncols) * (size_t)nrows * (size_t)k->n_mat;
+    k->data = lqi_malloc(k->nbytes ? k->nbytes : 1);
+    if (!k->data) {
+        lqi_set_error(err, LQ_E_NOMEM, "%s: out of memory", name);
+        return NULL;
+    }
+    j->n_kept++;
+    return k;
+}
+
+static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which, int64_t expert,
+                           const float *w, int64_t nrows, int64_t ncols, const lq_hessian *h,
+                           struct lq_model_tensor *use, struct lq_error *err)
+{
+    struct job *j = user;
+    char name[96];
+    snprintf(name, sizeof name, "blk.%lld.%s.weight", (long long)layer,
+             expert < 0 ? lq_layer_weight_name(which) : lq_expert_weight_name(which));
+    struct kept *k = kept_for(j, name, nrows, ncols, err);
+    if (!k) {
+        return err ? err->code : LQ_E_NOMEM;
+    }
+    LQ_FAIL_IF(expert >= k->n_mat || (expert < 0 && k->n_mat != 1), err, LQ_E_INVALID_ARG,
+               "gptq: '%s' holds %lld matrices, expert %lld given", name, (long long)k->n_mat,
+               (long long)expert);
+    const size_t part = k->nbytes / (size_t)k->n_mat;
+    void *dst = (char *)k->data + (expert < 0 ? 0 : (size_t)expert * part);
+    const double t0 = now_seconds();
+    const int64_t samples = lq_hessian_nsamples(h);
+    const bool unrouted = expert >= 0 && samples == 0;
+    lq_hessian *eye = NULL;
+    if (j->p->rtn) {
+        LQ_TRY(lq_hessian_new_identity(ncols, &eye, err));
+        h = eye;
+    }
+    double loss = 0.0;
+    const char *method = "gptq";
+    lq_status s = quantize_into(j, name, k->type, w, nrows, ncols, h, unrouted, dst, part, &loss,
+                                &method, err);
+    lq_hessian_free(eye);
     LQ_TRY(s);
     *use = (struct lq_model_tensor){
-        .type = k->type, .ne = {ncols, nrows, 1, 1}, .data = k->data, .nbytes = k->nbytes};
+        .type = k->type, .ne = {ncols, nrows, 1, 1}, .data = dst, .nbytes = part};
+    j->loss += loss;
+    j->n_done++;
+    if (j->p->on_weight) {
+        struct lq_gptq_gguf_weight r = {.name = k->name,
+                                        .expert = expert,
+                                        .type = k->type,
+                                        .method = method,
+                                        .loss = loss,
+                                        .seconds = now_seconds() - t0,
+                                        .samples = samples,
+                                        .rows = nrows,
+                                        .cols = ncols,
+                                        .index = j->n_done - 1,
+                                        .n_weights = j->n_weights};
+        j->p->on_weight(j->p->user, &r);
+    }
     return LQ_OK;
 }
 
@@ -139,18 +221,26 @@ static lq_status prepare(struct job *j, const char *model_path, struct lq_error 
     return lq_convert_plan(j->src, &cp, j->plan, &n_fallback, err);
 }
 
+static int64_t weights_visited(const lq_model *m, const struct lq_gptq_gguf_params *p)
+{
+    const int64_t n_layer = lq_model_get_hparams(m)->n_layer;
+    const int64_t first = p->first_layer < n_layer ? p->first_layer : n_layer;
+    const int64_t n =
+        p->n_layers > 0 && first + p->n_layers < n_layer ? p->n_layers : n_layer - first;
+    const struct lq_model_hparams *hp = lq_model_get_hparams(m);
+    return n * (lq_model_n_layer_weights(m) + 3 * hp->n_expert); /* experts: one by one */
+}
+
 lq_status lq_gptq_gguf_run(lq_model *m, const struct lq_calib *c, const char *model_path,
                            const char *out_path, const struct lq_gptq_gguf_params *p,
                            struct lq_gptq_gguf_summary *sum, struct lq_error *err)
 {
     LQ_FAIL_IF(!m || !c || !model_path || !out_path || !p, err, LQ_E_INVALID_ARG,
                "gptq: NULL argument");
-    struct job j = {.p = p};
-    struct lq_gptq_gguf_summary total = {0};
+    struct job j = {.p = p, .n_weights = weights_visited(m, p)};
     lq_status s = prepare(&j, model_path, err);
     if (s == LQ_OK) {
-        const struct lq_gptq_sink sink = {.quantize = keep_weight, .user = &j};
-        s = lq_gptq_run_sink(m, c, p, &sink, &total, err);
+        s = lq_calib_gptq(m, c, p->first_layer, p->n_layers, on_weight, &j, err);
     }
     if (s == LQ_OK) {
         struct lq_convert_params cp = convert_params(&j);
@@ -159,9 +249,8 @@ lq_status lq_gptq_gguf_run(lq_model *m, const struct lq_calib *c, const char *mo
         s = lq_convert_run(j.src, out_path, &cp, NULL, err);
     }
     if (sum) {
-        *sum = total;
-        sum->n_chunks = c->n_chunks;
-        sum->n_ctx = c->n_ctx;
+        *sum = (struct lq_gptq_gguf_summary){
+            .n_weights = j.n_done, .loss = j.loss, .n_chunks = c->n_chunks, .n_ctx = c->n_ctx};
     }
     for (int64_t i = 0; i < j.n_kept; i++) {
         lqi_free(j.kept[i].data);

@@ -187,11 +187,15 @@ static lq_status tensor_energies(struct measure *ms, int64_t ti, const float *w,
 }
 
 static lq_status on_layer_weight(void *user, int64_t layer, enum lq_layer_weight which,
-                                 const float *w, int64_t nrows, int64_t ncols,
+                                 int64_t expert, const float *w, int64_t nrows, int64_t ncols,
                                  const lq_hessian *h, struct lq_model_tensor *use,
                                  struct lq_error *err)
 {
     struct measure *ms = user;
+    if (expert >= 0) { /* expert stacks keep their recipe's type (not optimized yet) */
+        use->data = NULL;
+        return LQ_OK;
+    }
     char name[96];
     snprintf(name, sizeof name, "blk.%lld.%s.weight", (long long)layer,
              lq_layer_weight_name(which));

@@ -5,6 +5,8 @@
  *
  * usage: gen_family FAMILY OUT_DIR [LAYERS [HIDDEN [FFN [HEADS [KV_HEADS [VOCAB [HEAD_DIM]]]]]]]
  * Defaults are each family's common shape (below); the tokenizer is copied by the script.
+ * FAMILY "mixtral" is the llama row as a mixture of experts (Mixtral-8x7B's shape: 8 experts,
+ * 2 per token, each expert's matrices under their own Hugging Face names).
  * Weights are streamed to disk a tensor at a time: memory stays small. */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,14 +26,21 @@ struct shape {
 
 struct dims {
     int64_t e, f, q, kv, d, v;
+    int64_t x; /* experts (0: dense); each expert's FFN is f */
 };
 
-/* Default shapes: layers, hidden, FFN, heads, KV heads, vocab, head size (0: hidden / heads). */
-static const struct { const char *family; int64_t v[7]; } presets[] = {
-    { "llama", { 22, 2048, 5632, 32, 4, 32000, 0 } },     /* TinyLlama-1.1B */
-    { "qwen2", { 28, 3584, 18944, 28, 4, 152064, 0 } },   /* Qwen2.5-7B */
-    { "qwen3", { 36, 4096, 12288, 32, 8, 151936, 128 } }, /* Qwen3-8B */
-    { "phi3", { 32, 3072, 8192, 32, 32, 32064, 0 } },     /* Phi-3-mini */
+/* Default shapes: layers, hidden, FFN, heads, KV heads, vocab, head size (0: hidden / heads);
+ * the family table's row, and experts. */
+static const struct {
+    const char *name, *family;
+    int64_t v[7];
+    int64_t experts;
+} presets[] = {
+    { "llama", "llama", { 22, 2048, 5632, 32, 4, 32000, 0 }, 0 },       /* TinyLlama-1.1B */
+    { "qwen2", "qwen2", { 28, 3584, 18944, 28, 4, 152064, 0 }, 0 },     /* Qwen2.5-7B */
+    { "qwen3", "qwen3", { 36, 4096, 12288, 32, 8, 151936, 128 }, 0 },   /* Qwen3-8B */
+    { "phi3", "phi3", { 32, 3072, 8192, 32, 32, 32064, 0 }, 0 },        /* Phi-3-mini */
+    { "mixtral", "llama", { 32, 4096, 14336, 32, 8, 32000, 0 }, 8 },    /* Mixtral-8x7B */
 };
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -61,6 +70,9 @@ static void hf_shape(enum lq_family_shape sh, const struct dims *m, struct shape
     case LQ_SHAPE_KV: ne0 = m->kv; break;
     case LQ_SHAPE_D: ne0 = m->d; break;
     case LQ_SHAPE_E_V: ne0 = m->e, ne1 = m->v; break;
+    case LQ_SHAPE_E_X: ne0 = m->e, ne1 = m->x; break;
+    case LQ_SHAPE_E_FX_X: ne0 = m->e, ne1 = m->f; break; /* one expert's matrix */
+    case LQ_SHAPE_FX_E_X: ne0 = m->f, ne1 = m->e; break;
     default: break;
     }
     s->rows = ne1 ? ne1 : ne0;
@@ -75,11 +87,25 @@ static int list_tensors(const struct lq_family *f, int layers, const struct dims
         snprintf(s[n].name, sizeof s[n].name, "%s", f->global_tensors[i].hf);
         hf_shape(f->global_tensors[i].shape, m, &s[n++]);
     }
+    /* required tensors, and the dense FFN or the router and experts */
+    const unsigned want = LQ_FT_REQUIRED | (m->x > 0 ? LQ_FT_MOE : LQ_FT_DENSE);
     for (int l = 0; l < layers; l++) {
         for (size_t i = 0; i < f->n_layer_tensors; i++) {
             const struct lq_family_tensor *t = &f->layer_tensors[i];
-            if (t->flags & LQ_FT_REQUIRED) {
-                snprintf(s[n].name, sizeof s[n].name, "model.layers.%d.%s", l, t->hf);
+            if (!(t->flags & want)) {
+                continue;
+            }
+            const int64_t copies = t->flags & LQ_FT_EXPERT ? m->x : 1;
+            for (int64_t x = 0; x < copies; x++) {
+                char hf[96];
+                snprintf(hf, sizeof hf, "%s", t->hf);
+                char *star = strchr(hf, '*');
+                if (star) { /* "experts.*.w1.weight" -> "experts.<x>.w1.weight" */
+                    char rest[96];
+                    snprintf(rest, sizeof rest, "%s", star + 1);
+                    snprintf(star, sizeof hf - (size_t)(star - hf), "%" PRId64 "%s", x, rest);
+                }
+                snprintf(s[n].name, sizeof s[n].name, "model.layers.%d.%s", l, hf);
                 hf_shape(t->shape, m, &s[n++]);
             }
         }
@@ -100,7 +126,7 @@ static int64_t nelem(const struct shape *s)
 static void write_config(const char *dir, const struct lq_family *f, int layers,
                          const struct dims *m, int heads, int kv, bool head_dim)
 {
-    char path[4096], extra[128] = "";
+    char path[4096], extra[160] = "";
     snprintf(path, sizeof path, "%s/config.json", dir);
     FILE *o = fopen(path, "w");
     if (head_dim) {
@@ -110,6 +136,13 @@ static void write_config(const char *dir, const struct lq_family *f, int layers,
         snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
                  "\"original_max_position_embeddings\": 2048, ");
     }
+    const char *arch = f->hf_architectures[0], *type = f->hf_model_types[0];
+    if (m->x > 0) { /* the llama row's Mixtral names */
+        arch = "MixtralForCausalLM";
+        type = "mixtral";
+        snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+                 "\"num_local_experts\": %" PRId64 ", \"num_experts_per_tok\": 2, ", m->x);
+    }
     fprintf(o,
             "{\"architectures\": [\"%s\"], \"model_type\": \"%s\", "
             "\"hidden_size\": %" PRId64 ", \"intermediate_size\": %" PRId64 ", "
@@ -118,21 +151,23 @@ static void write_config(const char *dir, const struct lq_family *f, int layers,
             "\"max_position_embeddings\": 2048, \"rms_norm_eps\": 1e-05, \"rope_theta\": 10000.0, "
             "\"bos_token_id\": 1, \"eos_token_id\": 2, \"tie_word_embeddings\": false, "
             "\"torch_dtype\": \"bfloat16\"}\n",
-            f->hf_architectures[0], f->hf_model_types[0], m->e, m->f, layers, heads, kv, m->v,
-            extra);
+            arch, type, m->e, m->f, layers, heads, kv, m->v, extra);
     fclose(o);
 }
 
 int main(int argc, char **argv)
 {
-    const struct lq_family *f = argc > 2 ? lq_family_by_gguf_arch(argv[1]) : NULL;
     size_t p = 0;
-    while (f && p < sizeof presets / sizeof presets[0] && strcmp(presets[p].family, f->name)) {
+    while (argc > 2 && p < sizeof presets / sizeof presets[0] && strcmp(presets[p].name, argv[1])) {
         p++;
     }
-    if (!f || p == sizeof presets / sizeof presets[0]) {
+    const struct lq_family *f =
+        argc > 2 && p < sizeof presets / sizeof presets[0] ? lq_family_by_gguf_arch(presets[p].family)
+                                                          : NULL;
+    if (!f) {
         fprintf(stderr, "usage: %s FAMILY OUT_DIR [LAYERS [HIDDEN [FFN [HEADS [KV_HEADS [VOCAB "
-                        "[HEAD_DIM]]]]]]]\nfamilies: llama, qwen2, qwen3, phi3\n", argv[0]);
+                        "[HEAD_DIM]]]]]]]\nfamilies: llama, qwen2, qwen3, phi3, mixtral\n",
+                argv[0]);
         return 2;
     }
     int64_t v[7];
@@ -141,14 +176,17 @@ int main(int argc, char **argv)
     }
     const char *dir = argv[2];
     int layers = (int)v[0], heads = (int)v[3], kvh = (int)v[4];
-    struct dims m = { .e = v[1], .f = v[2], .v = v[5], .d = v[6] ? v[6] : v[1] / heads };
+    struct dims m = { .e = v[1], .f = v[2], .v = v[5], .d = v[6] ? v[6] : v[1] / heads,
+                      .x = presets[p].experts };
     m.q = m.d * heads;
     m.kv = m.d * kvh;
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         perror(dir);
         return 1;
     }
-    struct shape *s = calloc(f->n_global_tensors + f->n_layer_tensors * (size_t)layers, sizeof *s);
+    struct shape *s = calloc(f->n_global_tensors + f->n_layer_tensors * (size_t)layers *
+                                                       (size_t)(m.x > 0 ? m.x : 1),
+                             sizeof *s);
     int n = list_tensors(f, layers, &m, s);
     qsort(s, (size_t)n, sizeof *s, cmp_shape);
 

@@ -2,9 +2,8 @@
  * byte identity; test_eval_families: perplexity and KLD against llama.cpp):
  *  - the converter refuses experts that contradict config.json (one expert too few, an
  *    expert number past num_local_experts), exit 3 naming the tensor or stack;
- *  - generate runs on both tiny MoE models (greedy, deterministic);
- *  - imatrix and gptq, which do not handle experts yet, refuse them with a clear message
- *    instead of writing a misleading matrix. */
+ *  - generate runs on both tiny MoE models (greedy, deterministic).
+ * Calibration (imatrix, gptq) on them: test_moe_calib.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,40 +92,11 @@ static void test_generate(void **state)
     }
 }
 
-/* imatrix and gptq refuse experts for now (exit non-zero, saying so), writing nothing. */
-static void test_calibration_refused(void **state)
-{
-    (void)state;
-    char f16[700], imat[700], gq[700];
-    snprintf(f16, sizeof f16, "%s/tiny-mixtral.gguf", g_tmp);
-    snprintf(imat, sizeof imat, "%s/imatrix.gguf", g_tmp);
-    snprintf(gq, sizeof gq, "%s/gptq.gguf", g_tmp);
-    convert("tiny-mixtral", f16);
-    const char *text = lqt_data_path("text/calib-A.txt");
-    const char *ia[] = { "imatrix", "-q", "--ctx", "64", "--chunks", "1", "--calib", text,
-                         "-o", imat, f16, NULL };
-    const struct lqt_run_opts o = { .max_seconds = 600 };
-    struct lqt_run r = lqt_run_quant(ia, &o);
-    assert_int_not_equal(r.code, 0);
-    assert_false(lqt_run_sanitizer_report(&r));
-    assert_non_null(strstr(r.err, "mixture-of-experts"));
-    lqt_run_free(&r);
-    assert_null(fopen(imat, "rb"));
-    const char *ga[] = { "gptq", "-q", "--calib-ctx", "64", "--calib-tokens", "64", "--calib", text,
-                         "--type", "Q4_0", "-o", gq, f16, NULL };
-    r = lqt_run_quant(ga, &o);
-    assert_int_not_equal(r.code, 0);
-    assert_false(lqt_run_sanitizer_report(&r));
-    assert_non_null(strstr(r.err, "mixture-of-experts"));
-    lqt_run_free(&r);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expert_count_checked),
         cmocka_unit_test(test_generate),
-        cmocka_unit_test(test_calibration_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

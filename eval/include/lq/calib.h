@@ -65,7 +65,10 @@ struct lq_imatrix_batching {
 
 /* Accumulates the squared activations of every block weight (blk.N.attn_q.weight ...; not
  * output.weight) over all chunks into im, counting rows as llama-imatrix does with the given
- * batching (NULL: llama.cpp's defaults), and records the dataset and chunk counts. */
+ * batching (NULL: llama.cpp's defaults), and records the dataset and chunk counts. In a
+ * mixture-of-experts model the router (ffn_gate_inp) counts like a dense weight and each
+ * expert stack (ffn_{gate,up,down}_exps) keeps per-expert sums and counts of the rows routed
+ * to each expert, all of them whatever the micro-batch (llama-imatrix's MUL_MAT_ID rule). */
 LQ_API lq_status lq_calib_imatrix(lq_model *m, const struct lq_calib *c,
                                   const struct lq_imatrix_batching *batching, lq_imatrix *im,
                                   struct lq_error *err);
@@ -77,11 +80,18 @@ LQ_API lq_status lq_calib_imatrix(lq_model *m, const struct lq_calib *c,
  * Hessian of its inputs, computed through every weight quantized before it. The callback
  * quantizes, keeps its result and fills *use with the type, data and size the forward pass
  * is to use from now on (the buffer stays the callback's and must outlive the model), or
- * leaves use->data NULL to keep the weight as it is. */
+ * leaves use->data NULL to keep the weight as it is.
+ *
+ * Mixture of experts: expert is -1 for dense weights; the expert stacks are visited one
+ * expert at a time (which = LQ_LW_GATE, LQ_LW_UP or LQ_LW_DOWN naming ffn_*_exps; expert e's
+ * nrows x ncols matrix), gate and up of every expert, then down of every expert, each with
+ * the Hessian of the tokens the router sent to that expert (the router, ffn_gate_inp, is not
+ * quantized: llama.cpp keeps it as it is). An expert no calibration token was routed to gets a
+ * Hessian of no samples (lq_hessian_nsamples 0): there is nothing to weight its error by. */
 typedef lq_status (*lq_calib_quantize_fn)(void *user, int64_t layer, enum lq_layer_weight which,
-                                          const float *w, int64_t nrows, int64_t ncols,
-                                          const lq_hessian *h, struct lq_model_tensor *use,
-                                          struct lq_error *err);
+                                          int64_t expert, const float *w, int64_t nrows,
+                                          int64_t ncols, const lq_hessian *h,
+                                          struct lq_model_tensor *use, struct lq_error *err);
 
 /* True-sequential GPTQ (as in the paper and AutoGPTQ) over layers first .. first + n - 1
  * (n <= 0: to the last layer): for each projection group the calibration chunks are run
@@ -89,7 +99,8 @@ typedef lq_status (*lq_calib_quantize_fn)(void *user, int64_t layer, enum lq_lay
  * is accumulated from its inputs, and fn quantizes each of its weights, whose result later
  * groups then see. The residual stream entering each layer is cached (n_chunks * n_ctx *
  * n_embd floats) after running it through the quantized layers before, so each layer costs
- * about three passes over that one layer. Hooks are left unset afterwards. */
+ * about three passes over that one layer (mixtures of experts: n_expert Hessians are
+ * accumulated at once for each expert group). Hooks are left unset afterwards. */
 LQ_API lq_status lq_calib_gptq(lq_model *m, const struct lq_calib *c, int64_t first, int64_t n,
                                lq_calib_quantize_fn fn, void *user, struct lq_error *err);
 

@@ -70,6 +70,26 @@ typedef lq_status (*lq_model_observer)(void *user, int64_t layer, enum lq_hook_p
 /* Sets (fn non-NULL) or removes (fn NULL) the observer. */
 LQ_API void lq_model_set_observer(lq_model *m, lq_model_observer fn, void *user);
 
+/* Mixture-of-experts models (n_expert > 0): the observer above sees the normed FFN input at
+ * LQ_HOOK_FFN_IN (the router's input, and every expert's) and nothing at LQ_HOOK_FFN_DOWN.
+ * An expert observer sees each expert's own inputs, the rows of the tokens routed to it:
+ * at LQ_HOOK_FFN_IN the normed FFN input (input of the expert's gate and up matrices), at
+ * LQ_HOOK_FFN_DOWN its SwiGLU output (input of its down matrix). route[r] = token *
+ * n_expert_used + slot for row r (the token's batch position, and the expert's rank among the
+ * token's chosen ones, best first); rows are in token order. Not called for an expert that no
+ * token of the batch chose. Returning anything but LQ_OK stops the pass with that status. */
+typedef lq_status (*lq_model_expert_observer)(void *user, int64_t layer, int64_t expert,
+                                              enum lq_hook_point point, const float *x,
+                                              const int64_t *route, int64_t n_rows,
+                                              int64_t n_cols, struct lq_error *err);
+
+/* Sets (fn non-NULL) or removes (fn NULL) the expert observer. */
+LQ_API void lq_model_set_expert_observer(lq_model *m, lq_model_expert_observer fn, void *user);
+
+/* GGUF name suffix of an expert stack ("ffn_gate_exps", "ffn_up_exps", "ffn_down_exps") for
+ * w = LQ_LW_GATE, LQ_LW_UP, LQ_LW_DOWN; NULL for any other w. */
+LQ_API const char *lq_expert_weight_name(enum lq_layer_weight w);
+
 /* Ends every following forward pass after layer `last` (0-based; the K/V cache of later
  * layers is left stale and no logits are written); -1 runs the whole model again. */
 LQ_API lq_status lq_model_set_stop_layer(lq_model *m, int64_t last, struct lq_error *err);
@@ -116,6 +136,18 @@ LQ_API lq_status lq_model_get_model_weight(const lq_model *m, enum lq_model_weig
                                            struct lq_model_tensor *out, struct lq_error *err);
 LQ_API lq_status lq_model_set_model_weight(lq_model *m, enum lq_model_weight w, enum lq_type type,
                                            const void *data, size_t nbytes, struct lq_error *err);
+
+/* One expert's matrix w (LQ_LW_GATE, LQ_LW_UP or LQ_LW_DOWN of a mixture-of-experts
+ * layer) as the pass currently uses it, and replacing it, as lq_model_get_weight and
+ * lq_model_set_weight do for dense weights (ne[0] = input columns, ne[1] = the expert's
+ * rows). Each expert may get its own type and buffer. LQ_E_INVALID_ARG for a model without
+ * experts or an expert outside 0 .. n_expert - 1. */
+LQ_API lq_status lq_model_get_expert_weight(const lq_model *m, int64_t layer,
+                                            enum lq_layer_weight w, int64_t expert,
+                                            struct lq_model_tensor *out, struct lq_error *err);
+LQ_API lq_status lq_model_set_expert_weight(lq_model *m, int64_t layer, enum lq_layer_weight w,
+                                            int64_t expert, enum lq_type type, const void *data,
+                                            size_t nbytes, struct lq_error *err);
 
 #ifdef __cplusplus
 }

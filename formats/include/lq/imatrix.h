@@ -50,6 +50,14 @@ LQ_API lq_status lq_imatrix_weights(const lq_imatrix *im, const char *name, floa
 LQ_API lq_status lq_imatrix_add(lq_imatrix *im, const char *name, const float *x, int64_t nrows,
                                 int64_t n_per_row, struct lq_error *err);
 
+/* Adds rows of activations x seen by matrix `mat` of a stack of n_mat (the experts of
+ * "blk.N.ffn_*_exps.weight": each expert keeps its own sums and its own count of the rows
+ * routed to it, as llama-imatrix does). The entry is made with n_mat matrices, all counts 0,
+ * on first use; a later call with another n_mat or n_per_row is LQ_E_INVALID_ARG. */
+LQ_API lq_status lq_imatrix_add_mat(lq_imatrix *im, const char *name, int64_t n_mat, int64_t mat,
+                                    const float *x, int64_t nrows, int64_t n_per_row,
+                                    struct lq_error *err);
+
 /* Dataset name and chunk bookkeeping written to the file. */
 LQ_API void lq_imatrix_set_info(lq_imatrix *im, const char *dataset, uint32_t chunk_count,
                                 uint32_t chunk_size);

@@ -30,9 +30,11 @@ extern "C" {
 
 /* One block weight done, as the run reports it. */
 struct lq_gptq_gguf_weight {
-    const char *name;   /* "blk.0.attn_q.weight" */
+    const char *name;   /* "blk.0.attn_q.weight", "blk.0.ffn_up_exps.weight" */
+    int64_t expert;     /* the expert of an expert stack (visited one by one); -1: dense */
     enum lq_type type;  /* the block type written */
-    const char *method; /* "gptq", "rtn" (params.rtn) or "round" (a type GPTQ cannot target) */
+    const char *method; /* "gptq", "rtn" (params.rtn) or "round" (a type GPTQ cannot target,
+                         * or an expert no calibration token was routed to: samples 0) */
     double loss;        /* GPTQ's loss (lq_gptq_quantize); 0 for "round" */
     double seconds;     /* quantizing this weight */
     int64_t samples;    /* calibration rows behind its Hessian */
@@ -67,30 +69,11 @@ struct lq_gptq_gguf_params {
 
 /* Totals of a run (may be NULL where asked). */
 struct lq_gptq_gguf_summary {
-    int64_t n_weights;       /* block weights quantized by GPTQ (or rtn / round) */
+    int64_t n_weights;       /* block weights quantized by GPTQ (or rtn / round; each
+                              * expert of a stack counts) */
     double loss;             /* sum of their losses */
     int64_t n_chunks, n_ctx; /* calibration used */
 };
-
-/* Where the weights of a GPTQ pass go: lq_gptq_gguf_run's GGUF blocks, or another output
- * (`quant gptq --format safetensors` keeps GPTQ integers for a safetensors folder). The one
- * pass (lq_gptq_run_sink) names each block weight, swaps in the identity Hessian for rtn,
- * times and counts the weights and reports them through on_weight; the sink only quantizes
- * and keeps: it fills *use as lq_calib_quantize_fn does (the buffer stays the sink's) and
- * r->type, r->method and r->loss. */
-struct lq_gptq_sink {
-    lq_status (*quantize)(void *user, const char *name, const float *w, int64_t nrows,
-                          int64_t ncols, const lq_hessian *h, struct lq_model_tensor *use,
-                          struct lq_gptq_gguf_weight *r, struct lq_error *err);
-    void *user;
-};
-
-/* Sequential GPTQ over p's layers (p->first_layer, n_layers, rtn, on_weight are used) into
- * sink; sum (may be NULL) gets the weights done and the summed loss. */
-LQ_API lq_status lq_gptq_run_sink(lq_model *m, const struct lq_calib *c,
-                                  const struct lq_gptq_gguf_params *p,
-                                  const struct lq_gptq_sink *sink,
-                                  struct lq_gptq_gguf_summary *sum, struct lq_error *err);
 
 /* Q4_K_M, llama.cpp's recipe, lq_gptq_params_default(), all layers, no callback. */
 LQ_API struct lq_gptq_gguf_params lq_gptq_gguf_params_default(void);
