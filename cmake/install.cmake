@@ -1,6 +1,6 @@
 # cmake --install BUILD --prefix P lays out:
 #   P/bin/quant                              the program (LQ_BUILD_TOOLS)
-#   P/include/lq/*.h                         the public headers of the four components
+#   P/include/lq/*.h                         the public headers of the five components
 #   P/lib/libquant.a, or libquant.so.<ver>   the library (BUILD_SHARED_LIBS)
 #   P/lib/pkgconfig/libquant.pc              pkg-config --cflags --libs libquant
 #   P/lib/cmake/libquant/                    find_package(libquant) -> libquant::libquant

@@ -1,12 +1,12 @@
 # libquant: the one library other projects link (-lquant, libquant::libquant), made from the
-# objects of lq_core, lq_formats, lq_eval and lq_report. Static by default, shared with
+# objects of lq_core, lq_formats, lq_eval, lq_pipeline and lq_report. Static by default, shared with
 # -DBUILD_SHARED_LIBS=ON (hidden symbols but the LQ_API ones, versioned soname).
 #
 # The component archives stay static in every build: the tests, benchmarks and fuzz targets
 # link them, since they use lqi_ internals that the shared library hides.
 set(LQ_COMPONENTS lq_core lq_formats)
 if(TARGET lq_eval)
-  list(APPEND LQ_COMPONENTS lq_eval lq_report)
+  list(APPEND LQ_COMPONENTS lq_eval lq_pipeline lq_report)
 endif()
 set(LQ_COMPONENT_OBJECTS "")
 set(LQ_PUBLIC_INCLUDE_DIRS "")

@@ -59,6 +59,7 @@ int cmd_imatrix(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
+int cmd_optimize(int argc, char **argv);
 int cmd_gptq(int argc, char **argv);
 
 #endif

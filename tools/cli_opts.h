@@ -25,6 +25,7 @@ enum cli_cmd {
     CLI_CHECK,
     CLI_FIT,
     CLI_GPTQ,
+    CLI_OPTIMIZE,
     CLI_VERSION,
     CLI_N_CMDS
 };
@@ -106,6 +107,17 @@ enum cli_id {
     OPT_KV_TYPE,
     OPT_FLASH_ATTN,
     OPT_REPORT,
+    OPT_TARGET_SIZE,
+    OPT_TARGET_BPW,
+    OPT_NO_GPTQ,
+    OPT_DRY_RUN,
+    OPT_PLAN_OUT,
+    OPT_PLAN,
+    OPT_WORK,
+    OPT_RESUME,
+    OPT_KLD_CHUNKS,
+    OPT_VALIDATE,
+    OPT_OPTIMIZE,
     CLI_N_IDS
 };
 

@@ -17,12 +17,16 @@
 #define CHECK CLI_M(CLI_CHECK)
 #define GPTQ CLI_M(CLI_GPTQ)
 #define FIT CLI_M(CLI_FIT)
+#define OPTIMIZE CLI_M(CLI_OPTIMIZE)
 #define ALL (CLI_M(CLI_N_CMDS) - 1)
 
 /* The subcommands that run threads (all but generate run long enough for --progress). */
-#define THREADED (CONVERT | QUANTIZE | EVAL | GENERATE | IMATRIX | REPORT | CHECK | GPTQ)
+#define THREADED \
+    (CONVERT | QUANTIZE | EVAL | GENERATE | IMATRIX | REPORT | CHECK | GPTQ | OPTIMIZE)
 /* The subcommands that produce a result a machine may read. */
-#define RESULT (INSPECT | CONVERT | QUANTIZE | EVAL | GENERATE | IMATRIX | REPORT | CHECK | GPTQ | FIT)
+#define RESULT \
+    (INSPECT | CONVERT | QUANTIZE | EVAL | GENERATE | IMATRIX | REPORT | CHECK | GPTQ | FIT | \
+     OPTIMIZE)
 
 #define BIG INT64_MAX
 #define COMMON "common options"
@@ -80,7 +84,8 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
         {
             .name = "quantize",
             .summary = "quantize a model with llama.cpp's file types and recipes",
-            .synopsis = "[options] IN OUT TYPE | [options] -o OUT IN TYPE",
+            .synopsis = "[options] IN OUT TYPE | [options] -o OUT IN TYPE\n"
+                        "--plan PLAN.json [options] IN OUT",
             .description =
                 "Quantizes IN into the GGUF file OUT with llama.cpp's recipe for TYPE. Tensor\n"
                 "data is byte-identical to llama-quantize's for the same input. OUT is the\n"
@@ -210,6 +215,26 @@ const struct cli_command_info cli_commands[CLI_N_CMDS] = {
                 "OpenBLAS picks slow kernels on some virtual machines; when OPENBLAS_CORETYPE is\n"
                 "unset and the CPU has AVX-512 (AVX2), gptq restarts itself with it set to\n"
                 "SkylakeX (Haswell).",
+        },
+    [CLI_OPTIMIZE] =
+        {
+            .name = "optimize",
+            .summary = "the most accurate GGUF that fits a size, types chosen by measured KLD",
+            .synopsis = "[options] MODEL --calib FILE (--target-size SIZE | --target-bpw B) "
+                        "-o OUT.gguf",
+            .description =
+                "Measures how quantizing each tensor to each candidate type moves the model's\n"
+                "output distribution (output-error energy from the GPTQ Hessians, scaled per\n"
+                "tensor by one measured single-tensor KL divergence), chooses every tensor's\n"
+                "type so that the file fits the target with the least predicted KLD, then\n"
+                "quantizes with GPTQ in the chosen types. The file loads in llama.cpp\n"
+                "unchanged and carries the plan in its metadata (libquant.plan).",
+            .pos = {{"MODEL", "a GGUF file (F16/F32/BF16) or a Hugging Face folder", NULL}},
+            .n_pos_min = 1,
+            .n_pos_max = 1,
+            .notes = "A target below the smallest possible file is a usage error (exit 2) that\n"
+                     "names the smallest size. `quant quantize --plan PLAN.json IN OUT` writes a\n"
+                     "plan's file again without measuring.",
         },
     [CLI_VERSION] =
         {
@@ -776,6 +801,14 @@ const struct cli_option cli_options[] = {
      .values = report_job_names,
      .cmds = REPORT,
      .id = OPT_TYPES},
+    {.name = "optimize",
+     .kind = CLI_LIST,
+     .metavar = "SIZES",
+     .help = "also `quant optimize`'s file at each size: a file type's (q4_k_m: the size its "
+             "recipe file would have) or N bpw (3.5bpw); rows opt@SIZE and a second curve on "
+             "the chart (needs --calib)",
+     .cmds = REPORT,
+     .id = OPT_OPTIMIZE},
     {.name = "files",
      .kind = CLI_NONE,
      .help = "the arguments are existing GGUF files to compare (needs --base)",
@@ -854,6 +887,127 @@ const struct cli_option cli_options[] = {
      .cmds = EVAL,
      .id = OPT_LLAMA_ORDER,
      .group = "task accuracy"},
+    // ---- optimize ----
+    {.name = "output",
+     .short_name = 'o',
+     .kind = CLI_PATH,
+     .metavar = "FILE",
+     .help = "the GGUF file to write (not needed with --dry-run)",
+     .cmds = OPTIMIZE,
+     .id = OPT_OUTPUT},
+    {.name = "calib",
+     .kind = CLI_PATH,
+     .metavar = "FILE",
+     .help = "calibration text: Hessians, KLD responses and GPTQ",
+     .cmds = OPTIMIZE,
+     .id = OPT_CALIB,
+     .flags = CLI_REQUIRED},
+    {.name = "target-size",
+     .kind = CLI_SIZE,
+     .metavar = "SIZE",
+     .help = "largest file (metadata and every tensor): bytes, or 4.5GiB, 3500MiB, 4GB",
+     .lo = 1,
+     .hi = BIG,
+     .cmds = OPTIMIZE,
+     .id = OPT_TARGET_SIZE},
+    {.name = "target-bpw",
+     .kind = CLI_FLOAT,
+     .metavar = "B",
+     .help = "bits per weight over every tensor's elements (tensor data, metadata not counted)",
+     .flo = 0.5,
+     .fhi = 32.0,
+     .cmds = OPTIMIZE,
+     .id = OPT_TARGET_BPW},
+    {.name = "types",
+     .kind = CLI_LIST,
+     .metavar = "LIST",
+     .help = "candidate block types (default: every quantized type libquant writes and "
+             "llama.cpp runs but the ternary TQ1_0/TQ2_0 and MXFP4)",
+     .cmds = OPTIMIZE,
+     .id = OPT_TYPES},
+    {.name = "no-gptq",
+     .kind = CLI_NONE,
+     .help = "llama.cpp's rounding (the Hessian diagonal as importance) instead of GPTQ",
+     .cmds = OPTIMIZE,
+     .id = OPT_NO_GPTQ},
+    {.name = "dry-run",
+     .kind = CLI_NONE,
+     .help = "print the plan and its size; write no model",
+     .cmds = OPTIMIZE,
+     .id = OPT_DRY_RUN},
+    {.name = "plan-out",
+     .kind = CLI_PATH,
+     .metavar = "FILE.json",
+     .help = "write the plan (tensor -> type, predicted and measured KLD) as JSON",
+     .cmds = OPTIMIZE,
+     .id = OPT_PLAN_OUT},
+    {.name = "work",
+     .kind = CLI_PATH,
+     .metavar = "DIR",
+     .help = "keep the measurements here (reference log-probs, cost table; created when missing)",
+     .cmds = OPTIMIZE,
+     .id = OPT_WORK},
+    {.name = "resume",
+     .kind = CLI_NONE,
+     .help = "reuse the cost table in --work DIR when it was measured with the same settings",
+     .cmds = OPTIMIZE,
+     .id = OPT_RESUME},
+    {.name = "calib-tokens",
+     .kind = CLI_INT,
+     .metavar = "N",
+     .help = "calibration tokens behind the Hessians and GPTQ, rounded down to chunks",
+     .def = "4096",
+     .lo = 2,
+     .hi = BIG,
+     .cmds = OPTIMIZE,
+     .id = OPT_CALIB_TOKENS},
+    {.name = "calib-ctx",
+     .kind = CLI_INT,
+     .metavar = "N",
+     .help = "tokens per calibration chunk",
+     .def = "512",
+     .lo = 8,
+     .hi = BIG,
+     .cmds = OPTIMIZE,
+     .id = OPT_CALIB_CTX},
+    {.name = "kld-chunks",
+     .kind = CLI_INT,
+     .metavar = "N",
+     .help = "calibration chunks each single-tensor KLD is measured on",
+     .def = "4",
+     .lo = 1,
+     .hi = 100000,
+     .cmds = OPTIMIZE,
+     .id = OPT_KLD_CHUNKS},
+    {.name = "validate",
+     .kind = CLI_LIST,
+     .metavar = "LIST",
+     .help = "also measure every tensor's single-tensor KLD in these types and report the rank "
+             "correlation of predicted against measured",
+     .cmds = OPTIMIZE,
+     .id = OPT_VALIDATE},
+    {.name = "act-order",
+     .kind = CLI_NONE,
+     .help = "GPTQ columns by decreasing Hessian diagonal",
+     .cmds = OPTIMIZE,
+     .id = OPT_ACT_ORDER},
+    {.name = "damp",
+     .kind = CLI_FLOAT,
+     .metavar = "F",
+     .help = "GPTQ dampening, a fraction of the mean Hessian diagonal",
+     .def = "0.01",
+     .flo = 0.0,
+     .fhi = 1.0,
+     .cmds = OPTIMIZE,
+     .id = OPT_DAMP,
+     .flags = CLI_OPEN_HI},
+    {.name = "plan",
+     .kind = CLI_PATH,
+     .metavar = "FILE.json",
+     .help = "apply a plan of `quant optimize` (its types, GPTQ on its calibration text) "
+             "instead of a TYPE: the same file byte for byte",
+     .cmds = QUANTIZE,
+     .id = OPT_PLAN},
     {.name = "types",
      .kind = CLI_LIST,
      .metavar = "LIST",

@@ -14,7 +14,7 @@
 
 struct report_opts {
     struct lq_report_params p;
-    const char *types, *out, *base;
+    const char *types, *optimize, *out, *base;
     bool keep, html, files, json, quiet;
     char *work_dir;
     const char *const *files_list;
@@ -66,6 +66,7 @@ static int parse_opts(int argc, char **argv, struct cli_args *a, struct report_o
     }
     o->p.text = cli_str(a, OPT_TEXT);
     o->types = cli_str(a, OPT_TYPES);
+    o->optimize = cli_str(a, OPT_OPTIMIZE);
     o->out = cli_str(a, OPT_OUTPUT);
     o->keep = cli_has(a, OPT_KEEP);
     o->html = cli_has(a, OPT_HTML);
@@ -160,10 +161,26 @@ static json_t *report_doc(const lq_report *r, const struct report_opts *o)
     return doc;
 }
 
+/* --optimize q4_k_m,3.5bpw: the optimizer's jobs opt@q4_k_m, opt@3.5bpw. */
+static int add_optimize_jobs(lq_report *r, const char *list)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", list);
+    int rc = LQ_EXIT_OK;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t && rc == LQ_EXIT_OK;
+         t = strtok_r(NULL, ",", &save)) {
+        char name[128];
+        snprintf(name, sizeof name, "%s%s", strncmp(t, "opt@", 4) == 0 ? "" : "opt@", t);
+        rc = report_cli_add_types("report", r, name);
+    }
+    return rc;
+}
+
 static int add_jobs(lq_report *r, const struct report_opts *o)
 {
     if (!o->files) {
-        return report_cli_add_types("report", r, o->types);
+        const int rc = report_cli_add_types("report", r, o->types);
+        return rc == LQ_EXIT_OK && o->optimize ? add_optimize_jobs(r, o->optimize) : rc;
     }
     for (int i = 0; i < o->n_files; i++) {
         struct lq_error err = {0};

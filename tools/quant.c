@@ -22,8 +22,8 @@ static int cmd_version(int argc, char **argv);
 static int (*const commands[CLI_N_CMDS])(int argc, char **argv) = {
     [CLI_INSPECT] = cmd_inspect, [CLI_CONVERT] = cmd_convert, [CLI_QUANTIZE] = cmd_quantize,
     [CLI_EVAL] = cmd_eval,       [CLI_GENERATE] = cmd_generate, [CLI_IMATRIX] = cmd_imatrix,
-    [CLI_REPORT] = cmd_report,   [CLI_CHECK] = cmd_check,     [CLI_FIT] = cmd_fit,     [CLI_GPTQ] = cmd_gptq,
-    [CLI_VERSION] = cmd_version,
+    [CLI_REPORT] = cmd_report,   [CLI_CHECK] = cmd_check,     [CLI_FIT] = cmd_fit,
+    [CLI_GPTQ] = cmd_gptq,       [CLI_OPTIMIZE] = cmd_optimize, [CLI_VERSION] = cmd_version,
 };
 
 /* SIGINT/SIGTERM: remove the temporaries of unfinished outputs (lq/file_io.h), then exit with

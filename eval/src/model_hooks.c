@@ -276,3 +276,45 @@ lq_status lq_model_set_weight(lq_model *m, int64_t layer, enum lq_layer_weight w
     *lw = nw;
     return LQ_OK;
 }
+
+static struct lqi_weight *model_weight(lq_model *m, enum lq_model_weight w)
+{
+    return w == LQ_MW_TOKEN_EMBD ? &m->tok_embd : w == LQ_MW_OUTPUT ? &m->output : NULL;
+}
+
+lq_status lq_model_get_model_weight(const lq_model *m, enum lq_model_weight w,
+                                    struct lq_model_tensor *out, struct lq_error *err)
+{
+    const struct lqi_weight *lw = m ? model_weight((lq_model *)m, w) : NULL;
+    LQ_FAIL_IF(!lw || !out, err, LQ_E_INVALID_ARG, "model weight: no weight %d", (int)w);
+    *out = (struct lq_model_tensor){
+        .type = lw->type,
+        .ne = { lw->n_in, lw->n_out, 1, 1 },
+        .data = lw->data,
+        .nbytes = lw->row_size * (size_t)lw->n_out,
+    };
+    return LQ_OK;
+}
+
+lq_status lq_model_set_model_weight(lq_model *m, enum lq_model_weight w, enum lq_type type,
+                                    const void *data, size_t nbytes, struct lq_error *err)
+{
+    struct lqi_weight *lw = m ? model_weight(m, w) : NULL;
+    LQ_FAIL_IF(!lw || !data, err, LQ_E_INVALID_ARG, "model weight: no weight %d or NULL data",
+               (int)w);
+    LQ_FAIL_IF(!lq_type_traits_get(type), err, LQ_E_UNSUPPORTED, "set_weight: unknown type %d",
+               (int)type);
+    struct lqi_weight nw = *lw;
+    nw.type = type;
+    nw.data = data;
+    LQ_FAIL_IF(!lqi_weight_setup(&nw) || (w == LQ_MW_TOKEN_EMBD && !nw.to_float &&
+                                          type != LQ_TYPE_F32),
+               err, LQ_E_UNSUPPORTED, "set_weight: type %s cannot be used for %lld columns",
+               lq_type_name(type), (long long)nw.n_in);
+    LQ_FAIL_IF(nw.row_size * (size_t)nw.n_out != nbytes, err, LQ_E_INVALID_ARG,
+               "set_weight: %zu bytes given, %s %lld x %lld needs %zu", nbytes,
+               lq_type_name(type), (long long)nw.n_out, (long long)nw.n_in,
+               nw.row_size * (size_t)nw.n_out);
+    *lw = nw;
+    return LQ_OK;
+}

@@ -42,7 +42,7 @@ static struct lq_recipe_params recipe_params(const lq_source *src, const struct 
     rp.output_tensor_type = p->output_tensor_type;
     rp.token_embedding_type = p->token_embedding_type;
     rp.pure = p->pure;
-    rp.has_imatrix = p->imatrix != NULL;
+    rp.has_imatrix = p->imatrix != NULL || p->importance_supplied;
     rp.n_layer = (int)hp->n_layer;
     rp.n_head = (int)hp->n_head;
     rp.n_head_kv = (int)hp->n_head_kv;
@@ -147,9 +147,10 @@ static lq_status set_u32_in_place(lq_gguf_writer *w, const char *key, uint32_t v
     return lq_gguf_writer_replace_value(w, key, &val, err);
 }
 
-static lq_status write_header(const lq_source *src, lq_gguf_writer *w,
-                              const struct lq_convert_params *p, const enum lq_type *types,
-                              struct lq_error *err)
+/* Metadata and tensor infos, declared but not yet written. */
+static lq_status declare_header(const lq_source *src, lq_gguf_writer *w,
+                                const struct lq_convert_params *p, const enum lq_type *types,
+                                struct lq_error *err)
 {
     LQ_TRY(lq_source_write_metadata(src, w, err));
     LQ_TRY(set_u32_in_place(w, "general.quantization_version", 2, err));
@@ -169,12 +170,29 @@ static lq_status write_header(const lq_source *src, lq_gguf_writer *w,
         LQ_TRY(lq_gguf_writer_set_u32(w, "quantize.imatrix.chunks_count",
                                       lq_imatrix_chunk_count(im), err));
     }
+    if (p->add_metadata) {
+        LQ_TRY(p->add_metadata(w, p->add_metadata_user, err));
+    }
     for (int64_t i = 0; i < lq_source_n_tensors(src); i++) {
         const struct lq_source_tensor *t = lq_source_tensor(src, i);
         LQ_TRY(lq_gguf_writer_add_tensor(w, t->name, types[i], (uint32_t)t->n_dims, t->ne, NULL,
                                          err));
     }
-    return lq_gguf_writer_write_header(w, err);
+    return LQ_OK;
+}
+
+lq_status lq_convert_file_size(const lq_source *src, const struct lq_convert_params *p,
+                               const enum lq_type *types, uint64_t *size, struct lq_error *err)
+{
+    LQ_FAIL_IF(!src || !p || !types || !size, err, LQ_E_INVALID_ARG, "convert: NULL argument");
+    lq_gguf_writer *w = NULL;
+    LQ_TRY(lq_gguf_writer_open_memory(&w, err));
+    lq_status rc = declare_header(src, w, p, types, err);
+    if (rc == LQ_OK) {
+        rc = lq_gguf_writer_file_size(w, size, err);
+    }
+    lq_gguf_writer_free(w);
+    return rc;
 }
 
 /* Buffers reused across tensors, grown to the largest one. */
@@ -430,7 +448,10 @@ lq_status lq_convert_run(const lq_source *src, const char *out_path,
         rc = lq_gguf_writer_open(out_path, &w, err);
     }
     if (rc == LQ_OK) {
-        rc = write_header(src, w, p, types, err);
+        rc = declare_header(src, w, p, types, err);
+    }
+    if (rc == LQ_OK) {
+        rc = lq_gguf_writer_write_header(w, err);
     }
     if (rc == LQ_OK) {
         rc = run_tensors(src, w, types, p, &sum, err);

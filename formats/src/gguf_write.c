@@ -438,6 +438,21 @@ lq_status lq_gguf_writer_header_bytes(lq_gguf_writer *w, void *dst, size_t cap, 
     return rc;
 }
 
+lq_status lq_gguf_writer_file_size(lq_gguf_writer *w, uint64_t *size, struct lq_error *err)
+{
+    LQ_FAIL_IF(!size, err, LQ_E_INVALID_ARG, "gguf writer: NULL size");
+    size_t header = 0;
+    LQ_TRY(lq_gguf_writer_header_bytes(w, NULL, 0, &header, err)); /* lays the tensors out */
+    uint64_t data = 0;
+    if (w->n_t > 0) {
+        const struct tensor_decl *last = &w->t[w->n_t - 1];
+        data = last->offset + last->nbytes + pad_to(last->nbytes, w->alignment);
+    }
+    LQ_FAIL_IF(lqi_add_overflow_u64(header, data, size), err, LQ_E_RANGE,
+               "%s: file size overflows 64 bits", w->path);
+    return LQ_OK;
+}
+
 uint64_t lq_gguf_writer_data_offset(const lq_gguf_writer *w)
 {
     return w && w->state != W_META ? w->data_offset : 0;

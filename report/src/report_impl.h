@@ -10,6 +10,12 @@
 struct report_job;
 
 /* A kind of job (report_jobs.c). */
+/* Removes the optimizer's cache (cost table, reference log-probs) from an owned work
+ * folder (report_optimize.c). */
+void lqi_report_optimize_clean(lq_report *r);
+/* The kind row of optimizer jobs ("opt@q4_k_m", "opt@3.5bpw"): report_optimize.c. */
+extern const struct report_job_kind lqi_report_optimize_kind;
+
 struct report_job_kind {
     const char *kind;
     /* Whether name (lower-case) is a job of this kind; fills *arg (kind-specific, e.g. the

@@ -169,15 +169,18 @@ static const struct report_job_kind kinds[] = {
      .produce = gptq_produce},
 };
 
+static const struct report_job_kind *const all_kinds[] = {&kinds[0], &kinds[1],
+                                                          &lqi_report_optimize_kind};
+
 /* Existing files (lq_report_add_file): nothing to make, not chosen by name. */
 const struct report_job_kind lqi_report_file_kind = {.kind = "file"};
 
 const struct report_job_kind *lqi_report_find_kind(const char *name, int *arg, char *canon,
                                                    size_t cap)
 {
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-        if (kinds[i].parse(name, arg, canon, cap)) {
-            return &kinds[i];
+    for (size_t i = 0; i < sizeof all_kinds / sizeof all_kinds[0]; i++) {
+        if (all_kinds[i]->parse(name, arg, canon, cap)) {
+            return all_kinds[i];
         }
     }
     return NULL;
@@ -187,9 +190,9 @@ const char *lq_report_job_names(void)
 {
     static char buf[1024];
     size_t off = 0;
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0] && off < sizeof buf; i++) {
-        off +=
-            (size_t)snprintf(buf + off, sizeof buf - off, "%s%s", i ? ", " : "", kinds[i].names());
+    for (size_t i = 0; i < sizeof all_kinds / sizeof all_kinds[0] && off < sizeof buf; i++) {
+        off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%s", i ? ", " : "",
+                                all_kinds[i]->names());
     }
     return buf;
 }

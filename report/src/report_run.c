@@ -72,6 +72,7 @@ static void clean_work_dir(lq_report *r)
         }
     }
     remove_if_owned(r, r->logits_path);
+    lqi_report_optimize_clean(r);
     if (r->base_converted) {
         unlink(r->base_path);
     }

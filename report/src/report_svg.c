@@ -231,6 +231,32 @@ static void front_line(FILE *f, const struct chart *c)
     fprintf(f, "\"/>\n");
 }
 
+static bool is_optimized(const struct pt *p)
+{
+    return strcmp(p->e->kind, "optimize") == 0;
+}
+
+/* The second curve: `quant optimize`'s files (opt@...) by bpw, so its frontier is seen
+ * against the recipes' at equal sizes. */
+static int optimize_line(FILE *f, const struct chart *c)
+{
+    int k = 0;
+    for (int i = 0; i < c->n; i++) {
+        if (!is_optimized(&c->p[i])) {
+            continue;
+        }
+        if (k++ == 0) {
+            fprintf(f, "<polyline class=\"optimize\" fill=\"none\" stroke=\"#2a9d3a\" "
+                       "stroke-width=\"2\" stroke-dasharray=\"6 3\" points=\"");
+        }
+        fprintf(f, "%s%.1f,%.1f", k > 1 ? " " : "", px(c, c->p[i].bpw), py(c, c->p[i].kld));
+    }
+    if (k > 0) {
+        fprintf(f, "\"/>\n");
+    }
+    return k;
+}
+
 /* The tooltip: every number a reader wants when hovering a point. */
 static void point_title(FILE *f, const struct pt *p)
 {
@@ -328,12 +354,22 @@ static void draw(FILE *f, const void *ctx)
     fprintf(f, " (%lld x %lld tokens)</text>\n", (long long)m->n_chunk, (long long)m->n_ctx);
     axes(f, c);
     reference_line(f, c);
+    int n_opt = 0;
     if (c->n > 0) {
         front_line(f, c);
+        n_opt = optimize_line(f, c);
     }
     points(f, c);
     labels(f, c);
     legend(f, c);
+    if (n_opt > 0) {
+        fprintf(f,
+                "<g class=\"legend-optimize\" font-size=\"12\"><line x1=\"%d\" y1=\"%d\" "
+                "x2=\"%d\" y2=\"%d\" stroke=\"#2a9d3a\" stroke-width=\"2\" "
+                "stroke-dasharray=\"6 3\"/><text x=\"%d\" y=\"%d\">quant optimize "
+                "(opt@...)</text></g>\n",
+                PR + 20, PT + 122, PR + 40, PT + 122, PR + 46, PT + 126);
+    }
     fprintf(f, "</svg>\n");
 }
 

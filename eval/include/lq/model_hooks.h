@@ -124,6 +124,19 @@ LQ_API lq_status lq_model_set_weight(lq_model *m, int64_t layer, enum lq_layer_w
                                      enum lq_type type, const void *data, size_t nbytes,
                                      struct lq_error *err);
 
+/* The model-wide weights that can be swapped the same way (the optimizer measures how each
+ * tensor's quantization moves the output). A model without output.weight uses token_embd as
+ * its head (tied): setting either then sets only that use of it. */
+enum lq_model_weight {
+    LQ_MW_TOKEN_EMBD = 0, /* token_embd.weight: rows are looked up */
+    LQ_MW_OUTPUT = 1,     /* output.weight: the head's projection */
+};
+
+LQ_API lq_status lq_model_get_model_weight(const lq_model *m, enum lq_model_weight w,
+                                           struct lq_model_tensor *out, struct lq_error *err);
+LQ_API lq_status lq_model_set_model_weight(lq_model *m, enum lq_model_weight w, enum lq_type type,
+                                           const void *data, size_t nbytes, struct lq_error *err);
+
 /* One expert's matrix w (LQ_LW_GATE, LQ_LW_UP or LQ_LW_DOWN of a mixture-of-experts
  * layer) as the pass currently uses it, and replacing it, as lq_model_get_weight and
  * lq_model_set_weight do for dense weights (ne[0] = input columns, ne[1] = the expert's

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "lq/core.h"
+#include "lq/gguf_writer.h"
 #include "lq/imatrix.h"
 #include "lq/quantize.h"
 #include "lq/recipe.h"
@@ -53,6 +54,9 @@ struct lq_convert_params {
     int nthreads;
     const lq_imatrix *imatrix;    /* optional importance data; borrowed */
     const char *imatrix_path;     /* recorded as quantize.imatrix.file */
+    bool importance_supplied;     /* tensor_data supplies the types that need importance data
+                                   * (GPTQ's driver rounds them with its Hessians' diagonal):
+                                   * the recipe accepts them without an imatrix */
     /* --tensor-type: returns a type for this tensor name, or -1 */
     int (*type_override)(const char *name, void *user);
     void *type_override_user;
@@ -62,6 +66,9 @@ struct lq_convert_params {
     bool (*tensor_data)(const char *name, enum lq_type to, const void **data, size_t *nbytes,
                         void *user);
     void *tensor_data_user;
+    /* adds metadata after the recipe's keys (e.g. the optimizer's plan); may be NULL */
+    lq_status (*add_metadata)(lq_gguf_writer *w, void *user, struct lq_error *err);
+    void *add_metadata_user;
     /* called after each tensor (may be NULL) */
     void (*on_tensor)(const struct lq_convert_tensor_report *r, void *user);
     void *on_tensor_user;
@@ -82,6 +89,11 @@ struct lq_convert_summary {
 LQ_API lq_status lq_convert_plan(const lq_source *src, const struct lq_convert_params *p,
                                  enum lq_type *out_types, int *n_fallback, struct lq_error *err);
 
+/* The exact size of the file lq_convert_run would write with these tensor types (one per
+ * source tensor, as lq_convert_plan fills them; metadata and padding included). */
+LQ_API lq_status lq_convert_file_size(const lq_source *src, const struct lq_convert_params *p,
+                                      const enum lq_type *types, uint64_t *size,
+                                      struct lq_error *err);
 /* Writes OUT as GGUF. summary may be NULL. */
 LQ_API lq_status lq_convert_run(const lq_source *src, const char *out_path,
                                 const struct lq_convert_params *p,

@@ -141,6 +141,12 @@ LQ_API lq_status lq_gguf_writer_write_header(lq_gguf_writer *w, struct lq_error 
 LQ_API lq_status lq_gguf_writer_header_bytes(lq_gguf_writer *w, void *dst, size_t cap,
                                             size_t *size, struct lq_error *err);
 
+/* The size of the whole file the declared metadata and tensors make (header, padding and
+ * every tensor's data padded to the alignment), without freezing the writer: a budget can be
+ * checked before anything is quantized. */
+LQ_API lq_status lq_gguf_writer_file_size(lq_gguf_writer *w, uint64_t *size,
+                                          struct lq_error *err);
+
 /* Start of the data section in the file (valid once the header is written, else 0). */
 LQ_API uint64_t lq_gguf_writer_data_offset(const lq_gguf_writer *w);
 /* Tensor id's offset relative to the data section (valid once the header is written, else 0;

@@ -60,7 +60,7 @@ static lq_status quantize_into(const struct job *j, const char *name, enum lq_ty
                                const char **method, struct lq_error *err)
 {
     *loss = 0.0;
-    if (lq_gptq_gguf_supported(type) && !unrouted) {
+    if (lq_gptq_gguf_supported(type) && !unrouted && !j->p->round_all) {
         struct lq_gptq_params gp = j->p->gp;
         gp.static_groups = gp.static_groups || gp.act_order;
         struct lq_gptq_gguf_out out = {.type = type, .blocks = dst, .size = size};
@@ -73,8 +73,17 @@ static lq_status quantize_into(const struct job *j, const char *name, enum lq_ty
     struct lq_quantize_params qp = lq_quantize_params_default();
     qp.tensor_name = name;
     qp.nthreads = rounding_threads(j->p);
+    float *imp = NULL;
+    if (j->p->round_importance && !j->p->rtn && !unrouted) {
+        imp = lqi_malloc((size_t)ncols * sizeof *imp);
+        LQ_FAIL_IF(!imp, err, LQ_E_NOMEM, "%s: out of memory", name);
+        lq_hessian_importance(h, imp);
+        qp.imatrix = imp;
+    }
     size_t written = 0;
-    return lq_quantize_rows(type, w, nrows, ncols, dst, size, &qp, &written, err);
+    lq_status s = lq_quantize_rows(type, w, nrows, ncols, dst, size, &qp, &written, err);
+    lqi_free(imp);
+    return s;
 }
 
 /* The kept weight `name`, made on first use with its planned type and room for the whole
@@ -192,6 +201,11 @@ static struct lq_convert_params convert_params(const struct job *j)
     cp.ftype = j->p->ftype;
     cp.pure = j->p->pure;
     cp.nthreads = rounding_threads(j->p);
+    cp.importance_supplied = j->p->round_importance;
+    cp.type_override = j->p->type_override;
+    cp.type_override_user = j->p->plan_user;
+    cp.add_metadata = j->p->add_metadata;
+    cp.add_metadata_user = j->p->plan_user;
     return cp;
 }
 

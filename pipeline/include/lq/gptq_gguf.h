@@ -19,6 +19,7 @@
 
 #include "lq/calib.h"
 #include "lq/core.h"
+#include "lq/gguf_writer.h"
 #include "lq/gptq.h"
 #include "lq/model.h"
 #include "lq/recipe.h"
@@ -54,10 +55,17 @@ struct lq_gptq_gguf_params {
                                       the others keep the recipe's rounding */
     void (*on_weight)(void *user, const struct lq_gptq_gguf_weight *w);
     void *user;
+    /* optional: a type per tensor name instead of the recipe's (-1 keeps the recipe's), and
+     * metadata added after the recipe's keys, as in lq_convert_params (the optimizer's plan) */
+    int (*type_override)(const char *name, void *user);
+    lq_status (*add_metadata)(lq_gguf_writer *w, void *user, struct lq_error *err);
+    void *plan_user; /* passed to type_override and add_metadata */
+    /* block weights of a type GPTQ cannot target (Q2_K, Q3_K, ...) are rounded with the
+     * diagonal of their Hessian as importance (llama.cpp's imatrix weighting) instead of
+     * llama.cpp's plain rounding */
+    bool round_importance;
+    bool round_all; /* no GPTQ at all: every block weight takes the rounding path above */
 };
-
-/* Q4_K_M, llama.cpp's recipe, lq_gptq_params_default(), all layers, no callback. */
-LQ_API struct lq_gptq_gguf_params lq_gptq_gguf_params_default(void);
 
 /* Totals of a run (may be NULL where asked). */
 struct lq_gptq_gguf_summary {
@@ -66,6 +74,9 @@ struct lq_gptq_gguf_summary {
     double loss;             /* sum of their losses */
     int64_t n_chunks, n_ctx; /* calibration used */
 };
+
+/* Q4_K_M, llama.cpp's recipe, lq_gptq_params_default(), all layers, no callback. */
+LQ_API struct lq_gptq_gguf_params lq_gptq_gguf_params_default(void);
 
 /* GPTQ over an opened model m (n_ctx and n_batch >= c->n_ctx) and calibration chunks c, then
  * writes out_path. model_path is the checkpoint m was opened from (GGUF F16/F32/BF16 or a
