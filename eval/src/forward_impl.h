@@ -84,6 +84,20 @@ void lqi_f16_row_to_f32(const uint16_t *src, float *dst, int64_t n);
 void lqi_matmul(float *y, const struct lqi_weight *w, const struct lqi_acts *a, float *wrow,
                 int n_threads);
 
+/* y[r - r0] = dot(row r of w, x) for weight rows r0 .. r1 - 1 and ONE activation row x, already
+ * converted for w's kernel (w->kind == LQI_DOT_TABLE: one row of w->act_type, e.g. Q8_K/Q8_0
+ * blocks; LQI_DOT_F16 / LQI_DOT_BF16: n_in floats already rounded to F16 / BF16 values;
+ * LQI_DOT_F32 / LQI_DOT_DEQUANT: n_in plain floats). Single-threaded: the caller splits rows
+ * over threads (forward_gemv.c). */
+void lqi_gemv_rows(float *y, const struct lqi_weight *w, const void *x, int64_t r0, int64_t r1);
+
+/* lqi_gemv_rows of F16 / BF16 / F32 weights at one SIMD level (forward_gemv_x86.c); call only
+ * at that level. */
+void lqi_gemv_float_avx512(float *y, const struct lqi_weight *w, const float *x, int64_t r0,
+                           int64_t r1);
+void lqi_gemv_float_avx2(float *y, const struct lqi_weight *w, const float *x, int64_t r0,
+                         int64_t r1);
+
 /* Dequantizes row `row` of w into y (n_in floats). */
 void lqi_weight_row(const struct lqi_weight *w, int64_t row, float *y);
 

@@ -232,8 +232,16 @@ void lqi_matmul(float *y, const struct lqi_weight *w, const struct lqi_acts *a, 
 #pragma omp parallel num_threads(n_threads) if (big)
     {
         const int64_t nt = omp_get_num_threads(), it = omp_get_thread_num();
-        const int64_t b0 = n_blk * it / nt, b1 = n_blk * (it + 1) / nt;
+        const int64_t b0 = n_blk * it / nt;
+        int64_t b1 = n_blk * (it + 1) / nt;
         float *mine = wrow + (size_t)it * LQI_ROW_BLOCK * (size_t)w->n_in;
+        if (a->n_rows == 1) {
+            /* one token (decoding): whole row blocks per thread, no conversion buffer */
+            const int64_t r0 = b0 * LQI_ROW_BLOCK, r1 = b1 * LQI_ROW_BLOCK < n_out
+                                                          ? b1 * LQI_ROW_BLOCK : n_out;
+            lqi_gemv_rows(y + r0, w, a->data, r0, r1);
+            b1 = b0;
+        }
         if (w->kind != LQI_DOT_TABLE) {
             blocks_float(y, w, a, b0, b1, mine);
         }
