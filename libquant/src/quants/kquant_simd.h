@@ -263,4 +263,74 @@ static inline LQI_AVX2_NOFMA void lqi_qk_biased_scales(const int16_t sc16[16], i
     LQI_QK_DOT_KERNELS(T, BLOCK, T##_prep)                                                         \
     LQI_QK_DOT_MULTI_KERNELS(T, BLOCK, UNPACK, lqi_qk_k4_factors)
 
+// ---- one-row kernels of q4_K / q5_K / q6_K (decoding) ------------------------------------
+/*
+ * Written for one activation row, where the dot is all the work: scales and mins unpacked
+ * in registers, nothing staged through memory. They compute the very integers of the
+ * LQI_QK_DOT_KERNELS kernels (each of the eight int32 lanes sums the same products: bytes
+ * 4l..4l+3 of every 32-element group, times their scale) and then the same float
+ * operations in the same order, so their results are those kernels' and the multi-token
+ * kernels' bit for bit (test_quants_dot_multi holds them to it).
+ */
+
+/* Asks for the weight bytes LQI_PREFETCH_DIST ahead of the block at p (of `size` bytes),
+ * every line of them: decoding streams weights once, and the hardware prefetcher stops at
+ * every page boundary. Past the row's end lie the next row's bytes (or nothing: a
+ * prefetch never faults). */
+#define LQI_PREFETCH_DIST 512
+#define LQI_PREFETCH_AHEAD(p, size)                                                            \
+    do {                                                                                       \
+        const char *pf_ = (const char *)(p) + LQI_PREFETCH_DIST;                               \
+        for (size_t o_ = 0; o_ < (size); o_ += 64) {                                           \
+            _mm_prefetch(pf_ + o_, _MM_HINT_T0);                                               \
+        }                                                                                      \
+    } while (0)
+
+/* q4_K / q5_K: the eight 6-bit scales (bytes 0..7) and mins (bytes 8..15) of the 12 packed
+ * bytes (lqi_get_scale_min_k4 for all eight groups at once). Groups 0..3 keep the low six
+ * bits of bytes 0..3 (scales) and 4..7 (mins); groups 4..7 take their low four bits from
+ * the nibbles of bytes 8..11 and their top two from the top bits of bytes 0..3 / 4..7. */
+static inline LQI_AVX2 __m128i lqi_k4_scales_mins(const uint8_t q[K_SCALE_SIZE])
+{
+    uint32_t a, b, c;
+    memcpy(&a, q, 4);
+    memcpy(&b, q + 4, 4);
+    memcpy(&c, q + 8, 4);
+    const uint32_t sc_lo = a & 0x3f3f3f3fu, m_lo = b & 0x3f3f3f3fu;
+    const uint32_t sc_hi = (c & 0x0f0f0f0fu) | ((a >> 2) & 0x30303030u);
+    const uint32_t m_hi = ((c >> 4) & 0x0f0f0f0fu) | ((b >> 2) & 0x30303030u);
+    return _mm_set_epi32((int)m_hi, (int)m_lo, (int)sc_hi, (int)sc_lo);
+}
+
+/* sum_g min[g] * (bsums[2g] + bsums[2g + 1]) from lqi_k4_scales_mins' bytes 8..15. */
+static inline LQI_AVX2 int lqi_k4_min_sum(__m128i sm, const int16_t bsums[16])
+{
+    const __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm));
+    return lqi_hsum_i32x8(
+        _mm256_madd_epi16(m16, _mm256_loadu_si256((const __m256i *)bsums)));
+}
+
+/* pshufb indices that copy int16 element e_lo of the low 128-bit lane over that lane and
+ * element e_hi of the high lane over that one (elements 0..7 of each lane). */
+static inline LQI_AVX2 __m256i lqi_i16_spread_idx(int e_lo, int e_hi)
+{
+    return _mm256_set_m128i(_mm_set1_epi16((short)(0x0100 + 0x0202 * e_hi)),
+                            _mm_set1_epi16((short)(0x0100 + 0x0202 * e_lo)));
+}
+
+/* The same for 512 bits: lanes 0-1 take element e_lo, lanes 2-3 element e_hi. */
+static inline LQI_AVX512 __m512i lqi_i16_spread_idx512(int e_lo, int e_hi)
+{
+    return lqi_join256(lqi_i16_spread_idx(e_lo, e_lo), lqi_i16_spread_idx(e_hi, e_hi));
+}
+
+/* permutexvar indices giving 128-bit lane k the int16 element e0 + k, for k = 0..3. */
+static inline LQI_AVX512 __m512i lqi_i16_lane_idx512(int e0)
+{
+    const __m512i lane = _mm512_set_epi64(0x0003000300030003, 0x0003000300030003,
+                                          0x0002000200020002, 0x0002000200020002,
+                                          0x0001000100010001, 0x0001000100010001, 0, 0);
+    return _mm512_add_epi16(lane, _mm512_set1_epi16((short)e0));
+}
+
 #endif /* LQ_KQUANT_SIMD_H */

@@ -152,23 +152,87 @@ LQI_AVX2_NOFMA static inline void q5_K_quants(const block_q5_K *x, __m256i q[8])
     }
 }
 
-LQI_AVX2_NOFMA static inline void q5_K_prep(const block_q5_K *x, const block_q8_K *y,
-                                            struct lqi_qk_prep *p)
-{
-    q5_K_quants(x, p->q);
-    int summ = lqi_qk_k4_scales(x->scales, y->bsums, p->sc16);
-    p->d = lq_fp16_to_fp32(x->d) * y->d;
-    p->off = lq_fp16_to_fp32(x->dmin) * y->d * (float)summ;
-}
-
-/* The multi-token kernels' split of q5_K_prep: the weight side once per block. */
+/* The multi-token kernels' weight side, once per block. */
 LQI_AVX2_NOFMA static inline void q5_K_unpack(const block_q5_K *x, struct lqi_qk_prep *p)
 {
     q5_K_quants(x, p->q);
     lqi_qk_k4_unpack_scales(x->scales, x->d, x->dmin, p);
 }
 
-LQI_QK_DOT_KERNELS(q5_K, block_q5_K, q5_K_prep)
+/* One row (kquant_simd.h, "one-row kernels"): q4_K's kernels with the fifth bit of group
+ * g's quants taken from bit g of qh. */
+static LQI_AVX2 void dot_q5_K_q8_K_avx2(int64_t n, float *restrict s, const void *restrict vx,
+                                        const void *restrict vy)
+{
+    const block_q5_K *x = vx;
+    const block_q8_K *y = vy;
+    const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    float off = 0;
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+        const __m128i sm = lqi_k4_scales_mins(x[i].scales);
+        const int summ = lqi_k4_min_sum(sm, y[i].bsums);
+        const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
+        const __m256i hv = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        LQI_PREFETCH_AHEAD(&x[i], sizeof x[i]);
+        __m256i isum = _mm256_setzero_si256();
+        for (int c = 0; c < 4; ++c) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * c));
+            const __m256i y0 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 64 * c));
+            const __m256i y1 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 64 * c + 32));
+            const __m256i h0 = _mm256_and_si256(_mm256_srli_epi16(hv, 2 * c), one);
+            const __m256i h1 = _mm256_and_si256(_mm256_srli_epi16(hv, 2 * c + 1), one);
+            const __m256i lo = _mm256_or_si256(_mm256_and_si256(v, m4), _mm256_slli_epi16(h0, 4));
+            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4),
+                                               _mm256_slli_epi16(h1, 4));
+            const __m256i s0 = _mm256_shuffle_epi8(sc, lqi_i16_spread_idx(2 * c, 2 * c));
+            const __m256i s1 = _mm256_shuffle_epi8(sc, lqi_i16_spread_idx(2 * c + 1, 2 * c + 1));
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), s0));
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), s1));
+        }
+        const float d = lqi_h2f(x[i].d) * y[i].d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
+        off += lqi_h2f(x[i].dmin) * y[i].d * (float)summ;
+    }
+    *s = lqi_hsum_f32x8(acc) - off;
+}
+
+/* 64 elements at a time, as q4_K's; qh of the high half pre-shifted by one bit. */
+static LQI_AVX512 void dot_q5_K_q8_K_avx512(int64_t n, float *restrict s,
+                                            const void *restrict vx, const void *restrict vy)
+{
+    const block_q5_K *x = vx;
+    const block_q8_K *y = vy;
+    const __m512i m4 = _mm512_set1_epi8(0xF), one = _mm512_set1_epi8(1);
+    const __m512i idx[4] = { lqi_i16_spread_idx512(0, 1), lqi_i16_spread_idx512(2, 3),
+                             lqi_i16_spread_idx512(4, 5), lqi_i16_spread_idx512(6, 7) };
+    __m256 acc = _mm256_setzero_ps();
+    float off = 0;
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+        const __m128i sm = lqi_k4_scales_mins(x[i].scales);
+        const int summ = lqi_k4_min_sum(sm, y[i].bsums);
+        const __m512i sc = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(sm));
+        const __m256i hv = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        const __m512i hz = lqi_join256(hv, _mm256_srli_epi16(hv, 1));
+        LQI_PREFETCH_AHEAD(&x[i], sizeof x[i]);
+        __m512i isum = _mm512_setzero_si512();
+        for (int c = 0; c < 4; ++c) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * c));
+            const __m512i h = _mm512_and_si512(_mm512_srli_epi16(hz, 2 * c), one);
+            const __m512i q = _mm512_or_si512(
+                _mm512_and_si512(lqi_join256(v, _mm256_srli_epi16(v, 4)), m4),
+                _mm512_slli_epi16(h, 4));
+            const __m512i yz = _mm512_loadu_si512((const void *)(y[i].qs + 64 * c));
+            const __m512i p = _mm512_maddubs_epi16(q, yz);
+            isum = _mm512_add_epi32(isum, _mm512_madd_epi16(p, _mm512_shuffle_epi8(sc, idx[c])));
+        }
+        const float d = lqi_h2f(x[i].d) * y[i].d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(lqi_fold512(isum)), acc);
+        off += lqi_h2f(x[i].dmin) * y[i].d * (float)summ;
+    }
+    *s = lqi_hsum_f32x8(acc) - off;
+}
+
 LQI_QK_DOT_MULTI_KERNELS(q5_K, block_q5_K, q5_K_unpack, lqi_qk_k4_factors)
 #endif
 

@@ -203,8 +203,8 @@ static void dot_q6_K_q8_K_scalar(int64_t n, float *restrict s, const void *restr
 }
 
 #if LQI_X86
-/* The multi-token kernels' split of q6_K_prep: the weight side once per block (the scales
- * also weigh the activation sums in the offset of the quants' +32 bias), then per row. */
+/* The multi-token kernels' weight side, once per block (the scales also weigh the
+ * activation sums in the offset of the quants' +32 bias), then their per-row side. */
 LQI_AVX2_NOFMA static inline void q6_K_unpack_block(const block_q6_K *x, struct lqi_qk_prep *p)
 {
     q6_K_unpack(x, p->q);
@@ -221,20 +221,97 @@ LQI_AVX2_NOFMA static inline void q6_K_factors(const block_q8_K *y, struct lqi_q
     p->off = p->d * (float)(32 * offs);
 }
 
-LQI_AVX2_NOFMA static inline void q6_K_prep(const block_q6_K *x, const block_q8_K *y,
-                                            struct lqi_qk_prep *p)
+/* One row (kquant_simd.h, "one-row kernels"): quants as unsigned 0..63, the +32 bias taken
+ * off at the end through the activation sums weighed by the scales. Half j of a block:
+ * groups 4j and 4j+1 are the low nibbles of ql[64j..] with qh bits 0-1 and 2-3, groups
+ * 4j+2 and 4j+3 the high nibbles with qh bits 4-5 and 6-7. */
+static LQI_AVX2 void dot_q6_K_q8_K_avx2(int64_t n, float *restrict s, const void *restrict vx,
+                                        const void *restrict vy)
 {
-    q6_K_unpack(x, p->q);
-    int offs = 0;
-    for (int j = 0; j < 16; ++j) {
-        p->sc16[j] = x->scales[j];
-        offs += x->scales[j] * y->bsums[j];
+    const block_q6_K *x = vx;
+    const block_q8_K *y = vy;
+    const __m256i m4 = _mm256_set1_epi8(0xF), m30 = _mm256_set1_epi8(0x30);
+    const __m256i idx[4] = { lqi_i16_spread_idx(0, 1), lqi_i16_spread_idx(2, 3),
+                             lqi_i16_spread_idx(4, 5), lqi_i16_spread_idx(6, 7) };
+    __m256 acc = _mm256_setzero_ps();
+    float off = 0;
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
+        const __m256i bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);
+        const int offs = lqi_hsum_i32x8(_mm256_madd_epi16(sc16, bs));
+        LQI_PREFETCH_AHEAD(&x[i], sizeof x[i]);
+        __m256i isum = _mm256_setzero_si256();
+        for (int j = 0; j < 2; ++j) {
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x[i].ql + 64 * j));
+            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(x[i].ql + 64 * j + 32));
+            const __m256i h = _mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * j));
+            const __m256i q[4] = {
+                _mm256_or_si256(_mm256_and_si256(l0, m4),
+                                _mm256_and_si256(_mm256_slli_epi16(h, 4), m30)),
+                _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                _mm256_and_si256(_mm256_slli_epi16(h, 2), m30)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                _mm256_and_si256(h, m30)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                _mm256_and_si256(_mm256_srli_epi16(h, 2), m30)),
+            };
+            const __m256i sb = _mm256_broadcastsi128_si256(j ? _mm256_extracti128_si256(sc16, 1)
+                                                             : _mm256_castsi256_si128(sc16));
+            for (int k = 0; k < 4; ++k) {
+                const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[i].qs + 128 * j + 32 * k));
+                const __m256i p = _mm256_maddubs_epi16(q[k], yv);
+                isum = _mm256_add_epi32(isum,
+                                        _mm256_madd_epi16(p, _mm256_shuffle_epi8(sb, idx[k])));
+            }
+        }
+        const float d = lqi_h2f(x[i].d) * y[i].d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
+        off += d * (float)(32 * offs);
     }
-    p->d = lq_fp16_to_fp32(x->d) * y->d;
-    p->off = p->d * (float)(32 * offs);
+    *s = lqi_hsum_f32x8(acc) - off;
 }
 
-LQI_QK_DOT_KERNELS(q6_K, block_q6_K, q6_K_prep)
+/* The same with groups 4j, 4j+1 in one register and 4j+2, 4j+3 in another (qh of the high
+ * half pre-shifted by two bits, so both halves mask the same bits). */
+static LQI_AVX512 void dot_q6_K_q8_K_avx512(int64_t n, float *restrict s,
+                                            const void *restrict vx, const void *restrict vy)
+{
+    const block_q6_K *x = vx;
+    const block_q8_K *y = vy;
+    const __m512i m4 = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30);
+    const __m512i idx[4] = { lqi_i16_lane_idx512(0), lqi_i16_lane_idx512(4),
+                             lqi_i16_lane_idx512(8), lqi_i16_lane_idx512(12) };
+    __m256 acc = _mm256_setzero_ps();
+    float off = 0;
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
+        const __m256i bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);
+        const int offs = lqi_hsum_i32x8(_mm256_madd_epi16(sc16, bs));
+        const __m512i scz = _mm512_castsi256_si512(sc16);
+        LQI_PREFETCH_AHEAD(&x[i], sizeof x[i]);
+        __m512i isum = _mm512_setzero_si512();
+        for (int j = 0; j < 2; ++j) {
+            const __m512i l = _mm512_loadu_si512((const void *)(x[i].ql + 64 * j));
+            const __m256i h = _mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * j));
+            const __m512i hz = lqi_join256(h, _mm256_srli_epi16(h, 2));
+            const __m512i q0 = _mm512_or_si512(_mm512_and_si512(l, m4),
+                                               _mm512_and_si512(_mm512_slli_epi16(hz, 4), m30));
+            const __m512i q1 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
+                                               _mm512_and_si512(hz, m30));
+            const __m512i y0 = _mm512_loadu_si512((const void *)(y[i].qs + 128 * j));
+            const __m512i y1 = _mm512_loadu_si512((const void *)(y[i].qs + 128 * j + 64));
+            const __m512i s0 = _mm512_permutexvar_epi16(idx[2 * j], scz);
+            const __m512i s1 = _mm512_permutexvar_epi16(idx[2 * j + 1], scz);
+            isum = _mm512_add_epi32(isum, _mm512_madd_epi16(_mm512_maddubs_epi16(q0, y0), s0));
+            isum = _mm512_add_epi32(isum, _mm512_madd_epi16(_mm512_maddubs_epi16(q1, y1), s1));
+        }
+        const float d = lqi_h2f(x[i].d) * y[i].d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(lqi_fold512(isum)), acc);
+        off += d * (float)(32 * offs);
+    }
+    *s = lqi_hsum_f32x8(acc) - off;
+}
+
 LQI_QK_DOT_MULTI_KERNELS(q6_K, block_q6_K, q6_K_unpack_block, q6_K_factors)
 #endif
 
