@@ -27,6 +27,13 @@
  * result is bit-identical to the single kernel's.
  */
 #define LQI_LEGACY_DOT_KERNELS(T, BX, BY, QUANTS, DOT, DOT512, HAS_MIN, MIN_TERM)                  \
+    LQI_LEGACY_DOT_AVX2(T, BX, BY, QUANTS, DOT, HAS_MIN, MIN_TERM)                                 \
+    LQI_LEGACY_DOT_AVX512(T, BX, BY, QUANTS, DOT512, HAS_MIN, MIN_TERM)                            \
+    LQI_LEGACY_DOT_MULTI(T, BX, BY, QUANTS, DOT, DOT512, HAS_MIN, MIN_TERM)
+
+/* The parts of LQI_LEGACY_DOT_KERNELS, for a type with its own single-row kernel at one
+ * level (which must give the generated one's results bit for bit). */
+#define LQI_LEGACY_DOT_AVX2(T, BX, BY, QUANTS, DOT, HAS_MIN, MIN_TERM)                             \
     static LQI_AVX2 float dot_##T##_avx2(int64_t n, const BX *restrict x, const BY *restrict y)    \
     {                                                                                              \
         __m256 acc = _mm256_setzero_ps();                                                          \
@@ -40,8 +47,9 @@
             acc = _mm256_fmadd_ps(d, DOT(QUANTS(&x[ib]), qy), acc);                                \
         }                                                                                          \
         return HAS_MIN ? lqi_hsum_f32x8(acc) + summs : lqi_hsum_f32x8(acc);                        \
-    }                                                                                              \
-                                                                                                   \
+    }
+
+#define LQI_LEGACY_DOT_AVX512(T, BX, BY, QUANTS, DOT512, HAS_MIN, MIN_TERM)                        \
     static LQI_AVX512 float dot_##T##_avx512(int64_t n, const BX *restrict x,                      \
                                              const BY *restrict y)                                 \
     {                                                                                              \
@@ -62,8 +70,9 @@
         }                                                                                          \
         float sum = HAS_MIN ? _mm512_reduce_add_ps(acc) + summs : _mm512_reduce_add_ps(acc);       \
         return ib < nb ? sum + dot_##T##_avx2(32, x + ib, y + ib) : sum;                           \
-    }                                                                                              \
-                                                                                                   \
+    }
+
+#define LQI_LEGACY_DOT_MULTI(T, BX, BY, QUANTS, DOT, DOT512, HAS_MIN, MIN_TERM)                    \
     static LQI_AVX2 void dot_multi_##T##_avx2(int64_t n, float *restrict s,                        \
                                               const void *restrict vx, const void *restrict vy,    \
                                               size_t y_stride, int n_tok)                          \

@@ -152,8 +152,80 @@ static LQI_AVX2 void dequantize_q4_0_avx2(const block_q4_0 *restrict x, float *r
     }
 }
 
-LQI_LEGACY_DOT_KERNELS(q4_0_q8_0, block_q4_0, block_q8_0, q4_0_quants, lqi_dot_i8i8,
-                       lqi_dot_i8i8_512, 0, LQI_DOT_NO_MIN_TERM)
+LQI_LEGACY_DOT_AVX2(q4_0_q8_0, block_q4_0, block_q8_0, q4_0_quants, lqi_dot_i8i8, 0,
+                    LQI_DOT_NO_MIN_TERM)
+LQI_LEGACY_DOT_MULTI(q4_0_q8_0, block_q4_0, block_q8_0, q4_0_quants, lqi_dot_i8i8,
+                     lqi_dot_i8i8_512, 0, LQI_DOT_NO_MIN_TERM)
+
+/* Eight blocks' factors d_x * d_y: the same float products as the generated kernels, eight
+ * at once (the fp16 scales lie 18 and 34 bytes apart). */
+static inline LQI_AVX512 __m256 q4_0_factors8(const block_q4_0 *x, const block_q8_0 *y)
+{
+    const __m128i hx = _mm_set_epi16((short)x[7].d, (short)x[6].d, (short)x[5].d,
+                                     (short)x[4].d, (short)x[3].d, (short)x[2].d,
+                                     (short)x[1].d, (short)x[0].d);
+    const __m128i hy = _mm_set_epi16((short)y[7].d, (short)y[6].d, (short)y[5].d,
+                                     (short)y[4].d, (short)y[3].d, (short)y[2].d,
+                                     (short)y[1].d, (short)y[0].d);
+    return _mm256_mul_ps(_mm256_cvtph_ps(hx), _mm256_cvtph_ps(hy));
+}
+
+/* Two blocks' integer dot in sixteen int32 lanes as floats (the lanes of lqi_dot_i8i8_512):
+ * the unsigned nibbles q times y, less 8 times y, summed in int16 pairs (exact: at most
+ * 15 * 127 * 2 in magnitude) then in fours. */
+static inline LQI_AVX512 __m512 q4_0_dot2(const block_q4_0 *x, const block_q8_0 *y)
+{
+    const __m256i b = _mm256_loadu2_m128i((const __m128i *)x[1].qs, (const __m128i *)x[0].qs);
+    const __m512i z = lqi_join256(b, _mm256_srli_epi16(b, 4)); /* x0 lo, x1 lo, x0 hi, x1 hi */
+    const __m512i q = _mm512_and_si512(_mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0)),
+                                       _mm512_set1_epi8(0xF));
+    const __m512i yq = lqi_join256(_mm256_loadu_si256((const __m256i *)y[0].qs),
+                                   _mm256_loadu_si256((const __m256i *)y[1].qs));
+    const __m512i p = _mm512_sub_epi16(_mm512_maddubs_epi16(q, yq),
+                                       _mm512_maddubs_epi16(_mm512_set1_epi8(8), yq));
+    return _mm512_cvtepi32_ps(_mm512_madd_epi16(p, _mm512_set1_epi16(1)));
+}
+
+/* One row for decoding: the generated AVX-512 kernel's steps (blocks in pairs into one
+ * accumulator, an odd last block by the AVX2 kernel) with fewer instructions per pair, so
+ * its results are that kernel's and dot_multi's bit for bit. */
+static LQI_AVX512 float dot_q4_0_q8_0_avx512(int64_t n, const block_q4_0 *restrict x,
+                                             const block_q8_0 *restrict y)
+{
+    const int64_t nb = n / QK4_0;
+    const __m512i pair_idx[4] = {
+        _mm512_set_epi64(0x0000000100000001, 0x0000000100000001, 0x0000000100000001,
+                         0x0000000100000001, 0, 0, 0, 0),
+        _mm512_set_epi64(0x0000000300000003, 0x0000000300000003, 0x0000000300000003,
+                         0x0000000300000003, 0x0000000200000002, 0x0000000200000002,
+                         0x0000000200000002, 0x0000000200000002),
+        _mm512_set_epi64(0x0000000500000005, 0x0000000500000005, 0x0000000500000005,
+                         0x0000000500000005, 0x0000000400000004, 0x0000000400000004,
+                         0x0000000400000004, 0x0000000400000004),
+        _mm512_set_epi64(0x0000000700000007, 0x0000000700000007, 0x0000000700000007,
+                         0x0000000700000007, 0x0000000600000006, 0x0000000600000006,
+                         0x0000000600000006, 0x0000000600000006),
+    };
+    __m512 acc = _mm512_setzero_ps();
+    int64_t ib = 0;
+    for (; ib + 8 <= nb; ib += 8) {
+        _mm_prefetch((const char *)(x + ib) + 512, _MM_HINT_T0);
+        _mm_prefetch((const char *)(x + ib) + 576, _MM_HINT_T0);
+        _mm_prefetch((const char *)(x + ib) + 640, _MM_HINT_T0);
+        const __m512 d8 = _mm512_castps256_ps512(q4_0_factors8(x + ib, y + ib));
+        for (int k = 0; k < 4; ++k) {
+            const __m512 d = _mm512_permutexvar_ps(pair_idx[k], d8);
+            acc = _mm512_fmadd_ps(d, q4_0_dot2(x + ib + 2 * k, y + ib + 2 * k), acc);
+        }
+    }
+    for (; ib + 1 < nb; ib += 2) {
+        const __m512 d = lqi_scale2(lqi_h2f(x[ib].d) * lqi_h2f(y[ib].d),
+                                    lqi_h2f(x[ib + 1].d) * lqi_h2f(y[ib + 1].d));
+        acc = _mm512_fmadd_ps(d, q4_0_dot2(x + ib, y + ib), acc);
+    }
+    const float sum = _mm512_reduce_add_ps(acc);
+    return ib < nb ? sum + dot_q4_0_q8_0_avx2(32, x + ib, y + ib) : sum;
+}
 #endif
 
 // ---- dispatch ---------------------------------------------------------------------------
