@@ -273,19 +273,6 @@ static inline LQI_AVX2_NOFMA void lqi_qk_biased_scales(const int16_t sc16[16], i
  * kernels' bit for bit (test_quants_dot_multi holds them to it).
  */
 
-/* Asks for the weight bytes LQI_PREFETCH_DIST ahead of the block at p (of `size` bytes),
- * every line of them: decoding streams weights once, and the hardware prefetcher stops at
- * every page boundary. Past the row's end lie the next row's bytes (or nothing: a
- * prefetch never faults). */
-#define LQI_PREFETCH_DIST 512
-#define LQI_PREFETCH_AHEAD(p, size)                                                            \
-    do {                                                                                       \
-        const char *pf_ = (const char *)(p) + LQI_PREFETCH_DIST;                               \
-        for (size_t o_ = 0; o_ < (size); o_ += 64) {                                           \
-            _mm_prefetch(pf_ + o_, _MM_HINT_T0);                                               \
-        }                                                                                      \
-    } while (0)
-
 /* q4_K / q5_K: the eight 6-bit scales (bytes 0..7) and mins (bytes 8..15) of the 12 packed
  * bytes (lqi_get_scale_min_k4 for all eight groups at once). Groups 0..3 keep the low six
  * bits of bytes 0..3 (scales) and 4..7 (mins); groups 4..7 take their low four bits from

@@ -209,9 +209,6 @@ static LQI_AVX512 float dot_q4_0_q8_0_avx512(int64_t n, const block_q4_0 *restri
     __m512 acc = _mm512_setzero_ps();
     int64_t ib = 0;
     for (; ib + 8 <= nb; ib += 8) {
-        _mm_prefetch((const char *)(x + ib) + 512, _MM_HINT_T0);
-        _mm_prefetch((const char *)(x + ib) + 576, _MM_HINT_T0);
-        _mm_prefetch((const char *)(x + ib) + 640, _MM_HINT_T0);
         const __m512 d8 = _mm512_castps256_ps512(q4_0_factors8(x + ib, y + ib));
         for (int k = 0; k < 4; ++k) {
             const __m512 d = _mm512_permutexvar_ps(pair_idx[k], d8);

@@ -193,7 +193,6 @@ static LQI_AVX2 void dot_q4_K_q8_K_avx2(int64_t n, float *restrict s, const void
         const __m128i sm = lqi_k4_scales_mins(x[i].scales);
         const int summ = lqi_k4_min_sum(sm, y[i].bsums);
         const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
-        LQI_PREFETCH_AHEAD(&x[i], sizeof x[i]);
         __m256i isum = _mm256_setzero_si256();
         for (int c = 0; c < 4; ++c) {
             const __m256i v = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * c));
@@ -228,7 +227,6 @@ static LQI_AVX512 void dot_q4_K_q8_K_avx512(int64_t n, float *restrict s,
         const __m128i sm = lqi_k4_scales_mins(x[i].scales);
         const int summ = lqi_k4_min_sum(sm, y[i].bsums);
         const __m512i sc = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(sm));
-        LQI_PREFETCH_AHEAD(&x[i], sizeof x[i]);
         __m512i isum = _mm512_setzero_si512();
         for (int c = 0; c < 4; ++c) {
             const __m256i v = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * c));

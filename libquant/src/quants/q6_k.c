@@ -239,7 +239,6 @@ static LQI_AVX2 void dot_q6_K_q8_K_avx2(int64_t n, float *restrict s, const void
         const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
         const __m256i bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);
         const int offs = lqi_hsum_i32x8(_mm256_madd_epi16(sc16, bs));
-        LQI_PREFETCH_AHEAD(&x[i], sizeof x[i]);
         __m256i isum = _mm256_setzero_si256();
         for (int j = 0; j < 2; ++j) {
             const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x[i].ql + 64 * j));
@@ -288,7 +287,6 @@ static LQI_AVX512 void dot_q6_K_q8_K_avx512(int64_t n, float *restrict s,
         const __m256i bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);
         const int offs = lqi_hsum_i32x8(_mm256_madd_epi16(sc16, bs));
         const __m512i scz = _mm512_castsi256_si512(sc16);
-        LQI_PREFETCH_AHEAD(&x[i], sizeof x[i]);
         __m512i isum = _mm512_setzero_si512();
         for (int j = 0; j < 2; ++j) {
             const __m512i l = _mm512_loadu_si512((const void *)(x[i].ql + 64 * j));
