@@ -158,16 +158,26 @@ LQI_LEGACY_DOT_MULTI(q4_0_q8_0, block_q4_0, block_q8_0, q4_0_quants, lqi_dot_i8i
                      lqi_dot_i8i8_512, 0, LQI_DOT_NO_MIN_TERM)
 
 /* Eight blocks' factors d_x * d_y: the same float products as the generated kernels, eight
- * at once (the fp16 scales lie 18 and 34 bytes apart). */
+ * at once. The fp16 scales are picked out of the blocks' bytes with word permutes (blocks
+ * are 18 and 34 bytes long, so every scale sits at an even offset: 16-bit words 9k of the
+ * weights' first 128 bytes, 17k of the activations' first 256). */
 static inline LQI_AVX512 __m256 q4_0_factors8(const block_q4_0 *x, const block_q8_0 *y)
 {
-    const __m128i hx = _mm_set_epi16((short)x[7].d, (short)x[6].d, (short)x[5].d,
-                                     (short)x[4].d, (short)x[3].d, (short)x[2].d,
-                                     (short)x[1].d, (short)x[0].d);
-    const __m128i hy = _mm_set_epi16((short)y[7].d, (short)y[6].d, (short)y[5].d,
-                                     (short)y[4].d, (short)y[3].d, (short)y[2].d,
-                                     (short)y[1].d, (short)y[0].d);
-    return _mm256_mul_ps(_mm256_cvtph_ps(hx), _mm256_cvtph_ps(hy));
+    const __m512i xi = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                        0, 0, 0, 0, 0, 63, 54, 45, 36, 27, 18, 9, 0);
+    const __m512i yi = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                        0, 0, 0, 0, 0, 55, 38, 21, 4, 51, 34, 17, 0);
+    const unsigned char *xb = (const unsigned char *)x, *yb = (const unsigned char *)y;
+    const __m512i hx = _mm512_permutex2var_epi16(_mm512_loadu_si512((const void *)xb), xi,
+                                                 _mm512_loadu_si512((const void *)(xb + 64)));
+    const __m512i hy0 = _mm512_permutex2var_epi16(_mm512_loadu_si512((const void *)yb), yi,
+                                                  _mm512_loadu_si512((const void *)(yb + 64)));
+    const __m512i hy1 = _mm512_permutex2var_epi16(_mm512_loadu_si512((const void *)(yb + 128)),
+                                                  yi,
+                                                  _mm512_loadu_si512((const void *)(yb + 192)));
+    const __m512i hy = _mm512_mask_blend_epi16(0xF0, hy0, hy1); /* scales 4..7: bytes 128.. */
+    return _mm256_mul_ps(_mm256_cvtph_ps(_mm512_castsi512_si128(hx)),
+                         _mm256_cvtph_ps(_mm512_castsi512_si128(hy)));
 }
 
 /* Two blocks' integer dot in sixteen int32 lanes as floats (the lanes of lqi_dot_i8i8_512):
