@@ -34,11 +34,22 @@ static void norm_rows(lq_model *m, float *y, const float *x, const float *w, int
     }
 }
 
-/* y = x · w^T for n rows; x's conversion for w's kernel is reused when it matches. */
+void lqi_project(lq_model *m, const float *x, int64_t n, int count,
+                 const struct lqi_weight *const *ws, float *const *ys)
+{
+    struct lqi_acts *a = &m->st.acts;
+    for (int i = 0; i < count; i++) {
+        if (i == 0 || !lqi_acts_fit(a, ws[i])) {
+            lqi_acts_convert(a, ws[i], x, n, m->n_threads);
+        }
+        lqi_matmul(ys[i], ws[i], a, m->n_threads);
+    }
+}
+
+/* y = x · w^T for n rows. */
 static void project(lq_model *m, float *y, const struct lqi_weight *w, const float *x, int64_t n)
 {
-    lqi_acts_prepare(&m->st.acts, w, x, n, m->n_threads);
-    lqi_matmul(y, w, &m->st.acts, m->st.wrow, m->n_threads);
+    lqi_project(m, x, n, 1, &w, &y);
 }
 
 static void add_rows(float *x, const float *d, int64_t n)
@@ -82,9 +93,9 @@ static void project_qkv(lq_model *m, const struct lqi_layer *L, int64_t n)
         split_qkv(m, n);
         return;
     }
-    project(m, st->q, &L->wq, st->xb, n);
-    project(m, st->k, &L->wk, st->xb, n);
-    project(m, st->v, &L->wv, st->xb, n);
+    const struct lqi_weight *ws[] = { &L->wq, &L->wk, &L->wv };
+    float *const ys[] = { st->q, st->k, st->v };
+    lqi_project(m, st->xb, n, 3, ws, ys);
     add_bias(st->q, L->bq, n, q_dim);
     add_bias(st->k, L->bk, n, kv_dim);
     add_bias(st->v, L->bv, n, kv_dim);
@@ -143,7 +154,6 @@ static lq_status attn_block(lq_model *m, int64_t il, int64_t n, int64_t pos,
     const int64_t n_q = m->hp.n_head * m->hp.n_embd_head;
     norm_rows(m, st->xb, st->x, L->attn_norm, n);
     LQ_TRY(lqi_observe(m, il, LQ_HOOK_ATTN_IN, st->xb, n, m->hp.n_embd, err));
-    lqi_acts_invalidate(&st->acts);
     project_qkv(m, L, n);
     position_qk(m, L, n, pos);
     lqi_attention(m, il, n, pos);
@@ -166,7 +176,6 @@ static lq_status ffn_block(lq_model *m, int64_t il, int64_t n, struct lq_error *
     if (m->hp.n_expert > 0) { /* mixture of experts (forward_moe.c) */
         return lqi_moe_ffn(m, il, n, err);
     }
-    lqi_acts_invalidate(&st->acts);
     /* fused (Phi-3): each row of w_up · n is the gate's n_ff values, then the up's */
     const int64_t up_row = m->tr.fused_gate_up ? 2 * n_ff : n_ff;
     if (m->tr.fused_gate_up) {
@@ -175,8 +184,9 @@ static lq_status ffn_block(lq_model *m, int64_t il, int64_t n, struct lq_error *
             memcpy(st->gate + t * n_ff, st->up + t * up_row, (size_t)n_ff * sizeof(float));
         }
     } else {
-        project(m, st->gate, &L->w_gate, st->xb, n);
-        project(m, st->up, &L->w_up, st->xb, n);
+        const struct lqi_weight *ws[] = { &L->w_gate, &L->w_up };
+        float *const ys[] = { st->gate, st->up };
+        lqi_project(m, st->xb, n, 2, ws, ys);
     }
     const int64_t up_off = m->tr.fused_gate_up ? n_ff : 0;
 #pragma omp parallel for num_threads(m->n_threads) schedule(static) if (n * n_ff >= 1 << 16)
@@ -188,7 +198,6 @@ static lq_status ffn_block(lq_model *m, int64_t il, int64_t n, struct lq_error *
         }
     }
     LQ_TRY(lqi_observe(m, il, LQ_HOOK_FFN_DOWN, st->gate, n, n_ff, err));
-    lqi_acts_invalidate(&st->acts);
     project(m, st->proj, &L->w_down, st->gate, n);
     if (L->post_ffw_norm) {
         norm_rows(m, st->proj, st->proj, L->post_ffw_norm, n);
@@ -274,7 +283,6 @@ lq_status lq_model_forward(lq_model *m, const struct lq_batch *b, struct lq_erro
     if (b->n_out > 0 && n_run == m->hp.n_layer) {
         const float *last = st->x + (n - b->n_out) * e;
         norm_rows(m, st->xb, last, m->output_norm, b->n_out);
-        lqi_acts_invalidate(&st->acts);
         project(m, b->logits, &m->output, st->xb, b->n_out);
         if (m->hp.final_softcap > 0) {
             lqi_softcap(b->logits, b->n_out * m->hp.n_vocab, m->hp.final_softcap);

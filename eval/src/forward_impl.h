@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "forward_gemm.h"
+#include "lq/simd.h"
 #include "model_impl.h"
 
 // ---- element-wise ops (forward_ops.c), llama.cpp's ggml-cpu numerics ---------------------
@@ -33,13 +35,13 @@ void lqi_softcap(float *x, int64_t n, float c);
 
 /* Dot product and y += a * x of F32 vectors (4-wide vectors). */
 float lqi_dot_f32(const float *restrict a, const float *restrict b, int64_t n);
-/* out[r][t] = dot(w_r, x[t]) for 2 weight rows and 4 activation rows, each summed in exactly
- * lqi_dot_f32's order, so blocking never changes a result. */
-void lqi_dot_f32_2x4(const float *restrict w0, const float *restrict w1,
-                     const float *const *restrict x, int64_t n, float out[2][4]);
 void lqi_axpy_f32(float *restrict y, float a, const float *restrict x, int64_t n);
 
 // ---- matrix products (forward_matmul.c) ----------------------------------------------------
+
+/* Batches of at least this many rows take the tiled GEMM (forward_gemm.h); fewer (decoding)
+ * take one dot per weight row. */
+#define LQI_GEMM_MIN_ROWS 8
 
 /* Picks the dot kernel of a weight from the type table; false when its type can't be used. */
 bool lqi_weight_setup(struct lqi_weight *w);
@@ -47,42 +49,21 @@ bool lqi_weight_setup(struct lqi_weight *w);
 /* Bytes of one activation row of n_in elements for w's kernel. */
 size_t lqi_acts_row_size(const struct lqi_weight *w, int64_t n_in);
 
-/* Converts x (n_rows, w->n_in) for w's kernel into a (reused when already converted). */
-void lqi_acts_prepare(struct lqi_acts *a, const struct lqi_weight *w, const float *x,
+/* The one explicit conversion of an input x (n_rows, w->n_in) for w's kernel into a: the
+ * products that share the input reuse it while lqi_acts_fit says it serves them. */
+void lqi_acts_convert(struct lqi_acts *a, const struct lqi_weight *w, const float *x,
                       int64_t n_rows, int n_threads);
 
-/* Marks a's conversion stale (its source buffer changed). */
-void lqi_acts_invalidate(struct lqi_acts *a);
+/* Whether a's conversion is the one w's kernel takes (same rounding, type and width). */
+bool lqi_acts_fit(const struct lqi_acts *a, const struct lqi_weight *w);
 
-/* Weight rows a thread converts to F32 at once (the wrow scratch holds LQI_ROW_BLOCK * n_in
- * floats per thread). */
-#define LQI_ROW_BLOCK 4
+/* y (n_rows, w->n_out) = x · w^T with a holding x converted for w (lqi_acts_fit). */
+void lqi_matmul(float *y, const struct lqi_weight *w, const struct lqi_acts *a, int n_threads);
 
-/* Whether the interleaved AVX-512 kernel below may run (the SIMD level in force). */
-bool lqi_ilv_supported(void);
-
-/* Interleaves F32 rows (n_rows of n_in, row_size bytes apart) by groups of 8 into dst:
- * for each group and each chunk of 4 elements, the 8 rows' chunks side by side. Rows past
- * the last full group and the n_in % 4 tail are not copied. */
-void lqi_ilv_pack(float *dst, const unsigned char *rows, size_t row_size, int64_t n_rows,
-                  int64_t n_in);
-
-/* Tokens per tile of a float-kind product (a multiple of 8: tiles hold whole groups). */
-#define LQI_TOKEN_TILE 32
-
-/* y[t * y_stride + r0 + i] = dot(w[i], row t of a) for the 4 weight rows and the tokens of
- * a's full groups of 8 from g0 up to g1 (a->has_ilv); returns the first group not done.
- * Bit-identical to lqi_dot_f32. */
-int64_t lqi_dot_f32_ilv(float *y, int64_t y_stride, int64_t r0, const float *const w[4],
-                        const struct lqi_acts *a, int64_t g0, int64_t g1);
-
-/* F16 -> F32 conversion of a row (exact; F16C instructions when the SIMD level allows). */
-void lqi_f16_row_to_f32(const uint16_t *src, float *dst, int64_t n);
-
-/* y (n_rows, w->n_out) = x * w^T with the prepared activations a; wrow is per-thread scratch
- * (LQI_ROW_BLOCK * w->n_in floats per thread). */
-void lqi_matmul(float *y, const struct lqi_weight *w, const struct lqi_acts *a, float *wrow,
-                int n_threads);
+/* ys[i] = x · ws[i]^T for count weights that take the same input x (n rows): the input is
+ * converted once for all whose kernels take the same conversion (q/k/v, gate/up). */
+void lqi_project(lq_model *m, const float *x, int64_t n, int count,
+                 const struct lqi_weight *const *ws, float *const *ys);
 
 /* y[r - r0] = dot(row r of w, x) for weight rows r0 .. r1 - 1 and ONE activation row x, already
  * converted for w's kernel (w->kind == LQI_DOT_TABLE: one row of w->act_type, e.g. Q8_K/Q8_0
@@ -108,6 +89,20 @@ void lqi_weight_row(const struct lqi_weight *w, int64_t row, float *y);
 lq_status lqi_moe_ffn(lq_model *m, int64_t il, int64_t n, struct lq_error *err);
 
 // ---- attention (forward_attn.c) -----------------------------------------------------------
+
+/* For n_heads query heads (q + i * hd) that share one KV head: s[i * ld_s + j - j0] = q_i · k_j
+ * for keys j0 .. j1 - 1 given transposed (kt[d * ld + j], d < hd); and out[i * hd + d] =
+ * sum_{j < n} p[i * ld_p + j] * v[j * ld + d]. The SIMD forms (forward_attn_x86.c) at `level`;
+ * false when none applies (the caller then loops in plain C). */
+bool lqi_attn_scores_simd(float *s, int64_t ld_s, const float *q, int64_t n_heads,
+                          const float *kt, int64_t ld, int64_t hd, int64_t j0, int64_t j1,
+                          enum lq_simd_level level);
+bool lqi_attn_values_simd(float *out, const float *p, int64_t ld_p, int64_t n_heads,
+                          const float *v, int64_t ld, int64_t hd, int64_t n,
+                          enum lq_simd_level level);
+/* lqi_softmax of n scores with a vectorised exponential (forward_attn_x86.c); false when
+ * the level has none. */
+bool lqi_attn_softmax_simd(float *x, int64_t n, enum lq_simd_level level);
 
 /* Stores this batch's K and V (rounded to F16) into the cache of layer il at pos, then
  * computes causal grouped-query attention for n_tok queries into st->att. */

@@ -1,10 +1,16 @@
 /* forward_matmul.c - matrix products on weights in their stored type.
  *
- * As llama.cpp's CPU backend (ggml_compute_forward_mul_mat): each activation row is
- * converted once to the weight type's vec_dot_type (Q8_0 / Q8_1 / Q8_K for quantized
- * weights) and every output element is one vec_dot of a weight row with that row. F16 and
- * BF16 weights take activations rounded to F16 / BF16 and multiply in F32 (exact products,
- * F32 sums), which is what ggml's F16/BF16 dot kernels compute. */
+ * Every product multiplies the values llama.cpp's CPU backend multiplies: activations are
+ * converted to the weight type's vec_dot_type (Q8_0 / Q8_1 / Q8_K for quantized weights,
+ * F16 / BF16 for those weights, F32 otherwise) in one explicit step (lqi_acts_convert) that
+ * the products sharing an input reuse. Then:
+ * - a batch of LQI_GEMM_MIN_ROWS rows or more (prompt processing) takes the tiled F32 GEMM
+ *   (forward_gemm.h): the converted activations decoded back to floats and packed, the weight
+ *   decoded chunk by chunk. The products are the same real numbers as ggml's integer and F16
+ *   dots; only the float rounding of the sums differs.
+ * - one row (decoding) takes lqi_gemv_rows (forward_gemv.c), kernels that stream the
+ *   weights at read speed; other small batches one dot per weight row: the type table's
+ *   vec_dot (and its multi-token form), or an F32 dot of the decoded row for the float kinds. */
 #include "forward_impl.h"
 
 #include <omp.h>
@@ -17,13 +23,14 @@
 bool lqi_weight_setup(struct lqi_weight *w)
 {
     const struct lq_type_traits *t = lq_type_traits_get(w->type);
-    if (!t || w->n_in % t->blck_size != 0) {
+    if (!t || w->n_in % t->blck_size != 0 || LQI_GEMM_KC % t->blck_size != 0) {
         return false;
     }
     w->row_size = lq_row_size(w->type, w->n_in);
     w->to_float = t->to_float;
     const struct lq_type_traits *at = t->vec_dot ? lq_type_traits_get(t->vec_dot_type) : NULL;
-    if (at && (at->from_float || at->from_float_ref) && w->n_in % at->blck_size == 0) {
+    if (at && (at->from_float || at->from_float_ref) && at->to_float &&
+        w->n_in % at->blck_size == 0) {
         w->kind = LQI_DOT_TABLE;
         w->act_type = t->vec_dot_type;
         w->vec_dot = t->vec_dot;
@@ -67,71 +74,157 @@ void lqi_weight_row(const struct lqi_weight *w, int64_t row, float *y)
 
 // ---- activations --------------------------------------------------------------------------
 
-void lqi_acts_invalidate(struct lqi_acts *a)
+/* The conversion a weight's kernel takes (dequantized weights take plain F32). */
+static enum lqi_dot_kind acts_kind(const struct lqi_weight *w)
 {
-    a->src = NULL;
+    return w->kind == LQI_DOT_DEQUANT ? LQI_DOT_F32 : w->kind;
+}
+
+bool lqi_acts_fit(const struct lqi_acts *a, const struct lqi_weight *w)
+{
+    const enum lqi_dot_kind kind = acts_kind(w);
+    return a->kind == kind && a->n_in == w->n_in && (kind != LQI_DOT_TABLE || a->type == w->act_type);
 }
 
 /* Rounds one row to F16 or BF16 and back: the values ggml's F16/BF16 dot would see. */
 static void round_row(float *y, const float *x, int64_t n, enum lqi_dot_kind kind)
 {
-    for (int64_t i = 0; i < n; i++) {
-        y[i] = kind == LQI_DOT_F16 ? lq_fp16_to_fp32(lq_fp32_to_fp16(x[i]))
-                                   : lq_bf16_to_fp32(lq_fp32_to_bf16(x[i]));
-    }
-}
-
-/* Converts the rows for the kernel's activation type into a->buf. */
-static void convert_rows(struct lqi_acts *a, const struct lqi_weight *w, const float *x,
-                         int64_t n_rows, int n_threads)
-{
-    const struct lq_type_traits *at = lq_type_traits_get(w->act_type);
-    const enum lqi_dot_kind kind = a->kind;
-    const int64_t n_in = w->n_in;
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (n_rows * n_in >= 1 << 16)
-    for (int64_t r = 0; r < n_rows; r++) {
-        void *dst = a->buf + (size_t)r * a->row_size;
-        if (kind == LQI_DOT_TABLE) {
-            (at->from_float ? at->from_float : at->from_float_ref)(x + r * n_in, dst, n_in);
+    uint16_t h[256];
+    for (int64_t i = 0; i < n; i += 256) {
+        const int64_t c = n - i < 256 ? n - i : 256;
+        if (kind == LQI_DOT_F16) {
+            lq_fp32_to_fp16_row(x + i, h, c);
+            lq_fp16_to_fp32_row(h, y + i, c);
         } else {
-            round_row(dst, x + r * n_in, n_in, kind);
+            lq_fp32_to_bf16_row(x + i, h, c);
+            lq_bf16_to_fp32_row(h, y + i, c);
         }
     }
 }
 
-void lqi_acts_prepare(struct lqi_acts *a, const struct lqi_weight *w, const float *x,
+/* Row r converted for the kernel: the vec_dot type's bytes into a->buf, or F16/BF16-rounded
+ * floats; with `tmp`, also decoded back to floats there (what the GEMM packs). Returns the
+ * row as floats (NULL for a table row without tmp). */
+static const float *convert_row(struct lqi_acts *a, const float *x, int64_t r, float *tmp)
+{
+    const float *row = x + r * a->n_in;
+    if (a->kind == LQI_DOT_TABLE) {
+        const struct lq_type_traits *at = lq_type_traits_get(a->type);
+        unsigned char *dst = a->buf + (size_t)r * a->row_size;
+        (at->from_float ? at->from_float : at->from_float_ref)(row, dst, a->n_in);
+        if (!tmp) {
+            return NULL;
+        }
+        at->to_float(dst, tmp, a->n_in);
+        return tmp;
+    }
+    if (a->kind == LQI_DOT_F32) {
+        return row;
+    }
+    float *dst = tmp ? tmp : (float *)(void *)(a->buf + (size_t)r * a->row_size);
+    round_row(dst, row, a->n_in, a->kind);
+    return dst;
+}
+
+void lqi_acts_convert(struct lqi_acts *a, const struct lqi_weight *w, const float *x,
                       int64_t n_rows, int n_threads)
 {
-    const enum lqi_dot_kind kind = w->kind == LQI_DOT_DEQUANT ? LQI_DOT_F32 : w->kind;
-    if (a->src == x && a->kind == kind && a->type == w->act_type && a->n_rows == n_rows &&
-        a->n_in == w->n_in) {
-        return;
-    }
-    a->src = x;
-    a->kind = kind;
+    a->kind = acts_kind(w);
     a->type = w->act_type;
     a->n_rows = n_rows;
     a->n_in = w->n_in;
     a->row_size = lqi_acts_row_size(w, w->n_in);
-    a->has_ilv = false;
-    if (kind == LQI_DOT_F32) {
-        a->data = (const unsigned char *)x;
-    } else {
-        convert_rows(a, w, x, n_rows, n_threads);
-        a->data = a->buf;
+    a->packed = n_rows >= LQI_GEMM_MIN_ROWS;
+    a->kernel = lqi_gemm_kernel();
+    a->data = a->kind == LQI_DOT_F32 ? (const unsigned char *)x : a->buf;
+    const int64_t n_in = a->n_in;
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (n_rows * n_in >= 1 << 16)
+    for (int64_t r = 0; r < n_rows; r++) {
+        float *tmp = a->packed ? a->scratch + (size_t)omp_get_thread_num() * a->scratch_stride : NULL;
+        const float *row = convert_row(a, x, r, tmp);
+        if (a->packed) {
+            lqi_gemm_pack_row(a->pack, a->kernel, n_in, r, row);
+        }
     }
-    if (kind != LQI_DOT_TABLE && n_rows >= 8 && lqi_ilv_supported()) {
-        lqi_ilv_pack(a->ilv, a->data, a->row_size, n_rows, w->n_in);
-        a->has_ilv = true;
+    if (a->packed) { /* the last tile's unused rows: zeros, never stored */
+        const int64_t mr = a->kernel->mr, r1 = (n_rows + mr - 1) / mr * mr;
+        memset(a->scratch, 0, (size_t)n_in * sizeof(float));
+        for (int64_t r = n_rows; r < r1; r++) {
+            lqi_gemm_pack_row(a->pack, a->kernel, n_in, r, a->scratch);
+        }
     }
 }
 
-// ---- products -----------------------------------------------------------------------------
+// ---- batched products: the GEMM -----------------------------------------------------------
+
+/* Weight rows r0 .. r0 + nv - 1, elements k0 .. k0 + kc - 1, decoded into the kernel's
+ * panel wp (k-major, nr floats per element; rows past nv zero); tmp holds the decoded rows. */
+static void pack_weight(float *wp, float *tmp, const struct lqi_weight *w,
+                        const struct lqi_gemm_kernel *kn, int64_t r0, int nv, int64_t k0,
+                        int64_t kc)
+{
+    const size_t off = lq_row_size(w->type, k0);
+    for (int j = 0; j < nv; j++) {
+        const unsigned char *src = w->data + (size_t)(r0 + j) * w->row_size + off;
+        if (w->type == LQ_TYPE_F32) {
+            memcpy(tmp + j * LQI_GEMM_KC, src, (size_t)kc * sizeof(float));
+        } else {
+            w->to_float(src, tmp + j * LQI_GEMM_KC, kc);
+        }
+    }
+    if (kn->panel) {
+        kn->panel(wp, tmp, nv, kc);
+    } else {
+        lqi_gemm_panel_plain(wp, tmp, kn->nr, nv, kc);
+    }
+}
+
+/* Asks for the bytes of rows r0 .. r0 + nv - 1, elements k0 .. k0 + kc - 1 (the next chunk):
+ * the rows lie n_in elements apart, more streams than the hardware prefetcher follows, and
+ * decoding would otherwise wait on memory chunk by chunk. */
+static void prefetch_chunk(const struct lqi_weight *w, int64_t r0, int nv, int64_t k0, int64_t kc)
+{
+    const size_t b0 = lq_row_size(w->type, k0), b1 = lq_row_size(w->type, k0 + kc);
+    for (int j = 0; j < nv; j++) {
+        const unsigned char *row = w->data + (size_t)(r0 + j) * w->row_size;
+        for (size_t b = b0; b < b1; b += 64) {
+            __builtin_prefetch(row + b);
+        }
+    }
+}
+
+/* One thread's panels p0 .. p1 - 1 (nr weight rows each) against every token tile. */
+static void gemm_panels(float *y, const struct lqi_weight *w, const struct lqi_acts *a,
+                        int64_t p0, int64_t p1, float *scratch)
+{
+    const struct lqi_gemm_kernel *kn = a->kernel;
+    const int64_t n_in = w->n_in, n_out = w->n_out, mr = kn->mr;
+    float *tmp = scratch, *wp = scratch + LQI_GEMM_NR_MAX * LQI_GEMM_KC;
+    for (int64_t p = p0; p < p1; p++) {
+        const int64_t r0 = p * kn->nr;
+        const int nv = (int)(n_out - r0 < kn->nr ? n_out - r0 : kn->nr);
+        for (int64_t k0 = 0; k0 < n_in; k0 += LQI_GEMM_KC) {
+            const int64_t kc = n_in - k0 < LQI_GEMM_KC ? n_in - k0 : LQI_GEMM_KC;
+            /* the next chunk of these rows, or the next panel's first */
+            const int64_t k1 = k0 + kc < n_in ? k0 + kc : 0, r1 = k1 ? r0 : r0 + kn->nr;
+            if (r1 < (p1 * kn->nr < n_out ? p1 * kn->nr : n_out)) {
+                const int64_t kc1 = n_in - k1 < LQI_GEMM_KC ? n_in - k1 : LQI_GEMM_KC;
+                prefetch_chunk(w, r1, (int)(n_out - r1 < kn->nr ? n_out - r1 : kn->nr), k1, kc1);
+            }
+            pack_weight(wp, tmp, w, kn, r0, nv, k0, kc);
+            for (int64_t t = 0; t < a->n_rows; t += mr) {
+                const int m = (int)(a->n_rows - t < mr ? a->n_rows - t : mr);
+                kn->tile(kc, a->pack + t * n_in + k0 * mr, wp, y + t * n_out + r0, n_out, m, nv,
+                         k0 > 0);
+            }
+        }
+    }
+}
+
+// ---- one-row products: decoding -----------------------------------------------------------
 
 /* One weight row against every activation row, through the type table's dot kernel: up to
- * LQ_VEC_DOT_MULTI_MAX rows per call where the type has a multi-token kernel (which unpacks
- * each weight block once for them all and gives vec_dot's results bit for bit); a lone row
- * (decoding) takes vec_dot, which has no per-row bookkeeping to pay for. */
+ * LQ_VEC_DOT_MULTI_MAX rows per call where the type has a multi-token kernel. */
 static void row_table(float *y, const struct lqi_weight *w, const struct lqi_acts *a, int64_t r)
 {
     const void *wr = w->data + (size_t)r * w->row_size;
@@ -151,103 +244,50 @@ static void row_table(float *y, const struct lqi_weight *w, const struct lqi_act
     }
 }
 
-/* Weight row r as F32: the stored row itself for F32, else converted into buf. */
-static const float *float_row(const struct lqi_weight *w, int64_t r, float *buf)
+/* One weight row decoded to floats (into buf unless stored as F32) against every row. */
+static void row_float(float *y, const struct lqi_weight *w, const struct lqi_acts *a, int64_t r,
+                      float *buf)
 {
-    if (w->type == LQ_TYPE_F32) {
-        return (const float *)(w->data + (size_t)r * w->row_size);
-    }
-    if (w->type == LQ_TYPE_F16) {
-        lqi_f16_row_to_f32((const uint16_t *)(w->data + (size_t)r * w->row_size), buf, w->n_in);
-    } else {
+    const float *wr = (const float *)(const void *)(w->data + (size_t)r * w->row_size);
+    if (w->type != LQ_TYPE_F32) {
         lqi_weight_row(w, r, buf);
+        wr = buf;
     }
-    return buf;
-}
-
-/* Weight rows r0 .. r0 + nr - 1 (converted to F32 once) against activation rows ta .. tb - 1
- * (ta a multiple of 8): eight tokens at a time with the interleaved kernel when it applies,
- * then pairs of rows four tokens at a time, then single dots. All sum in lqi_dot_f32's
- * order, so the blocking never changes a result. */
-static void rows_float(float *y, const struct lqi_weight *w, const struct lqi_acts *a, int64_t r0,
-                       int64_t nr, int64_t ta, int64_t tb, float *buf)
-{
-    const float *wr[LQI_ROW_BLOCK];
-    for (int64_t i = 0; i < nr; i++) {
-        wr[i] = float_row(w, r0 + i, buf + i * w->n_in);
-    }
-    const int64_t n = w->n_in, no = w->n_out;
-    const int64_t t0 = a->has_ilv && nr == LQI_ROW_BLOCK
-                           ? lqi_dot_f32_ilv(y, no, r0, wr, a, ta / 8, tb / 8) * 8
-                           : ta;
-    const int64_t t4 = t0 + (tb - t0) / 4 * 4;
-    for (int64_t p = 0; p + 2 <= nr; p += 2) {
-        for (int64_t t = t0; t < t4; t += 4) {
-            const float *x[4];
-            for (int k = 0; k < 4; k++) {
-                x[k] = (const float *)(a->data + (size_t)(t + k) * a->row_size);
-            }
-            float out[2][4];
-            lqi_dot_f32_2x4(wr[p], wr[p + 1], x, n, out);
-            for (int k = 0; k < 4; k++) {
-                y[(t + k) * no + r0 + p] = out[0][k];
-                y[(t + k) * no + r0 + p + 1] = out[1][k];
-            }
-        }
-    }
-    for (int64_t i = 0; i < nr; i++) {
-        /* paired rows still need the tokens past t4; an unpaired last row needs all */
-        for (int64_t t = i < nr / 2 * 2 ? t4 : t0; t < tb; t++) {
-            const float *x = (const float *)(a->data + (size_t)t * a->row_size);
-            y[t * no + r0 + i] = lqi_dot_f32(wr[i], x, n);
-        }
+    for (int64_t t = 0; t < a->n_rows; t++) {
+        const float *x = (const float *)(const void *)(a->data + (size_t)t * a->row_size);
+        y[t * w->n_out + r] = lqi_dot_f32(wr, x, w->n_in);
     }
 }
 
-/* One thread's share of a float-kind product: its row blocks b0 .. b1 - 1 against tiles of
- * LQI_TOKEN_TILE tokens, tile by tile, so that the tile's activations stay in cache while
- * every row passes (weight rows are converted once per tile, which costs little next to
- * the tile's dots). */
-static void blocks_float(float *y, const struct lqi_weight *w, const struct lqi_acts *a,
-                         int64_t b0, int64_t b1, float *buf)
-{
-    for (int64_t ta = 0; ta < a->n_rows; ta += LQI_TOKEN_TILE) {
-        const int64_t tb = a->n_rows - ta < LQI_TOKEN_TILE ? a->n_rows : ta + LQI_TOKEN_TILE;
-        for (int64_t b = b0; b < b1; b++) {
-            const int64_t r0 = b * LQI_ROW_BLOCK;
-            const int64_t nr = w->n_out - r0 < LQI_ROW_BLOCK ? w->n_out - r0 : LQI_ROW_BLOCK;
-            rows_float(y, w, a, r0, nr, ta, tb, buf);
-        }
-    }
-}
-
-void lqi_matmul(float *y, const struct lqi_weight *w, const struct lqi_acts *a, float *wrow,
-                int n_threads)
+void lqi_matmul(float *y, const struct lqi_weight *w, const struct lqi_acts *a, int n_threads)
 {
     const int64_t n_out = w->n_out;
-    const int64_t n_blk = (n_out + LQI_ROW_BLOCK - 1) / LQI_ROW_BLOCK;
+    /* units a thread takes: GEMM panels, groups of four rows (one token: lqi_gemv_rows'
+     * passes), or rows */
+    const int64_t nr = a->kernel->nr, n_units = a->packed ? (n_out + nr - 1) / nr
+                                                : a->n_rows == 1 ? (n_out + 3) / 4
+                                                                 : n_out;
     /* Below about a million multiply-adds a thread team costs more than it saves, and on a
      * busy machine every barrier can wait a whole scheduler slice. */
     const bool big = (double)n_out * (double)w->n_in * (double)a->n_rows >= (double)(1 << 20);
 #pragma omp parallel num_threads(n_threads) if (big)
     {
         const int64_t nt = omp_get_num_threads(), it = omp_get_thread_num();
-        const int64_t b0 = n_blk * it / nt;
-        int64_t b1 = n_blk * (it + 1) / nt;
-        float *mine = wrow + (size_t)it * LQI_ROW_BLOCK * (size_t)w->n_in;
-        if (a->n_rows == 1) {
-            /* one token (decoding): whole row blocks per thread, no conversion buffer */
-            const int64_t r0 = b0 * LQI_ROW_BLOCK, r1 = b1 * LQI_ROW_BLOCK < n_out
-                                                          ? b1 * LQI_ROW_BLOCK : n_out;
+        const int64_t u0 = n_units * it / nt, u1 = n_units * (it + 1) / nt;
+        float *scratch = a->scratch + (size_t)it * a->scratch_stride;
+        if (a->packed) {
+            gemm_panels(y, w, a, u0, u1, scratch);
+        } else if (a->n_rows == 1) {
+            const int64_t r0 = 4 * u0, r1 = 4 * u1 < n_out ? 4 * u1 : n_out;
             lqi_gemv_rows(y + r0, w, a->data, r0, r1);
-            b1 = b0;
-        }
-        if (w->kind != LQI_DOT_TABLE) {
-            blocks_float(y, w, a, b0, b1, mine);
-        }
-        for (int64_t r = b0 * LQI_ROW_BLOCK; w->kind == LQI_DOT_TABLE && r < n_out &&
-                                             r < b1 * LQI_ROW_BLOCK; r++) {
-            row_table(y, w, a, r);
+        } else {
+            for (int64_t r = u0; r < u1; r++) {
+                if (w->kind == LQI_DOT_TABLE) {
+                    row_table(y, w, a, r);
+                } else {
+                    row_float(y, w, a, r, scratch);
+                }
+            }
         }
     }
 }

@@ -21,8 +21,7 @@
 
 static void project(lq_model *m, float *y, const struct lqi_weight *w, const float *x, int64_t n)
 {
-    lqi_acts_prepare(&m->st.acts, w, x, n, m->n_threads);
-    lqi_matmul(y, w, &m->st.acts, m->st.wrow, m->n_threads);
+    lqi_project(m, x, n, 1, &w, &y);
 }
 
 /* Token t's chosen experts (best first; the lower id first among equals) and weights. */
@@ -80,14 +79,13 @@ static lq_status run_expert(lq_model *m, int64_t il, int64_t e, int64_t n, struc
     const struct lqi_weight gate = lqi_expert_weight(m, L, LQ_LW_GATE, e);
     const struct lqi_weight up = lqi_expert_weight(m, L, LQ_LW_UP, e);
     const struct lqi_weight down = lqi_expert_weight(m, L, LQ_LW_DOWN, e);
-    lqi_acts_invalidate(&st->acts);
-    project(m, st->gate, &gate, st->xe, cnt);
-    project(m, st->up, &up, st->xe, cnt);
+    const struct lqi_weight *ws[] = { &gate, &up };
+    float *const ys[] = { st->gate, st->up };
+    lqi_project(m, st->xe, cnt, 2, ws, ys);
     for (int64_t r = 0; r < cnt; r++) {
         lqi_swiglu(st->gate + r * nf, st->up + r * nf, nf);
     }
     LQ_TRY(lqi_observe_expert(m, il, e, LQ_HOOK_FFN_DOWN, st->gate, st->rows, cnt, nf, err));
-    lqi_acts_invalidate(&st->acts);
     project(m, st->proj, &down, st->gate, cnt);
     for (int64_t r = 0; r < cnt; r++) {
         const float w = st->sel_w[st->rows[r]];
@@ -105,7 +103,6 @@ lq_status lqi_moe_ffn(lq_model *m, int64_t il, int64_t n, struct lq_error *err)
     const struct lqi_layer *L = &m->layers[il];
     struct lqi_state *st = &m->st;
     const int64_t k = m->hp.n_expert_used, ne = m->hp.n_embd;
-    lqi_acts_invalidate(&st->acts);
     project(m, st->router, &L->w_gate_inp, st->xb, n);
     for (int64_t t = 0; t < n; t++) {
         route(m, t);

@@ -124,7 +124,7 @@ static inline lqi_v4f load4(const float *p)
     return v;
 }
 
-/* The one summation order every F32 dot uses (here and in the blocked matmul kernel):
+/* The F32 dot (attention, decoding rows of float weights):
  * a 4-lane running sum over k, folded as (s0 + s1) + (s2 + s3), then the scalar tail. */
 float lqi_dot_f32(const float *restrict a, const float *restrict b, int64_t n)
 {
@@ -138,48 +138,6 @@ float lqi_dot_f32(const float *restrict a, const float *restrict b, int64_t n)
         sum += a[i] * b[i];
     }
     return sum;
-}
-
-static float fold(lqi_v4f s, const float *w, const float *x, int64_t i, int64_t n)
-{
-    float sum = (s[0] + s[1]) + (s[2] + s[3]);
-    for (; i < n; i++) {
-        sum += w[i] * x[i];
-    }
-    return sum;
-}
-
-/* Eight named accumulators so they stay in registers at -O2. */
-void lqi_dot_f32_2x4(const float *restrict w0, const float *restrict w1,
-                     const float *const *restrict x, int64_t n, float out[2][4])
-{
-    const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
-    lqi_v4f s00 = { 0 }, s01 = { 0 }, s02 = { 0 }, s03 = { 0 };
-    lqi_v4f s10 = { 0 }, s11 = { 0 }, s12 = { 0 }, s13 = { 0 };
-    const int64_t n4 = n & ~(int64_t)3;
-    for (int64_t i = 0; i < n4; i += 4) {
-        const lqi_v4f a0 = load4(w0 + i), a1 = load4(w1 + i);
-        lqi_v4f b = load4(x0 + i);
-        s00 += a0 * b;
-        s10 += a1 * b;
-        b = load4(x1 + i);
-        s01 += a0 * b;
-        s11 += a1 * b;
-        b = load4(x2 + i);
-        s02 += a0 * b;
-        s12 += a1 * b;
-        b = load4(x3 + i);
-        s03 += a0 * b;
-        s13 += a1 * b;
-    }
-    out[0][0] = fold(s00, w0, x0, n4, n);
-    out[0][1] = fold(s01, w0, x1, n4, n);
-    out[0][2] = fold(s02, w0, x2, n4, n);
-    out[0][3] = fold(s03, w0, x3, n4, n);
-    out[1][0] = fold(s10, w1, x0, n4, n);
-    out[1][1] = fold(s11, w1, x1, n4, n);
-    out[1][2] = fold(s12, w1, x2, n4, n);
-    out[1][3] = fold(s13, w1, x3, n4, n);
 }
 
 void lqi_axpy_f32(float *restrict y, float a, const float *restrict x, int64_t n)

@@ -59,18 +59,19 @@ struct lqi_layer {
     struct lqi_weight *exp_views;
 };
 
-/* Activations converted for a dot kernel: n_rows rows of row_size bytes. The conversion
- * is remembered (source pointer and type) so q/k/v or gate/up share one. */
+/* Activations converted for the products that share them (lqi_acts_convert). */
 struct lqi_acts {
-    const float *src;
-    enum lqi_dot_kind kind;
+    enum lqi_dot_kind kind; /* the rounding: LQI_DOT_TABLE (to `type`), F16, BF16 or F32 */
     enum lq_type type;
     int64_t n_rows, n_in;
     size_t row_size;
-    const unsigned char *data; /* the converted rows (or src itself for F32) */
+    bool packed;                         /* a GEMM batch: `pack` holds the rows */
+    const struct lqi_gemm_kernel *kernel; /* the GEMM kernel `pack` is laid out for */
+    const unsigned char *data; /* one-row products: the converted rows (or x itself, F32) */
     unsigned char *buf;        /* the state's conversion buffer */
-    float *ilv;                /* F32-kind rows interleaved by 8 (forward_dot_x86.c) */
-    bool has_ilv;              /* ilv holds this conversion's rows */
+    float *pack;               /* GEMM batches: the rows as floats in the kernel's tiles */
+    float *scratch;            /* per-thread scratch, scratch_stride floats each */
+    int64_t scratch_stride;
 };
 
 /* Scratch of one forward call, carved from one allocation (sizes for n_batch tokens). */
@@ -92,8 +93,7 @@ struct lqi_state {
     int64_t *rows;  /* (n_batch) tokens routed to the expert in hand, with their slot */
     float *xe;      /* (n_batch, n_embd) those tokens' normed inputs */
     float *exp_out; /* (n_batch, n_expert_used, n_embd) each chosen expert's weighted output */
-    float *scores;  /* (n_threads, n_ctx) attention rows */
-    float *wrow;    /* (n_threads, max n_in) weight rows converted to F32 */
+    float *scores;  /* (n_threads, n_head / n_head_kv, n_ctx) attention rows of a head group */
     float *rope;    /* (n_batch, n_rot) cos/sin pairs per token */
     struct lqi_acts acts;
     uint16_t *kcache, *vcache; /* (n_layer, n_ctx, n_head_kv * n_embd_head) F16 */

@@ -86,11 +86,13 @@ static void layout(lq_model *m, struct plan *p)
     st->qkv = m->tr.fused_qkv ? carve(p, nb, q_dim + 2 * kv_dim, sizeof(float)) : NULL;
     st->kf = carve(p, m->n_ctx, kv_dim, sizeof(float));
     st->vf = carve(p, m->n_ctx, kv_dim, sizeof(float));
-    st->scores = carve(p, m->n_threads, m->n_ctx, sizeof(float));
-    st->wrow = carve(p, (int64_t)m->n_threads * LQI_ROW_BLOCK, max_in, sizeof(float));
+    st->scores = carve(p, m->n_threads * (hp->n_head / hp->n_head_kv), m->n_ctx, sizeof(float));
+    /* per thread: an activation row (conversion), a weight row or the GEMM's panels */
+    st->acts.scratch_stride = max_in > LQI_GEMM_SCRATCH ? max_in : LQI_GEMM_SCRATCH;
+    st->acts.scratch = carve(p, m->n_threads, st->acts.scratch_stride, sizeof(float));
     st->rope = carve(p, nb, hp->n_rot, sizeof(float));
     st->acts.buf = carve(p, nb, (int64_t)acts_row_max(m), 1);
-    st->acts.ilv = carve(p, nb, max_in, sizeof(float));
+    st->acts.pack = carve(p, lqi_gemm_pack_floats(nb, max_in), 1, sizeof(float));
     st->kcache = carve(p, hp->n_layer * m->n_ctx, kv_dim, sizeof(uint16_t));
     st->vcache = carve(p, hp->n_layer * m->n_ctx, kv_dim, sizeof(uint16_t));
 }
@@ -109,7 +111,6 @@ lq_status lqi_model_alloc_state(lq_model *m, struct lq_error *err)
     p.base = m->state_mem;
     p.total = 0;
     layout(m, &p);
-    lqi_acts_invalidate(&m->st.acts);
     m->n_past = 0;
     return LQ_OK;
 }

@@ -3,6 +3,11 @@
 
 #include <string.h>
 
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/simd_x86.h"
+#endif
+
 uint16_t lq_fp32_to_fp16(float f)
 {
     uint32_t x = lq_f32_bits(f);
@@ -66,30 +71,135 @@ static inline uint16_t load_u16(const uint16_t *p)
     return v;
 }
 
-void lq_fp16_to_fp32_row(const uint16_t *restrict src, float *restrict dst, int64_t n)
+static void fp16_to_fp32_scalar(const uint16_t *restrict src, float *restrict dst, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) {
         dst[i] = lq_fp16_to_fp32(load_u16(src + i));
     }
 }
 
-void lq_fp32_to_fp16_row(const float *restrict src, uint16_t *restrict dst, int64_t n)
+static void fp32_to_fp16_scalar(const float *restrict src, uint16_t *restrict dst, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) {
         dst[i] = lq_fp32_to_fp16(src[i]);
     }
 }
 
-void lq_bf16_to_fp32_row(const uint16_t *restrict src, float *restrict dst, int64_t n)
+static void bf16_to_fp32_scalar(const uint16_t *restrict src, float *restrict dst, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) {
         dst[i] = lq_bf16_to_fp32(load_u16(src + i));
     }
 }
 
-void lq_fp32_to_bf16_row(const float *restrict src, uint16_t *restrict dst, int64_t n)
+static void fp32_to_bf16_scalar(const float *restrict src, uint16_t *restrict dst, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) {
         dst[i] = lq_fp32_to_bf16(src[i]);
     }
+}
+
+/* The same conversions 8 or 16 at a time (the forward pass converts every F16/BF16 weight
+ * it multiplies). F16C's conversions round to nearest even like lq_fp32_to_fp16; chunks
+ * holding a NaN take the scalar path, which keeps the payload as llama.cpp's does. */
+#if LQI_X86
+static LQI_AVX2 void fp16_to_fp32_avx2(const uint16_t *restrict src, float *restrict dst,
+                                       int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+    }
+    fp16_to_fp32_scalar(src + i, dst + i, n - i);
+}
+
+static LQI_AVX512 void fp16_to_fp32_avx512(const uint16_t *restrict src, float *restrict dst,
+                                           int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + i))));
+    }
+    fp16_to_fp32_avx2(src + i, dst + i, n - i);
+}
+
+static LQI_AVX2 void fp32_to_fp16_avx2(const float *restrict src, uint16_t *restrict dst,
+                                       int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(src + i);
+        if (_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q))) {
+            fp32_to_fp16_scalar(src + i, dst + i, 8);
+            continue;
+        }
+        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+    }
+    fp32_to_fp16_scalar(src + i, dst + i, n - i);
+}
+
+static LQI_AVX2 void bf16_to_fp32_avx2(const uint16_t *restrict src, float *restrict dst,
+                                       int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(src + i)));
+        _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(h, 16)));
+    }
+    bf16_to_fp32_scalar(src + i, dst + i, n - i);
+}
+
+static LQI_AVX512 void bf16_to_fp32_avx512(const uint16_t *restrict src, float *restrict dst,
+                                           int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512i h = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(src + i)));
+        _mm512_storeu_ps(dst + i, _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)));
+    }
+    bf16_to_fp32_avx2(src + i, dst + i, n - i);
+}
+
+/* u + 0x7fff + ((u >> 16) & 1), the top half: lq_fp32_to_bf16's rounding, NaNs apart. */
+static LQI_AVX2 void fp32_to_bf16_avx2(const float *restrict src, uint16_t *restrict dst,
+                                       int64_t n)
+{
+    int64_t i = 0;
+    const __m256i bias = _mm256_set1_epi32(0x7fff), one = _mm256_set1_epi32(1);
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(src + i);
+        if (_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q))) {
+            fp32_to_bf16_scalar(src + i, dst + i, 8);
+            continue;
+        }
+        const __m256i u = _mm256_castps_si256(v);
+        const __m256i r = _mm256_add_epi32(
+            u, _mm256_add_epi32(bias, _mm256_and_si256(_mm256_srli_epi32(u, 16), one)));
+        const __m256i h = _mm256_srli_epi32(r, 16); /* 8 x 32-bit lanes < 65536 */
+        const __m128i packed = _mm_packus_epi32(_mm256_castsi256_si128(h),
+                                                _mm256_extracti128_si256(h, 1));
+        _mm_storeu_si128((__m128i *)(dst + i), packed);
+    }
+    fp32_to_bf16_scalar(src + i, dst + i, n - i);
+}
+#endif
+
+void lq_fp16_to_fp32_row(const uint16_t *restrict src, float *restrict dst, int64_t n)
+{
+    LQI_SIMD_CALL(fp16_to_fp32_avx512, fp16_to_fp32_avx2, fp16_to_fp32_scalar, src, dst, n);
+}
+
+void lq_fp32_to_fp16_row(const float *restrict src, uint16_t *restrict dst, int64_t n)
+{
+    LQI_SIMD_CALL(fp32_to_fp16_avx2, fp32_to_fp16_avx2, fp32_to_fp16_scalar, src, dst, n);
+}
+
+void lq_bf16_to_fp32_row(const uint16_t *restrict src, float *restrict dst, int64_t n)
+{
+    LQI_SIMD_CALL(bf16_to_fp32_avx512, bf16_to_fp32_avx2, bf16_to_fp32_scalar, src, dst, n);
+}
+
+void lq_fp32_to_bf16_row(const float *restrict src, uint16_t *restrict dst, int64_t n)
+{
+    LQI_SIMD_CALL(fp32_to_bf16_avx2, fp32_to_bf16_avx2, fp32_to_bf16_scalar, src, dst, n);
 }

@@ -1,0 +1,73 @@
+/* forward_gemm.c - packing, kernel choice and the portable tile kernel of the batched
+ * product (forward_gemm.h); the SIMD tile kernels are in forward_gemm_x86.c. */
+#include "forward_gemm.h"
+
+#include "lq/simd.h"
+
+/* Portable kernel: 4 tokens x 16 rows, plain C the compiler may vectorise. */
+#define SCALAR_MR 4
+#define SCALAR_NR 16
+
+static void tile_scalar(int64_t kc, const float *xp, const float *wp, float *c, int64_t ldc,
+                        int m, int n, bool accumulate)
+{
+    float acc[SCALAR_MR][SCALAR_NR] = { { 0 } };
+    for (int64_t k = 0; k < kc; k++) {
+        const float *x = xp + k * SCALAR_MR, *w = wp + k * SCALAR_NR;
+        for (int i = 0; i < SCALAR_MR; i++) {
+            for (int j = 0; j < SCALAR_NR; j++) {
+                acc[i][j] += x[i] * w[j];
+            }
+        }
+    }
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+            c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
+        }
+    }
+}
+
+static const struct lqi_gemm_kernel scalar_kernel = { SCALAR_MR, SCALAR_NR, tile_scalar, NULL,
+                                                      "scalar" };
+
+void lqi_gemm_panel_plain(float *wp, const float *tmp, int nr, int nv, int64_t kc)
+{
+    for (int64_t k = 0; k < kc; k++) {
+        float *d = wp + k * nr;
+        for (int j = 0; j < nv; j++) {
+            d[j] = tmp[j * LQI_GEMM_KC + k];
+        }
+        for (int j = nv; j < nr; j++) {
+            d[j] = 0.0f;
+        }
+    }
+}
+
+const struct lqi_gemm_kernel *lqi_gemm_kernel(void)
+{
+    const enum lq_simd_level level = lq_simd_level_get();
+    const struct lqi_gemm_kernel *k = NULL;
+    if (level >= LQ_SIMD_AVX512) {
+        k = lqi_gemm_kernel_avx512();
+    }
+    if (!k && level >= LQ_SIMD_AVX2) {
+        k = lqi_gemm_kernel_avx2();
+    }
+    return k ? k : &scalar_kernel;
+}
+
+int64_t lqi_gemm_pack_floats(int64_t n_rows, int64_t n_in)
+{
+    /* every kernel's mr divides a multiple of itself below n_rows + mr_max */
+    return (n_rows + LQI_GEMM_MR_MAX) * n_in;
+}
+
+void lqi_gemm_pack_row(float *pack, const struct lqi_gemm_kernel *k, int64_t n_in, int64_t r,
+                       const float *row)
+{
+    const int64_t mr = k->mr;
+    float *dst = pack + r / mr * mr * n_in + r % mr;
+    for (int64_t i = 0; i < n_in; i++) {
+        dst[i * mr] = row[i];
+    }
+}
