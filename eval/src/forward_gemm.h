@@ -45,8 +45,11 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel(void);
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512(void);
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx2(void);
 
-/* Floats of one thread's scratch: a weight chunk decoded row by row, and its panel. */
-#define LQI_GEMM_SCRATCH ((int64_t)2 * LQI_GEMM_NR_MAX * LQI_GEMM_KC)
+/* Panels a thread decodes per chunk before the token tiles pass them (forward_matmul.c). */
+#define LQI_GEMM_PANELS 4
+
+/* Floats of one thread's scratch: a weight chunk decoded row by row, and a block's panels. */
+#define LQI_GEMM_SCRATCH ((int64_t)(1 + LQI_GEMM_PANELS) * LQI_GEMM_NR_MAX * LQI_GEMM_KC)
 
 /* Floats of the activation pack for n_rows rows of n_in (whole tiles of the largest mr). */
 int64_t lqi_gemm_pack_floats(int64_t n_rows, int64_t n_in);

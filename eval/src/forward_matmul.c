@@ -83,7 +83,8 @@ static enum lqi_dot_kind acts_kind(const struct lqi_weight *w)
 bool lqi_acts_fit(const struct lqi_acts *a, const struct lqi_weight *w)
 {
     const enum lqi_dot_kind kind = acts_kind(w);
-    return a->kind == kind && a->n_in == w->n_in && (kind != LQI_DOT_TABLE || a->type == w->act_type);
+    return a->kind == kind && a->n_in == w->n_in && 
+           (kind != LQI_DOT_TABLE || a->type == w->act_type);
 }
 
 /* Rounds one row to F16 or BF16 and back: the values ggml's F16/BF16 dot would see. */
@@ -188,34 +189,47 @@ static void prefetch_chunk(const struct lqi_weight *w, int64_t r0, int nv, int64
     for (int j = 0; j < nv; j++) {
         const unsigned char *row = w->data + (size_t)(r0 + j) * w->row_size;
         for (size_t b = b0; b < b1; b += 64) {
-            __builtin_prefetch(row + b);
+            __builtin_prefetch(row + b, 0, 2);
         }
     }
 }
 
-/* One thread's panels p0 .. p1 - 1 (nr weight rows each) against every token tile. */
+/* One thread's panels p0 .. p1 - 1 (nr weight rows each) against every token tile, by
+ * blocks of LQI_GEMM_PANELS panels: for each chunk of LQI_GEMM_KC elements the block's
+ * panels are decoded once, then each token tile's packed activations (in L1) pass them all,
+ * so the activations stream from cache once per block, not once per panel, and the block's
+ * outputs (all tokens) stay in L2 across chunks. */
 static void gemm_panels(float *y, const struct lqi_weight *w, const struct lqi_acts *a,
                         int64_t p0, int64_t p1, float *scratch)
 {
     const struct lqi_gemm_kernel *kn = a->kernel;
-    const int64_t n_in = w->n_in, n_out = w->n_out, mr = kn->mr;
-    float *tmp = scratch, *wp = scratch + LQI_GEMM_NR_MAX * LQI_GEMM_KC;
-    for (int64_t p = p0; p < p1; p++) {
-        const int64_t r0 = p * kn->nr;
-        const int nv = (int)(n_out - r0 < kn->nr ? n_out - r0 : kn->nr);
+    const int64_t n_in = w->n_in, n_out = w->n_out, mr = kn->mr, nr = kn->nr;
+    const int64_t r_end = p1 * nr < n_out ? p1 * nr : n_out;
+    float *tmp = scratch, *wps = scratch + LQI_GEMM_NR_MAX * LQI_GEMM_KC;
+    for (int64_t pb = p0; pb < p1; pb += LQI_GEMM_PANELS) {
+        const int64_t np = p1 - pb < LQI_GEMM_PANELS ? p1 - pb : LQI_GEMM_PANELS;
         for (int64_t k0 = 0; k0 < n_in; k0 += LQI_GEMM_KC) {
             const int64_t kc = n_in - k0 < LQI_GEMM_KC ? n_in - k0 : LQI_GEMM_KC;
-            /* the next chunk of these rows, or the next panel's first */
-            const int64_t k1 = k0 + kc < n_in ? k0 + kc : 0, r1 = k1 ? r0 : r0 + kn->nr;
-            if (r1 < (p1 * kn->nr < n_out ? p1 * kn->nr : n_out)) {
-                const int64_t kc1 = n_in - k1 < LQI_GEMM_KC ? n_in - k1 : LQI_GEMM_KC;
-                prefetch_chunk(w, r1, (int)(n_out - r1 < kn->nr ? n_out - r1 : kn->nr), k1, kc1);
+            for (int64_t i = 0; i < np; i++) {
+                const int64_t r0 = (pb + i) * nr;
+                const int nv = (int)(n_out - r0 < nr ? n_out - r0 : nr);
+                /* the next chunk of these rows, or the next block's first */
+                const int64_t k1 = k0 + kc < n_in ? k0 + kc : 0, r1 = k1 ? r0 : r0 + np * nr;
+                if (r1 < r_end) {
+                    const int64_t kc1 = n_in - k1 < LQI_GEMM_KC ? n_in - k1 : LQI_GEMM_KC;
+                    prefetch_chunk(w, r1, (int)(r_end - r1 < nr ? r_end - r1 : nr), k1, kc1);
+                }
+                pack_weight(wps + i * LQI_GEMM_NR_MAX * LQI_GEMM_KC, tmp, w, kn, r0, nv, k0, kc);
             }
-            pack_weight(wp, tmp, w, kn, r0, nv, k0, kc);
             for (int64_t t = 0; t < a->n_rows; t += mr) {
                 const int m = (int)(a->n_rows - t < mr ? a->n_rows - t : mr);
-                kn->tile(kc, a->pack + t * n_in + k0 * mr, wp, y + t * n_out + r0, n_out, m, nv,
-                         k0 > 0);
+                const float *xp = a->pack + t * n_in + k0 * mr;
+                for (int64_t i = 0; i < np; i++) {
+                    const int64_t r0 = (pb + i) * nr;
+                    const int nv = (int)(n_out - r0 < nr ? n_out - r0 : nr);
+                    kn->tile(kc, xp, wps + i * LQI_GEMM_NR_MAX * LQI_GEMM_KC,
+                             y + t * n_out + r0, n_out, m, nv, k0 > 0);
+                }
             }
         }
     }

@@ -48,14 +48,20 @@ static lq_status check_tensor(const lq_model *m, const char *name,
     return check_tensor3(m, name, t, n0, n1, 1, err);
 }
 
-/* The kernels read blocks and elements as C objects: weights a GGUF file aligned to less than
- * that (general.alignment 1 is legal) are used from an aligned copy owned by the model. */
-#define WEIGHT_ALIGN 16
+/* The kernels read blocks and elements as C objects (SIMD loads are unaligned): weights
+ * stored aligned to less than their C type (general.alignment 1 is legal in a GGUF) are used
+ * from an aligned copy owned by the model. F16/BF16 need 2 bytes, so the tensors of a
+ * safetensors checkpoint (2-byte sizes after an 8-byte-aligned header) are used in place;
+ * F32 and the block structs (a float at most) need 4. */
+static uintptr_t weight_align(enum lq_type type)
+{
+    return type == LQ_TYPE_F16 || type == LQ_TYPE_BF16 ? 2 : 4;
+}
 
 static lq_status align_data(lq_model *m, const char *name, struct lq_model_tensor *t,
                             struct lq_error *err)
 {
-    if ((uintptr_t)t->data % WEIGHT_ALIGN == 0) {
+    if ((uintptr_t)t->data % weight_align(t->type) == 0) {
         return LQ_OK;
     }
     void **grown = lqi_realloc(m->aligned, (size_t)(m->n_aligned + 1) * sizeof *grown);
