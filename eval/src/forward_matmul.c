@@ -8,9 +8,9 @@
  *   (forward_gemm.h): the converted activations decoded back to floats and packed, the weight
  *   decoded chunk by chunk. The products are the same real numbers as ggml's integer and F16
  *   dots; only the float rounding of the sums differs.
- * - one row (decoding) takes lqi_gemv_rows (forward_gemv.c), kernels that stream the
- *   weights at read speed; other small batches one dot per weight row: the type table's
- *   vec_dot (and its multi-token form), or an F32 dot of the decoded row for the float kinds. */
+ * - fewer rows (decoding) take lqi_gemv_rows (forward_gemv.c), kernels that stream the
+ *   weights at read speed, token by token; a few tokens of a type with a multi-token dot
+ *   kernel take that instead (each weight block unpacked once, the same results). */
 #include "forward_impl.h"
 
 #include <omp.h>
@@ -237,8 +237,8 @@ static void gemm_panels(float *y, const struct lqi_weight *w, const struct lqi_a
 
 // ---- one-row products: decoding -----------------------------------------------------------
 
-/* One weight row against every activation row, through the type table's dot kernel: up to
- * LQ_VEC_DOT_MULTI_MAX rows per call where the type has a multi-token kernel. */
+/* One weight row against every activation row through the type's multi-token dot kernel,
+ * LQ_VEC_DOT_MULTI_MAX rows per call (a last lone row through vec_dot, the same result). */
 static void row_table(float *y, const struct lqi_weight *w, const struct lqi_acts *a, int64_t r)
 {
     const void *wr = w->data + (size_t)r * w->row_size;
@@ -258,49 +258,31 @@ static void row_table(float *y, const struct lqi_weight *w, const struct lqi_act
     }
 }
 
-/* One weight row decoded to floats (into buf unless stored as F32) against every row. */
-static void row_float(float *y, const struct lqi_weight *w, const struct lqi_acts *a, int64_t r,
-                      float *buf)
-{
-    const float *wr = (const float *)(const void *)(w->data + (size_t)r * w->row_size);
-    if (w->type != LQ_TYPE_F32) {
-        lqi_weight_row(w, r, buf);
-        wr = buf;
-    }
-    for (int64_t t = 0; t < a->n_rows; t++) {
-        const float *x = (const float *)(const void *)(a->data + (size_t)t * a->row_size);
-        y[t * w->n_out + r] = lqi_dot_f32(wr, x, w->n_in);
-    }
-}
-
 void lqi_matmul(float *y, const struct lqi_weight *w, const struct lqi_acts *a, int n_threads)
 {
     const int64_t n_out = w->n_out;
-    /* units a thread takes: GEMM panels, groups of four rows (one token: lqi_gemv_rows'
-     * passes), or rows */
-    const int64_t nr = a->kernel->nr, n_units = a->packed ? (n_out + nr - 1) / nr
-                                                : a->n_rows == 1 ? (n_out + 3) / 4
-                                                                 : n_out;
+    /* units a thread takes: GEMM panels, or groups of four rows (lqi_gemv_rows' passes) */
+    const int64_t nr = a->kernel->nr;
+    const int64_t n_units = a->packed ? (n_out + nr - 1) / nr : (n_out + 3) / 4;
     /* Below about a million multiply-adds a thread team costs more than it saves, and on a
      * busy machine every barrier can wait a whole scheduler slice. */
     const bool big = (double)n_out * (double)w->n_in * (double)a->n_rows >= (double)(1 << 20);
+    /* a few tokens of a type with a multi-token kernel: each weight block unpacked once */
+    const bool multi = w->kind == LQI_DOT_TABLE && w->vec_dot_multi && a->n_rows > 1;
 #pragma omp parallel num_threads(n_threads) if (big)
     {
         const int64_t nt = omp_get_num_threads(), it = omp_get_thread_num();
         const int64_t u0 = n_units * it / nt, u1 = n_units * (it + 1) / nt;
-        float *scratch = a->scratch + (size_t)it * a->scratch_stride;
+        const int64_t r0 = 4 * u0, r1 = 4 * u1 < n_out ? 4 * u1 : n_out;
         if (a->packed) {
-            gemm_panels(y, w, a, u0, u1, scratch);
-        } else if (a->n_rows == 1) {
-            const int64_t r0 = 4 * u0, r1 = 4 * u1 < n_out ? 4 * u1 : n_out;
-            lqi_gemv_rows(y + r0, w, a->data, r0, r1);
+            gemm_panels(y, w, a, u0, u1, a->scratch + (size_t)it * a->scratch_stride);
+        } else if (multi) {
+            for (int64_t r = r0; r < r1; r++) {
+                row_table(y, w, a, r);
+            }
         } else {
-            for (int64_t r = u0; r < u1; r++) {
-                if (w->kind == LQI_DOT_TABLE) {
-                    row_table(y, w, a, r);
-                } else {
-                    row_float(y, w, a, r, scratch);
-                }
+            for (int64_t t = 0; t < a->n_rows; t++) {
+                lqi_gemv_rows(y + t * n_out + r0, w, a->data + (size_t)t * a->row_size, r0, r1);
             }
         }
     }

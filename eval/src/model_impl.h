@@ -59,6 +59,21 @@ struct lqi_layer {
     struct lqi_weight *exp_views;
 };
 
+/* A layer's weight matrices, for loops over all of them (data NULL: not in this family's
+ * layout). */
+#define LQI_LAYER_N_WEIGHTS 12
+static inline void lqi_layer_weights(const struct lqi_layer *L,
+                                     const struct lqi_weight *ws[LQI_LAYER_N_WEIGHTS])
+{
+    const struct lqi_weight *all[LQI_LAYER_N_WEIGHTS] = {
+        &L->wq,     &L->wk,         &L->wv,        &L->wqkv,      &L->wo,      &L->w_gate,
+        &L->w_up,   &L->w_down,     &L->w_gate_inp, &L->gate_exps, &L->up_exps, &L->down_exps
+    };
+    for (int i = 0; i < LQI_LAYER_N_WEIGHTS; i++) {
+        ws[i] = all[i];
+    }
+}
+
 /* Activations converted for the products that share them (lqi_acts_convert). */
 struct lqi_acts {
     enum lqi_dot_kind kind; /* the rounding: LQI_DOT_TABLE (to `type`), F16, BF16 or F32 */

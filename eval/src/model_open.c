@@ -113,12 +113,9 @@ static void prefault(const struct lqi_weight *w)
 static void prefault_weights(const lq_model *m)
 {
     for (int64_t il = 0; il < m->hp.n_layer; il++) {
-        const struct lqi_layer *L = &m->layers[il];
-        const struct lqi_weight *ws[] = { &L->wq,        &L->wk,      &L->wv,       &L->wqkv,
-                                          &L->wo,        &L->w_gate,  &L->w_up,     &L->w_down,
-                                          &L->w_gate_inp, &L->gate_exps, &L->up_exps,
-                                          &L->down_exps };
-        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
+        const struct lqi_weight *ws[LQI_LAYER_N_WEIGHTS];
+        lqi_layer_weights(&m->layers[il], ws);
+        for (int i = 0; i < LQI_LAYER_N_WEIGHTS; i++) {
             prefault(ws[i]);
         }
     }

@@ -42,11 +42,9 @@ static uint64_t acts_row_max(const lq_model *m)
     size_t mx = lqi_acts_row_size(&m->output, m->output.n_in);
     for (int64_t il = 0; il < m->hp.n_layer; il++) {
         const struct lqi_layer *L = &m->layers[il];
-        const struct lqi_weight *ws[] = { &L->wq,     &L->wk,         &L->wv,
-                                          &L->wqkv,   &L->wo,         &L->w_gate,
-                                          &L->w_up,   &L->w_down,     &L->w_gate_inp,
-                                          &L->gate_exps, &L->up_exps, &L->down_exps };
-        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
+        const struct lqi_weight *ws[LQI_LAYER_N_WEIGHTS];
+        lqi_layer_weights(L, ws);
+        for (int i = 0; i < LQI_LAYER_N_WEIGHTS; i++) {
             if (!ws[i]->data) {
                 continue; /* not in this family's layout */
             }
@@ -87,7 +85,7 @@ static void layout(lq_model *m, struct plan *p)
     st->kf = carve(p, m->n_ctx, kv_dim, sizeof(float));
     st->vf = carve(p, m->n_ctx, kv_dim, sizeof(float));
     st->scores = carve(p, m->n_threads * (hp->n_head / hp->n_head_kv), m->n_ctx, sizeof(float));
-    /* per thread: an activation row (conversion), a weight row or the GEMM's panels */
+    /* per thread: an activation row (conversion) or the GEMM's decoded panels */
     st->acts.scratch_stride = max_in > LQI_GEMM_SCRATCH ? max_in : LQI_GEMM_SCRATCH;
     st->acts.scratch = carve(p, m->n_threads, st->acts.scratch_stride, sizeof(float));
     st->rope = carve(p, nb, hp->n_rot, sizeof(float));
