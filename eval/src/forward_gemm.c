@@ -27,8 +27,8 @@ static void tile_scalar(int64_t kc, const float *xp, const float *wp, float *c, 
     }
 }
 
-static const struct lqi_gemm_kernel scalar_kernel = { SCALAR_MR, SCALAR_NR, tile_scalar, NULL,
-                                                      "scalar" };
+static const struct lqi_gemm_kernel scalar_kernel = { SCALAR_MR, SCALAR_NR, LQI_GEMM_F32,
+                                                      tile_scalar, NULL, NULL, "scalar" };
 
 void lqi_gemm_panel_plain(float *wp, const float *tmp, int nr, int nv, int64_t kc)
 {
@@ -56,6 +56,11 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel(void)
     return k ? k : &scalar_kernel;
 }
 
+const struct lqi_gemm_kernel *lqi_gemm_kernel_bf16(void)
+{
+    return lq_simd_level_get() >= LQ_SIMD_AVX512 ? lqi_gemm_kernel_avx512_bf16() : NULL;
+}
+
 int64_t lqi_gemm_pack_floats(int64_t n_rows, int64_t n_in)
 {
     /* every kernel's mr divides a multiple of itself below n_rows + mr_max */
@@ -69,5 +74,15 @@ void lqi_gemm_pack_row(float *pack, const struct lqi_gemm_kernel *k, int64_t n_i
     float *dst = pack + r / mr * mr * n_in + r % mr;
     for (int64_t i = 0; i < n_in; i++) {
         dst[i * mr] = row[i];
+    }
+}
+
+void lqi_gemm_pack_row_bf16(float *pack, const struct lqi_gemm_kernel *k, int64_t n_in,
+                            int64_t r, const uint16_t *row)
+{
+    const int64_t mr = k->mr;
+    uint32_t *dst = (uint32_t *)(void *)pack + r / mr * mr * (n_in / 2) + r % mr;
+    for (int64_t p = 0; p < n_in / 2; p++) {
+        dst[p * mr] = (uint32_t)row[2 * p] | (uint32_t)row[2 * p + 1] << 16;
     }
 }

@@ -4,19 +4,43 @@
  * loads, each token's activation one broadcast, and every (token, vector) pair one fused
  * multiply-add into its own accumulator. AVX-512: 12 tokens x 32 rows (24 accumulators of 32
  * registers); AVX2: 6 tokens x 16 rows (12 of 16). Partial tiles (the batch's last tokens,
- * the matrix's last rows) run the same code with fewer tokens and masked stores. */
+ * the matrix's last rows) run the same code with fewer tokens and masked stores. BF16 weights
+ * on a CPU with AVX512_BF16 take a 12 x 32 kernel on pairs of elements (vdpbf16ps: twice the
+ * products per instruction), its panel moved straight from the stored rows. */
 #include "forward_gemm.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
 #include <immintrin.h>
+#include <string.h>
 
 #define GEMM_AVX512 __attribute__((target("avx512f,fma")))
 #define GEMM_AVX2 __attribute__((target("avx2,fma")))
+#define GEMM_BF16 __attribute__((target("avx512f,avx512bf16,fma")))
 #define INLINE inline __attribute__((always_inline))
 
 // ---- AVX-512: 12 x 32 --------------------------------------------------------------------
 
 #define MR512 12
+
+/* Rows i < m of a 12 x 32 tile's accumulators into c (masked past n columns). */
+static INLINE GEMM_AVX512 void store512(const __m512 *a0, const __m512 *a1, const int m, float *c,
+                                        int64_t ldc, int n, bool accumulate)
+{
+    const __mmask16 m0 = n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
+    const __mmask16 m1 = n >= 32 ? 0xFFFF : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
+#pragma GCC unroll 12
+    for (int i = 0; i < m; i++) {
+        float *ci = c + i * ldc;
+        __m512 v0 = a0[i], v1 = a1[i];
+        if (accumulate) {
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, ci));
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, ci + 16));
+        }
+        _mm512_mask_storeu_ps(ci, m0, v0);
+        _mm512_mask_storeu_ps(ci + 16, m1, v1);
+    }
+}
 
 static INLINE GEMM_AVX512 void tile512_m(const int m, int64_t kc, const float *xp, const float *wp,
                                          float *c, int64_t ldc, int n, bool accumulate)
@@ -37,75 +61,151 @@ static INLINE GEMM_AVX512 void tile512_m(const int m, int64_t kc, const float *x
             a1[i] = _mm512_fmadd_ps(xi, w1, a1[i]);
         }
     }
-    const __mmask16 m0 = n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
-    const __mmask16 m1 = n >= 32 ? 0xFFFF : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
-#pragma GCC unroll 12
-    for (int i = 0; i < m; i++) {
-        float *ci = c + i * ldc;
-        __m512 v0 = a0[i], v1 = a1[i];
-        if (accumulate) {
-            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, ci));
-            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, ci + 16));
-        }
-        _mm512_mask_storeu_ps(ci, m0, v0);
-        _mm512_mask_storeu_ps(ci + 16, m1, v1);
-    }
+    store512(a0, a1, m, c, ldc, n, accumulate);
 }
+
+/* A kernel for m = 1 .. 12 tokens: each case inlines tile_m with m a constant. */
+#define TILE12_SWITCH(tile_m)                                                                      \
+    switch (m) {                                                                                   \
+    case 1: tile_m(1, kc, xp, wp, c, ldc, n, accumulate); break;                                   \
+    case 2: tile_m(2, kc, xp, wp, c, ldc, n, accumulate); break;                                   \
+    case 3: tile_m(3, kc, xp, wp, c, ldc, n, accumulate); break;                                   \
+    case 4: tile_m(4, kc, xp, wp, c, ldc, n, accumulate); break;                                   \
+    case 5: tile_m(5, kc, xp, wp, c, ldc, n, accumulate); break;                                   \
+    case 6: tile_m(6, kc, xp, wp, c, ldc, n, accumulate); break;                                   \
+    case 7: tile_m(7, kc, xp, wp, c, ldc, n, accumulate); break;                                   \
+    case 8: tile_m(8, kc, xp, wp, c, ldc, n, accumulate); break;                                   \
+    case 9: tile_m(9, kc, xp, wp, c, ldc, n, accumulate); break;                                   \
+    case 10: tile_m(10, kc, xp, wp, c, ldc, n, accumulate); break;                                 \
+    case 11: tile_m(11, kc, xp, wp, c, ldc, n, accumulate); break;                                 \
+    case 12: tile_m(12, kc, xp, wp, c, ldc, n, accumulate); break;                                 \
+    default: break;                                                                                \
+    }
 
 static GEMM_AVX512 void tile512(int64_t kc, const float *xp, const float *wp, float *c,
                                 int64_t ldc, int m, int n, bool accumulate)
 {
-    switch (m) {
-#define CASE512(M)                                                                                 \
-    case M:                                                                                        \
-        tile512_m(M, kc, xp, wp, c, ldc, n, accumulate);                                           \
-        break;
-        CASE512(1) CASE512(2) CASE512(3) CASE512(4) CASE512(5) CASE512(6)
-        CASE512(7) CASE512(8) CASE512(9) CASE512(10) CASE512(11) CASE512(12)
-#undef CASE512
-    default:
-        break;
+    TILE12_SWITCH(tile512_m)
+}
+
+/* Stores the transpose of r (16 rows of 16 32-bit values) as d[e * 32 + i] = r[i][e]: unpack,
+ * then 128-bit lane shuffles. Moves bits only, so it serves floats and BF16 pairs alike. */
+static INLINE GEMM_AVX512 void transpose16_store(float *d, const __m512 r[16])
+{
+    __m512 a[16], b[16];
+    for (int i = 0; i < 8; i++) {
+        a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int g = 0; g < 4; g++) {
+        const __m512d a0 = _mm512_castps_pd(a[4 * g]), a1 = _mm512_castps_pd(a[4 * g + 1]);
+        const __m512d a2 = _mm512_castps_pd(a[4 * g + 2]), a3 = _mm512_castps_pd(a[4 * g + 3]);
+        b[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+        b[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+        b[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+        b[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+    }
+    for (int e = 0; e < 4; e++) {
+        const __m512 lo01 = _mm512_shuffle_f32x4(b[e], b[4 + e], 0x44);
+        const __m512 lo23 = _mm512_shuffle_f32x4(b[8 + e], b[12 + e], 0x44);
+        const __m512 hi01 = _mm512_shuffle_f32x4(b[e], b[4 + e], 0xEE);
+        const __m512 hi23 = _mm512_shuffle_f32x4(b[8 + e], b[12 + e], 0xEE);
+        _mm512_storeu_ps(d + (0 + e) * 32, _mm512_shuffle_f32x4(lo01, lo23, 0x88));
+        _mm512_storeu_ps(d + (4 + e) * 32, _mm512_shuffle_f32x4(lo01, lo23, 0xDD));
+        _mm512_storeu_ps(d + (8 + e) * 32, _mm512_shuffle_f32x4(hi01, hi23, 0x88));
+        _mm512_storeu_ps(d + (12 + e) * 32, _mm512_shuffle_f32x4(hi01, hi23, 0xDD));
     }
 }
 
 /* The weight panel: rows tmp[j * LQI_GEMM_KC + k] (j < nv) as wp[k * 32 + j], rows past nv
- * zero; 16 x 16 blocks transposed in registers (unpack, then 128-bit lane shuffles). */
+ * zero; 16 x 16 blocks transposed in registers. */
 static GEMM_AVX512 void panel512(float *wp, const float *tmp, int nv, int64_t kc)
 {
     int64_t k0 = 0;
     for (; k0 + 16 <= kc; k0 += 16) {
         for (int h = 0; h < 2; h++) {
-            __m512 r[16], a[16], b[16];
+            __m512 r[16];
             for (int i = 0; i < 16; i++) {
                 const int j = h * 16 + i;
                 r[i] = j < nv ? _mm512_loadu_ps(tmp + j * LQI_GEMM_KC + k0) : _mm512_setzero_ps();
             }
-            for (int i = 0; i < 8; i++) {
-                a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-                a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-            }
-            for (int g = 0; g < 4; g++) {
-                const __m512d a0 = _mm512_castps_pd(a[4 * g]), a1 = _mm512_castps_pd(a[4 * g + 1]);
-                const __m512d a2 = _mm512_castps_pd(a[4 * g + 2]), a3 = _mm512_castps_pd(a[4 * g + 3]);
-                b[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
-                b[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
-                b[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
-                b[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
-            }
-            float *d = wp + k0 * 32 + h * 16;
-            for (int e = 0; e < 4; e++) {
-                const __m512 lo01 = _mm512_shuffle_f32x4(b[e], b[4 + e], 0x44);
-                const __m512 lo23 = _mm512_shuffle_f32x4(b[8 + e], b[12 + e], 0x44);
-                const __m512 hi01 = _mm512_shuffle_f32x4(b[e], b[4 + e], 0xEE);
-                const __m512 hi23 = _mm512_shuffle_f32x4(b[8 + e], b[12 + e], 0xEE);
-                _mm512_storeu_ps(d + (0 + e) * 32, _mm512_shuffle_f32x4(lo01, lo23, 0x88));
-                _mm512_storeu_ps(d + (4 + e) * 32, _mm512_shuffle_f32x4(lo01, lo23, 0xDD));
-                _mm512_storeu_ps(d + (8 + e) * 32, _mm512_shuffle_f32x4(hi01, hi23, 0x88));
-                _mm512_storeu_ps(d + (12 + e) * 32, _mm512_shuffle_f32x4(hi01, hi23, 0xDD));
-            }
+            transpose16_store(wp + k0 * 32 + h * 16, r);
         }
     }
     lqi_gemm_panel_plain(wp + k0 * 32, tmp + k0, 32, nv, kc - k0);
+}
+
+// ---- AVX-512 with AVX512_BF16: 12 x 32 on BF16 pairs ---------------------------------------
+
+/* The same outer products as tile512_m, two elements per step: vdpbf16ps adds both products
+ * of a pair of BF16 values to each float lane (ggml's BF16 kernels use the same instruction,
+ * with its flush of denormal inputs and results to zero). */
+static INLINE GEMM_BF16 void tilebf16_m(const int m, int64_t kc, const float *xpf, const float *wpf,
+                                        float *c, int64_t ldc, int n, bool accumulate)
+{
+    const int32_t *xp = (const int32_t *)(const void *)xpf;
+    const int32_t *wp = (const int32_t *)(const void *)wpf;
+    __m512 a0[MR512], a1[MR512];
+#pragma GCC unroll 12
+    for (int i = 0; i < m; i++) {
+        a0[i] = _mm512_setzero_ps();
+        a1[i] = _mm512_setzero_ps();
+    }
+    for (int64_t p = 0; p < kc / 2; p++) {
+        const __m512bh w0 = (__m512bh)_mm512_loadu_si512(wp + p * 32);
+        const __m512bh w1 = (__m512bh)_mm512_loadu_si512(wp + p * 32 + 16);
+        const int32_t *x = xp + p * MR512;
+#pragma GCC unroll 12
+        for (int i = 0; i < m; i++) {
+            const __m512bh xi = (__m512bh)_mm512_set1_epi32(x[i]);
+            a0[i] = _mm512_dpbf16_ps(a0[i], xi, w0);
+            a1[i] = _mm512_dpbf16_ps(a1[i], xi, w1);
+        }
+    }
+    store512(a0, a1, m, c, ldc, n, accumulate);
+}
+
+static GEMM_BF16 void tilebf16(int64_t kc, const float *xp, const float *wp, float *c,
+                               int64_t ldc, int m, int n, bool accumulate)
+{
+    TILE12_SWITCH(tilebf16_m)
+}
+
+/* The panel straight from stored BF16 rows (lqi_gemm_panel_bf16_fn), 16 x 16 words at a
+ * time through the same register transpose as the float panel. */
+static GEMM_AVX512 void panelbf16(uint32_t *wp, const unsigned char *rows, size_t row_size, int nv,
+                                  int64_t kc)
+{
+    const int64_t np = kc / 2;
+    int64_t p0 = 0;
+    for (; p0 + 16 <= np; p0 += 16) {
+        for (int h = 0; h < 2; h++) {
+            __m512 r[16];
+            for (int i = 0; i < 16; i++) {
+                const int j = h * 16 + i;
+                r[i] = j < nv ? _mm512_loadu_ps(rows + (size_t)j * row_size + (size_t)p0 * 4)
+                              : _mm512_setzero_ps();
+            }
+            transpose16_store((float *)(void *)(wp + p0 * 32 + h * 16), r);
+        }
+    }
+    for (; p0 < np; p0++) {
+        for (int j = 0; j < 32; j++) {
+            uint32_t v = 0;
+            if (j < nv) {
+                memcpy(&v, rows + (size_t)j * row_size + (size_t)p0 * 4, 4);
+            }
+            wp[p0 * 32 + j] = v;
+        }
+    }
+}
+
+/* AVX512_BF16: CPUID leaf 7, sub-leaf 1, EAX bit 5 (the AVX-512 state is checked by the
+ * level, which requires AVX512F). */
+static bool cpu_has_avx512_bf16(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
 }
 
 // ---- AVX2: 6 x 16 -----------------------------------------------------------------------
@@ -166,12 +266,21 @@ static GEMM_AVX2 void tile256(int64_t kc, const float *xp, const float *wp, floa
     }
 }
 
-static const struct lqi_gemm_kernel kernel512 = { MR512, 32, tile512, panel512, "avx512" };
-static const struct lqi_gemm_kernel kernel256 = { MR256, 16, tile256, NULL, "avx2" };
+static const struct lqi_gemm_kernel kernel512 = { MR512, 32, LQI_GEMM_F32, tile512, panel512,
+                                                  NULL, "avx512" };
+static const struct lqi_gemm_kernel kernelbf16 = { MR512, 32, LQI_GEMM_BF16X2, tilebf16, NULL,
+                                                   panelbf16, "avx512-bf16" };
+static const struct lqi_gemm_kernel kernel256 = { MR256, 16, LQI_GEMM_F32, tile256, NULL, NULL,
+                                                  "avx2" };
 
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512(void)
 {
     return &kernel512;
+}
+
+const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_bf16(void)
+{
+    return cpu_has_avx512_bf16() ? &kernelbf16 : NULL;
 }
 
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx2(void)
@@ -182,6 +291,11 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel_avx2(void)
 #else
 
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512(void)
+{
+    return NULL;
+}
+
+const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_bf16(void)
 {
     return NULL;
 }

@@ -127,6 +127,29 @@ static const float *convert_row(struct lqi_acts *a, const float *x, int64_t r, f
     return dst;
 }
 
+/* The tile kernel for these activations: the BF16 pair kernel where the CPU has one. */
+static const struct lqi_gemm_kernel *gemm_kernel(const struct lqi_acts *a)
+{
+    const struct lqi_gemm_kernel *k = NULL;
+    if (a->kind == LQI_DOT_BF16 && a->n_in % 2 == 0) {
+        k = lqi_gemm_kernel_bf16();
+    }
+    return k ? k : lqi_gemm_kernel();
+}
+
+/* Row r into the pack: as BF16 bits for a pair kernel (the rounding ggml's BF16 dot sees),
+ * else converted for the kernel and decoded back to floats in tmp. */
+static void pack_row(struct lqi_acts *a, const float *x, int64_t r, float *tmp)
+{
+    if (a->kernel->format == LQI_GEMM_BF16X2) {
+        uint16_t *h = (uint16_t *)(void *)tmp;
+        lq_fp32_to_bf16_row(x + r * a->n_in, h, a->n_in);
+        lqi_gemm_pack_row_bf16(a->pack, a->kernel, a->n_in, r, h);
+        return;
+    }
+    lqi_gemm_pack_row(a->pack, a->kernel, a->n_in, r, convert_row(a, x, r, tmp));
+}
+
 void lqi_acts_convert(struct lqi_acts *a, const struct lqi_weight *w, const float *x,
                       int64_t n_rows, int n_threads)
 {
@@ -136,22 +159,26 @@ void lqi_acts_convert(struct lqi_acts *a, const struct lqi_weight *w, const floa
     a->n_in = w->n_in;
     a->row_size = lqi_acts_row_size(w, w->n_in);
     a->packed = n_rows >= LQI_GEMM_MIN_ROWS;
-    a->kernel = lqi_gemm_kernel();
+    a->kernel = gemm_kernel(a);
     a->data = a->kind == LQI_DOT_F32 ? (const unsigned char *)x : a->buf;
     const int64_t n_in = a->n_in;
 #pragma omp parallel for num_threads(n_threads) schedule(static) if (n_rows * n_in >= 1 << 16)
     for (int64_t r = 0; r < n_rows; r++) {
-        float *tmp = a->packed ? a->scratch + (size_t)omp_get_thread_num() * a->scratch_stride : NULL;
-        const float *row = convert_row(a, x, r, tmp);
         if (a->packed) {
-            lqi_gemm_pack_row(a->pack, a->kernel, n_in, r, row);
+            pack_row(a, x, r, a->scratch + (size_t)omp_get_thread_num() * a->scratch_stride);
+        } else {
+            convert_row(a, x, r, NULL);
         }
     }
     if (a->packed) { /* the last tile's unused rows: zeros, never stored */
         const int64_t mr = a->kernel->mr, r1 = (n_rows + mr - 1) / mr * mr;
         memset(a->scratch, 0, (size_t)n_in * sizeof(float));
         for (int64_t r = n_rows; r < r1; r++) {
-            lqi_gemm_pack_row(a->pack, a->kernel, n_in, r, a->scratch);
+            if (a->kernel->format == LQI_GEMM_BF16X2) {
+                lqi_gemm_pack_row_bf16(a->pack, a->kernel, n_in, r, (const uint16_t *)a->scratch);
+            } else {
+                lqi_gemm_pack_row(a->pack, a->kernel, n_in, r, a->scratch);
+            }
         }
     }
 }
@@ -165,6 +192,11 @@ static void pack_weight(float *wp, float *tmp, const struct lqi_weight *w,
                         int64_t kc)
 {
     const size_t off = lq_row_size(w->type, k0);
+    if (kn->format == LQI_GEMM_BF16X2) {
+        kn->panel_bf16((uint32_t *)(void *)wp, w->data + (size_t)r0 * w->row_size + off,
+                       w->row_size, nv, kc);
+        return;
+    }
     for (int j = 0; j < nv; j++) {
         const unsigned char *src = w->data + (size_t)(r0 + j) * w->row_size + off;
         if (w->type == LQ_TYPE_F32) {
@@ -223,7 +255,7 @@ static void gemm_panels(float *y, const struct lqi_weight *w, const struct lqi_a
             }
             for (int64_t t = 0; t < a->n_rows; t += mr) {
                 const int m = (int)(a->n_rows - t < mr ? a->n_rows - t : mr);
-                const float *xp = a->pack + t * n_in + k0 * mr;
+                const float *xp = a->pack + lqi_gemm_pack_offset(kn, n_in, t, k0);
                 for (int64_t i = 0; i < np; i++) {
                     const int64_t r0 = (pb + i) * nr;
                     const int nv = (int)(n_out - r0 < nr ? n_out - r0 : nr);

@@ -4,7 +4,8 @@
  * over text/heldout-A.txt with -c 256; ppl-<type>.txt hold its running perplexity after each
  * chunk ("[1]6.4391,[2]24.8989,..."), kld-<type>.txt its running KL divergence and same-top
  * rate against f16.gguf per chunk. This test tokenizes the same text with the model's own
- * vocabulary, evaluates the first chunks of f16, q4_0, q4_k_m, and of every IQ and TQ file type
+ * vocabulary, evaluates the first chunks of f16, of the BF16 Hugging Face folder itself, of
+ * q4_0, q4_k_m, and of every IQ and TQ file type
  * made with llama.cpp's imatrix (logs in iq/), and compares with the value llama.cpp
  * printed after the same number of chunks.
  *
@@ -20,6 +21,7 @@
 #include "lq/imatrix.h"
 #include "lq/metrics.h"
 #include "lq/model.h"
+#include "lq/model_open_any.h"
 #include "lq/recipe.h"
 #include "lq/tokenizer.h"
 #include "lqt_util.h"
@@ -94,7 +96,8 @@ static lq_model *open_model(const char *path)
     p.n_ctx = 256;
     lq_model *m = NULL;
     struct lq_error err = { 0 };
-    if (lq_model_open(path, &p, &m, &err) != LQ_OK) {
+    /* a GGUF file or a Hugging Face folder */
+    if (lq_model_open_path(path, &p, &m, NULL, &err) != LQ_OK) {
         fail_msg("%s: %s", path, err.msg);
     }
     return m;
@@ -170,6 +173,16 @@ static void test_eval_reference_f16(void **state)
     assert_int_equal(fx->n_tokens / 256, 190);
     const struct lq_eval_result r = eval(fx, ref_path("f16.gguf"), fx->base, NULL);
     check_ppl("", "f16", r.ppl, 1e-4);
+}
+
+/* BF16 evaluated straight from the Hugging Face folder (BF16 safetensors), the weights used in
+ * place and multiplied with the CPU's BF16 dot where it has one, against llama.cpp's BF16
+ * conversion of the same checkpoint: the same values, so within 1e-4 as F16. */
+static void test_eval_reference_bf16_folder(void **state)
+{
+    struct fixture *fx = *state;
+    const struct lq_eval_result r = eval(fx, lqt_data_path("models/tiny-llama-6L"), NULL, NULL);
+    check_ppl("", "bf16", r.ppl, 1e-4);
 }
 
 /* The model at path against llama.cpp's logs <sub>ppl-<type>.txt and <sub>kld-<type>.txt. */
@@ -277,6 +290,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eval_reference_f16),
+        cmocka_unit_test(test_eval_reference_bf16_folder),
         cmocka_unit_test(test_eval_reference_q4_0),
         cmocka_unit_test(test_eval_reference_q4_k_m),
         cmocka_unit_test(test_eval_reference_iq4_xs),

@@ -10,7 +10,9 @@
  * row dots take Q8_1 activations (Q4_1, Q5_1): ggml's block_q8_1 carries d * sum(q) rounded
  * to F16 for the mins, an error of up to 2^-11 of that term, so 1e-4 there. Shapes with tails:
  * 45 output rows (partial weight panels), 29 tokens (partial token tiles), and for the float
- * types 300 inputs (a partial chunk of LQI_GEMM_KC). */
+ * types 300 inputs (a partial chunk of LQI_GEMM_KC). BF16 at the AVX-512 level goes through
+ * the BF16 pair kernel (vdpbf16ps) where the CPU has AVX512_BF16, and is held to the same
+ * bound. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,6 +196,16 @@ static void test_kernel_shapes(void **state)
         assert_true(k->mr >= 1 && k->mr <= LQI_GEMM_MR_MAX);
         assert_true(k->nr >= 1 && k->nr <= LQI_GEMM_NR_MAX);
         assert_string_equal(k->name, lq_simd_level_name((enum lq_simd_level)lv));
+        assert_int_equal(k->format, LQI_GEMM_F32);
+        /* the BF16 pair kernel: AVX-512 with AVX512_BF16 only, the F32 kernel's tile */
+        const struct lqi_gemm_kernel *kb = lqi_gemm_kernel_bf16();
+        if (kb) {
+            assert_int_equal(lv, LQ_SIMD_AVX512);
+            assert_int_equal(kb->format, LQI_GEMM_BF16X2);
+            assert_true(kb->mr >= 1 && kb->mr <= LQI_GEMM_MR_MAX && kb->mr % 2 == 0);
+            assert_true(kb->nr >= 1 && kb->nr <= LQI_GEMM_NR_MAX);
+            assert_non_null(kb->panel_bf16);
+        }
     }
     assert_int_equal(lq_simd_level_set(top, NULL), LQ_OK);
 }
