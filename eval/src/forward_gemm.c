@@ -2,6 +2,9 @@
  * product (forward_gemm.h); the SIMD tile kernels are in forward_gemm_x86.c. */
 #include "forward_gemm.h"
 
+#include <string.h>
+
+#include "lq/fp16.h"
 #include "lq/simd.h"
 
 /* Portable kernel: 4 tokens x 16 rows, plain C the compiler may vectorise. */
@@ -61,6 +64,11 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel_bf16(void)
     return lq_simd_level_get() >= LQ_SIMD_AVX512 ? lqi_gemm_kernel_avx512_bf16() : NULL;
 }
 
+const struct lqi_gemm_kernel *lqi_gemm_kernel_q4_0(void)
+{
+    return lq_simd_level_get() >= LQ_SIMD_AVX512 ? lqi_gemm_kernel_avx512_q4_0() : NULL;
+}
+
 int64_t lqi_gemm_pack_floats(int64_t n_rows, int64_t n_in)
 {
     /* every kernel's mr divides a multiple of itself below n_rows + mr_max */
@@ -84,5 +92,28 @@ void lqi_gemm_pack_row_bf16(float *pack, const struct lqi_gemm_kernel *k, int64_
     uint32_t *dst = (uint32_t *)(void *)pack + r / mr * mr * (n_in / 2) + r % mr;
     for (int64_t p = 0; p < n_in / 2; p++) {
         dst[p * mr] = (uint32_t)row[2 * p] | (uint32_t)row[2 * p + 1] << 16;
+    }
+}
+
+void lqi_gemm_pack_row_q8_0(float *pack, const struct lqi_gemm_kernel *k, int64_t n_in,
+                            int64_t r, const unsigned char *row)
+{
+    const int64_t mr = k->mr, i = r % mr;
+    uint32_t *tile = (uint32_t *)(void *)pack + r / mr * mr * (n_in / 32) * LQI_GEMM_Q8_WORDS;
+    for (int64_t b = 0; b < n_in / 32; b++) {
+        const unsigned char *blk = row + b * 34; /* block_q8_0: F16 scale, 32 int8 */
+        uint32_t *d = tile + b * mr * LQI_GEMM_Q8_WORDS;
+        uint16_t h;
+        memcpy(&h, blk, 2);
+        int32_t sum = 0;
+        for (int g = 0; g < 8; g++) {
+            memcpy(&d[g * mr + i], blk + 2 + 4 * g, 4);
+            for (int e = 0; e < 4; e++) {
+                sum += (int8_t)blk[2 + 4 * g + e];
+            }
+        }
+        const float scale = lq_fp16_to_fp32(h);
+        memcpy(&d[8 * mr + i], &scale, 4);
+        memcpy(&d[9 * mr + i], &sum, 4);
     }
 }

@@ -23,9 +23,20 @@
 /* How a kernel's packed activations and weight panels hold the values. */
 enum lqi_gemm_format {
     LQI_GEMM_F32,   /* floats: xp[k * mr + i], wp[k * nr + j] */
-    LQI_GEMM_BF16X2 /* 32-bit words of two BF16 values, elements 2p (low half) and 2p + 1:
-                     * xp[p * mr + i], wp[p * nr + j]; half the floats of LQI_GEMM_F32 */
+    LQI_GEMM_BF16X2, /* 32-bit words of two BF16 values, elements 2p (low half) and 2p + 1:
+                      * xp[p * mr + i], wp[p * nr + j]; half the floats of LQI_GEMM_F32 */
+    LQI_GEMM_Q4_0_Q8 /* Q4_0 weights against Q8_0 activations in integers, by blocks of 32
+                      * elements. Activations, LQI_GEMM_Q8_WORDS words per token and block:
+                      * 8 words of 4 int8 (xp[g * mr + i], elements 4g .. 4g + 3), the scale
+                      * as a float (xp[8 mr + i]) and the int sum of the 32 values (xp[9 mr + i]).
+                      * Weights, LQI_GEMM_Q4_WORDS words per block of nr rows: 8 words of 4
+                      * unsigned values q + 8 (wp[g * nr + j]), then the scales as floats
+                      * (wp[8 nr + j]). */
 };
+
+/* Words per token and block of LQI_GEMM_Q4_0_Q8 activations, per block of its weight panel. */
+#define LQI_GEMM_Q8_WORDS 10
+#define LQI_GEMM_Q4_WORDS(nr) (9 * (nr))
 
 /* One SIMD level's tile kernel: c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0) +
  * sum_k xp[k * mr + i] * wp[k * nr + j] for i < m <= mr, j < n <= nr (kc elements; for
@@ -37,17 +48,18 @@ typedef void (*lqi_gemm_tile_fn)(int64_t kc, const float *xp, const float *wp, f
  * 0 for nv <= j < nr. */
 typedef void (*lqi_gemm_panel_fn)(float *wp, const float *tmp, int nv, int64_t kc);
 
-/* Builds a LQI_GEMM_BF16X2 panel straight from stored BF16 rows: word p of row j (elements
- * 2p, 2p + 1 at rows + j * row_size) as wp[p * nr + j] for p < kc / 2, j < nv; 0 past nv. */
-typedef void (*lqi_gemm_panel_bf16_fn)(uint32_t *wp, const unsigned char *rows, size_t row_size,
-                                       int nv, int64_t kc);
+/* Builds a panel straight from the stored rows (rows + j * row_size, the chunk's first byte),
+ * for the formats other than LQI_GEMM_F32; rows past nv hold zeros. LQI_GEMM_BF16X2: word p of
+ * row j (elements 2p, 2p + 1) as wp[p * nr + j] for p < kc / 2. */
+typedef void (*lqi_gemm_panel_raw_fn)(uint32_t *wp, const unsigned char *rows, size_t row_size,
+                                      int nv, int64_t kc);
 
 struct lqi_gemm_kernel {
     int mr, nr; /* tokens and weight rows of one tile */
     enum lqi_gemm_format format;
     lqi_gemm_tile_fn tile;
-    lqi_gemm_panel_fn panel;            /* LQI_GEMM_F32; NULL: lqi_gemm_panel_plain */
-    lqi_gemm_panel_bf16_fn panel_bf16; /* LQI_GEMM_BF16X2 */
+    lqi_gemm_panel_fn panel;         /* LQI_GEMM_F32; NULL: lqi_gemm_panel_plain */
+    lqi_gemm_panel_raw_fn panel_raw; /* the other formats */
     const char *name;
 };
 
@@ -62,9 +74,15 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel(void);
  * it; NULL otherwise (the F32 kernel then multiplies the same BF16 values as floats). */
 const struct lqi_gemm_kernel *lqi_gemm_kernel_bf16(void);
 
+/* The kernel for Q4_0 weights: integer dot products of 4-bit weights and Q8_0 activations
+ * (AVX512_VNNI's vpdpbusd), each block's exact integer sum then scaled as ggml's Q4_0 kernels
+ * do, when the level in force is AVX-512 and the CPU has it; NULL otherwise. */
+const struct lqi_gemm_kernel *lqi_gemm_kernel_q4_0(void);
+
 /* The x86 kernels (forward_gemm_x86.c); NULL when the build or the CPU lacks them. */
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512(void);
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_bf16(void);
+const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_q4_0(void);
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx2(void);
 
 /* Panels a thread decodes per chunk before the token tiles pass them (forward_matmul.c). */
@@ -85,12 +103,24 @@ void lqi_gemm_pack_row(float *pack, const struct lqi_gemm_kernel *k, int64_t n_i
 void lqi_gemm_pack_row_bf16(float *pack, const struct lqi_gemm_kernel *k, int64_t n_in,
                             int64_t r, const uint16_t *row);
 
-/* Offset in floats of token tile t (a multiple of mr), element k0 (even) in a pack. */
+/* The same for a LQI_GEMM_Q4_0_Q8 kernel: row r as n_in / 32 Q8_0 blocks. */
+void lqi_gemm_pack_row_q8_0(float *pack, const struct lqi_gemm_kernel *k, int64_t n_in,
+                            int64_t r, const unsigned char *row);
+
+/* Offset in floats of token tile t (a multiple of mr), element k0 (even; for
+ * LQI_GEMM_Q4_0_Q8, of n_in and k0, a multiple of 32) in a pack. */
 static inline int64_t lqi_gemm_pack_offset(const struct lqi_gemm_kernel *k, int64_t n_in,
                                            int64_t t, int64_t k0)
 {
     const int64_t off = t * n_in + k0 * k->mr;
-    return k->format == LQI_GEMM_BF16X2 ? off / 2 : off;
+    switch (k->format) {
+    case LQI_GEMM_BF16X2:
+        return off / 2;
+    case LQI_GEMM_Q4_0_Q8:
+        return off / 32 * LQI_GEMM_Q8_WORDS;
+    default:
+        return off;
+    }
 }
 
 #endif

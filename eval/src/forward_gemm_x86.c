@@ -14,9 +14,12 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "lq/fp16.h"
+
 #define GEMM_AVX512 __attribute__((target("avx512f,fma")))
 #define GEMM_AVX2 __attribute__((target("avx2,fma")))
 #define GEMM_BF16 __attribute__((target("avx512f,avx512bf16,fma")))
+#define GEMM_VNNI __attribute__((target("avx512f,avx512vnni,fma")))
 #define INLINE inline __attribute__((always_inline))
 
 // ---- AVX-512: 12 x 32 --------------------------------------------------------------------
@@ -64,15 +67,22 @@ static INLINE GEMM_AVX512 void tile512_m(const int m, int64_t kc, const float *x
     store512(a0, a1, m, c, ldc, n, accumulate);
 }
 
-/* A kernel for m = 1 .. 12 tokens: each case inlines tile_m with m a constant. */
-#define TILE12_SWITCH(tile_m)                                                                      \
-    switch (m) {                                                                                   \
+/* A kernel for m = 1 .. 6 or 1 .. 12 tokens: each case inlines tile_m with m a constant. */
+#define TILE_CASES_1_6(tile_m)                                                                     \
     case 1: tile_m(1, kc, xp, wp, c, ldc, n, accumulate); break;                                   \
     case 2: tile_m(2, kc, xp, wp, c, ldc, n, accumulate); break;                                   \
     case 3: tile_m(3, kc, xp, wp, c, ldc, n, accumulate); break;                                   \
     case 4: tile_m(4, kc, xp, wp, c, ldc, n, accumulate); break;                                   \
     case 5: tile_m(5, kc, xp, wp, c, ldc, n, accumulate); break;                                   \
-    case 6: tile_m(6, kc, xp, wp, c, ldc, n, accumulate); break;                                   \
+    case 6: tile_m(6, kc, xp, wp, c, ldc, n, accumulate); break;
+#define TILE6_SWITCH(tile_m)                                                                       \
+    switch (m) {                                                                                   \
+    TILE_CASES_1_6(tile_m)                                                                         \
+    default: break;                                                                                \
+    }
+#define TILE12_SWITCH(tile_m)                                                                      \
+    switch (m) {                                                                                   \
+    TILE_CASES_1_6(tile_m)                                                                         \
     case 7: tile_m(7, kc, xp, wp, c, ldc, n, accumulate); break;                                   \
     case 8: tile_m(8, kc, xp, wp, c, ldc, n, accumulate); break;                                   \
     case 9: tile_m(9, kc, xp, wp, c, ldc, n, accumulate); break;                                   \
@@ -171,7 +181,7 @@ static GEMM_BF16 void tilebf16(int64_t kc, const float *xp, const float *wp, flo
     TILE12_SWITCH(tilebf16_m)
 }
 
-/* The panel straight from stored BF16 rows (lqi_gemm_panel_bf16_fn), 16 x 16 words at a
+/* The panel straight from stored BF16 rows (lqi_gemm_panel_raw_fn), 16 x 16 words at a
  * time through the same register transpose as the float panel. */
 static GEMM_AVX512 void panelbf16(uint32_t *wp, const unsigned char *rows, size_t row_size, int nv,
                                   int64_t kc)
@@ -198,6 +208,97 @@ static GEMM_AVX512 void panelbf16(uint32_t *wp, const unsigned char *rows, size_
             wp[p0 * 32 + j] = v;
         }
     }
+}
+
+// ---- AVX-512 with AVX512_VNNI: Q4_0 x Q8_0, 6 x 32 in integers -------------------------------
+
+#define MRQ 6
+
+/* Per block of 32 elements: vpdpbusd adds four products of unsigned weight values q + 8 and
+ * signed activations per int lane, starting from -8 * (sum of the activations) so that the
+ * lane ends on the exact integer dot of ggml's q4_0 x q8_0 kernel; then, as that kernel,
+ * sum += float(dot) * (weight scale * activation scale). */
+static INLINE GEMM_VNNI void tileq4_m(const int m, int64_t kc, const float *xpf, const float *wpf,
+                                      float *c, int64_t ldc, int n, bool accumulate)
+{
+    const int32_t *xp = (const int32_t *)(const void *)xpf;
+    const int32_t *wp = (const int32_t *)(const void *)wpf;
+    __m512 f0[MRQ], f1[MRQ];
+#pragma GCC unroll 6
+    for (int i = 0; i < m; i++) {
+        f0[i] = _mm512_setzero_ps();
+        f1[i] = _mm512_setzero_ps();
+    }
+    for (int64_t b = 0; b < kc / 32; b++) {
+        const int32_t *wb = wp + b * LQI_GEMM_Q4_WORDS(32), *xb = xp + b * LQI_GEMM_Q8_WORDS * MRQ;
+        __m512i s0[MRQ], s1[MRQ];
+#pragma GCC unroll 6
+        for (int i = 0; i < m; i++) {
+            s0[i] = s1[i] = _mm512_set1_epi32(-8 * xb[9 * MRQ + i]);
+        }
+#pragma GCC unroll 8
+        for (int g = 0; g < 8; g++) {
+            const __m512i w0 = _mm512_loadu_si512(wb + g * 32);
+            const __m512i w1 = _mm512_loadu_si512(wb + g * 32 + 16);
+#pragma GCC unroll 6
+            for (int i = 0; i < m; i++) {
+                const __m512i xi = _mm512_set1_epi32(xb[g * MRQ + i]);
+                s0[i] = _mm512_dpbusd_epi32(s0[i], w0, xi);
+                s1[i] = _mm512_dpbusd_epi32(s1[i], w1, xi);
+            }
+        }
+        const __m512 d0 = _mm512_loadu_ps(wb + 8 * 32), d1 = _mm512_loadu_ps(wb + 8 * 32 + 16);
+#pragma GCC unroll 6
+        for (int i = 0; i < m; i++) {
+            const __m512 dx = _mm512_set1_ps(((const float *)xb)[8 * MRQ + i]);
+            f0[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0[i]), _mm512_mul_ps(d0, dx), f0[i]);
+            f1[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1[i]), _mm512_mul_ps(d1, dx), f1[i]);
+        }
+    }
+    store512(f0, f1, m, c, ldc, n, accumulate);
+}
+
+static GEMM_VNNI void tileq4(int64_t kc, const float *xp, const float *wp, float *c,
+                             int64_t ldc, int m, int n, bool accumulate)
+{
+    TILE6_SWITCH(tileq4_m)
+}
+
+/* The panel from stored Q4_0 rows (block_q4_0: F16 scale, 16 bytes holding q_l in the low
+ * and q_{l+16} in the high nibble), 32 rows by block: each row's 32 values q + 8 in element
+ * order as 8 words, and its scale. */
+static GEMM_AVX512 void panelq4(uint32_t *wp, const unsigned char *rows, size_t row_size, int nv,
+                                int64_t kc)
+{
+    const __m128i lo = _mm_set1_epi8(0x0F);
+    for (int64_t b = 0; b < kc / 32; b++) {
+        uint32_t *d = wp + b * LQI_GEMM_Q4_WORDS(32);
+        float *scale = (float *)(void *)(d + 8 * 32);
+        for (int j = 0; j < 32; j++) {
+            uint32_t v[8] = { 0 };
+            float s = 0.0f;
+            if (j < nv) {
+                const unsigned char *blk = rows + (size_t)j * row_size + (size_t)b * 18;
+                uint16_t h;
+                memcpy(&h, blk, 2);
+                s = lq_fp16_to_fp32(h);
+                const __m128i q = _mm_loadu_si128((const __m128i *)(const void *)(blk + 2));
+                _mm_storeu_si128((__m128i *)(void *)v, _mm_and_si128(q, lo));
+                _mm_storeu_si128((__m128i *)(void *)(v + 4), _mm_and_si128(_mm_srli_epi16(q, 4), lo));
+            }
+            for (int g = 0; g < 8; g++) {
+                d[g * 32 + j] = v[g];
+            }
+            scale[j] = s;
+        }
+    }
+}
+
+/* AVX512_VNNI: CPUID leaf 7, sub-leaf 0, ECX bit 11. */
+static bool cpu_has_avx512_vnni(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 11));
 }
 
 /* AVX512_BF16: CPUID leaf 7, sub-leaf 1, EAX bit 5 (the AVX-512 state is checked by the
@@ -270,6 +371,8 @@ static const struct lqi_gemm_kernel kernel512 = { MR512, 32, LQI_GEMM_F32, tile5
                                                   NULL, "avx512" };
 static const struct lqi_gemm_kernel kernelbf16 = { MR512, 32, LQI_GEMM_BF16X2, tilebf16, NULL,
                                                    panelbf16, "avx512-bf16" };
+static const struct lqi_gemm_kernel kernelq4 = { MRQ, 32, LQI_GEMM_Q4_0_Q8, tileq4, NULL, panelq4,
+                                                 "avx512-vnni-q4_0" };
 static const struct lqi_gemm_kernel kernel256 = { MR256, 16, LQI_GEMM_F32, tile256, NULL, NULL,
                                                   "avx2" };
 
@@ -281,6 +384,11 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512(void)
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_bf16(void)
 {
     return cpu_has_avx512_bf16() ? &kernelbf16 : NULL;
+}
+
+const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_q4_0(void)
+{
+    return cpu_has_avx512_vnni() ? &kernelq4 : NULL;
 }
 
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx2(void)
@@ -296,6 +404,11 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512(void)
 }
 
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_bf16(void)
+{
+    return NULL;
+}
+
+const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_q4_0(void)
 {
     return NULL;
 }

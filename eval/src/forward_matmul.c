@@ -80,11 +80,14 @@ static enum lqi_dot_kind acts_kind(const struct lqi_weight *w)
     return w->kind == LQI_DOT_DEQUANT ? LQI_DOT_F32 : w->kind;
 }
 
+static const struct lqi_gemm_kernel *gemm_kernel(const struct lqi_weight *w);
+
 bool lqi_acts_fit(const struct lqi_acts *a, const struct lqi_weight *w)
 {
     const enum lqi_dot_kind kind = acts_kind(w);
-    return a->kind == kind && a->n_in == w->n_in && 
-           (kind != LQI_DOT_TABLE || a->type == w->act_type);
+    return a->kind == kind && a->n_in == w->n_in &&
+           (kind != LQI_DOT_TABLE || a->type == w->act_type) &&
+           (!a->packed || a->kernel == gemm_kernel(w)); /* packed for the same kernel */
 }
 
 /* Rounds one row to F16 or BF16 and back: the values ggml's F16/BF16 dot would see. */
@@ -127,27 +130,56 @@ static const float *convert_row(struct lqi_acts *a, const float *x, int64_t r, f
     return dst;
 }
 
-/* The tile kernel for these activations: the BF16 pair kernel where the CPU has one. */
-static const struct lqi_gemm_kernel *gemm_kernel(const struct lqi_acts *a)
+/* The tile kernel for weight w's batched products: the BF16 pair kernel or the Q4_0 integer
+ * kernel where the CPU has one, else the F32 kernel of the level in force. */
+static const struct lqi_gemm_kernel *gemm_kernel(const struct lqi_weight *w)
 {
     const struct lqi_gemm_kernel *k = NULL;
-    if (a->kind == LQI_DOT_BF16 && a->n_in % 2 == 0) {
+    if (w->kind == LQI_DOT_BF16 && w->n_in % 2 == 0) {
         k = lqi_gemm_kernel_bf16();
+    } else if (w->kind == LQI_DOT_TABLE && w->type == LQ_TYPE_Q4_0 &&
+               w->act_type == LQ_TYPE_Q8_0) {
+        k = lqi_gemm_kernel_q4_0();
     }
     return k ? k : lqi_gemm_kernel();
 }
 
-/* Row r into the pack: as BF16 bits for a pair kernel (the rounding ggml's BF16 dot sees),
- * else converted for the kernel and decoded back to floats in tmp. */
+/* Row r into the pack: as BF16 bits for a pair kernel (the rounding ggml's BF16 dot sees), as
+ * Q8_0 blocks for the integer kernel, else converted for the kernel and decoded back to
+ * floats in tmp. */
 static void pack_row(struct lqi_acts *a, const float *x, int64_t r, float *tmp)
 {
-    if (a->kernel->format == LQI_GEMM_BF16X2) {
+    switch (a->kernel->format) {
+    case LQI_GEMM_BF16X2: {
         uint16_t *h = (uint16_t *)(void *)tmp;
         lq_fp32_to_bf16_row(x + r * a->n_in, h, a->n_in);
         lqi_gemm_pack_row_bf16(a->pack, a->kernel, a->n_in, r, h);
         return;
     }
+    case LQI_GEMM_Q4_0_Q8:
+        convert_row(a, x, r, NULL);
+        lqi_gemm_pack_row_q8_0(a->pack, a->kernel, a->n_in, r, a->buf + (size_t)r * a->row_size);
+        return;
+    case LQI_GEMM_F32:
+        break;
+    }
     lqi_gemm_pack_row(a->pack, a->kernel, a->n_in, r, convert_row(a, x, r, tmp));
+}
+
+/* A zero row (all formats read zeros from a zeroed buffer of n_in floats) as row r. */
+static void pack_zero_row(struct lqi_acts *a, int64_t r, const float *zeros)
+{
+    switch (a->kernel->format) {
+    case LQI_GEMM_BF16X2:
+        lqi_gemm_pack_row_bf16(a->pack, a->kernel, a->n_in, r, (const uint16_t *)zeros);
+        return;
+    case LQI_GEMM_Q4_0_Q8:
+        lqi_gemm_pack_row_q8_0(a->pack, a->kernel, a->n_in, r, (const unsigned char *)zeros);
+        return;
+    case LQI_GEMM_F32:
+        break;
+    }
+    lqi_gemm_pack_row(a->pack, a->kernel, a->n_in, r, zeros);
 }
 
 void lqi_acts_convert(struct lqi_acts *a, const struct lqi_weight *w, const float *x,
@@ -159,7 +191,7 @@ void lqi_acts_convert(struct lqi_acts *a, const struct lqi_weight *w, const floa
     a->n_in = w->n_in;
     a->row_size = lqi_acts_row_size(w, w->n_in);
     a->packed = n_rows >= LQI_GEMM_MIN_ROWS;
-    a->kernel = gemm_kernel(a);
+    a->kernel = gemm_kernel(w);
     a->data = a->kind == LQI_DOT_F32 ? (const unsigned char *)x : a->buf;
     const int64_t n_in = a->n_in;
 #pragma omp parallel for num_threads(n_threads) schedule(static) if (n_rows * n_in >= 1 << 16)
@@ -174,11 +206,7 @@ void lqi_acts_convert(struct lqi_acts *a, const struct lqi_weight *w, const floa
         const int64_t mr = a->kernel->mr, r1 = (n_rows + mr - 1) / mr * mr;
         memset(a->scratch, 0, (size_t)n_in * sizeof(float));
         for (int64_t r = n_rows; r < r1; r++) {
-            if (a->kernel->format == LQI_GEMM_BF16X2) {
-                lqi_gemm_pack_row_bf16(a->pack, a->kernel, n_in, r, (const uint16_t *)a->scratch);
-            } else {
-                lqi_gemm_pack_row(a->pack, a->kernel, n_in, r, a->scratch);
-            }
+            pack_zero_row(a, r, a->scratch);
         }
     }
 }
@@ -192,8 +220,8 @@ static void pack_weight(float *wp, float *tmp, const struct lqi_weight *w,
                         int64_t kc)
 {
     const size_t off = lq_row_size(w->type, k0);
-    if (kn->format == LQI_GEMM_BF16X2) {
-        kn->panel_bf16((uint32_t *)(void *)wp, w->data + (size_t)r0 * w->row_size + off,
+    if (kn->format != LQI_GEMM_F32) {
+        kn->panel_raw((uint32_t *)(void *)wp, w->data + (size_t)r0 * w->row_size + off,
                        w->row_size, nv, kc);
         return;
     }

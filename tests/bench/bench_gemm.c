@@ -69,9 +69,10 @@ int main(int argc, char **argv)
             best = t2 - t1 < best ? t2 - t1 : best;
             conv = t1 - t0 < conv ? t1 - t0 : conv;
         }
-        printf("%s %-6s tokens %lld threads %d: %s %.2f ms (%.1f GFLOP/s), convert %.2f ms\n",
+        printf("%s %-6s tokens %lld threads %d: %s %.2f ms (%.1f GFLOP/s), convert %.2f ms%s%s\n",
                t->name, lq_simd_level_name(lv), (long long)n_tok, n_threads,
-               a.packed ? "gemm" : "rows", best * 1e3, flop / best / 1e9, conv * 1e3);
+               a.packed ? "gemm" : "rows", best * 1e3, flop / best / 1e9, conv * 1e3,
+               a.packed ? ", kernel " : "", a.packed ? a.kernel->name : "");
     }
     return 0;
 }

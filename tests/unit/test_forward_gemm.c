@@ -204,7 +204,7 @@ static void test_kernel_shapes(void **state)
             assert_int_equal(kb->format, LQI_GEMM_BF16X2);
             assert_true(kb->mr >= 1 && kb->mr <= LQI_GEMM_MR_MAX && kb->mr % 2 == 0);
             assert_true(kb->nr >= 1 && kb->nr <= LQI_GEMM_NR_MAX);
-            assert_non_null(kb->panel_bf16);
+            assert_non_null(kb->panel_raw);
         }
     }
     assert_int_equal(lq_simd_level_set(top, NULL), LQ_OK);

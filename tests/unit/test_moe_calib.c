@@ -63,7 +63,11 @@
 
 #if LQT_FULL_RUN
 #define FULL_REFERENCE 1
-#define GPTQ_TOKENS 1024
+/* GPTQ's gain over plain rounding on these tiny MoE checkpoints is measured with 2048
+ * calibration tokens: with 1024, float rounding in the quantized layers' products moved
+ * tiny-mixtral's GPTQ KLD between 0.00266 and 0.00314 (plain rounding: 0.00303); with 2048
+ * it stays at 0.00266-0.00267 whichever Q4_0 kernel multiplies. */
+#define GPTQ_TOKENS 2048
 #else
 #define FULL_REFERENCE 0
 #define GPTQ_TOKENS 256
