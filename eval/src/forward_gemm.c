@@ -69,6 +69,11 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel_q4_0(void)
     return lq_simd_level_get() >= LQ_SIMD_AVX512 ? lqi_gemm_kernel_avx512_q4_0() : NULL;
 }
 
+const struct lqi_gemm_kernel *lqi_gemm_kernel_q4_k(void)
+{
+    return lq_simd_level_get() >= LQ_SIMD_AVX512 ? lqi_gemm_kernel_avx512_q4_k() : NULL;
+}
+
 int64_t lqi_gemm_pack_floats(int64_t n_rows, int64_t n_in)
 {
     /* every kernel's mr divides a multiple of itself below n_rows + mr_max */
@@ -95,24 +100,34 @@ void lqi_gemm_pack_row_bf16(float *pack, const struct lqi_gemm_kernel *k, int64_
     }
 }
 
-void lqi_gemm_pack_row_q8_0(float *pack, const struct lqi_gemm_kernel *k, int64_t n_in,
-                            int64_t r, const unsigned char *row)
+void lqi_gemm_pack_row_q8(float *pack, const struct lqi_gemm_kernel *k, int64_t n_in, int64_t r,
+                          const unsigned char *row)
 {
     const int64_t mr = k->mr, i = r % mr;
+    const bool q8_k = k->format == LQI_GEMM_Q4_K_Q8;
     uint32_t *tile = (uint32_t *)(void *)pack + r / mr * mr * (n_in / 32) * LQI_GEMM_Q8_WORDS;
     for (int64_t b = 0; b < n_in / 32; b++) {
-        const unsigned char *blk = row + b * 34; /* block_q8_0: F16 scale, 32 int8 */
+        float scale;
+        const unsigned char *q;
+        if (q8_k) { /* block_q8_K: float scale, 256 int8, 16 int16 sums */
+            const unsigned char *blk = row + b / 8 * 292;
+            memcpy(&scale, blk, 4);
+            q = blk + 4 + b % 8 * 32;
+        } else { /* block_q8_0: F16 scale, 32 int8 */
+            const unsigned char *blk = row + b * 34;
+            uint16_t h;
+            memcpy(&h, blk, 2);
+            scale = lq_fp16_to_fp32(h);
+            q = blk + 2;
+        }
         uint32_t *d = tile + b * mr * LQI_GEMM_Q8_WORDS;
-        uint16_t h;
-        memcpy(&h, blk, 2);
         int32_t sum = 0;
         for (int g = 0; g < 8; g++) {
-            memcpy(&d[g * mr + i], blk + 2 + 4 * g, 4);
+            memcpy(&d[g * mr + i], q + 4 * g, 4);
             for (int e = 0; e < 4; e++) {
-                sum += (int8_t)blk[2 + 4 * g + e];
+                sum += (int8_t)q[4 * g + e];
             }
         }
-        const float scale = lq_fp16_to_fp32(h);
         memcpy(&d[8 * mr + i], &scale, 4);
         memcpy(&d[9 * mr + i], &sum, 4);
     }

@@ -25,18 +25,24 @@ enum lqi_gemm_format {
     LQI_GEMM_F32,   /* floats: xp[k * mr + i], wp[k * nr + j] */
     LQI_GEMM_BF16X2, /* 32-bit words of two BF16 values, elements 2p (low half) and 2p + 1:
                       * xp[p * mr + i], wp[p * nr + j]; half the floats of LQI_GEMM_F32 */
-    LQI_GEMM_Q4_0_Q8 /* Q4_0 weights against Q8_0 activations in integers, by blocks of 32
-                      * elements. Activations, LQI_GEMM_Q8_WORDS words per token and block:
-                      * 8 words of 4 int8 (xp[g * mr + i], elements 4g .. 4g + 3), the scale
-                      * as a float (xp[8 mr + i]) and the int sum of the 32 values (xp[9 mr + i]).
-                      * Weights, LQI_GEMM_Q4_WORDS words per block of nr rows: 8 words of 4
-                      * unsigned values q + 8 (wp[g * nr + j]), then the scales as floats
-                      * (wp[8 nr + j]). */
+    LQI_GEMM_Q4_0_Q8, /* Q4_0 weights against Q8_0 activations in integers, by blocks of 32
+                       * elements. Activations, LQI_GEMM_Q8_WORDS words per token and block:
+                       * 8 words of 4 int8 (xp[g * mr + i], elements 4g .. 4g + 3), the scale
+                       * as a float (xp[8 mr + i]) and the int sum of the 32 values
+                       * (xp[9 mr + i]). Weights, LQI_GEMM_Q4_0_WORDS words per block of nr
+                       * rows: 8 words of 4 unsigned values q + 8 (wp[g * nr + j]), then the
+                       * scales as floats (wp[8 nr + j]). */
+    LQI_GEMM_Q4_K_Q8  /* Q4_K weights against Q8_K activations, by sub-blocks of 32 elements:
+                       * activations as for LQI_GEMM_Q4_0_Q8 (the scale that of the Q8_K
+                       * block); weights, LQI_GEMM_Q4_K_WORDS words per sub-block of nr rows:
+                       * 8 words of 4 values q, the sub-block's scale d * sc and its min
+                       * dmin * m as floats (wp[8 nr + j], wp[9 nr + j]). */
 };
 
-/* Words per token and block of LQI_GEMM_Q4_0_Q8 activations, per block of its weight panel. */
+/* Words per token and block of the integer kernels' activations, per block of their panels. */
 #define LQI_GEMM_Q8_WORDS 10
-#define LQI_GEMM_Q4_WORDS(nr) (9 * (nr))
+#define LQI_GEMM_Q4_0_WORDS(nr) (9 * (nr))
+#define LQI_GEMM_Q4_K_WORDS(nr) (10 * (nr))
 
 /* One SIMD level's tile kernel: c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0) +
  * sum_k xp[k * mr + i] * wp[k * nr + j] for i < m <= mr, j < n <= nr (kc elements; for
@@ -74,15 +80,18 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel(void);
  * it; NULL otherwise (the F32 kernel then multiplies the same BF16 values as floats). */
 const struct lqi_gemm_kernel *lqi_gemm_kernel_bf16(void);
 
-/* The kernel for Q4_0 weights: integer dot products of 4-bit weights and Q8_0 activations
- * (AVX512_VNNI's vpdpbusd), each block's exact integer sum then scaled as ggml's Q4_0 kernels
- * do, when the level in force is AVX-512 and the CPU has it; NULL otherwise. */
+/* The kernels for Q4_0 and Q4_K weights: integer dot products of the 4-bit values and the
+ * 8-bit activations of their vec_dot type (AVX512_VNNI's vpdpbusd), each block's or
+ * sub-block's exact integer sum then scaled as ggml's kernels do, when the level in force is
+ * AVX-512 and the CPU has it; NULL otherwise. */
 const struct lqi_gemm_kernel *lqi_gemm_kernel_q4_0(void);
+const struct lqi_gemm_kernel *lqi_gemm_kernel_q4_k(void);
 
 /* The x86 kernels (forward_gemm_x86.c); NULL when the build or the CPU lacks them. */
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512(void);
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_bf16(void);
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_q4_0(void);
+const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_q4_k(void);
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx2(void);
 
 /* Panels a thread decodes per chunk before the token tiles pass them (forward_matmul.c). */
@@ -103,12 +112,13 @@ void lqi_gemm_pack_row(float *pack, const struct lqi_gemm_kernel *k, int64_t n_i
 void lqi_gemm_pack_row_bf16(float *pack, const struct lqi_gemm_kernel *k, int64_t n_in,
                             int64_t r, const uint16_t *row);
 
-/* The same for a LQI_GEMM_Q4_0_Q8 kernel: row r as n_in / 32 Q8_0 blocks. */
-void lqi_gemm_pack_row_q8_0(float *pack, const struct lqi_gemm_kernel *k, int64_t n_in,
-                            int64_t r, const unsigned char *row);
+/* The same for the integer kernels: row r as n_in / 32 Q8_0 blocks (LQI_GEMM_Q4_0_Q8) or
+ * n_in / 256 Q8_K blocks (LQI_GEMM_Q4_K_Q8). */
+void lqi_gemm_pack_row_q8(float *pack, const struct lqi_gemm_kernel *k, int64_t n_in, int64_t r,
+                          const unsigned char *row);
 
 /* Offset in floats of token tile t (a multiple of mr), element k0 (even; for
- * LQI_GEMM_Q4_0_Q8, of n_in and k0, a multiple of 32) in a pack. */
+ * the integer kernels, of n_in and k0, a multiple of 32) in a pack. */
 static inline int64_t lqi_gemm_pack_offset(const struct lqi_gemm_kernel *k, int64_t n_in,
                                            int64_t t, int64_t k0)
 {
@@ -117,6 +127,7 @@ static inline int64_t lqi_gemm_pack_offset(const struct lqi_gemm_kernel *k, int6
     case LQI_GEMM_BF16X2:
         return off / 2;
     case LQI_GEMM_Q4_0_Q8:
+    case LQI_GEMM_Q4_K_Q8:
         return off / 32 * LQI_GEMM_Q8_WORDS;
     default:
         return off;

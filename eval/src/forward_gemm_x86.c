@@ -6,7 +6,9 @@
  * registers); AVX2: 6 tokens x 16 rows (12 of 16). Partial tiles (the batch's last tokens,
  * the matrix's last rows) run the same code with fewer tokens and masked stores. BF16 weights
  * on a CPU with AVX512_BF16 take a 12 x 32 kernel on pairs of elements (vdpbf16ps: twice the
- * products per instruction), its panel moved straight from the stored rows. */
+ * products per instruction), its panel moved straight from the stored rows; Q4_0 and Q4_K
+ * weights on a CPU with AVX512_VNNI a 6 x 32 kernel in integers (vpdpbusd: four 8-bit
+ * products per int lane and instruction) against their 8-bit activations. */
 #include "forward_gemm.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -210,19 +212,24 @@ static GEMM_AVX512 void panelbf16(uint32_t *wp, const unsigned char *rows, size_
     }
 }
 
-// ---- AVX-512 with AVX512_VNNI: Q4_0 x Q8_0, 6 x 32 in integers -------------------------------
+// ---- AVX-512 with AVX512_VNNI: Q4_0 x Q8_0 and Q4_K x Q8_K, 6 x 32 in integers -------------
 
 #define MRQ 6
 
-/* Per block of 32 elements: vpdpbusd adds four products of unsigned weight values q + 8 and
- * signed activations per int lane, starting from -8 * (sum of the activations) so that the
- * lane ends on the exact integer dot of ggml's q4_0 x q8_0 kernel; then, as that kernel,
- * sum += float(dot) * (weight scale * activation scale). */
-static INLINE GEMM_VNNI void tileq4_m(const int m, int64_t kc, const float *xpf, const float *wpf,
-                                      float *c, int64_t ldc, int n, bool accumulate)
+/* Per block (Q4_0) or sub-block (Q4_K) of 32 elements, vpdpbusd adds four products of the
+ * unsigned weight values and the signed activations per int lane: the exact integer dot of
+ * ggml's kernels. Q4_0 (values q + 8): the lane starts at -8 * (sum of the activations) and
+ * ends on sum((q - 8) x); then, as ggml's q4_0 kernel, sum += dot * (weight scale *
+ * activation scale). Q4_K (values q): sum += dot * (d sc * activation scale) - dmin m *
+ * (activation scale * sum of the activations), the scale and min terms of ggml's q4_K kernel
+ * by sub-block. */
+static INLINE GEMM_VNNI void tileq4_m(const int m, const bool kq, int64_t kc, const float *xpf,
+                                      const float *wpf, float *c, int64_t ldc, int n,
+                                      bool accumulate)
 {
     const int32_t *xp = (const int32_t *)(const void *)xpf;
     const int32_t *wp = (const int32_t *)(const void *)wpf;
+    const int64_t wwords = kq ? LQI_GEMM_Q4_K_WORDS(32) : LQI_GEMM_Q4_0_WORDS(32);
     __m512 f0[MRQ], f1[MRQ];
 #pragma GCC unroll 6
     for (int i = 0; i < m; i++) {
@@ -230,11 +237,12 @@ static INLINE GEMM_VNNI void tileq4_m(const int m, int64_t kc, const float *xpf,
         f1[i] = _mm512_setzero_ps();
     }
     for (int64_t b = 0; b < kc / 32; b++) {
-        const int32_t *wb = wp + b * LQI_GEMM_Q4_WORDS(32), *xb = xp + b * LQI_GEMM_Q8_WORDS * MRQ;
+        const int32_t *wb = wp + b * wwords, *xb = xp + b * LQI_GEMM_Q8_WORDS * MRQ;
+        const float *xs = (const float *)(const void *)(xb + 8 * MRQ);
         __m512i s0[MRQ], s1[MRQ];
 #pragma GCC unroll 6
         for (int i = 0; i < m; i++) {
-            s0[i] = s1[i] = _mm512_set1_epi32(-8 * xb[9 * MRQ + i]);
+            s0[i] = s1[i] = kq ? _mm512_setzero_si512() : _mm512_set1_epi32(-8 * xb[9 * MRQ + i]);
         }
 #pragma GCC unroll 8
         for (int g = 0; g < 8; g++) {
@@ -250,46 +258,111 @@ static INLINE GEMM_VNNI void tileq4_m(const int m, int64_t kc, const float *xpf,
         const __m512 d0 = _mm512_loadu_ps(wb + 8 * 32), d1 = _mm512_loadu_ps(wb + 8 * 32 + 16);
 #pragma GCC unroll 6
         for (int i = 0; i < m; i++) {
-            const __m512 dx = _mm512_set1_ps(((const float *)xb)[8 * MRQ + i]);
+            const __m512 dx = _mm512_set1_ps(xs[i]);
             f0[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0[i]), _mm512_mul_ps(d0, dx), f0[i]);
             f1[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1[i]), _mm512_mul_ps(d1, dx), f1[i]);
+        }
+        if (kq) {
+            const __m512 m0 = _mm512_loadu_ps(wb + 9 * 32), m1 = _mm512_loadu_ps(wb + 9 * 32 + 16);
+#pragma GCC unroll 6
+            for (int i = 0; i < m; i++) {
+                const __m512 sx = _mm512_set1_ps(xs[i] * (float)xb[9 * MRQ + i]);
+                f0[i] = _mm512_fnmadd_ps(m0, sx, f0[i]);
+                f1[i] = _mm512_fnmadd_ps(m1, sx, f1[i]);
+            }
         }
     }
     store512(f0, f1, m, c, ldc, n, accumulate);
 }
 
-static GEMM_VNNI void tileq4(int64_t kc, const float *xp, const float *wp, float *c,
-                             int64_t ldc, int m, int n, bool accumulate)
+#define TILEQ4_0_M(M, ...) tileq4_m(M, false, __VA_ARGS__)
+#define TILEQ4_K_M(M, ...) tileq4_m(M, true, __VA_ARGS__)
+
+static GEMM_VNNI void tileq4_0(int64_t kc, const float *xp, const float *wp, float *c,
+                               int64_t ldc, int m, int n, bool accumulate)
 {
-    TILE6_SWITCH(tileq4_m)
+    TILE6_SWITCH(TILEQ4_0_M)
 }
 
-/* The panel from stored Q4_0 rows (block_q4_0: F16 scale, 16 bytes holding q_l in the low
- * and q_{l+16} in the high nibble), 32 rows by block: each row's 32 values q + 8 in element
- * order as 8 words, and its scale. */
-static GEMM_AVX512 void panelq4(uint32_t *wp, const unsigned char *rows, size_t row_size, int nv,
-                                int64_t kc)
+static GEMM_VNNI void tileq4_k(int64_t kc, const float *xp, const float *wp, float *c,
+                               int64_t ldc, int m, int n, bool accumulate)
+{
+    TILE6_SWITCH(TILEQ4_K_M)
+}
+
+/* 32 values of 4 bits (16 bytes, value l in the low and l + 16 in the high nibble) as 8 words
+ * of 4 values in element order, column j of the 8 x 32 words at d. */
+static INLINE GEMM_AVX512 void nibbles_to_words(uint32_t *d, int j, const unsigned char *qs)
 {
     const __m128i lo = _mm_set1_epi8(0x0F);
+    const __m128i q = _mm_loadu_si128((const __m128i *)(const void *)qs);
+    uint32_t v[8];
+    _mm_storeu_si128((__m128i *)(void *)v, _mm_and_si128(q, lo));
+    _mm_storeu_si128((__m128i *)(void *)(v + 4), _mm_and_si128(_mm_srli_epi16(q, 4), lo));
+    for (int g = 0; g < 8; g++) {
+        d[g * 32 + j] = v[g];
+    }
+}
+
+/* The panel from stored Q4_0 rows (block_q4_0: F16 scale, 16 bytes of nibbles), 32 rows by
+ * block: each row's 32 values q + 8 as 8 words, and its scale. */
+static GEMM_AVX512 void panelq4_0(uint32_t *wp, const unsigned char *rows, size_t row_size,
+                                  int nv, int64_t kc)
+{
+    static const unsigned char zeros[16] = { 0 };
     for (int64_t b = 0; b < kc / 32; b++) {
-        uint32_t *d = wp + b * LQI_GEMM_Q4_WORDS(32);
+        uint32_t *d = wp + b * LQI_GEMM_Q4_0_WORDS(32);
         float *scale = (float *)(void *)(d + 8 * 32);
         for (int j = 0; j < 32; j++) {
-            uint32_t v[8] = { 0 };
-            float s = 0.0f;
+            const unsigned char *blk = rows + (size_t)j * row_size + (size_t)b * 18;
+            uint16_t h = 0;
             if (j < nv) {
-                const unsigned char *blk = rows + (size_t)j * row_size + (size_t)b * 18;
-                uint16_t h;
                 memcpy(&h, blk, 2);
-                s = lq_fp16_to_fp32(h);
-                const __m128i q = _mm_loadu_si128((const __m128i *)(const void *)(blk + 2));
-                _mm_storeu_si128((__m128i *)(void *)v, _mm_and_si128(q, lo));
-                _mm_storeu_si128((__m128i *)(void *)(v + 4), _mm_and_si128(_mm_srli_epi16(q, 4), lo));
             }
-            for (int g = 0; g < 8; g++) {
-                d[g * 32 + j] = v[g];
+            nibbles_to_words(d, j, j < nv ? blk + 2 : zeros);
+            scale[j] = lq_fp16_to_fp32(h);
+        }
+    }
+}
+
+/* The panel from stored Q4_K rows (block_q4_K: F16 d and dmin, 12 bytes of 6-bit scales and
+ * mins, 128 bytes of nibbles: sub-blocks 2p and 2p + 1 in the low and high nibbles of bytes
+ * 32p .. 32p + 31), 32 rows by sub-block: the values q as 8 words, d * sc and dmin * m. */
+static GEMM_AVX512 void panelq4_k(uint32_t *wp, const unsigned char *rows, size_t row_size,
+                                  int nv, int64_t kc)
+{
+    const __m256i lo = _mm256_set1_epi8(0x0F);
+    for (int64_t b = 0; b < kc / 256; b++) {
+        for (int j = 0; j < 32; j++) {
+            const unsigned char *blk = rows + (size_t)j * row_size + (size_t)b * 144;
+            float dd = 0.0f, dmin = 0.0f;
+            uint32_t v[8][8] = { { 0 } }; /* sub-block, word */
+            int sc[8] = { 0 }, mn[8] = { 0 };
+            if (j < nv) {
+                uint16_t h[2];
+                memcpy(h, blk, 4);
+                dd = lq_fp16_to_fp32(h[0]);
+                dmin = lq_fp16_to_fp32(h[1]);
+                const unsigned char *q = blk + 4;
+                for (int s = 0; s < 8; s++) { /* ggml's get_scale_min_k4 */
+                    sc[s] = s < 4 ? q[s] & 63 : (q[s + 4] & 0xF) | ((q[s - 4] >> 6) << 4);
+                    mn[s] = s < 4 ? q[s + 4] & 63 : (q[s + 4] >> 4) | ((q[s] >> 6) << 4);
+                }
+                for (int p = 0; p < 4; p++) {
+                    const __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(blk + 16 + 32 * p));
+                    _mm256_storeu_si256((__m256i *)(void *)v[2 * p], _mm256_and_si256(x, lo));
+                    _mm256_storeu_si256((__m256i *)(void *)v[2 * p + 1],
+                                        _mm256_and_si256(_mm256_srli_epi16(x, 4), lo));
+                }
             }
-            scale[j] = s;
+            for (int s = 0; s < 8; s++) {
+                uint32_t *d = wp + (b * 8 + s) * LQI_GEMM_Q4_K_WORDS(32);
+                for (int g = 0; g < 8; g++) {
+                    d[g * 32 + j] = v[s][g];
+                }
+                ((float *)(void *)(d + 8 * 32))[j] = dd * (float)sc[s];
+                ((float *)(void *)(d + 9 * 32))[j] = dmin * (float)mn[s];
+            }
         }
     }
 }
@@ -371,8 +444,10 @@ static const struct lqi_gemm_kernel kernel512 = { MR512, 32, LQI_GEMM_F32, tile5
                                                   NULL, "avx512" };
 static const struct lqi_gemm_kernel kernelbf16 = { MR512, 32, LQI_GEMM_BF16X2, tilebf16, NULL,
                                                    panelbf16, "avx512-bf16" };
-static const struct lqi_gemm_kernel kernelq4 = { MRQ, 32, LQI_GEMM_Q4_0_Q8, tileq4, NULL, panelq4,
-                                                 "avx512-vnni-q4_0" };
+static const struct lqi_gemm_kernel kernelq4_0 = { MRQ, 32, LQI_GEMM_Q4_0_Q8, tileq4_0, NULL,
+                                                   panelq4_0, "avx512-vnni-q4_0" };
+static const struct lqi_gemm_kernel kernelq4_k = { MRQ, 32, LQI_GEMM_Q4_K_Q8, tileq4_k, NULL,
+                                                   panelq4_k, "avx512-vnni-q4_k" };
 static const struct lqi_gemm_kernel kernel256 = { MR256, 16, LQI_GEMM_F32, tile256, NULL, NULL,
                                                   "avx2" };
 
@@ -388,7 +463,12 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_bf16(void)
 
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_q4_0(void)
 {
-    return cpu_has_avx512_vnni() ? &kernelq4 : NULL;
+    return cpu_has_avx512_vnni() ? &kernelq4_0 : NULL;
+}
+
+const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_q4_k(void)
+{
+    return cpu_has_avx512_vnni() ? &kernelq4_k : NULL;
 }
 
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx2(void)
@@ -409,6 +489,11 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_bf16(void)
 }
 
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_q4_0(void)
+{
+    return NULL;
+}
+
+const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_q4_k(void)
 {
     return NULL;
 }

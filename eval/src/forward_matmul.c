@@ -130,8 +130,8 @@ static const float *convert_row(struct lqi_acts *a, const float *x, int64_t r, f
     return dst;
 }
 
-/* The tile kernel for weight w's batched products: the BF16 pair kernel or the Q4_0 integer
- * kernel where the CPU has one, else the F32 kernel of the level in force. */
+/* The tile kernel for weight w's batched products: the BF16 pair kernel or the Q4_0 / Q4_K
+ * integer kernels where the CPU has them, else the F32 kernel of the level in force. */
 static const struct lqi_gemm_kernel *gemm_kernel(const struct lqi_weight *w)
 {
     const struct lqi_gemm_kernel *k = NULL;
@@ -140,12 +140,15 @@ static const struct lqi_gemm_kernel *gemm_kernel(const struct lqi_weight *w)
     } else if (w->kind == LQI_DOT_TABLE && w->type == LQ_TYPE_Q4_0 &&
                w->act_type == LQ_TYPE_Q8_0) {
         k = lqi_gemm_kernel_q4_0();
+    } else if (w->kind == LQI_DOT_TABLE && w->type == LQ_TYPE_Q4_K &&
+               w->act_type == LQ_TYPE_Q8_K) {
+        k = lqi_gemm_kernel_q4_k();
     }
     return k ? k : lqi_gemm_kernel();
 }
 
 /* Row r into the pack: as BF16 bits for a pair kernel (the rounding ggml's BF16 dot sees), as
- * Q8_0 blocks for the integer kernel, else converted for the kernel and decoded back to
+ * Q8_0 / Q8_K blocks for the integer kernels, else converted for the kernel and decoded back to
  * floats in tmp. */
 static void pack_row(struct lqi_acts *a, const float *x, int64_t r, float *tmp)
 {
@@ -157,8 +160,9 @@ static void pack_row(struct lqi_acts *a, const float *x, int64_t r, float *tmp)
         return;
     }
     case LQI_GEMM_Q4_0_Q8:
+    case LQI_GEMM_Q4_K_Q8:
         convert_row(a, x, r, NULL);
-        lqi_gemm_pack_row_q8_0(a->pack, a->kernel, a->n_in, r, a->buf + (size_t)r * a->row_size);
+        lqi_gemm_pack_row_q8(a->pack, a->kernel, a->n_in, r, a->buf + (size_t)r * a->row_size);
         return;
     case LQI_GEMM_F32:
         break;
@@ -174,7 +178,8 @@ static void pack_zero_row(struct lqi_acts *a, int64_t r, const float *zeros)
         lqi_gemm_pack_row_bf16(a->pack, a->kernel, a->n_in, r, (const uint16_t *)zeros);
         return;
     case LQI_GEMM_Q4_0_Q8:
-        lqi_gemm_pack_row_q8_0(a->pack, a->kernel, a->n_in, r, (const unsigned char *)zeros);
+    case LQI_GEMM_Q4_K_Q8:
+        lqi_gemm_pack_row_q8(a->pack, a->kernel, a->n_in, r, (const unsigned char *)zeros);
         return;
     case LQI_GEMM_F32:
         break;

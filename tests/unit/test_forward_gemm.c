@@ -10,9 +10,9 @@
  * row dots take Q8_1 activations (Q4_1, Q5_1): ggml's block_q8_1 carries d * sum(q) rounded
  * to F16 for the mins, an error of up to 2^-11 of that term, so 1e-4 there. Shapes with tails:
  * 45 output rows (partial weight panels), 29 tokens (partial token tiles), and for the float
- * types 300 inputs (a partial chunk of LQI_GEMM_KC). BF16 at the AVX-512 level goes through
- * the BF16 pair kernel (vdpbf16ps) where the CPU has AVX512_BF16, and is held to the same
- * bound. */
+ * types 300 inputs (a partial chunk of LQI_GEMM_KC). At the AVX-512 level BF16 goes through
+ * the BF16 pair kernel (vdpbf16ps) where the CPU has AVX512_BF16, and Q4_0 / Q4_K through the
+ * integer kernels where it has AVX512_VNNI, held to the same bound. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,14 +197,27 @@ static void test_kernel_shapes(void **state)
         assert_true(k->nr >= 1 && k->nr <= LQI_GEMM_NR_MAX);
         assert_string_equal(k->name, lq_simd_level_name((enum lq_simd_level)lv));
         assert_int_equal(k->format, LQI_GEMM_F32);
-        /* the BF16 pair kernel: AVX-512 with AVX512_BF16 only, the F32 kernel's tile */
-        const struct lqi_gemm_kernel *kb = lqi_gemm_kernel_bf16();
-        if (kb) {
-            assert_int_equal(lv, LQ_SIMD_AVX512);
-            assert_int_equal(kb->format, LQI_GEMM_BF16X2);
-            assert_true(kb->mr >= 1 && kb->mr <= LQI_GEMM_MR_MAX && kb->mr % 2 == 0);
-            assert_true(kb->nr >= 1 && kb->nr <= LQI_GEMM_NR_MAX);
-            assert_non_null(kb->panel_raw);
+        /* the BF16 pair and integer kernels: AVX-512 with AVX512_BF16 / AVX512_VNNI only;
+         * their panels fit a thread's panel slot (LQI_GEMM_NR_MAX * LQI_GEMM_KC floats) */
+        const struct {
+            const struct lqi_gemm_kernel *k;
+            enum lqi_gemm_format format;
+            int64_t panel_words;
+        } special[] = {
+            { lqi_gemm_kernel_bf16(), LQI_GEMM_BF16X2, LQI_GEMM_KC / 2 * 32 },
+            { lqi_gemm_kernel_q4_0(), LQI_GEMM_Q4_0_Q8, LQI_GEMM_KC / 32 * LQI_GEMM_Q4_0_WORDS(32) },
+            { lqi_gemm_kernel_q4_k(), LQI_GEMM_Q4_K_Q8, LQI_GEMM_KC / 32 * LQI_GEMM_Q4_K_WORDS(32) },
+        };
+        for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) {
+            const struct lqi_gemm_kernel *kb = special[i].k;
+            if (kb) {
+                assert_int_equal(lv, LQ_SIMD_AVX512);
+                assert_int_equal(kb->format, special[i].format);
+                assert_true(kb->mr >= 1 && kb->mr <= LQI_GEMM_MR_MAX && kb->mr % 2 == 0);
+                assert_int_equal(kb->nr, 32);
+                assert_non_null(kb->panel_raw);
+                assert_true(special[i].panel_words <= LQI_GEMM_NR_MAX * LQI_GEMM_KC);
+            }
         }
     }
     assert_int_equal(lq_simd_level_set(top, NULL), LQ_OK);

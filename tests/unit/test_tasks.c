@@ -35,10 +35,11 @@ static const char *const types[] = {"f16", "q4_0", "q4_k_m"};
  * task 246 (miscellaneous_val row 2: our choices A and B 0.008 apart, llama.cpp picks B) and
  * task 18 (choices A and D 0.0043 apart, llama.cpp picks A). Once activations are rounded to
  * 8 bits for the integer dots, any difference in float summation order upstream flips some
- * roundings; our batched products (a tiled F32 GEMM over the decoded values) sum in another
- * order than llama.cpp's repacked Q4_K GEMM, and the shared tasks README notes that batch
- * shape alone flips 1-2 of these MMLU tasks for Q4_K_M within llama.cpp itself. Every other
- * task of every type and file agrees. */
+ * roundings; our batched products sum in another order than llama.cpp's repacked Q4_K GEMM,
+ * and the shared tasks README notes that batch shape alone flips 1-2 of these MMLU tasks for
+ * Q4_K_M within llama.cpp itself. Task 18 differs only where the tiled F32 GEMM multiplies
+ * Q4_K (a CPU without AVX512_VNNI); the integer Q4_K kernel picks what llama.cpp picks. Every
+ * other task of every type and file agrees. */
 static bool known_divergence(const char *key, const char *type, int64_t task)
 {
     return strcmp(key, "mmlu") == 0 && strcmp(type, "q4_k_m") == 0 && (task == 246 || task == 18);
