@@ -32,6 +32,8 @@
 #define N_CHUNKS 2
 #endif
 
+#define BF16_CHUNKS 10
+
 #define REF_DIR "reference/llama.cpp/tiny-llama-6L/"
 
 struct fixture {
@@ -137,14 +139,14 @@ static int teardown(void **state)
     return 0;
 }
 
-static struct lq_eval_result eval(struct fixture *fx, const char *path, const char *save,
-                                  const char *compare)
+static struct lq_eval_result eval_chunks(struct fixture *fx, const char *path, const char *save,
+                                         const char *compare, int n_chunks)
 {
     (void)fx;
     lq_model *m = open_model(path);
     struct lq_eval_params p = lq_eval_params_default();
     p.n_ctx = 256;
-    p.n_chunks = N_CHUNKS;
+    p.n_chunks = n_chunks;
     p.save_logits = save;
     p.compare = compare;
     struct lq_eval_result r;
@@ -156,12 +158,23 @@ static struct lq_eval_result eval(struct fixture *fx, const char *path, const ch
     return r;
 }
 
-static void check_ppl(const char *sub, const char *type, double got, double tol)
+static struct lq_eval_result eval(struct fixture *fx, const char *path, const char *save,
+                                  const char *compare)
 {
-    const double want = ref_ppl(sub, type, N_CHUNKS);
-    printf("  %-7s PPL after %d chunks: %.4f, llama.cpp %.4f (relative %.2g)\n", type, N_CHUNKS,
+    return eval_chunks(fx, path, save, compare, N_CHUNKS);
+}
+
+static void check_ppl_at(const char *sub, const char *type, double got, double tol, int n_chunks)
+{
+    const double want = ref_ppl(sub, type, n_chunks);
+    printf("  %-7s PPL after %d chunks: %.4f, llama.cpp %.4f (relative %.2g)\n", type, n_chunks,
            got, want, fabs(got / want - 1));
     assert_true(fabs(got / want - 1) < tol);
+}
+
+static void check_ppl(const char *sub, const char *type, double got, double tol)
+{
+    check_ppl_at(sub, type, got, tol, N_CHUNKS);
 }
 
 /* F16 is exact up to float summation order: well inside 1e-4. Runs first: the quantized
@@ -177,12 +190,18 @@ static void test_eval_reference_f16(void **state)
 
 /* BF16 evaluated straight from the Hugging Face folder (BF16 safetensors), the weights used in
  * place and multiplied with the CPU's BF16 dot where it has one, against llama.cpp's BF16
- * conversion of the same checkpoint: the same values, so within 1e-4 as F16. */
+ * conversion of the same checkpoint: the same products, so within 1e-4 as F16, but always after
+ * 10 chunks. Activations rounded to BF16 make the first chunks sensitive to the order of the
+ * sums: a 1e-7 difference moves values across BF16's coarse rounding steps. llama.cpp's own
+ * BF16 and F32 runs differ by 2.8e-4 after chunk 1, 1.0e-4 after 2, 3.9e-5 after 10; our BF16
+ * pair kernel and our F32 tile on the same BF16-rounded activations (two summation orders)
+ * differ by 2.0e-4 after 2 chunks and 1.7e-5 after 10. */
 static void test_eval_reference_bf16_folder(void **state)
 {
     struct fixture *fx = *state;
-    const struct lq_eval_result r = eval(fx, lqt_data_path("models/tiny-llama-6L"), NULL, NULL);
-    check_ppl("", "bf16", r.ppl, 1e-4);
+    const struct lq_eval_result r =
+        eval_chunks(fx, lqt_data_path("models/tiny-llama-6L"), NULL, NULL, BF16_CHUNKS);
+    check_ppl_at("", "bf16", r.ppl, 1e-4, BF16_CHUNKS);
 }
 
 /* The model at path against llama.cpp's logs <sub>ppl-<type>.txt and <sub>kld-<type>.txt. */
