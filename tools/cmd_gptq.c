@@ -1,5 +1,6 @@
 /* cmd_gptq.c - `quant gptq MODEL --calib FILE -o OUT`: sequential GPTQ on the CPU, written as
- * llama.cpp GGUF blocks or as a GPTQ safetensors folder. */
+ * llama.cpp GGUF blocks (lq/gptq_gguf.h) or as a GPTQ safetensors folder (lq/gptq_folder.h):
+ * the options, the progress and the JSON log; the jobs are the pipeline library's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,10 +9,33 @@
 #include "calib_cli.h"
 #include "cli.h"
 #include "cli_opts.h"
-#include "gptq_job.h"
 #include "json_out.h"
 #include "lq/file_io.h"
+#include "lq/gptq_folder.h"
+#include "lq/gptq_gguf.h"
 #include "progress.h"
+
+struct gptq_opts {
+    const char *model, *calib, *out, *log;
+    bool safetensors;
+    bool force;          /* replace an existing non-empty output folder (safetensors) */
+    enum lq_ftype ftype; /* GGUF output */
+    bool pure;
+    bool rtn; /* baseline: round to nearest on GPTQ's grid (identity Hessian, one chunk) */
+    struct lq_gptq_params gp;
+    int64_t calib_tokens, calib_ctx, threads, first_layer, n_layers;
+    bool json, quiet;
+};
+
+struct gptq_job {
+    struct gptq_opts o;
+    int64_t n_weights; /* quantized, for the summary */
+    json_t *log_layers;
+    double loss_sum;
+    struct progress bar;
+    bool weight_lines;  /* a line per weight on stderr (not under a bar on the terminal) */
+    int64_t n_unrouted; /* expert matrices no calibration token reached (rounded plainly) */
+};
 
 /* --layers A:B with 0 <= A < B. */
 static int parse_layers(const char *s, struct gptq_opts *o)
@@ -137,54 +161,9 @@ static void log_weight(struct gptq_job *j, const struct lq_gptq_gguf_weight *w, 
     json_array_append_new(j->log_layers, entry);
 }
 
-static void on_gguf_weight(void *user, const struct lq_gptq_gguf_weight *w)
+static void on_weight(void *user, const struct lq_gptq_gguf_weight *w)
 {
     log_weight(user, w, w->index + 1, w->n_weights);
-}
-
-/* Safetensors output: GPTQ integers per weight (GGUF output is lq_gptq_gguf_run's). */
-static lq_status on_st_weight(void *user, int64_t layer, enum lq_layer_weight which,
-                              int64_t expert, const float *w, int64_t nrows, int64_t ncols,
-                              const lq_hessian *h, struct lq_model_tensor *use,
-                              struct lq_error *err)
-{
-    struct gptq_job *j = user;
-    if (expert >= 0) { /* run_st refuses such models first */
-        return cli_set_error(err, LQ_E_UNSUPPORTED, "gptq: experts in a safetensors folder");
-    }
-    struct gptq_kept *nk = realloc(j->kept, (size_t)(j->n_kept + 1) * sizeof *nk);
-    if (!nk) {
-        return cli_set_error(err, LQ_E_NOMEM, "gptq: out of memory");
-    }
-    j->kept = nk;
-    struct gptq_kept *k = &j->kept[j->n_kept];
-    memset(k, 0, sizeof *k);
-    snprintf(k->name, sizeof k->name, "blk.%lld.%s.weight", (long long)layer,
-             lq_layer_weight_name(which));
-    double t0 = progress_now(), loss = 0.0;
-    lq_hessian *eye = NULL;
-    if (j->o.rtn) {
-        lq_status rc = lq_hessian_new_identity(ncols, &eye, err);
-        if (rc != LQ_OK) {
-            return rc;
-        }
-        h = eye;
-    }
-    const int64_t samples = lq_hessian_nsamples(h);
-    lq_status rc = gptq_st_weight(j, layer, which, w, nrows, ncols, h, k, &loss, err);
-    lq_hessian_free(eye);
-    j->n_kept += k->data != NULL;
-    if (rc != LQ_OK) {
-        return rc;
-    }
-    *use = (struct lq_model_tensor){ .type = k->type, .ne = { ncols, nrows, 1, 1 },
-                                     .data = k->data, .nbytes = k->nbytes };
-    j->loss_sum += loss;
-    const struct lq_gptq_gguf_weight r = {
-        .name = k->name, .expert = -1, .method = j->o.rtn ? "rtn" : "gptq", .loss = loss,
-        .seconds = progress_now() - t0, .samples = samples, .rows = nrows, .cols = ncols };
-    log_weight(j, &r, j->n_kept, j->n_total);
-    return LQ_OK;
 }
 
 /* Every setting and the per-weight results, for --log and --json. */
@@ -245,45 +224,21 @@ static int print_json(const struct gptq_job *j, double secs, int64_t tokens)
     return json_out_emit(doc, secs, LQ_EXIT_OK);
 }
 
-static lq_status prepare_st(struct gptq_job *j, struct lq_error *err)
-{
-    lq_status rc = lq_source_open(j->o.model, &j->src, err);
-    if (rc != LQ_OK) {
-        return rc;
-    }
-    const enum lq_source_kind kind = lq_source_get_kind(j->src);
-    if (kind != LQ_SOURCE_HF_SAFETENSORS && kind != LQ_SOURCE_HF_PYTORCH) {
-        return cli_set_error(err, LQ_E_INVALID_ARG,
-                             "%s: --format safetensors needs a Hugging Face folder (its "
-                             "config.json and tokenizer are copied), not %s", j->o.model,
-                             lq_source_describe(j->src));
-    }
-    LQ_TRY_CLI(gptq_st_check_inputs(j, err));
-    struct lq_gptq_st_config cfg = lq_gptq_st_config_from_params(&j->o.gp);
-    cfg.true_sequential = true;
-    return lq_gptq_st_new(&cfg, &j->stw, err);
-}
-
 static lq_status run_st(struct gptq_job *j, struct calib_cli *c, struct lq_error *err)
 {
-    if (lq_model_get_hparams(c->model)->n_expert > 0) {
-        return cli_set_error(err, LQ_E_UNSUPPORTED,
-                             "%s: --format safetensors does not write mixture-of-experts models "
-                             "(%lld experts); --format gguf quantizes each expert from the "
-                             "tokens routed to it", j->o.model,
-                             (long long)lq_model_get_hparams(c->model)->n_expert);
-    }
-    const int64_t n_layer = lq_model_get_hparams(c->model)->n_layer;
-    int64_t layers = n_layer - j->o.first_layer;
-    layers = j->o.n_layers > 0 && j->o.n_layers < layers ? j->o.n_layers : layers;
-    j->n_total = (layers > 0 ? layers : 0) * lq_model_n_layer_weights(c->model);
-    lq_status st = prepare_st(j, err);
-    if (st == LQ_OK) {
-        st = lq_calib_gptq(c->model, &c->calib, j->o.first_layer, j->o.n_layers, on_st_weight,
-                           j, err);
-    }
-    j->n_weights = j->n_kept;
-    return st == LQ_OK ? gptq_st_write(j, err) : st;
+    struct lq_gptq_folder_params p = lq_gptq_folder_params_default();
+    p.gp = j->o.gp;
+    p.rtn = j->o.rtn;
+    p.force = j->o.force;
+    p.first_layer = j->o.first_layer;
+    p.n_layers = j->o.n_layers;
+    p.on_weight = on_weight;
+    p.user = j;
+    struct lq_gptq_folder_summary sum = { 0 };
+    lq_status st = lq_gptq_folder_run(c->model, &c->calib, j->o.model, j->o.out, &p, &sum, err);
+    j->n_weights = sum.n_weights;
+    j->loss_sum = sum.loss;
+    return st;
 }
 
 static lq_status run_gguf(struct gptq_job *j, struct calib_cli *c, struct lq_error *err)
@@ -295,24 +250,13 @@ static lq_status run_gguf(struct gptq_job *j, struct calib_cli *c, struct lq_err
     p.gp = j->o.gp;
     p.first_layer = j->o.first_layer;
     p.n_layers = j->o.n_layers;
-    p.on_weight = on_gguf_weight;
+    p.on_weight = on_weight;
     p.user = j;
     struct lq_gptq_gguf_summary sum = { 0 };
     lq_status st = lq_gptq_gguf_run(c->model, &c->calib, j->o.model, j->o.out, &p, &sum, err);
     j->n_weights = sum.n_weights;
     j->loss_sum = sum.loss;
     return st;
-}
-
-static void job_free(struct gptq_job *j)
-{
-    for (int64_t i = 0; i < j->n_kept; i++) {
-        free(j->kept[i].data);
-    }
-    free(j->kept);
-    lq_gptq_st_free(j->stw);
-    lq_source_free(j->src);
-    json_decref(j->log_layers);
 }
 
 int cmd_gptq(int argc, char **argv)
@@ -363,7 +307,7 @@ int cmd_gptq(int argc, char **argv)
         rc = write_log(&j, secs, tokens);
         rc = rc ? rc : j.o.json ? print_json(&j, secs, tokens) : 0;
     }
-    job_free(&j);
+    json_decref(j.log_layers);
     calib_cli_close(&c);
     return rc;
 }

@@ -5,13 +5,13 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "lq/convert.h"
 #include "lq/model_open_any.h"
 #include "lq/quantize.h"
 #include "lq/source.h"
 #include "lqi.h"
+#include "pipeline_time.h"
 
 /* A quantized weight kept until the file is written (an expert stack: all its experts). */
 struct kept {
@@ -36,13 +36,6 @@ struct lq_gptq_gguf_params lq_gptq_gguf_params_default(void)
     struct lq_gptq_gguf_params p = {.ftype = LQ_FTYPE_MOSTLY_Q4_K_M,
                                     .gp = lq_gptq_params_default()};
     return p;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static int rounding_threads(const struct lq_gptq_gguf_params *p)
@@ -147,7 +140,7 @@ static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which
                (long long)expert);
     const size_t part = k->nbytes / (size_t)k->n_mat;
     void *dst = (char *)k->data + (expert < 0 ? 0 : (size_t)expert * part);
-    const double t0 = now_seconds();
+    const double t0 = lqp_now_seconds();
     const int64_t samples = lq_hessian_nsamples(h);
     const bool unrouted = expert >= 0 && samples == 0;
     lq_hessian *eye = NULL;
@@ -171,7 +164,7 @@ static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which
                                         .type = k->type,
                                         .method = method,
                                         .loss = loss,
-                                        .seconds = now_seconds() - t0,
+                                        .seconds = lqp_now_seconds() - t0,
                                         .samples = samples,
                                         .rows = nrows,
                                         .cols = ncols,

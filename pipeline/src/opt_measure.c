@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lq/calib.h"
@@ -16,6 +15,7 @@
 #include "lq/model_open_any.h"
 #include "lq/quantize.h"
 #include "lqi.h"
+#include "pipeline_time.h"
 #include "opt_impl.h"
 
 struct measure {
@@ -461,13 +461,6 @@ static lq_status reference(struct measure *ms, struct lq_error *err)
     return kld_now(ms, &ms->tab->base_kld, err);
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static lq_status run(struct measure *ms, const char *model_path, const char *calib_path,
                      struct lq_error *err)
 {
@@ -528,7 +521,7 @@ lq_status lq_opt_measure(const char *model_path, const char *calib_path,
                    p->n_checks > LQ_OPT_MAX_CHECKS || p->n_types < 0 ||
                    p->n_types > LQ_OPT_MAX_TYPES, err, LQ_E_INVALID_ARG,
                "optimize: bad parameters");
-    const double t0 = now_seconds();
+    const double t0 = lqp_now_seconds();
     memset(out, 0, sizeof *out);
     struct lq_opt_params pp = *p;
     if (pp.n_types == 0) {
@@ -559,7 +552,7 @@ lq_status lq_opt_measure(const char *model_path, const char *calib_path,
     lqi_free(ms.q);
     lq_calib_free(&ms.c);
     lq_model_free(ms.m);
-    out->seconds = now_seconds() - t0;
+    out->seconds = lqp_now_seconds() - t0;
     if (rc != LQ_OK) {
         lq_opt_table_free(out);
     }

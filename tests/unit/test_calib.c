@@ -10,6 +10,7 @@
 #include "lq/fp16.h"
 #include "lq/gguf.h"
 #include "lq/gptq.h"
+#include "lq/gptq_folder.h"
 #include "lq/llama_map.h"
 #include "lq/model_hooks.h"
 #include "lq/model_open_any.h"
@@ -208,6 +209,48 @@ static void expect_bad_config(const char *out, const char *from, const char *to,
     free(orig);
 }
 
+/* The library's job (lq_gptq_folder_run) with quant gptq's settings writes the same tensors as
+ * the command did into cli_out; it refuses a GGUF model and an occupied output folder. */
+static void check_folder_library(const char *dir, const char *cli_out)
+{
+    struct lq_model_params mp = lq_model_params_default();
+    mp.n_ctx = CTX;
+    mp.n_batch = CTX;
+    mp.n_threads = 1;
+    struct lq_error err = {0};
+    lq_model *m = NULL;
+    lq_tokenizer *tok = NULL;
+    struct lq_calib c = {0};
+    assert_int_equal(lq_model_open_path(lqt_data_path(MODEL), &mp, &m, &tok, &err), LQ_OK);
+    assert_int_equal(lq_calib_load(lqt_data_path(CALIB), tok, CTX, 1, N_CHUNKS, &c, &err), LQ_OK);
+    struct lq_gptq_folder_params p = lq_gptq_folder_params_default();
+    p.gp.n_threads = 1;
+    p.n_layers = 1;
+    char out[4096], a[4200], b[4200];
+    snprintf(out, sizeof out, "%s/lib", dir);
+    struct lq_gptq_folder_summary sum = {0};
+    assert_int_equal(lq_gptq_folder_run(m, &c, lqt_data_path(MODEL), out, &p, &sum, &err), LQ_OK);
+    assert_int_equal(sum.n_weights, 7); /* q, k, v, o, gate, up, down of layer 0 */
+    snprintf(a, sizeof a, "%s/model.safetensors", out);
+    snprintf(b, sizeof b, "%s/model.safetensors", cli_out);
+    size_t na, nb;
+    void *fa = lqt_read_file(a, &na), *fb = lqt_read_file(b, &nb);
+    assert_int_equal(na, nb);
+    assert_memory_equal(fa, fb, na);
+    free(fa);
+    free(fb);
+    /* the folder exists now: refused without force, before any work */
+    assert_int_equal(lq_gptq_folder_run(m, &c, lqt_data_path(MODEL), out, &p, NULL, &err),
+                     LQ_E_INVALID_ARG);
+    assert_non_null(strstr(err.msg, out));
+    const char *gguf = lqt_data_path("reference/llama.cpp/tiny-llama-6L/f16.gguf");
+    assert_int_equal(lq_gptq_folder_check_input(gguf, &err), LQ_E_INVALID_ARG);
+    assert_non_null(strstr(err.msg, "needs a Hugging Face folder"));
+    lq_calib_free(&c);
+    lq_tokenizer_free(tok);
+    lq_model_free(m);
+}
+
 static void test_calib_gptq_safetensors_words(void **state)
 {
     (void)state;
@@ -246,6 +289,7 @@ static void test_calib_gptq_safetensors_words(void **state)
                       LQ_E_UNSUPPORTED, "gptq_v2");
     expect_bad_config(out, "\"bits\": 4", "\"bits\": 5", LQ_E_UNSUPPORTED, "bits");
     layer0_close(&L);
+    check_folder_library(dir, out);
     lqt_rmtree(dir);
     free(dir);
 }
