@@ -1,20 +1,22 @@
-/* gptq_blocks.c - block layouts of the llama.cpp types GPTQ can target: where each weight's
- * scale, offset and code live, byte for byte as ggml-common.h lays them out. Each elem()
- * mirrors the float expression of the type's dequantizer, so a weight GPTQ decodes is the
- * weight to_float decodes. */
+/* gptq_blocks.c - the llama.cpp block types GPTQ can target, read and written through the
+ * types' own block structs (quants/blocks.h, kblocks.h, iq4.h: ggml-common.h's layouts): each
+ * elem() mirrors the float expression of the type's dequantizer, so a weight GPTQ decodes is
+ * the weight to_float decodes; each pack() stores the codes where the type keeps them. */
 #include <stddef.h>
 #include <string.h>
 
 #include "gptq_impl.h"
 #include "lq/fp16.h"
+#include "quants/blocks.h"
 #include "quants/iq4.h"
+#include "quants/kquant_common.h"
 
-static float half_at(const uint8_t *p)
+static float half(uint16_t h)
 {
-    return lq_fp16_to_fp32((uint16_t)(p[0] | (p[1] << 8)));
+    return lq_fp16_to_fp32(h);
 }
 
-// ---- 32-weight blocks: d (f16) [m (f16)] [qh (u32)] qs[16 or 32] ------------------------------
+// ---- 32-weight blocks: d [m] [qh] qs ---------------------------------------------------------
 
 /* Low nibble of qs[j] holds weight j, high nibble weight j + 16. */
 static void pack_nibbles16(uint8_t *qs, const uint8_t *q)
@@ -25,7 +27,7 @@ static void pack_nibbles16(uint8_t *qs, const uint8_t *q)
 }
 
 /* Bit j of the little-endian u32 qh is bit 4 of weight j's 5-bit code. */
-static void pack_qh32(uint8_t *qh, const uint8_t *q)
+static void pack_qh32(uint8_t qh[4], const uint8_t *q)
 {
     uint32_t bits = 0;
     for (int j = 0; j < 32; j++) {
@@ -36,92 +38,102 @@ static void pack_qh32(uint8_t *qh, const uint8_t *q)
     }
 }
 
-/* block_q4_0 (18 bytes, 4.5 bpw): d, qs[16]; w = (q - 8) * d. */
+/* block_q4_0: w = (q - 8) * d. */
 static void q4_0_elem(const uint8_t *blk, int64_t j, struct lqi_gq_elem *e)
 {
     (void)j;
-    *e = (struct lqi_gq_elem){ .a = half_at(blk), .b = 0.0f, .qoff = 8 };
+    const block_q4_0 *b = (const block_q4_0 *)blk;
+    *e = (struct lqi_gq_elem){ .a = half(b->d), .b = 0.0f, .qoff = 8 };
 }
 
 static void q4_0_pack(uint8_t *blk, const uint8_t *q)
 {
-    pack_nibbles16(blk + 2, q);
+    pack_nibbles16(((block_q4_0 *)blk)->qs, q);
 }
 
-/* block_q4_1 (20 bytes, 5 bpw): d, m, qs[16]; w = q * d + m. */
+/* block_q4_1: w = q * d + m. */
 static void q4_1_elem(const uint8_t *blk, int64_t j, struct lqi_gq_elem *e)
 {
     (void)j;
-    *e = (struct lqi_gq_elem){ .a = half_at(blk), .b = half_at(blk + 2), .qoff = 0 };
+    const block_q4_1 *b = (const block_q4_1 *)blk;
+    *e = (struct lqi_gq_elem){ .a = half(b->d), .b = half(b->m), .qoff = 0 };
 }
 
 static void q4_1_pack(uint8_t *blk, const uint8_t *q)
 {
-    pack_nibbles16(blk + 4, q);
+    pack_nibbles16(((block_q4_1 *)blk)->qs, q);
 }
 
-/* block_q5_0 (22 bytes, 5.5 bpw): d, qh[4], qs[16]; w = (q - 16) * d. */
+/* block_q5_0: w = (q - 16) * d. */
 static void q5_0_elem(const uint8_t *blk, int64_t j, struct lqi_gq_elem *e)
 {
     (void)j;
-    *e = (struct lqi_gq_elem){ .a = half_at(blk), .b = 0.0f, .qoff = 16 };
+    const block_q5_0 *b = (const block_q5_0 *)blk;
+    *e = (struct lqi_gq_elem){ .a = half(b->d), .b = 0.0f, .qoff = 16 };
 }
 
 static void q5_0_pack(uint8_t *blk, const uint8_t *q)
 {
-    pack_qh32(blk + 2, q);
-    pack_nibbles16(blk + 6, q);
+    block_q5_0 *b = (block_q5_0 *)blk;
+    pack_qh32(b->qh, q);
+    pack_nibbles16(b->qs, q);
 }
 
-/* block_q5_1 (24 bytes, 6 bpw): d, m, qh[4], qs[16]; w = q * d + m. */
+/* block_q5_1: w = q * d + m. */
 static void q5_1_elem(const uint8_t *blk, int64_t j, struct lqi_gq_elem *e)
 {
     (void)j;
-    *e = (struct lqi_gq_elem){ .a = half_at(blk), .b = half_at(blk + 2), .qoff = 0 };
+    const block_q5_1 *b = (const block_q5_1 *)blk;
+    *e = (struct lqi_gq_elem){ .a = half(b->d), .b = half(b->m), .qoff = 0 };
 }
 
 static void q5_1_pack(uint8_t *blk, const uint8_t *q)
 {
-    pack_qh32(blk + 4, q);
-    pack_nibbles16(blk + 8, q);
+    block_q5_1 *b = (block_q5_1 *)blk;
+    pack_qh32(b->qh, q);
+    pack_nibbles16(b->qs, q);
 }
 
-/* block_q8_0 (34 bytes, 8.5 bpw): d, int8 qs[32]; w = qs * d. Codes are qs + 128. */
+/* block_q8_0: w = qs * d. Codes are qs + 128. */
 static void q8_0_elem(const uint8_t *blk, int64_t j, struct lqi_gq_elem *e)
 {
     (void)j;
-    *e = (struct lqi_gq_elem){ .a = half_at(blk), .b = 0.0f, .qoff = 128 };
+    const block_q8_0 *b = (const block_q8_0 *)blk;
+    *e = (struct lqi_gq_elem){ .a = half(b->d), .b = 0.0f, .qoff = 128 };
 }
 
 static void q8_0_pack(uint8_t *blk, const uint8_t *q)
 {
-    for (int j = 0; j < 32; j++) {
-        blk[2 + j] = (uint8_t)(q[j] ^ 0x80); /* q - 128 as a two's complement byte */
+    block_q8_0 *b = (block_q8_0 *)blk;
+    for (int j = 0; j < QK8_0; j++) {
+        b->qs[j] = (int8_t)(q[j] - 128); /* q - 128 as a two's complement byte */
     }
 }
 
 // ---- k-quants: 256-weight super-blocks ------------------------------------------------------
 
-/* The 6-bit scale and min of sub-block s (0..7) from the 12 packed bytes (get_scale_min_k4). */
-static void scale_min_k4(const uint8_t *sc, int s, int *d, int *m)
+/* Q4_K/Q5_K (the same d, dmin and scales fields): weight j is in sub-block j / 32;
+ * w = (d * sc) * q - dmin * m. */
+static void k_affine_elem(uint16_t d, uint16_t dmin, const uint8_t *scales, int64_t j,
+                          struct lqi_gq_elem *e)
 {
-    if (s < 4) {
-        *d = sc[s] & 63;
-        *m = sc[s + 4] & 63;
-    } else {
-        *d = (sc[s + 4] & 0xF) | ((sc[s - 4] >> 6) << 4);
-        *m = (sc[s + 4] >> 4) | ((sc[s] >> 6) << 4);
-    }
+    uint8_t sc, m;
+    lqi_get_scale_min_k4((int)(j / 32), scales, &sc, &m);
+    const float d1 = half(d) * (float)sc;
+    const float m1 = half(dmin) * (float)m;
+    *e = (struct lqi_gq_elem){ .a = d1, .b = -m1, .qoff = 0 };
 }
 
-/* Q4_K/Q5_K: weight j is in sub-block j / 32; w = (d * sc) * q - dmin * m. */
-static void k_affine_elem(const uint8_t *blk, int64_t j, struct lqi_gq_elem *e)
+static void q4_k_elem(const uint8_t *blk, int64_t j, struct lqi_gq_elem *e)
 {
-    int sc, m;
-    scale_min_k4(blk + 4, (int)(j / 32), &sc, &m);
-    float d1 = half_at(blk) * (float)sc;
-    float m1 = half_at(blk + 2) * (float)m;
-    *e = (struct lqi_gq_elem){ .a = d1, .b = -m1, .qoff = 0 };
+    const block_q4_K *b = (const block_q4_K *)blk;
+    k_affine_elem(b->d, b->dmin, b->scales, j, e);
+}
+
+static void q5_k_elem(const uint8_t *blk, int64_t j, struct lqi_gq_elem *e)
+{
+    const block_q5_K *b = (const block_q5_K *)blk;
+    k_affine_elem(b->d, b->dmin, b->scales, j, e);
 }
 
 /* Within each 64-weight chunk c, qs[32c + l] holds weight 64c + l (low nibble) and
@@ -135,43 +147,42 @@ static void pack_k_nibbles(uint8_t *qs, const uint8_t *q)
     }
 }
 
-/* block_q4_K (144 bytes, 4.5 bpw): d, dmin, scales[12], qs[128]. */
 static void q4_k_pack(uint8_t *blk, const uint8_t *q)
 {
-    pack_k_nibbles(blk + 16, q);
+    pack_k_nibbles(((block_q4_K *)blk)->qs, q);
 }
 
-/* block_q5_K (176 bytes, 5.5 bpw): d, dmin, scales[12], qh[32], qs[128]; bit 4 of weights
- * 64c + l and 64c + 32 + l sits in qh[l] at bits 2c and 2c + 1. */
+/* block_q5_K: bit 4 of weights 64c + l and 64c + 32 + l sits in qh[l] at bits 2c and 2c + 1. */
 static void q5_k_pack(uint8_t *blk, const uint8_t *q)
 {
-    uint8_t *qh = blk + 16;
+    block_q5_K *b = (block_q5_K *)blk;
     for (int l = 0; l < 32; l++) {
         uint8_t h = 0;
         for (int c = 0; c < 4; c++) {
             h |= (uint8_t)(((q[64 * c + l] >> 4) & 1) << (2 * c));
             h |= (uint8_t)(((q[64 * c + 32 + l] >> 4) & 1) << (2 * c + 1));
         }
-        qh[l] = h;
+        b->qh[l] = h;
     }
-    pack_k_nibbles(blk + 48, q);
+    pack_k_nibbles(b->qs, q);
 }
 
-/* block_q6_K (210 bytes, 6.5625 bpw): ql[128], qh[64], int8 scales[16], d. Weight j lies in
- * half h = j / 128 at t = j % 128: quarter t / 32 and lane l = t % 32 select the scale
- * 8h + l / 16 + 2 * quarter; w = (d * sc) * (q - 32). */
+/* block_q6_K: weight j lies in half h = j / 128 at t = j % 128: quarter t / 32 and lane
+ * l = t % 32 select the scale 8h + l / 16 + 2 * quarter; w = (d * sc) * (q - 32). */
 static void q6_k_elem(const uint8_t *blk, int64_t j, struct lqi_gq_elem *e)
 {
-    int64_t h = j / 128, t = j % 128;
-    int8_t sc = (int8_t)blk[192 + 8 * h + (t % 32) / 16 + 2 * (t / 32)];
-    *e = (struct lqi_gq_elem){ .a = half_at(blk + 208) * (float)sc, .b = 0.0f, .qoff = 32 };
+    const block_q6_K *b = (const block_q6_K *)blk;
+    const int64_t h = j / 128, t = j % 128;
+    const int8_t sc = b->scales[8 * h + (t % 32) / 16 + 2 * (t / 32)];
+    *e = (struct lqi_gq_elem){ .a = half(b->d) * (float)sc, .b = 0.0f, .qoff = 32 };
 }
 
 static void q6_k_pack(uint8_t *blk, const uint8_t *q)
 {
+    block_q6_K *b = (block_q6_K *)blk;
     for (int h = 0; h < 2; h++) {
         const uint8_t *L = q + 128 * h;
-        uint8_t *ql = blk + 64 * h, *qh = blk + 128 + 32 * h;
+        uint8_t *ql = b->ql + 64 * h, *qh = b->qh + 32 * h;
         for (int l = 0; l < 32; l++) {
             ql[l] = (uint8_t)((L[l] & 0xF) | ((L[l + 64] & 0xF) << 4));
             ql[l + 32] = (uint8_t)((L[l + 32] & 0xF) | ((L[l + 96] & 0xF) << 4));
@@ -183,31 +194,33 @@ static void q6_k_pack(uint8_t *blk, const uint8_t *q)
 
 // ---- 4-bit non-linear: codes index lqi_iq4_levels ---------------------------------------
 
-/* block_iq4_nl (18 bytes, 4.5 bpw): d, qs[16] packed as q4_0; w = d * level[q]. */
+/* block_iq4_nl (packed as q4_0): w = d * level[q]. */
 static void iq4_nl_elem(const uint8_t *blk, int64_t j, struct lqi_gq_elem *e)
 {
     (void)j;
-    *e = (struct lqi_gq_elem){ .a = half_at(blk), .levels = lqi_iq4_levels };
+    const block_iq4_nl *b = (const block_iq4_nl *)blk;
+    *e = (struct lqi_gq_elem){ .a = half(b->d), .levels = lqi_iq4_levels };
 }
 
 static void iq4_nl_pack(uint8_t *blk, const uint8_t *q)
 {
-    pack_nibbles16(blk + 2, q);
+    pack_nibbles16(((block_iq4_nl *)blk)->qs, q);
 }
 
-/* block_iq4_xs (136 bytes, 4.25 bpw): d, scales_h, scales_l[4], qs[128]; weight j is in
- * sub-block j / 32, w = (d * (ls - 32)) * level[q] as dequantize_row_iq4_xs computes it. */
+/* block_iq4_xs: weight j is in sub-block j / 32, w = (d * (ls - 32)) * level[q] as
+ * dequantize_row_iq4_xs computes it. */
 static void iq4_xs_elem(const uint8_t *blk, int64_t j, struct lqi_gq_elem *e)
 {
     const block_iq4_xs *b = (const block_iq4_xs *)blk;
-    const float dl = half_at(blk) * (float)lqi_iq4_xs_scale(b, (int)(j / 32));
+    const float dl = half(b->d) * (float)lqi_iq4_xs_scale(b, (int)(j / 32));
     *e = (struct lqi_gq_elem){ .a = dl, .levels = lqi_iq4_levels };
 }
 
 static void iq4_xs_pack(uint8_t *blk, const uint8_t *q)
 {
+    block_iq4_xs *b = (block_iq4_xs *)blk;
     for (int ib = 0; ib < 8; ib++) {
-        pack_nibbles16(blk + offsetof(block_iq4_xs, qs) + 16 * ib, q + 32 * ib);
+        pack_nibbles16(b->qs + 16 * ib, q + 32 * ib);
     }
 }
 
@@ -219,8 +232,8 @@ static const struct lqi_gq_block_ops block_ops[] = {
     { LQ_TYPE_Q5_0, 31, q5_0_elem, q5_0_pack },
     { LQ_TYPE_Q5_1, 31, q5_1_elem, q5_1_pack },
     { LQ_TYPE_Q8_0, 255, q8_0_elem, q8_0_pack },
-    { LQ_TYPE_Q4_K, 15, k_affine_elem, q4_k_pack },
-    { LQ_TYPE_Q5_K, 31, k_affine_elem, q5_k_pack },
+    { LQ_TYPE_Q4_K, 15, q4_k_elem, q4_k_pack },
+    { LQ_TYPE_Q5_K, 31, q5_k_elem, q5_k_pack },
     { LQ_TYPE_Q6_K, 63, q6_k_elem, q6_k_pack },
     { LQ_TYPE_IQ4_NL, 15, iq4_nl_elem, iq4_nl_pack },
     { LQ_TYPE_IQ4_XS, 15, iq4_xs_elem, iq4_xs_pack },
