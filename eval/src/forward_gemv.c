@@ -67,6 +67,13 @@ void lqi_gemv_rows(float *y, const struct lqi_weight *w, const void *x, int64_t 
     const unsigned char *row = w->data + (size_t)r0 * w->row_size;
     switch (w->kind) {
     case LQI_DOT_TABLE:
+        if (w->vec_dot_rows) { /* several rows per pass, the activation loaded once for them */
+            for (int64_t r = r0; r < r1; r += 1 << 20, row += (size_t)(1 << 20) * w->row_size) {
+                const int n = (int)(r1 - r < 1 << 20 ? r1 - r : 1 << 20);
+                w->vec_dot_rows(w->n_in, &y[r - r0], row, w->row_size, n, x);
+            }
+            return;
+        }
         for (int64_t r = r0; r < r1; r++, row += w->row_size) {
             w->vec_dot(w->n_in, &y[r - r0], row, x);
         }

@@ -35,6 +35,7 @@ bool lqi_weight_setup(struct lqi_weight *w)
         w->act_type = t->vec_dot_type;
         w->vec_dot = t->vec_dot;
         w->vec_dot_multi = t->vec_dot_multi;
+        w->vec_dot_rows = t->vec_dot_rows;
         return true;
     }
     w->act_type = LQ_TYPE_F32;

@@ -29,6 +29,7 @@ struct lqi_weight {
     enum lq_type act_type;   /* activation type the kernel takes (for LQI_DOT_TABLE) */
     lq_vec_dot_fn vec_dot;
     lq_vec_dot_multi_fn vec_dot_multi; /* NULL: vec_dot token by token */
+    lq_vec_dot_rows_fn vec_dot_rows;   /* NULL: vec_dot row by row */
     lq_to_float_fn to_float; /* for LQI_DOT_DEQUANT and token embeddings */
 };
 

@@ -1,9 +1,11 @@
-/* test_quants_dot_multi.c - the multi-token dot kernels (lq_type_traits.vec_dot_multi).
+/* test_quants_dot_multi.c - the multi-token and multi-row dot kernels (lq_type_traits
+ * .vec_dot_multi, .vec_dot_rows).
  *
  * Independent expectation: the single-row kernel vec_dot, itself checked against llama.cpp's
  * output and float arithmetic in test_quants_kquant.c / test_quants_legacy.c. A multi call
  * must give every activation row exactly (bit for bit) what vec_dot gives for it at the same
- * SIMD level, so that evaluation results do not depend on how tokens are batched. */
+ * SIMD level, so that evaluation results do not depend on how tokens are batched; a rows call
+ * every weight row what vec_dot gives for it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +126,79 @@ static void check_type(int type, int64_t nb, size_t pad)
     free(f);
 }
 
+/* n_w weight rows of nb blocks, stored `pad` bytes apart beyond their size, against one
+ * activation row through vec_dot_rows: every row bit for bit what vec_dot gives for it, for
+ * 1 .. n_w rows from every start row, at every SIMD level. */
+static void check_rows(int type, int64_t nb, size_t pad)
+{
+    enum { n_w = 9 }; /* two passes of four and a lone row */
+    const struct lq_type_traits *t = lq_type_traits_get(type);
+    const struct lq_type_traits *at = lq_type_traits_get(t->vec_dot_type);
+    const int64_t n = nb * t->blck_size;
+    const size_t xsize = lq_row_size(type, n), stride = xsize + pad;
+    float *f = malloc((size_t)n * sizeof(float));
+    unsigned char *x = malloc(stride * n_w), *y = malloc(lq_row_size(t->vec_dot_type, n));
+    assert_true(f && x && y);
+    memset(x, 0xA5, stride * n_w);
+    for (int r = 0; r < n_w; r++) {
+        gen_row(f, n, 0.05f * (float)(r + 1));
+        assert_int_equal(t->quantize(f, x + (size_t)r * stride, 1, n, NULL), xsize);
+    }
+    gen_row(f, n, 0.5f);
+    (at->from_float ? at->from_float : at->from_float_ref)(f, y, n);
+    const enum lq_simd_level saved = lq_simd_level_get();
+    for (int lvl = LQ_SIMD_SCALAR; lvl <= (int)lq_simd_level_supported(); lvl++) {
+        assert_int_equal(lq_simd_level_set((enum lq_simd_level)lvl, NULL), LQ_OK);
+        float want[n_w];
+        for (int r = 0; r < n_w; r++) {
+            t->vec_dot(n, &want[r], x + (size_t)r * stride, y);
+        }
+        for (int n_rows = 1; n_rows <= n_w; n_rows++) {
+            for (int r0 = 0; r0 + n_rows <= n_w; r0++) {
+                float got[n_w + 1];
+                got[n_rows] = 12345.f; /* the kernel writes n_rows results, no more */
+                t->vec_dot_rows(n, got, x + (size_t)r0 * stride, stride, n_rows, y);
+                assert_true(got[n_rows] == 12345.f);
+                for (int k = 0; k < n_rows; k++) {
+                    if (memcmp(&got[k], &want[r0 + k], sizeof(float)) != 0) {
+                        fail_msg("%s rows, %lld blocks, %s: %d rows from %d, row %d: %.9g, "
+                                 "vec_dot %.9g",
+                                 t->name, (long long)nb,
+                                 lq_simd_level_name((enum lq_simd_level)lvl), n_rows, r0, k,
+                                 got[k], want[r0 + k]);
+                    }
+                }
+            }
+        }
+    }
+    assert_int_equal(lq_simd_level_set(saved, NULL), LQ_OK);
+    free(y);
+    free(x);
+    free(f);
+}
+
+static void test_rows_match_single(void **state)
+{
+    (void)state;
+    int checked = 0;
+    for (int type = 0; type < LQ_TYPE_COUNT; type++) {
+        const struct lq_type_traits *t = lq_type_traits_get(type);
+        if (!t || !t->vec_dot_rows) {
+            continue;
+        }
+        assert_non_null(t->vec_dot);
+        const int64_t counts[] = {1, 3, 8, 13, 64};
+        const size_t pads[] = {0, 2, 4, 8, 6}; /* even: the blocks' fp16 scales stay aligned */
+        for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+            check_rows(type, counts[c], pads[c]);
+        }
+        checked++;
+    }
+    /* Q4_0's decoding kernel shares each activation block among four weight rows */
+    assert_non_null(lq_type_traits_get(LQ_TYPE_Q4_0)->vec_dot_rows);
+    assert_true(checked >= 1);
+}
+
 static void test_multi_matches_single(void **state)
 {
     (void)state;
@@ -150,6 +225,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table_has_multi),
         cmocka_unit_test(test_multi_matches_single),
+        cmocka_unit_test(test_rows_match_single),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,6 +83,12 @@ typedef void (*lq_vec_dot_fn)(int64_t n, float *restrict s, const void *restrict
 typedef void (*lq_vec_dot_multi_fn)(int64_t n, float *restrict s, const void *restrict x,
                                     const void *restrict y, size_t y_stride, int n_tok);
 
+/* s[r] = dot(row r of x, y) for n_rows weight rows x_stride bytes apart against one
+ * activation row y: for every row exactly (bit for bit) what lq_vec_dot_fn gives, with the
+ * activation's loads and scales shared by the rows (decoding). */
+typedef void (*lq_vec_dot_rows_fn)(int64_t n, float *restrict s, const void *restrict x,
+                                   size_t x_stride, int n_rows, const void *restrict y);
+
 struct lq_type_traits {
     const char *name;         /* lower-case, as llama.cpp prints it ("q4_K", "f16") */
     int64_t blck_size;        /* elements per block; 0 for a retired id */
@@ -97,6 +103,7 @@ struct lq_type_traits {
     enum lq_type vec_dot_type;         /* activation type the dot kernel takes */
     lq_vec_dot_fn vec_dot;
     lq_vec_dot_multi_fn vec_dot_multi; /* NULL where a type has none: loop vec_dot */
+    lq_vec_dot_rows_fn vec_dot_rows;   /* NULL where a type has none: loop vec_dot */
 };
 
 /* The row for a type, or NULL for an id outside the table or a retired id. Borrowed. */

@@ -49,6 +49,11 @@ void lqi_vec_dot_q5_1_q8_1(int64_t n, float *restrict s, const void *restrict x,
 void lqi_vec_dot_q8_0_q8_0(int64_t n, float *restrict s, const void *restrict x,
                            const void *restrict y);
 
+/* s[r] = dot(row r of x, y) for n_rows weight rows x_stride bytes apart
+ * (lq_vec_dot_rows_fn). */
+void lqi_vec_dot_rows_q4_0_q8_0(int64_t n, float *restrict s, const void *restrict x,
+                                size_t x_stride, int n_rows, const void *restrict y);
+
 /* s[t] = dot(x, row t of y) for n_tok rows y_stride bytes apart (lq_vec_dot_multi_fn). */
 #define LQI_DECLARE_LEGACY_MULTI(xy)                                                               \
     void lqi_vec_dot_multi_##xy(int64_t n, float *restrict s, const void *restrict x,              \

@@ -157,81 +157,152 @@ LQI_LEGACY_DOT_AVX2(q4_0_q8_0, block_q4_0, block_q8_0, q4_0_quants, lqi_dot_i8i8
 LQI_LEGACY_DOT_MULTI(q4_0_q8_0, block_q4_0, block_q8_0, q4_0_quants, lqi_dot_i8i8,
                      lqi_dot_i8i8_512, 0, LQI_DOT_NO_MIN_TERM)
 
-/* Eight blocks' factors d_x * d_y: the same float products as the generated kernels, eight
- * at once. The fp16 scales are picked out of the blocks' bytes with word permutes (blocks
- * are 18 and 34 bytes long, so every scale sits at an even offset: 16-bit words 9k of the
- * weights' first 128 bytes, 17k of the activations' first 256). */
-static inline LQI_AVX512 __m256 q4_0_factors8(const block_q4_0 *x, const block_q8_0 *y)
+/* Eight blocks' fp16 scales as floats, picked out of the blocks' bytes with word permutes
+ * (blocks are 18 and 34 bytes long, so every scale sits at an even offset: 16-bit words 9k
+ * of the weights' first 128 bytes, 17k of the activations' first 256). Their products
+ * d_x * d_y are the same float products as the generated kernels', eight at once. */
+static inline LQI_AVX512 __m256 q4_0_scales8(const block_q4_0 *x)
 {
     const __m512i xi = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                                         0, 0, 0, 0, 0, 63, 54, 45, 36, 27, 18, 9, 0);
-    const __m512i yi = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                        0, 0, 0, 0, 0, 55, 38, 21, 4, 51, 34, 17, 0);
-    const unsigned char *xb = (const unsigned char *)x, *yb = (const unsigned char *)y;
+    const unsigned char *xb = (const unsigned char *)x;
     const __m512i hx = _mm512_permutex2var_epi16(_mm512_loadu_si512((const void *)xb), xi,
                                                  _mm512_loadu_si512((const void *)(xb + 64)));
+    return _mm256_cvtph_ps(_mm512_castsi512_si128(hx));
+}
+
+static inline LQI_AVX512 __m256 q8_0_scales8(const block_q8_0 *y)
+{
+    const __m512i yi = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                        0, 0, 0, 0, 0, 55, 38, 21, 4, 51, 34, 17, 0);
+    const unsigned char *yb = (const unsigned char *)y;
     const __m512i hy0 = _mm512_permutex2var_epi16(_mm512_loadu_si512((const void *)yb), yi,
                                                   _mm512_loadu_si512((const void *)(yb + 64)));
     const __m512i hy1 = _mm512_permutex2var_epi16(_mm512_loadu_si512((const void *)(yb + 128)),
                                                   yi,
                                                   _mm512_loadu_si512((const void *)(yb + 192)));
     const __m512i hy = _mm512_mask_blend_epi16(0xF0, hy0, hy1); /* scales 4..7: bytes 128.. */
-    return _mm256_mul_ps(_mm256_cvtph_ps(_mm512_castsi512_si128(hx)),
-                         _mm256_cvtph_ps(_mm512_castsi512_si128(hy)));
+    return _mm256_cvtph_ps(_mm512_castsi512_si128(hy));
+}
+
+/* Lanes 0..7: the factor of block 2k of eight, lanes 8..15: of block 2k + 1. */
+static inline LQI_AVX512 __m512 q4_0_pair_factors(__m512 d8, int k)
+{
+    const __m512i idx =
+        _mm512_mask_blend_epi32(0xFF00, _mm512_set1_epi32(2 * k), _mm512_set1_epi32(2 * k + 1));
+    return _mm512_permutexvar_ps(idx, d8);
 }
 
 /* Two blocks' integer dot in sixteen int32 lanes as floats (the lanes of lqi_dot_i8i8_512):
- * the unsigned nibbles q times y, less 8 times y, summed in int16 pairs (exact: at most
- * 15 * 127 * 2 in magnitude) then in fours. */
-static inline LQI_AVX512 __m512 q4_0_dot2(const block_q4_0 *x, const block_q8_0 *y)
+ * the unsigned nibbles q times the activations yq, less y8 (8 times yq, summed in int16
+ * pairs as the products are: exact, at most 15 * 127 * 2 in magnitude), then in fours. */
+static inline LQI_AVX512 __m512 q4_0_dot2(const block_q4_0 *x, __m512i yq, __m512i y8)
 {
     const __m256i b = _mm256_loadu2_m128i((const __m128i *)x[1].qs, (const __m128i *)x[0].qs);
     const __m512i z = lqi_join256(b, _mm256_srli_epi16(b, 4)); /* x0 lo, x1 lo, x0 hi, x1 hi */
     const __m512i q = _mm512_and_si512(_mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0)),
                                        _mm512_set1_epi8(0xF));
-    const __m512i yq = lqi_join256(_mm256_loadu_si256((const __m256i *)y[0].qs),
-                                   _mm256_loadu_si256((const __m256i *)y[1].qs));
-    const __m512i p = _mm512_sub_epi16(_mm512_maddubs_epi16(q, yq),
-                                       _mm512_maddubs_epi16(_mm512_set1_epi8(8), yq));
+    const __m512i p = _mm512_sub_epi16(_mm512_maddubs_epi16(q, yq), y8);
     return _mm512_cvtepi32_ps(_mm512_madd_epi16(p, _mm512_set1_epi16(1)));
 }
 
-/* One row for decoding: the generated AVX-512 kernel's steps (blocks in pairs into one
- * accumulator, an odd last block by the AVX2 kernel) with fewer instructions per pair, so
- * its results are that kernel's and dot_multi's bit for bit. */
-static LQI_AVX512 float dot_q4_0_q8_0_avx512(int64_t n, const block_q4_0 *restrict x,
-                                             const block_q8_0 *restrict y)
+/* The rest of one row from block ib: pairs into acc, its sum, an odd last block by the AVX2
+ * kernel. */
+static inline LQI_AVX512 float q4_0_finish(__m512 acc, int64_t ib, int64_t nb,
+                                           const block_q4_0 *x, const block_q8_0 *y)
 {
-    const int64_t nb = n / QK4_0;
-    const __m512i pair_idx[4] = {
-        _mm512_set_epi64(0x0000000100000001, 0x0000000100000001, 0x0000000100000001,
-                         0x0000000100000001, 0, 0, 0, 0),
-        _mm512_set_epi64(0x0000000300000003, 0x0000000300000003, 0x0000000300000003,
-                         0x0000000300000003, 0x0000000200000002, 0x0000000200000002,
-                         0x0000000200000002, 0x0000000200000002),
-        _mm512_set_epi64(0x0000000500000005, 0x0000000500000005, 0x0000000500000005,
-                         0x0000000500000005, 0x0000000400000004, 0x0000000400000004,
-                         0x0000000400000004, 0x0000000400000004),
-        _mm512_set_epi64(0x0000000700000007, 0x0000000700000007, 0x0000000700000007,
-                         0x0000000700000007, 0x0000000600000006, 0x0000000600000006,
-                         0x0000000600000006, 0x0000000600000006),
-    };
-    __m512 acc = _mm512_setzero_ps();
-    int64_t ib = 0;
-    for (; ib + 8 <= nb; ib += 8) {
-        const __m512 d8 = _mm512_castps256_ps512(q4_0_factors8(x + ib, y + ib));
-        for (int k = 0; k < 4; ++k) {
-            const __m512 d = _mm512_permutexvar_ps(pair_idx[k], d8);
-            acc = _mm512_fmadd_ps(d, q4_0_dot2(x + ib + 2 * k, y + ib + 2 * k), acc);
-        }
-    }
     for (; ib + 1 < nb; ib += 2) {
         const __m512 d = lqi_scale2(lqi_h2f(x[ib].d) * lqi_h2f(y[ib].d),
                                     lqi_h2f(x[ib + 1].d) * lqi_h2f(y[ib + 1].d));
-        acc = _mm512_fmadd_ps(d, q4_0_dot2(x + ib, y + ib), acc);
+        const __m512i yq = lqi_join256(_mm256_loadu_si256((const __m256i *)y[ib].qs),
+                                       _mm256_loadu_si256((const __m256i *)y[ib + 1].qs));
+        const __m512i y8 = _mm512_maddubs_epi16(_mm512_set1_epi8(8), yq);
+        acc = _mm512_fmadd_ps(d, q4_0_dot2(x + ib, yq, y8), acc);
     }
     const float sum = _mm512_reduce_add_ps(acc);
     return ib < nb ? sum + dot_q4_0_q8_0_avx2(32, x + ib, y + ib) : sum;
+}
+
+/* n_rows (1..4) weight rows x_stride bytes apart against one activation row y: the
+ * generated AVX-512 kernel's steps for each row (blocks in pairs into one accumulator, an odd
+ * last block by the AVX2 kernel) with fewer instructions per pair, and the activation's
+ * loads, its 8 * y terms and its scales shared by the rows: each row's result is that
+ * kernel's and dot_multi's bit for bit. */
+static inline __attribute__((always_inline)) LQI_AVX512 void
+q4_0_rows(int64_t n, float *s, const unsigned char *x, size_t x_stride, int n_rows,
+          const block_q8_0 *y)
+{
+    const int64_t nb = n / QK4_0;
+    __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                      _mm512_setzero_ps() };
+    int64_t ib = 0;
+    for (; ib + 8 <= nb; ib += 8) {
+        const __m256 dy = q8_0_scales8(y + ib);
+        __m512 d8[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < n_rows; r++) {
+            const block_q4_0 *xr = (const block_q4_0 *)(const void *)(x + r * x_stride);
+            if (x_stride) {
+                /* the same blocks of the row four on (the next pass's): rows interleaved by
+                 * four hide each one's stream from the hardware prefetcher */
+                const char *pf = (const char *)(xr + ib) + 4 * x_stride;
+                _mm_prefetch(pf, _MM_HINT_T0);
+                _mm_prefetch(pf + 64, _MM_HINT_T0);
+                _mm_prefetch(pf + 128, _MM_HINT_T0);
+            }
+            d8[r] = _mm512_castps256_ps512(_mm256_mul_ps(q4_0_scales8(xr + ib), dy));
+        }
+        for (int k = 0; k < 4; ++k) {
+            const block_q8_0 *yk = y + ib + 2 * k;
+            const __m512i yq = lqi_join256(_mm256_loadu_si256((const __m256i *)yk[0].qs),
+                                           _mm256_loadu_si256((const __m256i *)yk[1].qs));
+            const __m512i y8 = _mm512_maddubs_epi16(_mm512_set1_epi8(8), yq);
+#pragma GCC unroll 4
+            for (int r = 0; r < n_rows; r++) {
+                const block_q4_0 *xr = (const block_q4_0 *)(const void *)(x + r * x_stride);
+                acc[r] = _mm512_fmadd_ps(q4_0_pair_factors(d8[r], k),
+                                         q4_0_dot2(xr + ib + 2 * k, yq, y8), acc[r]);
+            }
+        }
+    }
+    for (int r = 0; r < n_rows; r++) {
+        const block_q4_0 *xr = (const block_q4_0 *)(const void *)(x + r * x_stride);
+        s[r] = q4_0_finish(acc[r], ib, nb, xr, y);
+    }
+}
+
+/* One row for decoding. */
+static LQI_AVX512 float dot_q4_0_q8_0_avx512(int64_t n, const block_q4_0 *restrict x,
+                                             const block_q8_0 *restrict y)
+{
+    float s;
+    q4_0_rows(n, &s, (const unsigned char *)x, 0, 1, y);
+    return s;
+}
+
+/* Rows for decoding, four at a time. */
+static LQI_AVX512 void dot_rows_q4_0_q8_0_avx512(int64_t n, float *restrict s,
+                                                 const void *restrict x, size_t x_stride,
+                                                 int n_rows, const void *restrict y)
+{
+    const unsigned char *xb = x;
+    int r = 0;
+    for (; r + 4 <= n_rows; r += 4) {
+        q4_0_rows(n, s + r, xb + (size_t)r * x_stride, x_stride, 4, y);
+    }
+    switch (n_rows - r) {
+    case 3:
+        q4_0_rows(n, s + r, xb + (size_t)r * x_stride, x_stride, 3, y);
+        break;
+    case 2:
+        q4_0_rows(n, s + r, xb + (size_t)r * x_stride, x_stride, 2, y);
+        break;
+    case 1:
+        q4_0_rows(n, s + r, xb + (size_t)r * x_stride, x_stride, 1, y);
+        break;
+    default:
+        break;
+    }
 }
 #endif
 
@@ -251,6 +322,22 @@ void lqi_vec_dot_q4_0_q8_0(int64_t n, float *restrict s, const void *restrict x,
                            const void *restrict y)
 {
     *s = LQI_SIMD_CALL(dot_q4_0_q8_0_avx512, dot_q4_0_q8_0_avx2, dot_q4_0_q8_0_scalar, n, x, y);
+}
+
+/* Without AVX-512: the single-row kernel of the level in force, row by row. */
+static void dot_rows_q4_0_q8_0_each(int64_t n, float *restrict s, const void *restrict x,
+                                    size_t x_stride, int n_rows, const void *restrict y)
+{
+    for (int r = 0; r < n_rows; r++) {
+        lqi_vec_dot_q4_0_q8_0(n, &s[r], (const unsigned char *)x + (size_t)r * x_stride, y);
+    }
+}
+
+void lqi_vec_dot_rows_q4_0_q8_0(int64_t n, float *restrict s, const void *restrict x,
+                                size_t x_stride, int n_rows, const void *restrict y)
+{
+    LQI_SIMD_CALL(dot_rows_q4_0_q8_0_avx512, dot_rows_q4_0_q8_0_each, dot_rows_q4_0_q8_0_each, n,
+                  s, x, x_stride, n_rows, y);
 }
 
 LQI_DOT_MULTI_SCALAR_RET(dot_multi_q4_0_q8_0_scalar, dot_q4_0_q8_0_scalar, block_q4_0, block_q8_0)
