@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cblas.h>
+
 #include "lq/calib.h"
 #include "lq/metrics.h"
 #include "lq/model_hooks.h"
@@ -28,6 +30,8 @@ struct measure {
     size_t h_cap;
     float *deq, *w32;  /* dequantized candidate, the tensor as F32 */
     size_t deq_cap, w32_cap;
+    double *eb;        /* energy()'s blocks of H and of the differences */
+    size_t eb_cap;
     void *q;           /* quantized bytes */
     size_t q_cap;
     bool tied;         /* no output.weight: token_embd is also the head */
@@ -79,31 +83,58 @@ static void *grow(void **buf, size_t *cap, size_t need)
     return *buf;
 }
 
-/* sum_r d_r H d_r^T with d = w - deq (h NULL: H = I). */
-static double energy(const float *w, const float *deq, int64_t rows, int64_t cols,
-                     const float *h)
+/* energy()'s blocks: columns of H, rows of the differences. */
+enum { ENERGY_COLS = 512, ENERGY_ROWS = 256 };
+
+/* *out = sum_r d_r H d_r^T with d = w - deq (h NULL: H = I), in double. By blocks of
+ * ENERGY_COLS columns of H and ENERGY_ROWS rows of d: D_blk H_blk through BLAS (dgemm),
+ * then its elementwise products with D_blk's columns of that block. The form costs 2 rows
+ * cols^2 operations per candidate: BLAS runs them some 30 times faster than a plain loop (a
+ * loop took over 20 minutes for the first layer of the 1.1B shape), in bounded memory. */
+static lq_status energy(struct measure *ms, const float *w, const float *deq, int64_t rows,
+                        int64_t cols, const float *h, double *out, struct lq_error *err)
 {
     double sum = 0.0;
+    if (!h) {
 #pragma omp parallel for reduction(+ : sum) schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-        const float *a = w + r * cols, *b = deq + r * cols;
-        double s = 0.0;
-        for (int64_t i = 0; i < cols; i++) {
-            const double di = (double)a[i] - (double)b[i];
-            if (!h) {
-                s += di * di;
-                continue;
-            }
-            const float *hi = h + i * cols;
-            double acc = 0.0;
-            for (int64_t j = 0; j < cols; j++) {
-                acc += (double)hi[j] * ((double)a[j] - (double)b[j]);
-            }
-            s += di * acc;
+        for (int64_t i = 0; i < rows * cols; i++) {
+            const double di = (double)w[i] - (double)deq[i];
+            sum += di * di;
         }
-        sum += s;
+        *out = sum;
+        return LQ_OK;
     }
-    return sum;
+    const int64_t cb = cols < ENERGY_COLS ? cols : ENERGY_COLS;
+    const int64_t rb = rows < ENERGY_ROWS ? rows : ENERGY_ROWS;
+    const size_t need = (size_t)(cols * cb + rb * cols + rb * cb) * sizeof(double);
+    LQ_FAIL_IF(!grow((void **)&ms->eb, &ms->eb_cap, need), err, LQ_E_NOMEM,
+               "optimize: out of memory");
+    double *hb = ms->eb, *db = hb + cols * cb, *pb = db + rb * cols;
+    for (int64_t c0 = 0; c0 < cols; c0 += cb) {
+        const int64_t nc = cols - c0 < cb ? cols - c0 : cb;
+#pragma omp parallel for schedule(static)
+        for (int64_t j = 0; j < cols; j++) {
+            for (int64_t c = 0; c < nc; c++) {
+                hb[j * nc + c] = (double)h[j * cols + c0 + c];
+            }
+        }
+        for (int64_t r0 = 0; r0 < rows; r0 += rb) {
+            const int64_t nr = rows - r0 < rb ? rows - r0 : rb;
+#pragma omp parallel for schedule(static)
+            for (int64_t i = 0; i < nr * cols; i++) {
+                db[i] = (double)w[r0 * cols + i] - (double)deq[r0 * cols + i];
+            }
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)nc, (int)cols,
+                        1.0, db, (int)cols, hb, (int)nc, 0.0, pb, (int)nc);
+            for (int64_t r = 0; r < nr; r++) {
+                for (int64_t c = 0; c < nc; c++) {
+                    sum += db[r * cols + c0 + c] * pb[r * nc + c];
+                }
+            }
+        }
+    }
+    *out = sum;
+    return LQ_OK;
 }
 
 lq_status lqi_opt_round(enum lq_type type, const float *w, int64_t rows, int64_t cols,
@@ -170,17 +201,17 @@ static lq_status tensor_energies(struct measure *ms, int64_t ti, const float *w,
     const float *imp = ms->imp[ti];
     for (int k = 0; k < t->n_types; k++) {
         LQ_TRY(quantize_candidate(ms, t->types[k], w, rows, cols, h, imp, err));
-        t->energy[k] = energy(w, ms->deq, rows, cols, H);
+        LQ_TRY(energy(ms, w, ms->deq, rows, cols, H, &t->energy[k], err));
     }
     LQ_TRY(lqi_opt_round(t->probe_type, w, rows, cols, imp, ms->p->gp.n_threads, &ms->q,
                          &ms->q_cap, ms->deq, err));
-    t->probe_energy = energy(w, ms->deq, rows, cols, H);
+    LQ_TRY(energy(ms, w, ms->deq, rows, cols, H, &t->probe_energy, err));
     for (int k = 0; k < ms->p->n_checks; k++) {
         t->check_energy[k] = NAN;
         if (cols % lq_type_traits_get(ms->p->checks[k])->blck_size == 0) {
             LQ_TRY(lqi_opt_round(ms->p->checks[k], w, rows, cols, imp, ms->p->gp.n_threads,
                                  &ms->q, &ms->q_cap, ms->deq, err));
-            t->check_energy[k] = energy(w, ms->deq, rows, cols, H);
+            LQ_TRY(energy(ms, w, ms->deq, rows, cols, H, &t->check_energy[k], err));
         }
     }
     return LQ_OK;
@@ -548,6 +579,7 @@ lq_status lq_opt_measure(const char *model_path, const char *calib_path,
     lqi_free(ms.imp);
     lqi_free(ms.h);
     lqi_free(ms.deq);
+    lqi_free(ms.eb);
     lqi_free(ms.w32);
     lqi_free(ms.q);
     lq_calib_free(&ms.c);
