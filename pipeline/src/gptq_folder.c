@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gptq_folder_impl.h"
+#include "gptq_visit.h"
 #include "lq/file_io.h"
 #include "lq/llama_map.h"
 #include "lqi.h"
@@ -159,31 +160,26 @@ static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which
     return LQ_OK;
 }
 
+/* The opened source of model_path: a Hugging Face folder whose side files are plain members. */
+static lq_status check_source(const lq_source *src, const char *model_path, struct lq_error *err)
+{
+    const enum lq_source_kind kind = lq_source_get_kind(src);
+    LQ_FAIL_IF(kind != LQ_SOURCE_HF_SAFETENSORS && kind != LQ_SOURCE_HF_PYTORCH, err,
+               LQ_E_INVALID_ARG,
+               "%s: --format safetensors needs a Hugging Face folder (its config.json and "
+               "tokenizer are copied), not %s",
+               model_path, lq_source_describe(src));
+    return lqp_gptq_folder_check_members(model_path, err);
+}
+
 lq_status lq_gptq_folder_check_input(const char *model_path, struct lq_error *err)
 {
     LQ_FAIL_IF(!model_path, err, LQ_E_INVALID_ARG, "gptq: NULL argument");
     lq_source *src = NULL;
     LQ_TRY(lq_source_open(model_path, &src, err));
-    const enum lq_source_kind kind = lq_source_get_kind(src);
-    lq_status rc = LQ_OK;
-    if (kind != LQ_SOURCE_HF_SAFETENSORS && kind != LQ_SOURCE_HF_PYTORCH) {
-        rc = lqi_set_error(err, LQ_E_INVALID_ARG,
-                           "%s: --format safetensors needs a Hugging Face folder (its "
-                           "config.json and tokenizer are copied), not %s",
-                           model_path, lq_source_describe(src));
-    }
+    const lq_status rc = check_source(src, model_path, err);
     lq_source_free(src);
-    return rc == LQ_OK ? lqp_gptq_folder_check_members(model_path, err) : rc;
-}
-
-/* Block weights GPTQ will visit: the layers asked for times the weights of a layer. */
-static int64_t weights_visited(const lq_model *m, const struct lq_gptq_folder_params *p)
-{
-    const int64_t n_layer = lq_model_get_hparams(m)->n_layer;
-    const int64_t first = p->first_layer < n_layer ? p->first_layer : n_layer;
-    const int64_t n =
-        p->n_layers > 0 && first + p->n_layers < n_layer ? p->n_layers : n_layer - first;
-    return n * lq_model_n_layer_weights(m);
+    return rc;
 }
 
 lq_status lq_gptq_folder_run(lq_model *m, const struct lq_calib *c, const char *model_path,
@@ -197,10 +193,15 @@ lq_status lq_gptq_folder_run(lq_model *m, const struct lq_calib *c, const char *
                "%s: --format safetensors does not write mixture-of-experts models (%lld "
                "experts); --format gguf quantizes each expert from the tokens routed to it",
                model_path, (long long)n_expert);
-    LQ_TRY(lq_gptq_folder_check_input(model_path, err));
     LQ_TRY(lq_out_dir_check(out_dir, p->force, err)); /* before the work, not after */
-    struct gptq_folder_job j = {.p = p, .out_dir = out_dir, .n_total = weights_visited(m, p)};
+    struct gptq_folder_job j = {.p = p,
+                                .out_dir = out_dir,
+                                .n_total = lqp_gptq_weights_visited(m, p->first_layer,
+                                                                    p->n_layers)};
     lq_status rc = lq_source_open(model_path, &j.src, err);
+    if (rc == LQ_OK) {
+        rc = check_source(j.src, model_path, err);
+    }
     if (rc == LQ_OK) {
         struct lq_gptq_st_config cfg = lq_gptq_st_config_from_params(&p->gp);
         cfg.true_sequential = true;

@@ -10,6 +10,7 @@
 #include "lq/model_open_any.h"
 #include "lq/quantize.h"
 #include "lq/source.h"
+#include "gptq_visit.h"
 #include "lqi.h"
 #include "pipeline_time.h"
 
@@ -214,12 +215,11 @@ static lq_status prepare(struct job *j, const char *model_path, struct lq_error 
     return lq_convert_plan(j->src, &cp, j->plan, &n_fallback, err);
 }
 
-static int64_t weights_visited(const lq_model *m, const struct lq_gptq_gguf_params *p)
+int64_t lqp_gptq_weights_visited(const lq_model *m, int64_t first_layer, int64_t n_layers)
 {
     const int64_t n_layer = lq_model_get_hparams(m)->n_layer;
-    const int64_t first = p->first_layer < n_layer ? p->first_layer : n_layer;
-    const int64_t n =
-        p->n_layers > 0 && first + p->n_layers < n_layer ? p->n_layers : n_layer - first;
+    const int64_t first = first_layer < n_layer ? first_layer : n_layer;
+    const int64_t n = n_layers > 0 && first + n_layers < n_layer ? n_layers : n_layer - first;
     const struct lq_model_hparams *hp = lq_model_get_hparams(m);
     return n * (lq_model_n_layer_weights(m) + 3 * hp->n_expert); /* experts: one by one */
 }
@@ -230,7 +230,7 @@ lq_status lq_gptq_gguf_run(lq_model *m, const struct lq_calib *c, const char *mo
 {
     LQ_FAIL_IF(!m || !c || !model_path || !out_path || !p, err, LQ_E_INVALID_ARG,
                "gptq: NULL argument");
-    struct job j = {.p = p, .n_weights = weights_visited(m, p)};
+    struct job j = {.p = p, .n_weights = lqp_gptq_weights_visited(m, p->first_layer, p->n_layers)};
     lq_status s = prepare(&j, model_path, err);
     if (s == LQ_OK) {
         s = lq_calib_gptq(m, c, p->first_layer, p->n_layers, on_weight, &j, err);
