@@ -228,7 +228,8 @@ static void work_free(struct work *wk)
     lqi_free(wk->imat);
 }
 
-/* Error of the written bytes against the source floats. */
+/* Error of the written bytes against the source floats, n values of a piece, merged into
+ * the tensor's. */
 static lq_status measure(struct work *wk, enum lq_type type, int64_t n,
                          struct lq_convert_tensor_report *r, struct lq_error *err)
 {
@@ -236,8 +237,6 @@ static lq_status measure(struct work *wk, enum lq_type type, int64_t n,
         return lqi_set_error(err, LQ_E_NOMEM, "out of memory");
     }
     LQ_TRY(lq_dequantize_rows(type, wk->out, wk->deq, n, err));
-    struct lq_quant_stats *s = &r->stats;
-    lq_quant_stats_init(s);
     struct lq_quant_stats part;
     lq_quant_stats_init(&part);
     for (int64_t i = 0; i < n; i++) {
@@ -247,7 +246,10 @@ static lq_status measure(struct work *wk, enum lq_type type, int64_t n,
         part.max_abs_err = fabs(e) > part.max_abs_err ? fabs(e) : part.max_abs_err;
     }
     part.n = n;
-    lq_quant_stats_merge(s, &part);
+    if (!r->have_stats) {
+        lq_quant_stats_init(&r->stats);
+    }
+    lq_quant_stats_merge(&r->stats, &part);
     r->have_stats = true;
     return LQ_OK;
 }
@@ -277,44 +279,6 @@ static lq_status imatrix_for(const struct lq_convert_params *p, const struct lq_
     return LQ_OK;
 }
 
-static lq_status convert_tensor(const lq_source *src, int64_t i, enum lq_type to,
-                                const struct lq_convert_params *p, struct work *wk,
-                                struct lq_convert_tensor_report *r, struct lq_error *err)
-{
-    const struct lq_source_tensor *t = lq_source_tensor(src, i);
-    int64_t n = n_elements(t), n_per_row = t->ne[0], nrows = n / n_per_row;
-    size_t out_bytes = lq_row_size(to, n_per_row) * (size_t)nrows;
-    LQ_FAIL_IF(lq_type_traits_get(t->type)->is_quantized && !p->allow_requantize, err,
-               LQ_E_UNSUPPORTED,
-               "tensor '%s' is already %s: re-quantizing loses accuracy; pass "
-               "--allow-requantize to do it anyway", t->name, lq_type_name(t->type));
-    if (!grow((void **)&wk->f32, &wk->f32_cap, (size_t)n * sizeof(float)) ||
-        !grow(&wk->out, &wk->out_cap, out_bytes ? out_bytes : 1)) {
-        return lqi_set_error(err, LQ_E_NOMEM, "tensor '%s': out of memory", t->name);
-    }
-    /* NaN/Inf are refused by check_written, with the source file's positions */
-    LQ_TRY(lq_source_read_f32(src, i, wk->f32, false, err));
-    const float *imat = NULL;
-    LQ_TRY(imatrix_for(p, t, wk, &imat, err));
-    struct lq_quantize_params qp = lq_quantize_params_default();
-    qp.tensor_name = t->name;
-    qp.nthreads = p->nthreads;
-    qp.allow_nonfinite = true;
-    size_t written = 0;
-    /* experts (ne[2] > 1) each use their own slice of the importance weights */
-    for (int64_t e = 0; e < t->ne[2] * t->ne[3]; e++) {
-        int64_t rows = nrows / (t->ne[2] * t->ne[3]);
-        qp.imatrix = imat ? imat + (e % t->ne[2]) * n_per_row : NULL;
-        size_t part = 0;
-        LQ_TRY(lq_quantize_rows(to, wk->f32 + e * rows * n_per_row, rows, n_per_row,
-                                (char *)wk->out + written, out_bytes - written, &qp, &part, err));
-        written += part;
-    }
-    r->quantized = true;
-    r->used_imatrix = imat != NULL;
-    return p->stats ? measure(wk, to, n, r, err) : LQ_OK;
-}
-
 /* Index of the largest |x| in the block of `blck` values holding column c of a row. */
 static int64_t block_argmax(const float *row, int64_t c, int64_t blck)
 {
@@ -325,19 +289,25 @@ static int64_t block_argmax(const float *row, int64_t c, int64_t blck)
     return best;
 }
 
-/* The pass's one NaN/Inf check, on every tensor about to be written whatever its path
- * (converted, copied as stored, supplied by the caller, generated): the source floats when
- * they were read (f32, else NULL), then every output row, since finite values can still
- * overflow F16 or a block's fp16 scale. Positions are named as they are in the source. */
+/* The pass's one NaN/Inf check, on every piece about to be written whatever its path
+ * (converted, copied as stored, supplied by the caller, generated): rows row0 .. row0 +
+ * nrows - 1 of tensor i; the source floats when they were read (f32, else NULL), then every
+ * output row, since finite values can still overflow F16 or a block's fp16 scale.
+ * Positions are named as they are in the source. */
 static lq_status check_written(const lq_source *src, int64_t i, enum lq_type to,
-                               const void *bytes, const float *f32, struct work *wk,
-                               struct lq_error *err)
+                               const void *bytes, const float *f32, int64_t row0,
+                               int64_t nrows, struct work *wk, struct lq_error *err)
 {
     const struct lq_source_tensor *t = lq_source_tensor(src, i);
+    const int64_t n_per_row = t->ne[0];
     if (f32) {
-        LQ_TRY(lq_source_check_finite(src, i, f32, err));
+        for (int64_t k = 0; k < nrows * n_per_row; k++) {
+            if (!isfinite(f32[k])) {
+                return lq_source_nonfinite_error(src, i, row0 + k / n_per_row, k % n_per_row,
+                                                 f32[k], NULL, err);
+            }
+        }
     }
-    const int64_t n_per_row = t->ne[0], nrows = n_per_row > 0 ? n_elements(t) / n_per_row : 0;
     const size_t row_bytes = lq_row_size(to, n_per_row);
     for (int64_t r = 0; r < nrows; r++) {
         const char *row = (const char *)bytes + (size_t)r * row_bytes;
@@ -353,14 +323,87 @@ static lq_status check_written(const lq_source *src, int64_t i, enum lq_type to,
             c++;
         }
         if (!f32) {
-            return lq_source_nonfinite_error(src, i, r, c, wk->deq[c], NULL, err);
+            return lq_source_nonfinite_error(src, i, row0 + r, c, wk->deq[c], NULL, err);
         }
         const float *x = f32 + r * n_per_row;
         c = block_argmax(x, c, lq_type_traits_get(to)->blck_size);
         char why[64];
         snprintf(why, sizeof why, "too large for %s", lq_type_name(to));
-        return lq_source_nonfinite_error(src, i, r, c, x[c], why, err);
+        return lq_source_nonfinite_error(src, i, row0 + r, c, x[c], why, err);
     }
+    return LQ_OK;
+}
+
+/* Values per piece of a converted tensor by default (16 Mi: 64 MiB of F32): a large tensor
+ * (an 8B model's 128256 x 4096 embedding is 2 GiB of F32) streams through in pieces of whole
+ * rows, so the pass holds one piece, not one tensor. */
+#define PIECE_VALUES ((int64_t)1 << 24)
+
+/* Rows row0 .. row0 + nrows - 1 (within one expert, imat its importance weights) of tensor
+ * i converted to `to`, checked and appended to the output. */
+static lq_status convert_piece(const lq_source *src, lq_gguf_writer *w, int64_t i,
+                               enum lq_type to, int64_t row0, int64_t nrows, const float *imat,
+                               const struct lq_convert_params *p, struct work *wk,
+                               struct lq_convert_tensor_report *r, struct lq_error *err)
+{
+    const struct lq_source_tensor *t = lq_source_tensor(src, i);
+    const int64_t n_per_row = t->ne[0], n = nrows * n_per_row;
+    const size_t out_bytes = lq_row_size(to, n_per_row) * (size_t)nrows;
+    if (!grow((void **)&wk->f32, &wk->f32_cap, (size_t)(n ? n : 1) * sizeof(float)) ||
+        !grow(&wk->out, &wk->out_cap, out_bytes ? out_bytes : 1)) {
+        return lqi_set_error(err, LQ_E_NOMEM, "tensor '%s': out of memory", t->name);
+    }
+    LQ_TRY(lq_source_read_f32_rows(src, i, row0, nrows, wk->f32, err));
+    struct lq_quantize_params qp = lq_quantize_params_default();
+    qp.tensor_name = t->name;
+    qp.nthreads = p->nthreads;
+    qp.allow_nonfinite = true; /* NaN/Inf are refused by check_written, with positions */
+    qp.imatrix = imat;
+    size_t written = 0;
+    LQ_TRY(lq_quantize_rows(to, wk->f32, nrows, n_per_row, wk->out, out_bytes, &qp, &written,
+                            err));
+    LQ_FAIL_IF(written != out_bytes, err, LQ_E_RANGE, "tensor '%s': %zu bytes quantized of %zu",
+               t->name, written, out_bytes);
+    if (!p->allow_nonfinite) {
+        LQ_TRY(check_written(src, i, to, wk->out, wk->f32, row0, nrows, wk, err));
+    }
+    if (p->stats) {
+        LQ_TRY(measure(wk, to, n, r, err));
+    }
+    LQ_TRY(lq_gguf_writer_write_tensor(w, i, wk->out, out_bytes, err));
+    r->bytes_out += out_bytes;
+    lq_source_release_rows(src, i, row0, nrows);
+    return LQ_OK;
+}
+
+static lq_status convert_tensor(const lq_source *src, lq_gguf_writer *w, int64_t i,
+                                enum lq_type to, const struct lq_convert_params *p,
+                                struct work *wk, struct lq_convert_tensor_report *r,
+                                struct lq_error *err)
+{
+    const struct lq_source_tensor *t = lq_source_tensor(src, i);
+    const int64_t n_per_row = t->ne[0], nrows = n_elements(t) / n_per_row;
+    LQ_FAIL_IF(lq_type_traits_get(t->type)->is_quantized && !p->allow_requantize, err,
+               LQ_E_UNSUPPORTED,
+               "tensor '%s' is already %s: re-quantizing loses accuracy; pass "
+               "--allow-requantize to do it anyway", t->name, lq_type_name(t->type));
+    const float *imat = NULL;
+    LQ_TRY(imatrix_for(p, t, wk, &imat, err));
+    /* generated tensors and permuted biases are read whole */
+    const bool whole = !t->data || (t->n_dims == 1 && t->permute_heads > 0);
+    const int64_t values = p->piece_values > 0 ? p->piece_values : PIECE_VALUES;
+    const int64_t piece = whole ? nrows : values / n_per_row > 0 ? values / n_per_row : 1;
+    /* experts (ne[2] > 1) each use their own slice of the importance weights */
+    const int64_t n_exp = t->ne[2] * t->ne[3], rows = nrows / n_exp;
+    for (int64_t e = 0; e < n_exp; e++) {
+        const float *ew = imat ? imat + (e % t->ne[2]) * n_per_row : NULL;
+        for (int64_t k = 0; k < rows; k += piece) {
+            const int64_t nr = rows - k < piece ? rows - k : piece;
+            LQ_TRY(convert_piece(src, w, i, to, e * rows + k, nr, ew, p, wk, r, err));
+        }
+    }
+    r->quantized = true;
+    r->used_imatrix = imat != NULL;
     return LQ_OK;
 }
 
@@ -371,7 +414,6 @@ static lq_status write_tensor(const lq_source *src, lq_gguf_writer *w, int64_t i
 {
     const struct lq_source_tensor *t = lq_source_tensor(src, i);
     const void *bytes;
-    const float *f32 = NULL; /* the source floats, when the tensor was converted */
     size_t nbytes;
     if (p->tensor_data && p->tensor_data(t->name, to, &bytes, &nbytes, p->tensor_data_user)) {
         const size_t want = lq_row_size(to, t->ne[0]) * (size_t)(n_elements(t) / t->ne[0]);
@@ -388,13 +430,12 @@ static lq_status write_tensor(const lq_source *src, lq_gguf_writer *w, int64_t i
         bytes = wk->out;
         nbytes = t->nbytes;
     } else {
-        LQ_TRY(convert_tensor(src, i, to, p, wk, r, err));
-        f32 = wk->f32;
-        bytes = wk->out;
-        nbytes = lq_row_size(to, t->ne[0]) * (size_t)(n_elements(t) / t->ne[0]);
+        LQ_TRY(convert_tensor(src, w, i, to, p, wk, r, err));
+        lq_source_release(src, i);
+        return LQ_OK;
     }
     if (!p->allow_nonfinite) {
-        LQ_TRY(check_written(src, i, to, bytes, f32, wk, err));
+        LQ_TRY(check_written(src, i, to, bytes, NULL, 0, n_elements(t) / t->ne[0], wk, err));
     }
     r->bytes_out = nbytes;
     LQ_TRY(lq_gguf_writer_write_tensor(w, i, bytes, nbytes, err));

@@ -341,6 +341,64 @@ lq_status lq_source_read_f32(const lq_source *s, int64_t i, float *dst, bool fin
     return rc;
 }
 
+/* Where source row sr of tensor t starts (experts: in its own part). */
+static const unsigned char *source_row(const struct lq_source_tensor *t, int64_t sr,
+                                       int64_t rows_per_part, size_t row_bytes)
+{
+    const unsigned char *base = t->parts ? t->parts[sr / rows_per_part] : t->data;
+    return base + (size_t)(sr % rows_per_part) * row_bytes;
+}
+
+lq_status lq_source_read_f32_rows(const lq_source *s, int64_t i, int64_t row0, int64_t nrows,
+                                  float *dst, struct lq_error *err)
+{
+    const struct lq_source_tensor *t = lq_source_tensor(s, i);
+    LQ_FAIL_IF(!t || !dst, err, LQ_E_INVALID_ARG, "source: bad tensor id %lld", (long long)i);
+    const int64_t ncols = t->ne[0] > 0 ? t->ne[0] : 1, total = n_elements(t) / ncols;
+    LQ_FAIL_IF(row0 < 0 || nrows < 0 || row0 > total || nrows > total - row0, err,
+               LQ_E_INVALID_ARG, "tensor '%s': rows %lld..%lld of %lld", t->name,
+               (long long)row0, (long long)(row0 + nrows), (long long)total);
+    if (!t->data || (t->n_dims == 1 && t->permute_heads > 0)) {
+        /* generated, or a permuted bias (its elements move): small, read whole */
+        LQ_FAIL_IF(row0 != 0 || nrows != total, err, LQ_E_INVALID_ARG,
+                   "tensor '%s': read whole, not by rows", t->name);
+        return lq_source_read_f32(s, i, dst, false, err);
+    }
+    const size_t row_bytes = lq_row_size(t->type, ncols);
+    const int64_t per_part = t->parts ? total / t->ne[2] : total;
+    unsigned char *tmp = NULL; /* an aligned copy of rows that are not */
+    lq_status rc = LQ_OK;
+    for (int64_t g = row0; g < row0 + nrows && rc == LQ_OK;) {
+        int64_t sr, sc;
+        lq_source_position(s, i, g, 0, &sr, &sc);
+        int64_t run = 1; /* unpermuted rows run on to the end of the range or of the part */
+        if (t->permute_heads <= 0) {
+            run = row0 + nrows - g;
+            run = run < per_part - sr % per_part ? run : per_part - sr % per_part;
+        }
+        const unsigned char *p = source_row(t, sr, per_part, row_bytes);
+        if ((uintptr_t)p % DECODE_ALIGN) {
+            if (!tmp) {
+                tmp = lqi_malloc((size_t)nrows * row_bytes);
+                if (!tmp) {
+                    rc = lqi_set_error(err, LQ_E_NOMEM, "%s: out of memory for tensor '%s'",
+                                       t->file, t->name);
+                    break;
+                }
+            }
+            memcpy(tmp, p, (size_t)run * row_bytes);
+            p = tmp;
+        }
+        rc = decode_row(t, p, dst + (g - row0) * ncols, run * ncols, err);
+        g += run;
+    }
+    lqi_free(tmp);
+    if (rc == LQ_OK && t->add_one) {
+        add_one(dst, nrows * ncols);
+    }
+    return rc;
+}
+
 lq_status lq_source_read_raw(const lq_source *s, int64_t i, void *dst, struct lq_error *err)
 {
     const struct lq_source_tensor *t = lq_source_tensor(s, i);
@@ -383,6 +441,22 @@ static void release_range(const void *data, size_t nbytes)
     if (end > start) {
         madvise((void *)start, end - start, MADV_DONTNEED);
     }
+}
+
+void lq_source_release_rows(const lq_source *s, int64_t i, int64_t row0, int64_t nrows)
+{
+    const struct lq_source_tensor *t = lq_source_tensor(s, i);
+    if (!t || !t->data || t->parts || t->permute_heads > 0 || t->ne[0] <= 0 || row0 < 0 ||
+        nrows <= 0) {
+        return; /* released whole by lq_source_release */
+    }
+    const int64_t total = n_elements(t) / t->ne[0];
+    if (row0 >= total || nrows > total - row0) {
+        return;
+    }
+    const size_t row_bytes = lq_row_size(t->type, t->ne[0]);
+    release_range((const unsigned char *)t->data + (size_t)row0 * row_bytes,
+                  (size_t)nrows * row_bytes);
 }
 
 void lq_source_release(const lq_source *s, int64_t i)

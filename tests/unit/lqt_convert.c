@@ -8,6 +8,12 @@
 void lqt_convert(const char *src_path, const char *out, const char *ftype, const char *imatrix,
                  const char *imatrix_name)
 {
+    lqt_convert_in_pieces(src_path, out, ftype, imatrix, imatrix_name, 0);
+}
+
+void lqt_convert_in_pieces(const char *src_path, const char *out, const char *ftype,
+                           const char *imatrix, const char *imatrix_name, int64_t piece_values)
+{
     struct lq_error err;
     lq_source *src = NULL;
     if (lq_source_open(src_path, &src, &err) != LQ_OK) {
@@ -16,6 +22,7 @@ void lqt_convert(const char *src_path, const char *out, const char *ftype, const
     struct lq_convert_params p = lq_convert_params_default();
     assert_int_equal(lq_ftype_from_name(ftype, &p.ftype, NULL), LQ_OK);
     p.nthreads = 2;
+    p.piece_values = piece_values;
     lq_imatrix *im = NULL;
     if (imatrix) {
         if (lq_imatrix_load(imatrix, &im, &err) != LQ_OK) {

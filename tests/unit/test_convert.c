@@ -268,8 +268,11 @@ static char *make_model_copy(const char *name, const char *config_json)
     return dir;
 }
 
-static void expect_failure(const char *src_path, const char *ftype, lq_status code,
-                           const char *needle)
+/* Converting src_path in pieces of piece_values (0: the default) fails with code and a
+ * message holding needle, copied to msg (may be NULL), and leaves nothing behind. */
+static void expect_failure_in_pieces(const char *src_path, const char *ftype, lq_status code,
+                                     const char *needle, int64_t piece_values, char *msg,
+                                     size_t msg_size)
 {
     struct lq_error err;
     lq_source *src = NULL;
@@ -278,6 +281,7 @@ static void expect_failure(const char *src_path, const char *ftype, lq_status co
     if (rc == LQ_OK) {
         struct lq_convert_params p = lq_convert_params_default();
         assert_int_equal(lq_ftype_from_name(ftype, &p.ftype, NULL), LQ_OK);
+        p.piece_values = piece_values;
         rc = lq_convert_run(src, out, &p, NULL, &err);
         lq_source_free(src);
     }
@@ -292,6 +296,15 @@ static void expect_failure(const char *src_path, const char *ftype, lq_status co
         assert_null(strstr(e->d_name, "never.gguf"));
     }
     closedir(d);
+    if (msg) {
+        snprintf(msg, msg_size, "%s", err.msg);
+    }
+}
+
+static void expect_failure(const char *src_path, const char *ftype, lq_status code,
+                           const char *needle)
+{
+    expect_failure_in_pieces(src_path, ftype, code, needle, 0, NULL, 0);
 }
 
 static const char *good_config =
@@ -332,6 +345,23 @@ static void test_bad_inputs(void **state)
     free(dir);
 }
 
+/* Tensors streamed in pieces of whole rows (one row; a few rows, a tensor's rows not a
+ * multiple of it) give the same bytes: the folder's permuted q/k rows, and quantizing with an
+ * importance matrix. */
+static void test_pieces_give_same_bytes(void **state)
+{
+    (void)state;
+    const char *out = tmp_path("pieces.gguf");
+    lqt_convert_in_pieces(lqt_data_path("models/tiny-llama-6L"), out, "F16", NULL, NULL, 1);
+    assert_same_tensors(out, lqt_data_path(REF "f16.gguf"));
+    lqt_convert_in_pieces(lqt_data_path(REF "f16.gguf"), out, "Q4_K_M",
+                          lqt_data_path(REF "imatrix.gguf"), NULL, 7 * 256);
+    assert_same_tensors(out, lqt_data_path(REF "q4_k_m.imatrix.gguf"));
+    lqt_convert_in_pieces(lqt_data_path(REF "f16.gguf"), out, "Q8_0", NULL, NULL, 5000);
+    assert_same_tensors(out, lqt_data_path(REF "q8_0.gguf"));
+    remove(out);
+}
+
 static void test_nonfinite_weights_refused(void **state)
 {
     (void)state;
@@ -345,7 +375,12 @@ static void test_nonfinite_weights_refused(void **state)
     d[n - 1] = 0x7f;
     lqt_write_file(path, d, n);
     free(d);
-    expect_failure(dir, "Q8_0", LQ_E_RANGE, "NaN");
+    /* the same position named whether the tensor is read whole or a row at a time */
+    char whole[512], by_rows[512];
+    expect_failure_in_pieces(dir, "Q8_0", LQ_E_RANGE, "NaN", 0, whole, sizeof whole);
+    expect_failure_in_pieces(dir, "Q8_0", LQ_E_RANGE, "NaN", 1, by_rows, sizeof by_rows);
+    assert_string_equal(whole, by_rows);
+    assert_non_null(strstr(whole, "row "));
     free(dir);
 }
 
@@ -468,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_sharded_and_pytorch_give_same_bytes),
         cmocka_unit_test(test_stories260k_converts),
         cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_pieces_give_same_bytes),
         cmocka_unit_test(test_nonfinite_weights_refused),
         cmocka_unit_test(test_missing_shard),
         cmocka_unit_test(test_llama3_rope_scaling),

@@ -102,6 +102,22 @@ static bool types_known(const char *json_path, char *unknown, size_t cap)
 /* `quant quantize` of our F16 file gives llama-quantize's file byte for byte, for every
  * reference file (iq4_xs.json with the family's imatrix.gguf); a reference whose type or file
  * type the tables lack fails, naming it. */
+/* Stacked experts and Gemma's norms (+1) streamed a row at a time (piece_values 3 is less
+ * than a row; a piece never spans two experts): the same file. */
+static void test_convert_in_pieces(void **state)
+{
+    (void)state;
+    const char *const which[] = { "tiny-mixtral", "tiny-qwen3moe", "tiny-gemma3" };
+    for (size_t i = 0; i < sizeof which / sizeof which[0]; i++) {
+        char rel[256], out[4096];
+        snprintf(rel, sizeof rel, "models/%s", which[i]);
+        snprintf(out, sizeof out, "%s/%s-pieces.gguf", g_tmp, which[i]);
+        lqt_convert_in_pieces(lqt_data_path(rel), out, "F16", NULL, NULL, 3);
+        assert_matches(out, which[i], "f16.json");
+        remove(out);
+    }
+}
+
 static void test_quantize_matches_llama_cpp(void **state)
 {
     (void)state;
@@ -227,6 +243,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_convert_matches_llama_cpp),
+        cmocka_unit_test(test_convert_in_pieces),
         cmocka_unit_test(test_comparison_sees_differences),
         cmocka_unit_test(test_llama_row_byte_identical),
         cmocka_unit_test(test_quantize_matches_llama_cpp),

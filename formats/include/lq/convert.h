@@ -52,6 +52,9 @@ struct lq_convert_params {
                                    * the file, tensor, row and column as in the source */
     bool stats;                   /* fill report.stats for every converted tensor */
     int nthreads;
+    int64_t piece_values;         /* a tensor is read, converted and written in pieces of whole
+                                   * rows of about this many values, so memory holds one piece
+                                   * (0: 16 Mi, 64 MiB of F32); the output does not depend on it */
     const lq_imatrix *imatrix;    /* optional importance data; borrowed */
     const char *imatrix_path;     /* recorded as quantize.imatrix.file */
     bool importance_supplied;     /* tensor_data supplies the types that need importance data

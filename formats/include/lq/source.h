@@ -104,6 +104,13 @@ LQ_API const struct lq_family *lq_source_family(const lq_source *src);
 LQ_API lq_status lq_source_read_f32(const lq_source *src, int64_t i, float *dst,
                                     bool check_finite, struct lq_error *err);
 
+/* Rows row0 .. row0 + nrows - 1 of tensor i (rows of ne[0] values, GGUF row order) as
+ * float32 in dst (nrows * ne[0] values), so that a large tensor streams in pieces. No
+ * finiteness check. Generated tensors and permuted q/k biases are read whole (row0 0, every
+ * row). */
+LQ_API lq_status lq_source_read_f32_rows(const lq_source *src, int64_t i, int64_t row0,
+                                         int64_t nrows, float *dst, struct lq_error *err);
+
 /* The row and column in the source file of element (row, col) of tensor i in GGUF order
  * (they differ for the q/k rows of Hugging Face checkpoints, which are permuted). */
 LQ_API void lq_source_position(const lq_source *src, int64_t i, int64_t row, int64_t col,
@@ -128,6 +135,11 @@ LQ_API lq_status lq_source_read_raw(const lq_source *src, int64_t i, void *dst,
 /* Tells the OS that tensor i's mapped pages are no longer needed, so a streaming pass over a
  * large model keeps its resident memory near one tensor (a hint; data stays readable). */
 LQ_API void lq_source_release(const lq_source *src, int64_t i);
+
+/* lq_source_release for rows row0 .. row0 + nrows - 1 of tensor i, as they are consumed (a
+ * no-op for stacked experts and permuted rows, which lq_source_release covers). */
+LQ_API void lq_source_release_rows(const lq_source *src, int64_t i, int64_t row0,
+                                   int64_t nrows);
 
 /* The tokenizer keys alone (tokenizer.ggml.*, tokenizer.chat_template) of the Hugging Face
  * folder dir, from its tokenizer files and config.json (no weights needed): what llama.cpp's
