@@ -6,7 +6,9 @@
  * usage: gen_family FAMILY OUT_DIR [LAYERS [HIDDEN [FFN [HEADS [KV_HEADS [VOCAB [HEAD_DIM]]]]]]]
  * Defaults are each family's common shape (below); the tokenizer is copied by the script.
  * FAMILY "mixtral" is the llama row as a mixture of experts (Mixtral-8x7B's shape: 8 experts,
- * 2 per token, each expert's matrices under their own Hugging Face names).
+ * 2 per token, each expert's matrices under their own Hugging Face names). FAMILY "llama3-8b"
+ * is Llama-3.1-8B as downloaded: its config (rope_theta 500000, Llama 3 rope_scaling, BOS
+ * 128000) and its weights sharded into ~5 GB safetensors files with an index.
  * Weights are streamed to disk a tensor at a time: memory stays small. */
 #include <errno.h>
 #include <inttypes.h>
@@ -35,13 +37,19 @@ static const struct {
     const char *name, *family;
     int64_t v[7];
     int64_t experts;
+    bool llama3; /* Llama 3.1's config keys, shards of ~5 GB and model.safetensors.index.json */
 } presets[] = {
-    { "llama", "llama", { 22, 2048, 5632, 32, 4, 32000, 0 }, 0 },       /* TinyLlama-1.1B */
-    { "qwen2", "qwen2", { 28, 3584, 18944, 28, 4, 152064, 0 }, 0 },     /* Qwen2.5-7B */
-    { "qwen3", "qwen3", { 36, 4096, 12288, 32, 8, 151936, 128 }, 0 },   /* Qwen3-8B */
-    { "phi3", "phi3", { 32, 3072, 8192, 32, 32, 32064, 0 }, 0 },        /* Phi-3-mini */
-    { "mixtral", "llama", { 32, 4096, 14336, 32, 8, 32000, 0 }, 8 },    /* Mixtral-8x7B */
+    { "llama", "llama", { 22, 2048, 5632, 32, 4, 32000, 0 }, 0, false },       /* TinyLlama-1.1B */
+    { "qwen2", "qwen2", { 28, 3584, 18944, 28, 4, 152064, 0 }, 0, false },     /* Qwen2.5-7B */
+    { "qwen3", "qwen3", { 36, 4096, 12288, 32, 8, 151936, 128 }, 0, false },   /* Qwen3-8B */
+    { "phi3", "phi3", { 32, 3072, 8192, 32, 32, 32064, 0 }, 0, false },        /* Phi-3-mini */
+    { "mixtral", "llama", { 32, 4096, 14336, 32, 8, 32000, 0 }, 8, false },    /* Mixtral-8x7B */
+    { "llama3-8b", "llama", { 32, 4096, 14336, 32, 8, 128256, 0 }, 0, true }, /* Llama-3.1-8B */
 };
+
+/* Llama-3.1-8B's shards hold at most this many bytes of weights (its download: 4 files of
+ * 4.98, 5.00, 4.92 and 1.17 GB). */
+#define SHARD_BYTES 5000000000ull
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -124,9 +132,28 @@ static int64_t nelem(const struct shape *s)
 }
 
 static void write_config(const char *dir, const struct lq_family *f, int layers,
-                         const struct dims *m, int heads, int kv, bool head_dim)
+                         const struct dims *m, int heads, int kv, bool head_dim, bool llama3)
 {
     char path[4096], extra[160] = "";
+    if (llama3) {
+        snprintf(path, sizeof path, "%s/config.json", dir);
+        FILE *o = fopen(path, "w");
+        fprintf(o,
+                "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", "
+                "\"hidden_size\": %" PRId64 ", \"intermediate_size\": %" PRId64 ", "
+                "\"num_hidden_layers\": %d, \"num_attention_heads\": %d, "
+                "\"num_key_value_heads\": %d, \"vocab_size\": %" PRId64 ", "
+                "\"max_position_embeddings\": 131072, \"rms_norm_eps\": 1e-05, "
+                "\"rope_theta\": 500000.0, \"rope_scaling\": {\"factor\": 8.0, "
+                "\"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0, "
+                "\"original_max_position_embeddings\": 8192, \"rope_type\": \"llama3\"}, "
+                "\"bos_token_id\": 128000, \"eos_token_id\": [128001, 128008, 128009], "
+                "\"hidden_act\": \"silu\", \"attention_bias\": false, \"mlp_bias\": false, "
+                "\"tie_word_embeddings\": false, \"torch_dtype\": \"bfloat16\"}\n",
+                m->e, m->f, layers, heads, kv, m->v);
+        fclose(o);
+        return;
+    }
     snprintf(path, sizeof path, "%s/config.json", dir);
     FILE *o = fopen(path, "w");
     if (head_dim) {
@@ -155,6 +182,66 @@ static void write_config(const char *dir, const struct lq_family *f, int layers,
     fclose(o);
 }
 
+/* One safetensors file: a header naming the n tensors of s in order with contiguous offsets
+ * (padded with spaces to 8 bytes), then their random BF16 values. */
+static int write_shard(const char *dir, const char *name, const struct shape *s, int n)
+{
+    size_t cap = 256 * (size_t)n + 64, len = 0;
+    char *hdr = malloc(cap);
+    len += (size_t)snprintf(hdr + len, cap - len, "{");
+    uint64_t off = 0;
+    for (int i = 0; i < n; i++) {
+        uint64_t bytes = (uint64_t)nelem(&s[i]) * 2;
+        char shape[64];
+        if (s[i].cols) {
+            snprintf(shape, sizeof shape, "%" PRId64 ",%" PRId64, s[i].rows, s[i].cols);
+        } else {
+            snprintf(shape, sizeof shape, "%" PRId64, s[i].rows);
+        }
+        len += (size_t)snprintf(hdr + len, cap - len,
+                                "%s\"%s\":{\"dtype\":\"BF16\",\"shape\":[%s],\"data_offsets\":[%" PRIu64
+                                ",%" PRIu64 "]}", i ? "," : "", s[i].name, shape, off, off + bytes);
+        off += bytes;
+    }
+    len += (size_t)snprintf(hdr + len, cap - len, "}");
+    while (len % 8) {
+        hdr[len++] = ' ';
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *o = fopen(path, "wb");
+    if (!o) {
+        perror(path);
+        free(hdr);
+        return 1;
+    }
+    uint64_t hl = len;
+    fwrite(&hl, 8, 1, o);
+    fwrite(hdr, 1, len, o);
+    uint16_t *buf = malloc(1 << 22);
+    for (int i = 0; i < n; i++) {
+        /* weights ~ N(0, 0.02)-ish (sum of uniforms), vectors (norms, biases) around 1 */
+        int64_t left = nelem(&s[i]);
+        while (left > 0) {
+            int64_t chunk = left < (1 << 21) ? left : (1 << 21);
+            for (int64_t k = 0; k < chunk; k++) {
+                double x = s[i].cols ? (uniform() + uniform() + uniform() - 1.5) * 0.04
+                                     : 1.0 + (uniform() - 0.5) * 0.1;
+                buf[k] = lq_fp32_to_bf16((float)x);
+            }
+            fwrite(buf, 2, (size_t)chunk, o);
+            left -= chunk;
+        }
+    }
+    int rc = fclose(o) != 0;
+    if (rc) {
+        perror(path);
+    }
+    free(buf);
+    free(hdr);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     size_t p = 0;
@@ -166,7 +253,7 @@ int main(int argc, char **argv)
                                                           : NULL;
     if (!f) {
         fprintf(stderr, "usage: %s FAMILY OUT_DIR [LAYERS [HIDDEN [FFN [HEADS [KV_HEADS [VOCAB "
-                        "[HEAD_DIM]]]]]]]\nfamilies: llama, qwen2, qwen3, phi3, mixtral\n",
+                        "[HEAD_DIM]]]]]]]\nfamilies: llama, qwen2, qwen3, phi3, mixtral, llama3-8b\n",
                 argv[0]);
         return 2;
     }
@@ -190,60 +277,54 @@ int main(int argc, char **argv)
     int n = list_tensors(f, layers, &m, s);
     qsort(s, (size_t)n, sizeof *s, cmp_shape);
 
-    /* header: names in order with contiguous offsets, padded with spaces to 8 bytes */
-    size_t cap = 256 * (size_t)n + 64, len = 0;
-    char *hdr = malloc(cap);
-    len += (size_t)snprintf(hdr + len, cap - len, "{");
-    uint64_t off = 0, total = 0;
+    /* shards: consecutive tensors while they fit SHARD_BYTES (one file unless llama3) */
+    int *first = calloc((size_t)n + 1, sizeof *first), n_shards = 0;
+    uint64_t in_shard = 0, total = 0, bytes_all = 0;
     for (int i = 0; i < n; i++) {
-        uint64_t bytes = (uint64_t)nelem(&s[i]) * 2;
-        char shape[64];
-        if (s[i].cols) {
-            snprintf(shape, sizeof shape, "%" PRId64 ",%" PRId64, s[i].rows, s[i].cols);
-        } else {
-            snprintf(shape, sizeof shape, "%" PRId64, s[i].rows);
+        const uint64_t bytes = (uint64_t)nelem(&s[i]) * 2;
+        if (i == 0 || (presets[p].llama3 && in_shard + bytes > SHARD_BYTES)) {
+            first[n_shards++] = i;
+            in_shard = 0;
         }
-        len += (size_t)snprintf(hdr + len, cap - len,
-                                "%s\"%s\":{\"dtype\":\"BF16\",\"shape\":[%s],\"data_offsets\":[%" PRIu64
-                                ",%" PRIu64 "]}", i ? "," : "", s[i].name, shape, off, off + bytes);
-        off += bytes;
+        in_shard += bytes;
         total += (uint64_t)nelem(&s[i]);
+        bytes_all += bytes;
     }
-    len += (size_t)snprintf(hdr + len, cap - len, "}");
-    while (len % 8) {
-        hdr[len++] = ' ';
+    first[n_shards] = n;
+    FILE *index = NULL;
+    if (presets[p].llama3) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+        index = fopen(path, "w");
+        if (!index) {
+            perror(path);
+            return 1;
+        }
+        fprintf(index, "{\"metadata\": {\"total_size\": %" PRIu64 "}, \"weight_map\": {",
+                bytes_all);
     }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    FILE *o = fopen(path, "wb");
-    if (!o) {
-        perror(path);
-        return 1;
-    }
-    uint64_t hl = len;
-    fwrite(&hl, 8, 1, o);
-    fwrite(hdr, 1, len, o);
-    uint16_t *buf = malloc(1 << 22);
-    for (int i = 0; i < n; i++) {
-        /* weights ~ N(0, 0.02)-ish (sum of uniforms), vectors (norms, biases) around 1 */
-        int64_t left = nelem(&s[i]);
-        while (left > 0) {
-            int64_t chunk = left < (1 << 21) ? left : (1 << 21);
-            for (int64_t k = 0; k < chunk; k++) {
-                double x = s[i].cols ? (uniform() + uniform() + uniform() - 1.5) * 0.04
-                                     : 1.0 + (uniform() - 0.5) * 0.1;
-                buf[k] = lq_fp32_to_bf16((float)x);
+    for (int k = 0; k < n_shards; k++) {
+        char name[64];
+        if (presets[p].llama3) {
+            snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", k + 1, n_shards);
+            for (int i = first[k]; i < first[k + 1]; i++) {
+                fprintf(index, "%s\"%s\": \"%s\"", i ? ", " : "", s[i].name, name);
             }
-            fwrite(buf, 2, (size_t)chunk, o);
-            left -= chunk;
+        } else {
+            snprintf(name, sizeof name, "model.safetensors");
+        }
+        if (write_shard(dir, name, s + first[k], first[k + 1] - first[k]) != 0) {
+            return 1;
         }
     }
-    fclose(o);
-    write_config(dir, f, layers, &m, heads, kvh, v[6] != 0);
-    printf("%s: %s, %d tensors, %" PRIu64 " parameters (%.2f B), %.2f GB\n", dir, f->name, n,
-           total, total / 1e9, off / 1e9);
-    free(buf);
-    free(hdr);
+    if (index) {
+        fprintf(index, "}}\n");
+        fclose(index);
+    }
+    free(first);
+    write_config(dir, f, layers, &m, heads, kvh, v[6] != 0, presets[p].llama3);
+    printf("%s: %s, %d tensors in %d file%s, %" PRIu64 " parameters (%.2f B), %.2f GB\n", dir,
+           f->name, n, n_shards, n_shards > 1 ? "s" : "", total, total / 1e9, bytes_all / 1e9);
     free(s);
     return 0;
 }

@@ -13,11 +13,16 @@ const int8_t lqi_iq4_levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
 #define IQ4_NTRY 7
 
 /* Weighted fit of the levels chosen for xb at inverse scale id: sum w*q*x and sum w*q*q. */
-static void fit_at(const float *xb, const float *w, float id, float *sumqx, float *sumq2)
+static void fit_at(const float lv[16], const float *xb, const float *w, float id, float *sumqx,
+                   float *sumq2)
 {
+    int idx[32]; /* the levels first, free of the sums' serial dependence */
+    for (int j = 0; j < 32; ++j) {
+        idx[j] = lqi_iq4_nearest_in(lv, id * xb[j]);
+    }
     float sx = 0, s2 = 0;
     for (int j = 0; j < 32; ++j) {
-        float q = lqi_iq4_levels[lqi_iq4_nearest(id * xb[j])];
+        float q = lv[idx[j]];
         sx += w[j] * q * xb[j];
         s2 += w[j] * q * q;
     }
@@ -42,12 +47,13 @@ static float subblock_scale(const float *xb, const float *w)
         return 0;
     }
     const int v0 = lqi_iq4_levels[0];
-    float sumqx, sumq2;
-    fit_at(xb, w, 1 / (-max / v0), &sumqx, &sumq2);
+    float lv[16], sumqx, sumq2;
+    lqi_iq4_levels_float(lv);
+    fit_at(lv, xb, w, 1 / (-max / v0), &sumqx, &sumq2);
     float d = sumq2 > 0 ? sumqx / sumq2 : 0.f;
     float best = d * sumqx;
     for (int itry = -IQ4_NTRY; itry <= IQ4_NTRY; ++itry) {
-        fit_at(xb, w, (itry + v0) / max, &sumqx, &sumq2);
+        fit_at(lv, xb, w, (itry + v0) / max, &sumqx, &sumq2);
         if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
             d = sumqx / sumq2;
             best = d * sumqx;
@@ -67,7 +73,7 @@ void lqi_iq4_quantize_superblock(int n, const float *restrict x, const float *re
     sigma2 *= 2.f / n;
 
     uint8_t L[QK_K];
-    float scales[QK_K / 32];
+    float scales[QK_K / 32] = { 0 };
     float max_scale = 0, amax_scale = 0;
     const int nsub = n / 32;
     for (int ib = 0; ib < nsub; ++ib) {
@@ -84,6 +90,8 @@ void lqi_iq4_quantize_superblock(int n, const float *restrict x, const float *re
         }
     }
 
+    float lv[16];
+    lqi_iq4_levels_float(lv);
     if (nsub > 1) {
         /* 6-bit sub-scales l in -32..31 of one fp16 d: the largest maps onto -32 */
         *scales_h = 0;
@@ -96,7 +104,7 @@ void lqi_iq4_quantize_superblock(int n, const float *restrict x, const float *re
             const float dl = dd * l;
             const float idl = dl ? 1 / dl : 0.f;
             for (int j = 0; j < 32; ++j) {
-                L[32 * ib + j] = (uint8_t)lqi_iq4_nearest(idl * x[32 * ib + j]);
+                L[32 * ib + j] = (uint8_t)lqi_iq4_nearest_in(lv, idl * x[32 * ib + j]);
             }
             l += 32;
             if (ib % 2 == 0) {
@@ -110,7 +118,7 @@ void lqi_iq4_quantize_superblock(int n, const float *restrict x, const float *re
         *d = lq_fp32_to_fp16(scales[0]);
         const float id = scales[0] ? 1 / scales[0] : 0;
         for (int j = 0; j < 32; ++j) {
-            L[j] = (uint8_t)lqi_iq4_nearest(id * x[j]);
+            L[j] = (uint8_t)lqi_iq4_nearest_in(lv, id * x[j]);
         }
     }
 
