@@ -5,6 +5,10 @@
 #include "lq/fp16.h"
 #include "quants/iq4.h"
 #include "quants/kquant_common.h"
+#include "quants/simd.h"
+#if LQI_X86
+#include "quants/simd_x86.h"
+#endif
 
 const int8_t lqi_iq4_levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                    1,    13,   25,  38,  53,  69,  89,  113};
@@ -12,23 +16,77 @@ const int8_t lqi_iq4_levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
 /* Number of trial scales on each side of the first guess (llama.cpp's ntry). */
 #define IQ4_NTRY 7
 
-/* Weighted fit of the levels chosen for xb at inverse scale id: sum w*q*x and sum w*q*q. */
-static void fit_at(const float lv[16], const float *xb, const float *w, float id, float *sumqx,
-                   float *sumq2)
+/* The first guess and the 2 * IQ4_NTRY + 1 trial scales. */
+#define IQ4_FITS (2 * IQ4_NTRY + 2)
+
+/* Weighted fit of the levels chosen for xb at each inverse scale id[t]: sum w*q*x and sum
+ * w*q*q. The trials are independent, so their sums run side by side (a vector lane each, the
+ * adds no longer waiting on one another) while each still adds j = 0 .. 31 in order, as
+ * llama.cpp does one trial at a time: the same floats. */
+static void fit_all(const float lv[16], const float *xb, const float *w,
+                    const float id[IQ4_FITS], float sumqx[IQ4_FITS], float sumq2[IQ4_FITS])
 {
-    int idx[32]; /* the levels first, free of the sums' serial dependence */
-    for (int j = 0; j < 32; ++j) {
-        idx[j] = lqi_iq4_nearest_in(lv, id * xb[j]);
+    float q[32][IQ4_FITS];
+    for (int t = 0; t < IQ4_FITS; ++t) {
+        int idx[32];
+        for (int j = 0; j < 32; ++j) {
+            idx[j] = lqi_iq4_nearest_in(lv, id[t] * xb[j]);
+        }
+        for (int j = 0; j < 32; ++j) {
+            q[j][t] = lv[idx[j]];
+        }
     }
-    float sx = 0, s2 = 0;
+    float sx[IQ4_FITS] = { 0 }, s2[IQ4_FITS] = { 0 };
     for (int j = 0; j < 32; ++j) {
-        float q = lv[idx[j]];
-        sx += w[j] * q * xb[j];
-        s2 += w[j] * q * q;
+        for (int t = 0; t < IQ4_FITS; ++t) {
+            sx[t] += w[j] * q[j][t] * xb[j];
+            s2[t] += w[j] * q[j][t] * q[j][t];
+        }
     }
-    *sumqx = sx;
-    *sumq2 = s2;
+    for (int t = 0; t < IQ4_FITS; ++t) {
+        sumqx[t] = sx[t];
+        sumq2[t] = s2[t];
+    }
 }
+
+#if LQI_X86
+/* fit_all with the 16 trials in the 16 lanes: per element one product per trial, the
+ * bracket counted by 14 masked compares, both candidate levels by permutes, the same float
+ * comparison, then the trials' sums, each in element order (separate multiplies and adds, as
+ * the portable code: no fused multiply-add). */
+static LQI_AVX512 void fit_all_avx512(const float lv[16], const float *xb, const float *w,
+                                      const float id[IQ4_FITS], float sumqx[IQ4_FITS],
+                                      float sumq2[IQ4_FITS])
+{
+    _Static_assert(IQ4_FITS == 16, "one lane per trial");
+    const __m512 levels = _mm512_loadu_ps(lv), vid = _mm512_loadu_ps(id);
+    const __m512i one = _mm512_set1_epi32(1);
+    __m512 inner[14];
+    for (int k = 1; k < 15; k++) {
+        inner[k - 1] = _mm512_set1_ps(lv[k]);
+    }
+    __m512 sx = _mm512_setzero_ps(), s2 = _mm512_setzero_ps();
+    for (int j = 0; j < 32; ++j) {
+        const __m512 x = _mm512_set1_ps(xb[j]);
+        const __m512 v = _mm512_mul_ps(vid, x);
+        __m512i hi = one;
+#pragma GCC unroll 14
+        for (int k = 0; k < 14; k++) { /* !(v < level): NaN counts, as in the portable code */
+            hi = _mm512_mask_add_epi32(hi, _mm512_cmp_ps_mask(v, inner[k], _CMP_NLT_UQ), hi, one);
+        }
+        const __m512 lo_q = _mm512_permutexvar_ps(_mm512_sub_epi32(hi, one), levels);
+        const __m512 hi_q = _mm512_permutexvar_ps(hi, levels);
+        const __mmask16 take_lo = _mm512_cmp_ps_mask(_mm512_sub_ps(v, lo_q),
+                                                     _mm512_sub_ps(hi_q, v), _CMP_LT_OQ);
+        const __m512 q = _mm512_mask_blend_ps(take_lo, hi_q, lo_q);
+        const __m512 wq = _mm512_mul_ps(_mm512_set1_ps(w[j]), q);
+        sx = _mm512_add_ps(sx, _mm512_mul_ps(wq, x));
+        s2 = _mm512_add_ps(s2, _mm512_mul_ps(wq, q));
+    }
+    _mm512_storeu_ps(sumqx, sx);
+    _mm512_storeu_ps(sumq2, s2);
+}
+#endif
 
 /* Best scale of one sub-block of 32 (0 for an all-zero one). The first guess maps the value
  * of largest magnitude onto the outermost level -127; then 15 inverse scales around it.
@@ -47,16 +105,19 @@ static float subblock_scale(const float *xb, const float *w)
         return 0;
     }
     const int v0 = lqi_iq4_levels[0];
-    float lv[16], sumqx, sumq2;
+    float lv[16], id[IQ4_FITS], sumqx[IQ4_FITS], sumq2[IQ4_FITS];
     lqi_iq4_levels_float(lv);
-    fit_at(lv, xb, w, 1 / (-max / v0), &sumqx, &sumq2);
-    float d = sumq2 > 0 ? sumqx / sumq2 : 0.f;
-    float best = d * sumqx;
+    id[0] = 1 / (-max / v0);
     for (int itry = -IQ4_NTRY; itry <= IQ4_NTRY; ++itry) {
-        fit_at(lv, xb, w, (itry + v0) / max, &sumqx, &sumq2);
-        if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-            d = sumqx / sumq2;
-            best = d * sumqx;
+        id[itry + IQ4_NTRY + 1] = (itry + v0) / max;
+    }
+    LQI_SIMD_CALL(fit_all_avx512, fit_all, fit_all, lv, xb, w, id, sumqx, sumq2);
+    float d = sumq2[0] > 0 ? sumqx[0] / sumq2[0] : 0.f;
+    float best = d * sumqx[0];
+    for (int t = 1; t < IQ4_FITS; ++t) {
+        if (sumq2[t] > 0 && sumqx[t] * sumqx[t] > best * sumq2[t]) {
+            d = sumqx[t] / sumq2[t];
+            best = d * sumqx[t];
         }
     }
     return d;
