@@ -446,8 +446,7 @@ static void release_range(const void *data, size_t nbytes)
 void lq_source_release_rows(const lq_source *s, int64_t i, int64_t row0, int64_t nrows)
 {
     const struct lq_source_tensor *t = lq_source_tensor(s, i);
-    if (!t || !t->data || t->parts || t->permute_heads > 0 || t->ne[0] <= 0 || row0 < 0 ||
-        nrows <= 0) {
+    if (!t || !t->data || t->permute_heads > 0 || t->ne[0] <= 0 || row0 < 0 || nrows <= 0) {
         return; /* released whole by lq_source_release */
     }
     const int64_t total = n_elements(t) / t->ne[0];
@@ -455,8 +454,14 @@ void lq_source_release_rows(const lq_source *s, int64_t i, int64_t row0, int64_t
         return;
     }
     const size_t row_bytes = lq_row_size(t->type, t->ne[0]);
-    release_range((const unsigned char *)t->data + (size_t)row0 * row_bytes,
-                  (size_t)nrows * row_bytes);
+    const int64_t per_part = t->parts ? total / t->ne[2] : total;
+    for (int64_t r = row0; r < row0 + nrows;) { /* each expert's rows are its own mapping */
+        const int64_t in_part = r % per_part;
+        const int64_t left = row0 + nrows - r;
+        const int64_t run = left < per_part - in_part ? left : per_part - in_part;
+        release_range(source_row(t, r, per_part, row_bytes), (size_t)run * row_bytes);
+        r += run;
+    }
 }
 
 void lq_source_release(const lq_source *s, int64_t i)

@@ -137,7 +137,7 @@ LQ_API lq_status lq_source_read_raw(const lq_source *src, int64_t i, void *dst,
 LQ_API void lq_source_release(const lq_source *src, int64_t i);
 
 /* lq_source_release for rows row0 .. row0 + nrows - 1 of tensor i, as they are consumed (a
- * no-op for stacked experts and permuted rows, which lq_source_release covers). */
+ * no-op for permuted q/k rows, which lq_source_release covers). */
 LQ_API void lq_source_release_rows(const lq_source *src, int64_t i, int64_t row0,
                                    int64_t nrows);
 
