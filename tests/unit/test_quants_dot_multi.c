@@ -187,15 +187,18 @@ static void test_rows_match_single(void **state)
             continue;
         }
         assert_non_null(t->vec_dot);
-        const int64_t counts[] = {1, 3, 8, 13, 64};
-        const size_t pads[] = {0, 2, 4, 8, 6}; /* even: the blocks' fp16 scales stay aligned */
+        /* 130: past what Q4_K's kernel lays out on its stack (it falls back to vec_dot) */
+        const int64_t counts[] = {1, 3, 8, 13, 64, 130};
+        const size_t pads[] = {0, 2, 4, 8, 6, 2}; /* even: the blocks' fp16 scales stay aligned */
         for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
             check_rows(type, counts[c], pads[c]);
         }
         checked++;
     }
-    /* Q4_0's decoding kernel shares each activation block among four weight rows */
+    /* Q4_0's decoding kernel shares each activation block among four weight rows; Q4_K's
+     * lays the activation out once for all rows */
     assert_non_null(lq_type_traits_get(LQ_TYPE_Q4_0)->vec_dot_rows);
+    assert_non_null(lq_type_traits_get(LQ_TYPE_Q4_K)->vec_dot_rows);
     assert_true(checked >= 1);
 }
 

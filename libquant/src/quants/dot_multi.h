@@ -54,4 +54,15 @@
                       dot_multi_##T##_q8_K_scalar, n, s, x, y, y_stride, n_tok);                   \
     }
 
+/* An lq_vec_dot_rows_fn `name` that calls the single-row `vec_dot` (the level in force) row
+ * by row: the several-rows entry of a level without its own kernel. */
+#define LQI_DOT_ROWS_EACH(name, vec_dot)                                                           \
+    static void name(int64_t n, float *restrict s, const void *restrict x, size_t x_stride,        \
+                     int n_rows, const void *restrict y)                                           \
+    {                                                                                              \
+        for (int r = 0; r < n_rows; r++) {                                                         \
+            vec_dot(n, &s[r], (const unsigned char *)x + (size_t)r * x_stride, y);                 \
+        }                                                                                          \
+    }
+
 #endif /* LQ_QUANTS_DOT_MULTI_H */

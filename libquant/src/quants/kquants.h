@@ -47,6 +47,13 @@ LQI_KQUANT_DECLARE_MULTI(q4_K)
 LQI_KQUANT_DECLARE_MULTI(q5_K)
 LQI_KQUANT_DECLARE_MULTI(q6_K)
 
+/* s[r] = dot(row r of x, y) for n_rows weight rows x_stride bytes apart (lq_vec_dot_rows_fn). */
+#define LQI_KQUANT_DECLARE_ROWS(T)                                                                 \
+    void lqi_vec_dot_rows_##T##_q8_K(int64_t n, float *restrict s, const void *restrict x,         \
+                                     size_t x_stride, int n_rows, const void *restrict y);
+
+LQI_KQUANT_DECLARE_ROWS(q4_K)
+
 /* Q8_K: the activation side. quantize_row is the fast path (same bytes as _ref). */
 void lqi_quantize_row_q8_K_ref(const float *restrict x, void *restrict y, int64_t k);
 void lqi_quantize_row_q8_K(const float *restrict x, void *restrict y, int64_t k);

@@ -325,13 +325,7 @@ void lqi_vec_dot_q4_0_q8_0(int64_t n, float *restrict s, const void *restrict x,
 }
 
 /* Without AVX-512: the single-row kernel of the level in force, row by row. */
-static void dot_rows_q4_0_q8_0_each(int64_t n, float *restrict s, const void *restrict x,
-                                    size_t x_stride, int n_rows, const void *restrict y)
-{
-    for (int r = 0; r < n_rows; r++) {
-        lqi_vec_dot_q4_0_q8_0(n, &s[r], (const unsigned char *)x + (size_t)r * x_stride, y);
-    }
-}
+LQI_DOT_ROWS_EACH(dot_rows_q4_0_q8_0_each, lqi_vec_dot_q4_0_q8_0)
 
 void lqi_vec_dot_rows_q4_0_q8_0(int64_t n, float *restrict s, const void *restrict x,
                                 size_t x_stride, int n_rows, const void *restrict y)

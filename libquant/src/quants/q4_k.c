@@ -242,6 +242,85 @@ static LQI_AVX512 void dot_q4_K_q8_K_avx512(int64_t n, float *restrict s,
     *s = lqi_hsum_f32x8(acc) - off;
 }
 
+/* Rows for decoding, one after another (a single stream through the weights). The
+ * activation's quants are first laid out as a 64-byte load of the weights' nibbles meets
+ * them: bytes 0..63 of a block hold sub-blocks 0 and 1 (low and high nibbles of bytes 0..31)
+ * and 2 and 3 (of bytes 32..63), so the low nibbles of that load are elements 0..31 and
+ * 64..95, the high ones 32..63 and 96..127; the same for bytes 64..127 and elements
+ * 128..255. That spares the single-row kernel's per-chunk lane insert. Each int32 lane sums
+ * the same products (bytes 4l..4l+3 of every sub-block, times its scale) and the floats
+ * follow the same operations, so every s[r] is vec_dot's bit for bit. */
+#define Q4K_ROWS_MAX_BLOCKS 128 /* activation rows up to 32768 values: 32 KiB on the stack */
+
+static LQI_AVX512 void q4_K_arrange_y(const block_q8_K *y, int64_t nb, int8_t *yq)
+{
+    for (int64_t i = 0; i < nb; ++i) {
+        const int8_t *q = y[i].qs;
+        int8_t *o = yq + 256 * i;
+        for (int h = 0; h < 2; ++h) { /* elements 128h .. 128h + 127 */
+            const int8_t *qh = q + 128 * h;
+            _mm512_storeu_si512((void *)(o + 128 * h),
+                                lqi_join256(_mm256_loadu_si256((const __m256i *)qh),
+                                            _mm256_loadu_si256((const __m256i *)(qh + 64))));
+            _mm512_storeu_si512((void *)(o + 128 * h + 64),
+                                lqi_join256(_mm256_loadu_si256((const __m256i *)(qh + 32)),
+                                            _mm256_loadu_si256((const __m256i *)(qh + 96))));
+        }
+    }
+}
+
+static LQI_AVX512 float q4_K_row_arranged(int64_t nb, const block_q4_K *x, const block_q8_K *y,
+                                          const int8_t *yq)
+{
+    const __m512i m4 = _mm512_set1_epi8(0xF);
+    const __m512i idx[4] = { lqi_i16_spread_idx512(0, 2), lqi_i16_spread_idx512(1, 3),
+                             lqi_i16_spread_idx512(4, 6), lqi_i16_spread_idx512(5, 7) };
+    __m256 acc = _mm256_setzero_ps();
+    float off = 0;
+    for (int64_t i = 0; i < nb; ++i) {
+        const __m128i sm = lqi_k4_scales_mins(x[i].scales);
+        const int summ = lqi_k4_min_sum(sm, y[i].bsums);
+        const __m512i sc = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(sm));
+        const int8_t *yi = yq + 256 * i;
+        __m512i isum = _mm512_setzero_si512();
+        for (int h = 0; h < 2; ++h) {
+            const __m512i v = _mm512_loadu_si512((const void *)(x[i].qs + 64 * h));
+            const __m512i lo = _mm512_and_si512(v, m4);
+            const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            const __m512i p0 = _mm512_maddubs_epi16(lo, _mm512_loadu_si512(yi + 128 * h));
+            const __m512i p1 = _mm512_maddubs_epi16(hi, _mm512_loadu_si512(yi + 128 * h + 64));
+            isum = _mm512_add_epi32(isum,
+                                    _mm512_madd_epi16(p0, _mm512_shuffle_epi8(sc, idx[2 * h])));
+            isum = _mm512_add_epi32(
+                isum, _mm512_madd_epi16(p1, _mm512_shuffle_epi8(sc, idx[2 * h + 1])));
+        }
+        const float d = lqi_h2f(x[i].d) * y[i].d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(lqi_fold512(isum)), acc);
+        off += lqi_h2f(x[i].dmin) * y[i].d * (float)summ;
+    }
+    return lqi_hsum_f32x8(acc) - off;
+}
+
+static LQI_AVX512 void dot_rows_q4_K_q8_K_avx512(int64_t n, float *restrict s,
+                                                 const void *restrict x, size_t x_stride,
+                                                 int n_rows, const void *restrict y)
+{
+    const int64_t nb = n / QK_K;
+    const unsigned char *xb = x;
+    if (nb > Q4K_ROWS_MAX_BLOCKS) {
+        for (int r = 0; r < n_rows; r++) {
+            dot_q4_K_q8_K_avx512(n, &s[r], xb + (size_t)r * x_stride, y);
+        }
+        return;
+    }
+    int8_t yq[QK_K * Q4K_ROWS_MAX_BLOCKS] __attribute__((aligned(64)));
+    q4_K_arrange_y(y, nb, yq);
+    for (int r = 0; r < n_rows; r++) {
+        s[r] = q4_K_row_arranged(nb, (const block_q4_K *)(const void *)(xb + (size_t)r * x_stride),
+                                 y, yq);
+    }
+}
+
 LQI_QK_DOT_MULTI_KERNELS(q4_K, block_q4_K, q4_K_unpack, lqi_qk_k4_factors)
 #endif
 
@@ -251,6 +330,16 @@ void lqi_vec_dot_q4_K_q8_K(int64_t n, float *restrict s, const void *restrict x,
                            const void *restrict y)
 {
     LQI_SIMD_CALL(dot_q4_K_q8_K_avx512, dot_q4_K_q8_K_avx2, dot_q4_K_q8_K_scalar, n, s, x, y);
+}
+
+/* Without AVX-512: the single-row kernel of the level in force, row by row. */
+LQI_DOT_ROWS_EACH(dot_rows_q4_K_q8_K_each, lqi_vec_dot_q4_K_q8_K)
+
+void lqi_vec_dot_rows_q4_K_q8_K(int64_t n, float *restrict s, const void *restrict x,
+                                size_t x_stride, int n_rows, const void *restrict y)
+{
+    LQI_SIMD_CALL(dot_rows_q4_K_q8_K_avx512, dot_rows_q4_K_q8_K_each, dot_rows_q4_K_q8_K_each, n,
+                  s, x, x_stride, n_rows, y);
 }
 
 void lqi_vec_dot_multi_q4_K_q8_K(int64_t n, float *restrict s, const void *restrict x,
