@@ -34,6 +34,12 @@ static int64_t n_elements(const struct lq_source_tensor *t)
     return t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
 }
 
+/* Rows of ne[0] values (0 for a tensor without values: nothing to divide by). */
+static int64_t n_rows_of(const struct lq_source_tensor *t)
+{
+    return t->ne[0] > 0 ? n_elements(t) / t->ne[0] : 0;
+}
+
 static struct lq_recipe_params recipe_params(const lq_source *src, const struct lq_convert_params *p)
 {
     const struct lq_llama_hparams *hp = lq_source_hparams(src);
@@ -382,7 +388,7 @@ static lq_status convert_tensor(const lq_source *src, lq_gguf_writer *w, int64_t
                                 struct lq_error *err)
 {
     const struct lq_source_tensor *t = lq_source_tensor(src, i);
-    const int64_t n_per_row = t->ne[0], nrows = n_elements(t) / n_per_row;
+    const int64_t n_per_row = t->ne[0], nrows = n_rows_of(t);
     LQ_FAIL_IF(lq_type_traits_get(t->type)->is_quantized && !p->allow_requantize, err,
                LQ_E_UNSUPPORTED,
                "tensor '%s' is already %s: re-quantizing loses accuracy; pass "
@@ -392,9 +398,10 @@ static lq_status convert_tensor(const lq_source *src, lq_gguf_writer *w, int64_t
     /* generated tensors and permuted biases are read whole */
     const bool whole = !t->data || (t->n_dims == 1 && t->permute_heads > 0);
     const int64_t values = p->piece_values > 0 ? p->piece_values : PIECE_VALUES;
-    const int64_t piece = whole ? nrows : values / n_per_row > 0 ? values / n_per_row : 1;
+    const int64_t piece = whole || n_per_row <= 0 ? nrows
+                          : values / n_per_row > 0 ? values / n_per_row : 1;
     /* experts (ne[2] > 1) each use their own slice of the importance weights */
-    const int64_t n_exp = t->ne[2] * t->ne[3], rows = nrows / n_exp;
+    const int64_t n_exp = t->ne[2] * t->ne[3], rows = n_exp > 0 ? nrows / n_exp : 0;
     for (int64_t e = 0; e < n_exp; e++) {
         const float *ew = imat ? imat + (e % t->ne[2]) * n_per_row : NULL;
         for (int64_t k = 0; k < rows; k += piece) {
@@ -435,7 +442,7 @@ static lq_status write_tensor(const lq_source *src, lq_gguf_writer *w, int64_t i
         return LQ_OK;
     }
     if (!p->allow_nonfinite) {
-        LQ_TRY(check_written(src, i, to, bytes, NULL, 0, n_elements(t) / t->ne[0], wk, err));
+        LQ_TRY(check_written(src, i, to, bytes, NULL, 0, n_rows_of(t), wk, err));
     }
     r->bytes_out = nbytes;
     LQ_TRY(lq_gguf_writer_write_tensor(w, i, bytes, nbytes, err));
