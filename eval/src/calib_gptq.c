@@ -52,7 +52,61 @@ struct gptq_run {
     int64_t layer;
     float *cache; /* (n_chunks, n_ctx, n_embd) */
     bool cached;  /* cache holds the inputs of `layer` */
+    struct replaced *replaced; /* the model's own weights of `layer` that a sink replaced */
+    int64_t n_replaced, cap_replaced;
 };
+
+/* A weight of the current layer as the model had it before the sink's result replaced it. */
+struct replaced {
+    enum lq_layer_weight which;
+    int64_t expert; /* -1: dense */
+    struct lq_model_tensor own;
+};
+
+/* Makes the forward pass use the sink's result for a weight, remembering the model's own. */
+static lq_status replace_weight(struct gptq_run *r, enum lq_layer_weight which, int64_t expert,
+                                const struct lq_model_tensor *own,
+                                const struct lq_model_tensor *use, struct lq_error *err)
+{
+    if (r->n_replaced == r->cap_replaced) {
+        const int64_t cap = r->cap_replaced ? 2 * r->cap_replaced : 16;
+        struct replaced *n = lqi_realloc(r->replaced, (size_t)cap * sizeof *n);
+        LQ_FAIL_IF(!n, err, LQ_E_NOMEM, "gptq: out of memory");
+        r->replaced = n;
+        r->cap_replaced = cap;
+    }
+    r->replaced[r->n_replaced++] = (struct replaced){which, expert, *own};
+    return expert < 0 ? lq_model_set_weight(r->m, r->layer, which, use->type, use->data,
+                                            use->nbytes, err)
+                      : lq_model_set_expert_weight(r->m, r->layer, which, expert, use->type,
+                                                   use->data, use->nbytes, err);
+}
+
+/* Gives the model its own weights of the current layer back: once the layer's output is
+ * cached for the next one (or the run ends) nothing reads the sink's buffers again, and the
+ * sink may release them. Restoring a view the model gave out cannot fail on its shape; the
+ * first failure is kept. */
+static lq_status restore_weights(struct gptq_run *r, lq_status rc, struct lq_error *err)
+{
+    for (int64_t i = r->n_replaced - 1; i >= 0; i--) {
+        const struct replaced *x = &r->replaced[i];
+        struct lq_error e2 = {0};
+        const lq_status s =
+            x->expert < 0
+                ? lq_model_set_weight(r->m, r->layer, x->which, x->own.type, x->own.data,
+                                      x->own.nbytes, &e2)
+                : lq_model_set_expert_weight(r->m, r->layer, x->which, x->expert, x->own.type,
+                                             x->own.data, x->own.nbytes, &e2);
+        if (s != LQ_OK && rc == LQ_OK) {
+            rc = s;
+            if (err) {
+                *err = e2;
+            }
+        }
+    }
+    r->n_replaced = 0;
+    return rc;
+}
 
 /* Runs every chunk up to `point` of the run's layer; LQ_HOOK_N_POINTS runs the whole layer
  * and stores its output as the chunk's cached input for the next layer. */
@@ -105,7 +159,7 @@ static lq_status do_group(struct gptq_run *r, enum lq_hook_point point, lq_calib
             rc = fn(user, r->layer, lw, -1, *wbuf, t.ne[1], t.ne[0], tp.h, &use, err);
         }
         if (rc == LQ_OK && use.data) {
-            rc = lq_model_set_weight(r->m, r->layer, lw, use.type, use.data, use.nbytes, err);
+            rc = replace_weight(r, lw, -1, &t, &use, err);
         }
     }
     lq_hessian_free(tp.h);
@@ -169,8 +223,7 @@ static lq_status do_expert_group(struct gptq_run *r, enum lq_hook_point point,
                 rc = fn(user, r->layer, ws[k], e, *wbuf, t.ne[1], t.ne[0], tp.h[e], &use, err);
             }
             if (rc == LQ_OK && use.data) {
-                rc = lq_model_set_expert_weight(r->m, r->layer, ws[k], e, use.type, use.data,
-                                                use.nbytes, err);
+                rc = replace_weight(r, ws[k], e, &t, &use, err);
             }
         }
     }
@@ -209,10 +262,12 @@ lq_status lq_calib_gptq(lq_model *m, const struct lq_calib *c, int64_t first, in
         if (rc == LQ_OK && il + 1 < end) {
             rc = run_chunks(&r, LQ_HOOK_N_POINTS, err);
         }
+        rc = restore_weights(&r, rc, err);
     }
     lq_model_set_stop_layer(m, -1, NULL);
     lq_model_set_start(m, 0, NULL, NULL);
     lqi_free(r.cache);
+    lqi_free(r.replaced);
     lqi_free(wbuf);
     return rc;
 }

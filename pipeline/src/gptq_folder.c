@@ -114,6 +114,16 @@ static lq_status quantize_weight(struct gptq_folder_job *j, const float *w, int6
     return rc;
 }
 
+/* The F32 copies of the layers before `layer`: the model has its own weights of those layers
+ * back (lq_calib_gptq), so memory holds one layer's copies, not the model's. */
+static void release_before(struct gptq_folder_job *j, int64_t layer)
+{
+    for (int64_t i = j->n_kept - 1; i >= 0 && j->kept[i].layer < layer; i--) {
+        lqi_free(j->kept[i].data);
+        j->kept[i].data = NULL;
+    }
+}
+
 /* lq_calib_gptq's sink: one block weight. */
 static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which, int64_t expert,
                            const float *w, int64_t nrows, int64_t ncols, const lq_hessian *h,
@@ -121,6 +131,7 @@ static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which
 {
     struct gptq_folder_job *j = user;
     LQ_FAIL_IF(expert >= 0, err, LQ_E_UNSUPPORTED, "gptq: experts in a safetensors folder");
+    release_before(j, layer);
     struct gptq_folder_kept *nk = lqi_realloc(j->kept, (size_t)(j->n_kept + 1) * sizeof *nk);
     LQ_FAIL_IF(!nk, err, LQ_E_NOMEM, "gptq: out of memory");
     j->kept = nk;
@@ -128,6 +139,7 @@ static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which
     memset(k, 0, sizeof *k);
     snprintf(k->name, sizeof k->name, "blk.%lld.%s.weight", (long long)layer,
              lq_layer_weight_name(which));
+    k->layer = layer;
     const double t0 = lqp_now_seconds();
     double loss = 0.0;
     lq_hessian *eye = NULL;

@@ -7,9 +7,11 @@
 #include "lq/gptq_st.h"
 #include "lq/source.h"
 
-/* A quantized weight kept for the forward pass of the later layers (dequantized F32). */
+/* A weight GPTQ quantized: its name (the writer skips it among the source's tensors) and,
+ * while its layer runs, the dequantized F32 copy the forward pass uses (NULL afterwards). */
 struct gptq_folder_kept {
     char name[96];
+    int64_t layer;
     float *data;
     size_t nbytes;
 };

@@ -79,8 +79,11 @@ LQ_API lq_status lq_calib_imatrix(lq_model *m, const struct lq_calib *c,
  * q, k, v, then o, then gate, up, then down). w holds the weight (nrows, ncols) as F32, h the
  * Hessian of its inputs, computed through every weight quantized before it. The callback
  * quantizes, keeps its result and fills *use with the type, data and size the forward pass
- * is to use from now on (the buffer stays the callback's and must outlive the model), or
- * leaves use->data NULL to keep the weight as it is.
+ * is to use for the rest of this layer (the buffer stays the callback's), or leaves use->data
+ * NULL to keep the weight as it is. Once a layer's output has been cached for the next layer
+ * (and, for the last layer, before lq_calib_gptq returns, also after a failure) the model gets
+ * its own weights of that layer back: the callback may release a layer's buffers as soon as
+ * the first weight of a later layer arrives, and the model is left as it was given.
  *
  * Mixture of experts: expert is -1 for dense weights; the expert stacks are visited one
  * expert at a time (which = LQ_LW_GATE, LQ_LW_UP or LQ_LW_DOWN naming ffn_*_exps; expert e's

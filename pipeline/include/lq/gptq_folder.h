@@ -52,8 +52,9 @@ LQ_API struct lq_gptq_folder_params lq_gptq_folder_params_default(void);
 LQ_API lq_status lq_gptq_folder_check_input(const char *model_path, struct lq_error *err);
 
 /* GPTQ over an opened model m (n_ctx and n_batch >= c->n_ctx) and calibration chunks c, then
- * writes the folder out_dir. model_path is the Hugging Face folder m was opened from. m's layer
- * weights are left pointing at buffers freed on return: free m afterwards, do not run it. */
+ * writes the folder out_dir. model_path is the Hugging Face folder m was opened from. Memory
+ * holds one layer's dequantized copies (what the next layer's calibration runs on) and the
+ * packed codes of every layer done. m is given back with its own weights (lq_calib_gptq). */
 LQ_API lq_status lq_gptq_folder_run(lq_model *m, const struct lq_calib *c, const char *model_path,
                                     const char *out_dir, const struct lq_gptq_folder_params *p,
                                     struct lq_gptq_folder_summary *sum, struct lq_error *err);
