@@ -6,7 +6,7 @@
 #include "cli.h"
 #include "cli_opts.h"
 #include "json_out.h"
-#include "lq/imatrix.h"
+#include "lq/imatrix_job.h"
 #include "progress.h"
 
 struct opts {
@@ -45,17 +45,17 @@ static void on_chunk(void *user, int64_t done, int64_t total)
 
 /* The --json document (keys in README.md). */
 static int print_json(const struct opts *o, const char *model, const struct calib_cli *c,
-                      const lq_imatrix *im, double seconds)
+                      const struct lq_imatrix_job_summary *sum, double seconds)
 {
     json_t *doc = json_out_new("imatrix");
     json_out_input(doc, "model", model);
     json_out_input(doc, "calib", o->calib);
     json_out_output(doc, o->out, "imatrix");
-    json_out_int(doc, "n_entries", lq_imatrix_n_entries(im));
+    json_out_int(doc, "n_entries", sum->n_entries);
     json_out_int(doc, "n_chunks", c->calib.n_chunks);
     json_out_int(doc, "n_ctx", c->calib.n_ctx);
     json_out_int(doc, "n_text_tokens", c->calib.n_text_tokens);
-    json_out_int(doc, "chunks_counted", lq_imatrix_chunk_count(im));
+    json_out_int(doc, "chunks_counted", sum->chunks_counted);
     json_out_real(doc, "tokens_per_second",
                   seconds > 0 ? (double)(c->calib.n_chunks * c->calib.n_ctx) / seconds : 0.0);
     return json_out_emit(doc, seconds, LQ_EXIT_OK);
@@ -75,7 +75,7 @@ int cmd_imatrix(int argc, char **argv)
         return rc;
     }
     struct lq_error err = {0};
-    lq_imatrix *im = NULL;
+    struct lq_imatrix_job_summary sum = {0};
     double t0 = progress_now();
     if (!o.quiet) {
         fprintf(stderr, "imatrix: %lld chunks of %lld tokens (text: %lld tokens)\n",
@@ -87,20 +87,17 @@ int cmd_imatrix(int argc, char **argv)
     bar.unit = "chunks";
     o.bt.on_chunk = on_chunk;
     o.bt.user = &bar;
-    lq_status s = lq_imatrix_new(&im, &err);
-    s = s == LQ_OK ? lq_calib_imatrix(c.model, &c.calib, &o.bt, im, &err) : s;
+    const lq_status s = lq_imatrix_run(c.model, &c.calib, &o.bt, o.out, &sum, &err);
     progress_end(&bar);
-    s = s == LQ_OK ? lq_imatrix_save(im, o.out, &err) : s;
     const double secs = progress_now() - t0;
     if (s != LQ_OK) {
         rc = cli_fail("imatrix", &err);
     } else if (o.json) {
-        rc = print_json(&o, model, &c, im, secs);
+        rc = print_json(&o, model, &c, &sum, secs);
     } else if (!o.quiet) {
         fprintf(stderr, "imatrix: %lld entries, %u chunks counted, written to %s in %.1f s\n",
-                (long long)lq_imatrix_n_entries(im), lq_imatrix_chunk_count(im), o.out, secs);
+                (long long)sum.n_entries, sum.chunks_counted, o.out, secs);
     }
-    lq_imatrix_free(im);
     calib_cli_close(&c);
     return rc;
 }

@@ -13,12 +13,16 @@
 #include "gptq_visit.h"
 #include "lqi.h"
 #include "pipeline_time.h"
+#include "spill.h"
 
-/* A quantized weight kept until the file is written (an expert stack: all its experts). */
+/* A quantized weight kept until the file is written (an expert stack: all its experts): in
+ * memory while its layer runs (the forward pass uses it), then in the spill file. */
 struct kept {
     char name[96];
     enum lq_type type;
-    void *data;
+    int64_t layer;
+    void *data;       /* NULL once spilled */
+    uint64_t offset;  /* in the spill file */
     size_t nbytes;
     int64_t n_mat; /* matrices (experts) in data, each nbytes / n_mat */
 };
@@ -30,6 +34,7 @@ struct job {
     struct kept *kept;
     int64_t n_kept, n_weights, n_done;
     double loss;
+    struct lqp_spill spill;
 };
 
 struct lq_gptq_gguf_params lq_gptq_gguf_params_default(void)
@@ -124,11 +129,27 @@ static struct kept *kept_for(struct job *j, const char *name, int64_t nrows, int
     return k;
 }
 
+/* Moves the weights of the layers before `layer` to the spill file: the model has its own
+ * weights of those layers back (lq_calib_gptq), so memory holds one layer's blocks. */
+static lq_status spill_before(struct job *j, int64_t layer, struct lq_error *err)
+{
+    for (int64_t i = 0; i < j->n_kept; i++) {
+        struct kept *k = &j->kept[i];
+        if (k->data && k->layer < layer) {
+            LQ_TRY(lqp_spill_put(&j->spill, k->data, k->nbytes, &k->offset, err));
+            lqi_free(k->data);
+            k->data = NULL;
+        }
+    }
+    return LQ_OK;
+}
+
 static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which, int64_t expert,
                            const float *w, int64_t nrows, int64_t ncols, const lq_hessian *h,
                            struct lq_model_tensor *use, struct lq_error *err)
 {
     struct job *j = user;
+    LQ_TRY(spill_before(j, layer, err));
     char name[96];
     snprintf(name, sizeof name, "blk.%lld.%s.weight", (long long)layer,
              expert < 0 ? lq_layer_weight_name(which) : lq_expert_weight_name(which));
@@ -136,6 +157,7 @@ static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which
     if (!k) {
         return err ? err->code : LQ_E_NOMEM;
     }
+    k->layer = layer;
     LQ_FAIL_IF(expert >= k->n_mat || (expert < 0 && k->n_mat != 1), err, LQ_E_INVALID_ARG,
                "gptq: '%s' holds %lld matrices, expert %lld given", name, (long long)k->n_mat,
                (long long)expert);
@@ -176,17 +198,22 @@ static lq_status on_weight(void *user, int64_t layer, enum lq_layer_weight which
     return LQ_OK;
 }
 
-static bool supply(const char *name, enum lq_type to, const void **data, size_t *nbytes, void *user)
+static lq_status supply(const char *name, enum lq_type to, const void **data, size_t *nbytes,
+                        void *user, struct lq_error *err)
 {
-    const struct job *j = user;
+    struct job *j = user;
     for (int64_t i = 0; i < j->n_kept; i++) {
-        if (strcmp(j->kept[i].name, name) == 0 && j->kept[i].type == to) {
-            *data = j->kept[i].data;
-            *nbytes = j->kept[i].nbytes;
-            return true;
+        const struct kept *k = &j->kept[i];
+        if (strcmp(k->name, name) == 0 && k->type == to) {
+            *nbytes = k->nbytes;
+            if (k->data) {
+                *data = k->data;
+                return LQ_OK;
+            }
+            return lqp_spill_get(&j->spill, k->offset, k->nbytes, data, err);
         }
     }
-    return false;
+    return LQ_OK;
 }
 
 static struct lq_convert_params convert_params(const struct job *j)
@@ -231,7 +258,10 @@ lq_status lq_gptq_gguf_run(lq_model *m, const struct lq_calib *c, const char *mo
     LQ_FAIL_IF(!m || !c || !model_path || !out_path || !p, err, LQ_E_INVALID_ARG,
                "gptq: NULL argument");
     struct job j = {.p = p, .n_weights = lqp_gptq_weights_visited(m, p->first_layer, p->n_layers)};
-    lq_status s = prepare(&j, model_path, err);
+    lq_status s = lqp_spill_init(&j.spill, out_path, err);
+    if (s == LQ_OK) {
+        s = prepare(&j, model_path, err);
+    }
     if (s == LQ_OK) {
         s = lq_calib_gptq(m, c, p->first_layer, p->n_layers, on_weight, &j, err);
     }
@@ -250,6 +280,7 @@ lq_status lq_gptq_gguf_run(lq_model *m, const struct lq_calib *c, const char *mo
     }
     lqi_free(j.kept);
     lqi_free(j.plan);
+    lqp_spill_close(&j.spill);
     lq_source_free(j.src);
     return s;
 }

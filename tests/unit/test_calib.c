@@ -1,6 +1,7 @@
 /* test_calib.c - `quant gptq` end to end on tiny-llama-6L (layer 0 only, two chunks of 64
  * tokens, so the test stays fast under ASan): the files it writes are read back here, by
  * hand, and compared with what GPTQ computes from the same Hessian through the library. */
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "lq/gguf.h"
 #include "lq/gptq.h"
 #include "lq/gptq_folder.h"
+#include "lq/gptq_gguf.h"
 #include "lq/llama_map.h"
 #include "lq/model_hooks.h"
 #include "lq/model_open_any.h"
@@ -209,20 +211,27 @@ static void expect_bad_config(const char *out, const char *from, const char *to,
     free(orig);
 }
 
-/* The library's job (lq_gptq_folder_run) with quant gptq's settings writes the same tensors as
- * the command did into cli_out; it refuses a GGUF model and an occupied output folder. */
-static void check_folder_library(const char *dir, const char *cli_out)
+/* The model with its tokenizer and the calibration chunks, as `quant gptq` opens them. */
+static void open_with_calib(lq_model **m, lq_tokenizer **tok, struct lq_calib *c)
 {
     struct lq_model_params mp = lq_model_params_default();
     mp.n_ctx = CTX;
     mp.n_batch = CTX;
     mp.n_threads = 1;
     struct lq_error err = {0};
+    assert_int_equal(lq_model_open_path(lqt_data_path(MODEL), &mp, m, tok, &err), LQ_OK);
+    assert_int_equal(lq_calib_load(lqt_data_path(CALIB), *tok, CTX, 1, N_CHUNKS, c, &err), LQ_OK);
+}
+
+/* The library's job (lq_gptq_folder_run) with quant gptq's settings writes the same tensors as
+ * the command did into cli_out; it refuses a GGUF model and an occupied output folder. */
+static void check_folder_library(const char *dir, const char *cli_out)
+{
+    struct lq_error err = {0};
     lq_model *m = NULL;
     lq_tokenizer *tok = NULL;
     struct lq_calib c = {0};
-    assert_int_equal(lq_model_open_path(lqt_data_path(MODEL), &mp, &m, &tok, &err), LQ_OK);
-    assert_int_equal(lq_calib_load(lqt_data_path(CALIB), tok, CTX, 1, N_CHUNKS, &c, &err), LQ_OK);
+    open_with_calib(&m, &tok, &c);
     struct lq_gptq_folder_params p = lq_gptq_folder_params_default();
     p.gp.n_threads = 1;
     p.n_layers = 1;
@@ -341,6 +350,98 @@ static void test_calib_gptq_gguf_standard_types(void **state)
     free(dir);
 }
 
+/* The GGUF job over two layers: layer 0's blocks wait on disk while layer 1 runs (memory holds
+ * one layer's), and come back byte for byte (the same as a run that stops after layer 0, since
+ * layer 0's GPTQ does not depend on what follows); the scratch file leaves nothing in the
+ * output folder; the model is given back with its own weights (same views, same logits). */
+static void test_calib_gptq_gguf_spills_and_restores(void **state)
+{
+    (void)state;
+    struct lq_error err = {0};
+    lq_model *m = NULL;
+    lq_tokenizer *tok = NULL;
+    struct lq_calib c = {0};
+    open_with_calib(&m, &tok, &c);
+    const int64_t n_vocab = lq_model_get_hparams(m)->n_vocab;
+    float *before = malloc((size_t)n_vocab * sizeof(float));
+    float *after = malloc((size_t)n_vocab * sizeof(float));
+    struct lq_batch b = {.tokens = c.tokens, .n_tokens = 8, .n_out = 1, .logits = before};
+    assert_int_equal(lq_model_forward(m, &b, &err), LQ_OK);
+    struct lq_model_tensor own[2][LQ_LW_COUNT];
+    for (int il = 0; il < 2; il++) {
+        for (int w = 0; w < LQ_LW_COUNT; w++) {
+            memset(&own[il][w], 0, sizeof own[il][w]);
+            if (lq_model_has_weight(m, (enum lq_layer_weight)w)) {
+                assert_int_equal(
+                    lq_model_get_weight(m, il, (enum lq_layer_weight)w, &own[il][w], &err), LQ_OK);
+            }
+        }
+    }
+    char *dir = lqt_tmpdir(), one[4096], two[4096];
+    snprintf(one, sizeof one, "%s/one.gguf", dir);
+    snprintf(two, sizeof two, "%s/two.gguf", dir);
+    struct lq_gptq_gguf_params p = lq_gptq_gguf_params_default();
+    p.gp.n_threads = 1;
+    p.n_layers = 1;
+    assert_int_equal(lq_gptq_gguf_run(m, &c, lqt_data_path(MODEL), one, &p, NULL, &err), LQ_OK);
+    p.n_layers = 2;
+    struct lq_gptq_gguf_summary sum = {0};
+    assert_int_equal(lq_gptq_gguf_run(m, &c, lqt_data_path(MODEL), two, &p, &sum, &err), LQ_OK);
+    assert_int_equal(sum.n_weights, 14);
+    for (int il = 0; il < 2; il++) {
+        for (int w = 0; w < LQ_LW_COUNT; w++) {
+            if (own[il][w].data) {
+                struct lq_model_tensor now;
+                assert_int_equal(
+                    lq_model_get_weight(m, il, (enum lq_layer_weight)w, &now, &err), LQ_OK);
+                assert_ptr_equal(now.data, own[il][w].data);
+                assert_int_equal(now.type, own[il][w].type);
+            }
+        }
+    }
+    b.logits = after;
+    assert_int_equal(lq_model_forward(m, &b, &err), LQ_OK);
+    assert_memory_equal(before, after, (size_t)n_vocab * sizeof(float));
+    lq_gguf *g1 = NULL, *g2 = NULL;
+    assert_int_equal(lq_gguf_open(one, &g1, NULL), LQ_OK);
+    assert_int_equal(lq_gguf_open(two, &g2, NULL), LQ_OK);
+    int64_t same = 0, differ = 0;
+    for (int64_t i = 0; i < lq_gguf_n_tensors(g2); i++) {
+        const struct lq_gguf_tensor_info *t2 = lq_gguf_tensor(g2, i);
+        const struct lq_gguf_tensor_info *t1 = lq_gguf_tensor(g1, lq_gguf_find_tensor(g1, t2->name));
+        assert_int_equal(t1->type, t2->type);
+        assert_int_equal(t1->nbytes, t2->nbytes);
+        const bool eq = memcmp(t1->data, t2->data, t2->nbytes) == 0;
+        if (strncmp(t2->name, "blk.0.", 6) == 0) {
+            if (!eq) {
+                fail_msg("%s: layer 0's blocks changed after the spill", t2->name);
+            }
+            same++;
+        } else if (strncmp(t2->name, "blk.1.", 6) == 0 && strstr(t2->name, "norm") == NULL) {
+            differ += !eq; /* GPTQ in the second file, plain rounding in the first */
+        }
+    }
+    assert_int_equal(same, 9); /* 7 weights and 2 norms */
+    assert_int_equal(differ, 7);
+    lq_gguf_free(g1);
+    lq_gguf_free(g2);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n_files = 0;
+    for (struct dirent *e = readdir(d); e; e = readdir(d)) {
+        n_files += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    }
+    closedir(d);
+    assert_int_equal(n_files, 2); /* the two outputs, no scratch file */
+    free(before);
+    free(after);
+    lq_calib_free(&c);
+    lq_tokenizer_free(tok);
+    lq_model_free(m);
+    lqt_rmtree(dir);
+    free(dir);
+}
+
 static void test_calib_gptq_text_too_short(void **state)
 {
     (void)state;
@@ -397,6 +498,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_calib_gptq_safetensors_words),
         cmocka_unit_test(test_calib_gptq_gguf_standard_types),
+        cmocka_unit_test(test_calib_gptq_gguf_spills_and_restores),
         cmocka_unit_test(test_calib_gptq_text_too_short),
         cmocka_unit_test(test_calib_start_from_cached_residual),
     };

@@ -80,8 +80,10 @@ LQ_API struct lq_gptq_gguf_params lq_gptq_gguf_params_default(void);
 
 /* GPTQ over an opened model m (n_ctx and n_batch >= c->n_ctx) and calibration chunks c, then
  * writes out_path. model_path is the checkpoint m was opened from (GGUF F16/F32/BF16 or a
- * Hugging Face folder; lq_source_open reads it for the convert pipeline). m's layer weights
- * are left pointing at buffers freed on return: free m afterwards, do not run it. */
+ * Hugging Face folder; lq_source_open reads it for the convert pipeline). Memory holds one
+ * layer's quantized blocks: the earlier layers' wait in a scratch file in out_path's folder
+ * (unlinked at once; it needs about the output's size of free space there, which the output
+ * needs anyway). m is given back with its own weights (lq_calib_gptq) and can be run again. */
 LQ_API lq_status lq_gptq_gguf_run(lq_model *m, const struct lq_calib *c, const char *model_path,
                                   const char *out_path, const struct lq_gptq_gguf_params *p,
                                   struct lq_gptq_gguf_summary *sum, struct lq_error *err);

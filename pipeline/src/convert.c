@@ -420,9 +420,12 @@ static lq_status write_tensor(const lq_source *src, lq_gguf_writer *w, int64_t i
                               struct lq_error *err)
 {
     const struct lq_source_tensor *t = lq_source_tensor(src, i);
-    const void *bytes;
-    size_t nbytes;
-    if (p->tensor_data && p->tensor_data(t->name, to, &bytes, &nbytes, p->tensor_data_user)) {
+    const void *bytes = NULL;
+    size_t nbytes = 0;
+    if (p->tensor_data) {
+        LQ_TRY(p->tensor_data(t->name, to, &bytes, &nbytes, p->tensor_data_user, err));
+    }
+    if (bytes) {
         const size_t want = lq_row_size(to, t->ne[0]) * (size_t)(n_elements(t) / t->ne[0]);
         LQ_FAIL_IF(nbytes != want, err, LQ_E_INVALID_ARG,
                    "tensor '%s': %zu bytes supplied, %s needs %zu", t->name, nbytes,

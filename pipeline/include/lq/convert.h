@@ -63,11 +63,12 @@ struct lq_convert_params {
     /* --tensor-type: returns a type for this tensor name, or -1 */
     int (*type_override)(const char *name, void *user);
     void *type_override_user;
-    /* supplies a tensor's output bytes instead of converting it (e.g. GPTQ's blocks): returns
-     * true and sets *data (borrowed until the next call) and *nbytes, which must be the size
-     * of the planned type `to`; false converts as usual. May be NULL. */
-    bool (*tensor_data)(const char *name, enum lq_type to, const void **data, size_t *nbytes,
-                        void *user);
+    /* supplies a tensor's output bytes instead of converting it (e.g. GPTQ's blocks): sets
+     * *data (borrowed until the next call) and *nbytes, which must be the size of the planned
+     * type `to`, or leaves *data NULL to convert as usual. A failure (e.g. reading blocks
+     * back from disk) ends the run with its error. May be NULL. */
+    lq_status (*tensor_data)(const char *name, enum lq_type to, const void **data,
+                             size_t *nbytes, void *user, struct lq_error *err);
     void *tensor_data_user;
     /* adds metadata after the recipe's keys (e.g. the optimizer's plan); may be NULL */
     lq_status (*add_metadata)(lq_gguf_writer *w, void *user, struct lq_error *err);
