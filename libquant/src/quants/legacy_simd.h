@@ -58,6 +58,7 @@
         float summs = 0;                                                                           \
         int64_t ib = 0;                                                                            \
         for (; ib + 1 < nb; ib += 2) {                                                             \
+            lqi_prefetch_ahead(x + ib, (int)(2 * sizeof *x));                                      \
             if (HAS_MIN) {                                                                         \
                 summs += MIN_TERM(x[ib], y[ib]) + MIN_TERM(x[ib + 1], y[ib + 1]);                  \
             }                                                                                      \

@@ -278,6 +278,7 @@ static LQI_AVX512 float q4_K_row_arranged(int64_t nb, const block_q4_K *x, const
     __m256 acc = _mm256_setzero_ps();
     float off = 0;
     for (int64_t i = 0; i < nb; ++i) {
+        lqi_prefetch_ahead(x + i, (int)sizeof *x);
         const __m128i sm = lqi_k4_scales_mins(x[i].scales);
         const int summ = lqi_k4_min_sum(sm, y[i].bsums);
         const __m512i sc = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(sm));

@@ -208,6 +208,7 @@ static LQI_AVX512 void dot_q5_K_q8_K_avx512(int64_t n, float *restrict s,
     __m256 acc = _mm256_setzero_ps();
     float off = 0;
     for (int64_t i = 0; i < n / QK_K; ++i) {
+        lqi_prefetch_ahead(x + i, (int)sizeof *x);
         const __m128i sm = lqi_k4_scales_mins(x[i].scales);
         const int summ = lqi_k4_min_sum(sm, y[i].bsums);
         const __m512i sc = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(sm));

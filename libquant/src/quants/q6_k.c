@@ -283,6 +283,7 @@ static LQI_AVX512 void dot_q6_K_q8_K_avx512(int64_t n, float *restrict s,
     __m256 acc = _mm256_setzero_ps();
     float off = 0;
     for (int64_t i = 0; i < n / QK_K; ++i) {
+        lqi_prefetch_ahead(x + i, (int)sizeof *x);
         const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
         const __m256i bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);
         const int offs = lqi_hsum_i32x8(_mm256_madd_epi16(sc16, bs));
