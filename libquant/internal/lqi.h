@@ -63,6 +63,10 @@ void *lqi_malloc(size_t n);
 void *lqi_calloc(size_t count, size_t size);
 void *lqi_realloc(void *p, size_t n);
 void lqi_free(void *p);
+/* A reusable buffer of at least `need` bytes: *buf is reallocated (contents kept) only when
+ * *cap is smaller, so a loop over tensors allocates once per new maximum. NULL when out of
+ * memory (the old buffer stays valid). */
+void *lqi_grow(void **buf, size_t *cap, size_t need);
 char *lqi_strdup(const char *s);
 char *lqi_strndup(const char *s, size_t n);
 

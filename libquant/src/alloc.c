@@ -23,6 +23,19 @@ void lqi_free(void *p)
     free(p);
 }
 
+void *lqi_grow(void **buf, size_t *cap, size_t need)
+{
+    if (need > *cap) {
+        void *nb = lqi_realloc(*buf, need);
+        if (!nb) {
+            return NULL;
+        }
+        *buf = nb;
+        *cap = need;
+    }
+    return *buf;
+}
+
 char *lqi_strndup(const char *s, size_t n)
 {
     char *d = lqi_malloc(n + 1);

@@ -213,19 +213,6 @@ struct work {
     size_t imat_cap;
 };
 
-static void *grow(void **buf, size_t *cap, size_t need)
-{
-    if (need > *cap) {
-        void *p = lqi_realloc(*buf, need);
-        if (!p) {
-            return NULL;
-        }
-        *buf = p;
-        *cap = need;
-    }
-    return *buf;
-}
-
 static void work_free(struct work *wk)
 {
     lqi_free(wk->f32);
@@ -239,7 +226,7 @@ static void work_free(struct work *wk)
 static lq_status measure(struct work *wk, enum lq_type type, int64_t n,
                          struct lq_convert_tensor_report *r, struct lq_error *err)
 {
-    if (!grow((void **)&wk->deq, &wk->deq_cap, (size_t)n * sizeof(float))) {
+    if (!lqi_grow((void **)&wk->deq, &wk->deq_cap, (size_t)n * sizeof(float))) {
         return lqi_set_error(err, LQ_E_NOMEM, "out of memory");
     }
     LQ_TRY(lq_dequantize_rows(type, wk->out, wk->deq, n, err));
@@ -277,7 +264,7 @@ static lq_status imatrix_for(const struct lq_convert_params *p, const struct lq_
                    (long long)(e->n_per_row * e->n_mat), (long long)need);
         return LQ_OK;
     }
-    if (!grow((void **)&wk->imat, &wk->imat_cap, (size_t)need * sizeof(float))) {
+    if (!lqi_grow((void **)&wk->imat, &wk->imat_cap, (size_t)need * sizeof(float))) {
         return lqi_set_error(err, LQ_E_NOMEM, "out of memory");
     }
     LQ_TRY(lq_imatrix_weights(p->imatrix, t->name, wk->imat, need, err));
@@ -320,7 +307,7 @@ static lq_status check_written(const lq_source *src, int64_t i, enum lq_type to,
         if (lq_validate_row_data(to, row, row_bytes)) {
             continue;
         }
-        if (!grow((void **)&wk->deq, &wk->deq_cap, (size_t)n_per_row * sizeof(float))) {
+        if (!lqi_grow((void **)&wk->deq, &wk->deq_cap, (size_t)n_per_row * sizeof(float))) {
             return lqi_set_error(err, LQ_E_NOMEM, "tensor '%s': out of memory", t->name);
         }
         LQ_TRY(lq_dequantize_rows(to, row, wk->deq, n_per_row, err));
@@ -355,8 +342,8 @@ static lq_status convert_piece(const lq_source *src, lq_gguf_writer *w, int64_t 
     const struct lq_source_tensor *t = lq_source_tensor(src, i);
     const int64_t n_per_row = t->ne[0], n = nrows * n_per_row;
     const size_t out_bytes = lq_row_size(to, n_per_row) * (size_t)nrows;
-    if (!grow((void **)&wk->f32, &wk->f32_cap, (size_t)(n ? n : 1) * sizeof(float)) ||
-        !grow(&wk->out, &wk->out_cap, out_bytes ? out_bytes : 1)) {
+    if (!lqi_grow((void **)&wk->f32, &wk->f32_cap, (size_t)(n ? n : 1) * sizeof(float)) ||
+        !lqi_grow(&wk->out, &wk->out_cap, out_bytes ? out_bytes : 1)) {
         return lqi_set_error(err, LQ_E_NOMEM, "tensor '%s': out of memory", t->name);
     }
     LQ_TRY(lq_source_read_f32_rows(src, i, row0, nrows, wk->f32, err));
@@ -433,7 +420,7 @@ static lq_status write_tensor(const lq_source *src, lq_gguf_writer *w, int64_t i
         r->quantized = true;
     } else if (to == t->type) {
         /* stored as is: copy the bytes (in GGUF row order) */
-        if (!grow(&wk->out, &wk->out_cap, t->nbytes ? t->nbytes : 1)) {
+        if (!lqi_grow(&wk->out, &wk->out_cap, t->nbytes ? t->nbytes : 1)) {
             return lqi_set_error(err, LQ_E_NOMEM, "tensor '%s': out of memory", t->name);
         }
         LQ_TRY(lq_source_read_raw(src, i, wk->out, err));

@@ -70,19 +70,6 @@ static void tick(struct measure *ms)
     }
 }
 
-static void *grow(void **buf, size_t *cap, size_t need)
-{
-    if (need > *cap) {
-        void *nb = lqi_realloc(*buf, need);
-        if (!nb) {
-            return NULL;
-        }
-        *buf = nb;
-        *cap = need;
-    }
-    return *buf;
-}
-
 /* energy()'s blocks: columns of H, rows of the differences. */
 enum { ENERGY_COLS = 512, ENERGY_ROWS = 256 };
 
@@ -107,7 +94,7 @@ static lq_status energy(struct measure *ms, const float *w, const float *deq, in
     const int64_t cb = cols < ENERGY_COLS ? cols : ENERGY_COLS;
     const int64_t rb = rows < ENERGY_ROWS ? rows : ENERGY_ROWS;
     const size_t need = (size_t)(cols * cb + rb * cols + rb * cb) * sizeof(double);
-    LQ_FAIL_IF(!grow((void **)&ms->eb, &ms->eb_cap, need), err, LQ_E_NOMEM,
+    LQ_FAIL_IF(!lqi_grow((void **)&ms->eb, &ms->eb_cap, need), err, LQ_E_NOMEM,
                "optimize: out of memory");
     double *hb = ms->eb, *db = hb + cols * cb, *pb = db + rb * cols;
     for (int64_t c0 = 0; c0 < cols; c0 += cb) {
@@ -142,7 +129,8 @@ lq_status lqi_opt_round(enum lq_type type, const float *w, int64_t rows, int64_t
                         struct lq_error *err)
 {
     const size_t nbytes = lq_row_size(type, cols) * (size_t)rows;
-    LQ_FAIL_IF(!grow(q, q_cap, nbytes ? nbytes : 1), err, LQ_E_NOMEM, "optimize: out of memory");
+    LQ_FAIL_IF(!lqi_grow(q, q_cap, nbytes ? nbytes : 1), err, LQ_E_NOMEM,
+               "optimize: out of memory");
     struct lq_quantize_params qp = lq_quantize_params_default();
     qp.nthreads = n_threads > 0 ? n_threads : 1;
     qp.imatrix = imp;
@@ -159,7 +147,8 @@ static lq_status quantize_candidate(struct measure *ms, enum lq_type type, const
 {
     if (ms->p->gptq && h && lq_gptq_gguf_supported(type)) {
         const size_t nbytes = lq_row_size(type, cols) * (size_t)rows;
-        LQ_FAIL_IF(!grow(&ms->q, &ms->q_cap, nbytes), err, LQ_E_NOMEM, "optimize: out of memory");
+        LQ_FAIL_IF(!lqi_grow(&ms->q, &ms->q_cap, nbytes), err, LQ_E_NOMEM,
+                   "optimize: out of memory");
         struct lq_gptq_params gp = ms->p->gp;
         gp.static_groups = gp.static_groups || gp.act_order;
         struct lq_gptq_gguf_out out = {.type = type, .blocks = ms->q, .size = nbytes,
@@ -186,11 +175,11 @@ static lq_status tensor_energies(struct measure *ms, int64_t ti, const float *w,
 {
     struct lq_opt_tensor *t = &ms->tab->t[ti];
     const int64_t rows = t->rows, cols = t->cols;
-    LQ_FAIL_IF(!grow((void **)&ms->deq, &ms->deq_cap, (size_t)(rows * cols) * sizeof(float)),
+    LQ_FAIL_IF(!lqi_grow((void **)&ms->deq, &ms->deq_cap, (size_t)(rows * cols) * sizeof(float)),
                err, LQ_E_NOMEM, "optimize: out of memory");
     const float *H = NULL;
     if (h) {
-        LQ_FAIL_IF(!grow((void **)&ms->h, &ms->h_cap, (size_t)(cols * cols) * sizeof(float)),
+        LQ_FAIL_IF(!lqi_grow((void **)&ms->h, &ms->h_cap, (size_t)(cols * cols) * sizeof(float)),
                    err, LQ_E_NOMEM, "optimize: out of memory");
         lq_hessian_get(h, ms->h);
         H = ms->h;
@@ -244,7 +233,7 @@ static lq_status weight_f32(struct measure *ms, const struct lq_model_tensor *v,
                             struct lq_error *err)
 {
     const int64_t n = v->ne[0] * v->ne[1];
-    LQ_FAIL_IF(!grow((void **)&ms->w32, &ms->w32_cap, (size_t)n * sizeof(float)), err,
+    LQ_FAIL_IF(!lqi_grow((void **)&ms->w32, &ms->w32_cap, (size_t)n * sizeof(float)), err,
                LQ_E_NOMEM, "optimize: out of memory");
     const struct lq_type_traits *tr = lq_type_traits_get(v->type);
     if (v->type == LQ_TYPE_F32) {
@@ -333,8 +322,9 @@ static lq_status single_tensor_kld(struct measure *ms, int64_t ti, enum lq_type 
         LQ_TRY(lq_model_get_model_weight(ms->m, LQ_MW_OUTPUT, &orig_out, err));
     }
     LQ_TRY(weight_f32(ms, &orig, err));
-    LQ_FAIL_IF(!grow((void **)&ms->deq, &ms->deq_cap, (size_t)(t->rows * t->cols) * sizeof(float)),
-               err, LQ_E_NOMEM, "optimize: out of memory");
+    LQ_FAIL_IF(
+        !lqi_grow((void **)&ms->deq, &ms->deq_cap, (size_t)(t->rows * t->cols) * sizeof(float)),
+        err, LQ_E_NOMEM, "optimize: out of memory");
     LQ_TRY(lqi_opt_round(type, ms->w32, t->rows, t->cols, ms->imp[ti], ms->p->gp.n_threads,
                          &ms->q, &ms->q_cap, ms->deq, err));
     const size_t nbytes = lq_row_size(type, t->cols) * (size_t)t->rows;

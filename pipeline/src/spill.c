@@ -80,12 +80,8 @@ lq_status lqp_spill_get(struct lqp_spill *s, uint64_t offset, size_t n, const vo
     LQ_FAIL_IF(s->fd < 0 || offset > s->size || n > s->size - offset, err, LQ_E_INVALID_ARG,
                "spill: %zu bytes at %llu outside the %llu written", n,
                (unsigned long long)offset, (unsigned long long)s->size);
-    if (n > s->buf_cap) {
-        void *b = lqi_realloc(s->buf, n);
-        LQ_FAIL_IF(!b, err, LQ_E_NOMEM, "spill: out of memory for %zu bytes", n);
-        s->buf = b;
-        s->buf_cap = n;
-    }
+    LQ_FAIL_IF(!lqi_grow(&s->buf, &s->buf_cap, n ? n : 1), err, LQ_E_NOMEM,
+               "spill: out of memory for %zu bytes", n);
     unsigned char *p = s->buf;
     for (size_t done = 0; done < n;) {
         const ssize_t r = pread(s->fd, p + done, n - done, (off_t)(offset + done));
