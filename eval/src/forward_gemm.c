@@ -59,9 +59,13 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel(void)
     return k ? k : &scalar_kernel;
 }
 
-const struct lqi_gemm_kernel *lqi_gemm_kernel_bf16(void)
+const struct lqi_gemm_kernel *lqi_gemm_kernel_bf16(int64_t n_in)
 {
-    return lq_simd_level_get() >= LQ_SIMD_AVX512 ? lqi_gemm_kernel_avx512_bf16() : NULL;
+    const enum lq_simd_level level = lq_simd_level_get();
+    if (level >= LQ_SIMD_AMX && n_in % 32 == 0) { /* whole tiles of 16 pairs per chunk */
+        return lqi_gemm_kernel_amx_bf16();
+    }
+    return level >= LQ_SIMD_AVX512 ? lqi_gemm_kernel_avx512_bf16() : NULL;
 }
 
 const struct lqi_gemm_kernel *lqi_gemm_kernel_q4_0(void)
@@ -94,6 +98,14 @@ void lqi_gemm_pack_row_bf16(float *pack, const struct lqi_gemm_kernel *k, int64_
                             int64_t r, const uint16_t *row)
 {
     const int64_t mr = k->mr;
+    if (k->format == LQI_GEMM_BF16_TOKENS) {
+        uint16_t *tile = (uint16_t *)(void *)pack + r / mr * mr * n_in;
+        for (int64_t k0 = 0; k0 < n_in; k0 += LQI_GEMM_KC) {
+            const int64_t kc = n_in - k0 < LQI_GEMM_KC ? n_in - k0 : LQI_GEMM_KC;
+            memcpy(tile + k0 * mr + r % mr * kc, row + k0, (size_t)kc * sizeof(uint16_t));
+        }
+        return;
+    }
     uint32_t *dst = (uint32_t *)(void *)pack + r / mr * mr * (n_in / 2) + r % mr;
     for (int64_t p = 0; p < n_in / 2; p++) {
         dst[p * mr] = (uint32_t)row[2 * p] | (uint32_t)row[2 * p + 1] << 16;

@@ -17,7 +17,7 @@
 /* Elements of one weight panel chunk: a multiple of every block size (256 at most). */
 #define LQI_GEMM_KC 256
 /* The largest tile of any kernel (the activation pack and per-thread scratch are sized by them). */
-#define LQI_GEMM_MR_MAX 12
+#define LQI_GEMM_MR_MAX 32
 #define LQI_GEMM_NR_MAX 32
 
 /* How a kernel's packed activations and weight panels hold the values. */
@@ -25,6 +25,9 @@ enum lqi_gemm_format {
     LQI_GEMM_F32,   /* floats: xp[k * mr + i], wp[k * nr + j] */
     LQI_GEMM_BF16X2, /* 32-bit words of two BF16 values, elements 2p (low half) and 2p + 1:
                       * xp[p * mr + i], wp[p * nr + j]; half the floats of LQI_GEMM_F32 */
+    LQI_GEMM_BF16_TOKENS, /* weights as LQI_GEMM_BF16X2; activations as BF16 values token by
+                           * token within each chunk of kc elements: element k of token i at
+                           * ((const uint16_t *)xp)[i * kc + k] (the rows of AMX's A tiles) */
     LQI_GEMM_Q4_0_Q8, /* Q4_0 weights against Q8_0 activations in integers, by blocks of 32
                        * elements. Activations, LQI_GEMM_Q8_WORDS words per token and block:
                        * 8 words of 4 int8 (xp[g * mr + i], elements 4g .. 4g + 3), the scale
@@ -75,10 +78,12 @@ void lqi_gemm_panel_plain(float *wp, const float *tmp, int nr, int nv, int64_t k
 /* The kernel of the SIMD level in force (lq_simd_level_get). */
 const struct lqi_gemm_kernel *lqi_gemm_kernel(void);
 
-/* The kernel for BF16 weights: BF16 pairs multiplied by the CPU's BF16 dot (AVX512_BF16's
- * vdpbf16ps, as ggml's BF16 kernels) when the SIMD level in force is AVX-512 and the CPU has
- * it; NULL otherwise (the F32 kernel then multiplies the same BF16 values as floats). */
-const struct lqi_gemm_kernel *lqi_gemm_kernel_bf16(void);
+/* The kernel for BF16 weights of n_in inputs: at the AMX level, and n_in a multiple of 32,
+ * tiles of 32 tokens x 32 rows multiplied in AMX tile registers (tdpbf16ps); else BF16 pairs
+ * multiplied by the CPU's BF16 dot (AVX512_BF16's vdpbf16ps, as ggml's BF16 kernels) when
+ * the level in force is AVX-512 or above and the CPU has it; NULL otherwise (the F32 kernel
+ * then multiplies the same BF16 values as floats). */
+const struct lqi_gemm_kernel *lqi_gemm_kernel_bf16(int64_t n_in);
 
 /* The kernels for Q4_0 and Q4_K weights: integer dot products of the 4-bit values and the
  * 8-bit activations of their vec_dot type (AVX512_VNNI's vpdpbusd), each block's or
@@ -90,6 +95,7 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel_q4_k(void);
 /* The x86 kernels (forward_gemm_x86.c); NULL when the build or the CPU lacks them. */
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512(void);
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_bf16(void);
+const struct lqi_gemm_kernel *lqi_gemm_kernel_amx_bf16(void);
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_q4_0(void);
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_q4_k(void);
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx2(void);
@@ -108,7 +114,8 @@ int64_t lqi_gemm_pack_floats(int64_t n_rows, int64_t n_in);
 void lqi_gemm_pack_row(float *pack, const struct lqi_gemm_kernel *k, int64_t n_in, int64_t r,
                        const float *row);
 
-/* The same for a LQI_GEMM_BF16X2 kernel: row r as n_in (even) BF16 values. */
+/* The same for a LQI_GEMM_BF16X2 or LQI_GEMM_BF16_TOKENS kernel: row r as n_in (even) BF16
+ * values. */
 void lqi_gemm_pack_row_bf16(float *pack, const struct lqi_gemm_kernel *k, int64_t n_in,
                             int64_t r, const uint16_t *row);
 
@@ -125,6 +132,7 @@ static inline int64_t lqi_gemm_pack_offset(const struct lqi_gemm_kernel *k, int6
     const int64_t off = t * n_in + k0 * k->mr;
     switch (k->format) {
     case LQI_GEMM_BF16X2:
+    case LQI_GEMM_BF16_TOKENS:
         return off / 2;
     case LQI_GEMM_Q4_0_Q8:
     case LQI_GEMM_Q4_K_Q8:

@@ -8,7 +8,9 @@
  * on a CPU with AVX512_BF16 take a 12 x 32 kernel on pairs of elements (vdpbf16ps: twice the
  * products per instruction), its panel moved straight from the stored rows; Q4_0 and Q4_K
  * weights on a CPU with AVX512_VNNI a 6 x 32 kernel in integers (vpdpbusd: four 8-bit
- * products per int lane and instruction) against their 8-bit activations. */
+ * products per int lane and instruction) against their 8-bit activations. At the AMX level
+ * BF16 weights take 32 x 32 tiles in AMX's tile registers (tdpbf16ps: 16 x 16 outputs of 16
+ * pairs each per instruction). */
 #include "forward_gemm.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -22,6 +24,7 @@
 #define GEMM_AVX2 __attribute__((target("avx2,fma")))
 #define GEMM_BF16 __attribute__((target("avx512f,avx512bf16,fma")))
 #define GEMM_VNNI __attribute__((target("avx512f,avx512vnni,fma")))
+#define GEMM_AMX __attribute__((target("avx512f,amx-tile,amx-bf16")))
 #define INLINE inline __attribute__((always_inline))
 
 // ---- AVX-512: 12 x 32 --------------------------------------------------------------------
@@ -208,6 +211,85 @@ static GEMM_AVX512 void panelbf16(uint32_t *wp, const unsigned char *rows, size_
                 memcpy(&v, rows + (size_t)j * row_size + (size_t)p0 * 4, 4);
             }
             wp[p0 * 32 + j] = v;
+        }
+    }
+}
+
+// ---- AMX: 32 x 32 on BF16 pairs in tile registers ----------------------------------------
+
+/* Tile registers 0-3 hold the 2 x 2 blocks of 16 tokens x 16 rows of floats (C), 4-5 two
+ * blocks of 16 tokens x 32 activations (A: 16 pairs per row), 6-7 two panels of 16 pairs x
+ * 16 weight rows (B, the word layout of LQI_GEMM_BF16X2). Every tile is 16 rows of 64 bytes.
+ * The configuration is static: GCC 12 drops stores to a local one before ldtilecfg (the
+ * builtin is not seen to read its operand), leaving tiles unconfigured (tile ops then fault). */
+struct amx_config {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+};
+static const struct amx_config amx_config __attribute__((aligned(64))) = {
+    .palette = 1,
+    .colsb = { 64, 64, 64, 64, 64, 64, 64, 64 },
+    .rows = { 16, 16, 16, 16, 16, 16, 16, 16 },
+};
+
+/* GCC's tile intrinsics are asm statements that do not name the memory they read or write. */
+#define AMX_MEMORY_BARRIER() __asm__ volatile("" ::: "memory")
+
+/* The configuration is per thread; tile instructions fault until it is loaded. */
+static _Thread_local bool amx_configured;
+
+static GEMM_AMX void tileamx(int64_t kc, const float *xpf, const float *wpf, float *c,
+                             int64_t ldc, int m, int n, bool accumulate)
+{
+    if (!amx_configured) {
+        _tile_loadconfig(&amx_config);
+        amx_configured = true;
+    }
+    const char *xp = (const char *)xpf, *wp = (const char *)wpf;
+    const int64_t xs = kc * 2;     /* bytes per token row of the chunk */
+    const bool whole = m == 32 && n == 32;
+    const long cs = (long)ldc * 4; /* bytes per output row */
+    AMX_MEMORY_BARRIER();
+    if (whole && accumulate) {
+        _tile_loadd(0, c, cs);
+        _tile_loadd(1, c + 16, cs);
+        _tile_loadd(2, c + 16 * ldc, cs);
+        _tile_loadd(3, c + 16 * ldc + 16, cs);
+    } else {
+        _tile_zero(0);
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
+    }
+    for (int64_t k = 0; k < kc; k += 32) {
+        _tile_loadd(4, xp + k * 2, xs);                     /* tokens 0-15 */
+        _tile_loadd(5, xp + 16 * xs + k * 2, xs);           /* tokens 16-31 */
+        _tile_loadd(6, wp + k / 2 * 128, 128);              /* rows 0-15 */
+        _tile_loadd(7, wp + k / 2 * 128 + 64, 128);         /* rows 16-31 */
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+    }
+    if (whole) {
+        _tile_stored(0, c, cs);
+        _tile_stored(1, c + 16, cs);
+        _tile_stored(2, c + 16 * ldc, cs);
+        _tile_stored(3, c + 16 * ldc + 16, cs);
+        AMX_MEMORY_BARRIER();
+        return;
+    }
+    float out[4][16 * 16] __attribute__((aligned(64)));
+    _tile_stored(0, out[0], 64);
+    _tile_stored(1, out[1], 64);
+    _tile_stored(2, out[2], 64);
+    _tile_stored(3, out[3], 64);
+    AMX_MEMORY_BARRIER();
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+            const float v = out[i / 16 * 2 + j / 16][i % 16 * 16 + j % 16];
+            c[i * ldc + j] = accumulate ? c[i * ldc + j] + v : v;
         }
     }
 }
@@ -444,6 +526,8 @@ static const struct lqi_gemm_kernel kernel512 = { MR512, 32, LQI_GEMM_F32, tile5
                                                   NULL, "avx512" };
 static const struct lqi_gemm_kernel kernelbf16 = { MR512, 32, LQI_GEMM_BF16X2, tilebf16, NULL,
                                                    panelbf16, "avx512-bf16" };
+static const struct lqi_gemm_kernel kernelamx = { 32, 32, LQI_GEMM_BF16_TOKENS, tileamx, NULL,
+                                                  panelbf16, "amx-bf16" };
 static const struct lqi_gemm_kernel kernelq4_0 = { MRQ, 32, LQI_GEMM_Q4_0_Q8, tileq4_0, NULL,
                                                    panelq4_0, "avx512-vnni-q4_0" };
 static const struct lqi_gemm_kernel kernelq4_k = { MRQ, 32, LQI_GEMM_Q4_K_Q8, tileq4_k, NULL,
@@ -459,6 +543,12 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512(void)
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_bf16(void)
 {
     return cpu_has_avx512_bf16() ? &kernelbf16 : NULL;
+}
+
+/* Only asked for at the AMX level, which checks the CPU and the OS. */
+const struct lqi_gemm_kernel *lqi_gemm_kernel_amx_bf16(void)
+{
+    return &kernelamx;
 }
 
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_q4_0(void)
@@ -479,6 +569,11 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel_avx2(void)
 #else
 
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512(void)
+{
+    return NULL;
+}
+
+const struct lqi_gemm_kernel *lqi_gemm_kernel_amx_bf16(void)
 {
     return NULL;
 }

@@ -137,7 +137,7 @@ static const struct lqi_gemm_kernel *gemm_kernel(const struct lqi_weight *w)
 {
     const struct lqi_gemm_kernel *k = NULL;
     if (w->kind == LQI_DOT_BF16 && w->n_in % 2 == 0) {
-        k = lqi_gemm_kernel_bf16();
+        k = lqi_gemm_kernel_bf16(w->n_in);
     } else if (w->kind == LQI_DOT_TABLE && w->type == LQ_TYPE_Q4_0 &&
                w->act_type == LQ_TYPE_Q8_0) {
         k = lqi_gemm_kernel_q4_0();
@@ -154,7 +154,8 @@ static const struct lqi_gemm_kernel *gemm_kernel(const struct lqi_weight *w)
 static void pack_row(struct lqi_acts *a, const float *x, int64_t r, float *tmp)
 {
     switch (a->kernel->format) {
-    case LQI_GEMM_BF16X2: {
+    case LQI_GEMM_BF16X2:
+    case LQI_GEMM_BF16_TOKENS: {
         uint16_t *h = (uint16_t *)(void *)tmp;
         lq_fp32_to_bf16_row(x + r * a->n_in, h, a->n_in);
         lqi_gemm_pack_row_bf16(a->pack, a->kernel, a->n_in, r, h);
@@ -176,6 +177,7 @@ static void pack_zero_row(struct lqi_acts *a, int64_t r, const float *zeros)
 {
     switch (a->kernel->format) {
     case LQI_GEMM_BF16X2:
+    case LQI_GEMM_BF16_TOKENS:
         lqi_gemm_pack_row_bf16(a->pack, a->kernel, a->n_in, r, (const uint16_t *)zeros);
         return;
     case LQI_GEMM_Q4_0_Q8:

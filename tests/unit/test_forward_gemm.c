@@ -195,23 +195,26 @@ static void test_kernel_shapes(void **state)
         const struct lqi_gemm_kernel *k = lqi_gemm_kernel();
         assert_true(k->mr >= 1 && k->mr <= LQI_GEMM_MR_MAX);
         assert_true(k->nr >= 1 && k->nr <= LQI_GEMM_NR_MAX);
-        assert_string_equal(k->name, lq_simd_level_name((enum lq_simd_level)lv));
+        /* the F32 kernel of the AMX level is AVX-512's */
+        assert_string_equal(k->name, lq_simd_level_name(lv >= LQ_SIMD_AMX ? LQ_SIMD_AVX512
+                                                                          : (enum lq_simd_level)lv));
         assert_int_equal(k->format, LQI_GEMM_F32);
         /* the BF16 pair and integer kernels: AVX-512 with AVX512_BF16 / AVX512_VNNI only;
-         * their panels fit a thread's panel slot (LQI_GEMM_NR_MAX * LQI_GEMM_KC floats) */
+         * their panels fit a thread's panel slot (LQI_GEMM_NR_MAX * LQI_GEMM_KC floats).
+         * BF16 with 300 inputs: never the AMX kernel, which takes multiples of 32. */
         const struct {
             const struct lqi_gemm_kernel *k;
             enum lqi_gemm_format format;
             int64_t panel_words;
         } special[] = {
-            { lqi_gemm_kernel_bf16(), LQI_GEMM_BF16X2, LQI_GEMM_KC / 2 * 32 },
+            { lqi_gemm_kernel_bf16(300), LQI_GEMM_BF16X2, LQI_GEMM_KC / 2 * 32 },
             { lqi_gemm_kernel_q4_0(), LQI_GEMM_Q4_0_Q8, LQI_GEMM_KC / 32 * LQI_GEMM_Q4_0_WORDS(32) },
             { lqi_gemm_kernel_q4_k(), LQI_GEMM_Q4_K_Q8, LQI_GEMM_KC / 32 * LQI_GEMM_Q4_K_WORDS(32) },
         };
         for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) {
             const struct lqi_gemm_kernel *kb = special[i].k;
             if (kb) {
-                assert_int_equal(lv, LQ_SIMD_AVX512);
+                assert_true(lv >= LQ_SIMD_AVX512);
                 assert_int_equal(kb->format, special[i].format);
                 assert_true(kb->mr >= 1 && kb->mr <= LQI_GEMM_MR_MAX && kb->mr % 2 == 0);
                 assert_int_equal(kb->nr, 32);
@@ -219,6 +222,41 @@ static void test_kernel_shapes(void **state)
                 assert_true(special[i].panel_words <= LQI_GEMM_NR_MAX * LQI_GEMM_KC);
             }
         }
+        /* the AMX kernel: 32 x 32 tiles, BF16 weights whose inputs are a multiple of 32 */
+        const struct lqi_gemm_kernel *ka = lqi_gemm_kernel_bf16(288);
+        if (lv >= LQ_SIMD_AMX) {
+            assert_non_null(ka);
+            assert_int_equal(ka->format, LQI_GEMM_BF16_TOKENS);
+            assert_int_equal(ka->mr, 32);
+            assert_int_equal(ka->nr, 32);
+            assert_true(ka->mr <= LQI_GEMM_MR_MAX);
+        } else if (ka) {
+            assert_int_equal(ka->format, LQI_GEMM_BF16X2);
+        }
+    }
+    assert_int_equal(lq_simd_level_set(top, NULL), LQ_OK);
+}
+
+/* BF16 in the shapes of the AMX kernel's paths at every level: whole 32 x 32 tiles (outputs
+ * stored from the tile registers, then accumulated across chunks), partial ones in tokens and
+ * in rows, a last chunk of 32 inputs; and inputs not a multiple of 32 (the pair kernel). */
+static void test_bf16_tile_shapes(void **state)
+{
+    (void)state;
+    const enum lq_simd_level top = lq_simd_level_supported();
+    const struct {
+        int64_t n_in, n_out, n_tok;
+    } shapes[] = { { 288, 64, 64 }, { 544, 96, 70 }, { 512, 45, 29 }, { 320, 33, 40 },
+                   { 302, 64, 64 } };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        struct case_data c;
+        assert_true(case_build(&c, LQ_TYPE_BF16, shapes[s].n_in, shapes[s].n_out,
+                               shapes[s].n_tok));
+        for (int lv = (int)top; lv >= 0; lv--) {
+            assert_int_equal(lq_simd_level_set((enum lq_simd_level)lv, NULL), LQ_OK);
+            case_check(&c, shapes[s].n_tok, lq_simd_level_name((enum lq_simd_level)lv));
+        }
+        case_free(&c);
     }
     assert_int_equal(lq_simd_level_set(top, NULL), LQ_OK);
 }
@@ -228,6 +266,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernel_shapes),
         cmocka_unit_test(test_every_type_every_level),
+        cmocka_unit_test(test_bf16_tile_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

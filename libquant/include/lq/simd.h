@@ -2,7 +2,8 @@
  * lq/simd.h - which instruction set libquant's kernels use.
  *
  * Kernels pick a path at run time from what the CPU supports: portable scalar C, AVX2
- * (with FMA and F16C) or AVX-512 (F, BW, VL). Quantizers produce the same bytes and
+ * (with FMA and F16C), AVX-512 (F, BW, VL), or AVX-512 with AMX tiles (the batched BF16
+ * products of prompt processing in tile registers). Quantizers produce the same bytes and
  * dequantizers the same floats on every path; dot products agree within float rounding.
  * A caller may cap the level, e.g. to benchmark or cross-check the scalar reference.
  */
@@ -19,6 +20,9 @@ enum lq_simd_level {
     LQ_SIMD_SCALAR = 0,
     LQ_SIMD_AVX2 = 1,   /* AVX2 + FMA + F16C */
     LQ_SIMD_AVX512 = 2, /* AVX-512 F + BW + VL (AVX2 paths where no AVX-512 kernel exists) */
+    LQ_SIMD_AMX = 3,    /* AVX-512 + AMX-TILE and AMX-BF16, enabled by the OS for this process
+                         * (Linux: XCR0 and arch_prctl's tile-data permission); AVX-512
+                         * paths where no AMX kernel exists */
 };
 
 /* Best level this CPU (and OS) supports; LQ_SIMD_SCALAR off x86-64. Thread-safe. */
@@ -32,7 +36,7 @@ LQ_API enum lq_simd_level lq_simd_level_get(void);
  * before starting work on other threads. */
 LQ_API lq_status lq_simd_level_set(enum lq_simd_level level, struct lq_error *err);
 
-/* "scalar", "avx2", "avx512" ("unknown" otherwise). */
+/* "scalar", "avx2", "avx512", "amx" ("unknown" otherwise). */
 LQ_API const char *lq_simd_level_name(enum lq_simd_level level);
 
 #ifdef __cplusplus

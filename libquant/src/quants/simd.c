@@ -8,6 +8,10 @@
 #if LQI_X86
 #include <cpuid.h>
 #endif
+#if LQI_X86 && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 /* -1 until first use; then the level in force. Atomic so concurrent first calls are safe. */
 static atomic_int active_level = -1;
@@ -20,6 +24,35 @@ static bool cpu_has_f16c(void)
     unsigned a, b, c, d;
     return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
 }
+
+/* AMX-TILE and AMX-BF16 (CPUID leaf 7: EDX bits 24 and 22), their state enabled in XCR0
+ * (bits 17 and 18), and Linux's permission for this process to use the tile data: tile
+ * instructions fault without it. Asked once; the permission lasts for the process. */
+static bool amx_usable(void)
+{
+#if defined(__linux__)
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 24)) || !(d & (1u << 22)) ||
+        !__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) { /* OSXSAVE: xgetbv */
+        return false;
+    }
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & (3u << 17)) != (3u << 17)) {
+        return false;
+    }
+    enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+    static atomic_int permitted = -1;
+    int p = atomic_load(&permitted);
+    if (p < 0) {
+        p = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+        atomic_store(&permitted, p);
+    }
+    return p == 1;
+#else
+    return false;
+#endif
+}
 #endif
 
 enum lq_simd_level lq_simd_level_supported(void)
@@ -30,6 +63,9 @@ enum lq_simd_level lq_simd_level_supported(void)
                 cpu_has_f16c();
     bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                   __builtin_cpu_supports("avx512vl");
+    if (avx512 && amx_usable()) {
+        return LQ_SIMD_AMX;
+    }
     return avx512 ? LQ_SIMD_AVX512 : avx2 ? LQ_SIMD_AVX2 : LQ_SIMD_SCALAR;
 #else
     return LQ_SIMD_SCALAR;
@@ -53,7 +89,7 @@ enum lq_simd_level lq_simd_level_get(void)
 
 lq_status lq_simd_level_set(enum lq_simd_level level, struct lq_error *err)
 {
-    LQ_FAIL_IF((int)level < LQ_SIMD_SCALAR || (int)level > LQ_SIMD_AVX512, err, LQ_E_INVALID_ARG,
+    LQ_FAIL_IF((int)level < LQ_SIMD_SCALAR || (int)level > LQ_SIMD_AMX, err, LQ_E_INVALID_ARG,
                "simd: unknown level %d", (int)level);
     enum lq_simd_level best = lq_simd_level_supported();
     LQ_FAIL_IF(level > best, err, LQ_E_UNSUPPORTED, "simd: this CPU supports up to %s, not %s",
@@ -71,6 +107,8 @@ const char *lq_simd_level_name(enum lq_simd_level level)
         return "avx2";
     case LQ_SIMD_AVX512:
         return "avx512";
+    case LQ_SIMD_AMX:
+        return "amx";
     }
     return "unknown";
 }
