@@ -6,6 +6,7 @@
 
 #include "lq/fp16.h"
 #include "lq/simd.h"
+#include "lq/types.h"
 
 /* Portable kernel: 4 tokens x 16 rows, plain C the compiler may vectorise. */
 #define SCALAR_MR 4
@@ -68,14 +69,21 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel_bf16(int64_t n_in)
     return level >= LQ_SIMD_AVX512 ? lqi_gemm_kernel_avx512_bf16() : NULL;
 }
 
-const struct lqi_gemm_kernel *lqi_gemm_kernel_q4_0(void)
+const struct lqi_gemm_kernel *lqi_gemm_kernel_quant(int type, int act_type)
 {
-    return lq_simd_level_get() >= LQ_SIMD_AVX512 ? lqi_gemm_kernel_avx512_q4_0() : NULL;
-}
-
-const struct lqi_gemm_kernel *lqi_gemm_kernel_q4_k(void)
-{
-    return lq_simd_level_get() >= LQ_SIMD_AVX512 ? lqi_gemm_kernel_avx512_q4_k() : NULL;
+    const enum lq_simd_level level = lq_simd_level_get();
+    const struct lqi_gemm_kernel *k = NULL;
+    if (level >= LQ_SIMD_AMX) {
+        k = lqi_gemm_kernel_amx_quant(type, act_type);
+    }
+    if (!k && level >= LQ_SIMD_AVX512) {
+        if (type == LQ_TYPE_Q4_0 && act_type == LQ_TYPE_Q8_0) {
+            k = lqi_gemm_kernel_avx512_q4_0();
+        } else if (type == LQ_TYPE_Q4_K && act_type == LQ_TYPE_Q8_K) {
+            k = lqi_gemm_kernel_avx512_q4_k();
+        }
+    }
+    return k;
 }
 
 int64_t lqi_gemm_pack_floats(int64_t n_rows, int64_t n_in)
@@ -116,7 +124,8 @@ void lqi_gemm_pack_row_q8(float *pack, const struct lqi_gemm_kernel *k, int64_t 
                           const unsigned char *row)
 {
     const int64_t mr = k->mr, i = r % mr;
-    const bool q8_k = k->format == LQI_GEMM_Q4_K_Q8;
+    const bool q8_k = k->format == LQI_GEMM_Q4_K_Q8 || k->format == LQI_GEMM_AMX_Q8_K;
+    const bool amx = k->format == LQI_GEMM_AMX_Q8_0 || k->format == LQI_GEMM_AMX_Q8_K;
     uint32_t *tile = (uint32_t *)(void *)pack + r / mr * mr * (n_in / 32) * LQI_GEMM_Q8_WORDS;
     for (int64_t b = 0; b < n_in / 32; b++) {
         float scale;
@@ -135,7 +144,7 @@ void lqi_gemm_pack_row_q8(float *pack, const struct lqi_gemm_kernel *k, int64_t 
         uint32_t *d = tile + b * mr * LQI_GEMM_Q8_WORDS;
         int32_t sum = 0;
         for (int g = 0; g < 8; g++) {
-            memcpy(&d[g * mr + i], q + 4 * g, 4);
+            memcpy(amx ? &d[i * 8 + g] : &d[g * mr + i], q + 4 * g, 4);
             for (int e = 0; e < 4; e++) {
                 sum += (int8_t)q[4 * g + e];
             }

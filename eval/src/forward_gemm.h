@@ -35,11 +35,21 @@ enum lqi_gemm_format {
                        * (xp[9 mr + i]). Weights, LQI_GEMM_Q4_0_WORDS words per block of nr
                        * rows: 8 words of 4 unsigned values q + 8 (wp[g * nr + j]), then the
                        * scales as floats (wp[8 nr + j]). */
-    LQI_GEMM_Q4_K_Q8  /* Q4_K weights against Q8_K activations, by sub-blocks of 32 elements:
+    LQI_GEMM_Q4_K_Q8, /* Q4_K weights against Q8_K activations, by sub-blocks of 32 elements:
                        * activations as for LQI_GEMM_Q4_0_Q8 (the scale that of the Q8_K
                        * block); weights, LQI_GEMM_Q4_K_WORDS words per sub-block of nr rows:
                        * 8 words of 4 values q, the sub-block's scale d * sc and its min
                        * dmin * m as floats (wp[8 nr + j], wp[9 nr + j]). */
+    LQI_GEMM_AMX_Q8_0, /* AMX's 8-bit tiles against Q8_0 activations: the words of
+                        * LQI_GEMM_Q4_0_Q8's activations, except that the 32 values of token i
+                        * are bytes 32i .. 32i + 31 of the block's first 8 mr words (the rows of
+                        * an A tile). Weights: LQI_GEMM_Q4_0_WORDS per block of nr rows (Q8_0:
+                        * signed values q; Q4_0: q + 8 as for LQI_GEMM_Q4_0_Q8). */
+    LQI_GEMM_AMX_Q8_K  /* the same against Q8_K activations (the scale that of the Q8_K block),
+                        * by sub-blocks of 32; weights as LQI_GEMM_Q4_K_Q8's (Q4_K, Q5_K:
+                        * values q of 4 or 5 bits; Q6_K: signed values q - 32, and in place
+                        * of d * sc and dmin * m the scales d * sc of the two sub-blocks of
+                        * 16) */
 };
 
 /* Words per token and block of the integer kernels' activations, per block of their panels. */
@@ -85,17 +95,19 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel(void);
  * then multiplies the same BF16 values as floats). */
 const struct lqi_gemm_kernel *lqi_gemm_kernel_bf16(int64_t n_in);
 
-/* The kernels for Q4_0 and Q4_K weights: integer dot products of the 4-bit values and the
- * 8-bit activations of their vec_dot type (AVX512_VNNI's vpdpbusd), each block's or
- * sub-block's exact integer sum then scaled as ggml's kernels do, when the level in force is
- * AVX-512 and the CPU has it; NULL otherwise. */
-const struct lqi_gemm_kernel *lqi_gemm_kernel_q4_0(void);
-const struct lqi_gemm_kernel *lqi_gemm_kernel_q4_k(void);
+/* The kernel for quantized weights of `type` against activations of `act_type` (its vec_dot
+ * type) in integers: each block's or sub-block's exact integer dot of the weight values and
+ * the 8-bit activations, then scaled as ggml's kernels do. At the AMX level Q8_0, Q4_0, Q4_K,
+ * Q5_K and Q6_K take AMX's 8-bit tiles (tdpbssd / tdpbsud, 32 tokens x 32 rows); at AVX-512 with
+ * AVX512_VNNI Q4_0 and Q4_K take vpdpbusd (6 x 32). NULL otherwise (the F32 kernel then
+ * multiplies the decoded values). */
+const struct lqi_gemm_kernel *lqi_gemm_kernel_quant(int type, int act_type);
 
 /* The x86 kernels (forward_gemm_x86.c); NULL when the build or the CPU lacks them. */
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512(void);
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_bf16(void);
 const struct lqi_gemm_kernel *lqi_gemm_kernel_amx_bf16(void);
+const struct lqi_gemm_kernel *lqi_gemm_kernel_amx_quant(int type, int act_type);
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_q4_0(void);
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_q4_k(void);
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx2(void);
@@ -103,8 +115,23 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel_avx2(void);
 /* Panels a thread decodes per chunk before the token tiles pass them (forward_matmul.c). */
 #define LQI_GEMM_PANELS 4
 
-/* Floats of one thread's scratch: a weight chunk decoded row by row, and a block's panels. */
+/* Floats of one thread's scratch for the panels: a weight chunk decoded row by row, and a
+ * block's panels. */
 #define LQI_GEMM_SCRATCH ((int64_t)(1 + LQI_GEMM_PANELS) * LQI_GEMM_NR_MAX * LQI_GEMM_KC)
+
+/* The outputs of a block of panels, every token, summed there across chunks before they go to
+ * y: LQI_GEMM_CB_STRIDE floats per token. In y the tokens lie n_out floats apart, often a
+ * multiple of 4 KiB, so one block's outputs would share a few cache sets and the tiles'
+ * read-add-write of them would miss; the stride here is off such a multiple. */
+#define LQI_GEMM_CB_STRIDE ((int64_t)LQI_GEMM_PANELS * LQI_GEMM_NR_MAX + 16)
+
+/* Floats of one thread's scratch for products of up to n_rows tokens of up to n_in inputs (the
+ * GEMM's panels and outputs, or one activation row being converted). */
+static inline int64_t lqi_gemm_scratch_floats(int64_t n_rows, int64_t n_in)
+{
+    const int64_t gemm = LQI_GEMM_SCRATCH + n_rows * LQI_GEMM_CB_STRIDE;
+    return n_in > gemm ? n_in : gemm;
+}
 
 /* Floats of the activation pack for n_rows rows of n_in (whole tiles of the largest mr). */
 int64_t lqi_gemm_pack_floats(int64_t n_rows, int64_t n_in);
@@ -119,8 +146,8 @@ void lqi_gemm_pack_row(float *pack, const struct lqi_gemm_kernel *k, int64_t n_i
 void lqi_gemm_pack_row_bf16(float *pack, const struct lqi_gemm_kernel *k, int64_t n_in,
                             int64_t r, const uint16_t *row);
 
-/* The same for the integer kernels: row r as n_in / 32 Q8_0 blocks (LQI_GEMM_Q4_0_Q8) or
- * n_in / 256 Q8_K blocks (LQI_GEMM_Q4_K_Q8). */
+/* The same for the integer kernels: row r as n_in / 32 Q8_0 blocks (LQI_GEMM_Q4_0_Q8,
+ * LQI_GEMM_AMX_Q8_0) or n_in / 256 Q8_K blocks (LQI_GEMM_Q4_K_Q8, LQI_GEMM_AMX_Q8_K). */
 void lqi_gemm_pack_row_q8(float *pack, const struct lqi_gemm_kernel *k, int64_t n_in, int64_t r,
                           const unsigned char *row);
 
@@ -136,6 +163,8 @@ static inline int64_t lqi_gemm_pack_offset(const struct lqi_gemm_kernel *k, int6
         return off / 2;
     case LQI_GEMM_Q4_0_Q8:
     case LQI_GEMM_Q4_K_Q8:
+    case LQI_GEMM_AMX_Q8_0:
+    case LQI_GEMM_AMX_Q8_K:
         return off / 32 * LQI_GEMM_Q8_WORDS;
     default:
         return off;

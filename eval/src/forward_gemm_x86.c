@@ -19,12 +19,13 @@
 #include <string.h>
 
 #include "lq/fp16.h"
+#include "lq/types.h"
 
 #define GEMM_AVX512 __attribute__((target("avx512f,fma")))
 #define GEMM_AVX2 __attribute__((target("avx2,fma")))
 #define GEMM_BF16 __attribute__((target("avx512f,avx512bf16,fma")))
 #define GEMM_VNNI __attribute__((target("avx512f,avx512vnni,fma")))
-#define GEMM_AMX __attribute__((target("avx512f,amx-tile,amx-bf16")))
+#define GEMM_AMX __attribute__((target("avx512f,amx-tile,amx-bf16,amx-int8")))
 #define INLINE inline __attribute__((always_inline))
 
 // ---- AVX-512: 12 x 32 --------------------------------------------------------------------
@@ -236,16 +237,30 @@ static const struct amx_config amx_config __attribute__((aligned(64))) = {
 /* GCC's tile intrinsics are asm statements that do not name the memory they read or write. */
 #define AMX_MEMORY_BARRIER() __asm__ volatile("" ::: "memory")
 
-/* The configuration is per thread; tile instructions fault until it is loaded. */
-static _Thread_local bool amx_configured;
+/* The 8-bit kernels' tiles: C 0-3 as above (int32), A 4-5 16 tokens x 32 bytes (one block
+ * of 32 activations each), B 6-7 8 words x 16 rows (four weight values per word). */
+static const struct amx_config amx_config_int8 __attribute__((aligned(64))) = {
+    .palette = 1,
+    .colsb = { 64, 64, 64, 64, 32, 32, 64, 64 },
+    .rows = { 16, 16, 16, 16, 16, 16, 8, 8 },
+};
+
+/* The configuration is per thread (tile instructions fault until one is loaded); a kernel
+ * loads its own when the thread last loaded the other. */
+static _Thread_local const struct amx_config *amx_loaded;
+
+static INLINE GEMM_AMX void amx_configure(const struct amx_config *cfg)
+{
+    if (amx_loaded != cfg) {
+        _tile_loadconfig(cfg);
+        amx_loaded = cfg;
+    }
+}
 
 static GEMM_AMX void tileamx(int64_t kc, const float *xpf, const float *wpf, float *c,
                              int64_t ldc, int m, int n, bool accumulate)
 {
-    if (!amx_configured) {
-        _tile_loadconfig(&amx_config);
-        amx_configured = true;
-    }
+    amx_configure(&amx_config);
     const char *xp = (const char *)xpf, *wp = (const char *)wpf;
     const int64_t xs = kc * 2;     /* bytes per token row of the chunk */
     const bool whole = m == 32 && n == 32;
@@ -292,6 +307,146 @@ static GEMM_AMX void tileamx(int64_t kc, const float *xpf, const float *wpf, flo
             c[i * ldc + j] = accumulate ? c[i * ldc + j] + v : v;
         }
     }
+}
+
+/* Q6_K's sub-blocks are 16 elements: A tiles of 16 tokens x 16 bytes, B tiles of 4 words x
+ * 16 rows. */
+static const struct amx_config amx_config_int8_16 __attribute__((aligned(64))) = {
+    .palette = 1,
+    .colsb = { 64, 64, 64, 64, 16, 16, 64, 64 },
+    .rows = { 16, 16, 16, 16, 16, 16, 4, 4 },
+};
+
+/* The 8-bit kernels: per block of 32 elements (a sub-block of Q4_K / Q5_K, two of Q6_K), one
+ * tile product gives each token x row pair the exact integer dot of the activation values and
+ * the weight values, as ggml's kernels sum them; then, as in tileq4_m, sum += dot * (weight
+ * scale * activation scale), with Q4_0's q + 8 taken back as 8 * (sum of the activations) from
+ * the integer dot and Q4_K / Q5_K's min term as dmin m * (activation scale * sum). Each
+ * quadrant of 16 tokens x 16 rows keeps its sums in 16 registers across the chunk; the tile
+ * products of the next two units (a block, or Q6_K's half block) are under way while one
+ * unit's dots are scaled, so the tile unit's latency stays hidden. */
+enum amx_int_kind { AMX_INT_Q8_0, AMX_INT_Q4_0, AMX_INT_KQ, AMX_INT_Q6_K };
+
+#define AMX_INT_DOT(C, A, B, u)                                                                 \
+    do {                                                                                       \
+        const int64_t b_ = (u) / upb, h_ = (u) % upb;                                          \
+        _tile_loadd(A, xq + b_ * xwords * 4 + th * 512 + h_ * 16, 32);                         \
+        _tile_loadd(B, wq + b_ * wwords * 4 + h_ * 512 + rh * 64, 128);                        \
+        _tile_zero(C);                                                                         \
+        if (kind == AMX_INT_Q4_0 || kind == AMX_INT_KQ) {                                      \
+            _tile_dpbsud(C, A, B);                                                             \
+        } else {                                                                               \
+            _tile_dpbssd(C, A, B);                                                             \
+        }                                                                                      \
+    } while (0)
+
+/* Adds unit u's 16 x 16 integer dots (dots[i * 16 + j]) to the quadrant's sums. */
+static INLINE GEMM_AMX void amx_int_scale(const enum amx_int_kind kind, __m512 acc[16],
+                                          const int32_t *dots, const int32_t *xw,
+                                          const int32_t *ww, int64_t u, int th, int rh)
+{
+    const int64_t upb = kind == AMX_INT_Q6_K ? 2 : 1, b = u / upb, h = u % upb;
+    const int64_t wwords = kind == AMX_INT_Q8_0 || kind == AMX_INT_Q4_0 ? LQI_GEMM_Q4_0_WORDS(32)
+                                                                       : LQI_GEMM_Q4_K_WORDS(32);
+    const int32_t *xb = xw + b * LQI_GEMM_Q8_WORDS * 32, *wb = ww + b * wwords;
+    const float *dx = (const float *)(const void *)(xb + 8 * 32) + th * 16;
+    const int32_t *sum = xb + 9 * 32 + th * 16;
+    const __m512 dw = _mm512_loadu_ps((const float *)(const void *)(wb + (8 + h) * 32) + rh * 16);
+    const __m512 mw = kind == AMX_INT_KQ
+                          ? _mm512_loadu_ps((const float *)(const void *)(wb + 9 * 32) + rh * 16)
+                          : _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) {
+        __m512i v = _mm512_load_si512(dots + i * 16);
+        if (kind == AMX_INT_Q4_0) {
+            v = _mm512_sub_epi32(v, _mm512_set1_epi32(8 * sum[i]));
+        }
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_mul_ps(dw, _mm512_set1_ps(dx[i])),
+                                 acc[i]);
+        if (kind == AMX_INT_KQ) {
+            acc[i] = _mm512_fnmadd_ps(mw, _mm512_set1_ps(dx[i] * (float)sum[i]), acc[i]);
+        }
+    }
+}
+
+static INLINE GEMM_AMX void tileamx_int(const enum amx_int_kind kind, int64_t kc,
+                                        const float *xpf, const float *wpf, float *c,
+                                        int64_t ldc, int m, int n, bool accumulate)
+{
+    amx_configure(kind == AMX_INT_Q6_K ? &amx_config_int8_16 : &amx_config_int8);
+    const char *xq = (const char *)xpf, *wq = (const char *)wpf;
+    const int32_t *xw = (const int32_t *)(const void *)xpf;
+    const int32_t *ww = (const int32_t *)(const void *)wpf;
+    const int64_t wwords = kind == AMX_INT_Q8_0 || kind == AMX_INT_Q4_0 ? LQI_GEMM_Q4_0_WORDS(32)
+                                                                       : LQI_GEMM_Q4_K_WORDS(32);
+    const int64_t xwords = LQI_GEMM_Q8_WORDS * 32, upb = kind == AMX_INT_Q6_K ? 2 : 1;
+    const int64_t nu = kc / 32 * upb;
+    int32_t dots[256] __attribute__((aligned(64)));
+    for (int th = 0; th < 2 && th * 16 < m; th++) {
+        for (int rh = 0; rh < 2 && rh * 16 < n; rh++) {
+            __m512 acc[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++) {
+                acc[i] = _mm512_setzero_ps();
+            }
+            /* units u and u + 1 in flight while u - 1 is scaled: unit u in C tile u % 4,
+             * its operands in A / B tiles 4 + u % 2, 6 + u % 2 */
+            AMX_INT_DOT(0, 4, 6, 0);
+            if (nu > 1) {
+                AMX_INT_DOT(1, 5, 7, 1);
+            }
+#define AMX_INT_STEP(C, CN, A, B, u)                                                           \
+    if ((u) < nu) {                                                                            \
+        _tile_stored(C, dots, 64);                                                             \
+        AMX_MEMORY_BARRIER();                                                                  \
+        if ((u) + 2 < nu) {                                                                    \
+            AMX_INT_DOT(CN, A, B, (u) + 2);                                                    \
+        }                                                                                      \
+        amx_int_scale(kind, acc, dots, xw, ww, u, th, rh);                                     \
+    }
+            for (int64_t u = 0; u < nu; u += 4) {
+                AMX_INT_STEP(0, 2, 4, 6, u)
+                AMX_INT_STEP(1, 3, 5, 7, u + 1)
+                AMX_INT_STEP(2, 0, 4, 6, u + 2)
+                AMX_INT_STEP(3, 1, 5, 7, u + 3)
+            }
+#undef AMX_INT_STEP
+            const int nj = n - rh * 16 < 16 ? n - rh * 16 : 16;
+            const __mmask16 mask = (__mmask16)((1u << nj) - 1);
+            for (int i = 0; i < 16 && th * 16 + i < m; i++) {
+                float *ci = c + (th * 16 + i) * ldc + rh * 16;
+                __m512 v = acc[i];
+                if (accumulate) {
+                    v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, ci));
+                }
+                _mm512_mask_storeu_ps(ci, mask, v);
+            }
+        }
+    }
+}
+
+static GEMM_AMX void tileamx_q8_0(int64_t kc, const float *xp, const float *wp, float *c,
+                                  int64_t ldc, int m, int n, bool accumulate)
+{
+    tileamx_int(AMX_INT_Q8_0, kc, xp, wp, c, ldc, m, n, accumulate);
+}
+
+static GEMM_AMX void tileamx_q4_0(int64_t kc, const float *xp, const float *wp, float *c,
+                                  int64_t ldc, int m, int n, bool accumulate)
+{
+    tileamx_int(AMX_INT_Q4_0, kc, xp, wp, c, ldc, m, n, accumulate);
+}
+
+static GEMM_AMX void tileamx_kq(int64_t kc, const float *xp, const float *wp, float *c,
+                                int64_t ldc, int m, int n, bool accumulate)
+{
+    tileamx_int(AMX_INT_KQ, kc, xp, wp, c, ldc, m, n, accumulate);
+}
+
+static GEMM_AMX void tileamx_q6_k(int64_t kc, const float *xp, const float *wp, float *c,
+                                  int64_t ldc, int m, int n, bool accumulate)
+{
+    tileamx_int(AMX_INT_Q6_K, kc, xp, wp, c, ldc, m, n, accumulate);
 }
 
 // ---- AVX-512 with AVX512_VNNI: Q4_0 x Q8_0 and Q4_K x Q8_K, 6 x 32 in integers -------------
@@ -407,16 +562,19 @@ static GEMM_AVX512 void panelq4_0(uint32_t *wp, const unsigned char *rows, size_
     }
 }
 
-/* The panel from stored Q4_K rows (block_q4_K: F16 d and dmin, 12 bytes of 6-bit scales and
- * mins, 128 bytes of nibbles: sub-blocks 2p and 2p + 1 in the low and high nibbles of bytes
- * 32p .. 32p + 31), 32 rows by sub-block: the values q as 8 words, d * sc and dmin * m. */
-static GEMM_AVX512 void panelq4_k(uint32_t *wp, const unsigned char *rows, size_t row_size,
-                                  int nv, int64_t kc)
+/* The panel from stored Q4_K or Q5_K rows, 32 rows by sub-block of 32: the values q as 8
+ * words, d * sc and dmin * m. block_q4_K: F16 d and dmin, 12 bytes of 6-bit scales and mins,
+ * 128 bytes of nibbles (sub-blocks 2p and 2p + 1 in the low and high nibbles of bytes
+ * 32p .. 32p + 31). block_q5_K: the same, 32 bytes of fifth bits between the scales and the
+ * nibbles (bits 2p and 2p + 1 of byte l for element l of those sub-blocks). */
+static INLINE GEMM_AVX512 void panel_kq(uint32_t *wp, const unsigned char *rows, size_t row_size,
+                                        int nv, int64_t kc, const bool q5)
 {
-    const __m256i lo = _mm256_set1_epi8(0x0F);
+    const __m256i lo = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    const size_t block_size = q5 ? 176 : 144;
     for (int64_t b = 0; b < kc / 256; b++) {
         for (int j = 0; j < 32; j++) {
-            const unsigned char *blk = rows + (size_t)j * row_size + (size_t)b * 144;
+            const unsigned char *blk = rows + (size_t)j * row_size + (size_t)b * block_size;
             float dd = 0.0f, dmin = 0.0f;
             uint32_t v[8][8] = { { 0 } }; /* sub-block, word */
             int sc[8] = { 0 }, mn[8] = { 0 };
@@ -430,11 +588,21 @@ static GEMM_AVX512 void panelq4_k(uint32_t *wp, const unsigned char *rows, size_
                     sc[s] = s < 4 ? q[s] & 63 : (q[s + 4] & 0xF) | ((q[s - 4] >> 6) << 4);
                     mn[s] = s < 4 ? q[s + 4] & 63 : (q[s + 4] >> 4) | ((q[s] >> 6) << 4);
                 }
+                const unsigned char *qs = blk + (q5 ? 48 : 16);
+                const __m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)(const void *)(blk + 16))
+                                      : _mm256_setzero_si256();
                 for (int p = 0; p < 4; p++) {
-                    const __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(blk + 16 + 32 * p));
-                    _mm256_storeu_si256((__m256i *)(void *)v[2 * p], _mm256_and_si256(x, lo));
-                    _mm256_storeu_si256((__m256i *)(void *)v[2 * p + 1],
-                                        _mm256_and_si256(_mm256_srli_epi16(x, 4), lo));
+                    const __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * p));
+                    __m256i v0 = _mm256_and_si256(x, lo);
+                    __m256i v1 = _mm256_and_si256(_mm256_srli_epi16(x, 4), lo);
+                    if (q5) { /* bit 2p (2p + 1) of each byte, times 16 */
+                        const __m256i h0 = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * p), one);
+                        const __m256i h1 = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * p + 1), one);
+                        v0 = _mm256_or_si256(v0, _mm256_slli_epi16(h0, 4));
+                        v1 = _mm256_or_si256(v1, _mm256_slli_epi16(h1, 4));
+                    }
+                    _mm256_storeu_si256((__m256i *)(void *)v[2 * p], v0);
+                    _mm256_storeu_si256((__m256i *)(void *)v[2 * p + 1], v1);
                 }
             }
             for (int s = 0; s < 8; s++) {
@@ -444,6 +612,92 @@ static GEMM_AVX512 void panelq4_k(uint32_t *wp, const unsigned char *rows, size_
                 }
                 ((float *)(void *)(d + 8 * 32))[j] = dd * (float)sc[s];
                 ((float *)(void *)(d + 9 * 32))[j] = dmin * (float)mn[s];
+            }
+        }
+    }
+}
+
+static GEMM_AVX512 void panelq4_k(uint32_t *wp, const unsigned char *rows, size_t row_size,
+                                  int nv, int64_t kc)
+{
+    panel_kq(wp, rows, row_size, nv, kc, false);
+}
+
+static GEMM_AVX512 void panelq5_k(uint32_t *wp, const unsigned char *rows, size_t row_size,
+                                  int nv, int64_t kc)
+{
+    panel_kq(wp, rows, row_size, nv, kc, true);
+}
+
+/* The panel from stored Q8_0 rows (block_q8_0: F16 scale, 32 signed values), 32 rows by
+ * block: each row's values as 8 words, and its scale. */
+static GEMM_AVX512 void panelq8_0(uint32_t *wp, const unsigned char *rows, size_t row_size,
+                                  int nv, int64_t kc)
+{
+    for (int64_t b = 0; b < kc / 32; b++) {
+        uint32_t *d = wp + b * LQI_GEMM_Q4_0_WORDS(32);
+        float *scale = (float *)(void *)(d + 8 * 32);
+        for (int j = 0; j < 32; j++) {
+            uint32_t v[8] = { 0 };
+            uint16_t h = 0;
+            if (j < nv) {
+                const unsigned char *blk = rows + (size_t)j * row_size + (size_t)b * 34;
+                memcpy(&h, blk, 2);
+                memcpy(v, blk + 2, 32);
+            }
+            for (int g = 0; g < 8; g++) {
+                d[g * 32 + j] = v[g];
+            }
+            scale[j] = lq_fp16_to_fp32(h);
+        }
+    }
+}
+
+/* The panel from stored Q6_K rows (block_q6_K: 128 bytes of low nibbles, 64 of high bit
+ * pairs, 16 int8 scales, F16 d), 32 rows by block of 32 (two sub-blocks of 16): the values
+ * q - 32 as 8 signed words, d * sc of the first and of the second sub-block (ggml's
+ * dequantize_row_q6_K: element 128n + 32k + l, l < 32, is nibble k / 2 (low, high) of
+ * ql[64n + 32 (k % 2) + l] with bits 2k, 2k + 1 of qh[32n + l], scale sc[8n + 2k + l / 16]). */
+static GEMM_AVX512 void panelq6_k(uint32_t *wp, const unsigned char *rows, size_t row_size,
+                                  int nv, int64_t kc)
+{
+    const __m256i lo = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
+    const __m256i bias = _mm256_set1_epi8(32);
+    for (int64_t b = 0; b < kc / 256; b++) {
+        for (int j = 0; j < 32; j++) {
+            const unsigned char *blk = rows + (size_t)j * row_size + (size_t)b * 210;
+            uint32_t v[8][8] = { { 0 } }; /* block of 32, word */
+            float sc[16] = { 0 };
+            if (j < nv) {
+                uint16_t h;
+                memcpy(&h, blk + 208, 2);
+                const float d = lq_fp16_to_fp32(h);
+                for (int s = 0; s < 16; s++) {
+                    sc[s] = d * (float)(int8_t)blk[192 + s];
+                }
+                for (int n = 0; n < 2; n++) {
+                    const unsigned char *ql = blk + 64 * n, *qh = blk + 128 + 32 * n;
+                    const __m256i l0 = _mm256_loadu_si256((const __m256i *)(const void *)ql);
+                    const __m256i l1 = _mm256_loadu_si256((const __m256i *)(const void *)(ql + 32));
+                    const __m256i hb = _mm256_loadu_si256((const __m256i *)(const void *)qh);
+                    for (int k = 0; k < 4; k++) {
+                        const __m256i l = k % 2 ? l1 : l0;
+                        const __m256i nib = k / 2 ? _mm256_and_si256(_mm256_srli_epi16(l, 4), lo)
+                                                  : _mm256_and_si256(l, lo);
+                        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(hb, 2 * k), three);
+                        const __m256i q = _mm256_or_si256(nib, _mm256_slli_epi16(hi, 4));
+                        _mm256_storeu_si256((__m256i *)(void *)v[4 * n + k],
+                                            _mm256_sub_epi8(q, bias));
+                    }
+                }
+            }
+            for (int s = 0; s < 8; s++) {
+                uint32_t *d = wp + (b * 8 + s) * LQI_GEMM_Q4_K_WORDS(32);
+                for (int g = 0; g < 8; g++) {
+                    d[g * 32 + j] = v[s][g];
+                }
+                ((float *)(void *)(d + 8 * 32))[j] = sc[2 * s];
+                ((float *)(void *)(d + 9 * 32))[j] = sc[2 * s + 1];
             }
         }
     }
@@ -528,6 +782,16 @@ static const struct lqi_gemm_kernel kernelbf16 = { MR512, 32, LQI_GEMM_BF16X2, t
                                                    panelbf16, "avx512-bf16" };
 static const struct lqi_gemm_kernel kernelamx = { 32, 32, LQI_GEMM_BF16_TOKENS, tileamx, NULL,
                                                   panelbf16, "amx-bf16" };
+static const struct lqi_gemm_kernel kernelamx_q8_0 = { 32, 32, LQI_GEMM_AMX_Q8_0, tileamx_q8_0,
+                                                       NULL, panelq8_0, "amx-q8_0" };
+static const struct lqi_gemm_kernel kernelamx_q4_0 = { 32, 32, LQI_GEMM_AMX_Q8_0, tileamx_q4_0,
+                                                       NULL, panelq4_0, "amx-q4_0" };
+static const struct lqi_gemm_kernel kernelamx_q4_k = { 32, 32, LQI_GEMM_AMX_Q8_K, tileamx_kq,
+                                                       NULL, panelq4_k, "amx-q4_k" };
+static const struct lqi_gemm_kernel kernelamx_q5_k = { 32, 32, LQI_GEMM_AMX_Q8_K, tileamx_kq,
+                                                       NULL, panelq5_k, "amx-q5_k" };
+static const struct lqi_gemm_kernel kernelamx_q6_k = { 32, 32, LQI_GEMM_AMX_Q8_K, tileamx_q6_k,
+                                                       NULL, panelq6_k, "amx-q6_k" };
 static const struct lqi_gemm_kernel kernelq4_0 = { MRQ, 32, LQI_GEMM_Q4_0_Q8, tileq4_0, NULL,
                                                    panelq4_0, "avx512-vnni-q4_0" };
 static const struct lqi_gemm_kernel kernelq4_k = { MRQ, 32, LQI_GEMM_Q4_K_Q8, tileq4_k, NULL,
@@ -549,6 +813,24 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_bf16(void)
 const struct lqi_gemm_kernel *lqi_gemm_kernel_amx_bf16(void)
 {
     return &kernelamx;
+}
+
+const struct lqi_gemm_kernel *lqi_gemm_kernel_amx_quant(int type, int act_type)
+{
+    switch (type) {
+    case LQ_TYPE_Q8_0:
+        return act_type == LQ_TYPE_Q8_0 ? &kernelamx_q8_0 : NULL;
+    case LQ_TYPE_Q4_0:
+        return act_type == LQ_TYPE_Q8_0 ? &kernelamx_q4_0 : NULL;
+    case LQ_TYPE_Q4_K:
+        return act_type == LQ_TYPE_Q8_K ? &kernelamx_q4_k : NULL;
+    case LQ_TYPE_Q5_K:
+        return act_type == LQ_TYPE_Q8_K ? &kernelamx_q5_k : NULL;
+    case LQ_TYPE_Q6_K:
+        return act_type == LQ_TYPE_Q8_K ? &kernelamx_q6_k : NULL;
+    default:
+        return NULL;
+    }
 }
 
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_q4_0(void)
@@ -575,6 +857,13 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512(void)
 
 const struct lqi_gemm_kernel *lqi_gemm_kernel_amx_bf16(void)
 {
+    return NULL;
+}
+
+const struct lqi_gemm_kernel *lqi_gemm_kernel_amx_quant(int type, int act_type)
+{
+    (void)type;
+    (void)act_type;
     return NULL;
 }
 

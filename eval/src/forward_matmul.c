@@ -138,12 +138,8 @@ static const struct lqi_gemm_kernel *gemm_kernel(const struct lqi_weight *w)
     const struct lqi_gemm_kernel *k = NULL;
     if (w->kind == LQI_DOT_BF16 && w->n_in % 2 == 0) {
         k = lqi_gemm_kernel_bf16(w->n_in);
-    } else if (w->kind == LQI_DOT_TABLE && w->type == LQ_TYPE_Q4_0 &&
-               w->act_type == LQ_TYPE_Q8_0) {
-        k = lqi_gemm_kernel_q4_0();
-    } else if (w->kind == LQI_DOT_TABLE && w->type == LQ_TYPE_Q4_K &&
-               w->act_type == LQ_TYPE_Q8_K) {
-        k = lqi_gemm_kernel_q4_k();
+    } else if (w->kind == LQI_DOT_TABLE) {
+        k = lqi_gemm_kernel_quant(w->type, w->act_type);
     }
     return k ? k : lqi_gemm_kernel();
 }
@@ -163,6 +159,8 @@ static void pack_row(struct lqi_acts *a, const float *x, int64_t r, float *tmp)
     }
     case LQI_GEMM_Q4_0_Q8:
     case LQI_GEMM_Q4_K_Q8:
+    case LQI_GEMM_AMX_Q8_0:
+    case LQI_GEMM_AMX_Q8_K:
         convert_row(a, x, r, NULL);
         lqi_gemm_pack_row_q8(a->pack, a->kernel, a->n_in, r, a->buf + (size_t)r * a->row_size);
         return;
@@ -182,6 +180,8 @@ static void pack_zero_row(struct lqi_acts *a, int64_t r, const float *zeros)
         return;
     case LQI_GEMM_Q4_0_Q8:
     case LQI_GEMM_Q4_K_Q8:
+    case LQI_GEMM_AMX_Q8_0:
+    case LQI_GEMM_AMX_Q8_K:
         lqi_gemm_pack_row_q8(a->pack, a->kernel, a->n_in, r, (const unsigned char *)zeros);
         return;
     case LQI_GEMM_F32:
@@ -266,14 +266,17 @@ static void prefetch_chunk(const struct lqi_weight *w, int64_t r0, int nv, int64
  * blocks of LQI_GEMM_PANELS panels: for each chunk of LQI_GEMM_KC elements the block's
  * panels are decoded once, then each token tile's packed activations (in L1) pass them all,
  * so the activations stream from cache once per block, not once per panel, and the block's
- * outputs (all tokens) stay in L2 across chunks. */
+ * outputs (all tokens, in the thread's scratch: LQI_GEMM_CB_STRIDE) stay in L2 across
+ * chunks, then go to y. The scratch holds a->n_rows tokens' outputs: the acts were sized
+ * for at least that many (lqi_gemm_scratch_floats). */
 static void gemm_panels(float *y, const struct lqi_weight *w, const struct lqi_acts *a,
                         int64_t p0, int64_t p1, float *scratch)
 {
     const struct lqi_gemm_kernel *kn = a->kernel;
     const int64_t n_in = w->n_in, n_out = w->n_out, mr = kn->mr, nr = kn->nr;
-    const int64_t r_end = p1 * nr < n_out ? p1 * nr : n_out;
+    const int64_t r_end = p1 * nr < n_out ? p1 * nr : n_out, ldcb = LQI_GEMM_CB_STRIDE;
     float *tmp = scratch, *wps = scratch + LQI_GEMM_NR_MAX * LQI_GEMM_KC;
+    float *cb = scratch + LQI_GEMM_SCRATCH; /* the block's outputs (lqi_gemm_scratch_floats) */
     for (int64_t pb = p0; pb < p1; pb += LQI_GEMM_PANELS) {
         const int64_t np = p1 - pb < LQI_GEMM_PANELS ? p1 - pb : LQI_GEMM_PANELS;
         for (int64_t k0 = 0; k0 < n_in; k0 += LQI_GEMM_KC) {
@@ -296,9 +299,13 @@ static void gemm_panels(float *y, const struct lqi_weight *w, const struct lqi_a
                     const int64_t r0 = (pb + i) * nr;
                     const int nv = (int)(n_out - r0 < nr ? n_out - r0 : nr);
                     kn->tile(kc, xp, wps + i * LQI_GEMM_NR_MAX * LQI_GEMM_KC,
-                             y + t * n_out + r0, n_out, m, nv, k0 > 0);
+                             cb + t * ldcb + i * nr, ldcb, m, nv, k0 > 0);
                 }
             }
+        }
+        const int64_t b0 = pb * nr, b1 = (pb + np) * nr < n_out ? (pb + np) * nr : n_out;
+        for (int64_t t = 0; t < a->n_rows; t++) {
+            memcpy(y + t * n_out + b0, cb + t * ldcb, (size_t)(b1 - b0) * sizeof(float));
         }
     }
 }

@@ -86,7 +86,7 @@ static void layout(lq_model *m, struct plan *p)
     st->vf = carve(p, m->n_ctx, kv_dim, sizeof(float));
     st->scores = carve(p, m->n_threads * (hp->n_head / hp->n_head_kv), m->n_ctx, sizeof(float));
     /* per thread: an activation row (conversion) or the GEMM's decoded panels */
-    st->acts.scratch_stride = max_in > LQI_GEMM_SCRATCH ? max_in : LQI_GEMM_SCRATCH;
+    st->acts.scratch_stride = lqi_gemm_scratch_floats(nb, max_in);
     st->acts.scratch = carve(p, m->n_threads, st->acts.scratch_stride, sizeof(float));
     st->rope = carve(p, nb, hp->n_rot, sizeof(float));
     st->acts.buf = carve(p, nb, (int64_t)acts_row_max(m), 1);

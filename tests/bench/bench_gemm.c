@@ -54,7 +54,7 @@ int main(int argc, char **argv)
     struct lqi_acts a = { 0 };
     a.buf = malloc(lqi_acts_row_size(&w, n_in) * (size_t)n_tok + (size_t)n_in * 4 * (size_t)n_tok);
     a.pack = malloc((size_t)lqi_gemm_pack_floats(n_tok, n_in) * sizeof(float));
-    a.scratch_stride = n_in > LQI_GEMM_SCRATCH ? n_in : LQI_GEMM_SCRATCH;
+    a.scratch_stride = lqi_gemm_scratch_floats(n_tok, n_in);
     a.scratch = malloc((size_t)(a.scratch_stride * n_threads) * sizeof(float));
     const double flop = 2.0 * (double)n_in * (double)n_out * (double)n_tok;
     for (int lv = lq_simd_level_supported(); lv >= 0; lv--) {

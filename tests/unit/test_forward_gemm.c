@@ -12,7 +12,8 @@
  * 45 output rows (partial weight panels), 29 tokens (partial token tiles), and for the float
  * types 300 inputs (a partial chunk of LQI_GEMM_KC). At the AVX-512 level BF16 goes through
  * the BF16 pair kernel (vdpbf16ps) where the CPU has AVX512_BF16, and Q4_0 / Q4_K through the
- * integer kernels where it has AVX512_VNNI, held to the same bound. */
+ * integer kernels where it has AVX512_VNNI; at the AMX level BF16, Q8_0, Q4_0, Q4_K, Q5_K
+ * and Q6_K through AMX's tiles: all held to the same bound. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,7 +114,7 @@ static bool case_build(struct case_data *c, enum lq_type type, int64_t n_in, int
     c->a.buf = malloc((lqi_acts_row_size(&c->w, n_in) + (size_t)n_in * sizeof(float)) *
                       (size_t)n_tok);
     c->a.pack = malloc((size_t)lqi_gemm_pack_floats(n_tok, n_in) * sizeof(float));
-    c->a.scratch_stride = n_in > LQI_GEMM_SCRATCH ? n_in : LQI_GEMM_SCRATCH;
+    c->a.scratch_stride = lqi_gemm_scratch_floats(n_tok, n_in);
     c->a.scratch = malloc((size_t)(2 * c->a.scratch_stride) * sizeof(float));
     return true;
 }
@@ -199,20 +200,39 @@ static void test_kernel_shapes(void **state)
         assert_string_equal(k->name, lq_simd_level_name(lv >= LQ_SIMD_AMX ? LQ_SIMD_AVX512
                                                                           : (enum lq_simd_level)lv));
         assert_int_equal(k->format, LQI_GEMM_F32);
-        /* the BF16 pair and integer kernels: AVX-512 with AVX512_BF16 / AVX512_VNNI only;
-         * their panels fit a thread's panel slot (LQI_GEMM_NR_MAX * LQI_GEMM_KC floats).
-         * BF16 with 300 inputs: never the AMX kernel, which takes multiples of 32. */
+        /* the BF16 pair and integer kernels: AVX-512 with AVX512_BF16 / AVX512_VNNI only,
+         * the AMX kernels at the AMX level; their panels fit a thread's panel slot
+         * (LQI_GEMM_NR_MAX * LQI_GEMM_KC floats). BF16 with 300 inputs: never the AMX
+         * kernel, which takes multiples of 32. */
+        const bool amx = lv >= LQ_SIMD_AMX;
+        const int64_t q4_0_words = LQI_GEMM_KC / 32 * LQI_GEMM_Q4_0_WORDS(32);
+        const int64_t q4_k_words = LQI_GEMM_KC / 32 * LQI_GEMM_Q4_K_WORDS(32);
         const struct {
             const struct lqi_gemm_kernel *k;
             enum lqi_gemm_format format;
             int64_t panel_words;
+            bool with_amx; /* present at the AMX level */
         } special[] = {
-            { lqi_gemm_kernel_bf16(300), LQI_GEMM_BF16X2, LQI_GEMM_KC / 2 * 32 },
-            { lqi_gemm_kernel_q4_0(), LQI_GEMM_Q4_0_Q8, LQI_GEMM_KC / 32 * LQI_GEMM_Q4_0_WORDS(32) },
-            { lqi_gemm_kernel_q4_k(), LQI_GEMM_Q4_K_Q8, LQI_GEMM_KC / 32 * LQI_GEMM_Q4_K_WORDS(32) },
+            { lqi_gemm_kernel_bf16(300), LQI_GEMM_BF16X2, LQI_GEMM_KC / 2 * 32, false },
+            { lqi_gemm_kernel_bf16(288), amx ? LQI_GEMM_BF16_TOKENS : LQI_GEMM_BF16X2,
+              LQI_GEMM_KC / 2 * 32, true },
+            { lqi_gemm_kernel_quant(LQ_TYPE_Q4_0, LQ_TYPE_Q8_0),
+              amx ? LQI_GEMM_AMX_Q8_0 : LQI_GEMM_Q4_0_Q8, q4_0_words, true },
+            { lqi_gemm_kernel_quant(LQ_TYPE_Q4_K, LQ_TYPE_Q8_K),
+              amx ? LQI_GEMM_AMX_Q8_K : LQI_GEMM_Q4_K_Q8, q4_k_words, true },
+            { lqi_gemm_kernel_quant(LQ_TYPE_Q8_0, LQ_TYPE_Q8_0), LQI_GEMM_AMX_Q8_0, q4_0_words,
+              true },
+            { lqi_gemm_kernel_quant(LQ_TYPE_Q5_K, LQ_TYPE_Q8_K), LQI_GEMM_AMX_Q8_K, q4_k_words,
+              true },
+            { lqi_gemm_kernel_quant(LQ_TYPE_Q6_K, LQ_TYPE_Q8_K), LQI_GEMM_AMX_Q8_K, q4_k_words,
+              true },
+            { lqi_gemm_kernel_quant(LQ_TYPE_Q4_K, LQ_TYPE_Q8_0), LQI_GEMM_F32, 0, false },
         };
         for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) {
             const struct lqi_gemm_kernel *kb = special[i].k;
+            if (amx && special[i].with_amx) {
+                assert_non_null(kb);
+            }
             if (kb) {
                 assert_true(lv >= LQ_SIMD_AVX512);
                 assert_int_equal(kb->format, special[i].format);
@@ -220,37 +240,38 @@ static void test_kernel_shapes(void **state)
                 assert_int_equal(kb->nr, 32);
                 assert_non_null(kb->panel_raw);
                 assert_true(special[i].panel_words <= LQI_GEMM_NR_MAX * LQI_GEMM_KC);
+                if (amx && special[i].with_amx) {
+                    assert_int_equal(kb->mr, 32);
+                }
             }
-        }
-        /* the AMX kernel: 32 x 32 tiles, BF16 weights whose inputs are a multiple of 32 */
-        const struct lqi_gemm_kernel *ka = lqi_gemm_kernel_bf16(288);
-        if (lv >= LQ_SIMD_AMX) {
-            assert_non_null(ka);
-            assert_int_equal(ka->format, LQI_GEMM_BF16_TOKENS);
-            assert_int_equal(ka->mr, 32);
-            assert_int_equal(ka->nr, 32);
-            assert_true(ka->mr <= LQI_GEMM_MR_MAX);
-        } else if (ka) {
-            assert_int_equal(ka->format, LQI_GEMM_BF16X2);
         }
     }
     assert_int_equal(lq_simd_level_set(top, NULL), LQ_OK);
 }
 
-/* BF16 in the shapes of the AMX kernel's paths at every level: whole 32 x 32 tiles (outputs
- * stored from the tile registers, then accumulated across chunks), partial ones in tokens and
- * in rows, a last chunk of 32 inputs; and inputs not a multiple of 32 (the pair kernel). */
-static void test_bf16_tile_shapes(void **state)
+/* BF16 and the 8-bit kernels' types in the shapes of the AMX kernels' paths at every level:
+ * whole 32 x 32 tiles (BF16: outputs stored from the tile registers, then accumulated across
+ * chunks), partial ones in tokens and in rows, a last chunk of 32 inputs, an odd number of
+ * blocks in a chunk; and BF16 inputs not a multiple of 32 (the pair kernel). */
+static void test_amx_tile_shapes(void **state)
 {
     (void)state;
     const enum lq_simd_level top = lq_simd_level_supported();
     const struct {
+        enum lq_type type;
         int64_t n_in, n_out, n_tok;
-    } shapes[] = { { 288, 64, 64 }, { 544, 96, 70 }, { 512, 45, 29 }, { 320, 33, 40 },
-                   { 302, 64, 64 } };
+    } shapes[] = {
+        { LQ_TYPE_BF16, 288, 64, 64 },  { LQ_TYPE_BF16, 544, 96, 70 },
+        { LQ_TYPE_BF16, 512, 45, 29 },  { LQ_TYPE_BF16, 320, 33, 40 },
+        { LQ_TYPE_BF16, 302, 64, 64 },  { LQ_TYPE_Q8_0, 288, 64, 64 },
+        { LQ_TYPE_Q8_0, 544, 45, 70 },  { LQ_TYPE_Q4_0, 288, 96, 40 },
+        { LQ_TYPE_Q4_0, 512, 33, 64 },  { LQ_TYPE_Q4_K, 512, 64, 70 },
+        { LQ_TYPE_Q5_K, 512, 45, 64 },  { LQ_TYPE_Q5_K, 768, 64, 29 },
+        { LQ_TYPE_Q6_K, 512, 45, 64 },  { LQ_TYPE_Q6_K, 256, 64, 70 },
+    };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         struct case_data c;
-        assert_true(case_build(&c, LQ_TYPE_BF16, shapes[s].n_in, shapes[s].n_out,
+        assert_true(case_build(&c, shapes[s].type, shapes[s].n_in, shapes[s].n_out,
                                shapes[s].n_tok));
         for (int lv = (int)top; lv >= 0; lv--) {
             assert_int_equal(lq_simd_level_set((enum lq_simd_level)lv, NULL), LQ_OK);
@@ -266,7 +287,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernel_shapes),
         cmocka_unit_test(test_every_type_every_level),
-        cmocka_unit_test(test_bf16_tile_shapes),
+        cmocka_unit_test(test_amx_tile_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,7 @@
  *
  * Kernels pick a path at run time from what the CPU supports: portable scalar C, AVX2
  * (with FMA and F16C), AVX-512 (F, BW, VL), or AVX-512 with AMX tiles (the batched BF16
- * products of prompt processing in tile registers). Quantizers produce the same bytes and
+ * and 8-bit products of prompt processing in tile registers). Quantizers produce the same bytes and
  * dequantizers the same floats on every path; dot products agree within float rounding.
  * A caller may cap the level, e.g. to benchmark or cross-check the scalar reference.
  */
@@ -20,7 +20,7 @@ enum lq_simd_level {
     LQ_SIMD_SCALAR = 0,
     LQ_SIMD_AVX2 = 1,   /* AVX2 + FMA + F16C */
     LQ_SIMD_AVX512 = 2, /* AVX-512 F + BW + VL (AVX2 paths where no AVX-512 kernel exists) */
-    LQ_SIMD_AMX = 3,    /* AVX-512 + AMX-TILE and AMX-BF16, enabled by the OS for this process
+    LQ_SIMD_AMX = 3,    /* AVX-512 + AMX-TILE, -BF16, -INT8, enabled by the OS for this process
                          * (Linux: XCR0 and arch_prctl's tile-data permission); AVX-512
                          * paths where no AMX kernel exists */
 };

@@ -25,14 +25,15 @@ static bool cpu_has_f16c(void)
     return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
 }
 
-/* AMX-TILE and AMX-BF16 (CPUID leaf 7: EDX bits 24 and 22), their state enabled in XCR0
+/* AMX-TILE, AMX-BF16 and AMX-INT8 (CPUID leaf 7: EDX bits 24, 22, 25), their state in XCR0
  * (bits 17 and 18), and Linux's permission for this process to use the tile data: tile
  * instructions fault without it. Asked once; the permission lasts for the process. */
 static bool amx_usable(void)
 {
 #if defined(__linux__)
     unsigned a, b, c, d;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 24)) || !(d & (1u << 22)) ||
+    const unsigned amx_bits = 1u << 22 | 1u << 24 | 1u << 25;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || (d & amx_bits) != amx_bits ||
         !__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) { /* OSXSAVE: xgetbv */
         return false;
     }
