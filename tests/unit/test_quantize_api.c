@@ -250,10 +250,16 @@ static void test_simd_level_controls(void **state)
     assert_int_equal(lq_simd_level_get(), LQ_SIMD_SCALAR);
     struct lq_error err;
     assert_int_equal(lq_simd_level_set((enum lq_simd_level)7, &err), LQ_E_INVALID_ARG);
+    assert_int_equal(lq_simd_level_set((enum lq_simd_level)LQ_SIMD_LEVEL_COUNT, &err),
+                     LQ_E_INVALID_ARG);
     if (lq_simd_level_supported() < LQ_SIMD_AVX512) {
         assert_int_equal(lq_simd_level_set(LQ_SIMD_AVX512, &err), LQ_E_UNSUPPORTED);
     }
+    if (lq_simd_level_supported() < LQ_SIMD_AMX) {
+        assert_int_equal(lq_simd_level_set(LQ_SIMD_AMX, &err), LQ_E_UNSUPPORTED);
+    }
     assert_string_equal(lq_simd_level_name(LQ_SIMD_AVX2), "avx2");
+    assert_string_equal(lq_simd_level_name(LQ_SIMD_AMX), "amx");
     assert_int_equal(lq_simd_level_set(saved, NULL), LQ_OK);
 }
 

@@ -134,7 +134,7 @@ static void assert_bytes_equal(const void *got, const void *want, size_t n, cons
 }
 
 /* Levels the CPU supports, lowest first; the active level is restored by the caller. */
-static int simd_levels(enum lq_simd_level out[3])
+static int simd_levels(enum lq_simd_level out[LQ_SIMD_LEVEL_COUNT])
 {
     int n = 0;
     for (int l = LQ_SIMD_SCALAR; l <= (int)lq_simd_level_supported(); l++) {
@@ -155,7 +155,7 @@ static void check_reference_type(int type, const struct lq_type_traits *t, const
     const size_t total = row_size * REF_ROWS;
     unsigned char *got = malloc(total);
     float *deq = malloc(sizeof(float) * REF_ROWS * REF_COLS);
-    enum lq_simd_level levels[3];
+    enum lq_simd_level levels[LQ_SIMD_LEVEL_COUNT];
     int nlev = simd_levels(levels);
     /* llama.cpp refuses the types that need importance weights without them: no plain
      * files, and libquant must refuse too */
@@ -237,7 +237,7 @@ static void test_quants_fast_path_matches_ref(void **state)
     const int64_t n = 4096;
     float *x = malloc(sizeof(float) * n);
     unsigned char *a = malloc(8 * n), *b = malloc(8 * n);
-    enum lq_simd_level saved = lq_simd_level_get(), levels[3];
+    enum lq_simd_level saved = lq_simd_level_get(), levels[LQ_SIMD_LEVEL_COUNT];
     int nlev = simd_levels(levels);
     for (int type = 0; type < LQ_TYPE_COUNT; type++) {
         const struct lq_type_traits *t = walked(type);
@@ -457,7 +457,7 @@ static void check_dot(int type, const struct lq_type_traits *t, int64_t n, int k
         want += (double)xd[i] * yd[i];
     }
     double tol = dot_tolerance(xd, yd, qy, act, n);
-    enum lq_simd_level levels[3];
+    enum lq_simd_level levels[LQ_SIMD_LEVEL_COUNT];
     int nlev = simd_levels(levels);
     for (int l = 0; l < nlev; l++) {
         assert_int_equal(lq_simd_level_set(levels[l], NULL), LQ_OK);

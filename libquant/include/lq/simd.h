@@ -25,6 +25,9 @@ enum lq_simd_level {
                          * paths where no AMX kernel exists */
 };
 
+/* Number of levels (the last one plus one), for arrays indexed by level. */
+#define LQ_SIMD_LEVEL_COUNT (LQ_SIMD_AMX + 1)
+
 /* Best level this CPU (and OS) supports; LQ_SIMD_SCALAR off x86-64. Thread-safe. */
 LQ_API enum lq_simd_level lq_simd_level_supported(void);
 

@@ -90,7 +90,7 @@ enum lq_simd_level lq_simd_level_get(void)
 
 lq_status lq_simd_level_set(enum lq_simd_level level, struct lq_error *err)
 {
-    LQ_FAIL_IF((int)level < LQ_SIMD_SCALAR || (int)level > LQ_SIMD_AMX, err, LQ_E_INVALID_ARG,
+    LQ_FAIL_IF((int)level < LQ_SIMD_SCALAR || (int)level >= LQ_SIMD_LEVEL_COUNT, err, LQ_E_INVALID_ARG,
                "simd: unknown level %d", (int)level);
     enum lq_simd_level best = lq_simd_level_supported();
     LQ_FAIL_IF(level > best, err, LQ_E_UNSUPPORTED, "simd: this CPU supports up to %s, not %s",
