@@ -327,6 +327,18 @@ static const struct amx_config amx_config_int8_16 __attribute__((aligned(64))) =
  * unit's dots are scaled, so the tile unit's latency stays hidden. */
 enum amx_int_kind { AMX_INT_Q8_0, AMX_INT_Q4_0, AMX_INT_KQ, AMX_INT_Q6_K };
 
+/* Words of a panel's block of 32 elements, and tile products (units) per block. */
+static INLINE int64_t amx_int_wwords(const enum amx_int_kind kind)
+{
+    return kind == AMX_INT_Q8_0 || kind == AMX_INT_Q4_0 ? LQI_GEMM_Q4_0_WORDS(32)
+                                                       : LQI_GEMM_Q4_K_WORDS(32);
+}
+
+static INLINE int64_t amx_int_units(const enum amx_int_kind kind)
+{
+    return kind == AMX_INT_Q6_K ? 2 : 1;
+}
+
 #define AMX_INT_DOT(C, A, B, u)                                                                 \
     do {                                                                                       \
         const int64_t b_ = (u) / upb, h_ = (u) % upb;                                          \
@@ -345,10 +357,8 @@ static INLINE GEMM_AMX void amx_int_scale(const enum amx_int_kind kind, __m512 a
                                           const int32_t *dots, const int32_t *xw,
                                           const int32_t *ww, int64_t u, int th, int rh)
 {
-    const int64_t upb = kind == AMX_INT_Q6_K ? 2 : 1, b = u / upb, h = u % upb;
-    const int64_t wwords = kind == AMX_INT_Q8_0 || kind == AMX_INT_Q4_0 ? LQI_GEMM_Q4_0_WORDS(32)
-                                                                       : LQI_GEMM_Q4_K_WORDS(32);
-    const int32_t *xb = xw + b * LQI_GEMM_Q8_WORDS * 32, *wb = ww + b * wwords;
+    const int64_t b = u / amx_int_units(kind), h = u % amx_int_units(kind);
+    const int32_t *xb = xw + b * LQI_GEMM_Q8_WORDS * 32, *wb = ww + b * amx_int_wwords(kind);
     const float *dx = (const float *)(const void *)(xb + 8 * 32) + th * 16;
     const int32_t *sum = xb + 9 * 32 + th * 16;
     const __m512 dw = _mm512_loadu_ps((const float *)(const void *)(wb + (8 + h) * 32) + rh * 16);
@@ -377,10 +387,8 @@ static INLINE GEMM_AMX void tileamx_int(const enum amx_int_kind kind, int64_t kc
     const char *xq = (const char *)xpf, *wq = (const char *)wpf;
     const int32_t *xw = (const int32_t *)(const void *)xpf;
     const int32_t *ww = (const int32_t *)(const void *)wpf;
-    const int64_t wwords = kind == AMX_INT_Q8_0 || kind == AMX_INT_Q4_0 ? LQI_GEMM_Q4_0_WORDS(32)
-                                                                       : LQI_GEMM_Q4_K_WORDS(32);
-    const int64_t xwords = LQI_GEMM_Q8_WORDS * 32, upb = kind == AMX_INT_Q6_K ? 2 : 1;
-    const int64_t nu = kc / 32 * upb;
+    const int64_t wwords = amx_int_wwords(kind), xwords = LQI_GEMM_Q8_WORDS * 32;
+    const int64_t upb = amx_int_units(kind), nu = kc / 32 * upb;
     int32_t dots[256] __attribute__((aligned(64)));
     for (int th = 0; th < 2 && th * 16 < m; th++) {
         for (int rh = 0; rh < 2 && rh * 16 < n; rh++) {
@@ -425,29 +433,18 @@ static INLINE GEMM_AMX void tileamx_int(const enum amx_int_kind kind, int64_t kc
     }
 }
 
-static GEMM_AMX void tileamx_q8_0(int64_t kc, const float *xp, const float *wp, float *c,
-                                  int64_t ldc, int m, int n, bool accumulate)
-{
-    tileamx_int(AMX_INT_Q8_0, kc, xp, wp, c, ldc, m, n, accumulate);
-}
-
-static GEMM_AMX void tileamx_q4_0(int64_t kc, const float *xp, const float *wp, float *c,
-                                  int64_t ldc, int m, int n, bool accumulate)
-{
-    tileamx_int(AMX_INT_Q4_0, kc, xp, wp, c, ldc, m, n, accumulate);
-}
-
-static GEMM_AMX void tileamx_kq(int64_t kc, const float *xp, const float *wp, float *c,
-                                int64_t ldc, int m, int n, bool accumulate)
-{
-    tileamx_int(AMX_INT_KQ, kc, xp, wp, c, ldc, m, n, accumulate);
-}
-
-static GEMM_AMX void tileamx_q6_k(int64_t kc, const float *xp, const float *wp, float *c,
-                                  int64_t ldc, int m, int n, bool accumulate)
-{
-    tileamx_int(AMX_INT_Q6_K, kc, xp, wp, c, ldc, m, n, accumulate);
-}
+/* The kernels of lqi_gemm_kernel's table, one per kind. */
+#define TILEAMX_INT(name, kind)                                                                    \
+    static GEMM_AMX void name(int64_t kc, const float *xp, const float *wp, float *c,              \
+                              int64_t ldc, int m, int n, bool accumulate)                          \
+    {                                                                                              \
+        tileamx_int(kind, kc, xp, wp, c, ldc, m, n, accumulate);                                   \
+    }
+TILEAMX_INT(tileamx_q8_0, AMX_INT_Q8_0)
+TILEAMX_INT(tileamx_q4_0, AMX_INT_Q4_0)
+TILEAMX_INT(tileamx_kq, AMX_INT_KQ)
+TILEAMX_INT(tileamx_q6_k, AMX_INT_Q6_K)
+#undef TILEAMX_INT
 
 // ---- AVX-512 with AVX512_VNNI: Q4_0 x Q8_0 and Q4_K x Q8_K, 6 x 32 in integers -------------
 
