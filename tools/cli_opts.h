@@ -48,6 +48,7 @@ enum cli_kind {
 enum cli_id {
     OPT_HELP,
     OPT_THREADS,
+    OPT_WEIGHTS,
     OPT_OUTPUT,
     OPT_QUIET,
     OPT_VERBOSE,
@@ -222,6 +223,12 @@ static inline const char *cli_str2(const struct cli_args *a, enum cli_id id)
 {
     return a->str2[id];
 }
+
+/* The model options of eval and generate (--threads, --weights) as model parameters (the
+ * others at their defaults); a bad --weights value is a usage error (returns its exit code,
+ * else 0). cli_model.c */
+struct lq_model_params;
+int cli_model_params(const struct cli_args *a, const char *cmd, struct lq_model_params *mp);
 
 /* The row of cmd's option `name` (exact long name), or NULL. */
 const struct cli_option *cli_find(enum cli_cmd cmd, const char *name);

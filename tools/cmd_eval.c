@@ -24,7 +24,7 @@ struct eval_opts {
     const char *model, *text, *tokens, *save, *compare, *tokenizer;
     const char *task, *task_file; /* --task KIND FILE */
     int64_t ctx, chunks, batch, n_tasks;
-    int threads;
+    struct lq_model_params mp; /* --threads, --weights */
     bool json, quiet, llama_order;
 };
 
@@ -53,7 +53,10 @@ static int parse_eval(int argc, char **argv, struct eval_opts *o)
     o->ctx = cli_num(&a, OPT_CTX);
     o->chunks = cli_num(&a, OPT_CHUNKS);
     o->batch = cli_num(&a, OPT_BATCH);
-    o->threads = (int)cli_num(&a, OPT_THREADS);
+    const int bad = cli_model_params(&a, "eval", &o->mp);
+    if (bad) {
+        return bad;
+    }
     o->task = cli_str(&a, OPT_TASK);
     o->task_file = cli_str2(&a, OPT_TASK);
     o->n_tasks = cli_num(&a, OPT_TASKS);
@@ -390,13 +393,12 @@ int cmd_eval(int argc, char **argv)
         const struct eval_task_opts t = { .model = o.model, .tokenizer = o.tokenizer,
                                           .kind = o.task, .file = o.task_file,
                                           .compare = o.compare, .ctx = o.ctx,
-                                          .n_tasks = o.n_tasks, .threads = o.threads,
+                                          .n_tasks = o.n_tasks, .mp = o.mp,
                                           .json = o.json, .llama_order = o.llama_order };
         return eval_tasks(&t);
     }
     struct lq_error err = { 0 };
-    struct lq_model_params mp = lq_model_params_default();
-    mp.n_threads = o.threads;
+    struct lq_model_params mp = o.mp;
     mp.n_batch = o.batch;
     lq_model *m = NULL;
     lq_tokenizer *tok = NULL;

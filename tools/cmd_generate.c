@@ -15,7 +15,7 @@
 struct gen_opts {
     const char *model, *prompt, *prompt_tokens, *tokenizer;
     int64_t n_predict, ctx;
-    int threads;
+    struct lq_model_params mp; /* --threads, --weights */
     bool json, quiet;
 };
 
@@ -39,9 +39,12 @@ static int parse_gen(int argc, char **argv, struct gen_opts *o)
     o->tokenizer = cli_str(&a, OPT_TOKENIZER);
     o->n_predict = cli_num(&a, OPT_N_PREDICT);
     o->ctx = cli_num(&a, OPT_CTX);
-    o->threads = (int)cli_num(&a, OPT_THREADS);
     o->quiet = cli_has(&a, OPT_QUIET);
     o->json = cli_has(&a, OPT_JSON);
+    const int bad = cli_model_params(&a, "generate", &o->mp);
+    if (bad) {
+        return bad;
+    }
     if (!o->prompt == !o->prompt_tokens) {
         return cli_usage_error("generate", "give exactly one of -p and --prompt-tokens");
     }
@@ -238,8 +241,7 @@ int cmd_generate(int argc, char **argv)
     if (o.prompt_tokens && (rc = parse_ids(o.prompt_tokens, &prompt, &n_prompt)) != 0) {
         goto out_free_prompt;
     }
-    struct lq_model_params mp = lq_model_params_default();
-    mp.n_threads = o.threads;
+    struct lq_model_params mp = o.mp;
     mp.n_ctx = context_for(&o, n_prompt);
     struct lq_error err = { 0 };
     if (lq_model_open_path_tokenizer(o.model, o.tokenizer, &mp, &m, o.prompt ? &tok : NULL,

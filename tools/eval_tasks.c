@@ -67,8 +67,7 @@ static int score_model(const struct eval_task_opts *o, const char *model, const 
                        bool quiet, lq_task_results **r)
 {
     struct lq_error err = {0};
-    struct lq_model_params mp = lq_model_params_default();
-    mp.n_threads = o->threads;
+    struct lq_model_params mp = o->mp;
     mp.n_ctx = o->ctx;
     lq_model *m = NULL;
     lq_tokenizer *tok = NULL;

@@ -90,6 +90,7 @@ static lq_status bind_weights(lq_model *m, const char *name, int64_t n_in, int64
     w->n_in = n_in;
     w->n_out = n_out;
     w->data = t.data;
+    w->nbytes = t.nbytes;
     LQ_FAIL_IF(!lqi_weight_setup(w), err, LQ_E_UNSUPPORTED,
                "%s: tensor '%s': type %s has neither a dot kernel nor a dequantizer",
                m->src_name, name, lq_type_name(t.type));

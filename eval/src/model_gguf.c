@@ -30,6 +30,19 @@ static bool gguf_find_tensor(void *user, const char *name, struct lq_model_tenso
     return true;
 }
 
+/* The model copied a tensor's bytes: its pages of the file map go back to the kernel. */
+static void gguf_release(void *user, const void *data, size_t nbytes)
+{
+    const lq_gguf *g = user;
+    for (int64_t id = 0; id < lq_gguf_n_tensors(g); id++) {
+        const struct lq_gguf_tensor_info *ti = lq_gguf_tensor(g, id);
+        if (ti->data == data && ti->nbytes == nbytes) {
+            lq_gguf_release_tensor(g, id);
+            return;
+        }
+    }
+}
+
 static void gguf_close(void *user)
 {
     lq_gguf_free(user);
@@ -244,7 +257,8 @@ lq_status lq_model_open(const char *path, const struct lq_model_params *params, 
         return rc;
     }
     const struct lq_model_source src = {
-        .name = path, .user = g, .find_tensor = gguf_find_tensor, .close = gguf_close
+        .name = path, .user = g, .find_tensor = gguf_find_tensor, .close = gguf_close,
+        .release = gguf_release
     };
     return lq_model_open_source(&hp, &src, params, out, err);
 }

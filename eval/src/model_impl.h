@@ -25,6 +25,7 @@ struct lqi_weight {
     int64_t n_in, n_out;
     size_t row_size;         /* bytes of one row */
     const unsigned char *data;
+    size_t nbytes;           /* bytes at data: n_out rows, times the experts of a stack */
     enum lqi_dot_kind kind;
     enum lq_type act_type;   /* activation type the kernel takes (for LQI_DOT_TABLE) */
     lq_vec_dot_fn vec_dot;
@@ -134,6 +135,9 @@ struct lq_model {
     int64_t n_vectors, cap_vectors;
     void **aligned;             /* aligned copies of weights the file misaligns, n_aligned */
     int64_t n_aligned;
+    void *loaded;               /* LQ_WEIGHTS_LOADED: the map holding the weight matrices'
+                                 * copy, loaded_len bytes; NULL when mapped */
+    size_t loaded_len;
     void *state_mem;
     struct lqi_state st;
     /* calibration hooks (model_hooks.c); all zero when unused */
@@ -184,5 +188,11 @@ struct lqi_weight lqi_expert_weight(const lq_model *m, const struct lqi_layer *L
 
 /* Allocates the KV cache and scratch for m->n_ctx, m->n_batch (model_state.c). */
 lq_status lqi_model_alloc_state(lq_model *m, struct lq_error *err);
+
+/* model_load.c: copies the weight matrices into anonymous memory when `mode` asks (or, for
+ * LQ_WEIGHTS_AUTO, when they fit), repointing each weight and handing its source pages back;
+ * unload frees that copy. */
+lq_status lqi_model_load_weights(lq_model *m, enum lq_weights_memory mode, struct lq_error *err);
+void lqi_model_unload_weights(lq_model *m);
 
 #endif

@@ -16,7 +16,9 @@
 
 struct lq_model_params lq_model_params_default(void)
 {
-    struct lq_model_params p = { .n_threads = 0, .n_ctx = 0, .n_batch = 0 };
+    struct lq_model_params p = {
+        .n_threads = 0, .n_ctx = 0, .n_batch = 0, .weights = LQ_WEIGHTS_AUTO
+    };
     return p;
 }
 
@@ -112,6 +114,9 @@ static void prefault(const struct lqi_weight *w)
 
 static void prefault_weights(const lq_model *m)
 {
+    if (m->loaded) {
+        return; /* written at open: every page is in */
+    }
     for (int64_t il = 0; il < m->hp.n_layer; il++) {
         const struct lqi_weight *ws[LQI_LAYER_N_WEIGHTS];
         lqi_layer_weights(&m->layers[il], ws);
@@ -128,6 +133,7 @@ static lq_status build(lq_model *m, const struct lq_model_params *params, struct
     apply_family(m);
     LQ_TRY(apply_params(m, params, err));
     LQ_TRY(lqi_model_bind(m, err));
+    LQ_TRY(lqi_model_load_weights(m, params ? params->weights : LQ_WEIGHTS_AUTO, err));
     prefault_weights(m);
     return lqi_model_alloc_state(m, err);
 }
@@ -175,6 +181,7 @@ void lq_model_free(lq_model *m)
         m->src.close(m->src.user);
     }
     lqi_free(m->state_mem);
+    lqi_model_unload_weights(m);
     for (int64_t il = 0; m->layers && il < m->hp.n_layer; il++) {
         lqi_free(m->layers[il].exp_views);
     }

@@ -213,6 +213,14 @@ const struct lq_gguf_tensor_info *lq_gguf_tensor(const lq_gguf *g, int64_t id)
     return g && id >= 0 && id < g->n_tensors ? &g->tensors[id].info : NULL;
 }
 
+void lq_gguf_release_tensor(const lq_gguf *g, int64_t id)
+{
+    const struct lq_gguf_tensor_info *ti = lq_gguf_tensor(g, id);
+    if (ti && g->map.map_base) { /* a read-only file map: dropped pages are read back */
+        lqi_file_map_dontneed(&g->map, ti->file_offset, ti->nbytes);
+    }
+}
+
 int64_t lq_gguf_find_tensor(const lq_gguf *g, const char *name)
 {
     if (!g || !name) {

@@ -809,6 +809,80 @@ static void test_model_gguf_random_f32(void **state)
     lq_model_free(m);
 }
 
+/* KiB of the file `name` (a path's last part) resident through this process's maps. */
+static long mapped_rss_kib(const char *name)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    assert_non_null(f);
+    char line[4096];
+    bool in_file = false;
+    long kib = 0;
+    while (fgets(line, sizeof line, f)) {
+        long v;
+        if (strchr(line, '-') && strchr(line, ' ') && strchr(line, '-') < strchr(line, ' ')) {
+            const char *slash = strrchr(line, '/'); /* a map's header line */
+            in_file = slash && strncmp(slash + 1, name, strlen(name)) == 0 &&
+                      slash[1 + strlen(name)] == '\n';
+        } else if (in_file && sscanf(line, "Rss: %ld kB", &v) == 1) {
+            kib += v;
+        }
+    }
+    fclose(f);
+    return kib;
+}
+
+/* --weights: the copy gives the very logits of the map, and hands the file's pages back. */
+static void test_model_weights_memory(void **state)
+{
+    (void)state;
+    const char *rel = "reference/llama.cpp/tiny-llama-6L/f16.gguf";
+    const int32_t tokens[] = { 1, 450, 1000, 4095 };
+    float *want = NULL;
+    long rss[LQ_WEIGHTS_N] = { 0 };
+    for (int w = 0; w < LQ_WEIGHTS_N; w++) {
+        struct lq_model_params p = lq_model_params_default();
+        p.n_ctx = 8;
+        p.weights = (enum lq_weights_memory)w;
+        lq_model *m = NULL;
+        struct lq_error err = { 0 };
+        if (lq_model_open(lqt_data_path(rel), &p, &m, &err) != LQ_OK) {
+            fail_msg("%s, weights %s: %s", rel, lq_weights_memory_name(p.weights), err.msg);
+        }
+        rss[w] = mapped_rss_kib("f16.gguf");
+        float *got = run(m, tokens, 4, 0, 4);
+        const int64_t n = 4 * lq_model_get_hparams(m)->n_vocab;
+        if (!want) {
+            want = got;
+        } else {
+            assert_memory_equal(got, want, (size_t)n * sizeof *got);
+            free(got);
+        }
+        lq_model_free(m);
+    }
+    free(want);
+    /* 13.7 MB of file: mapped, its weights are in (prefaulted); loaded, a few pages of
+     * header and token embeddings are left; auto loads a file this small */
+    assert_true(rss[LQ_WEIGHTS_MAPPED] > 10000);
+    assert_true(rss[LQ_WEIGHTS_LOADED] < rss[LQ_WEIGHTS_MAPPED] / 4);
+    assert_true(rss[LQ_WEIGHTS_AUTO] < rss[LQ_WEIGHTS_MAPPED] / 4);
+
+    struct lq_model_params p = lq_model_params_default();
+    p.weights = LQ_WEIGHTS_N;
+    lq_model *m = NULL;
+    struct lq_error err = { 0 };
+    assert_int_equal(lq_model_open(lqt_data_path(rel), &p, &m, &err), LQ_E_INVALID_ARG);
+    assert_null(m);
+    for (int w = 0; w < LQ_WEIGHTS_N; w++) {
+        enum lq_weights_memory back;
+        assert_true(lq_weights_memory_from_name(lq_weights_memory_name(w), &back));
+        assert_int_equal(back, w);
+    }
+    enum lq_weights_memory back;
+    assert_false(lq_weights_memory_from_name("mmap", &back));
+    assert_null(lq_weights_memory_name(LQ_WEIGHTS_N));
+    assert_string_equal(lq_weights_memory_names(), "auto, mapped, loaded");
+}
+
 static void test_model_gguf_errors(void **state)
 {
     (void)state;
@@ -839,6 +913,7 @@ int main(void)
         cmocka_unit_test(test_model_gguf_tiny_llama),
         cmocka_unit_test(test_model_gguf_random_f32),
         cmocka_unit_test(test_model_gguf_errors),
+        cmocka_unit_test(test_model_weights_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -165,6 +165,11 @@ LQ_API int64_t lq_gguf_n_tensors(const lq_gguf *g);
 LQ_API const struct lq_gguf_tensor_info *lq_gguf_tensor(const lq_gguf *g, int64_t id);
 LQ_API int64_t lq_gguf_find_tensor(const lq_gguf *g, const char *name); /* -1 when absent */
 
+/* Hands the pages of tensor `id` back to the kernel (for a caller that has copied its bytes):
+ * they leave this process's resident memory and are read from the file again if touched, so
+ * the view stays valid. No effect on a handle from lq_gguf_open_memory or a bad id. */
+LQ_API void lq_gguf_release_tensor(const lq_gguf *g, int64_t id);
+
 /* Name of a metadata value type ("uint32", "array", ...); "unknown" otherwise. */
 LQ_API const char *lq_gguf_type_name(int type);
 
