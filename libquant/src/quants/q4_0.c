@@ -193,17 +193,43 @@ static inline LQI_AVX512 __m512 q4_0_pair_factors(__m512 d8, int k)
     return _mm512_permutexvar_ps(idx, d8);
 }
 
+/* Two blocks' nibbles in the order of their activations' bytes (block 0's low nibbles,
+ * block 1's low nibbles, then the high ones, as lqi_join256 of y[0], y[1] lays them). */
+static inline LQI_AVX512 __m512i q4_0_nibbles2(const block_q4_0 *x)
+{
+    const __m256i b = _mm256_loadu2_m128i((const __m128i *)x[1].qs, (const __m128i *)x[0].qs);
+    const __m512i z = lqi_join256(b, _mm256_srli_epi16(b, 4)); /* x0 lo, x1 lo, x0 hi, x1 hi */
+    return _mm512_and_si512(_mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0)),
+                            _mm512_set1_epi8(0xF));
+}
+
+/* The activation pair's share of the dot: 8 * yq, summed in int16 pairs. */
+static inline LQI_AVX512 __m512i q4_0_y8(__m512i yq)
+{
+    return _mm512_maddubs_epi16(_mm512_set1_epi8(8), yq);
+}
+
 /* Two blocks' integer dot in sixteen int32 lanes as floats (the lanes of lqi_dot_i8i8_512):
  * the unsigned nibbles q times the activations yq, less y8 (8 times yq, summed in int16
  * pairs as the products are: exact, at most 15 * 127 * 2 in magnitude), then in fours. */
 static inline LQI_AVX512 __m512 q4_0_dot2(const block_q4_0 *x, __m512i yq, __m512i y8)
 {
-    const __m256i b = _mm256_loadu2_m128i((const __m128i *)x[1].qs, (const __m128i *)x[0].qs);
-    const __m512i z = lqi_join256(b, _mm256_srli_epi16(b, 4)); /* x0 lo, x1 lo, x0 hi, x1 hi */
-    const __m512i q = _mm512_and_si512(_mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0)),
-                                       _mm512_set1_epi8(0xF));
-    const __m512i p = _mm512_sub_epi16(_mm512_maddubs_epi16(q, yq), y8);
+    const __m512i p = _mm512_sub_epi16(_mm512_maddubs_epi16(q4_0_nibbles2(x), yq), y8);
     return _mm512_cvtepi32_ps(_mm512_madd_epi16(p, _mm512_set1_epi16(1)));
+}
+
+/* With VNNI the same int32 lanes come from one vpdpbusd each: the share is -(8 * yq) summed
+ * in fours, and each lane's q * yq adds to it exactly, so the floats are q4_0_dot2's. */
+static inline LQI_AVX512_VNNI __m512i q4_0_y8_vnni(__m512i yq)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    return _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, _mm512_set1_epi8(8), yq));
+}
+
+static inline LQI_AVX512_VNNI __m512 q4_0_dot2_vnni(const block_q4_0 *x, __m512i yq,
+                                                    __m512i neg_y8)
+{
+    return _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(neg_y8, q4_0_nibbles2(x), yq));
 }
 
 /* The rest of one row from block ib: pairs into acc, its sum, an odd last block by the AVX2
@@ -223,53 +249,84 @@ static inline LQI_AVX512 float q4_0_finish(__m512 acc, int64_t ib, int64_t nb,
     return ib < nb ? sum + dot_q4_0_q8_0_avx2(32, x + ib, y + ib) : sum;
 }
 
-/* n_rows (1..4) weight rows x_stride bytes apart against one activation row y: the
- * generated AVX-512 kernel's steps for each row (blocks in pairs into one accumulator, an odd
- * last block by the AVX2 kernel) with fewer instructions per pair, and the activation's
- * loads, its 8 * y terms and its scales shared by the rows: each row's result is that
- * kernel's and dot_multi's bit for bit. */
-static inline __attribute__((always_inline)) LQI_AVX512 void
-q4_0_rows(int64_t n, float *s, const unsigned char *x, size_t x_stride, int n_rows,
-          const block_q8_0 *y)
-{
-    const int64_t nb = n / QK4_0;
-    __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-                      _mm512_setzero_ps() };
-    int64_t ib = 0;
-    for (; ib + 8 <= nb; ib += 8) {
-        const __m256 dy = q8_0_scales8(y + ib);
-        __m512 d8[4];
-#pragma GCC unroll 4
-        for (int r = 0; r < n_rows; r++) {
-            const block_q4_0 *xr = (const block_q4_0 *)(const void *)(x + r * x_stride);
-            if (x_stride) {
-                /* the same blocks of the row four on (the next pass's): rows interleaved by
-                 * four hide each one's stream from the hardware prefetcher */
-                const char *pf = (const char *)(xr + ib) + 4 * x_stride;
-                _mm_prefetch(pf, _MM_HINT_T0);
-                _mm_prefetch(pf + 64, _MM_HINT_T0);
-                _mm_prefetch(pf + 128, _MM_HINT_T0);
-            }
-            d8[r] = _mm512_castps256_ps512(_mm256_mul_ps(q4_0_scales8(xr + ib), dy));
-        }
-        for (int k = 0; k < 4; ++k) {
-            const block_q8_0 *yk = y + ib + 2 * k;
-            const __m512i yq = lqi_join256(_mm256_loadu_si256((const __m256i *)yk[0].qs),
-                                           _mm256_loadu_si256((const __m256i *)yk[1].qs));
-            const __m512i y8 = _mm512_maddubs_epi16(_mm512_set1_epi8(8), yq);
-#pragma GCC unroll 4
-            for (int r = 0; r < n_rows; r++) {
-                const block_q4_0 *xr = (const block_q4_0 *)(const void *)(x + r * x_stride);
-                acc[r] = _mm512_fmadd_ps(q4_0_pair_factors(d8[r], k),
-                                         q4_0_dot2(xr + ib + 2 * k, yq, y8), acc[r]);
-            }
-        }
+/* NAME(n, s, x, x_stride, n_rows, y): n_rows (1..4) weight rows x_stride bytes apart against
+ * one activation row y: the generated AVX-512 kernel's steps for each row (blocks in pairs
+ * into one accumulator, an odd last block by the AVX2 kernel) with fewer instructions per
+ * pair, and the activation's loads, its 8 * y share (Y8) and its scales shared by the rows:
+ * each row's result is that kernel's and dot_multi's bit for bit, with either DOT2. */
+#define LQI_Q4_0_ROWS(NAME, TARGET, Y8, DOT2)                                                     \
+    static inline __attribute__((always_inline)) TARGET void NAME(                                 \
+        int64_t n, float *s, const unsigned char *x, size_t x_stride, int n_rows,                  \
+        const block_q8_0 *y)                                                                       \
+    {                                                                                              \
+        const int64_t nb = n / QK4_0;                                                              \
+        __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),           \
+                          _mm512_setzero_ps() };                                                   \
+        int64_t ib = 0;                                                                            \
+        for (; ib + 8 <= nb; ib += 8) {                                                            \
+            const __m256 dy = q8_0_scales8(y + ib);                                                \
+            __m512 d8[4];                                                                          \
+            _Pragma("GCC unroll 4") for (int r = 0; r < n_rows; r++)                               \
+            {                                                                                      \
+                const block_q4_0 *xr = (const block_q4_0 *)(const void *)(x + r * x_stride);       \
+                if (x_stride) {                                                                    \
+                    /* the same blocks of the row four on (the next pass's): rows interleaved   \
+                     * by four hide each one's stream from the hardware prefetcher */              \
+                    const char *pf = (const char *)(xr + ib) + 4 * x_stride;                       \
+                    _mm_prefetch(pf, _MM_HINT_T0);                                                 \
+                    _mm_prefetch(pf + 64, _MM_HINT_T0);                                            \
+                    _mm_prefetch(pf + 128, _MM_HINT_T0);                                           \
+                }                                                                                  \
+                d8[r] = _mm512_castps256_ps512(_mm256_mul_ps(q4_0_scales8(xr + ib), dy));          \
+            }                                                                                      \
+            for (int k = 0; k < 4; ++k) {                                                          \
+                const block_q8_0 *yk = y + ib + 2 * k;                                             \
+                const __m512i yq = lqi_join256(_mm256_loadu_si256((const __m256i *)yk[0].qs),      \
+                                               _mm256_loadu_si256((const __m256i *)yk[1].qs));     \
+                const __m512i y8 = Y8(yq);                                                         \
+                _Pragma("GCC unroll 4") for (int r = 0; r < n_rows; r++)                           \
+                {                                                                                  \
+                    const block_q4_0 *xr = (const block_q4_0 *)(const void *)(x + r * x_stride);   \
+                    acc[r] = _mm512_fmadd_ps(q4_0_pair_factors(d8[r], k),                         \
+                                             DOT2(xr + ib + 2 * k, yq, y8), acc[r]);               \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+        for (int r = 0; r < n_rows; r++) {                                                         \
+            const block_q4_0 *xr = (const block_q4_0 *)(const void *)(x + r * x_stride);           \
+            s[r] = q4_0_finish(acc[r], ib, nb, xr, y);                                             \
+        }                                                                                          \
     }
-    for (int r = 0; r < n_rows; r++) {
-        const block_q4_0 *xr = (const block_q4_0 *)(const void *)(x + r * x_stride);
-        s[r] = q4_0_finish(acc[r], ib, nb, xr, y);
+
+/* NAME: the rows for decoding (lq_vec_dot_rows_fn), four at a time by ROWS. */
+#define LQI_Q4_0_DOT_ROWS(NAME, TARGET, ROWS)                                                     \
+    static TARGET void NAME(int64_t n, float *restrict s, const void *restrict x,                  \
+                            size_t x_stride, int n_rows, const void *restrict y)                   \
+    {                                                                                              \
+        const unsigned char *xb = x;                                                               \
+        int r = 0;                                                                                 \
+        for (; r + 4 <= n_rows; r += 4) {                                                          \
+            ROWS(n, s + r, xb + (size_t)r * x_stride, x_stride, 4, y);                             \
+        }                                                                                          \
+        switch (n_rows - r) {                                                                      \
+        case 3:                                                                                    \
+            ROWS(n, s + r, xb + (size_t)r * x_stride, x_stride, 3, y);                             \
+            break;                                                                                 \
+        case 2:                                                                                    \
+            ROWS(n, s + r, xb + (size_t)r * x_stride, x_stride, 2, y);                             \
+            break;                                                                                 \
+        case 1:                                                                                    \
+            ROWS(n, s + r, xb + (size_t)r * x_stride, x_stride, 1, y);                             \
+            break;                                                                                 \
+        default:                                                                                   \
+            break;                                                                                 \
+        }                                                                                          \
     }
-}
+
+LQI_Q4_0_ROWS(q4_0_rows, LQI_AVX512, q4_0_y8, q4_0_dot2)
+LQI_Q4_0_ROWS(q4_0_rows_vnni, LQI_AVX512_VNNI, q4_0_y8_vnni, q4_0_dot2_vnni)
+LQI_Q4_0_DOT_ROWS(dot_rows_q4_0_q8_0_avx512_plain, LQI_AVX512, q4_0_rows)
+LQI_Q4_0_DOT_ROWS(dot_rows_q4_0_q8_0_avx512_vnni, LQI_AVX512_VNNI, q4_0_rows_vnni)
 
 /* One row for decoding. */
 static LQI_AVX512 float dot_q4_0_q8_0_avx512(int64_t n, const block_q4_0 *restrict x,
@@ -280,28 +337,14 @@ static LQI_AVX512 float dot_q4_0_q8_0_avx512(int64_t n, const block_q4_0 *restri
     return s;
 }
 
-/* Rows for decoding, four at a time. */
-static LQI_AVX512 void dot_rows_q4_0_q8_0_avx512(int64_t n, float *restrict s,
-                                                 const void *restrict x, size_t x_stride,
-                                                 int n_rows, const void *restrict y)
+/* Rows for decoding: the VNNI steps where the CPU has them (the same results). */
+static void dot_rows_q4_0_q8_0_avx512(int64_t n, float *restrict s, const void *restrict x,
+                                      size_t x_stride, int n_rows, const void *restrict y)
 {
-    const unsigned char *xb = x;
-    int r = 0;
-    for (; r + 4 <= n_rows; r += 4) {
-        q4_0_rows(n, s + r, xb + (size_t)r * x_stride, x_stride, 4, y);
-    }
-    switch (n_rows - r) {
-    case 3:
-        q4_0_rows(n, s + r, xb + (size_t)r * x_stride, x_stride, 3, y);
-        break;
-    case 2:
-        q4_0_rows(n, s + r, xb + (size_t)r * x_stride, x_stride, 2, y);
-        break;
-    case 1:
-        q4_0_rows(n, s + r, xb + (size_t)r * x_stride, x_stride, 1, y);
-        break;
-    default:
-        break;
+    if (lqi_cpu_avx512_vnni()) {
+        dot_rows_q4_0_q8_0_avx512_vnni(n, s, x, x_stride, n_rows, y);
+    } else {
+        dot_rows_q4_0_q8_0_avx512_plain(n, s, x, x_stride, n_rows, y);
     }
 }
 #endif

@@ -73,6 +73,22 @@ enum lq_simd_level lq_simd_level_supported(void)
 #endif
 }
 
+bool lqi_cpu_avx512_vnni(void)
+{
+#if LQI_X86
+    static atomic_int known = -1;
+    int v = atomic_load_explicit(&known, memory_order_relaxed);
+    if (v < 0) {
+        unsigned a, b, c, d; /* CPUID leaf 7, sub-leaf 0: ECX bit 11 */
+        v = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 11));
+        atomic_store_explicit(&known, v, memory_order_relaxed);
+    }
+    return v;
+#else
+    return false;
+#endif
+}
+
 int lqi_simd_level(void)
 {
     int lvl = atomic_load_explicit(&active_level, memory_order_relaxed);

@@ -21,6 +21,13 @@ __attribute__((pure))
 #endif
 int lqi_simd_level(void);
 
+/* Whether the CPU has AVX512_VNNI (vpdpbusd), for AVX-512 kernels with a VNNI variant that
+ * gives the same results. Cached after the first call; false off x86. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((pure))
+#endif
+bool lqi_cpu_avx512_vnni(void);
+
 /*
  * Calls avx512(...), avx2(...) or scalar(...), the first whose level is in force, and is
  * that call's value (void kernels too). A kernel without an AVX-512 variant passes its AVX2

@@ -16,6 +16,9 @@
  * build's -ffp-contract=off were lost. */
 #define LQI_AVX2_NOFMA __attribute__((target("avx2")))
 #define LQI_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+/* AVX-512 kernels that also use vpdpbusd, called where lqi_cpu_avx512_vnni() holds. */
+#define LQI_AVX512_VNNI                                                                            \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
 
 /* Decoding reads each weight row once, block after block, rows of a few hundred bytes to a
  * few KiB. Some CPUs' prefetchers catch such a stream too late: on a 2-core Xeon VM every
