@@ -152,9 +152,11 @@ lq_status lqi_model_load_weights(lq_model *m, enum lq_weights_memory mode, struc
         }
     }
     unsigned char *base = reserve(m, total);
-    if (!base) {
-        rc = lqi_set_error(err, LQ_E_NOMEM, "%s: cannot reserve %llu bytes for the weights",
-                           m->src_name, (unsigned long long)total);
+    if (!base) { /* auto: the map it is */
+        rc = mode == LQ_WEIGHTS_AUTO
+                 ? LQ_OK
+                 : lqi_set_error(err, LQ_E_NOMEM, "%s: cannot reserve %llu bytes for the weights",
+                                 m->src_name, (unsigned long long)total);
         goto out;
     }
     size_t off = 0;

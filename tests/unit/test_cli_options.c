@@ -304,6 +304,11 @@ static void test_did_you_mean(void **state)
     expect_usage(
         (const char *[]){"gptq", "m", "--calib", "c", "-o", "o", "--format", "safetensor", NULL},
         "did you mean 'safetensors'?", NULL);
+    /* a value checked by the command, before anything is opened */
+    expect_usage((const char *[]){"generate", "m", "-p", "x", "--weights", "mmap", NULL},
+                 "--weights: 'mmap' is not one of auto, mapped, loaded", NULL);
+    expect_usage((const char *[]){"eval", "m", "--text", "t", "--weights", "", NULL},
+                 "is not one of auto, mapped, loaded", NULL);
     assert_int_equal(cli_edit_distance("ab", 2, "ba", 2), 1);
     assert_int_equal(cli_edit_distance("kitten", 6, "sitting", 7), 3);
     assert_int_equal(cli_edit_distance("", 0, "abc", 3), 3);
