@@ -150,6 +150,11 @@ void lqi_gemm_pack_row_q8(float *pack, const struct lqi_gemm_kernel *k, int64_t 
             }
         }
         memcpy(&d[8 * mr + i], &scale, 4);
-        memcpy(&d[9 * mr + i], &sum, 4);
+        if (k->format == LQI_GEMM_AMX_Q8_K) { /* its kernels want scale * sum (k-quant mins) */
+            const float scaled = scale * (float)sum;
+            memcpy(&d[9 * mr + i], &scaled, 4);
+        } else {
+            memcpy(&d[9 * mr + i], &sum, 4);
+        }
     }
 }

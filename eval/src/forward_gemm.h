@@ -46,7 +46,8 @@ enum lqi_gemm_format {
                         * an A tile). Weights: LQI_GEMM_Q4_0_WORDS per block of nr rows (Q8_0:
                         * signed values q; Q4_0: q + 8 as for LQI_GEMM_Q4_0_Q8). */
     LQI_GEMM_AMX_Q8_K  /* the same against Q8_K activations (the scale that of the Q8_K block),
-                        * by sub-blocks of 32; weights as LQI_GEMM_Q4_K_Q8's (Q4_K, Q5_K:
+                        * by sub-blocks of 32, with scale * sum as a float in place of the int
+                        * sum (the k-quants' min term, one multiply fewer per product); weights as LQI_GEMM_Q4_K_Q8's (Q4_K, Q5_K:
                         * values q of 4 or 5 bits; Q6_K: signed values q - 32, and in place
                         * of d * sc and dmin * m the scales d * sc of the two sub-blocks of
                         * 16) */

@@ -360,7 +360,8 @@ static INLINE GEMM_AMX void amx_int_scale(const enum amx_int_kind kind, __m512 a
     const int64_t b = u / amx_int_units(kind), h = u % amx_int_units(kind);
     const int32_t *xb = xw + b * LQI_GEMM_Q8_WORDS * 32, *wb = ww + b * amx_int_wwords(kind);
     const float *dx = (const float *)(const void *)(xb + 8 * 32) + th * 16;
-    const int32_t *sum = xb + 9 * 32 + th * 16;
+    const int32_t *sum = xb + 9 * 32 + th * 16; /* Q8_0 format */
+    const float *dx_sum = (const float *)(const void *)sum; /* Q8_K format: dx * sum */
     const __m512 dw = _mm512_loadu_ps((const float *)(const void *)(wb + (8 + h) * 32) + rh * 16);
     const __m512 mw = kind == AMX_INT_KQ
                           ? _mm512_loadu_ps((const float *)(const void *)(wb + 9 * 32) + rh * 16)
@@ -374,7 +375,7 @@ static INLINE GEMM_AMX void amx_int_scale(const enum amx_int_kind kind, __m512 a
         acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_mul_ps(dw, _mm512_set1_ps(dx[i])),
                                  acc[i]);
         if (kind == AMX_INT_KQ) {
-            acc[i] = _mm512_fnmadd_ps(mw, _mm512_set1_ps(dx[i] * (float)sum[i]), acc[i]);
+            acc[i] = _mm512_fnmadd_ps(mw, _mm512_set1_ps(dx_sum[i]), acc[i]);
         }
     }
 }
