@@ -848,8 +848,8 @@ static void test_model_weights_memory(void **state)
         if (lq_model_open(lqt_data_path(rel), &p, &m, &err) != LQ_OK) {
             fail_msg("%s, weights %s: %s", rel, lq_weights_memory_name(p.weights), err.msg);
         }
+        float *got = run(m, tokens, 4, 0, 4); /* mapped, the pass has read every weight */
         rss[w] = mapped_rss_kib("f16.gguf");
-        float *got = run(m, tokens, 4, 0, 4);
         const int64_t n = 4 * lq_model_get_hparams(m)->n_vocab;
         if (!want) {
             want = got;
@@ -860,8 +860,8 @@ static void test_model_weights_memory(void **state)
         lq_model_free(m);
     }
     free(want);
-    /* 13.7 MB of file: mapped, its weights are in (prefaulted); loaded, a few pages of
-     * header and token embeddings are left; auto loads a file this small */
+    /* 13.7 MB of file: mapped, its weights are in; loaded, a few pages of header and token
+     * embeddings are left; auto loads a file this small */
     assert_true(rss[LQ_WEIGHTS_MAPPED] > 10000);
     assert_true(rss[LQ_WEIGHTS_LOADED] < rss[LQ_WEIGHTS_MAPPED] / 4);
     assert_true(rss[LQ_WEIGHTS_AUTO] < rss[LQ_WEIGHTS_MAPPED] / 4);
