@@ -50,8 +50,13 @@
     }
 
 #define LQI_LEGACY_DOT_AVX512(T, BX, BY, QUANTS, DOT512, HAS_MIN, MIN_TERM)                        \
-    static LQI_AVX512 float dot_##T##_avx512(int64_t n, const BX *restrict x,                      \
-                                             const BY *restrict y)                                 \
+    LQI_LEGACY_DOT_AVX512_AS(dot_##T##_avx512, LQI_AVX512, T, BX, BY, QUANTS, DOT512, HAS_MIN,     \
+                             MIN_TERM)
+
+/* The same kernel as NAME, compiled for TARGET (a VNNI variant whose DOT512 gives the same
+ * int32 lanes, so the same floats). */
+#define LQI_LEGACY_DOT_AVX512_AS(NAME, TARGET, T, BX, BY, QUANTS, DOT512, HAS_MIN, MIN_TERM)      \
+    static TARGET float NAME(int64_t n, const BX *restrict x, const BY *restrict y)               \
     {                                                                                              \
         const int64_t nb = n / 32;                                                                 \
         __m512 acc = _mm512_setzero_ps();                                                          \
