@@ -20,6 +20,7 @@
 
 #include "lq/fp16.h"
 #include "lq/types.h"
+#include "lqi.h"
 
 #define GEMM_AVX512 __attribute__((target("avx512f,fma")))
 #define GEMM_AVX2 __attribute__((target("avx2,fma")))
@@ -701,13 +702,6 @@ static GEMM_AVX512 void panelq6_k(uint32_t *wp, const unsigned char *rows, size_
     }
 }
 
-/* AVX512_VNNI: CPUID leaf 7, sub-leaf 0, ECX bit 11. */
-static bool cpu_has_avx512_vnni(void)
-{
-    unsigned a, b, c, d;
-    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 11));
-}
-
 /* AVX512_BF16: CPUID leaf 7, sub-leaf 1, EAX bit 5 (the AVX-512 state is checked by the
  * level, which requires AVX512F). */
 static bool cpu_has_avx512_bf16(void)
@@ -833,12 +827,12 @@ const struct lqi_gemm_kernel *lqi_gemm_kernel_amx_quant(int type, int act_type)
 
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_q4_0(void)
 {
-    return cpu_has_avx512_vnni() ? &kernelq4_0 : NULL;
+    return lqi_cpu_avx512_vnni() ? &kernelq4_0 : NULL;
 }
 
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx512_q4_k(void)
 {
-    return cpu_has_avx512_vnni() ? &kernelq4_k : NULL;
+    return lqi_cpu_avx512_vnni() ? &kernelq4_k : NULL;
 }
 
 const struct lqi_gemm_kernel *lqi_gemm_kernel_avx2(void)

@@ -9,6 +9,7 @@
  * copy, the read-bandwidth floor's 14.7. */
 #include "forward_impl.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -39,17 +40,22 @@ bool lq_weights_memory_from_name(const char *name, enum lq_weights_memory *out)
     return false;
 }
 
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+static char all_names[64];
+
+static void make_names(void)
+{
+    size_t off = 0;
+    for (int i = 0; i < LQ_WEIGHTS_N; i++) {
+        off += (size_t)snprintf(all_names + off, sizeof all_names - off, "%s%s", i ? ", " : "",
+                                weights_memory_names[i]);
+    }
+}
+
 const char *lq_weights_memory_names(void)
 {
-    static char buf[64];
-    if (!buf[0]) {
-        size_t off = 0;
-        for (int i = 0; i < LQ_WEIGHTS_N; i++) {
-            off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%s", i ? ", " : "",
-                                    weights_memory_names[i]);
-        }
-    }
-    return buf;
+    pthread_once(&names_once, make_names); /* callers on several threads build it once */
+    return all_names;
 }
 
 /* Every bound weight matrix of the model: the layers' and the output's; n_max entries at
@@ -90,8 +96,14 @@ static uint64_t mem_available(void)
     return kib > UINT64_MAX / 1024 ? UINT64_MAX : (uint64_t)kib * 1024;
 }
 
-#define LOAD_ALIGN ((size_t)64) /* each weight starts on a cache line */
+#define LOAD_ALIGN ((uint64_t)64) /* each weight starts on a cache line */
 #define HUGE_PAGE ((size_t)2 << 20)
+
+/* A weight's bytes rounded up to LOAD_ALIGN: its share of the region. */
+static uint64_t padded(size_t nbytes)
+{
+    return ((uint64_t)nbytes + LOAD_ALIGN - 1) / LOAD_ALIGN * LOAD_ALIGN;
+}
 
 /* Copies n bytes with the model's threads, a huge page per piece: the copy faults the
  * destination's pages in and reads the source's through its map. */
@@ -138,7 +150,7 @@ lq_status lqi_model_load_weights(lq_model *m, enum lq_weights_memory mode, struc
     uint64_t total = 0;
     bool overflow = false;
     for (int64_t i = 0; i < n; i++) {
-        overflow |= lqi_add_overflow_u64(total, (uint64_t)ws[i]->nbytes + LOAD_ALIGN, &total);
+        overflow |= lqi_add_overflow_u64(total, padded(ws[i]->nbytes), &total);
     }
     lq_status rc = LQ_OK;
     if (overflow || total > SIZE_MAX - 4 * HUGE_PAGE) {
@@ -165,7 +177,7 @@ lq_status lqi_model_load_weights(lq_model *m, enum lq_weights_memory mode, struc
         const unsigned char *from = w->data;
         copy_parallel(base + off, from, w->nbytes, m->n_threads);
         w->data = base + off;
-        off += (w->nbytes + LOAD_ALIGN - 1) / LOAD_ALIGN * LOAD_ALIGN;
+        off += (size_t)padded(w->nbytes);
         if (m->src.release) { /* one weight's pages at a time: the peak holds one twice */
             m->src.release(m->src.user, from, w->nbytes);
         }

@@ -4,6 +4,7 @@
 
 #include "lq/core.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 
 #define LQI_PRINTF(fmt_idx, arg_idx) __attribute__((format(printf, fmt_idx, arg_idx)))
@@ -15,6 +16,14 @@ lq_status lqi_set_errorv(struct lq_error *err, lq_status code, const char *fmt, 
 
 /* Prefixes an existing error message with context ("file.gguf: " + msg). */
 void lqi_error_prefix(struct lq_error *err, const char *fmt, ...) LQI_PRINTF(2, 3);
+
+/* Whether the CPU has AVX512_VNNI (vpdpbusd; CPUID leaf 7, sub-leaf 0, ECX bit 11): AVX-512
+ * kernels with a VNNI variant take it where this holds. Cached after the first call; false
+ * off x86. Pure as far as callers can tell. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((pure))
+#endif
+bool lqi_cpu_avx512_vnni(void);
 
 /* Sends a message to the installed log callback, if any. */
 void lqi_log(enum lq_log_level level, const char *fmt, ...) LQI_PRINTF(2, 3);

@@ -68,7 +68,7 @@ struct lq_model_hparams {
 /* Where the weight matrices are read from while the model is open. Decoding reads every
  * weight once per token at memory speed, and a file's page-cache pages, mapped 4 KiB at a
  * time, read slower than anonymous memory the kernel can back with 2 MiB pages (Q8_0
- * decoding 8.4 -> 12.4 tok/s on one core of a Xeon); loading costs one copy at open. */
+ * decoding 8.4 -> 12.2 tok/s on one core of a Xeon); loading costs one copy at open. */
 enum lq_weights_memory {
     LQ_WEIGHTS_AUTO,   /* LOADED when the source can hand its pages back (a GGUF file, a
                         * mapped checkpoint) and the weights take at most half of the

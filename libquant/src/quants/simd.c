@@ -79,7 +79,7 @@ bool lqi_cpu_avx512_vnni(void)
     static atomic_int known = -1;
     int v = atomic_load_explicit(&known, memory_order_relaxed);
     if (v < 0) {
-        unsigned a, b, c, d; /* CPUID leaf 7, sub-leaf 0: ECX bit 11 */
+        unsigned a, b, c, d;
         v = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 11));
         atomic_store_explicit(&known, v, memory_order_relaxed);
     }

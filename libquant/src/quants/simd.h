@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "lq/simd.h"
+#include "lqi.h" /* lqi_cpu_avx512_vnni */
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define LQI_X86 1
@@ -20,13 +21,6 @@
 __attribute__((pure))
 #endif
 int lqi_simd_level(void);
-
-/* Whether the CPU has AVX512_VNNI (vpdpbusd), for AVX-512 kernels with a VNNI variant that
- * gives the same results. Cached after the first call; false off x86. */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((pure))
-#endif
-bool lqi_cpu_avx512_vnni(void);
 
 /*
  * Calls avx512(...), avx2(...) or scalar(...), the first whose level is in force, and is
